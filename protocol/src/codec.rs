@@ -1,0 +1,73 @@
+//! Size-limited JSON encoding and decoding of wire messages.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Largest WebSocket or data-channel text message any Meshdesk peer accepts.
+/// SDP offers with many candidates stay well below this.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Why untrusted input could not be decoded. Never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The message is longer than [`MAX_MESSAGE_BYTES`].
+    #[error("message of {len} bytes exceeds the limit of {max} bytes")]
+    TooLarge { len: usize, max: usize },
+    /// Not JSON at all (syntax error or truncated input).
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    /// JSON, but the `type` tag names no message this side accepts.
+    #[error("unknown message type: {0}")]
+    UnknownType(String),
+    /// JSON with a known type but missing fields or wrong field types.
+    #[error("invalid message: {0}")]
+    Invalid(String),
+}
+
+impl DecodeError {
+    /// A short stable code for error replies (`malformed`, `too_large`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Malformed(_) => "malformed",
+            DecodeError::UnknownType(_) => "unknown_type",
+            DecodeError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// Decode one message from untrusted text, enforcing [`MAX_MESSAGE_BYTES`].
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    decode_limited(text, MAX_MESSAGE_BYTES)
+}
+
+/// Decode with an explicit size limit (for channels with tighter budgets).
+pub fn decode_limited<T: DeserializeOwned>(text: &str, max: usize) -> Result<T, DecodeError> {
+    if text.len() > max {
+        return Err(DecodeError::TooLarge {
+            len: text.len(),
+            max,
+        });
+    }
+    serde_json::from_str(text).map_err(classify)
+}
+
+fn classify(err: serde_json::Error) -> DecodeError {
+    use serde_json::error::Category;
+    let msg = err.to_string();
+    match err.classify() {
+        Category::Syntax | Category::Eof | Category::Io => DecodeError::Malformed(msg),
+        Category::Data if msg.starts_with("unknown variant") => {
+            // serde names the offending tag between backticks.
+            let tag = msg.split('`').nth(1).unwrap_or_default().to_string();
+            DecodeError::UnknownType(tag)
+        }
+        Category::Data => DecodeError::Invalid(msg),
+    }
+}
+
+/// Encode a message as JSON text. Our own types always serialize.
+pub fn encode<T: Serialize>(msg: &T) -> String {
+    // Serialization of plain data structs with string keys cannot fail.
+    serde_json::to_string(msg).unwrap_or_else(|_| String::from("{}"))
+}

@@ -1,0 +1,306 @@
+//! JSON bodies of the REST API under `/api/v1`.
+//!
+//! Times are Unix epoch milliseconds (UTC) as integers.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do with a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// See the screen only; the host drops all input.
+    View,
+    /// See the screen and send input.
+    Control,
+    /// Owns the device: control, plus rename, remove and share.
+    Owner,
+}
+
+impl Permission {
+    /// Whether input from a session with this permission may be injected.
+    pub fn may_control(self) -> bool {
+        matches!(self, Permission::Control | Permission::Owner)
+    }
+
+    /// Stable lowercase name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::View => "view",
+            Permission::Control => "control",
+            Permission::Owner => "owner",
+        }
+    }
+
+    /// Parse the wire name.
+    pub fn parse(s: &str) -> Option<Permission> {
+        match s {
+            "view" => Some(Permission::View),
+            "control" => Some(Permission::Control),
+            "owner" => Some(Permission::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// Permission that can be granted to another user (never `owner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SharePermission {
+    View,
+    Control,
+}
+
+impl From<SharePermission> for Permission {
+    fn from(p: SharePermission) -> Permission {
+        match p {
+            SharePermission::View => Permission::View,
+            SharePermission::Control => Permission::Control,
+        }
+    }
+}
+
+/// `POST /accounts` and `POST /login`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// Reply to `POST /accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Account {
+    pub username: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+/// Reply to `POST /login`. The token is also set as an HttpOnly cookie.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginResponse {
+    pub token: String,
+    pub username: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"***")
+            .field("username", &self.username)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Reply to `POST /enrollment-codes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentCode {
+    pub code: String,
+    pub expires_at: i64,
+}
+
+/// `POST /enroll`: a host presents a code and its public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollRequest {
+    pub code: String,
+    /// Ed25519 public key, 32 bytes in standard base64.
+    pub public_key: String,
+    pub name: String,
+    pub os: String,
+}
+
+/// Reply to `POST /enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollResponse {
+    pub device_id: String,
+    pub name: String,
+    pub owner: String,
+}
+
+/// One device as a user sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    pub id: String,
+    pub name: String,
+    pub os: String,
+    pub owner: String,
+    pub online: bool,
+    /// The asking user's permission on this device.
+    pub permission: Permission,
+    pub created_at: i64,
+    /// When the device was last connected (null if never).
+    pub last_seen: Option<i64>,
+}
+
+/// `PATCH /devices/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenameDevice {
+    pub name: String,
+}
+
+/// `POST /devices/{id}/shares`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShareRequest {
+    pub username: String,
+    pub permission: SharePermission,
+}
+
+/// A share of a device with another user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Share {
+    pub username: String,
+    pub permission: SharePermission,
+    pub created_at: i64,
+}
+
+/// What happened, in an activity-feed [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    AccountCreated,
+    LoginFailed,
+    DeviceEnrolled,
+    DeviceOnline,
+    DeviceOffline,
+    DeviceRenamed,
+    DeviceRemoved,
+    ShareGranted,
+    ShareRevoked,
+    SessionStarted,
+    SessionEnded,
+}
+
+impl EventKind {
+    /// Stable lowercase name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::AccountCreated => "account_created",
+            EventKind::LoginFailed => "login_failed",
+            EventKind::DeviceEnrolled => "device_enrolled",
+            EventKind::DeviceOnline => "device_online",
+            EventKind::DeviceOffline => "device_offline",
+            EventKind::DeviceRenamed => "device_renamed",
+            EventKind::DeviceRemoved => "device_removed",
+            EventKind::ShareGranted => "share_granted",
+            EventKind::ShareRevoked => "share_revoked",
+            EventKind::SessionStarted => "session_started",
+            EventKind::SessionEnded => "session_ended",
+        }
+    }
+
+    /// Parse the wire name.
+    pub fn parse(s: &str) -> Option<EventKind> {
+        ALL_EVENT_KINDS.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// Every event kind, for parsing and documentation.
+pub const ALL_EVENT_KINDS: [EventKind; 11] = [
+    EventKind::AccountCreated,
+    EventKind::LoginFailed,
+    EventKind::DeviceEnrolled,
+    EventKind::DeviceOnline,
+    EventKind::DeviceOffline,
+    EventKind::DeviceRenamed,
+    EventKind::DeviceRemoved,
+    EventKind::ShareGranted,
+    EventKind::ShareRevoked,
+    EventKind::SessionStarted,
+    EventKind::SessionEnded,
+];
+
+/// One entry of the activity feed. Fields that do not apply are null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Increasing id; use it as the `before` cursor when paging.
+    pub id: i64,
+    pub at: i64,
+    pub kind: EventKind,
+    /// Who did it (username), if a user did.
+    pub actor: Option<String>,
+    pub device_id: Option<String>,
+    pub device_name: Option<String>,
+    /// The other user concerned (share target), if any.
+    pub target_user: Option<String>,
+    pub permission: Option<Permission>,
+    pub session_id: Option<String>,
+    /// Length of an ended session.
+    pub duration_ms: Option<i64>,
+    /// Extra human-readable detail (end reason, failure source address).
+    pub detail: Option<String>,
+}
+
+/// Reply to `GET /events`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventsPage {
+    pub events: Vec<Event>,
+    /// Pass as `before` to get the next (older) page; null at the end.
+    pub next_before: Option<i64>,
+}
+
+/// An ICE server entry, in the shape of the browser's `RTCIceServer`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &self.credential.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Reply to `GET /ice-servers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IceServers {
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Reply to `GET /me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub username: String,
+    pub is_admin: bool,
+}
+
+/// Every error reply: `{"error": "..."}` with a 4xx or 5xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: String,
+}

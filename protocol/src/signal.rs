@@ -1,0 +1,262 @@
+//! WebSocket messages between the server and hosts (`/api/v1/ws/host`) and
+//! between the server and viewers (`/api/v1/ws/viewer`).
+//!
+//! Every message is a JSON object whose `type` field names its kind. There is
+//! one enum per direction, so a peer that sends a message meant for another
+//! role gets `unknown_type` back: the type system is the first authorization
+//! check.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rest::{Event, IceServer, Permission};
+
+/// One screen of a host, in pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Screen {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What a host reports about itself when it connects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeviceInfo {
+    /// Operating system, free text (for example `Debian GNU/Linux 12`).
+    pub os: String,
+    /// Screens the host can capture, primary first.
+    #[serde(default)]
+    pub screens: Vec<Screen>,
+    /// Version of the host agent.
+    #[serde(default)]
+    pub agent_version: String,
+}
+
+/// An SDP offer or answer for one session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdpMsg {
+    pub session_id: String,
+    pub sdp: String,
+}
+
+/// A trickled ICE candidate, in the shape of the browser's
+/// `RTCIceCandidateInit`. An empty `candidate` means end of candidates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    pub candidate: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mline_index: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}
+
+/// An ICE candidate for one session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceMsg {
+    pub session_id: String,
+    pub candidate: IceCandidate,
+}
+
+/// Either side ends a session; the server forwards it to the other side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEndMsg {
+    pub session_id: String,
+    /// Free text for humans plus a stable [`EndReason`].
+    pub reason: EndReason,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The viewer closed it.
+    ViewerClosed,
+    /// The host closed it (user at the host, shutdown).
+    HostClosed,
+    /// The host turned the request down.
+    Rejected,
+    /// WebRTC could not connect or lost the connection.
+    ConnectionFailed,
+    /// The other side's signaling connection went away.
+    PeerGone,
+    /// The viewer's right to the device was revoked.
+    Revoked,
+    /// The device was removed from its account.
+    DeviceRemoved,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+/// Stable machine-readable error codes in [`ServerToHost::Error`] and
+/// [`ServerToViewer::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or truncated.
+    Malformed,
+    /// Over the size limit.
+    TooLarge,
+    /// A `type` this endpoint does not accept.
+    UnknownType,
+    /// Known type, wrong fields.
+    Invalid,
+    /// Authentication failed.
+    Unauthorized,
+    /// Authenticated, but not allowed to do this.
+    Forbidden,
+    /// No such device or session (or not one of yours).
+    NotFound,
+    /// The device is not connected.
+    Offline,
+    /// Too many messages; slow down.
+    RateLimited,
+    /// Incompatible protocol version.
+    UnsupportedVersion,
+    /// Something failed on the server.
+    Internal,
+}
+
+/// An error reply. The connection stays open unless the code is
+/// `unauthorized` or `unsupported_version` during the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorMsg {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The session the failed request was about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The `request_id` of the failed `session_request`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Messages a host sends to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HostToServer {
+    /// First message: proves possession of the device key by signing
+    /// [`crate::device_auth_payload`] of the challenge nonce (Ed25519,
+    /// signature in standard base64).
+    Auth {
+        protocol: u32,
+        device_id: String,
+        signature: String,
+        info: DeviceInfo,
+    },
+    /// Updated metadata (screen layout changed).
+    Info {
+        info: DeviceInfo,
+    },
+    /// Heartbeat; the server answers with `pong`.
+    Ping,
+    /// The host will serve the granted session.
+    SessionAccept {
+        session_id: String,
+    },
+    /// The host refuses the granted session.
+    SessionReject {
+        session_id: String,
+        reason: String,
+    },
+    Offer(SdpMsg),
+    Answer(SdpMsg),
+    Ice(IceMsg),
+    SessionEnd(SessionEndMsg),
+}
+
+/// Messages the server sends to a host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToHost {
+    /// First message on connect: sign this nonce.
+    Challenge {
+        protocol: u32,
+        nonce: String,
+    },
+    /// Authentication succeeded. Send `ping` at least every
+    /// `heartbeat_secs`; the server drops a silent host after 3 missed beats.
+    Welcome {
+        device_id: String,
+        name: String,
+        heartbeat_secs: u32,
+    },
+    Pong,
+    /// A viewer was granted a session on this device. The host must enforce
+    /// `permission`: a `view` session never injects input.
+    SessionGrant {
+        session_id: String,
+        user: String,
+        permission: Permission,
+        ice_servers: Vec<IceServer>,
+    },
+    /// The owner renamed the device.
+    Renamed {
+        name: String,
+    },
+    Offer(SdpMsg),
+    Answer(SdpMsg),
+    Ice(IceMsg),
+    SessionEnd(SessionEndMsg),
+    Error(ErrorMsg),
+}
+
+/// Messages a viewer sends to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ViewerToServer {
+    /// Heartbeat; the server answers with `pong`.
+    Ping,
+    /// Ask for a session on a device. `request_id` is echoed back in
+    /// `session_created` or `error` so a client can match replies.
+    SessionRequest {
+        device_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    Offer(SdpMsg),
+    Answer(SdpMsg),
+    Ice(IceMsg),
+    SessionEnd(SessionEndMsg),
+}
+
+/// Messages the server sends to a viewer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToViewer {
+    /// First message after the upgrade.
+    Welcome {
+        protocol: u32,
+        username: String,
+    },
+    Pong,
+    /// A device this user may see went online or offline.
+    Presence {
+        device_id: String,
+        name: String,
+        online: bool,
+    },
+    /// A new activity-feed event this user may see.
+    Event {
+        event: Event,
+    },
+    /// The server created the session and asked the host; wait for
+    /// `session_accepted`, then for the host's `offer`.
+    SessionCreated {
+        session_id: String,
+        device_id: String,
+        permission: Permission,
+        ice_servers: Vec<IceServer>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    /// The host accepted; its offer follows.
+    SessionAccepted {
+        session_id: String,
+    },
+    Offer(SdpMsg),
+    Answer(SdpMsg),
+    Ice(IceMsg),
+    SessionEnd(SessionEndMsg),
+    Error(ErrorMsg),
+}

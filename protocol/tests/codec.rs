@@ -1,0 +1,206 @@
+//! Round-trips and rejected input for every message family.
+
+use meshdesk_protocol::input::{ControlMsg, InputMsg, MouseButton};
+use meshdesk_protocol::rest::{Event, EventKind, Permission};
+use meshdesk_protocol::signal::*;
+use meshdesk_protocol::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};
+
+fn roundtrip<T>(msg: T)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let text = encode(&msg);
+    let back: T = decode(&text).expect("decodes what it encoded");
+    assert_eq!(back, msg, "round-trip of {text}");
+}
+
+#[test]
+fn host_messages_round_trip() {
+    roundtrip(HostToServer::Auth {
+        protocol: 1,
+        device_id: "d1".into(),
+        signature: "c2ln".into(),
+        info: DeviceInfo {
+            os: "Debian".into(),
+            screens: vec![Screen {
+                width: 1280,
+                height: 720,
+            }],
+            agent_version: "0.1.0".into(),
+        },
+    });
+    roundtrip(HostToServer::Ping);
+    roundtrip(HostToServer::SessionAccept {
+        session_id: "s".into(),
+    });
+    roundtrip(HostToServer::Offer(SdpMsg {
+        session_id: "s".into(),
+        sdp: "v=0".into(),
+    }));
+    roundtrip(HostToServer::Ice(IceMsg {
+        session_id: "s".into(),
+        candidate: IceCandidate {
+            candidate: "candidate:1 1 udp 1 1.2.3.4 5 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+        },
+    }));
+    roundtrip(HostToServer::SessionEnd(SessionEndMsg {
+        session_id: "s".into(),
+        reason: EndReason::HostClosed,
+    }));
+    roundtrip(ServerToHost::SessionGrant {
+        session_id: "s".into(),
+        user: "alice".into(),
+        permission: Permission::View,
+        ice_servers: vec![],
+    });
+    roundtrip(ServerToHost::Error(ErrorMsg {
+        code: ErrorCode::Forbidden,
+        message: "no".into(),
+        session_id: None,
+        request_id: None,
+    }));
+}
+
+#[test]
+fn viewer_messages_round_trip() {
+    roundtrip(ViewerToServer::SessionRequest {
+        device_id: "d".into(),
+        request_id: Some("r1".into()),
+    });
+    roundtrip(ServerToViewer::Presence {
+        device_id: "d".into(),
+        name: "pc".into(),
+        online: true,
+    });
+    roundtrip(ServerToViewer::Event {
+        event: Event {
+            id: 3,
+            at: 1000,
+            kind: EventKind::SessionEnded,
+            actor: Some("bob".into()),
+            device_id: Some("d".into()),
+            device_name: Some("pc".into()),
+            target_user: None,
+            permission: Some(Permission::Control),
+            session_id: Some("s".into()),
+            duration_ms: Some(720_000),
+            detail: None,
+        },
+    });
+}
+
+#[test]
+fn wire_shape_is_flat_with_type_tag() {
+    let text = encode(&ViewerToServer::Offer(SdpMsg {
+        session_id: "s".into(),
+        sdp: "x".into(),
+    }));
+    assert_eq!(text, r#"{"type":"offer","session_id":"s","sdp":"x"}"#);
+    assert_eq!(encode(&HostToServer::Ping), r#"{"type":"ping"}"#);
+}
+
+#[test]
+fn malformed_json_is_an_error() {
+    for bad in ["", "{", "not json", "{\"type\":", "\u{0}"] {
+        let r: Result<ViewerToServer, _> = decode(bad);
+        assert!(
+            matches!(r, Err(DecodeError::Malformed(_))),
+            "{bad:?} gave {r:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_type_is_named() {
+    let r: Result<ViewerToServer, _> = decode(r#"{"type":"launch_missiles"}"#);
+    assert_eq!(r, Err(DecodeError::UnknownType("launch_missiles".into())));
+    // A host-only message sent by a viewer is unknown on the viewer endpoint.
+    let r: Result<ViewerToServer, _> = decode(r#"{"type":"session_accept","session_id":"s"}"#);
+    assert!(matches!(r, Err(DecodeError::UnknownType(_))), "{r:?}");
+}
+
+#[test]
+fn wrong_types_and_missing_fields_are_invalid() {
+    for bad in [
+        r#"{"type":"session_request"}"#,
+        r#"{"type":"session_request","device_id":7}"#,
+        r#"{"no_type":1}"#,
+        r#"[]"#,
+        r#"42"#,
+    ] {
+        let r: Result<ViewerToServer, _> = decode(bad);
+        assert!(
+            matches!(r, Err(DecodeError::Invalid(_))),
+            "{bad} gave {r:?}"
+        );
+    }
+}
+
+#[test]
+fn oversized_input_is_rejected_before_parsing() {
+    let big = format!(
+        r#"{{"type":"offer","session_id":"s","sdp":"{}"}}"#,
+        "a".repeat(MAX_MESSAGE_BYTES)
+    );
+    let r: Result<ViewerToServer, _> = decode(&big);
+    assert!(matches!(r, Err(DecodeError::TooLarge { .. })));
+}
+
+#[test]
+fn deep_nesting_does_not_panic() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r: Result<ViewerToServer, _> = decode(&deep);
+    assert!(r.is_err());
+}
+
+#[test]
+fn input_round_trips_and_validates() {
+    for msg in [
+        InputMsg::PointerMove { x: 0.5, y: 1.0 },
+        InputMsg::PointerButton {
+            button: MouseButton::Left,
+            down: true,
+            x: 0.0,
+            y: 0.25,
+        },
+        InputMsg::Wheel { dx: 0.0, dy: -3.0 },
+        InputMsg::Key {
+            code: "KeyA".into(),
+            down: true,
+            text: Some("a".into()),
+        },
+        InputMsg::ReleaseAll,
+    ] {
+        assert_eq!(InputMsg::decode(&encode(&msg)), Ok(msg));
+    }
+    assert_eq!(
+        ControlMsg::decode(r#"{"type":"request_keyframe"}"#),
+        Ok(ControlMsg::RequestKeyframe)
+    );
+}
+
+#[test]
+fn input_out_of_range_is_rejected() {
+    for bad in [
+        r#"{"type":"pointer_move","x":1.5,"y":0}"#,
+        r#"{"type":"pointer_move","x":-0.1,"y":0}"#,
+        r#"{"type":"pointer_move","x":1e999,"y":0}"#,
+        r#"{"type":"wheel","dx":0,"dy":100000}"#,
+        r#"{"type":"key","code":"","down":true}"#,
+        r#"{"type":"key","code":"Key A; rm","down":true}"#,
+        r#"{"type":"pointer_button","button":"sixth","down":true,"x":0,"y":0}"#,
+    ] {
+        assert!(InputMsg::decode(bad).is_err(), "{bad} accepted");
+    }
+    let long = format!(
+        r#"{{"type":"key","code":"KeyA","down":true,"text":"{}"}}"#,
+        "x".repeat(2000)
+    );
+    assert!(matches!(
+        InputMsg::decode(&long),
+        Err(DecodeError::TooLarge { .. })
+    ));
+}
