@@ -1,0 +1,149 @@
+//! Devices a user may see; owners rename and remove them.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice};
+use meshdesk_protocol::signal::{EndReason, ServerToHost};
+
+use super::{validate, ApiJson};
+use crate::auth::AuthUser;
+use crate::broker;
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::feed;
+use crate::state::AppState;
+use crate::store::{DeviceRow, NewEvent, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/devices", get(list))
+        .route("/devices/{id}", get(one).patch(rename).delete(remove))
+}
+
+fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
+    Device {
+        online: st.hub.is_online(&d.id),
+        id: d.id,
+        name: d.name,
+        os: d.os,
+        owner: d.owner,
+        permission,
+        created_at: d.created_at,
+        last_seen: d.last_seen,
+    }
+}
+
+/// A device the user may see, or 404 (strangers cannot tell it exists).
+pub fn visible(st: &AppState, user: &User, id: &str) -> Result<(DeviceRow, Permission)> {
+    let perm = st
+        .store
+        .permission(user.id, id)?
+        .ok_or(Error::NotFound("device"))?;
+    let row = st.store.device(id)?.ok_or(Error::NotFound("device"))?;
+    Ok((row, perm))
+}
+
+/// A device the user owns: 404 for strangers, 403 for share holders.
+pub fn owned(st: &AppState, user: &User, id: &str) -> Result<DeviceRow> {
+    match visible(st, user, id)? {
+        (row, Permission::Owner) => Ok(row),
+        _ => Err(Error::Forbidden("only the device's owner may do this")),
+    }
+}
+
+/// Devices the signed-in user may see, with online state and permission.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
+    responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Device>>> {
+    let rows = st.store.devices_visible_to(auth.user.id)?;
+    Ok(Json(
+        rows.into_iter().map(|(d, p)| to_api(&st, d, p)).collect(),
+    ))
+}
+
+/// One device.
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn one(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Device>> {
+    let (row, perm) = visible(&st, &auth.user, &id)?;
+    Ok(Json(to_api(&st, row, perm)))
+}
+
+/// Rename a device (owner only).
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    request_body = RenameDevice,
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn rename(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameDevice>,
+) -> Result<Json<Device>> {
+    let row = owned(&st, &auth.user, &id)?;
+    let name = validate::text("name", &body.name, 64)?;
+    st.store.rename_device(&id, &name)?;
+    st.hub
+        .send_to_host(&id, ServerToHost::Renamed { name: name.clone() });
+    feed::record(
+        &st,
+        EventKind::DeviceRenamed,
+        NewEvent {
+            user_id: Some(row.owner_id),
+            actor: Some(auth.user.username.clone()),
+            device_id: Some(id.clone()),
+            device_name: Some(name.clone()),
+            detail: Some(format!("was {}", row.name)),
+            ..Default::default()
+        },
+    );
+    let online = st.hub.is_online(&id);
+    feed::presence(&st, &id, &name, online);
+    let (row, perm) = visible(&st, &auth.user, &id)?;
+    Ok(Json(to_api(&st, row, perm)))
+}
+
+/// Remove a device (owner only): its connection closes at once, its
+/// sessions end, and its key can never enroll or connect again.
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn remove(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let row = owned(&st, &auth.user, &id)?;
+    let audience = st.store.device_audience(&id)?;
+    broker::end_where(&st, EndReason::DeviceRemoved, |s| s.device_id == id);
+    feed::record(
+        &st,
+        EventKind::DeviceRemoved,
+        NewEvent {
+            user_id: Some(row.owner_id),
+            actor: Some(auth.user.username.clone()),
+            device_id: Some(id.clone()),
+            device_name: Some(row.name.clone()),
+            ..Default::default()
+        },
+    );
+    st.store.remove_device(&id, now_ms())?;
+    st.hub.close_host(&id, "device removed");
+    // Those who saw the device (shares are gone now) learn it is offline.
+    st.hub.publish(crate::hub::Fanout {
+        audience,
+        kind: crate::hub::FanoutKind::Presence {
+            device_id: id.clone(),
+            name: row.name.clone(),
+            online: false,
+        },
+    });
+    tracing::info!(device = %id, "device removed");
+    Ok(StatusCode::NO_CONTENT)
+}

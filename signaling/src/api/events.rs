@@ -1,0 +1,97 @@
+//! The activity feed: paged history and a live Server-Sent Events stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use meshdesk_protocol::rest::{ErrorBody, EventsPage};
+use serde::Deserialize;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+use crate::auth::AuthUser;
+use crate::error::{Error, Result};
+use crate::hub::FanoutKind;
+use crate::state::AppState;
+
+/// Default and largest page size.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", get(page))
+        .route("/events/stream", get(stream))
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Only events with an id below this (the previous page's `next_before`).
+    pub before: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// Events the user may see, newest first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "feed", params(EventsQuery),
+    responses((status = 200, body = EventsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn page(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    q: std::result::Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<EventsPage>> {
+    let Query(q) = q.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")));
+    }
+    let events = st.store.events_for(auth.user.id, q.before, limit)?;
+    let next_before = if events.len() == limit as usize {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Json(EventsPage {
+        events,
+        next_before,
+    }))
+}
+
+/// Live events as Server-Sent Events: each `event: event` carries one
+/// event as JSON in `data` and its id in `id`. An `event: resync` means the
+/// stream fell behind: fetch `/events` to catch up.
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "feed",
+    responses((status = 200, description = "text/event-stream of Event objects", content_type = "text/event-stream"),
+              (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn stream(
+    State(st): State<AppState>,
+    auth: AuthUser,
+) -> Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>> {
+    let user_id = auth.user.id;
+    tracing::debug!(user = %auth.user.username, "feed stream opened");
+    let events = BroadcastStream::new(st.hub.subscribe()).filter_map(move |item| match item {
+        Ok(f) => match &f.kind {
+            FanoutKind::Event(ev) if f.audience.contains(&user_id) => {
+                let data = meshdesk_protocol::encode(ev);
+                Some(Ok(SseEvent::default()
+                    .event("event")
+                    .id(ev.id.to_string())
+                    .data(data)))
+            }
+            _ => None,
+        },
+        Err(BroadcastStreamRecvError::Lagged(_)) => {
+            Some(Ok(SseEvent::default().event("resync").data("{}")))
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Meshdesk API", description = "Accounts, devices, sharing and the activity feed of a Meshdesk server. \
+        WebSocket endpoints /api/v1/ws/host and /api/v1/ws/viewer are described in docs/protocol.md."),
+    paths(
+        super::accounts::sign_up, super::accounts::login, super::accounts::logout, super::accounts::me,
+        super::enroll::create_code, super::enroll::enroll,
+        super::devices::list, super::devices::one, super::devices::rename, super::devices::remove,
+        super::shares::list, super::shares::grant, super::shares::revoke,
+        super::events::page, super::events::stream,
+        super::ice::ice_servers,
+        openapi_json,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "accounts",
+    responses((status = 200, description = "the OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

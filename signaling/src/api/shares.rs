@@ -1,0 +1,135 @@
+//! Sharing a device with another user, view-only or with control.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use meshdesk_protocol::rest::{ErrorBody, EventKind, Share, ShareRequest};
+use meshdesk_protocol::signal::EndReason;
+
+use super::devices::owned;
+use super::ApiJson;
+use crate::auth::AuthUser;
+use crate::broker;
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::feed;
+use crate::state::AppState;
+use crate::store::NewEvent;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/devices/{id}/shares", get(list).post(grant))
+        .route("/devices/{id}/shares/{username}", delete(revoke))
+}
+
+/// Who a device is shared with (owner only).
+#[utoipa::path(get, path = "/api/v1/devices/{id}/shares", tag = "sharing", params(("id" = String, Path)),
+    responses((status = 200, body = [Share]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Share>>> {
+    owned(&st, &auth.user, &id)?;
+    Ok(Json(st.store.shares(&id)?))
+}
+
+/// Grant (or change) another user's `view` or `control` right (owner only).
+#[utoipa::path(post, path = "/api/v1/devices/{id}/shares", tag = "sharing", params(("id" = String, Path)),
+    request_body = ShareRequest,
+    responses((status = 201, body = Share), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such device or user", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn grant(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ShareRequest>,
+) -> Result<(StatusCode, Json<Share>)> {
+    let device = owned(&st, &auth.user, &id)?;
+    let target = st
+        .store
+        .user_by_name(&req.username)?
+        .ok_or(Error::NotFound("user"))?;
+    if target.id == auth.user.id {
+        return Err(Error::BadRequest("you already own this device".into()));
+    }
+    let now = now_ms();
+    st.store.upsert_share(&id, target.id, req.permission, now)?;
+    // A downgrade to view ends control sessions, so the new right holds now.
+    if req.permission == meshdesk_protocol::rest::SharePermission::View {
+        broker::end_where(&st, EndReason::Revoked, |s| {
+            s.device_id == id && s.viewer_user_id == target.id && s.permission.may_control()
+        });
+    }
+    feed::record(
+        &st,
+        EventKind::ShareGranted,
+        NewEvent {
+            user_id: Some(device.owner_id),
+            actor: Some(auth.user.username.clone()),
+            device_id: Some(id.clone()),
+            device_name: Some(device.name.clone()),
+            target_user: Some(target.username.clone()),
+            target_id: Some(target.id),
+            permission: Some(req.permission.into()),
+            ..Default::default()
+        },
+    );
+    let online = st.hub.is_online(&id);
+    feed::presence(&st, &id, &device.name, online);
+    let share = Share {
+        username: target.username,
+        permission: req.permission,
+        created_at: now,
+    };
+    Ok((StatusCode::CREATED, Json(share)))
+}
+
+/// Revoke a share (owner only); that user's sessions on the device end.
+#[utoipa::path(delete, path = "/api/v1/devices/{id}/shares/{username}", tag = "sharing",
+    params(("id" = String, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    Path((id, username)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let device = owned(&st, &auth.user, &id)?;
+    let target = st
+        .store
+        .user_by_name(&username)?
+        .ok_or(Error::NotFound("share"))?;
+    if !st.store.delete_share(&id, target.id)? {
+        return Err(Error::NotFound("share"));
+    }
+    broker::end_where(&st, EndReason::Revoked, |s| {
+        s.device_id == id && s.viewer_user_id == target.id
+    });
+    feed::record(
+        &st,
+        EventKind::ShareRevoked,
+        NewEvent {
+            user_id: Some(device.owner_id),
+            actor: Some(auth.user.username.clone()),
+            device_id: Some(id.clone()),
+            device_name: Some(device.name.clone()),
+            target_user: Some(target.username.clone()),
+            target_id: Some(target.id),
+            ..Default::default()
+        },
+    );
+    // The former holder no longer sees the device.
+    st.hub.publish(crate::hub::Fanout {
+        audience: vec![target.id],
+        kind: crate::hub::FanoutKind::Presence {
+            device_id: id.clone(),
+            name: device.name.clone(),
+            online: false,
+        },
+    });
+    Ok(StatusCode::NO_CONTENT)
+}

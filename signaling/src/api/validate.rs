@@ -1,0 +1,67 @@
+//! Checks on user-supplied names and strings, each returning a message that
+//! says what is wrong.
+
+use crate::auth::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use crate::error::{Error, Result};
+
+/// Usernames: 1 to 32 of letters, digits, `.`, `_`, `-`.
+pub fn username(u: &str) -> Result<()> {
+    if u.is_empty() || u.len() > 32 {
+        return Err(Error::BadRequest(
+            "username must be 1 to 32 characters".into(),
+        ));
+    }
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(Error::BadRequest(
+            "username may contain only letters, digits, '.', '_' and '-'".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Passwords: 8 to 1024 bytes.
+pub fn password(p: &str) -> Result<()> {
+    if p.len() < MIN_PASSWORD_LEN || p.len() > MAX_PASSWORD_LEN {
+        return Err(Error::BadRequest(format!(
+            "password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Free text from a device or user (names, OS strings): trimmed, 1 to `max`
+/// characters, no control characters.
+pub fn text(field: &str, v: &str, max: usize) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(Error::BadRequest(format!(
+            "{field} must be 1 to {max} characters"
+        )));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(Error::BadRequest(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_text() {
+        assert!(username("alice.b-2_").is_ok());
+        assert!(username("").is_err());
+        assert!(username("a b").is_err());
+        assert!(username("<script>").is_err());
+        assert!(password("short").is_err());
+        assert_eq!(text("name", "  pc  ", 64).expect("ok"), "pc");
+        assert!(text("name", "a\u{7}b", 64).is_err());
+        assert!(text("name", &"x".repeat(65), 64).is_err());
+    }
+}

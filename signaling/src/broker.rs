@@ -1,0 +1,276 @@
+//! Session brokering: create sessions for viewers with the right, hand the
+//! host its grant, relay SDP and ICE only between a session's two parties,
+//! and end sessions (recording who and how long in the feed).
+
+use meshdesk_protocol::rest::EventKind;
+use meshdesk_protocol::signal::{
+    EndReason, ErrorCode, ErrorMsg, IceMsg, SdpMsg, ServerToHost, ServerToViewer, SessionEndMsg,
+};
+
+use crate::clock::{now_ms, random_id};
+use crate::feed;
+use crate::hub::{RouteError, Session};
+use crate::state::AppState;
+use crate::store::{NewEvent, User};
+
+/// Build an error reply.
+pub fn error(code: ErrorCode, message: impl Into<String>, session_id: Option<&str>) -> ErrorMsg {
+    ErrorMsg {
+        code,
+        message: message.into(),
+        session_id: session_id.map(str::to_string),
+        request_id: None,
+    }
+}
+
+fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
+    match e {
+        RouteError::NotFound => error(ErrorCode::NotFound, "no such session", Some(session_id)),
+        RouteError::TooMany => error(
+            ErrorCode::Forbidden,
+            "too many sessions on this connection",
+            None,
+        ),
+    }
+}
+
+/// A viewer asks for a session on a device.
+pub fn request(
+    st: &AppState,
+    viewer_conn: u64,
+    user: &User,
+    device_id: &str,
+) -> Result<ServerToViewer, ErrorMsg> {
+    let internal = |e: crate::error::Error| {
+        tracing::error!(error = %e, "session request failed");
+        error(ErrorCode::Internal, "internal error", None)
+    };
+    let Some(permission) = st.store.permission(user.id, device_id).map_err(internal)? else {
+        return Err(error(ErrorCode::NotFound, "no such device", None));
+    };
+    let device = st
+        .store
+        .device(device_id)
+        .map_err(internal)?
+        .ok_or_else(|| error(ErrorCode::NotFound, "no such device", None))?;
+    if !st.hub.is_online(device_id) {
+        return Err(error(ErrorCode::Offline, "the device is offline", None));
+    }
+    let session = Session {
+        id: random_id("ses_", 16),
+        device_id: device.id.clone(),
+        device_name: device.name.clone(),
+        owner_id: device.owner_id,
+        viewer_conn,
+        viewer_user_id: user.id,
+        viewer_username: user.username.clone(),
+        permission,
+        created_at: now_ms(),
+        accepted_at: None,
+    };
+    let sid = session.id.clone();
+    st.hub
+        .with_sessions(|t| t.insert(session))
+        .map_err(|e| route_error(e, &sid))?;
+    let grant = ServerToHost::SessionGrant {
+        session_id: sid.clone(),
+        user: user.username.clone(),
+        permission,
+        ice_servers: st.config.ice_servers.clone(),
+    };
+    if !st.hub.send_to_host(device_id, grant) {
+        st.hub.with_sessions(|t| t.remove(&sid));
+        return Err(error(ErrorCode::Offline, "the device is offline", None));
+    }
+    tracing::info!(session = %sid, device = %device_id, user = %user.username, ?permission, "session requested");
+    Ok(ServerToViewer::SessionCreated {
+        session_id: sid,
+        device_id: device_id.to_string(),
+        permission,
+        ice_servers: st.config.ice_servers.clone(),
+        request_id: None,
+    })
+}
+
+/// The host accepts a session granted to it.
+pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), ErrorMsg> {
+    let s = st
+        .hub
+        .with_sessions(|t| t.accept(session_id, device_id, now_ms()))
+        .map_err(|e| route_error(e, session_id))?;
+    st.hub.send_to_viewer(
+        s.viewer_conn,
+        ServerToViewer::SessionAccepted {
+            session_id: session_id.to_string(),
+        },
+    );
+    feed::record(
+        st,
+        EventKind::SessionStarted,
+        NewEvent {
+            user_id: Some(s.owner_id),
+            actor: Some(s.viewer_username.clone()),
+            device_id: Some(s.device_id.clone()),
+            device_name: Some(s.device_name.clone()),
+            target_id: Some(s.viewer_user_id),
+            permission: Some(s.permission),
+            session_id: Some(s.id.clone()),
+            ..Default::default()
+        },
+    );
+    Ok(())
+}
+
+/// Which side(s) of a session to tell that it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notify {
+    Host,
+    Viewer,
+    Both,
+}
+
+/// Remove a session on behalf of one party and tell the other.
+pub fn end_by(
+    st: &AppState,
+    session_id: &str,
+    from_host: Option<&str>,
+    from_viewer: Option<u64>,
+    reason: EndReason,
+) -> Result<(), ErrorMsg> {
+    let removed = st.hub.with_sessions(|t| {
+        let ok = match (from_host, from_viewer) {
+            (Some(d), _) => t.for_host(session_id, d).is_ok(),
+            (None, Some(c)) => t.for_viewer(session_id, c).is_ok(),
+            (None, None) => false,
+        };
+        if ok {
+            t.remove(session_id)
+        } else {
+            None
+        }
+    });
+    let s = removed.ok_or_else(|| route_error(RouteError::NotFound, session_id))?;
+    let notify = if from_host.is_some() {
+        Notify::Viewer
+    } else {
+        Notify::Host
+    };
+    finish(st, &s, reason, notify);
+    Ok(())
+}
+
+/// End every session matching `pred`, telling both sides.
+pub fn end_where(st: &AppState, reason: EndReason, pred: impl Fn(&Session) -> bool) {
+    let ended = st.hub.with_sessions(|t| t.remove_where(pred));
+    for s in ended {
+        finish(st, &s, reason, Notify::Both);
+    }
+}
+
+/// Tell the parties a removed session ended and record it in the feed.
+pub fn finish(st: &AppState, s: &Session, reason: EndReason, notify: Notify) {
+    let msg = SessionEndMsg {
+        session_id: s.id.clone(),
+        reason,
+    };
+    if matches!(notify, Notify::Host | Notify::Both) {
+        st.hub
+            .send_to_host(&s.device_id, ServerToHost::SessionEnd(msg.clone()));
+    }
+    if matches!(notify, Notify::Viewer | Notify::Both) {
+        st.hub
+            .send_to_viewer(s.viewer_conn, ServerToViewer::SessionEnd(msg));
+    }
+    tracing::info!(session = %s.id, ?reason, "session ended");
+    let Some(started) = s.accepted_at else { return };
+    feed::record(
+        st,
+        EventKind::SessionEnded,
+        NewEvent {
+            user_id: Some(s.owner_id),
+            actor: Some(s.viewer_username.clone()),
+            device_id: Some(s.device_id.clone()),
+            device_name: Some(s.device_name.clone()),
+            target_id: Some(s.viewer_user_id),
+            permission: Some(s.permission),
+            session_id: Some(s.id.clone()),
+            duration_ms: Some((now_ms() - started).max(0)),
+            detail: Some(reason_text(reason).to_string()),
+            ..Default::default()
+        },
+    );
+}
+
+fn reason_text(r: EndReason) -> &'static str {
+    match r {
+        EndReason::ViewerClosed => "closed by the viewer",
+        EndReason::HostClosed => "closed by the host",
+        EndReason::Rejected => "refused by the host",
+        EndReason::ConnectionFailed => "connection failed",
+        EndReason::PeerGone => "the other side disconnected",
+        EndReason::Revoked => "access revoked",
+        EndReason::DeviceRemoved => "device removed",
+        EndReason::ServerShutdown => "server shut down",
+    }
+}
+
+/// An SDP or ICE message in one of the two directions.
+#[derive(Debug)]
+pub enum Relay {
+    Offer(SdpMsg),
+    Answer(SdpMsg),
+    Ice(IceMsg),
+}
+
+impl Relay {
+    fn session_id(&self) -> &str {
+        match self {
+            Relay::Offer(m) | Relay::Answer(m) => &m.session_id,
+            Relay::Ice(m) => &m.session_id,
+        }
+    }
+}
+
+/// Forward a host's SDP/ICE to its session's viewer.
+pub fn from_host(st: &AppState, device_id: &str, msg: Relay) -> Result<(), ErrorMsg> {
+    let sid = msg.session_id().to_string();
+    let conn = st
+        .hub
+        .with_sessions(|t| t.for_host(&sid, device_id).map(|s| s.viewer_conn))
+        .map_err(|e| route_error(e, &sid))?;
+    let out = match msg {
+        Relay::Offer(m) => ServerToViewer::Offer(m),
+        Relay::Answer(m) => ServerToViewer::Answer(m),
+        Relay::Ice(m) => ServerToViewer::Ice(m),
+    };
+    if !st.hub.send_to_viewer(conn, out) {
+        return Err(error(
+            ErrorCode::Offline,
+            "the viewer is not reachable",
+            Some(&sid),
+        ));
+    }
+    Ok(())
+}
+
+/// Forward a viewer's SDP/ICE to its session's host.
+pub fn from_viewer(st: &AppState, viewer_conn: u64, msg: Relay) -> Result<(), ErrorMsg> {
+    let sid = msg.session_id().to_string();
+    let device = st
+        .hub
+        .with_sessions(|t| t.for_viewer(&sid, viewer_conn).map(|s| s.device_id.clone()))
+        .map_err(|e| route_error(e, &sid))?;
+    let out = match msg {
+        Relay::Offer(m) => ServerToHost::Offer(m),
+        Relay::Answer(m) => ServerToHost::Answer(m),
+        Relay::Ice(m) => ServerToHost::Ice(m),
+    };
+    if !st.hub.send_to_host(&device, out) {
+        return Err(error(
+            ErrorCode::Offline,
+            "the device is offline",
+            Some(&sid),
+        ));
+    }
+    Ok(())
+}

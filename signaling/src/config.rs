@@ -1,0 +1,285 @@
+//! Server configuration: CLI flags, a TOML file and environment variables,
+//! validated once at start-up into a [`Config`].
+//!
+//! Precedence: CLI flag, then environment variable, then file, then default.
+//! `meshdesk-signaling.example.toml` documents every field.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use meshdesk_protocol::rest::IceServer;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignupPolicy {
+    /// Anyone may sign up.
+    Open,
+    /// Only the first account (which becomes the admin) may be created.
+    FirstUserOnly,
+    /// Nobody may sign up.
+    Closed,
+}
+
+/// The TOML file as written by an operator. Every field is optional; the
+/// documented default applies when it is missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: Option<String>,
+    /// Directory for the SQLite database. Default `./meshdesk-data`.
+    pub data_dir: Option<PathBuf>,
+    /// `open`, `first-user-only` or `closed`. Default `first-user-only`.
+    pub signup: Option<SignupPolicy>,
+    /// Lifetime of a login token in hours. Default 720 (30 days).
+    pub token_ttl_hours: Option<u64>,
+    /// Lifetime of an enrollment code in minutes. Default 15.
+    pub enrollment_code_ttl_minutes: Option<u64>,
+    /// Set the `Secure` flag on the session cookie (behind HTTPS). Default false.
+    pub cookie_secure: Option<bool>,
+    /// Extra browser origins allowed to open WebSockets and use the cookie,
+    /// besides the server's own origin. Default none.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Reverse proxies whose `X-Forwarded-For` is trusted. Default none.
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Seconds between host heartbeats. Default 10.
+    pub heartbeat_secs: Option<u32>,
+    /// Seconds of host silence after which it is offline. Default 25.
+    pub heartbeat_timeout_secs: Option<u64>,
+    /// Largest REST request body in bytes. Default 65536.
+    pub max_body_bytes: Option<usize>,
+    /// Sustained WebSocket messages per second per connection. Default 50.
+    pub ws_rate_per_sec: Option<u32>,
+    /// WebSocket message burst per connection. Default 200.
+    pub ws_rate_burst: Option<u32>,
+    /// Failed logins allowed per account or address before delays start. Default 5.
+    pub login_free_failures: Option<u32>,
+    /// Longest delay between login attempts after failures, seconds. Default 300.
+    pub login_max_delay_secs: Option<u64>,
+    /// ICE servers handed to both sides of a session. Default none.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServerConfig>,
+}
+
+/// One `[[ice_servers]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServerConfig {
+    /// `stun:` or `turn:`/`turns:` URLs.
+    pub urls: Vec<String>,
+    /// Static TURN username (time-limited credentials come later).
+    pub username: Option<String>,
+    /// Static TURN credential.
+    pub credential: Option<String>,
+}
+
+/// Values from the command line (each overrides the file and env).
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub signup: SignupPolicy,
+    pub token_ttl: Duration,
+    pub enrollment_code_ttl: Duration,
+    pub cookie_secure: bool,
+    pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub heartbeat_secs: u32,
+    pub heartbeat_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub ws_rate_per_sec: u32,
+    pub ws_rate_burst: u32,
+    pub login_free_failures: u32,
+    pub login_max_delay: Duration,
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl Config {
+    /// Load the file named on the command line (if any), apply environment
+    /// variables (`MESHDESK_LISTEN`, `MESHDESK_DATA_DIR`, `MESHDESK_SIGNUP`)
+    /// and CLI overrides, and validate.
+    pub fn load(cli: &CliOverrides) -> Result<Config> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mut file = file;
+        if let Some(v) = env("MESHDESK_LISTEN") {
+            file.listen = Some(v);
+        }
+        if let Some(v) = env("MESHDESK_DATA_DIR") {
+            file.data_dir = Some(v.into());
+        }
+        if let Some(v) = env("MESHDESK_SIGNUP") {
+            file.signup = Some(parse_signup(&v)?);
+        }
+        if let Some(v) = &cli.listen {
+            file.listen = Some(v.clone());
+        }
+        if let Some(v) = &cli.data_dir {
+            file.data_dir = Some(v.clone());
+        }
+        Config::from_file(file)
+    }
+
+    /// Validate a parsed file into a config, naming the field on error.
+    pub fn from_file(f: FileConfig) -> Result<Config> {
+        let listen_text = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_text.parse().map_err(|_| {
+            Error::Config(format!(
+                "listen: `{listen_text}` is not an address like 127.0.0.1:8080"
+            ))
+        })?;
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                Err(Error::Config(format!("{name}: must be greater than 0")))
+            } else {
+                Ok(v)
+            }
+        };
+        let heartbeat_secs =
+            positive("heartbeat_secs", f.heartbeat_secs.unwrap_or(10).into())? as u32;
+        let heartbeat_timeout_secs = positive(
+            "heartbeat_timeout_secs",
+            f.heartbeat_timeout_secs.unwrap_or(25),
+        )?;
+        if heartbeat_timeout_secs <= u64::from(heartbeat_secs) {
+            return Err(Error::Config(
+                "heartbeat_timeout_secs: must be longer than heartbeat_secs".into(),
+            ));
+        }
+        let mut origins = Vec::new();
+        for o in f.allowed_origins.unwrap_or_default() {
+            let o = o.trim_end_matches('/').to_string();
+            if !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "allowed_origins: `{o}` must start with http:// or https://"
+                )));
+            }
+            origins.push(o);
+        }
+        let mut ice_servers = Vec::new();
+        for (i, s) in f.ice_servers.into_iter().enumerate() {
+            if s.urls.is_empty() {
+                return Err(Error::Config(format!(
+                    "ice_servers[{i}].urls: must not be empty"
+                )));
+            }
+            for u in &s.urls {
+                if !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
+                    return Err(Error::Config(format!(
+                        "ice_servers[{i}].urls: `{u}` must start with stun:, turn: or turns:"
+                    )));
+                }
+            }
+            ice_servers.push(IceServer {
+                urls: s.urls,
+                username: s.username,
+                credential: s.credential,
+            });
+        }
+        Ok(Config {
+            listen,
+            data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data")),
+            signup: f.signup.unwrap_or(SignupPolicy::FirstUserOnly),
+            token_ttl: Duration::from_secs(
+                3600 * positive("token_ttl_hours", f.token_ttl_hours.unwrap_or(720))?,
+            ),
+            enrollment_code_ttl: Duration::from_secs(
+                60 * positive(
+                    "enrollment_code_ttl_minutes",
+                    f.enrollment_code_ttl_minutes.unwrap_or(15),
+                )?,
+            ),
+            cookie_secure: f.cookie_secure.unwrap_or(false),
+            allowed_origins: origins,
+            trusted_proxies: f.trusted_proxies.unwrap_or_default(),
+            heartbeat_secs,
+            heartbeat_timeout: Duration::from_secs(heartbeat_timeout_secs),
+            max_body_bytes: positive("max_body_bytes", f.max_body_bytes.unwrap_or(65536) as u64)?
+                as usize,
+            ws_rate_per_sec: positive("ws_rate_per_sec", f.ws_rate_per_sec.unwrap_or(50).into())?
+                as u32,
+            ws_rate_burst: positive("ws_rate_burst", f.ws_rate_burst.unwrap_or(200).into())? as u32,
+            login_free_failures: f.login_free_failures.unwrap_or(5),
+            login_max_delay: Duration::from_secs(positive(
+                "login_max_delay_secs",
+                f.login_max_delay_secs.unwrap_or(300),
+            )?),
+            ice_servers,
+        })
+    }
+
+    /// The default configuration (what `meshdesk-signaling` runs with when
+    /// given nothing).
+    pub fn default_for_tests(data_dir: &Path) -> Config {
+        let mut c = Config::from_file(FileConfig::default())
+            .unwrap_or_else(|e| panic!("defaults are valid: {e}"));
+        c.data_dir = data_dir.to_path_buf();
+        c
+    }
+}
+
+fn parse_signup(v: &str) -> Result<SignupPolicy> {
+    match v {
+        "open" => Ok(SignupPolicy::Open),
+        "first-user-only" => Ok(SignupPolicy::FirstUserOnly),
+        "closed" => Ok(SignupPolicy::Closed),
+        other => Err(Error::Config(format!(
+            "signup: `{other}` is not one of open, first-user-only, closed"
+        ))),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {}", path.display(), e.message())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let c = Config::from_file(FileConfig::default()).expect("defaults valid");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.signup, SignupPolicy::FirstUserOnly);
+        assert_eq!(c.enrollment_code_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let f: FileConfig = toml::from_str("listen = \"nope\"").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = toml::from_str::<FileConfig>("lisen = \"x\"").expect_err("unknown field");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let f: FileConfig =
+            toml::from_str("[[ice_servers]]\nurls = [\"http://x\"]").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(err.contains("ice_servers[0].urls"), "{err}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../meshdesk-signaling.example.toml");
+        let f: FileConfig = toml::from_str(text).expect("example parses");
+        Config::from_file(f).expect("example is valid");
+    }
+}

@@ -1,0 +1,92 @@
+//! The crate's one error enum, and how it turns into an HTTP response.
+//!
+//! Clients get a status and `{"error": "..."}`; details that could leak
+//! internals (database messages) only reach the log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use meshdesk_protocol::rest::ErrorBody;
+
+/// Everything that can go wrong in meshdesk-signaling.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request is malformed; the message says what is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than the configured limit.
+    #[error("request body is too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    /// No or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such thing (or not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The thing exists already or is in a conflicting state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; retry after the given seconds.
+    #[error("too many attempts, retry in {0} s")]
+    TooManyRequests(u64),
+    /// The configuration is invalid; the message names the field.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// I/O failed (data dir, listener).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A bug or an impossible state; details are logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Config(_) | Error::Database(_) | Error::Io(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "internal server error".to_string()
+        } else {
+            self.to_string()
+        };
+        let mut response = (status, axum::Json(ErrorBody { error: message })).into_response();
+        if let Error::TooManyRequests(secs) = self {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,195 @@
+//! Live state shared by all connections: which hosts are connected (presence),
+//! which viewers are connected, the session table, and the fan-out of feed
+//! events and presence changes.
+//!
+//! All methods take a short synchronous lock and never await while holding
+//! it. Messages to one connection go through that connection's bounded
+//! queue; fan-out to many goes through one broadcast channel that each
+//! viewer filters by audience.
+
+pub mod sessions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use meshdesk_protocol::rest::Event;
+use meshdesk_protocol::signal::{ServerToHost, ServerToViewer};
+use tokio::sync::{broadcast, mpsc};
+
+pub use sessions::{RouteError, Session, Sessions};
+
+/// Capacity of each connection's outgoing queue. A peer that lets it fill
+/// up is too slow to be useful and gets errors instead of unbounded memory.
+pub const CONN_QUEUE: usize = 32;
+/// Capacity of the fan-out channel; a viewer that lags behind re-syncs.
+const FANOUT_QUEUE: usize = 4096;
+
+/// What the hub asks a host connection task to do.
+#[derive(Debug)]
+pub enum HostCmd {
+    Send(ServerToHost),
+    /// Close the connection (replaced by a newer one, or device removed).
+    Close(&'static str),
+}
+
+/// Something for every viewer (and feed stream) in `audience`.
+#[derive(Debug)]
+pub struct Fanout {
+    /// User ids allowed to see it.
+    pub audience: Vec<i64>,
+    pub kind: FanoutKind,
+}
+
+/// The two things that fan out.
+#[derive(Debug)]
+pub enum FanoutKind {
+    Event(Event),
+    Presence {
+        device_id: String,
+        name: String,
+        online: bool,
+    },
+}
+
+#[derive(Debug)]
+struct HostEntry {
+    conn_id: u64,
+    tx: mpsc::Sender<HostCmd>,
+}
+
+#[derive(Debug)]
+struct ViewerEntry {
+    tx: mpsc::Sender<ServerToViewer>,
+}
+
+#[derive(Debug, Default)]
+struct HubState {
+    next_conn: u64,
+    hosts: HashMap<String, HostEntry>,
+    viewers: HashMap<u64, ViewerEntry>,
+    sessions: Sessions,
+}
+
+/// The hub; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Hub {
+    state: Arc<Mutex<HubState>>,
+    fanout: broadcast::Sender<Arc<Fanout>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        let (fanout, _) = broadcast::channel(FANOUT_QUEUE);
+        Hub {
+            state: Arc::new(Mutex::new(HubState::default())),
+            fanout,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        // A panic while holding this lock is a bug elsewhere; the state is
+        // plain maps that stay consistent, so keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        let mut s = self.lock();
+        s.next_conn += 1;
+        s.next_conn
+    }
+
+    /// Make `conn_id` the device's connection. Returns whether the device was
+    /// offline before (a replaced connection is told to close).
+    pub fn register_host(&self, device_id: &str, conn_id: u64, tx: mpsc::Sender<HostCmd>) -> bool {
+        let old = self
+            .lock()
+            .hosts
+            .insert(device_id.to_string(), HostEntry { conn_id, tx });
+        match old {
+            Some(old) => {
+                let _ = old
+                    .tx
+                    .try_send(HostCmd::Close("replaced by a newer connection"));
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Forget a host connection. Returns true if it was the device's current
+    /// connection (so the device is now offline).
+    pub fn unregister_host(&self, device_id: &str, conn_id: u64) -> bool {
+        let mut s = self.lock();
+        match s.hosts.get(device_id) {
+            Some(e) if e.conn_id == conn_id => {
+                s.hosts.remove(device_id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Close a device's connection at once and forget it (device removed).
+    pub fn close_host(&self, device_id: &str, why: &'static str) {
+        if let Some(e) = self.lock().hosts.remove(device_id) {
+            let _ = e.tx.try_send(HostCmd::Close(why));
+        }
+    }
+
+    /// Whether a device has a connection.
+    pub fn is_online(&self, device_id: &str) -> bool {
+        self.lock().hosts.contains_key(device_id)
+    }
+
+    /// Number of connected hosts.
+    pub fn online_count(&self) -> usize {
+        self.lock().hosts.len()
+    }
+
+    /// Queue a message for a device's connection; false if offline or full.
+    pub fn send_to_host(&self, device_id: &str, msg: ServerToHost) -> bool {
+        let tx = self.lock().hosts.get(device_id).map(|e| e.tx.clone());
+        tx.is_some_and(|tx| tx.try_send(HostCmd::Send(msg)).is_ok())
+    }
+
+    /// Add a viewer connection.
+    pub fn register_viewer(&self, conn_id: u64, tx: mpsc::Sender<ServerToViewer>) {
+        self.lock().viewers.insert(conn_id, ViewerEntry { tx });
+    }
+
+    /// Remove a viewer connection and return the sessions it held.
+    pub fn unregister_viewer(&self, conn_id: u64) -> Vec<Session> {
+        let mut s = self.lock();
+        s.viewers.remove(&conn_id);
+        s.sessions.remove_where(|x| x.viewer_conn == conn_id)
+    }
+
+    /// Queue a message for a viewer connection; false if gone or full.
+    pub fn send_to_viewer(&self, conn_id: u64, msg: ServerToViewer) -> bool {
+        let tx = self.lock().viewers.get(&conn_id).map(|e| e.tx.clone());
+        tx.is_some_and(|tx| tx.try_send(msg).is_ok())
+    }
+
+    /// Run a closure on the session table under the lock.
+    pub fn with_sessions<R>(&self, f: impl FnOnce(&mut Sessions) -> R) -> R {
+        f(&mut self.lock().sessions)
+    }
+
+    /// Publish to every viewer and feed stream; each filters by audience.
+    pub fn publish(&self, fanout: Fanout) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.fanout.send(Arc::new(fanout));
+    }
+
+    /// Receive everything published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Fanout>> {
+        self.fanout.subscribe()
+    }
+}

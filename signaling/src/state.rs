@@ -1,0 +1,23 @@
+//! Shared application state handed to every handler.
+
+use std::sync::{Arc, Mutex};
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::store::Store;
+
+/// Everything a request or connection needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Durable state.
+    pub store: Store,
+    /// Live connections, sessions and fan-out.
+    pub hub: Hub,
+    /// Sign-in failure records.
+    pub throttle: Arc<Mutex<LoginThrottle>>,
+    /// Argon2 hash verified against for unknown usernames (equal timing).
+    pub dummy_hash: Arc<String>,
+}

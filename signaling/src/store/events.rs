@@ -1,0 +1,123 @@
+//! The activity feed: append events, page them per user.
+//!
+//! An event concerns an account (`user_id`: the account owner, or the
+//! device's owner), optionally a device, and optionally a second user
+//! (`target_id`: the share recipient or the viewer of a session). A user
+//! sees an event when it concerns their account, names them as target, or
+//! is about a device they may currently see.
+
+use meshdesk_protocol::rest::{Event, EventKind, Permission};
+use rusqlite::{params, Row};
+
+use super::Store;
+use crate::error::Result;
+
+/// An event to append. `at` is set by the caller (the clock is an input).
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub at: i64,
+    pub kind: Option<EventKind>,
+    /// The account the event is about (owner of the device, or the user).
+    pub user_id: Option<i64>,
+    pub actor: Option<String>,
+    pub device_id: Option<String>,
+    pub device_name: Option<String>,
+    pub target_user: Option<String>,
+    pub target_id: Option<i64>,
+    pub permission: Option<Permission>,
+    pub session_id: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub detail: Option<String>,
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let kind: String = r.get(2)?;
+    let perm: Option<String> = r.get(7)?;
+    Ok(Event {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        kind: EventKind::parse(&kind).unwrap_or(EventKind::AccountCreated),
+        actor: r.get(3)?,
+        device_id: r.get(4)?,
+        device_name: r.get(5)?,
+        target_user: r.get(6)?,
+        permission: perm.as_deref().and_then(Permission::parse),
+        session_id: r.get(8)?,
+        duration_ms: r.get(9)?,
+        detail: r.get(10)?,
+    })
+}
+
+impl Store {
+    /// Append an event and return it as the API shows it.
+    pub fn insert_event(&self, e: &NewEvent) -> Result<Event> {
+        let kind = e.kind.unwrap_or(EventKind::AccountCreated);
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO events (at, kind, user_id, actor, device_id, device_name, target_user, target_id,
+                                 permission, session_id, duration_ms, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                e.at,
+                kind.as_str(),
+                e.user_id,
+                e.actor,
+                e.device_id,
+                e.device_name,
+                e.target_user,
+                e.target_id,
+                e.permission.map(|p| p.as_str()),
+                e.session_id,
+                e.duration_ms,
+                e.detail
+            ],
+        )?;
+        Ok(Event {
+            id: conn.last_insert_rowid(),
+            at: e.at,
+            kind,
+            actor: e.actor.clone(),
+            device_id: e.device_id.clone(),
+            device_name: e.device_name.clone(),
+            target_user: e.target_user.clone(),
+            permission: e.permission,
+            session_id: e.session_id.clone(),
+            duration_ms: e.duration_ms,
+            detail: e.detail.clone(),
+        })
+    }
+
+    /// A page of events visible to a user, newest first, with ids below
+    /// `before` (all when `None`).
+    pub fn events_for(&self, user_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<Event>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, at, kind, actor, device_id, device_name, target_user, permission, session_id,
+                    duration_ms, detail
+             FROM events
+             WHERE id < ?2 AND (
+                 user_id = ?1 OR target_id = ?1
+                 OR device_id IN (SELECT id FROM devices WHERE owner_id = ?1
+                                  UNION SELECT device_id FROM shares WHERE user_id = ?1))
+             ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![user_id, before.unwrap_or(i64::MAX), limit],
+            event_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Users who may see an event now (for live delivery).
+    pub fn event_audience(&self, e: &NewEvent) -> Result<Vec<i64>> {
+        let mut ids = match &e.device_id {
+            Some(d) => self.device_audience(d)?,
+            None => Vec::new(),
+        };
+        ids.extend(e.user_id);
+        ids.extend(e.target_id);
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+}

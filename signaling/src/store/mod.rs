@@ -1,0 +1,62 @@
+//! Durable state in one SQLite file: accounts, tokens, enrollment codes,
+//! devices, shares and the activity feed.
+//!
+//! rusqlite is synchronous; every call is a few hundred microseconds on a
+//! local file, so handlers call it directly while holding the connection's
+//! mutex briefly. Everything that must survive a restart lives here; live
+//! state (connections, sessions, presence) lives in the hub.
+
+mod devices;
+mod events;
+mod schema;
+mod shares;
+mod users;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+pub use devices::{DeviceRow, NewDevice};
+pub use events::NewEvent;
+pub use users::User;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// One connection serialises writers, which SQLite does anyway.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Open (or create) the database file and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Store::init(conn)
+    }
+
+    /// A private in-memory database, for unit tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut conn = conn;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| Error::Internal("database mutex poisoned".into()))
+    }
+}

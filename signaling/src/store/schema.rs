@@ -1,0 +1,104 @@
+//! Schema migrations, applied in order and recorded in `user_version`.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+/// Each entry moves the schema from version N to N+1. Never edit a shipped
+/// entry; append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        is_admin      INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX tokens_expiry ON tokens(expires_at);
+    CREATE TABLE enrollment_codes (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+    );
+    CREATE TABLE devices (
+        id         TEXT PRIMARY KEY,
+        owner_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        os         TEXT NOT NULL,
+        public_key BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_seen  INTEGER
+    );
+    CREATE INDEX devices_owner ON devices(owner_id);
+    CREATE TABLE revoked_keys (
+        public_key BLOB PRIMARY KEY,
+        revoked_at INTEGER NOT NULL
+    );
+    CREATE TABLE shares (
+        device_id  TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        permission TEXT NOT NULL CHECK (permission IN ('view', 'control')),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, user_id)
+    );
+    CREATE INDEX shares_user ON shares(user_id);
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        user_id     INTEGER,
+        actor       TEXT,
+        device_id   TEXT,
+        device_name TEXT,
+        target_user TEXT,
+        target_id   INTEGER,
+        permission  TEXT,
+        session_id  TEXT,
+        duration_ms INTEGER,
+        detail      TEXT
+    );
+    CREATE INDEX events_user ON events(user_id, id);
+    CREATE INDEX events_device ON events(device_id, id);
+    CREATE INDEX events_target ON events(target_id, id);
+    "#,
+];
+
+/// Bring the database to the newest schema, one transaction per step.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize =
+        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn).expect("first");
+        migrate(&mut conn).expect("second");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+}

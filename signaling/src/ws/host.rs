@@ -1,0 +1,283 @@
+//! A device's connection: challenge-response authentication with its
+//! Ed25519 key, presence, heartbeats, and its half of session brokering.
+
+use std::time::Duration;
+
+use axum::extract::ws::WebSocket;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use meshdesk_protocol::rest::EventKind;
+use meshdesk_protocol::signal::{DeviceInfo, EndReason, ErrorCode, HostToServer, ServerToHost};
+use meshdesk_protocol::{decode, device_auth_payload, PROTOCOL_VERSION};
+use rand::RngCore;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, timeout, Instant};
+use tracing::Instrument;
+
+use super::ratelimit::TokenBucket;
+use super::{binary_error, classify, configure, decode_error, send, Incoming};
+use crate::auth::origin::origin_allowed;
+use crate::auth::ClientIp;
+use crate::broker::{self, error, Relay};
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::feed;
+use crate::hub::{HostCmd, CONN_QUEUE};
+use crate::state::AppState;
+use crate::store::{DeviceRow, NewEvent};
+
+/// How long a new connection has to authenticate.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /api/v1/ws/host`.
+pub async fn upgrade(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response> {
+    if !origin_allowed(&headers, &st.config.allowed_origins, false) {
+        return Err(Error::Forbidden("origin not allowed"));
+    }
+    Ok(configure(ws).on_upgrade(move |socket| {
+        let conn = st.hub.next_conn_id();
+        let span = tracing::info_span!("host", conn, %ip, device = tracing::field::Empty);
+        run(st, socket, conn).instrument(span)
+    }))
+}
+
+/// The connection task: log how it ended, clean up.
+async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
+    let device = match authenticate(&st, &mut socket).await {
+        Ok(d) => d,
+        Err(reason) => {
+            tracing::info!(%reason, "host authentication failed");
+            let _ = futures_util::SinkExt::close(&mut socket).await;
+            return;
+        }
+    };
+    tracing::Span::current().record("device", device.id.as_str());
+    let (tx, rx) = mpsc::channel(CONN_QUEUE);
+    let came_online = st.hub.register_host(&device.id, conn, tx);
+    if came_online {
+        tracing::info!("device online");
+        feed::record(&st, EventKind::DeviceOnline, device_event(&device));
+        feed::presence(&st, &device.id, &device.name, true);
+    }
+    let welcome = ServerToHost::Welcome {
+        device_id: device.id.clone(),
+        name: device.name.clone(),
+        heartbeat_secs: st.config.heartbeat_secs,
+    };
+    let result = match send(&mut socket, &welcome).await {
+        Ok(()) => serve(&st, &mut socket, &device.id, rx).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(why) => tracing::info!(why, "host connection closed"),
+        Err(e) => tracing::info!(error = %e, "host connection lost"),
+    }
+    let _ = futures_util::SinkExt::close(&mut socket).await;
+    if st.hub.unregister_host(&device.id, conn) {
+        tracing::info!("device offline");
+        if let Err(e) = st.store.set_last_seen(&device.id, now_ms()) {
+            tracing::warn!(error = %e, "could not store last_seen");
+        }
+        // Sessions the host never accepted cannot start now.
+        let id = device.id.clone();
+        broker::end_where(&st, EndReason::PeerGone, |s| {
+            s.device_id == id && s.accepted_at.is_none()
+        });
+        let current = st.store.device(&device.id).ok().flatten().unwrap_or(device);
+        feed::record(&st, EventKind::DeviceOffline, device_event(&current));
+        feed::presence(&st, &current.id, &current.name, false);
+    }
+}
+
+fn device_event(d: &DeviceRow) -> NewEvent {
+    NewEvent {
+        user_id: Some(d.owner_id),
+        device_id: Some(d.id.clone()),
+        device_name: Some(d.name.clone()),
+        ..Default::default()
+    }
+}
+
+/// Challenge, wait for `auth`, verify the signature with the stored key.
+async fn authenticate(
+    st: &AppState,
+    socket: &mut WebSocket,
+) -> std::result::Result<DeviceRow, String> {
+    let mut nonce = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let nonce = STANDARD.encode(nonce);
+    let challenge = ServerToHost::Challenge {
+        protocol: PROTOCOL_VERSION,
+        nonce: nonce.clone(),
+    };
+    send(socket, &challenge).await.map_err(|e| e.to_string())?;
+    let frame = timeout(AUTH_TIMEOUT, socket.recv())
+        .await
+        .map_err(|_| "no auth message in time".to_string())?;
+    let text = match classify(frame) {
+        Incoming::Text(t) => t,
+        _ => return Err("expected an auth message".into()),
+    };
+    let refuse = |code, msg: &str| ServerToHost::Error(error(code, msg, None));
+    let (protocol, device_id, signature, info) = match decode::<HostToServer>(&text) {
+        Ok(HostToServer::Auth {
+            protocol,
+            device_id,
+            signature,
+            info,
+        }) => (protocol, device_id, signature, info),
+        Ok(_) => {
+            let _ = send(
+                socket,
+                &refuse(ErrorCode::Unauthorized, "authenticate first"),
+            )
+            .await;
+            return Err("first message was not auth".into());
+        }
+        Err(e) => {
+            let _ = send(socket, &ServerToHost::Error(decode_error(&e))).await;
+            return Err(format!("bad auth message: {e}"));
+        }
+    };
+    if protocol != PROTOCOL_VERSION {
+        let msg = format!("server speaks protocol {PROTOCOL_VERSION}");
+        let _ = send(socket, &refuse(ErrorCode::UnsupportedVersion, &msg)).await;
+        return Err(format!("protocol {protocol}"));
+    }
+    let device = st.store.device(&device_id).ok().flatten();
+    let verified = device
+        .as_ref()
+        .is_some_and(|d| verify(&d.public_key, &nonce, &signature));
+    let Some(device) = device.filter(|_| verified) else {
+        let _ = send(
+            socket,
+            &refuse(ErrorCode::Unauthorized, "device authentication failed"),
+        )
+        .await;
+        return Err(format!("bad signature or unknown device {device_id}"));
+    };
+    update_info(st, &device.id, &info);
+    Ok(device)
+}
+
+fn verify(public_key: &[u8], nonce: &str, signature_b64: &str) -> bool {
+    let Ok(key_bytes) = <[u8; 32]>::try_from(public_key) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(&key_bytes) else {
+        return false;
+    };
+    let Ok(sig_bytes) = STANDARD.decode(signature_b64) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(&sig_bytes) else {
+        return false;
+    };
+    key.verify(&device_auth_payload(nonce), &sig).is_ok()
+}
+
+fn update_info(st: &AppState, device_id: &str, info: &DeviceInfo) {
+    let Ok(os) = crate::api::validate::text("os", &info.os, 128) else {
+        return;
+    };
+    if let Err(e) = st.store.touch_device(device_id, &os, now_ms()) {
+        tracing::warn!(error = %e, "could not store device info");
+    }
+}
+
+/// The authenticated loop. Returns why it ended cleanly, or the error.
+async fn serve(
+    st: &AppState,
+    socket: &mut WebSocket,
+    device_id: &str,
+    mut rx: mpsc::Receiver<HostCmd>,
+) -> std::result::Result<&'static str, String> {
+    let silence = st.config.heartbeat_timeout;
+    let mut deadline = Instant::now() + silence;
+    let mut bucket = TokenBucket::new(
+        st.config.ws_rate_per_sec,
+        st.config.ws_rate_burst,
+        std::time::Instant::now(),
+    );
+    loop {
+        tokio::select! {
+            biased;
+            cmd = rx.recv() => match cmd {
+                Some(HostCmd::Send(msg)) => send(socket, &msg).await.map_err(|e| e.to_string())?,
+                Some(HostCmd::Close(why)) => {
+                    let msg = ServerToHost::Error(error(ErrorCode::Unauthorized, why, None));
+                    let _ = send(socket, &msg).await;
+                    return Ok(why);
+                }
+                None => return Ok("hub closed"),
+            },
+            frame = socket.recv() => {
+                deadline = Instant::now() + silence;
+                let text = match classify(frame) {
+                    Incoming::Text(t) => t,
+                    Incoming::Control => continue,
+                    Incoming::Closed => return Ok("closed by the host"),
+                    Incoming::NotText => {
+                        send(socket, &ServerToHost::Error(binary_error())).await.map_err(|e| e.to_string())?;
+                        continue;
+                    }
+                };
+                if !bucket.allow(std::time::Instant::now()) {
+                    let e = error(ErrorCode::RateLimited, "too many messages; slow down", None);
+                    send(socket, &ServerToHost::Error(e)).await.map_err(|e| e.to_string())?;
+                    continue;
+                }
+                let reply = match decode::<HostToServer>(&text) {
+                    Ok(msg) => handle(st, device_id, msg),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rejected host message");
+                        Some(ServerToHost::Error(decode_error(&e)))
+                    }
+                };
+                if let Some(reply) = reply {
+                    send(socket, &reply).await.map_err(|e| e.to_string())?;
+                }
+            }
+            _ = sleep_until(deadline) => return Ok("heartbeat timeout"),
+        }
+    }
+}
+
+/// One message from an authenticated host; returns the direct reply.
+fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToHost> {
+    let result = match msg {
+        HostToServer::Ping => return Some(ServerToHost::Pong),
+        HostToServer::Auth { .. } => Err(error(ErrorCode::Invalid, "already authenticated", None)),
+        HostToServer::Info { info } => {
+            update_info(st, device_id, &info);
+            Ok(())
+        }
+        HostToServer::SessionAccept { session_id } => broker::accept(st, device_id, &session_id),
+        HostToServer::SessionReject { session_id, reason } => {
+            tracing::info!(session = %session_id, %reason, "host refused session");
+            broker::end_by(st, &session_id, Some(device_id), None, EndReason::Rejected)
+        }
+        HostToServer::Offer(m) => broker::from_host(st, device_id, Relay::Offer(m)),
+        HostToServer::Answer(m) => broker::from_host(st, device_id, Relay::Answer(m)),
+        HostToServer::Ice(m) => broker::from_host(st, device_id, Relay::Ice(m)),
+        HostToServer::SessionEnd(m) => {
+            broker::end_by(st, &m.session_id, Some(device_id), None, m.reason)
+        }
+    };
+    match result {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(code = ?e.code, message = %e.message, "refused host message");
+            Some(ServerToHost::Error(e))
+        }
+    }
+}

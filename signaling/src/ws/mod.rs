@@ -1,0 +1,94 @@
+//! WebSocket endpoints: `/api/v1/ws/host` for devices and
+//! `/api/v1/ws/viewer` for signed-in users. One task per connection, each
+//! with its own tracing span; malformed messages get an error reply and the
+//! connection stays up.
+
+pub mod host;
+pub mod ratelimit;
+pub mod viewer;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::routing::get;
+use axum::Router;
+use meshdesk_protocol::signal::{ErrorCode, ErrorMsg};
+use meshdesk_protocol::{DecodeError, MAX_MESSAGE_BYTES};
+use serde::Serialize;
+
+use crate::state::AppState;
+
+/// Frames above this close the connection (1009); between the protocol
+/// limit and this, the message is refused with an error and the connection
+/// stays up.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ws/host", get(host::upgrade))
+        .route("/ws/viewer", get(viewer::upgrade))
+}
+
+/// Buffer sizes chosen for many idle connections: a small read buffer that
+/// grows only for large messages, and eager writes with no write buffer.
+pub fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+}
+
+/// Send one message as JSON text.
+pub async fn send<T: Serialize>(socket: &mut WebSocket, msg: &T) -> Result<(), axum::Error> {
+    socket
+        .send(Message::text(meshdesk_protocol::encode(msg)))
+        .await
+}
+
+/// Turn a decode failure into the error reply the peer gets.
+pub fn decode_error(e: &DecodeError) -> ErrorMsg {
+    let code = match e {
+        DecodeError::TooLarge { .. } => ErrorCode::TooLarge,
+        DecodeError::Malformed(_) => ErrorCode::Malformed,
+        DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+        _ => ErrorCode::Invalid,
+    };
+    ErrorMsg {
+        code,
+        message: e.to_string(),
+        session_id: None,
+        request_id: None,
+    }
+}
+
+/// What one received frame amounts to.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A text message to decode.
+    Text(String),
+    /// A frame that is not a protocol message (binary).
+    NotText,
+    /// Ping/pong frames: liveness only.
+    Control,
+    /// The peer closed or the socket failed.
+    Closed,
+}
+
+/// Classify a received frame.
+pub fn classify(frame: Option<Result<Message, axum::Error>>) -> Incoming {
+    match frame {
+        Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
+        Some(Ok(Message::Binary(_))) => Incoming::NotText,
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Control,
+        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Incoming::Closed,
+    }
+}
+
+/// The error for a binary frame.
+pub fn binary_error() -> ErrorMsg {
+    ErrorMsg {
+        code: ErrorCode::Malformed,
+        message: format!("expected a JSON text message of at most {MAX_MESSAGE_BYTES} bytes"),
+        session_id: None,
+        request_id: None,
+    }
+}
