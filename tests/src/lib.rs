@@ -1,1 +1,13 @@
-//! Shared harness for end-to-end tests.
+//! Shared harness for end-to-end tests: starts the real `meshdesk-signaling`
+//! binary on port 0 with a fresh data dir and real SQLite file, and drives
+//! it with an HTTP client, test hosts (real Ed25519 keys) and test viewers
+//! over real WebSockets. Everything is torn down on drop.
+
+pub mod clients;
+pub mod server;
+
+pub use clients::{Api, HostConn, TestDevice, ViewerConn};
+pub use server::Server;
+
+/// How long any single expectation may take before the test fails.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -1,0 +1,181 @@
+//! A real `meshdesk-signaling` process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Directory holding the workspace's built binaries: `MESHDESK_BIN_DIR`, or
+/// the directory above this test executable's `deps/`.
+pub fn bin_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("MESHDESK_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().expect("exe dir");
+    if dir.ends_with("deps") {
+        dir.parent().expect("target profile dir").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Path of a workspace binary; panics with advice when it was not built.
+pub fn binary(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build --workspace --bins` first (or set MESHDESK_BIN_DIR)",
+        p.display()
+    );
+    p
+}
+
+/// A fresh temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("meshdesk-{tag}-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Data dir (SQLite file inside), kept across restarts.
+    pub dir: TempDir,
+    /// Extra TOML config the server runs with.
+    config: String,
+    /// Where stderr (the log) goes.
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Start with default settings plus `signup = "open"`.
+    pub fn start() -> Server {
+        Server::start_with("signup = \"open\"\n")
+    }
+
+    /// Start with the given TOML config.
+    pub fn start_with(config: &str) -> Server {
+        let dir = TempDir::new("server");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            log: dir.0.join("server.log"),
+            dir,
+            config: config.to_string(),
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let cfg_path = self.dir.0.join("config.toml");
+        std::fs::write(&cfg_path, &self.config).expect("write config");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut child = Command::new(binary("meshdesk-signaling"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&cfg_path)
+            .env("RUST_LOG", "info,meshdesk_signaling=debug")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start meshdesk-signaling");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        self.base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("server did not start; log:\n{}", self.log_text()));
+        self.child = Some(child);
+    }
+
+    /// Process id of the running server (for reading `/proc/PID/status`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.0.join("data")
+    }
+
+    /// Stop the process (SIGTERM, then wait) and start it again on the same
+    /// data dir. The port changes.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Graceful stop with SIGTERM; returns the exit status success.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return true };
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Full log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `ws://127.0.0.1:PORT/api/v1/ws/{kind}`
+    pub fn ws_url(&self, kind: &str) -> String {
+        format!("{}/api/v1/ws/{kind}", self.base.replacen("http://", "ws://", 1))
+    }
+
+    /// The SQLite file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir().join("meshdesk.db")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Whether a path exists (for readability in tests).
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,249 @@
+//! Who sees which activity-feed events: each user sees only events about
+//! their own account and about devices they may see, in the paged history,
+//! in the Server-Sent Events stream and on the viewer WebSocket.
+
+use meshdesk_protocol::rest::EventKind;
+use meshdesk_protocol::signal::ServerToViewer;
+use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn, WAIT};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Everyone's feed, a device shared with `looker` and one that is not.
+struct Feed {
+    server: Server,
+    api: Api,
+    owner: String,
+    looker: String,
+    stranger: String,
+    shared: TestDevice,
+    private: TestDevice,
+}
+
+async fn feed() -> Feed {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let owner = api.user("owner").await;
+    let looker = api.user("looker").await;
+    let stranger = api.user("stranger").await;
+    let shared = TestDevice::enroll(&api, &api.code(&owner).await, "shared pc").await;
+    let private = TestDevice::enroll(&api, &api.code(&owner).await, "private pc").await;
+    api.share(&owner, &shared.id, "looker", "view").await;
+    Feed {
+        server,
+        api,
+        owner,
+        looker,
+        stranger,
+        shared,
+        private,
+    }
+}
+
+async fn events(api: &Api, token: &str) -> Vec<Value> {
+    let (s, page) = api
+        .call("GET", "/events?limit=200", Some(token), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    page["events"].as_array().expect("events").clone()
+}
+
+async fn fail_login(api: &Api, username: &str) {
+    let body = json!({"username": username, "password": "not-the-password"});
+    let (s, _) = api.call("POST", "/login", None, Some(body)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+async fn rename(f: &Feed, dev: &TestDevice, name: &str) {
+    let body = json!({ "name": name });
+    let (s, b) = f
+        .api
+        .call(
+            "PATCH",
+            &format!("/devices/{}", dev.id),
+            Some(&f.owner),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+fn summary(e: &Value) -> (String, Option<String>, Option<String>) {
+    let s = |k: &str| e[k].as_str().map(str::to_string);
+    (
+        s("kind").unwrap_or_default(),
+        s("device_id"),
+        s("actor").or_else(|| s("target_user")),
+    )
+}
+
+#[tokio::test]
+async fn paged_feed_shows_each_user_only_their_account_and_visible_devices() {
+    let f = feed().await;
+    let _host = HostConn::connect(&f.server, &f.shared).await;
+    rename(&f, &f.private, "secret pc").await;
+    fail_login(&f.api, "owner").await;
+    fail_login(&f.api, "stranger").await;
+    // Wait for the device_online event before reading.
+    let online = |evs: &[Value]| evs.iter().any(|e| e["kind"] == "device_online");
+    assert!(
+        online(&events(&f.api, &f.owner).await),
+        "device_online recorded before the host's welcome"
+    );
+
+    let stranger: Vec<_> = events(&f.api, &f.stranger)
+        .await
+        .iter()
+        .map(summary)
+        .collect();
+    let mine = |kind: &str| (kind.to_string(), None, Some("stranger".to_string()));
+    assert_eq!(stranger, [mine("login_failed"), mine("account_created")]);
+
+    let looker = events(&f.api, &f.looker).await;
+    for e in &looker {
+        let about_shared = e["device_id"] == f.shared.id.as_str();
+        let about_me =
+            e["device_id"].is_null() && (e["actor"] == "looker" || e["target_user"] == "looker");
+        assert!(about_shared || about_me, "looker must not see {e}");
+    }
+    let kinds: Vec<&str> = looker.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for k in [
+        "account_created",
+        "device_enrolled",
+        "share_granted",
+        "device_online",
+    ] {
+        assert!(kinds.contains(&k), "looker should see {k}: {kinds:?}");
+    }
+
+    let owner = events(&f.api, &f.owner).await;
+    assert!(
+        owner
+            .iter()
+            .all(|e| e["actor"] != "looker" && e["actor"] != "stranger"),
+        "{owner:?}"
+    );
+    assert!(
+        owner.iter().all(|e| e["target_user"] != "stranger"),
+        "{owner:?}"
+    );
+    for (kind, dev) in [
+        ("device_renamed", &f.private.id),
+        ("device_online", &f.shared.id),
+    ] {
+        assert!(
+            owner
+                .iter()
+                .any(|e| e["kind"] == kind && e["device_id"] == dev.as_str()),
+            "owner misses {kind}"
+        );
+    }
+    assert!(owner
+        .iter()
+        .any(|e| e["kind"] == "login_failed" && e["target_user"] == "owner"));
+}
+
+/// A minimal Server-Sent Events reader over a streaming response.
+struct Sse {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Sse {
+    async fn open(f: &Feed, token: &str) -> Sse {
+        let resp = f
+            .api
+            .raw(reqwest::Method::GET, "/events/stream")
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sse");
+        assert_eq!(resp.status(), StatusCode::OK);
+        Sse {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next `event: event`, as JSON; keep-alive comments are skipped.
+    async fn next(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name).map(|v| v.trim_start().to_string()))
+                };
+                if field("event:").as_deref() == Some("event") {
+                    return serde_json::from_str(&field("data:").expect("data"))
+                        .expect("event JSON");
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .expect("no SSE event in time")
+                .expect("SSE read")
+                .expect("SSE stream ended");
+            self.buf
+                .push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn live_feed_reaches_only_those_who_may_see_it() {
+    let f = feed().await;
+    let mut stranger_sse = Sse::open(&f, &f.stranger).await;
+    let mut looker_sse = Sse::open(&f, &f.looker).await;
+    let mut stranger_ws = ViewerConn::connect(&f.server, &f.stranger).await;
+    stranger_ws.sync().await;
+    let mut looker_ws = ViewerConn::connect(&f.server, &f.looker).await;
+    looker_ws.sync().await;
+
+    // Owner-only, then shared, then stranger-only, then shared again.
+    rename(&f, &f.private, "secret pc").await;
+    rename(&f, &f.shared, "shared pc 2").await;
+    fail_login(&f.api, "stranger").await;
+    rename(&f, &f.shared, "shared pc 3").await;
+
+    // The stranger's first event is its own failed sign-in: nothing before it.
+    let e = stranger_sse.next().await;
+    assert_eq!(
+        (e["kind"].as_str(), e["target_user"].as_str()),
+        (Some("login_failed"), Some("stranger"))
+    );
+    match stranger_ws.recv().await {
+        ServerToViewer::Event { event } => {
+            assert_eq!(
+                (event.kind, event.target_user.as_deref()),
+                (EventKind::LoginFailed, Some("stranger"))
+            )
+        }
+        other => panic!("stranger expected its login_failed event first, got {other:?}"),
+    }
+    stranger_ws.assert_quiet().await;
+
+    // The share holder sees exactly the two renames of the shared device.
+    for name in ["shared pc 2", "shared pc 3"] {
+        let e = looker_sse.next().await;
+        assert_eq!(
+            (e["kind"].as_str(), e["device_name"].as_str()),
+            (Some("device_renamed"), Some(name))
+        );
+        assert_eq!(e["device_id"], f.shared.id.as_str());
+        let event = looker_ws
+            .wait_for("rename event", |m| {
+                matches!(m, ServerToViewer::Event { .. })
+            })
+            .await;
+        let ServerToViewer::Event { event } = event else {
+            unreachable!("matched above")
+        };
+        assert_eq!(
+            (event.kind, event.device_name.as_deref()),
+            (EventKind::DeviceRenamed, Some(name))
+        );
+    }
+}
