@@ -1,0 +1,48 @@
+# Shared helpers for scripts/demo, scripts/test and scripts/bench.
+# Sourced, not run.
+
+# Packages needed to build the workspace (scrap links xcb-shm and xcb-randr;
+# openh264 needs nasm for its assembly; rusqlite bundles SQLite).
+BUILD_PACKAGES="build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
+# Packages the tests and the demo run: a virtual display, tools to inspect it,
+# and the sqlite3 shell used to age records in tests.
+RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Install the Debian packages that are missing; skip the rest. Sets
+# NASM_INSTALLED=1 when nasm was installed just now.
+ensure_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    for p in "${missing[@]}"; do
+        [ "$p" = nasm ] && NASM_INSTALLED=1
+    done
+    return 0
+}
+
+# openh264's build script does not rerun when nasm appears, and without nasm
+# it silently builds the slow C-only encoder: rebuild it once nasm is there.
+rebuild_openh264_if_needed() {
+    if [ "${NASM_INSTALLED:-0}" = 1 ]; then
+        log "nasm was just installed: rebuilding openh264 with its assembly"
+        cargo clean -p openh264-sys2 >/dev/null 2>&1 || true
+    fi
+}
+
+# Directory the built binaries land in.
+bin_dir() {
+    local profile="${1:-debug}"
+    local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+    echo "$target/$profile"
+}
