@@ -117,8 +117,9 @@ pub enum ErrorCode {
     Internal,
 }
 
-/// An error reply. The connection stays open unless the code is
-/// `unauthorized` or `unsupported_version` during the handshake.
+/// An error reply. After authentication the connection stays open, except
+/// for the `unauthorized` sent just before the server closes a replaced or
+/// removed host. Any error during a host's handshake closes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorMsg {
     pub code: ErrorCode,
@@ -174,8 +175,9 @@ pub enum ServerToHost {
         protocol: u32,
         nonce: String,
     },
-    /// Authentication succeeded. Send `ping` at least every
-    /// `heartbeat_secs`; the server drops a silent host after 3 missed beats.
+    /// Authentication succeeded. Send `ping` every `heartbeat_secs`; a host
+    /// from which the server receives nothing for its heartbeat timeout
+    /// (25 s by default) is dropped and shown offline.
     Welcome {
         device_id: String,
         name: String,

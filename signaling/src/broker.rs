@@ -31,6 +31,11 @@ fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
             "too many sessions on this connection",
             None,
         ),
+        RouteError::AlreadyAccepted => error(
+            ErrorCode::Invalid,
+            "session already accepted",
+            Some(session_id),
+        ),
     }
 }
 
@@ -155,8 +160,28 @@ pub fn end_by(
     } else {
         Notify::Host
     };
-    finish(st, &s, reason, notify);
+    finish(st, &s, claimable(reason, from_host.is_some()), notify);
     Ok(())
+}
+
+/// A party may only claim the end reasons that are theirs to give; the
+/// server's own reasons (revoked, removed, ...) are replaced by the party's
+/// plain "closed" so the feed cannot be misled.
+fn claimable(reason: EndReason, by_host: bool) -> EndReason {
+    match (reason, by_host) {
+        (EndReason::ConnectionFailed, _) => EndReason::ConnectionFailed,
+        (EndReason::Rejected, true) => EndReason::Rejected,
+        (_, true) => EndReason::HostClosed,
+        (_, false) => EndReason::ViewerClosed,
+    }
+}
+
+/// End this viewer connection's sessions that the host has not accepted
+/// since before `created_before` (the host never answered the grant).
+pub fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
+    end_where(st, EndReason::ConnectionFailed, |s| {
+        s.viewer_conn == viewer_conn && s.accepted_at.is_none() && s.created_at < created_before
+    });
 }
 
 /// End every session matching `pred`, telling both sides.

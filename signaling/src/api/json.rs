@@ -5,25 +5,28 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 
 use crate::error::Error;
+use crate::state::AppState;
 
 /// Like `axum::Json`, but a bad body becomes `{"error": "..."}` with the
-/// right status (400 bad JSON, 413 too large, 415 wrong content type, 422
-/// wrong fields reported as 400).
+/// right status: 413 too large (naming the configured limit), and 400 for
+/// bad JSON, a wrong content type (axum's 415) and wrong fields (axum's 422),
+/// as docs/protocol.md promises.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
-impl<S, T> FromRequest<S> for ApiJson<T>
+impl<T> FromRequest<AppState> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
+    axum::Json<T>: FromRequest<AppState, Rejection = JsonRejection>,
 {
     type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(match rej.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(0),
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    Error::PayloadTooLarge(state.config.max_body_bytes)
+                }
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::BadRequest(
                     "expected a JSON body with Content-Type: application/json".into(),
                 ),

@@ -37,6 +37,8 @@ pub enum RouteError {
     NotFound,
     /// The viewer holds too many sessions.
     TooMany,
+    /// The host accepted this session before.
+    AlreadyAccepted,
 }
 
 /// All live sessions.

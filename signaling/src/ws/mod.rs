@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-/// Frames above this close the connection (1009); between the protocol
+/// Frames above this close the connection; between the protocol
 /// limit and this, the message is refused with an error and the connection
 /// stays up.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;

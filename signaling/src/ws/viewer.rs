@@ -25,6 +25,11 @@ use crate::hub::{Fanout, FanoutKind, CONN_QUEUE};
 use crate::state::AppState;
 use crate::store::User;
 
+/// How often a viewer connection looks for grants its host never answered.
+const PENDING_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+/// A session the host has not accepted within this is ended.
+const PENDING_TIMEOUT_MS: i64 = 30_000;
+
 /// `GET /api/v1/ws/viewer`: authenticated by bearer token or session cookie.
 pub async fn upgrade(
     State(st): State<AppState>,
@@ -118,6 +123,7 @@ async fn serve(
     for m in snapshot(st, user) {
         send(socket, &m).await.map_err(err)?;
     }
+    let mut sweep = tokio::time::interval(PENDING_SWEEP);
     let mut bucket = TokenBucket::new(
         st.config.ws_rate_per_sec,
         st.config.ws_rate_burst,
@@ -144,6 +150,7 @@ async fn serve(
                 }
                 Err(RecvError::Closed) => return Ok("hub closed"),
             },
+            _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
             frame = socket.recv() => {
                 let text = match classify(frame) {
                     Incoming::Text(t) => t,
