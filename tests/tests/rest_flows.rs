@@ -276,3 +276,21 @@ async fn pages_carry_security_headers() {
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn signing_out_closes_that_tokens_live_connections() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let token = api.user("alice").await;
+    let other = api.login("alice").await;
+    let mut viewer = meshdesk_tests::ViewerConn::connect(&server, &token).await;
+    let mut kept = meshdesk_tests::ViewerConn::connect(&server, &other).await;
+    let (s, _) = api.call("POST", "/logout", Some(&token), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(viewer.recv_or_closed().await.is_none(), "signed-out connection closed");
+    // Another sign-in of the same user is unaffected.
+    kept.send(&meshdesk_protocol::signal::ViewerToServer::Ping).await;
+    let m = kept.wait_for("pong", |m| *m == meshdesk_protocol::signal::ServerToViewer::Pong).await;
+    assert_eq!(m, meshdesk_protocol::signal::ServerToViewer::Pong);
+    assert!(meshdesk_tests::ViewerConn::try_connect(&server, &token, None).await.is_err());
+}

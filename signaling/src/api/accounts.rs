@@ -160,6 +160,7 @@ pub async fn login(
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn logout(State(st): State<AppState>, auth: AuthUser) -> Result<Response> {
     st.store.delete_token(&auth.token.hash())?;
+    st.hub.close_viewers_with_token(&auth.token.hash());
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,

@@ -60,6 +60,9 @@ struct HostEntry {
 #[derive(Debug)]
 struct ViewerEntry {
     tx: mpsc::Sender<ServerToViewer>,
+    /// Hash of the token the connection signed in with, so signing out
+    /// closes it.
+    token_hash: [u8; 32],
 }
 
 #[derive(Debug, Default)]
@@ -160,8 +163,23 @@ impl Hub {
     }
 
     /// Add a viewer connection.
-    pub fn register_viewer(&self, conn_id: u64, tx: mpsc::Sender<ServerToViewer>) {
-        self.lock().viewers.insert(conn_id, ViewerEntry { tx });
+    pub fn register_viewer(
+        &self,
+        conn_id: u64,
+        token_hash: [u8; 32],
+        tx: mpsc::Sender<ServerToViewer>,
+    ) {
+        self.lock()
+            .viewers
+            .insert(conn_id, ViewerEntry { tx, token_hash });
+    }
+
+    /// Close every viewer connection that signed in with this token (the
+    /// token was signed out): dropping its queue ends its task.
+    pub fn close_viewers_with_token(&self, token_hash: &[u8; 32]) {
+        self.lock()
+            .viewers
+            .retain(|_, v| &v.token_hash != token_hash);
     }
 
     /// Remove a viewer connection and return the sessions it held.

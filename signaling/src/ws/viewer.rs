@@ -50,14 +50,14 @@ pub async fn upgrade(
     Ok(configure(ws).on_upgrade(move |socket| {
         let conn = st.hub.next_conn_id();
         let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
-        run(st, socket, conn, user).instrument(span)
+        run(st, socket, conn, user, token.hash()).instrument(span)
     }))
 }
 
-async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User) {
+async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_hash: [u8; 32]) {
     let (tx, rx) = mpsc::channel(CONN_QUEUE);
     let fanout = st.hub.subscribe();
-    st.hub.register_viewer(conn, tx);
+    st.hub.register_viewer(conn, token_hash, tx);
     tracing::info!("viewer connected");
     let result = serve(&st, &mut socket, conn, &user, rx, fanout).await;
     match result {
@@ -134,7 +134,7 @@ async fn serve(
             biased;
             msg = rx.recv() => match msg {
                 Some(m) => send(socket, &m).await.map_err(err)?,
-                None => return Ok("hub closed"),
+                None => return Ok("signed out or removed by the server"),
             },
             f = fanout.recv() => match f {
                 Ok(f) => {
