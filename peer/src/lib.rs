@@ -1,1 +1,30 @@
-//! Code shared by the host and the viewer: signaling client, WebRTC session wrapper, H.264 framing.
+//! Code shared by the host and the viewer: the WebRTC session wrapper, the
+//! signaling WebSocket client and H.264 framing.
+//!
+//! - [`transport`]: [`HostPeer`] (sends H.264, creates the `input` and
+//!   `control` data channels, offers) and [`ViewerPeer`] (answers, receives
+//!   whole access units, sends input). Nothing outside this module touches
+//!   `webrtc` or `rtc` types.
+//! - [`signal`]: [`SignalClient`], a typed JSON-over-WebSocket client for
+//!   `/api/v1/ws/host` and `/api/v1/ws/viewer`.
+//! - [`h264`]: Annex-B splitting, NAL classification, joining parameter
+//!   sets onto pictures.
+//! - [`framing`]: the sans-IO marker-bit frame assembler with loss detection.
+//!
+//! Every task this crate spawns is owned by a session or connection handle
+//! and aborted when that handle is dropped.
+
+mod error;
+pub mod framing;
+pub mod h264;
+pub mod signal;
+mod tasks;
+pub mod transport;
+
+pub use error::PeerError;
+pub use framing::{AccessUnit, VideoEvent};
+pub use signal::{BearerToken, ConnectOptions, SignalClient, SignalReceiver, SignalSender};
+pub use transport::{
+    CandidatePairType, CandidateReceiver, HostEvent, HostPeer, HostStreams, PeerStats, ViewerEvent,
+    ViewerPeer, ViewerStreams, CONTROL_CHANNEL, INPUT_CHANNEL,
+};

@@ -1,0 +1,158 @@
+//! Building a `webrtc` peer connection with Meshdesk's settings: codecs,
+//! header extensions, interceptors, ICE servers and timing knobs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meshdesk_protocol::rest::IceServer;
+use rtc::interceptor::Slot;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceServer, Registry, SettingEngineBuilder,
+};
+
+use super::events::{Handler, RawEvent};
+use super::keyframe::{KeyframeRequestInterceptor, KEYFRAME_SLOT};
+use super::Pc;
+use crate::PeerError;
+
+/// RTP payload type we offer for H.264. Any dynamic type works; the
+/// negotiated one is read back from the sender.
+const H264_PAYLOAD_TYPE: u8 = 102;
+/// fmtp of our H.264: Constrained Baseline 3.1 in non-interleaved mode,
+/// which Chromium accepts (it offers 42e01f with packetization-mode 1).
+pub(crate) const H264_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// The playout-delay RTP header extension (min/max in 10 ms units).
+pub(crate) const PLAYOUT_DELAY_URI: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+/// Local UDP address: every interface, any port. Binding 127.0.0.1 breaks
+/// Chromium, whose replies come from another source address.
+const UDP_BIND: &str = "0.0.0.0:0";
+
+/// The H.264 codec both roles register and the host's track uses.
+pub(crate) fn h264_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        // nack and nack pli are added by the default interceptors.
+        rtcp_feedback: vec![RTCPFeedback {
+            typ: "ccm".to_owned(),
+            parameter: "fir".to_owned(),
+        }],
+    }
+}
+
+/// Map Meshdesk ICE servers (the browser's `RTCIceServer` shape) to webrtc's.
+/// STUN entries carry no credentials; TURN entries need both.
+pub(crate) fn map_ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .filter(|s| !s.urls.is_empty())
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn media_engine() -> Result<(MediaEngine, Registry), PeerError> {
+    let mut engine = MediaEngine::default();
+    engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: h264_codec(),
+                payload_type: H264_PAYLOAD_TYPE,
+            },
+            RtpCodecKind::Video,
+        )
+        .map_err(PeerError::webrtc)?;
+    engine
+        .register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: PLAYOUT_DELAY_URI.to_owned(),
+            },
+            RtpCodecKind::Video,
+            None,
+        )
+        .map_err(PeerError::webrtc)?;
+    let registry =
+        register_default_interceptors(Registry::new(), &mut engine).map_err(PeerError::webrtc)?;
+    let registry = registry.with(
+        Slot::from(KEYFRAME_SLOT),
+        KeyframeRequestInterceptor::default(),
+    );
+    Ok((engine, registry))
+}
+
+/// Build a peer connection whose events arrive on the returned channel.
+pub(crate) async fn build_peer_connection(
+    ice_servers: &[IceServer],
+) -> Result<(Pc, mpsc::UnboundedReceiver<RawEvent>), PeerError> {
+    let (engine, registry) = media_engine()?;
+    let settings = SettingEngineBuilder::new()
+        // `None` would mean "the default 1 s", not "immediately".
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+        .build();
+    let config = RTCConfigurationBuilder::new()
+        .with_ice_servers(map_ice_servers(ice_servers))
+        .build();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handler: Arc<dyn PeerConnectionEventHandler> = Arc::new(Handler::new(tx));
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(engine)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![UDP_BIND])
+        .build()
+        .await
+        .map_err(PeerError::webrtc)?;
+    Ok((Arc::new(pc), rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_stun_and_turn_servers() {
+        let servers = vec![
+            IceServer {
+                urls: vec!["stun:stun.example.org:3478".into()],
+                username: None,
+                credential: None,
+            },
+            IceServer {
+                urls: vec![
+                    "turn:turn.example.org:3478?transport=udp".into(),
+                    "turns:turn.example.org:5349".into(),
+                ],
+                username: Some("1700000000:alice".into()),
+                credential: Some("c2VjcmV0".into()),
+            },
+            IceServer {
+                urls: vec![],
+                username: None,
+                credential: None,
+            },
+        ];
+        let mapped = map_ice_servers(&servers);
+        assert_eq!(mapped.len(), 2);
+        assert_eq!(mapped[0].urls, servers[0].urls);
+        assert!(mapped[0].username.is_empty() && mapped[0].credential.is_empty());
+        assert_eq!(mapped[1].username, "1700000000:alice");
+        assert_eq!(mapped[1].credential, "c2VjcmV0");
+        assert_eq!(mapped[1].urls.len(), 2);
+    }
+}

@@ -1,0 +1,326 @@
+//! The sending side of a session (meshdesk-host): one H.264 video track and
+//! the `input` and `control` data channels, created here; the host offers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use meshdesk_protocol::rest::IceServer;
+use meshdesk_protocol::signal::IceCandidate;
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp::extension::playout_delay_extension::PlayoutDelayExtension;
+use rtc::rtp::extension::HeaderExtension;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::peer_connection::RTCSessionDescription;
+use webrtc::rtp_transceiver::RtpSender;
+
+use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
+use super::config::{build_peer_connection, h264_codec};
+use super::events::{drive, remote_candidate};
+use super::keyframe::is_keyframe_request;
+use super::stats::{collect, CandidatePairType, PeerStats};
+use super::{close_on_drop, CandidateReceiver, Link, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
+use crate::tasks::TaskSet;
+use crate::PeerError;
+
+/// Capacity of the host's event channel; input beyond it waits in SCTP.
+const EVENT_CAPACITY: usize = 1024;
+
+/// What a host session reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostEvent {
+    /// The `control` channel is open (`input` opens with it): `send_control`
+    /// works from now on.
+    ChannelsReady,
+    /// A text message on the `input` channel (an `InputMsg`, undecoded).
+    InputMessage(String),
+    /// A text message on the `control` channel (a `ControlMsg`, undecoded).
+    ControlMessage(String),
+    /// The viewer sent a PLI or FIR: encode an IDR soon.
+    KeyframeRequested,
+    /// ICE and DTLS are up.
+    Connected {
+        candidate_pair_type: CandidatePairType,
+    },
+    /// Connectivity is interrupted; it may come back.
+    Disconnected,
+    /// Connectivity is lost for good (ICE failed, consent expired).
+    Failed,
+    /// The connection was closed.
+    Closed,
+}
+
+impl From<Link> for HostEvent {
+    fn from(link: Link) -> Self {
+        match link {
+            Link::Connected(candidate_pair_type) => HostEvent::Connected {
+                candidate_pair_type,
+            },
+            Link::Disconnected => HostEvent::Disconnected,
+            Link::Failed => HostEvent::Failed,
+            Link::Closed => HostEvent::Closed,
+        }
+    }
+}
+
+/// The receiving ends a host session hands out once, at creation.
+#[derive(Debug)]
+pub struct HostStreams {
+    /// Session events, in order.
+    pub events: mpsc::Receiver<HostEvent>,
+    /// Local ICE candidates to send to the viewer.
+    pub candidates: CandidateReceiver,
+}
+
+/// A host's WebRTC session. Dropping it closes the connection and aborts
+/// every task it started.
+pub struct HostPeer {
+    /// The connection.
+    pc: Pc,
+    /// The video track frames are written to.
+    track: Arc<TrackLocalStaticSample>,
+    /// The track's sender, for the negotiated payload type.
+    sender: Arc<dyn RtpSender>,
+    /// Our SSRC for the video stream.
+    ssrc: u32,
+    /// Negotiated H.264 payload type; set when the answer is applied.
+    payload_type: OnceLock<u8>,
+    /// Host-created `input` channel, kept to close it on `close`.
+    input: Arc<dyn DataChannel>,
+    /// Host-created `control` channel (the host may send on it too).
+    control: Arc<dyn DataChannel>,
+    /// Set once `close` ran, so drop does not close twice.
+    closed: AtomicBool,
+    /// The session task, channel readers and the RTCP reader.
+    tasks: TaskSet,
+}
+
+impl std::fmt::Debug for HostPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostPeer")
+            .field("ssrc", &self.ssrc)
+            .field("payload_type", &self.payload_type.get())
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostPeer {
+    /// Create the connection, the video track and both data channels.
+    pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, HostStreams), PeerError> {
+        let (pc, raw) = build_peer_connection(ice_servers).await?;
+        let ssrc: u32 = rand::random();
+        let track = Arc::new(
+            TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "meshdesk".to_owned(),
+                    "screen".to_owned(),
+                    "screen".to_owned(),
+                    RtpCodecKind::Video,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: h264_codec(),
+                        ..Default::default()
+                    }],
+                ),
+            )
+            .map_err(PeerError::webrtc)?,
+        );
+        let sender = pc
+            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(PeerError::webrtc)?;
+        // Both channels: ordered and reliable (the W3C defaults).
+        let input = create_channel(&pc, INPUT_CHANNEL).await?;
+        let control = create_channel(&pc, CONTROL_CHANNEL).await?;
+
+        let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
+        let (candidates_tx, candidates) = mpsc::unbounded_channel();
+        let tasks = TaskSet::new();
+        tasks.spawn(drive(
+            Arc::clone(&pc),
+            raw,
+            candidates_tx,
+            events_tx.clone(),
+            |_, _| {}, // A host expects no remote channels or tracks.
+        ));
+        tasks.spawn(pump_text(
+            Arc::clone(&input),
+            INPUT_CHANNEL,
+            events_tx.clone(),
+            ChannelEvents {
+                message: Some(HostEvent::InputMessage),
+                open: None,
+                close: None,
+            },
+        ));
+        // The viewer closing `control` ends the session at once, well before
+        // ICE would notice the silence (about 5 s).
+        tasks.spawn(pump_text(
+            Arc::clone(&control),
+            CONTROL_CHANNEL,
+            events_tx.clone(),
+            ChannelEvents {
+                message: Some(HostEvent::ControlMessage),
+                open: Some(HostEvent::ChannelsReady),
+                close: Some(HostEvent::Closed),
+            },
+        ));
+        tasks.spawn(keyframe_requests(Arc::clone(&track), events_tx));
+
+        let peer = HostPeer {
+            pc,
+            track,
+            sender,
+            ssrc,
+            payload_type: OnceLock::new(),
+            input,
+            control,
+            closed: AtomicBool::new(false),
+            tasks,
+        };
+        Ok((peer, HostStreams { events, candidates }))
+    }
+
+    /// Create the offer, apply it locally (starting ICE gathering) and
+    /// return its SDP for the viewer.
+    pub async fn create_offer(&self) -> Result<String, PeerError> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(PeerError::webrtc)?;
+        let sdp = offer.sdp.clone();
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(PeerError::webrtc)?;
+        Ok(sdp)
+    }
+
+    /// Apply the viewer's answer.
+    pub async fn set_remote_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp)
+            .map_err(|e| PeerError::InvalidRemote(e.to_string()))?;
+        self.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| PeerError::InvalidRemote(e.to_string()))?;
+        let parameters = self
+            .sender
+            .get_parameters()
+            .await
+            .map_err(PeerError::webrtc)?;
+        let codec = parameters
+            .rtp_parameters
+            .codecs
+            .first()
+            .ok_or(PeerError::InvalidRemote(
+                "the answer accepts no H.264".into(),
+            ))?;
+        let _ = self.payload_type.set(codec.payload_type);
+        Ok(())
+    }
+
+    /// Add a candidate trickled by the viewer. The end-of-candidates marker
+    /// (an empty candidate) is accepted and ignored.
+    pub async fn add_remote_candidate(&self, candidate: IceCandidate) -> Result<(), PeerError> {
+        let Some(init) = remote_candidate(candidate) else {
+            return Ok(());
+        };
+        self.pc
+            .add_ice_candidate(init)
+            .await
+            .map_err(|e| PeerError::InvalidRemote(e.to_string()))
+    }
+
+    /// Send one H.264 access unit (Annex-B, all NAL units of one picture,
+    /// SPS/PPS included for keyframes). `duration` advances the RTP clock.
+    ///
+    /// Every packet carries the playout-delay extension with min = max = 0.
+    /// AUD and filler NAL units are dropped by the packetizer.
+    pub async fn write_frame(&self, annexb: &[u8], duration: Duration) -> Result<(), PeerError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(PeerError::Closed);
+        }
+        let payload_type = *self
+            .payload_type
+            .get()
+            .ok_or(PeerError::NotReady("no answer applied yet"))?;
+        let sample = Sample {
+            data: Bytes::copy_from_slice(annexb),
+            duration,
+            ..Sample::new(Instant::now())
+        };
+        self.track
+            .sample_writer(self.ssrc, payload_type)
+            .with_extension(HeaderExtension::PlayoutDelay(PlayoutDelayExtension {
+                min_delay: 0,
+                max_delay: 0,
+            }))
+            .write_sample(&sample)
+            .await
+            .map_err(PeerError::webrtc)
+    }
+
+    /// Send a text message on the `control` channel.
+    pub async fn send_control(&self, text: &str) -> Result<(), PeerError> {
+        send_text(&self.control, CONTROL_CHANNEL, text).await
+    }
+
+    /// Counters of this session (bytes, round-trip time, pair type).
+    pub async fn stats(&self) -> PeerStats {
+        collect(&self.pc).await
+    }
+
+    /// Close the connection: the data channels first, so the viewer learns
+    /// at once (its `control` channel closes), then the connection.
+    pub async fn close(&self) -> Result<(), PeerError> {
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        close_channels(&[&self.input, &self.control]).await;
+        self.pc.close().await.map_err(PeerError::webrtc)
+    }
+}
+
+impl Drop for HostPeer {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+        close_on_drop(&self.pc, &self.closed);
+    }
+}
+
+async fn create_channel(pc: &Pc, label: &str) -> Result<Arc<dyn DataChannel>, PeerError> {
+    pc.create_data_channel(label, Some(RTCDataChannelInit::default()))
+        .await
+        .map_err(PeerError::webrtc)
+}
+
+/// Turn PLI/FIR delivered by the keyframe interceptor into events.
+async fn keyframe_requests(track: Arc<TrackLocalStaticSample>, events: mpsc::Sender<HostEvent>) {
+    while let Some(event) = track.poll().await {
+        let TrackLocalEvent::OnRtcpPacket(packets) = event else {
+            continue;
+        };
+        if packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+            && events.send(HostEvent::KeyframeRequested).await.is_err()
+        {
+            return;
+        }
+    }
+}

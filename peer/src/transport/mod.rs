@@ -1,0 +1,77 @@
+//! The WebRTC session wrapper: the only module that touches `webrtc`/`rtc`.
+//!
+//! [`HostPeer`] sends one H.264 video track and creates the `input` and
+//! `control` data channels; [`ViewerPeer`] answers, receives the video as
+//! whole access units and talks back over the channels. Both expose plain
+//! Meshdesk types (SDP strings, [`IceCandidate`], events over tokio channels)
+//! so the host and the viewer never name a webrtc type.
+//!
+//! Settings that matter on real networks (see `shared/testing.md`): UDP bound
+//! to `0.0.0.0:0`, peer-reflexive and relay candidates accepted without the
+//! default 1 s wait, PLI/FIR delivered to the host, and the RTP playout-delay
+//! header extension negotiated and sent with min = max = 0 so browsers do
+//! not hold frames in their jitter buffer.
+
+mod channels;
+mod config;
+mod events;
+mod host;
+mod keyframe;
+mod stats;
+mod video;
+mod viewer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use meshdesk_protocol::signal::IceCandidate;
+use tokio::sync::mpsc;
+
+pub use host::{HostEvent, HostPeer, HostStreams};
+pub use stats::{CandidatePairType, PeerStats};
+pub use viewer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};
+
+/// Label of the data channel carrying `meshdesk_protocol::input::InputMsg`.
+pub const INPUT_CHANNEL: &str = "input";
+/// Label of the data channel carrying `meshdesk_protocol::input::ControlMsg`.
+pub const CONTROL_CHANNEL: &str = "control";
+
+/// Local ICE candidates to trickle to the other side. An empty `candidate`
+/// string marks the end of gathering.
+pub type CandidateReceiver = mpsc::UnboundedReceiver<IceCandidate>;
+
+/// The connection-level state changes both roles report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    Connected(CandidatePairType),
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+/// The `webrtc` peer connection, type-erased.
+pub(crate) type Pc = Arc<dyn webrtc::peer_connection::PeerConnection>;
+
+/// Close a connection whose owner is dropped without `close()`: webrtc's
+/// driver task would otherwise keep running. The close itself is bounded
+/// (webrtc waits at most about 100 ms for its driver), so the task spawned
+/// here ends on its own.
+pub(crate) fn close_on_drop(pc: &Pc, closed: &AtomicBool) {
+    if closed.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let pc = Arc::clone(pc);
+        runtime.spawn(async move {
+            let _ = pc.close().await;
+        });
+    }
+}
+
+/// Lock a mutex that is never held across an await or a panic; a poisoned
+/// one still holds valid data (plain `Option`s of handles).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
