@@ -1,6 +1,113 @@
-//! meshdesk-host: the agent (see issue: host).
+//! `meshdesk-host enroll --server URL --code CODE [--name NAME] [--config PATH]`
+//! `meshdesk-host run [--config PATH]`
 
-fn main() {
-    eprintln!("meshdesk-host: not built yet");
-    std::process::exit(2);
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use meshdesk_host::agent::config::{default_path, HostConfig};
+use meshdesk_host::agent::{enroll, run};
+
+/// The Meshdesk host agent: enrolls this PC and serves remote sessions.
+#[derive(Debug, Parser)]
+#[command(name = "meshdesk-host", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Enroll this PC in an account with a one-time code.
+    Enroll {
+        /// Server URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        /// Enrollment code from the web UI or POST /api/v1/enrollment-codes
+        #[arg(long)]
+        code: String,
+        /// Device name shown to users [default: this machine's host name]
+        #[arg(long)]
+        name: Option<String>,
+        /// Identity file [default: ~/.config/meshdesk/host.toml]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Stay connected and serve sessions on the display in $DISPLAY.
+    Run {
+        /// Identity file [default: ~/.config/meshdesk/host.toml]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("meshdesk-host: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("meshdesk-host: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Enroll {
+            server,
+            code,
+            name,
+            config,
+        } => {
+            let path = config.unwrap_or_else(default_path);
+            let name = name.unwrap_or_else(enroll::hostname);
+            let cfg = enroll::enroll(&server, &code, &name, &path).await?;
+            println!(
+                "enrolled as \"{}\" (device {}); identity saved to {}",
+                cfg.name,
+                cfg.device_id,
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Run { config } => {
+            let path = config.unwrap_or_else(default_path);
+            let cfg = HostConfig::load(&path)?;
+            let key = cfg.signing_key(&path)?;
+            run::run(cfg, key, shutdown_signal())
+                .await
+                .context("the server refused this device")?;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
 }

@@ -21,10 +21,9 @@ pub fn record(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Even
         .and_then(|ev| Ok((ev, state.store.event_audience(&e)?)));
     match stored {
         Ok((event, audience)) => {
-            state.hub.publish(Fanout {
-                audience,
-                kind: FanoutKind::Event(event.clone()),
-            });
+            state
+                .hub
+                .publish(Fanout::new(audience, FanoutKind::Event(event.clone())));
             Some(event)
         }
         Err(err) => {
@@ -37,14 +36,14 @@ pub fn record(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Even
 /// Tell everyone who may see a device that it went online or offline.
 pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
     match state.store.device_audience(device_id) {
-        Ok(audience) => state.hub.publish(Fanout {
+        Ok(audience) => state.hub.publish(Fanout::new(
             audience,
-            kind: FanoutKind::Presence {
+            FanoutKind::Presence {
                 device_id: device_id.to_string(),
                 name: name.to_string(),
                 online,
             },
-        }),
+        )),
         Err(err) => tracing::error!(error = %err, "could not compute presence audience"),
     }
 }

@@ -66,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(web::router())
         .fallback(web::not_found)
+        .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

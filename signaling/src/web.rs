@@ -5,6 +5,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use meshdesk_protocol::rest::ErrorBody;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::Error;
@@ -49,6 +50,15 @@ async fn asset(uri: Uri) -> Response {
 pub async fn not_found(uri: Uri) -> Error {
     tracing::debug!(path = %uri.path(), "no such route");
     Error::NotFound("route")
+}
+
+/// JSON 405 for known paths called with a method they do not have (axum's
+/// default 405 has an empty body, breaking the `{"error": ...}` contract).
+pub async fn method_not_allowed() -> Response {
+    let body = ErrorBody {
+        error: "method not allowed".into(),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 /// Layers adding the security headers to every response.

@@ -4,7 +4,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use futures_util::{SinkExt, StreamExt};
-use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen, ServerToHost, ServerToViewer, ViewerToServer};
+use meshdesk_protocol::signal::{
+    DeviceInfo, HostToServer, Screen, ServerToHost, ServerToViewer, ViewerToServer,
+};
 use meshdesk_protocol::{decode, device_auth_payload, encode, PROTOCOL_VERSION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -35,9 +37,17 @@ impl Api {
 
     /// Send a request; `token` adds a bearer header. Returns status and the
     /// JSON body (Null when empty).
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -57,26 +67,43 @@ impl Api {
 
     /// A raw request builder for unusual cases (headers, raw bodies).
     pub fn raw(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}/api/v1{path}", self.base))
+        self.http
+            .request(method, format!("{}/api/v1{path}", self.base))
     }
 
     /// Sign up and sign in; returns the token.
     pub async fn user(&self, name: &str) -> String {
-        let (s, b) = self.call("POST", "/accounts", None, Some(json!({"username": name, "password": "password-123"}))).await;
+        let (s, b) = self
+            .call(
+                "POST",
+                "/accounts",
+                None,
+                Some(json!({"username": name, "password": "password-123"})),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "sign up {name}: {b}");
         self.login(name).await
     }
 
     /// Sign in with the test password; returns the token.
     pub async fn login(&self, name: &str) -> String {
-        let (s, b) = self.call("POST", "/login", None, Some(json!({"username": name, "password": "password-123"}))).await;
+        let (s, b) = self
+            .call(
+                "POST",
+                "/login",
+                None,
+                Some(json!({"username": name, "password": "password-123"})),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "login {name}: {b}");
         b["token"].as_str().expect("token").to_string()
     }
 
     /// Create an enrollment code as `token`'s user.
     pub async fn code(&self, token: &str) -> String {
-        let (s, b) = self.call("POST", "/enrollment-codes", Some(token), None).await;
+        let (s, b) = self
+            .call("POST", "/enrollment-codes", Some(token), None)
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         b["code"].as_str().expect("code").to_string()
     }
@@ -84,7 +111,12 @@ impl Api {
     /// Share a device.
     pub async fn share(&self, owner: &str, device: &str, user: &str, perm: &str) {
         let (s, b) = self
-            .call("POST", &format!("/devices/{device}/shares"), Some(owner), Some(json!({"username": user, "permission": perm})))
+            .call(
+                "POST",
+                &format!("/devices/{device}/shares"),
+                Some(owner),
+                Some(json!({"username": user, "permission": perm})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
     }
@@ -117,7 +149,12 @@ impl TestDevice {
     }
 
     /// The enrollment request, outcome unchecked.
-    pub async fn enroll_raw(api: &Api, code: &str, name: &str, key: &SigningKey) -> (StatusCode, Value) {
+    pub async fn enroll_raw(
+        api: &Api,
+        code: &str,
+        name: &str,
+        key: &SigningKey,
+    ) -> (StatusCode, Value) {
         let body = json!({
             "code": code,
             "public_key": STANDARD.encode(key.verifying_key().to_bytes()),
@@ -154,7 +191,9 @@ pub struct HostConn {
 impl HostConn {
     /// Open the socket and read the challenge nonce.
     pub async fn open(server: &Server) -> (HostConn, String) {
-        let (ws, _) = tokio_tungstenite::connect_async(server.ws_url("host")).await.expect("connect host ws");
+        let (ws, _) = tokio_tungstenite::connect_async(server.ws_url("host"))
+            .await
+            .expect("connect host ws");
         let mut c = HostConn { ws };
         match c.recv().await {
             ServerToHost::Challenge { nonce, protocol } => {
@@ -174,7 +213,10 @@ impl HostConn {
             signature: dev.sign(&nonce),
             info: DeviceInfo {
                 os: "TestOS 1.0".into(),
-                screens: vec![Screen { width: 1280, height: 720 }],
+                screens: vec![Screen {
+                    width: 1280,
+                    height: 720,
+                }],
                 agent_version: "test".into(),
             },
         })
@@ -191,7 +233,10 @@ impl HostConn {
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_string())).await.expect("send");
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
     }
 
     /// Next message; panics on timeout or close.
@@ -216,7 +261,9 @@ pub struct ViewerConn {
 impl ViewerConn {
     /// Connect with a bearer token; waits for `welcome`.
     pub async fn connect(server: &Server, token: &str) -> ViewerConn {
-        let mut c = ViewerConn::try_connect(server, token, None).await.expect("viewer connect");
+        let mut c = ViewerConn::try_connect(server, token, None)
+            .await
+            .expect("viewer connect");
         match c.recv().await {
             ServerToViewer::Welcome { .. } => c,
             other => panic!("expected welcome, got {other:?}"),
@@ -224,14 +271,22 @@ impl ViewerConn {
     }
 
     /// Attempt the upgrade, with an optional Origin header.
-    pub async fn try_connect(server: &Server, token: &str, origin: Option<&str>) -> Result<ViewerConn, String> {
-        let mut req = server.ws_url("viewer").into_client_request().expect("request");
+    pub async fn try_connect(
+        server: &Server,
+        token: &str,
+        origin: Option<&str>,
+    ) -> Result<ViewerConn, String> {
+        let mut req = server
+            .ws_url("viewer")
+            .into_client_request()
+            .expect("request");
         req.headers_mut().insert(
             "authorization",
             HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
         );
         if let Some(o) = origin {
-            req.headers_mut().insert("origin", HeaderValue::from_str(o).expect("header"));
+            req.headers_mut()
+                .insert("origin", HeaderValue::from_str(o).expect("header"));
         }
         match tokio_tungstenite::connect_async(req).await {
             Ok((ws, _)) => Ok(ViewerConn { ws }),
@@ -244,7 +299,10 @@ impl ViewerConn {
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_string())).await.expect("send");
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
     }
 
     /// Next message; panics on timeout or close.
@@ -254,7 +312,11 @@ impl ViewerConn {
     }
 
     /// Skip messages until one matches; panics after the timeout.
-    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&ServerToViewer) -> bool) -> ServerToViewer {
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerToViewer) -> bool,
+    ) -> ServerToViewer {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -270,7 +332,11 @@ impl ViewerConn {
 
 impl HostConn {
     /// Skip messages until one matches; panics after the timeout.
-    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&ServerToHost) -> bool) -> ServerToHost {
+    pub async fn wait_for(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerToHost) -> bool,
+    ) -> ServerToHost {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -294,8 +360,10 @@ pub async fn ws_upgrade(server: &Server, kind: &str, headers: &[(&str, &str)]) -
     use tokio_tungstenite::tungstenite::Error as WsError;
     let mut req = server.ws_url(kind).into_client_request().expect("request");
     for (k, v) in headers {
-        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("header name");
-        req.headers_mut().insert(name, HeaderValue::from_str(v).expect("header value"));
+        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes())
+            .expect("header name");
+        req.headers_mut()
+            .insert(name, HeaderValue::from_str(v).expect("header value"));
     }
     match tokio_tungstenite::connect_async(req).await {
         Ok((ws, _)) => Ok(ws),
@@ -307,21 +375,29 @@ pub async fn ws_upgrade(server: &Server, kind: &str, headers: &[(&str, &str)]) -
 /// Assert a REST error reply: exactly this status and `{"error": message}`.
 pub fn assert_error(got: (StatusCode, Value), status: u16, message: &str) {
     assert_eq!(got.0.as_u16(), status, "status; body {}", got.1);
-    assert_eq!(got.1, json!({ "error": message }), "body for status {status}");
+    assert_eq!(
+        got.1,
+        json!({ "error": message }),
+        "body for status {status}"
+    );
 }
 
 impl HostConn {
     /// Ping and skip everything up to the pong: all earlier messages are consumed.
     pub async fn sync(&mut self) {
         self.send(&HostToServer::Ping).await;
-        self.wait_for("pong", |m| matches!(m, ServerToHost::Pong)).await;
+        self.wait_for("pong", |m| matches!(m, ServerToHost::Pong))
+            .await;
     }
 
     /// Ping and assert the very next message is the pong: nothing arrived meanwhile.
     pub async fn assert_quiet(&mut self) {
         self.send(&HostToServer::Ping).await;
         let m = self.recv().await;
-        assert!(matches!(m, ServerToHost::Pong), "host expected nothing before pong, got {m:?}");
+        assert!(
+            matches!(m, ServerToHost::Pong),
+            "host expected nothing before pong, got {m:?}"
+        );
     }
 
     /// The next message must be an error with this code; returns it.
@@ -337,14 +413,18 @@ impl ViewerConn {
     /// Ping and skip everything up to the pong: all earlier messages are consumed.
     pub async fn sync(&mut self) {
         self.send(&ViewerToServer::Ping).await;
-        self.wait_for("pong", |m| matches!(m, ServerToViewer::Pong)).await;
+        self.wait_for("pong", |m| matches!(m, ServerToViewer::Pong))
+            .await;
     }
 
     /// Ping and assert the very next message is the pong: nothing arrived meanwhile.
     pub async fn assert_quiet(&mut self) {
         self.send(&ViewerToServer::Ping).await;
         let m = self.recv().await;
-        assert!(matches!(m, ServerToViewer::Pong), "viewer expected nothing before pong, got {m:?}");
+        assert!(
+            matches!(m, ServerToViewer::Pong),
+            "viewer expected nothing before pong, got {m:?}"
+        );
     }
 
     /// The next message must be an error with this code; returns it.
@@ -371,7 +451,10 @@ impl TestDevice {
             signature: self.sign(nonce),
             info: DeviceInfo {
                 os: "TestOS 1.0".into(),
-                screens: vec![Screen { width: 1280, height: 720 }],
+                screens: vec![Screen {
+                    width: 1280,
+                    height: 720,
+                }],
                 agent_version: "test".into(),
             },
         }

@@ -5,9 +5,11 @@
 
 pub mod clients;
 pub mod server;
+pub mod xvfb;
 
 pub use clients::{Api, HostConn, TestDevice, ViewerConn};
 pub use server::Server;
+pub use xvfb::Xvfb;
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

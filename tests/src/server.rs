@@ -38,7 +38,11 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("meshdesk-{tag}-{}-{}", std::process::id(), rand::random::<u32>()));
+        let p = std::env::temp_dir().join(format!(
+            "meshdesk-{tag}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
     }
@@ -80,11 +84,11 @@ impl Server {
             dir,
             config: config.to_string(),
         };
-        s.spawn();
+        s.spawn("127.0.0.1:0");
         s
     }
 
-    fn spawn(&mut self) {
+    fn spawn(&mut self, listen: &str) {
         let cfg_path = self.dir.0.join("config.toml");
         std::fs::write(&cfg_path, &self.config).expect("write config");
         let log = std::fs::OpenOptions::new()
@@ -94,7 +98,7 @@ impl Server {
             .expect("log file");
         let mut child = Command::new(binary("meshdesk-signaling"))
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--config")
@@ -132,13 +136,26 @@ impl Server {
     /// data dir. The port changes.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        self.spawn("127.0.0.1:0");
+    }
+
+    /// Stop if running and start again on the same address (clients
+    /// configured with the old URL find it again).
+    pub fn restart_same_address(&mut self) {
+        self.stop();
+        let addr = self.base.trim_start_matches("http://").to_string();
+        self.spawn(&addr);
     }
 
     /// Graceful stop with SIGTERM; returns the exit status success.
     pub fn stop(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return true };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         for _ in 0..100 {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
@@ -157,7 +174,10 @@ impl Server {
 
     /// `ws://127.0.0.1:PORT/api/v1/ws/{kind}`
     pub fn ws_url(&self, kind: &str) -> String {
-        format!("{}/api/v1/ws/{kind}", self.base.replacen("http://", "ws://", 1))
+        format!(
+            "{}/api/v1/ws/{kind}",
+            self.base.replacen("http://", "ws://", 1)
+        )
     }
 
     /// The SQLite file.

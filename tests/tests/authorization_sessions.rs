@@ -146,10 +146,13 @@ async fn session_requests_carry_the_callers_right() {
         (&st.control, "ctl", Permission::Control),
         (&st.view, "looker", Permission::View),
     ];
+    // Viewers stay connected: a viewer that leaves ends its session.
+    let mut viewers = Vec::new();
     for (token, username, want) in cases {
-        let mut v = viewer(&st.server, token).await;
+        viewers.push(viewer(&st.server, token).await);
+        let v = viewers.last_mut().expect("just pushed");
         let (session_id, device_id, permission, request_id) =
-            match request(&mut v, &st.dev.id, username).await {
+            match request(v, &st.dev.id, username).await {
                 ServerToViewer::SessionCreated {
                     session_id,
                     device_id,

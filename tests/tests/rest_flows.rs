@@ -10,17 +10,32 @@ async fn sign_up_sign_in_and_sign_out() {
     let server = Server::start();
     let api = Api::new(&server);
     let (s, b) = api
-        .call("POST", "/accounts", None, Some(json!({"username": "alice", "password": "password-123"})))
+        .call(
+            "POST",
+            "/accounts",
+            None,
+            Some(json!({"username": "alice", "password": "password-123"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(b["is_admin"], true, "first account is admin");
     let (s, b) = api
-        .call("POST", "/accounts", None, Some(json!({"username": "bob", "password": "password-123"})))
+        .call(
+            "POST",
+            "/accounts",
+            None,
+            Some(json!({"username": "bob", "password": "password-123"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(b["is_admin"], false);
     let (s, _) = api
-        .call("POST", "/accounts", None, Some(json!({"username": "ALICE", "password": "password-123"})))
+        .call(
+            "POST",
+            "/accounts",
+            None,
+            Some(json!({"username": "ALICE", "password": "password-123"})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "usernames are case-insensitive");
 
@@ -32,14 +47,23 @@ async fn sign_up_sign_in_and_sign_out() {
         .await
         .expect("login");
     assert_eq!(resp.status(), StatusCode::OK);
-    let cookie = resp.headers()["set-cookie"].to_str().expect("cookie").to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let body: Value = resp.json().await.expect("json");
     let token = body["token"].as_str().expect("token").to_string();
     let cookie_pair = cookie.split(';').next().expect("pair").to_string();
 
     let (s, me) = api.call("GET", "/me", Some(&token), None).await;
-    assert_eq!((s, me["username"].as_str()), (StatusCode::OK, Some("alice")));
+    assert_eq!(
+        (s, me["username"].as_str()),
+        (StatusCode::OK, Some("alice"))
+    );
     // The cookie alone authenticates safe requests.
     let resp = api
         .raw(reqwest::Method::GET, "/me")
@@ -50,14 +74,23 @@ async fn sign_up_sign_in_and_sign_out() {
     assert_eq!(resp.status(), StatusCode::OK);
 
     let (s, _) = api
-        .call("POST", "/login", None, Some(json!({"username": "alice", "password": "wrong-password"})))
+        .call(
+            "POST",
+            "/login",
+            None,
+            Some(json!({"username": "alice", "password": "wrong-password"})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     let (s, _) = api.call("POST", "/logout", Some(&token), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, b) = api.call("GET", "/me", Some(&token), None).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "token dead after sign-out: {b}");
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "token dead after sign-out: {b}"
+    );
     assert!(b["error"].is_string());
 }
 
@@ -67,21 +100,33 @@ async fn signup_policy_first_user_only_and_closed() {
     let api = Api::new(&server);
     api.user("admin").await;
     let (s, b) = api
-        .call("POST", "/accounts", None, Some(json!({"username": "second", "password": "password-123"})))
+        .call(
+            "POST",
+            "/accounts",
+            None,
+            Some(json!({"username": "second", "password": "password-123"})),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
 
     let closed = Server::start_with("signup = \"closed\"\n");
     let api = Api::new(&closed);
     let (s, _) = api
-        .call("POST", "/accounts", None, Some(json!({"username": "first", "password": "password-123"})))
+        .call(
+            "POST",
+            "/accounts",
+            None,
+            Some(json!({"username": "first", "password": "password-123"})),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn repeated_failed_sign_ins_are_throttled_and_recorded() {
-    let server = Server::start_with("signup = \"open\"\nlogin_free_failures = 3\nlogin_max_delay_secs = 60\n");
+    let server = Server::start_with(
+        "signup = \"open\"\nlogin_free_failures = 3\nlogin_max_delay_secs = 60\n",
+    );
     let api = Api::new(&server);
     let token = api.user("carol").await;
     let bad = json!({"username": "carol", "password": "not-her-password"});
@@ -106,8 +151,14 @@ async fn repeated_failed_sign_ins_are_throttled_and_recorded() {
         .filter(|e| e["kind"] == "login_failed")
         .count();
     assert_eq!(failures, 4, "{page}");
-    assert!(!server.log_text().contains("not-her-password"), "passwords never reach the log");
-    assert!(!server.log_text().contains(&token), "tokens never reach the log");
+    assert!(
+        !server.log_text().contains("not-her-password"),
+        "passwords never reach the log"
+    );
+    assert!(
+        !server.log_text().contains(&token),
+        "tokens never reach the log"
+    );
 }
 
 #[tokio::test]
@@ -132,10 +183,18 @@ async fn enrollment_codes_are_single_use() {
 
     let (s, list) = api.call("GET", "/devices", Some(&alice), None).await;
     assert_eq!(s, StatusCode::OK);
-    let names: Vec<&str> = list.as_array().expect("list").iter().map(|d| d["name"].as_str().expect("name")).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| d["name"].as_str().expect("name"))
+        .collect();
     assert_eq!(names, ["laptop", "office-pc"]);
     let d = &list[1];
-    assert_eq!((d["online"].as_bool(), d["permission"].as_str()), (Some(false), Some("owner")));
+    assert_eq!(
+        (d["online"].as_bool(), d["permission"].as_str()),
+        (Some(false), Some("owner"))
+    );
     assert_eq!(d["owner"], "alice");
 }
 
@@ -156,7 +215,10 @@ async fn expired_enrollment_code_is_refused() {
     }
     let (s, b) = TestDevice::enroll_raw(&api, &code, "late", &TestDevice::key()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert!(b["error"].as_str().expect("error").contains("expired"), "{b}");
+    assert!(
+        b["error"].as_str().expect("error").contains("expired"),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -168,40 +230,107 @@ async fn rename_share_revoke_and_feed_paging() {
     let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
 
     let (s, d) = api
-        .call("PATCH", &format!("/devices/{}", dev.id), Some(&alice), Some(json!({"name": "den-pc"})))
+        .call(
+            "PATCH",
+            &format!("/devices/{}", dev.id),
+            Some(&alice),
+            Some(json!({"name": "den-pc"})),
+        )
         .await;
     assert_eq!((s, d["name"].as_str()), (StatusCode::OK, Some("den-pc")));
 
     api.share(&alice, &dev.id, "bob", "view").await;
-    let (_, shares) = api.call("GET", &format!("/devices/{}/shares", dev.id), Some(&alice), None).await;
-    assert_eq!(shares, json!([{"username": "bob", "permission": "view", "created_at": shares[0]["created_at"]}]));
+    let (_, shares) = api
+        .call(
+            "GET",
+            &format!("/devices/{}/shares", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shares,
+        json!([{"username": "bob", "permission": "view", "created_at": shares[0]["created_at"]}])
+    );
     let (_, list) = api.call("GET", "/devices", Some(&bob), None).await;
     assert_eq!(list[0]["permission"], "view");
     assert_eq!(list[0]["owner"], "alice");
 
-    let (s, _) = api.call("DELETE", &format!("/devices/{}/shares/bob", dev.id), Some(&alice), None).await;
+    let (s, _) = api
+        .call(
+            "DELETE",
+            &format!("/devices/{}/shares/bob", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, list) = api.call("GET", "/devices", Some(&bob), None).await;
     assert_eq!(list, json!([]));
-    let (s, _) = api.call("DELETE", &format!("/devices/{}/shares/bob", dev.id), Some(&alice), None).await;
+    let (s, _) = api
+        .call(
+            "DELETE",
+            &format!("/devices/{}/shares/bob", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Feed: newest first, paged with `before`.
-    let (_, all) = api.call("GET", "/events?limit=200", Some(&alice), None).await;
-    let kinds: Vec<&str> = all["events"].as_array().expect("events").iter().map(|e| e["kind"].as_str().expect("kind")).collect();
-    assert_eq!(kinds, ["share_revoked", "share_granted", "device_renamed", "device_enrolled", "account_created"]);
+    let (_, all) = api
+        .call("GET", "/events?limit=200", Some(&alice), None)
+        .await;
+    let kinds: Vec<&str> = all["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "share_revoked",
+            "share_granted",
+            "device_renamed",
+            "device_enrolled",
+            "account_created"
+        ]
+    );
     let (_, p1) = api.call("GET", "/events?limit=2", Some(&alice), None).await;
     assert_eq!(p1["events"].as_array().expect("page").len(), 2);
     let before = p1["next_before"].as_i64().expect("cursor");
-    let (_, p2) = api.call("GET", &format!("/events?limit=2&before={before}"), Some(&alice), None).await;
+    let (_, p2) = api
+        .call(
+            "GET",
+            &format!("/events?limit=2&before={before}"),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(p2["events"][0]["kind"], "device_renamed");
-    let (_, p3) = api.call("GET", &format!("/events?limit=2&before={}", p2["next_before"]), Some(&alice), None).await;
+    let (_, p3) = api
+        .call(
+            "GET",
+            &format!("/events?limit=2&before={}", p2["next_before"]),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(p3["events"].as_array().expect("page").len(), 1);
     assert_eq!(p3["next_before"], Value::Null);
     // Bob saw the share granted and revoked (he is its target).
     let (_, bobs) = api.call("GET", "/events", Some(&bob), None).await;
-    let bob_kinds: Vec<&str> = bobs["events"].as_array().expect("events").iter().map(|e| e["kind"].as_str().expect("kind")).collect();
-    assert!(bob_kinds.contains(&"share_revoked") && bob_kinds.contains(&"share_granted"), "{bob_kinds:?}");
+    let bob_kinds: Vec<&str> = bobs["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(
+        bob_kinds.contains(&"share_revoked") && bob_kinds.contains(&"share_granted"),
+        "{bob_kinds:?}"
+    );
     let (s, _) = api.call("GET", "/events?limit=0", Some(&alice), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
@@ -218,7 +347,10 @@ async fn sse_streams_live_events() {
         .await
         .expect("stream");
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().expect("ct").starts_with("text/event-stream"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/event-stream"));
     let mut resp = resp;
     let code = api.code(&alice).await;
     TestDevice::enroll(&api, &code, "streamed-pc").await;
@@ -234,7 +366,10 @@ async fn sse_streams_live_events() {
     })
     .await;
     assert_eq!(found, Ok(true), "SSE text so far: {seen}");
-    assert!(seen.contains("event: event") && seen.contains("streamed-pc"), "{seen}");
+    assert!(
+        seen.contains("event: event") && seen.contains("streamed-pc"),
+        "{seen}"
+    );
 }
 
 #[tokio::test]
@@ -262,17 +397,30 @@ async fn openapi_document_covers_every_route() {
     ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");
     }
-    assert_eq!(paths.len(), 14, "a route was added without updating this test: {:?}", paths.keys());
+    assert_eq!(
+        paths.len(),
+        14,
+        "a route was added without updating this test: {:?}",
+        paths.keys()
+    );
     assert!(doc["components"]["schemas"]["Device"].is_object());
 }
 
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let server = Server::start();
-    let resp = reqwest::get(format!("{}/", server.base)).await.expect("index");
+    let resp = reqwest::get(format!("{}/", server.base))
+        .await
+        .expect("index");
     assert_eq!(resp.status(), StatusCode::OK);
-    let csp = resp.headers()["content-security-policy"].to_str().expect("csp").to_string();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
@@ -287,10 +435,22 @@ async fn signing_out_closes_that_tokens_live_connections() {
     let mut kept = meshdesk_tests::ViewerConn::connect(&server, &other).await;
     let (s, _) = api.call("POST", "/logout", Some(&token), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert!(viewer.recv_or_closed().await.is_none(), "signed-out connection closed");
+    assert!(
+        viewer.recv_or_closed().await.is_none(),
+        "signed-out connection closed"
+    );
     // Another sign-in of the same user is unaffected.
-    kept.send(&meshdesk_protocol::signal::ViewerToServer::Ping).await;
-    let m = kept.wait_for("pong", |m| *m == meshdesk_protocol::signal::ServerToViewer::Pong).await;
+    kept.send(&meshdesk_protocol::signal::ViewerToServer::Ping)
+        .await;
+    let m = kept
+        .wait_for("pong", |m| {
+            *m == meshdesk_protocol::signal::ServerToViewer::Pong
+        })
+        .await;
     assert_eq!(m, meshdesk_protocol::signal::ServerToViewer::Pong);
-    assert!(meshdesk_tests::ViewerConn::try_connect(&server, &token, None).await.is_err());
+    assert!(
+        meshdesk_tests::ViewerConn::try_connect(&server, &token, None)
+            .await
+            .is_err()
+    );
 }

@@ -12,7 +12,9 @@ async fn data_written_before_a_restart_is_there_after_it() {
     api.user("bob").await;
     let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
     api.share(&alice, &dev.id, "bob", "control").await;
-    let (_, before) = api.call("GET", "/events?limit=200", Some(&alice), None).await;
+    let (_, before) = api
+        .call("GET", "/events?limit=200", Some(&alice), None)
+        .await;
 
     assert!(server.stop(), "graceful shutdown on SIGTERM exits 0");
     server.restart();
@@ -23,10 +25,22 @@ async fn data_written_before_a_restart_is_there_after_it() {
     let (s, list) = api.call("GET", "/devices", Some(&alice), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list[0]["name"], "office-pc");
-    assert_eq!(list[0]["online"], false, "presence is live state, not restored");
-    let (_, shares) = api.call("GET", &format!("/devices/{}/shares", dev.id), Some(&alice), None).await;
+    assert_eq!(
+        list[0]["online"], false,
+        "presence is live state, not restored"
+    );
+    let (_, shares) = api
+        .call(
+            "GET",
+            &format!("/devices/{}/shares", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(shares[0]["permission"], "control");
-    let (_, after) = api.call("GET", "/events?limit=200", Some(&alice), None).await;
+    let (_, after) = api
+        .call("GET", "/events?limit=200", Some(&alice), None)
+        .await;
     assert_eq!(after, before);
     // Passwords still verify and the device key still authenticates.
     api.login("bob").await;

@@ -22,7 +22,13 @@ async fn setup() -> Setup {
     let alice = api.user("alice").await;
     let bob = api.user("bob").await;
     let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
-    Setup { server, api, alice, bob, dev }
+    Setup {
+        server,
+        api,
+        alice,
+        bob,
+        dev,
+    }
 }
 
 fn ice(session_id: &str, c: &str) -> IceMsg {
@@ -38,21 +44,63 @@ fn ice(session_id: &str, c: &str) -> IceMsg {
 }
 
 /// Request a session and have the host accept it; returns the session id.
-async fn open_session(viewer: &mut ViewerConn, host: &mut HostConn, device_id: &str, want: Permission) -> String {
+async fn open_session(
+    viewer: &mut ViewerConn,
+    host: &mut HostConn,
+    device_id: &str,
+    want: Permission,
+) -> String {
     viewer
-        .send(&ViewerToServer::SessionRequest { device_id: device_id.into(), request_id: Some("r1".into()) })
+        .send(&ViewerToServer::SessionRequest {
+            device_id: device_id.into(),
+            request_id: Some("r1".into()),
+        })
         .await;
-    let created = viewer.wait_for("session_created", |m| matches!(m, ServerToViewer::SessionCreated { .. })).await;
-    let ServerToViewer::SessionCreated { session_id, permission, ice_servers, request_id, .. } = created else { unreachable!() };
+    let created = viewer
+        .wait_for("session_created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await;
+    let ServerToViewer::SessionCreated {
+        session_id,
+        permission,
+        ice_servers,
+        request_id,
+        ..
+    } = created
+    else {
+        unreachable!()
+    };
     assert_eq!(permission, want);
     assert_eq!(request_id.as_deref(), Some("r1"));
     assert_eq!(ice_servers[0].urls, ["stun:127.0.0.1:3478"]);
-    let grant = host.wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. })).await;
-    let ServerToHost::SessionGrant { session_id: sid, permission: p, .. } = grant else { unreachable!() };
+    let grant = host
+        .wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
+        .await;
+    let ServerToHost::SessionGrant {
+        session_id: sid,
+        permission: p,
+        ..
+    } = grant
+    else {
+        unreachable!()
+    };
     assert_eq!((sid.as_str(), p), (session_id.as_str(), want));
-    host.send(&HostToServer::SessionAccept { session_id: session_id.clone() }).await;
-    let acc = viewer.wait_for("accepted", |m| matches!(m, ServerToViewer::SessionAccepted { .. })).await;
-    assert_eq!(acc, ServerToViewer::SessionAccepted { session_id: session_id.clone() });
+    host.send(&HostToServer::SessionAccept {
+        session_id: session_id.clone(),
+    })
+    .await;
+    let acc = viewer
+        .wait_for("accepted", |m| {
+            matches!(m, ServerToViewer::SessionAccepted { .. })
+        })
+        .await;
+    assert_eq!(
+        acc,
+        ServerToViewer::SessionAccepted {
+            session_id: session_id.clone()
+        }
+    );
     session_id
 }
 
@@ -63,27 +111,77 @@ async fn full_session_is_relayed_and_recorded() {
     let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
     let sid = open_session(&mut viewer, &mut host, &s.dev.id, Permission::Owner).await;
 
-    host.send(&HostToServer::Offer(SdpMsg { session_id: sid.clone(), sdp: "v=0 offer".into() })).await;
-    let m = viewer.wait_for("offer", |m| matches!(m, ServerToViewer::Offer(_))).await;
-    assert_eq!(m, ServerToViewer::Offer(SdpMsg { session_id: sid.clone(), sdp: "v=0 offer".into() }));
-    viewer.send(&ViewerToServer::Answer(SdpMsg { session_id: sid.clone(), sdp: "v=0 answer".into() })).await;
-    let m = host.wait_for("answer", |m| matches!(m, ServerToHost::Answer(_))).await;
-    assert_eq!(m, ServerToHost::Answer(SdpMsg { session_id: sid.clone(), sdp: "v=0 answer".into() }));
-    viewer.send(&ViewerToServer::Ice(ice(&sid, "candidate:v"))).await;
-    assert_eq!(host.recv().await, ServerToHost::Ice(ice(&sid, "candidate:v")));
-    host.send(&HostToServer::Ice(ice(&sid, "candidate:h"))).await;
-    assert_eq!(viewer.recv().await, ServerToViewer::Ice(ice(&sid, "candidate:h")));
+    host.send(&HostToServer::Offer(SdpMsg {
+        session_id: sid.clone(),
+        sdp: "v=0 offer".into(),
+    }))
+    .await;
+    let m = viewer
+        .wait_for("offer", |m| matches!(m, ServerToViewer::Offer(_)))
+        .await;
+    assert_eq!(
+        m,
+        ServerToViewer::Offer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "v=0 offer".into()
+        })
+    );
+    viewer
+        .send(&ViewerToServer::Answer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "v=0 answer".into(),
+        }))
+        .await;
+    let m = host
+        .wait_for("answer", |m| matches!(m, ServerToHost::Answer(_)))
+        .await;
+    assert_eq!(
+        m,
+        ServerToHost::Answer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "v=0 answer".into()
+        })
+    );
+    viewer
+        .send(&ViewerToServer::Ice(ice(&sid, "candidate:v")))
+        .await;
+    assert_eq!(
+        host.recv().await,
+        ServerToHost::Ice(ice(&sid, "candidate:v"))
+    );
+    host.send(&HostToServer::Ice(ice(&sid, "candidate:h")))
+        .await;
+    assert_eq!(
+        viewer.recv().await,
+        ServerToViewer::Ice(ice(&sid, "candidate:h"))
+    );
 
     viewer
-        .send(&ViewerToServer::SessionEnd(SessionEndMsg { session_id: sid.clone(), reason: EndReason::ViewerClosed }))
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg {
+            session_id: sid.clone(),
+            reason: EndReason::ViewerClosed,
+        }))
         .await;
-    let m = host.wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_))).await;
-    assert_eq!(m, ServerToHost::SessionEnd(SessionEndMsg { session_id: sid.clone(), reason: EndReason::ViewerClosed }));
+    let m = host
+        .wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_)))
+        .await;
+    assert_eq!(
+        m,
+        ServerToHost::SessionEnd(SessionEndMsg {
+            session_id: sid.clone(),
+            reason: EndReason::ViewerClosed
+        })
+    );
 
     // Relaying on the ended session is refused.
     viewer.send(&ViewerToServer::Ice(ice(&sid, "late"))).await;
-    let m = viewer.wait_for("error", |m| matches!(m, ServerToViewer::Error(_))).await;
-    assert!(matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound), "{m:?}");
+    let m = viewer
+        .wait_for("error", |m| matches!(m, ServerToViewer::Error(_)))
+        .await;
+    assert!(
+        matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound),
+        "{m:?}"
+    );
 
     let (_, page) = s.api.call("GET", "/events", Some(&s.alice), None).await;
     let ended = &page["events"][0];
@@ -105,15 +203,29 @@ async fn foreign_session_ids_are_refused_and_nothing_leaks() {
 
     // Bob knows Alice's session id but is not its viewer.
     for msg in [
-        ViewerToServer::Offer(SdpMsg { session_id: sid.clone(), sdp: "x".into() }),
-        ViewerToServer::Answer(SdpMsg { session_id: sid.clone(), sdp: "x".into() }),
+        ViewerToServer::Offer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "x".into(),
+        }),
+        ViewerToServer::Answer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "x".into(),
+        }),
         ViewerToServer::Ice(ice(&sid, "x")),
-        ViewerToServer::SessionEnd(SessionEndMsg { session_id: sid.clone(), reason: EndReason::ViewerClosed }),
+        ViewerToServer::SessionEnd(SessionEndMsg {
+            session_id: sid.clone(),
+            reason: EndReason::ViewerClosed,
+        }),
         ViewerToServer::Ice(ice("ses_made_up", "x")),
     ] {
         bob.send(&msg).await;
-        let m = bob.wait_for("error", |m| matches!(m, ServerToViewer::Error(_))).await;
-        assert!(matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound), "{m:?}");
+        let m = bob
+            .wait_for("error", |m| matches!(m, ServerToViewer::Error(_)))
+            .await;
+        assert!(
+            matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound),
+            "{m:?}"
+        );
     }
     // The host got none of it: its next message answers its own ping.
     host.send(&HostToServer::Ping).await;
@@ -122,14 +234,37 @@ async fn foreign_session_ids_are_refused_and_nothing_leaks() {
     // A second device's host cannot answer for the first device's session.
     let other = TestDevice::enroll(&s.api, &s.api.code(&s.alice).await, "other-pc").await;
     let mut intruder = HostConn::connect(&s.server, &other).await;
-    intruder.send(&HostToServer::Offer(SdpMsg { session_id: sid.clone(), sdp: "evil".into() })).await;
+    intruder
+        .send(&HostToServer::Offer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: "evil".into(),
+        }))
+        .await;
     let m = intruder.recv().await;
-    assert!(matches!(m, ServerToHost::Error(ref e) if e.code == ErrorCode::NotFound), "{m:?}");
-    intruder.send(&HostToServer::SessionAccept { session_id: sid.clone() }).await;
+    assert!(
+        matches!(m, ServerToHost::Error(ref e) if e.code == ErrorCode::NotFound),
+        "{m:?}"
+    );
+    intruder
+        .send(&HostToServer::SessionAccept {
+            session_id: sid.clone(),
+        })
+        .await;
     assert!(matches!(intruder.recv().await, ServerToHost::Error(_)));
     alice.send(&ViewerToServer::Ping).await;
-    let m = alice.wait_for("pong", |m| !matches!(m, ServerToViewer::Presence { .. } | ServerToViewer::Event { .. })).await;
-    assert_eq!(m, ServerToViewer::Pong, "alice received nothing from the intruder");
+    let m = alice
+        .wait_for("pong", |m| {
+            !matches!(
+                m,
+                ServerToViewer::Presence { .. } | ServerToViewer::Event { .. }
+            )
+        })
+        .await;
+    assert_eq!(
+        m,
+        ServerToViewer::Pong,
+        "alice received nothing from the intruder"
+    );
 
     // Bob's own view-only session is granted as view.
     let bob_sid = open_session(&mut bob, &mut host, &s.dev.id, Permission::View).await;
@@ -142,37 +277,96 @@ async fn host_rejects_and_viewer_disconnect_ends_sessions() {
     let mut host = HostConn::connect(&s.server, &s.dev).await;
     let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
 
-    viewer.send(&ViewerToServer::SessionRequest { device_id: s.dev.id.clone(), request_id: None }).await;
-    viewer.wait_for("created", |m| matches!(m, ServerToViewer::SessionCreated { .. })).await;
-    let ServerToHost::SessionGrant { session_id, .. } =
-        host.wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. })).await
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: s.dev.id.clone(),
+            request_id: None,
+        })
+        .await;
+    viewer
+        .wait_for("created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await;
+    let ServerToHost::SessionGrant { session_id, .. } = host
+        .wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
+        .await
     else {
         unreachable!()
     };
-    host.send(&HostToServer::SessionReject { session_id: session_id.clone(), reason: "busy".into() }).await;
-    let m = viewer.wait_for("end", |m| matches!(m, ServerToViewer::SessionEnd(_))).await;
-    assert_eq!(m, ServerToViewer::SessionEnd(SessionEndMsg { session_id, reason: EndReason::Rejected }));
+    host.send(&HostToServer::SessionReject {
+        session_id: session_id.clone(),
+        reason: "busy".into(),
+    })
+    .await;
+    let m = viewer
+        .wait_for("end", |m| matches!(m, ServerToViewer::SessionEnd(_)))
+        .await;
+    assert_eq!(
+        m,
+        ServerToViewer::SessionEnd(SessionEndMsg {
+            session_id,
+            reason: EndReason::Rejected
+        })
+    );
 
     let sid = open_session(&mut viewer, &mut host, &s.dev.id, Permission::Owner).await;
     drop(viewer);
-    let m = host.wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_))).await;
-    assert_eq!(m, ServerToHost::SessionEnd(SessionEndMsg { session_id: sid, reason: EndReason::PeerGone }));
+    let m = host
+        .wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_)))
+        .await;
+    assert_eq!(
+        m,
+        ServerToHost::SessionEnd(SessionEndMsg {
+            session_id: sid,
+            reason: EndReason::PeerGone
+        })
+    );
 }
 
 #[tokio::test]
 async fn offline_and_unknown_devices_are_clear_errors() {
     let s = setup().await;
     let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
-    viewer.send(&ViewerToServer::SessionRequest { device_id: s.dev.id.clone(), request_id: Some("a".into()) }).await;
-    let m = viewer.wait_for("error", |m| matches!(m, ServerToViewer::Error(_))).await;
-    assert!(matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::Offline && e.request_id.as_deref() == Some("a")), "{m:?}");
-    viewer.send(&ViewerToServer::SessionRequest { device_id: "dev_nope".into(), request_id: None }).await;
-    let m = viewer.wait_for("error", |m| matches!(m, ServerToViewer::Error(_))).await;
-    assert!(matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound), "{m:?}");
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: s.dev.id.clone(),
+            request_id: Some("a".into()),
+        })
+        .await;
+    let m = viewer
+        .wait_for("error", |m| matches!(m, ServerToViewer::Error(_)))
+        .await;
+    assert!(
+        matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::Offline && e.request_id.as_deref() == Some("a")),
+        "{m:?}"
+    );
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: "dev_nope".into(),
+            request_id: None,
+        })
+        .await;
+    let m = viewer
+        .wait_for("error", |m| matches!(m, ServerToViewer::Error(_)))
+        .await;
+    assert!(
+        matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound),
+        "{m:?}"
+    );
     // A stranger cannot tell an existing device from a missing one.
     let mut bob = ViewerConn::connect(&s.server, &s.bob).await;
     let _host = HostConn::connect(&s.server, &s.dev).await;
-    bob.send(&ViewerToServer::SessionRequest { device_id: s.dev.id.clone(), request_id: None }).await;
-    let m = bob.wait_for("error", |m| matches!(m, ServerToViewer::Error(_))).await;
-    assert!(matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound), "{m:?}");
+    bob.send(&ViewerToServer::SessionRequest {
+        device_id: s.dev.id.clone(),
+        request_id: None,
+    })
+    .await;
+    let m = bob
+        .wait_for("error", |m| matches!(m, ServerToViewer::Error(_)))
+        .await;
+    assert!(
+        matches!(m, ServerToViewer::Error(ref e) if e.code == ErrorCode::NotFound),
+        "{m:?}"
+    );
 }

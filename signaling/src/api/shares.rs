@@ -123,13 +123,13 @@ pub async fn revoke(
         },
     );
     // The former holder no longer sees the device.
-    st.hub.publish(crate::hub::Fanout {
-        audience: vec![target.id],
-        kind: crate::hub::FanoutKind::Presence {
+    st.hub.publish(crate::hub::Fanout::new(
+        vec![target.id],
+        crate::hub::FanoutKind::Presence {
             device_id: id.clone(),
             name: device.name.clone(),
             online: false,
         },
-    });
+    ));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -38,6 +38,32 @@ pub struct Fanout {
     /// User ids allowed to see it.
     pub audience: Vec<i64>,
     pub kind: FanoutKind,
+    /// The viewer WebSocket message, encoded once for all receivers.
+    pub wire: axum::body::Bytes,
+}
+
+impl Fanout {
+    /// Build a fan-out item, encoding its viewer message once.
+    pub fn new(audience: Vec<i64>, kind: FanoutKind) -> Fanout {
+        let msg = match &kind {
+            FanoutKind::Event(e) => ServerToViewer::Event { event: e.clone() },
+            FanoutKind::Presence {
+                device_id,
+                name,
+                online,
+            } => ServerToViewer::Presence {
+                device_id: device_id.clone(),
+                name: name.clone(),
+                online: *online,
+            },
+        };
+        let wire = axum::body::Bytes::from(meshdesk_protocol::encode(&msg));
+        Fanout {
+            audience,
+            kind,
+            wire,
+        }
+    }
 }
 
 /// The two things that fan out.

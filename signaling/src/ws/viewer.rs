@@ -21,7 +21,7 @@ use crate::auth::ClientIp;
 use crate::broker::{self, error, Notify, Relay};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::hub::{Fanout, FanoutKind, CONN_QUEUE};
+use crate::hub::{Fanout, CONN_QUEUE};
 use crate::state::AppState;
 use crate::store::User;
 
@@ -88,24 +88,6 @@ fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
     }
 }
 
-fn for_user(f: &Arc<Fanout>, user_id: i64) -> Option<ServerToViewer> {
-    if !f.audience.contains(&user_id) {
-        return None;
-    }
-    Some(match &f.kind {
-        FanoutKind::Event(e) => ServerToViewer::Event { event: e.clone() },
-        FanoutKind::Presence {
-            device_id,
-            name,
-            online,
-        } => ServerToViewer::Presence {
-            device_id: device_id.clone(),
-            name: name.clone(),
-            online: *online,
-        },
-    })
-}
-
 async fn serve(
     st: &AppState,
     socket: &mut WebSocket,
@@ -138,8 +120,11 @@ async fn serve(
             },
             f = fanout.recv() => match f {
                 Ok(f) => {
-                    if let Some(m) = for_user(&f, user.id) {
-                        send(socket, &m).await.map_err(err)?;
+                    if f.audience.contains(&user.id) {
+                        // Encoded once in the hub for every receiver.
+                        if let Ok(text) = axum::extract::ws::Utf8Bytes::try_from(f.wire.clone()) {
+                            socket.send(axum::extract::ws::Message::Text(text)).await.map_err(err)?;
+                        }
                     }
                 }
                 Err(RecvError::Lagged(n)) => {

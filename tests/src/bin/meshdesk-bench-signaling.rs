@@ -57,10 +57,16 @@ impl Args {
                 "--devices" => &mut a.devices,
                 "--viewers" => &mut a.viewers,
                 "--reps" => &mut a.reps,
-                _ => bail!("unknown argument `{flag}`; usage: [--devices N] [--viewers M] [--reps R]"),
+                _ => bail!(
+                    "unknown argument `{flag}`; usage: [--devices N] [--viewers M] [--reps R]"
+                ),
             };
-            let v = it.next().with_context(|| format!("{flag} needs a number"))?;
-            *slot = v.parse().with_context(|| format!("{flag}: `{v}` is not a number"))?;
+            let v = it
+                .next()
+                .with_context(|| format!("{flag} needs a number"))?;
+            *slot = v
+                .parse()
+                .with_context(|| format!("{flag}: `{v}` is not a number"))?;
             ensure!(*slot > 0, "{flag} must be greater than 0");
         }
         Ok(a)
@@ -82,6 +88,7 @@ async fn main() -> Result<()> {
 }
 
 async fn run(args: &Args) -> Result<Value> {
+    let load_at_start = loadavg();
     let server = Server::start();
     let pid = server.pid().context("server has no pid")?;
     let api = Api::new(&server);
@@ -102,7 +109,7 @@ async fn run(args: &Args) -> Result<Value> {
     Ok(json!({
         "bench": "signaling",
         "date": utc_date(),
-        "machine": machine(),
+        "machine": machine(&load_at_start),
         "note": "server and load generator share the machine's cores; latencies include client-side scheduling",
         "server_binary": meshdesk_tests::server::binary("meshdesk-signaling").display().to_string(),
         "enrollment": {
@@ -140,10 +147,14 @@ async fn idle_phase(
     let n = devices.len();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = rss_bytes(pid)?;
-    eprintln!("server RSS before: {:.1} MiB; connecting {n} hosts...", mib(rss_before));
+    eprintln!(
+        "server RSS before: {:.1} MiB; connecting {n} hosts...",
+        mib(rss_before)
+    );
     let started = Instant::now();
     let mut hosts = JoinSet::new();
-    let mut online = stream::iter(devices.iter().map(|d| go_online(server, d))).buffer_unordered(PARALLEL);
+    let mut online =
+        stream::iter(devices.iter().map(|d| go_online(server, d))).buffer_unordered(PARALLEL);
     while let Some(o) = online.next().await {
         hosts.spawn(keep_alive(o?));
         if hosts.len() % 1000 == 0 {
@@ -160,7 +171,10 @@ async fn idle_phase(
     }
     let per_device = rss_after.saturating_sub(rss_before) as f64 / n as f64;
     let per_gib = GIB / per_device.max(1.0);
-    eprintln!("server RSS after: {:.1} MiB = {per_device:.0} B per device", mib(rss_after));
+    eprintln!(
+        "server RSS after: {:.1} MiB = {per_device:.0} B per device",
+        mib(rss_after)
+    );
     let figures = json!({
         "devices": n,
         "connect_seconds": round(connect_secs, 2),
@@ -236,7 +250,10 @@ async fn wait_all_online(api: &Api, owner: &str, n: usize) -> Result<()> {
         if online == n {
             return Ok(());
         }
-        ensure!(Instant::now() < deadline, "only {online} of {n} devices online");
+        ensure!(
+            Instant::now() < deadline,
+            "only {online} of {n} devices online"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -244,7 +261,13 @@ async fn wait_all_online(api: &Api, owner: &str, n: usize) -> Result<()> {
 /// A presence change one viewer saw, and when.
 type Seen = (bool, Instant);
 
-async fn fanout_phase(server: &Server, token: &str, dev: &TestDevice, args: &Args, pid: u32) -> Result<Value> {
+async fn fanout_phase(
+    server: &Server,
+    token: &str,
+    dev: &TestDevice,
+    args: &Args,
+    pid: u32,
+) -> Result<Value> {
     let rss_before = rss_bytes(pid)?;
     eprintln!("connecting {} viewers...", args.viewers);
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -293,7 +316,12 @@ async fn watch(mut v: ViewerConn, device_id: String, tx: mpsc::UnboundedSender<S
     while let Some(Ok(frame)) = v.ws.next().await {
         let at = Instant::now();
         let Message::Text(text) = frame else { continue };
-        if let Ok(ServerToViewer::Presence { device_id: d, online, .. }) = decode(&text) {
+        if let Ok(ServerToViewer::Presence {
+            device_id: d,
+            online,
+            ..
+        }) = decode(&text)
+        {
             if d == device_id && tx.send((online, at)).is_err() {
                 return;
             }
@@ -302,7 +330,11 @@ async fn watch(mut v: ViewerConn, device_id: String, tx: mpsc::UnboundedSender<S
 }
 
 /// Wait for `n` reports of `online`; returns the earliest and latest time.
-async fn collect(rx: &mut mpsc::UnboundedReceiver<Seen>, n: usize, online: bool) -> Result<(Instant, Instant)> {
+async fn collect(
+    rx: &mut mpsc::UnboundedReceiver<Seen>,
+    n: usize,
+    online: bool,
+) -> Result<(Instant, Instant)> {
     let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
     let mut span: Option<(Instant, Instant)> = None;
     for got in 0..n {
@@ -312,7 +344,10 @@ async fn collect(rx: &mut mpsc::UnboundedReceiver<Seen>, n: usize, online: bool)
             Ok(None) => bail!("viewers gone"),
             Err(_) => bail!("only {got} of {n} viewers saw online={online}"),
         };
-        ensure!(state == online, "a viewer saw online={state}, expected {online}");
+        ensure!(
+            state == online,
+            "a viewer saw online={state}, expected {online}"
+        );
         span = Some(span.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))));
     }
     span.context("no viewers")
@@ -352,8 +387,11 @@ fn round(x: f64, digits: i32) -> f64 {
 
 /// `VmRSS` of a process, in bytes.
 fn rss_bytes(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/PID/status")?;
-    proc_field_kib(&status, "VmRSS:").map(|k| k * 1024).context("no VmRSS")
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/PID/status")?;
+    proc_field_kib(&status, "VmRSS:")
+        .map(|k| k * 1024)
+        .context("no VmRSS")
 }
 
 fn proc_field_kib(text: &str, field: &str) -> Option<u64> {
@@ -364,12 +402,22 @@ fn proc_field_kib(text: &str, field: &str) -> Option<u64> {
 /// The soft `RLIMIT_NOFILE` of this process.
 fn open_file_limit() -> Result<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").context("read /proc/self/limits")?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files")).context("no open-file limit")?;
-    let soft = line["Max open files".len()..].split_whitespace().next().context("limit")?;
-    Ok(if soft == "unlimited" { u64::MAX } else { soft.parse()? })
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .context("no open-file limit")?;
+    let soft = line["Max open files".len()..]
+        .split_whitespace()
+        .next()
+        .context("limit")?;
+    Ok(if soft == "unlimited" {
+        u64::MAX
+    } else {
+        soft.parse()?
+    })
 }
 
-fn machine() -> Value {
+fn machine(load_at_start: &str) -> Value {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     let cpu = read("/proc/cpuinfo")
         .lines()
@@ -382,13 +430,27 @@ fn machine() -> Value {
         "mem_total_bytes": proc_field_kib(&read("/proc/meminfo"), "MemTotal:").map(|k| k * 1024),
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
         "server_and_clients_same_machine": true,
+        // Other work on the machine skews latencies; recorded to judge a run.
+        "loadavg_at_start": load_at_start,
+        "loadavg_at_end": loadavg(),
     })
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn loadavg() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Today as `YYYY-MM-DD` (UTC), from the days since 1970 (H. Hinnant's
 /// civil-from-days).
 fn utc_date() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let z = (secs / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -1,0 +1,208 @@
+//! The host's identity file: server URL, device id, name and the Ed25519
+//! private key. Written once by `enroll` with mode 0600; read by `run`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use super::AgentError;
+
+/// Default frame-rate cap when the file does not say.
+const DEFAULT_MAX_FPS: u32 = 30;
+
+/// The identity file as stored (TOML).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// The id the server gave this device at enrollment.
+    pub device_id: String,
+    /// Name shown to users.
+    pub name: String,
+    /// Ed25519 private key (32 bytes, standard base64). Never share it.
+    pub private_key: String,
+    /// Most frames per second to send (default 30).
+    #[serde(default = "default_fps")]
+    pub max_fps: u32,
+    /// Target video bitrate in kbit/s (default 4000).
+    #[serde(default = "default_bitrate")]
+    pub bitrate_kbps: u32,
+}
+
+fn default_fps() -> u32 {
+    DEFAULT_MAX_FPS
+}
+
+fn default_bitrate() -> u32 {
+    4000
+}
+
+impl std::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostConfig")
+            .field("server", &self.server)
+            .field("device_id", &self.device_id)
+            .field("name", &self.name)
+            .field("private_key", &"***")
+            .field("max_fps", &self.max_fps)
+            .field("bitrate_kbps", &self.bitrate_kbps)
+            .finish()
+    }
+}
+
+/// `$XDG_CONFIG_HOME/meshdesk/host.toml`, or `~/.config/meshdesk/host.toml`.
+pub fn default_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("meshdesk").join("host.toml")
+}
+
+impl HostConfig {
+    /// Read and validate the file.
+    pub fn load(path: &Path) -> Result<HostConfig, AgentError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AgentError::ConfigRead {
+            path: path.to_path_buf(),
+            reason: if e.kind() == std::io::ErrorKind::NotFound {
+                "not found; enroll first with `meshdesk-host enroll --server URL --code CODE`"
+                    .into()
+            } else {
+                e.to_string()
+            },
+        })?;
+        let cfg: HostConfig = toml::from_str(&text).map_err(|e| AgentError::ConfigRead {
+            path: path.to_path_buf(),
+            reason: e.message().to_string(),
+        })?;
+        cfg.signing_key(path)?;
+        if cfg.max_fps == 0 || cfg.max_fps > 120 {
+            return Err(AgentError::ConfigInvalid {
+                path: path.to_path_buf(),
+                field: "max_fps",
+                reason: "must be 1 to 120".into(),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// The device key.
+    pub fn signing_key(&self, path: &Path) -> Result<SigningKey, AgentError> {
+        let invalid = |reason: &str| AgentError::ConfigInvalid {
+            path: path.to_path_buf(),
+            field: "private_key",
+            reason: reason.into(),
+        };
+        let bytes = STANDARD
+            .decode(&self.private_key)
+            .map_err(|_| invalid("not base64"))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| invalid("must be 32 bytes"))?;
+        Ok(SigningKey::from_bytes(&arr))
+    }
+
+    /// Write the file readable by its owner only (0600), creating parent
+    /// directories (0700).
+    pub fn save(&self, path: &Path) -> Result<(), AgentError> {
+        let werr = |e: std::io::Error| AgentError::ConfigWrite {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(werr)?;
+        }
+        let text = toml::to_string(self).map_err(|e| AgentError::ConfigWrite {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let tmp = path.with_extension("toml.tmp");
+        let mut f = open_private(&tmp).map_err(werr)?;
+        f.write_all(text.as_bytes()).map_err(werr)?;
+        f.sync_all().map_err(werr)?;
+        std::fs::rename(&tmp, path).map_err(werr)?;
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> HostConfig {
+        HostConfig {
+            server: "http://127.0.0.1:1".into(),
+            device_id: "dev_x".into(),
+            name: "pc".into(),
+            private_key: STANDARD.encode([7u8; 32]),
+            max_fps: 30,
+            bitrate_kbps: 4000,
+        }
+    }
+
+    #[test]
+    fn saves_owner_only_and_loads_back() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-{}", std::process::id()));
+        let path = dir.join("sub").join("host.toml");
+        sample().save(&path).expect("save");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let back = HostConfig::load(&path).expect("load");
+        assert_eq!(back.device_id, "dev_x");
+        assert!(
+            !format!("{back:?}").contains(&back.private_key),
+            "key never printed"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_key_names_the_field() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-bad-{}", std::process::id()));
+        let path = dir.join("host.toml");
+        let mut c = sample();
+        c.private_key = "short".into();
+        c.save(&path).expect("save");
+        let err = HostConfig::load(&path).expect_err("invalid").to_string();
+        assert!(err.contains("private_key"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

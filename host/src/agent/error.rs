@@ -1,0 +1,37 @@
+//! Errors of the agent's identity, enrollment and connection.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong enrolling or connecting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// The config file could not be read or parsed.
+    #[error("cannot read config {path}: {reason}")]
+    ConfigRead { path: PathBuf, reason: String },
+    /// The config file could not be written.
+    #[error("cannot write config {path}: {reason}")]
+    ConfigWrite { path: PathBuf, reason: String },
+    /// A config value is invalid; names the field.
+    #[error("invalid config {path}: {field}: {reason}")]
+    ConfigInvalid {
+        path: PathBuf,
+        field: &'static str,
+        reason: String,
+    },
+    /// The server URL is not usable.
+    #[error("invalid server URL `{0}`: expected http://HOST:PORT or https://HOST")]
+    BadUrl(String),
+    /// The server could not be reached.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The server refused the enrollment code.
+    #[error("enrollment refused: {0}")]
+    EnrollRefused(String),
+    /// The server refused the device's authentication.
+    #[error("the server refused this device: {0}")]
+    AuthRefused(String),
+    /// The server answered something unexpected.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}

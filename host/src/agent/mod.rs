@@ -1,0 +1,12 @@
+//! The agent around the media and input parts: its identity on disk,
+//! enrollment, and the connection to the signaling server.
+
+pub mod backoff;
+pub mod config;
+pub mod enroll;
+pub mod error;
+pub mod run;
+pub mod session;
+mod tasks;
+
+pub use error::AgentError;

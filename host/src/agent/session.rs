@@ -1,0 +1,184 @@
+//! One remote session on this host: a WebRTC peer fed by the shared media
+//! pipeline, and an input session that enforces the grant. The task owns
+//! everything it starts; when it ends, for whatever reason, the input
+//! session is dropped (releasing every held key and button), the peer is
+//! closed and the subscription ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meshdesk_peer::{HostEvent, HostPeer};
+use meshdesk_protocol::input::ControlMsg;
+use meshdesk_protocol::rest::{IceServer, Permission};
+use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use crate::input::{EnigoSink, InputSession, ScreenRect};
+use crate::media::MediaPipeline;
+
+/// How long a session survives without connectivity (the viewer vanished
+/// or its network changed) before it is ended.
+pub const VANISH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the agent forwards to a session from the signaling server.
+#[derive(Debug)]
+pub enum SessionIn {
+    Answer(String),
+    Ice(IceCandidate),
+    /// The server or viewer ended it.
+    End,
+}
+
+/// A granted session, as the server described it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub session_id: String,
+    pub user: String,
+    pub permission: Permission,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Why a session task finished, reported to the agent.
+#[derive(Debug)]
+pub struct Finished {
+    pub session_id: String,
+    /// `None` when the other side ended it (nothing to tell the server).
+    pub reason: Option<EndReason>,
+}
+
+/// Run a session until it ends. `out` carries messages for the server.
+pub async fn run(
+    grant: Grant,
+    media: Arc<MediaPipeline>,
+    display: Option<String>,
+    mut inbox: mpsc::Receiver<SessionIn>,
+    out: mpsc::UnboundedSender<HostToServer>,
+) -> Finished {
+    let sid = grant.session_id.clone();
+    let reason = match serve(&grant, &media, display, &mut inbox, &out).await {
+        Ok(reason) => reason,
+        Err(e) => {
+            tracing::warn!(error = %e, "session failed");
+            Some(EndReason::ConnectionFailed)
+        }
+    };
+    tracing::info!(?reason, "session ended");
+    Finished {
+        session_id: sid,
+        reason,
+    }
+}
+
+async fn serve(
+    grant: &Grant,
+    media: &MediaPipeline,
+    display: Option<String>,
+    inbox: &mut mpsc::Receiver<SessionIn>,
+    out: &mpsc::UnboundedSender<HostToServer>,
+) -> Result<Option<EndReason>, String> {
+    let sid = grant.session_id.clone();
+    let (w, h) = media.screen_size();
+    let screen = ScreenRect::at_origin(w, h).map_err(|e| e.to_string())?;
+    let sink = EnigoSink::connect(display.as_deref()).map_err(|e| e.to_string())?;
+    let mut input = InputSession::new(grant.permission, screen, sink);
+    let (peer, mut streams) = HostPeer::new(&grant.ice_servers)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = out.send(HostToServer::SessionAccept {
+        session_id: sid.clone(),
+    });
+    let offer = peer.create_offer().await.map_err(|e| e.to_string())?;
+    let _ = out.send(HostToServer::Offer(SdpMsg {
+        session_id: sid.clone(),
+        sdp: offer,
+    }));
+    let mut frames = None;
+    let mut last_pts: Option<Duration> = None;
+    let mut vanish_deadline: Option<Instant> = None;
+    let result = loop {
+        tokio::select! {
+            biased;
+            msg = inbox.recv() => match msg {
+                Some(SessionIn::Answer(sdp)) => peer.set_remote_answer(sdp).await.map_err(|e| e.to_string())?,
+                Some(SessionIn::Ice(c)) => {
+                    if let Err(e) = peer.add_remote_candidate(c).await {
+                        tracing::debug!(error = %e, "ignored remote candidate");
+                    }
+                }
+                Some(SessionIn::End) | None => break None,
+            },
+            ev = streams.events.recv() => match ev {
+                Some(HostEvent::InputMessage(text)) => {
+                    if let Err(e) = input.handle_text(&text) {
+                        tracing::warn!(error = %e, "input injection failed");
+                    }
+                }
+                Some(HostEvent::ControlMessage(text)) => match ControlMsg::decode(&text) {
+                    Ok(ControlMsg::RequestKeyframe) => media.request_keyframe(),
+                    Err(e) => tracing::warn!(error = %e, "rejected control message"),
+                },
+                Some(HostEvent::KeyframeRequested) => media.request_keyframe(),
+                Some(HostEvent::Connected { candidate_pair_type }) => {
+                    tracing::info!(?candidate_pair_type, "viewer connected");
+                    vanish_deadline = None;
+                    if frames.is_none() {
+                        frames = Some(media.subscribe().map_err(|e| e.to_string())?);
+                    }
+                }
+                Some(HostEvent::Disconnected) => {
+                    tracing::info!("connectivity lost; waiting for the viewer");
+                    vanish_deadline.get_or_insert(Instant::now() + VANISH_TIMEOUT);
+                }
+                Some(HostEvent::Failed) => break Some(EndReason::ConnectionFailed),
+                Some(HostEvent::Closed) | None => break Some(EndReason::ConnectionFailed),
+                Some(_) => {}
+            },
+            c = streams.candidates.recv() => {
+                if let Some(candidate) = c {
+                    let _ = out.send(HostToServer::Ice(IceMsg { session_id: sid.clone(), candidate }));
+                }
+            }
+            f = next_frame(&mut frames) => {
+                let frame = f.map_err(|e| e.to_string())?;
+                let duration = match last_pts {
+                    Some(prev) if frame.pts > prev => frame.pts - prev,
+                    _ => Duration::from_millis(33),
+                };
+                last_pts = Some(frame.pts);
+                if let Err(e) = peer.write_frame(&frame.data, duration).await {
+                    tracing::debug!(error = %e, "frame not sent");
+                }
+            }
+            _ = sleep_or_never(vanish_deadline) => break Some(EndReason::ConnectionFailed),
+        }
+    };
+    let stats = input.stats();
+    tracing::info!(
+        injected = stats.injected,
+        dropped_view_only = stats.dropped_view_only,
+        rejected = stats.rejected,
+        "input summary"
+    );
+    // Release everything held before the peer goes away.
+    drop(input);
+    drop(frames);
+    let _ = peer.close().await;
+    Ok(result)
+}
+
+async fn next_frame(
+    frames: &mut Option<crate::media::Subscription>,
+) -> Result<Arc<crate::media::EncodedFrame>, crate::media::MediaError> {
+    match frames {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

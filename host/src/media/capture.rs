@@ -1,0 +1,261 @@
+//! The capture thread: wait for damage or a keyframe request, pace, grab.
+//!
+//! It owns the X connection that watches for damage and the scrap grabber
+//! (not `Send`, so both are created on this thread). It sleeps in `poll(2)`
+//! on two sockets, the X connection and a wake-up pair for commands, with no
+//! timeout unless the frame-rate cap asks for one: a static screen, or a
+//! pipeline nobody watches, costs no CPU.
+//!
+//! Frames go to the encoder thread through a channel of capacity one, using
+//! a single pixel buffer that the encoder hands back as soon as it has
+//! converted it. While the encoder is busy with that buffer no new grab
+//! happens; changes keep coalescing in the damage region and the next grab
+//! shows the latest screen. A slow encoder thus drops frames, never queues them.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+
+use crate::media::damage::DamageWatcher;
+use crate::media::grab::ScreenGrabber;
+use crate::media::pacing::{PaceDecision, Pacer};
+use crate::media::MediaError;
+
+/// Messages to the capture thread. Always sent through [`CaptureHandle`],
+/// which also wakes the thread.
+#[derive(Debug)]
+pub(crate) enum CaptureCommand {
+    /// Produce a frame soon even if the screen did not change.
+    Keyframe,
+    /// The encoder is done reading this pixel buffer.
+    ReturnBuffer(Vec<u8>),
+    /// Exit the thread.
+    Stop,
+}
+
+/// A grabbed screen, on its way to the encoder.
+#[derive(Debug)]
+pub(crate) struct RawFrame {
+    /// BGRX pixels, `stride * height` bytes.
+    pub bgrx: Vec<u8>,
+    /// Screen width in pixels.
+    pub width: u32,
+    /// Screen height in pixels.
+    pub height: u32,
+    /// Bytes per row.
+    pub stride: u32,
+    /// When the grab started.
+    pub captured_at: Instant,
+    /// How long the grab and copy took.
+    pub capture_time: Duration,
+}
+
+/// Sends commands to the capture thread and wakes it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct CaptureHandle {
+    /// Command queue (unbounded, but every sender is rate-limited by use).
+    commands: Sender<CaptureCommand>,
+    /// Write end of the wake-up socket pair; one byte wakes `poll`.
+    waker: Arc<UnixStream>,
+}
+
+impl CaptureHandle {
+    /// Queues `command` and wakes the thread. Does nothing once it has exited.
+    pub fn send(&self, command: CaptureCommand) {
+        if self.commands.send(command).is_ok() {
+            // Non-blocking: if the socket buffer is full the thread has
+            // plenty of wake-ups pending already.
+            let _ = (&*self.waker).write(&[1]);
+        }
+    }
+}
+
+/// Whether anyone wants frames; checked before every grab.
+pub(crate) type Watched = Box<dyn Fn() -> bool + Send>;
+
+/// State of the capture thread.
+pub(crate) struct CaptureLoop {
+    /// Damage events and the X connection's socket.
+    watcher: DamageWatcher,
+    /// The scrap grabber.
+    grabber: ScreenGrabber,
+    /// Frame pacing (pure).
+    pacer: Pacer,
+    /// Incoming commands.
+    commands: Receiver<CaptureCommand>,
+    /// Read end of the wake-up pair.
+    wake: UnixStream,
+    /// The pixel buffer, when the encoder is not holding it.
+    buffer: Option<Vec<u8>>,
+    /// To the encoder thread (capacity 1).
+    frames: SyncSender<RawFrame>,
+    /// True while at least one subscriber exists.
+    watched: Watched,
+}
+
+impl std::fmt::Debug for CaptureLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureLoop")
+            .field("grabber", &self.grabber)
+            .field("pacer", &self.pacer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the command channel and wake-up pair for a capture thread.
+pub(crate) fn command_channel(
+) -> Result<(CaptureHandle, Receiver<CaptureCommand>, UnixStream), MediaError> {
+    let (tx, rx) = mpsc::channel();
+    let (waker, wake) = UnixStream::pair().map_err(MediaError::Spawn)?;
+    waker.set_nonblocking(true).map_err(MediaError::Spawn)?;
+    wake.set_nonblocking(true).map_err(MediaError::Spawn)?;
+    let handle = CaptureHandle {
+        commands: tx,
+        waker: Arc::new(waker),
+    };
+    Ok((handle, rx, wake))
+}
+
+impl CaptureLoop {
+    /// Connects to the display and prepares the grabber. Runs on the capture thread.
+    pub fn open(
+        display: Option<&str>,
+        max_fps: u32,
+        commands: Receiver<CaptureCommand>,
+        wake: UnixStream,
+        frames: SyncSender<RawFrame>,
+        watched: Watched,
+    ) -> Result<Self, MediaError> {
+        let watcher = DamageWatcher::connect(display)?;
+        let (width, height) = watcher.size();
+        let grabber = ScreenGrabber::open(display, watcher.root(), width, height)?;
+        Ok(Self {
+            watcher,
+            grabber,
+            pacer: Pacer::new(max_fps),
+            commands,
+            wake,
+            buffer: Some(Vec::new()),
+            frames,
+            watched,
+        })
+    }
+
+    /// Screen size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        (self.grabber.width(), self.grabber.height())
+    }
+
+    /// Runs until told to stop (`Ok`) or until the X connection fails.
+    pub fn run(mut self) -> Result<(), MediaError> {
+        loop {
+            if self.handle_commands() == Flow::Stop {
+                return Ok(());
+            }
+            if self.watcher.take_damage()? {
+                self.pacer.on_damage();
+            }
+            let timeout = match self.next_step(Instant::now()) {
+                Step::Grab => {
+                    if self.grab_and_send()? == Flow::Stop {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Step::Sleep(timeout) => timeout,
+            };
+            self.wait(timeout)?;
+        }
+    }
+
+    /// Applies queued commands.
+    fn handle_commands(&mut self) -> Flow {
+        loop {
+            match self.commands.try_recv() {
+                Ok(CaptureCommand::Keyframe) => self.pacer.on_keyframe_request(),
+                Ok(CaptureCommand::ReturnBuffer(buf)) => self.buffer = Some(buf),
+                Ok(CaptureCommand::Stop) | Err(TryRecvError::Disconnected) => return Flow::Stop,
+                Err(TryRecvError::Empty) => return Flow::Continue,
+            }
+        }
+    }
+
+    /// Decides between grabbing now and sleeping (with an optional deadline).
+    fn next_step(&self, now: Instant) -> Step {
+        // Nobody watching, or the encoder still holds the buffer: sleep
+        // until a subscriber or the buffer comes back (both wake us).
+        if !(self.watched)() || self.buffer.is_none() {
+            return Step::Sleep(None);
+        }
+        match self.pacer.poll(now) {
+            PaceDecision::CaptureNow { .. } => Step::Grab,
+            PaceDecision::WaitUntil(at) => Step::Sleep(Some(at.saturating_duration_since(now))),
+            PaceDecision::Idle => Step::Sleep(None),
+        }
+    }
+
+    /// Grabs the screen into the buffer and hands it to the encoder.
+    fn grab_and_send(&mut self) -> Result<Flow, MediaError> {
+        let Some(mut bgrx) = self.buffer.take() else {
+            return Ok(Flow::Continue);
+        };
+        self.watcher.rearm()?;
+        let captured_at = Instant::now();
+        self.grabber.grab_into(&mut bgrx);
+        self.pacer.on_captured(captured_at);
+        let frame = RawFrame {
+            bgrx,
+            width: self.grabber.width(),
+            height: self.grabber.height(),
+            stride: self.grabber.stride(),
+            captured_at,
+            capture_time: captured_at.elapsed(),
+        };
+        // Never blocks: there is one buffer and the channel holds one frame.
+        match self.frames.send(frame) {
+            Ok(()) => Ok(Flow::Continue),
+            Err(_) => Ok(Flow::Stop), // the encoder thread has exited
+        }
+    }
+
+    /// Sleeps until the X socket or the wake-up socket is readable, or `timeout`.
+    fn wait(&self, timeout: Option<Duration>) -> Result<(), MediaError> {
+        let timeout = timeout.map(|d| {
+            Timespec::try_from(d).unwrap_or(Timespec {
+                tv_sec: i64::MAX,
+                tv_nsec: 0,
+            })
+        });
+        let x_fd = self.watcher.fd();
+        let mut fds = [
+            PollFd::new(&x_fd, PollFlags::IN),
+            PollFd::new(&self.wake, PollFlags::IN),
+        ];
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(errno) => return Err(MediaError::Capture(errno.into())),
+        }
+        // Drain the wake-up bytes; the commands themselves are in the queue.
+        let mut sink = [0u8; 64];
+        while matches!((&self.wake).read(&mut sink), Ok(n) if n > 0) {}
+        Ok(())
+    }
+}
+
+/// Whether the loop goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// What the loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Grab,
+    Sleep(Option<Duration>),
+}

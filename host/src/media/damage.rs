@@ -1,0 +1,128 @@
+//! Change detection with the X DAMAGE extension: wake when the screen changes.
+//!
+//! One damage object on the root window at report level "non-empty": the X
+//! server sends a single event when the damaged region goes from empty to
+//! non-empty, and nothing more until we [`DamageWatcher::rearm`] it (subtract
+//! the region) right before grabbing. A static screen therefore produces no
+//! events and no wake-ups at all, and a busy one at most one event per frame.
+
+use std::os::fd::{AsFd, BorrowedFd};
+
+use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::damage::{self, ConnectionExt as _, ReportLevel};
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
+use x11rb::protocol::xproto::Window;
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+
+use crate::media::MediaError;
+
+/// An X connection watching the root window for damage.
+pub struct DamageWatcher {
+    /// Our own connection to the X server, only for damage events.
+    conn: RustConnection,
+    /// Root window of the captured screen.
+    root: Window,
+    /// Size of the root window in pixels.
+    size: (u16, u16),
+    /// The damage object tracking the root window.
+    damage: damage::Damage,
+}
+
+impl std::fmt::Debug for DamageWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DamageWatcher")
+            .field("root", &self.root)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DamageWatcher {
+    /// Connects to `display` (`None`: `$DISPLAY`) and starts tracking damage.
+    pub fn connect(display: Option<&str>) -> Result<Self, MediaError> {
+        let (conn, screen_num) = x11rb::connect(display).map_err(|source| MediaError::Connect {
+            display: display_label(display),
+            source,
+        })?;
+        for (name, ext) in [
+            ("DAMAGE", damage::X11_EXTENSION_NAME),
+            ("XFIXES", xfixes::X11_EXTENSION_NAME),
+        ] {
+            if conn.extension_information(ext)?.is_none() {
+                return Err(MediaError::MissingExtension(name));
+            }
+        }
+        // DAMAGE's regions are XFIXES regions: both versions must be agreed
+        // on before the first damage request.
+        conn.xfixes_query_version(5, 0)?.reply()?;
+        conn.damage_query_version(1, 1)?.reply()?;
+        let screen = conn
+            .setup()
+            .roots
+            .get(screen_num)
+            .ok_or(MediaError::MissingExtension("screen in setup"))?;
+        let (root, size) = (
+            screen.root,
+            (screen.width_in_pixels, screen.height_in_pixels),
+        );
+        let damage = conn.generate_id()?;
+        conn.damage_create(damage, root, ReportLevel::NON_EMPTY)?;
+        conn.flush()?;
+        Ok(Self {
+            conn,
+            root,
+            size,
+            damage,
+        })
+    }
+
+    /// The root window being watched.
+    pub fn root(&self) -> Window {
+        self.root
+    }
+
+    /// Width and height of the root window.
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+
+    /// Reads every event that has arrived; true if any reported damage.
+    /// Never blocks. Call it before waiting on [`Self::fd`].
+    pub fn take_damage(&self) -> Result<bool, MediaError> {
+        let mut damaged = false;
+        while let Some(event) = self.conn.poll_for_event()? {
+            match event {
+                Event::DamageNotify(_) => damaged = true,
+                Event::Error(error) => {
+                    tracing::warn!(?error, "X error on the damage connection");
+                }
+                _ => {}
+            }
+        }
+        Ok(damaged)
+    }
+
+    /// Empties the damaged region so the next change sends a new event.
+    /// Call it right before grabbing: a change after this point shows up
+    /// either in the grab or as a new event, never in neither.
+    pub fn rearm(&self) -> Result<(), MediaError> {
+        self.conn
+            .damage_subtract(self.damage, x11rb::NONE, x11rb::NONE)?;
+        self.conn.flush()?;
+        Ok(())
+    }
+
+    /// The connection's socket, readable when events may have arrived.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.conn.stream().as_fd()
+    }
+}
+
+/// How to name the display in errors and logs.
+pub fn display_label(display: Option<&str>) -> String {
+    match display {
+        Some(name) => name.to_owned(),
+        None => std::env::var("DISPLAY").unwrap_or_else(|_| "$DISPLAY (unset)".into()),
+    }
+}

@@ -1,0 +1,71 @@
+//! The one error type of the media pipeline (capture, convert, encode).
+//!
+//! Every failure of a stage ends up here as a value; the pipeline's threads
+//! store the first fatal one so that `subscribe()` and live subscriptions can
+//! report why the stream stopped.
+
+/// Why a media operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The configuration was rejected before anything started.
+    #[error("invalid media configuration: {0}")]
+    InvalidConfig(String),
+
+    /// Could not connect to the X display.
+    #[error("cannot connect to X display {display:?}: {source}")]
+    Connect {
+        /// The display name we tried (`$DISPLAY` when none was configured).
+        display: String,
+        /// What x11rb reported.
+        source: x11rb::errors::ConnectError,
+    },
+
+    /// The X server lacks an extension the capturer needs.
+    #[error("X server lacks the {0} extension")]
+    MissingExtension(&'static str),
+
+    /// The connection to the X server failed while running.
+    #[error("X11 connection failed: {0}")]
+    X11Connection(#[from] x11rb::errors::ConnectionError),
+
+    /// The X server answered a request with an error.
+    #[error("X11 request failed: {0}")]
+    X11Reply(#[from] x11rb::errors::ReplyError),
+
+    /// The X server ran out of resource ids (practically never).
+    #[error("X11 id allocation failed: {0}")]
+    X11Id(#[from] x11rb::errors::ReplyOrIdError),
+
+    /// The screen grabber (scrap, MIT-SHM) failed.
+    #[error("screen capture failed: {0}")]
+    Capture(#[source] std::io::Error),
+
+    /// The screen is larger or smaller than H.264 (OpenH264) accepts.
+    #[error("unsupported screen size {width}x{height} (2x2 up to 3840x2160)")]
+    UnsupportedSize {
+        /// Width of the captured screen in pixels.
+        width: u32,
+        /// Height of the captured screen in pixels.
+        height: u32,
+    },
+
+    /// BGRX to I420 conversion rejected its input.
+    #[error("colour conversion failed: {0}")]
+    Convert(#[from] yuvutils_rs::YuvError),
+
+    /// OpenH264 failed to initialise or to encode.
+    #[error("H.264 encoding failed: {0}")]
+    Encode(#[from] openh264::Error),
+
+    /// A pipeline thread could not be started.
+    #[error("cannot start media thread: {0}")]
+    Spawn(#[source] std::io::Error),
+
+    /// The pipeline is no longer running (it failed or was shut down).
+    #[error("media pipeline stopped: {reason}")]
+    Stopped {
+        /// The failure that stopped it, or "shut down".
+        reason: String,
+    },
+}

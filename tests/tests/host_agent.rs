@@ -1,0 +1,334 @@
+//! The real `meshdesk-host` on an Xvfb display: enroll, come online, stream
+//! the screen over real WebRTC to a viewer (decoded and checked), inject
+//! the viewer's input, enforce view-only, and keep a session running while
+//! the server is away.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use meshdesk_peer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};
+use meshdesk_protocol::encode;
+use meshdesk_protocol::input::InputMsg;
+use meshdesk_protocol::signal::*;
+use meshdesk_tests::server::{binary, TempDir};
+use meshdesk_tests::{Api, Server, ViewerConn, Xvfb, WAIT};
+use openh264::decoder::Decoder;
+
+/// A running `meshdesk-host run`, killed on drop.
+struct Host {
+    child: Child,
+    _dir: TempDir,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- host log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Enroll a host through the real CLI and start it on `x`.
+async fn start_host(server: &Server, api: &Api, token: &str, x: &Xvfb) -> (Host, String) {
+    let dir = TempDir::new("host");
+    let cfg = dir.0.join("conf").join("host.toml");
+    let code = api.code(token).await;
+    let out = Command::new(binary("meshdesk-host"))
+        .args([
+            "enroll",
+            "--server",
+            &server.base,
+            "--code",
+            &code,
+            "--name",
+            "xvfb-pc",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .expect("run enroll");
+    assert!(
+        out.status.success(),
+        "enroll failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&cfg).expect("config").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "identity readable by its owner only");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let device_id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("device_id = "))
+        .expect("device_id")
+        .trim_matches('"')
+        .to_string();
+    let log = dir.0.join("host.log");
+    let child = Command::new(binary("meshdesk-host"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("DISPLAY", &x.display)
+        .env("RUST_LOG", "info,meshdesk_host=debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start host");
+    (
+        Host {
+            child,
+            _dir: dir,
+            log,
+        },
+        device_id,
+    )
+}
+
+fn is_online(m: &ServerToViewer, id: &str, want: bool) -> bool {
+    matches!(m, ServerToViewer::Presence { device_id, online, .. } if device_id == id && *online == want)
+}
+
+/// A connected viewer session: the peer, its streams, and the session id.
+struct Session {
+    peer: ViewerPeer,
+    streams: ViewerStreams,
+    sid: String,
+}
+
+/// Ask for a session and complete the WebRTC handshake through signaling.
+async fn connect(viewer: &mut ViewerConn, device_id: &str) -> Session {
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: device_id.into(),
+            request_id: None,
+        })
+        .await;
+    let created = viewer
+        .wait_for("session_created", |m| {
+            matches!(
+                m,
+                ServerToViewer::SessionCreated { .. } | ServerToViewer::Error(_)
+            )
+        })
+        .await;
+    let ServerToViewer::SessionCreated {
+        session_id: sid,
+        ice_servers,
+        ..
+    } = created
+    else {
+        panic!("{created:?}")
+    };
+    let offer = viewer
+        .wait_for("offer", |m| {
+            matches!(m, ServerToViewer::Offer(_) | ServerToViewer::SessionEnd(_))
+        })
+        .await;
+    let ServerToViewer::Offer(offer) = offer else {
+        panic!("no offer: {offer:?}")
+    };
+    let (peer, mut streams) = ViewerPeer::new(&ice_servers).await.expect("viewer peer");
+    let answer = peer.accept_offer(offer.sdp).await.expect("answer");
+    viewer
+        .send(&ViewerToServer::Answer(SdpMsg {
+            session_id: sid.clone(),
+            sdp: answer,
+        }))
+        .await;
+    // Trickle both ways until connected.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        tokio::select! {
+            c = streams.candidates.recv() => {
+                if let Some(candidate) = c {
+                    viewer.send(&ViewerToServer::Ice(IceMsg { session_id: sid.clone(), candidate })).await;
+                }
+            }
+            m = viewer.recv() => {
+                if let ServerToViewer::Ice(ice) = m {
+                    let _ = peer.add_remote_candidate(ice.candidate).await;
+                }
+            }
+            e = streams.events.recv() => match e {
+                Some(ViewerEvent::ChannelsReady) => break,
+                Some(ViewerEvent::Failed | ViewerEvent::Closed) | None => panic!("session failed"),
+                _ => {}
+            },
+            _ = tokio::time::sleep_until(deadline) => panic!("not connected within {WAIT:?}"),
+        }
+    }
+    Session { peer, streams, sid }
+}
+
+/// Centre pixel of a decoded frame as RGB.
+fn centre_rgb(decoder: &mut Decoder, data: &[u8]) -> Option<[u8; 3]> {
+    let yuv = decoder.decode(data).ok()??;
+    let (w, h) = openh264::formats::YUVSource::dimensions(&yuv);
+    let mut rgb = vec![0; w * h * 3];
+    yuv.write_rgb8(&mut rgb);
+    let at = ((h / 2) * w + w / 2) * 3;
+    Some([rgb[at], rgb[at + 1], rgb[at + 2]])
+}
+
+/// Wait for a decoded frame whose centre is close to `want`.
+async fn wait_for_colour(s: &mut Session, decoder: &mut Decoder, want: [u8; 3]) -> Duration {
+    let start = Instant::now();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = None;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, s.streams.video.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no frame of colour {want:?}; last {last:?}"));
+        match ev.expect("video ended") {
+            VideoEvent::Frame(au) => {
+                if let Some(rgb) = centre_rgb(decoder, &au.data) {
+                    last = Some(rgb);
+                    if rgb.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40) {
+                        return start.elapsed();
+                    }
+                }
+            }
+            VideoEvent::Lost { .. } => {
+                let _ = s.peer.request_keyframe().await;
+            }
+        }
+    }
+}
+
+async fn wait_pointer(x: &Xvfb, want: (i32, i32)) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let p = x.pointer();
+        if (p.0 - want.0).abs() <= 1 && (p.1 - want.1).abs() <= 1 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pointer at {p:?}, expected {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn host_streams_the_screen_and_obeys_the_grant() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let alice = api.user("alice").await;
+    api.user("bob").await;
+    let bob = api.login("bob").await;
+    let x = Xvfb::start(1280, 720);
+    x.paint(0xff0000);
+    let mut viewer = ViewerConn::connect(&server, &alice).await;
+    let (host, device_id) = start_host(&server, &api, &alice, &x).await;
+    viewer
+        .wait_for("host online", |m| is_online(m, &device_id, true))
+        .await;
+    let (_, d) = api
+        .call("GET", &format!("/devices/{device_id}"), Some(&alice), None)
+        .await;
+    assert_eq!(
+        (d["name"].as_str(), d["online"].as_bool()),
+        (Some("xvfb-pc"), Some(true))
+    );
+
+    // Video: the red screen arrives and decodes; a change follows.
+    let mut s = connect(&mut viewer, &device_id).await;
+    let mut decoder = Decoder::new().expect("decoder");
+    wait_for_colour(&mut s, &mut decoder, [255, 0, 0]).await;
+    x.paint(0x0000ff);
+    wait_for_colour(&mut s, &mut decoder, [0, 0, 255]).await;
+
+    // Input: a normalized move lands on the matching pixel.
+    let mv = InputMsg::PointerMove { x: 0.25, y: 0.5 };
+    s.peer.send_input(&encode(&mv)).await.expect("send input");
+    wait_pointer(&x, (320, 360)).await;
+
+    // A view-only session injects nothing.
+    api.share(&alice, &device_id, "bob", "view").await;
+    let mut bob_viewer = ViewerConn::connect(&server, &bob).await;
+    let b = connect(&mut bob_viewer, &device_id).await;
+    for _ in 0..5 {
+        b.peer
+            .send_input(&encode(&InputMsg::PointerMove { x: 0.75, y: 0.75 }))
+            .await
+            .expect("send");
+    }
+    // The owner's next move proves the host has processed input since.
+    s.peer
+        .send_input(&encode(&InputMsg::PointerMove { x: 0.5, y: 0.5 }))
+        .await
+        .expect("send");
+    wait_pointer(&x, (640, 360)).await;
+    let until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < until {
+        assert_ne!(x.pointer(), (960, 540), "view-only input was injected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Ending the session from the viewer reaches the host, which logs it.
+    viewer
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg {
+            session_id: s.sid.clone(),
+            reason: EndReason::ViewerClosed,
+        }))
+        .await;
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&host.log)
+        .unwrap_or_default()
+        .contains("session ended")
+    {
+        assert!(Instant::now() < deadline, "host did not end the session");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(host);
+    viewer
+        .wait_for("host offline", |m| is_online(m, &device_id, false))
+        .await;
+}
+
+#[tokio::test]
+async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
+    let mut server = Server::start();
+    let api = Api::new(&server);
+    let alice = api.user("alice").await;
+    let x = Xvfb::start(640, 480);
+    x.paint(0x00ff00);
+    let mut viewer = ViewerConn::connect(&server, &alice).await;
+    let (host, device_id) = start_host(&server, &api, &alice, &x).await;
+    viewer
+        .wait_for("host online", |m| is_online(m, &device_id, true))
+        .await;
+    let mut s = connect(&mut viewer, &device_id).await;
+    let mut decoder = Decoder::new().expect("decoder");
+    wait_for_colour(&mut s, &mut decoder, [0, 255, 0]).await;
+
+    // The server stops; media is peer to peer, so the session goes on.
+    assert!(server.stop());
+    x.paint(0xffffff);
+    wait_for_colour(&mut s, &mut decoder, [255, 255, 255]).await;
+
+    // Back on the same address, the host reconnects by itself.
+    server.restart_same_address();
+    let api = Api::new(&server);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let (_, d) = api
+            .call("GET", &format!("/devices/{device_id}"), Some(&alice), None)
+            .await;
+        if d["online"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "host did not reconnect; log:\n{}",
+            std::fs::read_to_string(&host.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
