@@ -215,7 +215,7 @@ impl World {
             api.share(&owner, &d.id, "looker", "view").await;
         }
         World {
-            server: server,
+            server,
             api,
             owner,
             control,
