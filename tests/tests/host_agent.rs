@@ -332,3 +332,57 @@ async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Run `meshdesk-host enroll` and return (success, stderr).
+fn enroll_cli(server: &str, code: &str, config: &std::path::Path) -> (bool, String) {
+    let out = Command::new(binary("meshdesk-host"))
+        .args(["enroll", "--server", server, "--code", code, "--config"])
+        .arg(config)
+        .output()
+        .expect("run enroll");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn enroll_gives_clear_errors() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let alice = api.user("alice").await;
+    let dir = TempDir::new("enroll");
+    let cfg = dir.0.join("host.toml");
+
+    let (ok, err) = enroll_cli(&server.base, "WRNG-CODE-WRNG-CODE", &cfg);
+    assert!(!ok && err.contains("enrollment code is not valid"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+    assert!(!cfg.exists(), "nothing written on failure");
+
+    let code = api.code(&alice).await;
+    let (ok, err) = enroll_cli(&server.base, &code, &cfg);
+    assert!(ok, "{err}");
+    let (ok, err) = enroll_cli(&server.base, &code, &dir.0.join("second.toml"));
+    assert!(!ok && err.contains("already used"), "{err}");
+
+    // A config path that cannot be written is reported before the code is spent.
+    let code = api.code(&alice).await;
+    let blocked = dir.0.join("file-not-dir");
+    std::fs::write(&blocked, b"").expect("file");
+    let (ok, err) = enroll_cli(&server.base, &code, &blocked.join("host.toml"));
+    assert!(!ok && err.contains("cannot write config"), "{err}");
+    let (ok, err) = enroll_cli(&server.base, &code, &dir.0.join("third.toml"));
+    assert!(ok, "code still usable: {err}");
+
+    // An unreachable server and a malformed URL.
+    let (ok, err) = enroll_cli("http://127.0.0.1:9", "X", &dir.0.join("x.toml"));
+    assert!(!ok && err.contains("cannot reach the server"), "{err}");
+    let (ok, err) = enroll_cli("127.0.0.1:8080", "X", &dir.0.join("x.toml"));
+    assert!(!ok && err.contains("invalid server URL"), "{err}");
+
+    // `run` without an identity says how to get one.
+    let out = Command::new(binary("meshdesk-host"))
+        .args(["run", "--config"])
+        .arg(dir.0.join("missing.toml"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("enroll first"));
+}
