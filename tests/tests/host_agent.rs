@@ -340,7 +340,10 @@ fn enroll_cli(server: &str, code: &str, config: &std::path::Path) -> (bool, Stri
         .arg(config)
         .output()
         .expect("run enroll");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
