@@ -65,8 +65,9 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     let came_online = st.hub.register_host(&device.id, conn, tx);
     if came_online {
         tracing::info!("device online");
-        feed::record(&st, EventKind::DeviceOnline, device_event(&device));
+        // Presence first: it is what watchers act on; the feed entry follows.
         feed::presence(&st, &device.id, &device.name, true);
+        feed::record(&st, EventKind::DeviceOnline, device_event(&device));
     }
     let welcome = ServerToHost::Welcome {
         device_id: device.id.clone(),
@@ -93,8 +94,8 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
             s.device_id == id && s.accepted_at.is_none()
         });
         let current = st.store.device(&device.id).ok().flatten().unwrap_or(device);
-        feed::record(&st, EventKind::DeviceOffline, device_event(&current));
         feed::presence(&st, &current.id, &current.name, false);
+        feed::record(&st, EventKind::DeviceOffline, device_event(&current));
     }
 }
 
