@@ -19,7 +19,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
-use super::{binary_error, classify, configure, decode_error, send, Incoming};
+use super::{admit, classify, configure, decode_error, send, Admit, Incoming};
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
 use crate::broker::{self, error, Relay};
@@ -223,26 +223,11 @@ async fn serve(
             },
             frame = socket.recv() => {
                 deadline = Instant::now() + silence;
-                let text = match classify(frame) {
-                    Incoming::Text(t) => t,
-                    Incoming::Control => continue,
-                    Incoming::Closed => return Ok("closed by the host"),
-                    Incoming::NotText => {
-                        send(socket, &ServerToHost::Error(binary_error())).await.map_err(|e| e.to_string())?;
-                        continue;
-                    }
-                };
-                if !bucket.allow(std::time::Instant::now()) {
-                    let e = error(ErrorCode::RateLimited, "too many messages; slow down", None);
-                    send(socket, &ServerToHost::Error(e)).await.map_err(|e| e.to_string())?;
-                    continue;
-                }
-                let reply = match decode::<HostToServer>(&text) {
-                    Ok(msg) => handle(st, device_id, msg),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rejected host message");
-                        Some(ServerToHost::Error(decode_error(&e)))
-                    }
+                let reply = match admit::<HostToServer>(frame, &mut bucket) {
+                    Admit::Closed => return Ok("closed by the host"),
+                    Admit::Skip => None,
+                    Admit::Refuse(e) => Some(ServerToHost::Error(e)),
+                    Admit::Message(msg) => handle(st, device_id, msg),
                 };
                 if let Some(reply) = reply {
                     send(socket, &reply).await.map_err(|e| e.to_string())?;

@@ -83,6 +83,52 @@ pub fn classify(frame: Option<Result<Message, axum::Error>>) -> Incoming {
     }
 }
 
+/// What the connection loop should do with one received frame.
+#[derive(Debug)]
+pub enum Admit<In> {
+    /// A well-formed message within the rate limit.
+    Message(In),
+    /// Refused: send this error back and keep the connection.
+    Refuse(ErrorMsg),
+    /// Nothing to do (ping/pong frames).
+    Skip,
+    /// The peer closed or the socket failed.
+    Closed,
+}
+
+/// Classify, rate-limit and decode one received frame. Every frame that
+/// is not a WebSocket ping/pong counts against the rate limit, binary ones
+/// included.
+pub fn admit<In: serde::de::DeserializeOwned>(
+    frame: Option<Result<Message, axum::Error>>,
+    bucket: &mut ratelimit::TokenBucket,
+) -> Admit<In> {
+    let text = match classify(frame) {
+        Incoming::Closed => return Admit::Closed,
+        Incoming::Control => return Admit::Skip,
+        Incoming::Text(t) => Some(t),
+        Incoming::NotText => None,
+    };
+    if !bucket.allow(std::time::Instant::now()) {
+        return Admit::Refuse(ErrorMsg {
+            code: ErrorCode::RateLimited,
+            message: "too many messages; slow down".into(),
+            session_id: None,
+            request_id: None,
+        });
+    }
+    let Some(text) = text else {
+        return Admit::Refuse(binary_error());
+    };
+    match meshdesk_protocol::decode::<In>(&text) {
+        Ok(msg) => Admit::Message(msg),
+        Err(e) => {
+            tracing::warn!(error = %e, "rejected message");
+            Admit::Refuse(decode_error(&e))
+        }
+    }
+}
+
 /// The error for a binary frame.
 pub fn binary_error() -> ErrorMsg {
     ErrorMsg {

@@ -7,18 +7,18 @@ use axum::extract::ws::WebSocket;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use meshdesk_protocol::signal::{EndReason, ErrorCode, ServerToViewer, ViewerToServer};
-use meshdesk_protocol::{decode, PROTOCOL_VERSION};
+use meshdesk_protocol::signal::{EndReason, ServerToViewer, ViewerToServer};
+use meshdesk_protocol::PROTOCOL_VERSION;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
-use super::{binary_error, classify, configure, decode_error, send, Incoming};
+use super::{admit, configure, send, Admit};
 use crate::auth::extract::token_from_headers;
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
-use crate::broker::{self, error, Notify, Relay};
+use crate::broker::{self, Notify, Relay};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::hub::{Fanout, CONN_QUEUE};
@@ -137,26 +137,11 @@ async fn serve(
             },
             _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
             frame = socket.recv() => {
-                let text = match classify(frame) {
-                    Incoming::Text(t) => t,
-                    Incoming::Control => continue,
-                    Incoming::Closed => return Ok("closed by the viewer"),
-                    Incoming::NotText => {
-                        send(socket, &ServerToViewer::Error(binary_error())).await.map_err(err)?;
-                        continue;
-                    }
-                };
-                if !bucket.allow(std::time::Instant::now()) {
-                    let e = error(ErrorCode::RateLimited, "too many messages; slow down", None);
-                    send(socket, &ServerToViewer::Error(e)).await.map_err(err)?;
-                    continue;
-                }
-                let reply = match decode::<ViewerToServer>(&text) {
-                    Ok(msg) => handle(st, conn, user, msg),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rejected viewer message");
-                        Some(ServerToViewer::Error(decode_error(&e)))
-                    }
+                let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
+                    Admit::Closed => return Ok("closed by the viewer"),
+                    Admit::Skip => None,
+                    Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
+                    Admit::Message(msg) => handle(st, conn, user, msg),
                 };
                 if let Some(reply) = reply {
                     send(socket, &reply).await.map_err(err)?;
