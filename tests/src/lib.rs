@@ -4,10 +4,12 @@
 //! over real WebSockets. Everything is torn down on drop.
 
 pub mod clients;
+pub mod conn;
 pub mod server;
 pub mod xvfb;
 
-pub use clients::{Api, HostConn, TestDevice, ViewerConn};
+pub use clients::{Api, TestDevice};
+pub use conn::{HostConn, ViewerConn};
 pub use server::Server;
 pub use xvfb::Xvfb;
 

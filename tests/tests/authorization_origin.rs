@@ -190,7 +190,7 @@ async fn websocket_upgrades_from_other_sites_are_refused() {
         let ws = ws_upgrade(&server, "viewer", &headers)
             .await
             .expect("same-origin upgrade");
-        let mut v = ViewerConn { ws };
+        let mut v = ViewerConn::new(ws);
         match v.recv().await {
             ServerToViewer::Welcome { username, .. } => assert_eq!(username, "owner"),
             other => panic!("expected welcome, got {other:?}"),
