@@ -109,21 +109,23 @@ pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), Er
             session_id: session_id.to_string(),
         },
     );
-    feed::record(
-        st,
-        EventKind::SessionStarted,
-        NewEvent {
-            user_id: Some(s.owner_id),
-            actor: Some(s.viewer_username.clone()),
-            device_id: Some(s.device_id.clone()),
-            device_name: Some(s.device_name.clone()),
-            target_id: Some(s.viewer_user_id),
-            permission: Some(s.permission),
-            session_id: Some(s.id.clone()),
-            ..Default::default()
-        },
-    );
+    feed::record(st, EventKind::SessionStarted, session_event(&s));
     Ok(())
+}
+
+/// The feed fields every session event carries: whose device, which
+/// viewer, with what right.
+fn session_event(s: &Session) -> NewEvent {
+    NewEvent {
+        user_id: Some(s.owner_id),
+        actor: Some(s.viewer_username.clone()),
+        device_id: Some(s.device_id.clone()),
+        device_name: Some(s.device_name.clone()),
+        target_id: Some(s.viewer_user_id),
+        permission: Some(s.permission),
+        session_id: Some(s.id.clone()),
+        ..Default::default()
+    }
 }
 
 /// Which side(s) of a session to tell that it ended.
@@ -212,16 +214,9 @@ pub fn finish(st: &AppState, s: &Session, reason: EndReason, notify: Notify) {
         st,
         EventKind::SessionEnded,
         NewEvent {
-            user_id: Some(s.owner_id),
-            actor: Some(s.viewer_username.clone()),
-            device_id: Some(s.device_id.clone()),
-            device_name: Some(s.device_name.clone()),
-            target_id: Some(s.viewer_user_id),
-            permission: Some(s.permission),
-            session_id: Some(s.id.clone()),
             duration_ms: Some((now_ms() - started).max(0)),
             detail: Some(reason_text(reason).to_string()),
-            ..Default::default()
+            ..session_event(s)
         },
     );
 }
