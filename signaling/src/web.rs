@@ -11,19 +11,32 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::Error;
 use crate::state::AppState;
 
-/// Embedded files: path, content type, bytes.
+/// Embedded files: path, content type, bytes. The web app is plain JavaScript
+/// modules and CSS: no build step.
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "/",
-        "text/html; charset=utf-8",
-        include_str!("../assets/index.html"),
-    ),
-    (
-        "/assets/app.css",
-        "text/css; charset=utf-8",
-        include_str!("../assets/app.css"),
-    ),
+    ("/", HTML, include_str!("../assets/index.html")),
+    ("/assets/app.css", CSS, include_str!("../assets/app.css")),
+    ("/assets/icon.svg", SVG, include_str!("../assets/icon.svg")),
+    ("/assets/js/api.js", JS, include_str!("../assets/js/api.js")),
+    ("/assets/js/app.js", JS, include_str!("../assets/js/app.js")),
+    ("/assets/js/dom.js", JS, include_str!("../assets/js/dom.js")),
+    ("/assets/js/format.js", JS, include_str!("../assets/js/format.js")),
+    ("/assets/js/live.js", JS, include_str!("../assets/js/live.js")),
+    ("/assets/js/session/connection.js", JS, include_str!("../assets/js/session/connection.js")),
+    ("/assets/js/session/geometry.js", JS, include_str!("../assets/js/session/geometry.js")),
+    ("/assets/js/session/input.js", JS, include_str!("../assets/js/session/input.js")),
+    ("/assets/js/session/stats.js", JS, include_str!("../assets/js/session/stats.js")),
+    ("/assets/js/session/view.js", JS, include_str!("../assets/js/session/view.js")),
+    ("/assets/js/views/devices.js", JS, include_str!("../assets/js/views/devices.js")),
+    ("/assets/js/views/dialogs.js", JS, include_str!("../assets/js/views/dialogs.js")),
+    ("/assets/js/views/feed.js", JS, include_str!("../assets/js/views/feed.js")),
+    ("/assets/js/views/signin.js", JS, include_str!("../assets/js/views/signin.js")),
 ];
+
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// The Content-Security-Policy: no inline script, nothing from elsewhere.
 pub const CSP: &str =
@@ -41,7 +54,15 @@ pub fn router() -> Router<AppState> {
 
 async fn asset(uri: Uri) -> Response {
     match ASSETS.iter().find(|(p, _, _)| *p == uri.path()) {
-        Some((_, ctype, body)) => ([(header::CONTENT_TYPE, *ctype)], *body).into_response(),
+        Some((_, ctype, body)) => (
+            [
+                (header::CONTENT_TYPE, *ctype),
+                // Assets change with the binary: always revalidate.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -84,4 +105,37 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> 
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ASSETS;
+
+    /// Every file under assets/ is served: a module added to the app but
+    /// not to `ASSETS` would fail to load in the browser.
+    #[test]
+    fn every_asset_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("assets dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(&dir).expect("under assets");
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                let served = if rel == "index.html" {
+                    "/".to_string()
+                } else {
+                    format!("/assets/{rel}")
+                };
+                assert!(
+                    ASSETS.iter().any(|(p, _, _)| *p == served),
+                    "{rel} is not in ASSETS"
+                );
+            }
+        }
+    }
 }

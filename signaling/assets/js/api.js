@@ -1,0 +1,51 @@
+// The REST API, authenticated by the HttpOnly session cookie the server set
+// at sign-in. Every failure becomes an ApiError with the server's message.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function call(method, path, body) {
+  const init = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, init);
+  } catch {
+    throw new ApiError(0, 'Cannot reach the server. Check your connection and try again.');
+  }
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    let message = data?.error ?? `The server answered ${res.status}.`;
+    if (res.status === 429) {
+      const wait = res.headers.get('Retry-After');
+      message = `Too many failed sign-ins. Try again in ${wait ?? 'a few'} seconds.`;
+    }
+    throw new ApiError(res.status, message);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  me: () => call('GET', '/me'),
+  signUp: (username, password) => call('POST', '/accounts', { username, password }),
+  signIn: (username, password) => call('POST', '/login', { username, password }),
+  signOut: () => call('POST', '/logout'),
+  devices: () => call('GET', '/devices'),
+  rename: (id, name) => call('PATCH', `/devices/${enc(id)}`, { name }),
+  remove: (id) => call('DELETE', `/devices/${enc(id)}`),
+  shares: (id) => call('GET', `/devices/${enc(id)}/shares`),
+  share: (id, username, permission) => call('POST', `/devices/${enc(id)}/shares`, { username, permission }),
+  revoke: (id, username) => call('DELETE', `/devices/${enc(id)}/shares/${enc(username)}`),
+  enrollmentCode: () => call('POST', '/enrollment-codes'),
+  events: (before) => call('GET', `/events?limit=50${before ? `&before=${before}` : ''}`),
+};

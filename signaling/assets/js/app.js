@@ -1,0 +1,109 @@
+// The Meshdesk web app: sign-in, then devices and activity, and the session
+// view at #/session/DEVICE_ID. One viewer WebSocket per page carries
+// presence, the live feed and session signaling.
+
+import { api } from './api.js';
+import { h, replace } from './dom.js';
+import { Live } from './live.js';
+import { sessionView } from './session/view.js';
+import { Devices } from './views/devices.js';
+import { Feed } from './views/feed.js';
+import { signInView } from './views/signin.js';
+
+const root = document.getElementById('app');
+const LIST_CHANGES = new Set(['device_enrolled', 'device_renamed', 'device_removed', 'share_granted', 'share_revoked']);
+
+async function start() {
+  try {
+    const me = await api.me();
+    home(me);
+  } catch (err) {
+    if (err.status === 401) signInView(root, start);
+    else replace(root, h('div', { className: 'center' }, h('p', { className: 'notice', attrs: { role: 'alert' } }, err.message)));
+  }
+}
+
+function home(me) {
+  const live = new Live();
+  const devices = new Devices((d) => { location.hash = `#/session/${encodeURIComponent(d.id)}`; });
+  const feed = new Feed();
+  let session = null;
+  const offline = h('div', { className: 'banner', hidden: true, attrs: { role: 'status' } }, 'Reconnecting to the server…');
+  const signOut = h('button', { type: 'button', className: 'secondary small' }, 'Sign out');
+  const header = h('header', { className: 'top' },
+    h('div', { className: 'brand' }, h('span', { className: 'logo', attrs: { 'aria-hidden': 'true' } }), 'Meshdesk'),
+    h('span', { className: 'spacer' }),
+    h('span', { className: 'user', dataset: { testid: 'username' } }, me.username), signOut);
+  const main = h('main', { className: 'home' }, devices.el, feed.el);
+  const sessionRoot = h('div', { className: 'session-root' });
+
+  live.on('open', () => {
+    offline.hidden = true;
+    devices.reload();
+    feed.reload();
+  });
+  live.on('close', () => { offline.hidden = false; });
+  live.on('presence', (m) => {
+    devices.presence(m);
+    if (!m.online && session?.deviceId === m.device_id && !session.ended) session.offline();
+  });
+  live.on('event', (m) => {
+    feed.add(m.event);
+    if (LIST_CHANGES.has(m.event.kind)) devices.refresh();
+  });
+
+  const route = async () => {
+    const match = location.hash.match(/^#\/session\/(.+)$/);
+    if (!match) {
+      if (session && !session.ended) session.close();
+      session = null;
+      replace(root, header, offline, main);
+      return;
+    }
+    const id = decodeURIComponent(match[1]);
+    if (session?.deviceId === id) return;
+    let device = devices.find(id);
+    if (!device) {
+      try {
+        device = await api.devices().then((list) => list.find((d) => d.id === id));
+      } catch { /* shown below */ }
+    }
+    if (!device) {
+      location.hash = '#/';
+      return;
+    }
+    replace(root, offline, sessionRoot);
+    const open = () => {
+      session = sessionView(sessionRoot, live, device, () => {
+        session = null;
+        location.hash = '#/';
+      });
+    };
+    // The session is requested over the WebSocket: wait for it if needed.
+    if (live.connected) open();
+    else {
+      const off = live.on('open', () => {
+        off();
+        open();
+      });
+    }
+  };
+
+  signOut.addEventListener('click', async () => {
+    signOut.disabled = true;
+    try {
+      await api.signOut();
+    } catch { /* signed out locally anyway */ }
+    live.stop();
+    feed.destroy();
+    window.removeEventListener('hashchange', route);
+    location.hash = '';
+    signInView(root, start);
+  });
+
+  window.addEventListener('hashchange', route);
+  live.start();
+  route();
+}
+
+start();

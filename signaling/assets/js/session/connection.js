@@ -1,0 +1,176 @@
+// One remote-desktop session from the browser: asks the server for a
+// session on the viewer WebSocket, answers the host's offer, trickles ICE
+// both ways, and exposes the video stream and the input/control channels.
+// See docs/protocol.md section 10 for the order of messages.
+
+import { endMessage, requestError } from '../format.js';
+
+const FIRST_FRAME_TIMEOUT_MS = 20000;
+
+function iceServers(list) {
+  return (list ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+}
+
+function toInit(c) {
+  return {
+    candidate: c.candidate,
+    sdpMid: c.sdp_mid ?? null,
+    sdpMLineIndex: c.sdp_mline_index ?? null,
+    usernameFragment: c.username_fragment ?? null,
+  };
+}
+
+function fromInit(c) {
+  const out = { candidate: c.candidate };
+  if (c.sdpMid !== null && c.sdpMid !== undefined) out.sdp_mid = c.sdpMid;
+  if (c.sdpMLineIndex !== null && c.sdpMLineIndex !== undefined) out.sdp_mline_index = c.sdpMLineIndex;
+  if (c.usernameFragment) out.username_fragment = c.usernameFragment;
+  return out;
+}
+
+export class Connection {
+  /**
+   * `live` is the viewer WebSocket (Live). Callbacks: state(text),
+   * created({permission}), track(stream, receiver), channel(label, dc),
+   * ended(message, reason).
+   */
+  constructor(live, deviceId, callbacks) {
+    this.live = live;
+    this.deviceId = deviceId;
+    this.cb = callbacks;
+    this.sessionId = null;
+    this.pc = null;
+    this.pendingIce = [];
+    this.done = false;
+    this.off = [];
+  }
+
+  start() {
+    const requestId = this.live.requestId();
+    const listen = (type, fn) => this.off.push(this.live.on(type, fn));
+    listen('session_created', (m) => {
+      if (m.request_id !== requestId) return;
+      this.sessionId = m.session_id;
+      this.cb.created?.(m);
+      this.cb.state?.('Waiting for the remote PC to accept…');
+      this.createPeer(m.ice_servers);
+    });
+    listen('error', (m) => {
+      if (m.request_id === requestId) this.finish(requestError(m.code, m.message), 'error');
+      else if (this.mine(m)) console.warn(`server error for this session: ${m.code}: ${m.message}`);
+    });
+    listen('session_accepted', (m) => this.mine(m) && this.cb.state?.('Connecting…'));
+    listen('offer', (m) => this.mine(m) && this.onOffer(m.sdp));
+    listen('ice', (m) => this.mine(m) && this.onIce(m.candidate));
+    listen('session_end', (m) => this.mine(m) && this.finish(endMessage(m.reason), m.reason));
+    listen('close', () => {
+      // Media is peer to peer: a dropped signaling socket does not end a
+      // running session, but one still being set up cannot finish.
+      if (!this.connected) this.finish('Lost the connection to the server.', 'peer_gone');
+    });
+    this.cb.state?.('Requesting a session…');
+    if (!this.live.send({ type: 'session_request', device_id: this.deviceId, request_id: requestId })) {
+      this.finish('Not connected to the server. Try again in a moment.', 'error');
+      return;
+    }
+    this.timer = setTimeout(() => {
+      if (!this.firstFrame) this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
+    }, FIRST_FRAME_TIMEOUT_MS);
+  }
+
+  mine(m) {
+    return this.sessionId !== null && m.session_id === this.sessionId && !this.done;
+  }
+
+  createPeer(servers) {
+    const pc = new RTCPeerConnection({ iceServers: iceServers(servers), bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    pc.addEventListener('icecandidate', (e) => {
+      const candidate = e.candidate ? fromInit(e.candidate.toJSON()) : { candidate: '' };
+      this.live.send({ type: 'ice', session_id: this.sessionId, candidate });
+    });
+    pc.addEventListener('track', (e) => {
+      // No extra buffering: play frames as soon as they are decoded.
+      if ('playoutDelayHint' in e.receiver) e.receiver.playoutDelayHint = 0;
+      if ('jitterBufferTarget' in e.receiver) e.receiver.jitterBufferTarget = 0;
+      this.cb.track?.(e.streams[0] ?? new MediaStream([e.track]), e.receiver);
+    });
+    pc.addEventListener('datachannel', (e) => {
+      const dc = e.channel;
+      if (dc.label === 'control') {
+        dc.addEventListener('close', () => this.finish(endMessage('host_closed'), 'host_closed'));
+      }
+      this.cb.channel?.(dc.label, dc);
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      const s = pc.connectionState;
+      if (s === 'connected') this.connected = true;
+      if (s === 'failed') this.end('connection_failed', 'The connection to the remote PC failed.');
+      if (s === 'disconnected' && this.offline) this.end('peer_gone', 'The remote PC went offline.');
+      else if (s === 'disconnected') this.cb.state?.('Connection interrupted; trying to recover…');
+      if (s === 'closed') this.finish(endMessage('host_closed'), 'host_closed');
+      if (s === 'connected' && this.firstFrame) this.cb.state?.(null);
+    });
+  }
+
+  async onOffer(sdp) {
+    try {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp });
+      for (const c of this.pendingIce.splice(0)) await this.addIce(c);
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      this.live.send({ type: 'answer', session_id: this.sessionId, sdp: this.pc.localDescription.sdp });
+    } catch (e) {
+      console.error('answering the offer failed', e);
+      this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
+    }
+  }
+
+  async onIce(c) {
+    if (!this.pc?.remoteDescription) {
+      this.pendingIce.push(c);
+      return;
+    }
+    await this.addIce(c);
+  }
+
+  async addIce(c) {
+    if (!c.candidate) return; // end of candidates
+    try {
+      await this.pc.addIceCandidate(toInit(c));
+    } catch (e) {
+      console.warn('ignoring an ICE candidate the browser refused', e);
+    }
+  }
+
+  /** The device went offline: a session that is not flowing is over. */
+  deviceOffline() {
+    this.offline = true;
+    if (!this.connected || this.pc?.connectionState !== 'connected') {
+      this.end('peer_gone', 'The remote PC went offline.');
+    }
+  }
+
+  /** The first picture is on screen. */
+  shown() {
+    this.firstFrame = true;
+    clearTimeout(this.timer);
+    this.cb.state?.(null);
+  }
+
+  /** End from this side: tell the host, then clean up. */
+  end(reason = 'viewer_closed', message = endMessage(reason)) {
+    if (this.done) return;
+    if (this.sessionId) this.live.send({ type: 'session_end', session_id: this.sessionId, reason });
+    this.finish(message, reason);
+  }
+
+  finish(message, reason) {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    for (const f of this.off) f();
+    this.pc?.close();
+    this.cb.ended?.(message, reason);
+  }
+}

@@ -1,0 +1,140 @@
+// The session screen: toolbar, the remote picture (data-testid
+// "remote-screen"), a status overlay while connecting and after the end.
+
+import { h, replace } from '../dom.js';
+import { permissionLabel } from '../format.js';
+import { Connection } from './connection.js';
+import { InputCapture, LEAVE_CHORD } from './input.js';
+import { statsText, summarize } from './stats.js';
+
+export function sessionView(root, live, device, onClose) {
+  const video = h('video', {
+    className: 'screen',
+    autoplay: true,
+    muted: true,
+    playsInline: true,
+    tabIndex: 0,
+    dataset: { testid: 'remote-screen' },
+    attrs: { 'aria-label': `Remote screen of ${device.name}. ${LEAVE_CHORD} returns keyboard focus to the page.` },
+  });
+  const overlay = h('div', { className: 'overlay', attrs: { role: 'status', 'aria-live': 'polite' } });
+  const stage = h('div', { className: 'stage' }, video, overlay);
+  const stats = h('span', { className: 'stats', dataset: { testid: 'session-stats' } }, 'Connecting…');
+  const mode = h('span', { className: 'badge', dataset: { testid: 'session-mode' } });
+  const btn = (label, title, fn) => h('button', { type: 'button', className: 'tool', title, on: { click: fn } }, label);
+  const controls = [
+    btn('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => toggleFullscreen()),
+    btn('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => input?.ctrlAltDel()),
+    btn('Refresh picture', 'Ask the remote PC for a full new picture', () => requestKeyframe()),
+  ];
+  const disconnect = btn('Disconnect', 'End the session', () => conn.end('viewer_closed'));
+  disconnect.className = 'tool danger';
+  const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
+    h('button', { type: 'button', className: 'tool back', on: { click: () => close() } }, '← Devices'),
+    h('strong', { className: 'title' }, device.name),
+    mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
+  const view = h('section', { className: 'session', attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
+  replace(root, view);
+
+  let input = null;
+  let inputChannel = null;
+  let controlChannel = null;
+  let prevStats = null;
+  let ended = false;
+
+  const setState = (text) => {
+    overlay.textContent = text ?? '';
+    overlay.hidden = !text;
+  };
+  const send = (msg) => {
+    if (inputChannel?.readyState === 'open') inputChannel.send(JSON.stringify(msg));
+  };
+  const requestKeyframe = () => {
+    if (controlChannel?.readyState === 'open') controlChannel.send(JSON.stringify({ type: 'request_keyframe' }));
+  };
+  const picture = () => ({ width: video.videoWidth, height: video.videoHeight });
+
+  const conn = new Connection(live, device.id, {
+    state: (t) => !ended && setState(t),
+    created: (m) => {
+      const viewOnly = m.permission === 'view';
+      view.dataset.permission = m.permission;
+      mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
+      mode.dataset.kind = viewOnly ? 'view' : 'control';
+      controls[1].disabled = viewOnly;
+    },
+    track: (stream) => {
+      video.srcObject = stream;
+      video.play().catch(() => {});
+    },
+    channel: (label, dc) => {
+      if (label === 'control') controlChannel = dc;
+      if (label === 'input') {
+        inputChannel = dc;
+        if (view.dataset.permission !== 'view') {
+          input = new InputCapture(video, picture, send, () => bar.querySelector('.back').focus());
+        }
+      }
+    },
+    ended: (message, reason) => {
+      ended = true;
+      input?.detach();
+      clearInterval(statsTimer);
+      view.dataset.ended = reason;
+      video.srcObject = null;
+      controls.forEach((b) => { b.disabled = true; });
+      disconnect.disabled = true;
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+      replace(overlay, h('p', { dataset: { testid: 'session-ended' } }, message),
+        h('button', { type: 'button', className: 'primary', on: { click: () => close() } }, 'Back to devices'));
+      overlay.hidden = false;
+      overlay.querySelector('button').focus();
+    },
+  });
+
+  const firstFrame = () => conn.shown();
+  if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(firstFrame);
+  else video.addEventListener('loadeddata', firstFrame, { once: true });
+
+  const statsTimer = setInterval(async () => {
+    if (!conn.pc) return;
+    const s = summarize(await conn.pc.getStats(), prevStats);
+    prevStats = s;
+    stats.textContent = statsText(s);
+    view.dataset.path = s.path ?? '';
+  }, 1000);
+
+  async function toggleFullscreen() {
+    if (document.fullscreenElement) {
+      await document.exitFullscreen().catch(() => {});
+      return;
+    }
+    await stage.requestFullscreen().catch(() => {});
+    // Shortcuts such as Ctrl+W and Esc go to the remote PC while full screen.
+    await navigator.keyboard?.lock?.().catch(() => {});
+    if (input) video.requestPointerLock?.()?.catch?.(() => {});
+    video.focus();
+  }
+  const onFullscreen = () => {
+    if (!document.fullscreenElement) {
+      navigator.keyboard?.unlock?.();
+      if (document.pointerLockElement) document.exitPointerLock();
+    }
+  };
+  document.addEventListener('fullscreenchange', onFullscreen);
+
+  function close() {
+    if (!ended) conn.end('viewer_closed');
+    document.removeEventListener('fullscreenchange', onFullscreen);
+    onClose();
+  }
+
+  conn.start();
+  setTimeout(() => video.focus(), 0);
+  return {
+    deviceId: device.id,
+    offline: () => conn.deviceOffline(),
+    close,
+    get ended() { return ended; },
+  };
+}

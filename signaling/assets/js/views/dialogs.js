@@ -1,0 +1,141 @@
+// Owner actions on a device, and adding a device, as modal dialogs.
+
+import { api } from '../api.js';
+import { dialog, field, h, notice, replace } from '../dom.js';
+import { permissionLabel } from '../format.js';
+
+/** Run `fn` for a form submit, showing its error in `msg`. */
+function submitter(form, msg, fn) {
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const buttons = form.querySelectorAll('button');
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await fn();
+    } catch (err) {
+      msg.show(err.message);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
+}
+
+export function renameDialog(device, done) {
+  const name = field('Name', { value: device.name, required: true, maxLength: 64 });
+  const msg = notice();
+  const form = h('form', { method: 'dialog' }, name, msg,
+    h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Rename')));
+  const d = dialog(`Rename ${device.name}`, form);
+  submitter(form, msg, async () => {
+    await api.rename(device.id, name.input.value.trim());
+    d.close();
+    done();
+  });
+  name.input.select();
+}
+
+export function removeDialog(device, done) {
+  const msg = notice();
+  const form = h('form', { method: 'dialog' },
+    h('p', {}, `Remove ${device.name} from your account? Its host agent is disconnected at once and cannot come back with its current key; enroll it again to use it.`),
+    msg,
+    h('div', { className: 'actions' },
+      h('button', { type: 'button', className: 'secondary', on: { click: () => d.close() } }, 'Cancel'),
+      h('button', { type: 'submit', className: 'danger' }, 'Remove device')));
+  const d = dialog(`Remove ${device.name}`, form);
+  submitter(form, msg, async () => {
+    await api.remove(device.id);
+    d.close();
+    done();
+  });
+}
+
+export function shareDialog(device, done) {
+  const list = h('ul', { className: 'shares', attrs: { 'aria-label': 'People with access' } });
+  const username = field('Username', { required: true, maxLength: 32, autocomplete: 'off' });
+  const perm = h('select', { id: 'share-permission' },
+    h('option', { value: 'view' }, 'View only'), h('option', { value: 'control' }, 'Control'));
+  const msg = notice();
+  const form = h('form', { method: 'dialog', className: 'share-form' },
+    h('div', { className: 'row' }, username,
+      h('div', { className: 'field' }, h('label', { htmlFor: 'share-permission' }, 'Access'), perm)),
+    msg,
+    h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Share')));
+  const d = dialog(`Share ${device.name}`, h('h3', {}, 'People with access'), list, h('h3', {}, 'Add someone'), form);
+
+  const load = async () => {
+    try {
+      const shares = await api.shares(device.id);
+      replace(list, shares.length
+        ? shares.map((s) => h('li', {},
+          h('span', { className: 'who' }, s.username),
+          h('span', { className: 'badge', dataset: { kind: s.permission } }, permissionLabel(s.permission)),
+          h('button', {
+            type: 'button',
+            className: 'secondary small',
+            attrs: { 'aria-label': `Revoke access for ${s.username}` },
+            on: {
+              click: async () => {
+                try {
+                  await api.revoke(device.id, s.username);
+                  await load();
+                  done();
+                } catch (err) {
+                  msg.show(err.message);
+                }
+              },
+            },
+          }, 'Revoke')))
+        : h('li', { className: 'empty' }, 'Only you.'));
+    } catch (err) {
+      msg.show(err.message);
+    }
+  };
+  submitter(form, msg, async () => {
+    const u = username.input.value.trim();
+    if (!u) throw new Error('Enter the username to share with.');
+    await api.share(device.id, u, perm.value);
+    username.input.value = '';
+    msg.show(`Shared with ${u} (${permissionLabel(perm.value)}).`, 'ok');
+    await load();
+    done();
+  });
+  load();
+  username.input.focus();
+}
+
+/** The command that enrolls a host with this server. */
+export function enrollCommand(origin, code) {
+  return `meshdesk-host enroll --server ${origin} --code ${code}`;
+}
+
+export async function addDeviceDialog() {
+  const msg = notice();
+  const body = h('div', { className: 'enroll' }, h('p', {}, 'Creating a one-time code…'));
+  const d = dialog('Add a device', body, msg);
+  try {
+    const { code, expires_at: expires } = await api.enrollmentCode();
+    const cmd = enrollCommand(location.origin, code);
+    const pre = h('code', { className: 'command', dataset: { testid: 'enroll-command' } }, cmd);
+    const copy = h('button', { type: 'button', className: 'secondary small' }, 'Copy');
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(cmd);
+        copy.textContent = 'Copied';
+      } catch {
+        window.getSelection().selectAllChildren(pre);
+        copy.textContent = 'Press Ctrl+C';
+      }
+    });
+    const minutes = Math.max(1, Math.round((expires - Date.now()) / 60000));
+    const at = new Date(expires).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+    replace(body,
+      h('p', {}, 'On the PC you want to add, install meshdesk-host and run:'),
+      h('div', { className: 'copyline' }, pre, copy),
+      h('p', { className: 'hint' }, `The code works once and expires at ${at} (in ${minutes} min). Then start the agent with `, h('code', {}, 'meshdesk-host run'), '. The device appears here as soon as it connects.'));
+  } catch (err) {
+    replace(body);
+    msg.show(err.message);
+  }
+  return d;
+}

@@ -1,0 +1,219 @@
+// Real parts for browser tests: the meshdesk binaries, Xvfb displays, X
+// probe windows and Debian's Chromium. Everything started here is stopped by
+// `cleanup()`; tests wait on conditions with deadlines, never bare sleeps.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const binDir = process.env.MESHDESK_BIN_DIR ?? join(repo, 'target', 'debug');
+export const bin = (name) => join(binDir, name);
+
+const WAIT_MS = 20000;
+const started = [];
+
+/** Stop everything this test file started, newest first. */
+export async function cleanup() {
+  for (const stop of started.splice(0).reverse()) {
+    try {
+      await stop();
+    } catch (e) {
+      console.error('cleanup:', e);
+    }
+  }
+}
+
+export function tempDir(tag) {
+  const dir = mkdtempSync(join(tmpdir(), `meshdesk-web-${tag}-`));
+  started.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Poll `check` (sync or async) until it returns a truthy value. */
+export async function waitFor(what, check, timeoutMs = WAIT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A child process, its output collected line by line; killed at cleanup. */
+class Proc {
+  constructor(cmd, args, opts = {}) {
+    this.lines = [];
+    this.name = cmd.split('/').pop();
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));
+    const log = opts.log ? createWriteStream(opts.log) : null;
+    let buf = '';
+    this.child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    this.child.stderr.on('data', (d) => log?.write(d));
+    started.push(() => this.stop());
+  }
+
+  line(pred, what) {
+    return waitFor(what ?? `${this.name} output`, () => this.lines.find(pred));
+  }
+
+  async stop(signal = 'SIGTERM') {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+/** meshdesk-signaling on a free port with a fresh data dir. */
+export async function startServer(config = 'signup = "open"\n') {
+  const dir = tempDir('server');
+  writeFileSync(join(dir, 'config.toml'), config);
+  const log = join(dir, 'server.log');
+  const p = new Proc(bin('meshdesk-signaling'),
+    ['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--config', join(dir, 'config.toml')],
+    { log, env: { ...process.env, RUST_LOG: 'info' } });
+  const line = await p.line((l) => l.includes('listening on http://'), 'the server to listen');
+  const url = line.slice(line.indexOf('http://')).trim();
+  return { url, proc: p, log: () => readFileSync(log, 'utf8') };
+}
+
+/** An Xvfb display of the given size; `-noreset` keeps it stable. */
+export async function startXvfb(width = 1280, height = 720) {
+  const p = new Proc('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-noreset', '-screen', '0', `${width}x${height}x24`]);
+  const n = await p.line((l) => /^\d+$/.test(l.trim()), 'Xvfb to report its display');
+  const display = `:${n.trim()}`;
+  return {
+    display,
+    width,
+    height,
+    run: (cmd, args) => execFileSync(cmd, args, { env: { ...process.env, DISPLAY: display } }).toString(),
+    pointer() {
+      const out = this.run('xdotool', ['getmouselocation', '--shell']);
+      const get = (k) => Number(out.match(new RegExp(`^${k}=(-?\\d+)`, 'm'))?.[1]);
+      return { x: get('X'), y: get('Y') };
+    },
+  };
+}
+
+/** A window of one colour on `x` that reports keys and clicks it gets. */
+export async function probeWindow(x, { width, height, left, top, color }) {
+  const p = new Proc(bin('meshdesk-xprobe'),
+    ['window', '--geometry', `${width}x${height}+${left}+${top}`, '--color', color],
+    { env: { ...process.env, DISPLAY: x.display } });
+  await p.line((l) => l === 'ready', 'the probe window');
+  return {
+    proc: p,
+    typed: () => p.lines.filter((l) => /^key .$/.test(l)).map((l) => l.slice(4)).join(''),
+    clicks: () => p.lines.filter((l) => l.startsWith('button ')).map((l) => l.split(' ').map(Number).slice(1)),
+  };
+}
+
+/** Run an enroll command as shown by the web UI, with a private config. */
+export function enroll(command, config, name) {
+  const args = command.trim().split(/\s+/);
+  if (args[0] !== 'meshdesk-host') throw new Error(`unexpected command: ${command}`);
+  const extra = ['--config', config, ...(name ? ['--name', name] : [])];
+  execFileSync(bin('meshdesk-host'), [...args.slice(1), ...extra], { stdio: 'pipe' });
+  return readFileSync(config, 'utf8').match(/device_id = "([^"]+)"/)[1];
+}
+
+/** `meshdesk-host run` on display `x`. */
+export function startHost(x, config) {
+  return new Proc(bin('meshdesk-host'), ['run', '--config', config], {
+    env: { ...process.env, DISPLAY: x.display, RUST_LOG: 'info' },
+    log: `${config}.log`,
+  });
+}
+
+/** Debian's Chromium, headless, with a fresh profile. */
+export async function launchBrowser() {
+  const profile = tempDir('chromium');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  started.push(() => context.close());
+  return context;
+}
+
+/** REST calls from the test itself (second users, shares). */
+export async function rest(server, method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+export async function createUser(server, username, password = 'correct horse battery') {
+  await rest(server, 'POST', '/accounts', { body: { username, password } });
+  const { token } = await rest(server, 'POST', '/login', { body: { username, password } });
+  return token;
+}
+
+/** Sign in through the page's form. */
+export async function signIn(page, server, username, password = 'correct horse battery') {
+  await page.goto(server.url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('username').waitFor();
+}
+
+/**
+ * Pixel colour [r, g, b] at normalized (nx, ny) of the remote picture, read
+ * from the video element through a canvas.
+ */
+export function remotePixel(page, nx, ny) {
+  return page.evaluate(([nx, ny]) => {
+    const v = document.querySelector('[data-testid="remote-screen"]');
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth;
+    c.height = v.videoHeight;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    g.drawImage(v, 0, 0);
+    const d = g.getImageData(Math.floor(nx * (c.width - 1)), Math.floor(ny * (c.height - 1)), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }, [nx, ny]);
+}
+
+export const near = (got, want, tol = 40) => !!got && got.every((v, i) => Math.abs(v - want[i]) <= tol);
+
+export const hex = (rgb) => [(rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255];
+
+/** Page coordinates of normalized (nx, ny) on the displayed picture. */
+export function screenPoint(page, nx, ny) {
+  return page.evaluate(([nx, ny]) => {
+    const v = document.querySelector('[data-testid="remote-screen"]');
+    const box = v.getBoundingClientRect();
+    const scale = Math.min(box.width / v.videoWidth, box.height / v.videoHeight);
+    const w = v.videoWidth * scale;
+    const h = v.videoHeight * scale;
+    return { x: box.left + (box.width - w) / 2 + nx * w, y: box.top + (box.height - h) / 2 + ny * h };
+  }, [nx, ny]);
+}

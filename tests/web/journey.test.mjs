@@ -1,0 +1,98 @@
+// A new user's first minutes: sign up, add a device with the command the
+// page shows, watch it come online, connect, see and control the remote PC.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  cleanup, enroll, hex, launchBrowser, near, probeWindow, remotePixel, screenPoint, startHost,
+  startServer, startXvfb, tempDir, waitFor,
+} from './harness.mjs';
+
+after(cleanup);
+
+test('sign up, add a device, connect, see and control it', async () => {
+  const server = await startServer();
+  const x = await startXvfb(1280, 720);
+  // Known content: a red left half, and a blue window lower right that
+  // reports what it receives.
+  await probeWindow(x, { width: 640, height: 720, left: 0, top: 0, color: 'ff0000' });
+  const probe = await probeWindow(x, { width: 400, height: 300, left: 800, top: 360, color: '0000ff' });
+
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url);
+
+  // Sign up.
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByTestId('username').filter({ hasText: 'alice' }).waitFor();
+  await page.getByText('No devices yet.').waitFor();
+
+  // Add a device: run the command exactly as shown.
+  await page.getByRole('button', { name: 'Add device' }).click();
+  const command = await page.getByTestId('enroll-command').textContent();
+  assert.match(command, new RegExp(`^meshdesk-host enroll --server ${server.url} --code \\S+$`));
+  await page.getByText(/expires at/).waitFor();
+  await page.getByRole('button', { name: 'Close' }).click();
+  const config = join(tempDir('host'), 'host.toml');
+  const deviceId = enroll(command, config, 'office-pc');
+
+  // It appears, offline, without a reload; then comes online live.
+  const item = page.locator(`[data-device-id="${deviceId}"]`);
+  await item.getByTestId('device-name').filter({ hasText: 'office-pc' }).waitFor();
+  assert.equal(await item.getAttribute('data-online'), 'false');
+  assert.ok(await item.getByRole('button', { name: /Connect/ }).isDisabled());
+  startHost(x, config);
+  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  await page.getByTestId('feed').getByText('office-pc came online').waitFor();
+
+  // Connect: the first frame shows the Xvfb screen.
+  const t0 = Date.now();
+  await item.getByRole('button', { name: /Connect/ }).click();
+  const screen = page.getByTestId('remote-screen');
+  await screen.waitFor();
+  await waitFor('the red half', async () => near(await remotePixel(page, 0.25, 0.5), hex(0xff0000)));
+  const firstFrameMs = Date.now() - t0;
+  console.log(`first frame after clicking Connect: ${firstFrameMs} ms`);
+  assert.ok(near(await remotePixel(page, 0.78, 0.7), hex(0x0000ff)), 'blue window lower right');
+  assert.ok(near(await remotePixel(page, 0.9, 0.2), hex(0x000000)), 'black background upper right');
+
+  // A click on the picture lands on the matching screen point.
+  const at = await screenPoint(page, 0.75, 0.75);
+  await page.mouse.click(at.x, at.y);
+  await waitFor('the click on the probe window', () => probe.clicks().length > 0);
+  const [button, cx, cy] = probe.clicks()[0];
+  assert.equal(button, 1);
+  assert.ok(Math.abs(cx - 960) <= 2 && Math.abs(cy - 540) <= 2, `clicked at ${cx},${cy}`);
+  const p = x.pointer();
+  assert.ok(Math.abs(p.x - 960) <= 2 && Math.abs(p.y - 540) <= 2, `pointer at ${p.x},${p.y}`);
+
+  // Typing in the page reaches the X client. Shift is pressed as a person
+  // would (Playwright's type() sends capitals without it).
+  await page.keyboard.press('Shift+KeyH');
+  await page.keyboard.type('ello, mesh');
+  await page.keyboard.press('Shift+Digit1');
+  await waitFor('typed text', () => probe.typed() === 'Hello, mesh!').catch((e) => {
+    throw new Error(`${e.message}; the probe saw: ${probe.proc.lines.join(' | ')}`);
+  });
+
+  // The stats say how the session is connected.
+  await waitFor('stats', async () => /fps/.test(await page.getByTestId('session-stats').textContent()));
+  assert.equal(await page.locator('.session').getAttribute('data-path'), 'direct');
+
+  // Disconnect: back to the list; the feed names who connected.
+  await page.getByRole('button', { name: 'Disconnect' }).click();
+  await page.getByTestId('session-ended').waitFor();
+  await page.getByRole('button', { name: 'Back to devices' }).click();
+  await page.getByTestId('feed').getByText(/alice disconnected from office-pc \(owner\), \d+ s/).waitFor();
+  await page.getByTestId('feed').getByText('alice connected to office-pc (owner)').waitFor();
+  assert.deepEqual(errors, []);
+});
