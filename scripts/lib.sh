@@ -7,6 +7,9 @@ BUILD_PACKAGES="build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libx
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
 # and the sqlite3 shell used to age records in tests.
 RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps"
+# What the browser tests drive: Debian's Chromium (playwright-core comes
+# from npm, without a browser download).
+BROWSER_PACKAGES="chromium"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -29,6 +32,17 @@ ensure_packages() {
         [ "$p" = nasm ] && NASM_INSTALLED=1
     done
     return 0
+}
+
+# Install the npm packages of the project in directory $1 when they are
+# missing or older than its package-lock.json.
+ensure_npm() {
+    local dir="$1"
+    if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        return 0
+    fi
+    log "installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 # openh264's build script does not rerun when nasm appears, and without nasm

@@ -136,6 +136,14 @@ export function enroll(command, config, name) {
   return readFileSync(config, 'utf8').match(/device_id = "([^"]+)"/)[1];
 }
 
+/** Enroll a device for the user with `token`, without the UI. */
+export async function enrollWithToken(server, token, name) {
+  const { code } = await rest(server, 'POST', '/enrollment-codes', { token });
+  const config = join(tempDir('host'), 'host.toml');
+  const deviceId = enroll(`meshdesk-host enroll --server ${server.url} --code ${code}`, config, name);
+  return { config, deviceId };
+}
+
 /** `meshdesk-host run` on display `x`. */
 export function startHost(x, config) {
   return new Proc(bin('meshdesk-host'), ['run', '--config', config], {
@@ -144,18 +152,28 @@ export function startHost(x, config) {
   });
 }
 
-/** Debian's Chromium, headless, with a fresh profile. */
+/**
+ * Debian's Chromium, headless. Each user gets their own context (cookies)
+ * from `browser.newContext()`.
+ */
 export async function launchBrowser() {
-  const profile = tempDir('chromium');
-  const context = await chromium.launchPersistentContext(profile, {
+  const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    viewport: { width: 1280, height: 860 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  started.push(() => context.close());
-  return context;
+  started.push(() => browser.close());
+  return browser;
+}
+
+/** A fresh page in its own context; page errors are collected. */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
 }
 
 /** REST calls from the test itself (second users, shares). */

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  cleanup, enroll, hex, launchBrowser, near, probeWindow, remotePixel, screenPoint, startHost,
+  cleanup, enroll, hex, launchBrowser, near, newPage, probeWindow, remotePixel, screenPoint, startHost,
   startServer, startXvfb, tempDir, waitFor,
 } from './harness.mjs';
 
@@ -19,10 +19,7 @@ test('sign up, add a device, connect, see and control it', async () => {
   await probeWindow(x, { width: 640, height: 720, left: 0, top: 0, color: 'ff0000' });
   const probe = await probeWindow(x, { width: 400, height: 300, left: 800, top: 360, color: '0000ff' });
 
-  const browser = await launchBrowser();
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const page = await newPage(await launchBrowser());
   await page.goto(server.url);
 
   // Sign up.
@@ -94,5 +91,5 @@ test('sign up, add a device, connect, see and control it', async () => {
   await page.getByRole('button', { name: 'Back to devices' }).click();
   await page.getByTestId('feed').getByText(/alice disconnected from office-pc \(owner\), \d+ s/).waitFor();
   await page.getByTestId('feed').getByText('alice connected to office-pc (owner)').waitFor();
-  assert.deepEqual(errors, []);
+  assert.deepEqual(page.errors, []);
 });

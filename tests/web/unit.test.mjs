@@ -1,0 +1,92 @@
+// The web app's pure modules, without a browser.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ago, describe, duration, endMessage, requestError } from '../../signaling/assets/js/format.js';
+import { fitRect, normalize } from '../../signaling/assets/js/session/geometry.js';
+import { keyMessage, wheelLines } from '../../signaling/assets/js/session/input.js';
+import { statsText, summarize } from '../../signaling/assets/js/session/stats.js';
+import { enrollCommand } from '../../signaling/assets/js/views/dialogs.js';
+
+const event = (kind, extra = {}) => ({
+  id: 1, at: 0, kind, actor: null, device_id: 'dev_1', device_name: 'office-pc', target_user: null,
+  permission: null, session_id: null, duration_ms: null, detail: null, ...extra,
+});
+
+test('feed events read as sentences with the real names', () => {
+  assert.equal(describe(event('session_ended', { actor: 'bob', permission: 'control', duration_ms: 720000 })),
+    'bob disconnected from office-pc (control), 12 min');
+  assert.equal(describe(event('session_started', { actor: 'bob', permission: 'view' })),
+    'bob connected to office-pc (view only)');
+  assert.equal(describe(event('share_granted', { actor: 'alice', target_user: 'bob', permission: 'control' })),
+    'alice shared office-pc with bob (control)');
+  assert.equal(describe(event('device_online')), 'office-pc came online');
+  assert.equal(describe(event('login_failed', { device_name: null, target_user: 'alice', detail: 'from 10.0.0.1' })),
+    'Failed sign-in to alice from 10.0.0.1');
+  assert.equal(describe(event('some_future_kind')), 'some future kind: office-pc');
+});
+
+test('durations and ages', () => {
+  assert.equal(duration(4000), '4 s');
+  assert.equal(duration(125 * 60000), '2 h 5 min');
+  assert.equal(duration(120 * 60000), '2 h');
+  assert.equal(ago(1000, 1000 + 10000), 'just now');
+  assert.equal(ago(0, 5 * 60000), '5 min ago');
+  assert.equal(ago(0, 3 * 3600000), '3 h ago');
+});
+
+test('every end reason and request error has a message', () => {
+  for (const r of ['viewer_closed', 'host_closed', 'rejected', 'connection_failed', 'peer_gone', 'revoked',
+    'device_removed', 'server_shutdown']) {
+    assert.doesNotMatch(endMessage(r), /\(/, r);
+  }
+  assert.equal(requestError('offline'), 'The device is offline.');
+  assert.match(requestError('not_found'), /do not have access/);
+});
+
+test('the picture is letterboxed and pointer positions are normalized against it', () => {
+  // 16:9 picture in a 4:3 box: bands above and below.
+  const r = fitRect(800, 600, 1920, 1080);
+  assert.deepEqual(r, { x: 0, y: 75, width: 800, height: 450 });
+  assert.deepEqual(normalize(400, 300, r), { x: 0.5, y: 0.5 });
+  assert.deepEqual(normalize(800, 75, r), { x: 1, y: 0 });
+  assert.deepEqual(normalize(-5, 10, r), { x: 0, y: 0 }, 'band clamps to the edge');
+  // Tall box: bands left and right.
+  assert.deepEqual(fitRect(1000, 500, 1000, 1000), { x: 250, y: 0, width: 500, height: 500 });
+  assert.equal(normalize(1, 1, fitRect(0, 0, 10, 10)), null, 'nothing displayed yet');
+});
+
+test('keys carry the physical code and the text they typed', () => {
+  assert.deepEqual(keyMessage({ code: 'KeyA', key: 'a' }, true), { type: 'key', code: 'KeyA', down: true, text: 'a' });
+  assert.deepEqual(keyMessage({ code: 'KeyA', key: 'a' }, false), { type: 'key', code: 'KeyA', down: false });
+  assert.deepEqual(keyMessage({ code: 'KeyW', key: 'w', ctrlKey: true }, true), { type: 'key', code: 'KeyW', down: true });
+  assert.deepEqual(keyMessage({ code: 'Enter', key: 'Enter' }, true), { type: 'key', code: 'Enter', down: true });
+  assert.deepEqual(keyMessage({ code: '', key: 'ß' }, true), { type: 'key', code: 'Unidentified', down: true, text: 'ß' });
+  assert.equal(keyMessage({ code: '', key: 'Dead' }, true), null);
+});
+
+test('wheel deltas become lines within the protocol limits', () => {
+  assert.deepEqual(wheelLines({ deltaMode: 0, deltaX: 0, deltaY: 120 }), { dx: 0, dy: 3 });
+  assert.deepEqual(wheelLines({ deltaMode: 1, deltaX: -2, deltaY: 0 }), { dx: -2, dy: 0 });
+  assert.deepEqual(wheelLines({ deltaMode: 0, deltaX: 0, deltaY: 1e9 }), { dx: 0, dy: 1000 });
+});
+
+test('stats say resolution, rate and whether the path is relayed', () => {
+  const report = (bytes, at, remoteType) => new Map([
+    ['v', { id: 'v', type: 'inbound-rtp', kind: 'video', timestamp: at, frameWidth: 1280, frameHeight: 720, framesPerSecond: 30, bytesReceived: bytes }],
+    ['t', { id: 't', type: 'transport', selectedCandidatePairId: 'p' }],
+    ['p', { id: 'p', type: 'candidate-pair', localCandidateId: 'l', remoteCandidateId: 'r', currentRoundTripTime: 0.004 }],
+    ['l', { id: 'l', type: 'local-candidate', candidateType: 'host' }],
+    ['r', { id: 'r', type: 'remote-candidate', candidateType: remoteType }],
+  ]);
+  const first = summarize(report(0, 1000, 'host'));
+  const second = summarize(report(125000, 2000, 'host'), first);
+  assert.equal(second.bitrate, 1e6);
+  assert.equal(statsText(second), '1280×720 · 30 fps · 1.0 Mbit/s · RTT 4 ms · direct');
+  assert.equal(summarize(report(0, 1000, 'relay')).path, 'relayed');
+});
+
+test('the enroll command is the one the host CLI takes', () => {
+  assert.equal(enrollCommand('http://127.0.0.1:8080', 'ABCD-1234'),
+    'meshdesk-host enroll --server http://127.0.0.1:8080 --code ABCD-1234');
+});
