@@ -11,26 +11,37 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::Error;
 use crate::state::AppState;
 
+/// One embedded file under `assets/`: served path, content type, text.
+macro_rules! asset {
+    ($rel:literal, $ctype:expr) => {
+        (
+            concat!("/assets/", $rel),
+            $ctype,
+            include_str!(concat!("../assets/", $rel)),
+        )
+    };
+}
+
 /// Embedded files: path, content type, bytes. The web app is plain JavaScript
 /// modules and CSS: no build step.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("/", HTML, include_str!("../assets/index.html")),
-    ("/assets/app.css", CSS, include_str!("../assets/app.css")),
-    ("/assets/icon.svg", SVG, include_str!("../assets/icon.svg")),
-    ("/assets/js/api.js", JS, include_str!("../assets/js/api.js")),
-    ("/assets/js/app.js", JS, include_str!("../assets/js/app.js")),
-    ("/assets/js/dom.js", JS, include_str!("../assets/js/dom.js")),
-    ("/assets/js/format.js", JS, include_str!("../assets/js/format.js")),
-    ("/assets/js/live.js", JS, include_str!("../assets/js/live.js")),
-    ("/assets/js/session/connection.js", JS, include_str!("../assets/js/session/connection.js")),
-    ("/assets/js/session/geometry.js", JS, include_str!("../assets/js/session/geometry.js")),
-    ("/assets/js/session/input.js", JS, include_str!("../assets/js/session/input.js")),
-    ("/assets/js/session/stats.js", JS, include_str!("../assets/js/session/stats.js")),
-    ("/assets/js/session/view.js", JS, include_str!("../assets/js/session/view.js")),
-    ("/assets/js/views/devices.js", JS, include_str!("../assets/js/views/devices.js")),
-    ("/assets/js/views/dialogs.js", JS, include_str!("../assets/js/views/dialogs.js")),
-    ("/assets/js/views/feed.js", JS, include_str!("../assets/js/views/feed.js")),
-    ("/assets/js/views/signin.js", JS, include_str!("../assets/js/views/signin.js")),
+    asset!("app.css", CSS),
+    asset!("icon.svg", SVG),
+    asset!("js/api.js", JS),
+    asset!("js/app.js", JS),
+    asset!("js/dom.js", JS),
+    asset!("js/format.js", JS),
+    asset!("js/live.js", JS),
+    asset!("js/session/connection.js", JS),
+    asset!("js/session/geometry.js", JS),
+    asset!("js/session/input.js", JS),
+    asset!("js/session/stats.js", JS),
+    asset!("js/session/view.js", JS),
+    asset!("js/views/devices.js", JS),
+    asset!("js/views/dialogs.js", JS),
+    asset!("js/views/feed.js", JS),
+    asset!("js/views/signin.js", JS),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
