@@ -5,11 +5,15 @@
 # openh264 needs nasm for its assembly; rusqlite bundles SQLite).
 BUILD_PACKAGES="build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
-# and the sqlite3 shell used to age records in tests.
-RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps"
+# and the sqlite3 shell used to age records in tests. The X11 libraries are
+# loaded at run time by meshdesk-viewer's window (winit, softbuffer).
+RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0"
 # What the browser tests drive: Debian's Chromium (playwright-core comes
 # from npm, without a browser download).
 BROWSER_PACKAGES="chromium"
+# What scripts/bench e2e compares against: x11vnc + noVNC, and ffmpeg's
+# x11grab + libx264 for host CPU.
+COMPARE_PACKAGES="x11vnc novnc websockify ffmpeg"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

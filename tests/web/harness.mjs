@@ -114,10 +114,13 @@ export async function startXvfb(width = 1280, height = 720) {
   };
 }
 
-/** A window of one colour on `x` that reports keys and clicks it gets. */
-export async function probeWindow(x, { width, height, left, top, color }) {
+/**
+ * A window of one colour on `x` that reports keys and clicks it gets; with
+ * `flip`, each press swaps it to that colour and back.
+ */
+export async function probeWindow(x, { width, height, left, top, color, flip }) {
   const p = new Proc(bin('meshdesk-xprobe'),
-    ['window', '--geometry', `${width}x${height}+${left}+${top}`, '--color', color],
+    ['window', '--geometry', `${width}x${height}+${left}+${top}`, '--color', color, ...(flip ? ['--flip', flip] : [])],
     { env: { ...process.env, DISPLAY: x.display } });
   await p.line((l) => l === 'ready', 'the probe window');
   return {

@@ -2,12 +2,16 @@
 //! it. Tests use it as "an application on the remote PC".
 //!
 //! `meshdesk-xprobe window --geometry WxH+X+Y --color RRGGBB [--flip RRGGBB]`
+//! `meshdesk-xprobe animate --geometry WxH+X+Y --color RRGGBB --hz N`
 //!
 //! Prints `ready` once the window is mapped and focused, then one line per
 //! event: `key TEXT` for a key that types a printable character (`key a`),
 //! `key 0xKEYSYM` for any other key, `button N X Y` (root coordinates). With
 //! `--flip`, every press swaps the window between its two colours and the
 //! line is printed once the X server has drawn the new colour.
+//!
+//! `animate` scrolls a detailed colour picture across the window N times a
+//! second (motion for bandwidth and CPU measurements) and prints `ready`.
 
 use std::io::Write;
 
@@ -22,6 +26,8 @@ use x11rb::COPY_DEPTH_FROM_PARENT;
 
 #[derive(Debug)]
 struct Args {
+    animate: bool,
+    hz: u32,
     width: u16,
     height: u16,
     x: i16,
@@ -32,16 +38,22 @@ struct Args {
 
 fn parse_args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
-    if it.next().as_deref() != Some("window") {
-        bail!("usage: meshdesk-xprobe window --geometry WxH+X+Y --color RRGGBB [--flip RRGGBB]");
-    }
-    let (mut geometry, mut color, mut flip) = (None, None, None);
+    let animate = match it.next().as_deref() {
+        Some("window") => false,
+        Some("animate") => true,
+        _ => bail!(
+            "usage: meshdesk-xprobe window --geometry WxH+X+Y --color RRGGBB [--flip RRGGBB]\n       \
+             meshdesk-xprobe animate --geometry WxH+X+Y --color RRGGBB --hz N"
+        ),
+    };
+    let (mut geometry, mut color, mut flip, mut hz) = (None, None, None, 30);
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--geometry" => geometry = Some(value),
             "--color" => color = Some(parse_color(&value)?),
             "--flip" => flip = Some(parse_color(&value)?),
+            "--hz" => hz = value.parse().context("--hz must be a whole number")?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -51,7 +63,12 @@ fn parse_args() -> Result<Args> {
         .context("geometry must be WxH+X+Y")?;
     let (w, h) = size.split_once('x').context("geometry must be WxH+X+Y")?;
     let (x, y) = pos.split_once('+').context("geometry must be WxH+X+Y")?;
+    if hz == 0 || hz > 240 {
+        bail!("--hz must be 1 to 240");
+    }
     Ok(Args {
+        animate,
+        hz,
         width: w.parse()?,
         height: h.parse()?,
         x: x.parse()?,
@@ -112,6 +129,9 @@ fn main() -> Result<()> {
     )?;
     conn.map_window(win)?;
     conn.flush()?;
+    if args.animate {
+        return animate(&conn, win, &args);
+    }
     let mut current = args.color;
     let mut stdout = std::io::stdout();
     let mut ready = false;
@@ -151,4 +171,96 @@ fn main() -> Result<()> {
         writeln!(stdout, "{line}")?;
         stdout.flush()?;
     }
+}
+
+/// A picture like a video or a scrolling page: smooth colour noise with
+/// some fine detail, scrolled sideways `hz` times a second, forever.
+fn animate(conn: &impl Connection, win: u32, args: &Args) -> Result<()> {
+    use x11rb::protocol::xproto::{CreateGCAux, ImageFormat};
+    loop {
+        if let Event::Expose(_) = conn.wait_for_event()? {
+            break;
+        }
+    }
+    let gc = conn.generate_id()?;
+    conn.create_gc(gc, win, &CreateGCAux::new())?;
+    let (w, h) = (usize::from(args.width), usize::from(args.height));
+    let period = 512usize;
+    let texture = texture(w + period, h);
+    let mut frame = vec![0u8; w * h * 4];
+    let step = 4usize;
+    let tick = std::time::Duration::from_secs_f64(1.0 / f64::from(args.hz));
+    let mut next = std::time::Instant::now();
+    let mut offset = 0usize;
+    println!("ready");
+    std::io::stdout().flush()?;
+    loop {
+        let row = (w + period) * 4;
+        for y in 0..h {
+            let src = &texture[y * row + offset * 4..][..w * 4];
+            frame[y * w * 4..][..w * 4].copy_from_slice(src);
+        }
+        conn.put_image(
+            ImageFormat::Z_PIXMAP,
+            win,
+            gc,
+            args.width,
+            args.height,
+            0,
+            0,
+            0,
+            24,
+            &frame,
+        )?;
+        conn.flush()?;
+        offset = (offset + step) % period;
+        next += tick;
+        let now = std::time::Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+}
+
+/// BGRX pixels: bilinear value noise on a 16-pixel lattice, a gradient,
+/// and a faint fine grain, so no codec gets it for free.
+fn texture(w: usize, h: usize) -> Vec<u8> {
+    let cell = 16usize;
+    let (gw, gh) = (w / cell + 2, h / cell + 2);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let lattice: Vec<[f32; 3]> = (0..gw * gh)
+        .map(|_| {
+            let v = rnd();
+            [(v & 255) as f32, ((v >> 8) & 255) as f32, ((v >> 16) & 255) as f32]
+        })
+        .collect();
+    let mut out = vec![0u8; w * h * 4];
+    for y in 0..h {
+        for x in 0..w {
+            let (cx, cy) = (x / cell, y / cell);
+            let (fx, fy) = (
+                (x % cell) as f32 / cell as f32,
+                (y % cell) as f32 / cell as f32,
+            );
+            let at = |i: usize, j: usize| lattice[j * gw + i];
+            let px = &mut out[(y * w + x) * 4..][..4];
+            let grain = (rnd() & 15) as f32;
+            for (c, value) in px.iter_mut().take(3).enumerate() {
+                let top = at(cx, cy)[c] * (1.0 - fx) + at(cx + 1, cy)[c] * fx;
+                let bottom = at(cx, cy + 1)[c] * (1.0 - fx) + at(cx + 1, cy + 1)[c] * fx;
+                let noise = top * (1.0 - fy) + bottom * fy;
+                let gradient = (x * 255 / w.max(1)) as f32;
+                *value = (noise * 0.7 + gradient * 0.25 + grain).min(255.0) as u8;
+            }
+        }
+    }
+    out
 }

@@ -1,0 +1,350 @@
+// `scripts/bench e2e`: input-to-photon, first frame, bandwidth and CPU for
+// the Meshdesk browser viewer and, in the same run on the same Xvfb content,
+// for x11vnc + noVNC in the same Chromium; host CPU against ffmpeg's
+// x11grab + libx264. Prints one JSON document on stdout.
+//
+// Options (env): BENCH_SAMPLES (100), BENCH_LOADS (20), BENCH_SECONDS (10),
+// BENCH_VNC=0 to skip the VNC side, BENCH_RESOLUTIONS ("1280x720,1920x1080").
+
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import {
+  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, startHost, startServer, startXvfb, waitFor,
+} from '../harness.mjs';
+import { clickToPhoton, cpuShare, pageProbe, pidsOf, summary } from './measure.mjs';
+
+const env = process.env;
+const SAMPLES = Number(env.BENCH_SAMPLES ?? 100);
+const LOADS = Number(env.BENCH_LOADS ?? 20);
+const SECONDS = Number(env.BENCH_SECONDS ?? 10);
+const WITH_VNC = env.BENCH_VNC !== '0';
+const RESOLUTIONS = (env.BENCH_RESOLUTIONS ?? '1280x720,1920x1080').split(',').map((r) => r.split('x').map(Number));
+const log = (...a) => console.error('[bench]', ...a);
+
+/** Spawn a helper process that cleanup() does not know: stop it yourself. */
+function run(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+  child.stopped = new Promise((r) => child.on('exit', r));
+  child.stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await child.stopped;
+  };
+  return child;
+}
+
+const freePort = (() => {
+  let next = 20000 + Math.floor(Math.random() * 20000);
+  return () => next++;
+})();
+
+/** The flip window over the whole screen, and a Meshdesk host showing it. */
+export async function desktop(server, token, width, height) {
+  const x = await startXvfb(width, height);
+  const flipper = (await probeWindow(x, { width, height, left: 0, top: 0, color: 'ff0000', flip: '0000ff' })).proc;
+  const { config, deviceId } = await enrollWithToken(server, token, `bench-${width}x${height}`);
+  const host = startHost(x, config);
+  return { x, host, deviceId, flipper, width, height };
+}
+
+/** The page point at the centre of the picture element. */
+async function centre(page, selector) {
+  return page.evaluate((sel) => {
+    const r = document.querySelector(sel).getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, selector);
+}
+
+const MESH_SEL = '[data-testid="remote-screen"]';
+const VNC_SEL = '#screen canvas';
+
+async function meshdeskPage(context, server, deviceId) {
+  const page = await context.newPage();
+  const t0 = Date.now();
+  await page.goto(`${server.url}/#/session/${deviceId}`);
+  await waitFor('the first Meshdesk frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
+  const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
+  return { page, firstFrameMs, wallMs: Date.now() - t0 };
+}
+
+async function vncPage(context, vnc) {
+  const page = await context.newPage();
+  page.wsBytes = 0;
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => { page.wsBytes += Buffer.byteLength(f.payload); }));
+  await page.goto(`http://127.0.0.1:${vnc.webPort}/vnc_lite.html?host=127.0.0.1&port=${vnc.webPort}&scale=true`);
+  await waitFor('the first VNC frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
+  const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
+  return { page, firstFrameMs };
+}
+
+/** Bytes received by the page's peer connections (video, RTCP, consent). */
+async function rtcBytes(page) {
+  return page.evaluate(async () => {
+    let bytes = 0;
+    let frames = 0;
+    for (const pc of window.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'transport') bytes += s.bytesReceived ?? 0;
+        if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
+      });
+    }
+    return { bytes, frames };
+  });
+}
+
+/** Updates per second seen in the picture along a row (the moving bar). */
+function updatesSeen(page, sel, ms) {
+  return page.evaluate(({ sel, ms }) => new Promise((resolve) => {
+    const el = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = 64;
+    c.height = 1;
+    const g = c.getContext('2d', { willReadFrequently: true });
+    let last = '';
+    let changes = 0;
+    const end = performance.now() + ms;
+    const tick = () => {
+      const w = el.videoWidth ?? el.width;
+      const h = el.videoHeight ?? el.height;
+      // The animated region is the top-left quarter: sample its middle row.
+      g.drawImage(el, 0, Math.floor(h / 8), Math.floor(w / 2), 1, 0, 0, 64, 1);
+      const sig = Array.from(g.getImageData(0, 0, 64, 1).data.filter((_, i) => i % 4 === 0)).map((v) => (v > 127 ? 1 : 0)).join('');
+      if (sig !== last) changes += 1;
+      last = sig;
+      if (performance.now() < end) requestAnimationFrame(tick);
+      else resolve(changes / (ms / 1000));
+    };
+    requestAnimationFrame(tick);
+  }), { sel, ms });
+}
+
+async function withAnimation(d, fn) {
+  const w = Math.floor(d.width / 2);
+  const h = Math.floor(d.height / 4);
+  const anim = run(bin('meshdesk-xprobe'), ['animate', '--geometry', `${w}x${h}+0+0`, '--color', '000000', '--hz', '30'],
+    { env: { ...env, DISPLAY: d.x.display }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((r) => anim.stdout.once('data', r));
+  try {
+    return await fn();
+  } finally {
+    await anim.stop();
+  }
+}
+
+const round = (x, k = 10) => Math.round(x * k) / k;
+
+export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth }) {
+  const out = {};
+  if (loads) {
+    const times = [];
+    for (let i = 0; i < loads; i++) {
+      const { page, firstFrameMs } = await meshdeskPage(context, server, d.deviceId);
+      times.push(firstFrameMs);
+      await page.close();
+    }
+    out.page_load_to_first_frame_ms = summary(times);
+  }
+  const { page } = await meshdeskPage(context, server, d.deviceId);
+  const at = await centre(page, MESH_SEL);
+  await clickToPhoton(page, at, 3); // warm up
+  out.input_to_photon_ms = summary(await clickToPhoton(page, at, samples));
+  if (bandwidth) {
+    const hostPid = [d.host.child.pid];
+    const window = async () => {
+      const b0 = await rtcBytes(page);
+      const chrome0 = pidsOf('chromium');
+      const r = await cpuShare(hostPid, async () => {
+        const c = await cpuShare(() => chrome0, () => page.waitForTimeout(SECONDS * 1000));
+        return c.share;
+      });
+      const b1 = await rtcBytes(page);
+      return {
+        bytes_per_s: round((b1.bytes - b0.bytes) / SECONDS),
+        fps_decoded: round((b1.frames - b0.frames) / SECONDS),
+        host_cpu: r.share,
+        chromium_cpu: r.result,
+      };
+    };
+    await page.waitForTimeout(1000);
+    out.static = await window();
+    out.motion_30hz = await withAnimation(d, async () => {
+      await page.waitForTimeout(500);
+      const w = await window();
+      w.updates_seen_per_s = round(await updatesSeen(page, MESH_SEL, 3000));
+      return w;
+    });
+  }
+  await page.close();
+  return out;
+}
+
+async function startVnc(d) {
+  const rfbPort = freePort();
+  const webPort = freePort();
+  const x11vnc = run('x11vnc', ['-display', d.x.display, '-rfbport', String(rfbPort), '-localhost', '-shared',
+    '-forever', '-nopw', '-quiet']);
+  const websockify = run('websockify', ['--web', '/usr/share/novnc', String(webPort), `127.0.0.1:${rfbPort}`]);
+  await waitFor('noVNC to be served', async () => (await fetch(`http://127.0.0.1:${webPort}/vnc_lite.html`)).ok);
+  return { x11vnc, websockify, webPort, stop: async () => { await websockify.stop(); await x11vnc.stop(); } };
+}
+
+async function measureVnc(context, d, { loads, samples, bandwidth }) {
+  const vnc = await startVnc(d);
+  const out = {};
+  try {
+    if (loads) {
+      const times = [];
+      for (let i = 0; i < loads; i++) {
+        const { page, firstFrameMs } = await vncPage(context, vnc);
+        times.push(firstFrameMs);
+        await page.close();
+      }
+      out.page_load_to_first_frame_ms = summary(times);
+    }
+    const { page } = await vncPage(context, vnc);
+    const at = await centre(page, VNC_SEL);
+    await clickToPhoton(page, at, 3);
+    out.input_to_photon_ms = summary(await clickToPhoton(page, at, samples));
+    if (bandwidth) {
+      const serverPids = [vnc.x11vnc.pid, vnc.websockify.pid];
+      const window = async () => {
+        const b0 = page.wsBytes;
+        const chrome0 = pidsOf('chromium');
+        const r = await cpuShare(serverPids, async () => {
+          const c = await cpuShare(() => chrome0, () => page.waitForTimeout(SECONDS * 1000));
+          return c.share;
+        });
+        return { bytes_per_s: round((page.wsBytes - b0) / SECONDS), host_cpu: r.share, chromium_cpu: r.result };
+      };
+      await page.waitForTimeout(1000);
+      out.static = await window();
+      out.motion_30hz = await withAnimation(d, async () => {
+        await page.waitForTimeout(500);
+        const w = await window();
+        w.updates_seen_per_s = round(await updatesSeen(page, VNC_SEL, 3000));
+        return w;
+      });
+    }
+    await page.close();
+  } finally {
+    await vnc.stop();
+  }
+  return out;
+}
+
+/** ffmpeg x11grab + libx264 ultrafast/zerolatency on the same motion. */
+async function measureFfmpeg(d) {
+  return withAnimation(d, async () => {
+    const ff = run('ffmpeg', ['-loglevel', 'error', '-f', 'x11grab', '-framerate', '30', '-video_size',
+      `${d.width}x${d.height}`, '-i', d.x.display, '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
+      '-f', 'null', '-']);
+    await new Promise((r) => setTimeout(r, 1000));
+    const { share } = await cpuShare([ff.pid], () => new Promise((r) => setTimeout(r, SECONDS * 1000)));
+    await ff.stop();
+    return { cpu: share };
+  });
+}
+
+const ratio = (a, b) => (a !== null && b ? round(a / b, 100) : null);
+
+/** Server, user and a signed-in browser context with the page probes. */
+export async function setup() {
+  const server = await startServer();
+  const token = await createUser(server, 'bench');
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1200 } });
+  await context.addInitScript(() => {
+    const Orig = window.RTCPeerConnection;
+    if (!Orig) return;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Orig {
+      constructor(...args) {
+        super(...args);
+        window.__pcs.push(this);
+      }
+    };
+  });
+  // The probe needs the selector of the page it runs in.
+  await context.addInitScript(`(${pageProbe})(location.pathname.includes('vnc') ? ${JSON.stringify(VNC_SEL)} : ${JSON.stringify(MESH_SEL)})`);
+  const login = await context.newPage();
+  await login.goto(server.url);
+  await login.getByLabel('Username').fill('bench');
+  await login.getByLabel('Password').fill('correct horse battery');
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.getByTestId('username').waitFor();
+  await login.close();
+  return { server, token, context };
+}
+
+/** Wait until the desktop's host is online. */
+export async function online(server, token, d) {
+  await waitFor('the device online', async () => {
+    const res = await fetch(`${server.url}/api/v1/devices/${d.deviceId}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.ok && (await res.json()).online;
+  });
+}
+
+export async function main() {
+  const { server, token, context } = await setup();
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown' },
+    samples: SAMPLES,
+    loads: LOADS,
+    seconds: SECONDS,
+    runs: {},
+  };
+  for (const [w, h] of RESOLUTIONS) {
+    const key = `${w}x${h}`;
+    const first = key === '1280x720';
+    log(`desktop ${key}`);
+    const d = await desktop(server, token, w, h);
+    await online(server, token, d);
+    const opts = { loads: first ? LOADS : 0, samples: SAMPLES, bandwidth: first };
+    const run1 = { meshdesk_browser: await measureMeshdesk(context, server, d, opts) };
+    log(`meshdesk ${key}`, JSON.stringify(run1.meshdesk_browser.input_to_photon_ms));
+    if (WITH_VNC) {
+      run1.vnc_browser = await measureVnc(context, d, opts);
+      log(`vnc ${key}`, JSON.stringify(run1.vnc_browser.input_to_photon_ms));
+    }
+    if (first) run1.ffmpeg_x264 = await measureFfmpeg(d);
+    result.runs[key] = run1;
+    await d.host.stop();
+    await d.flipper.stop();
+  }
+  result.ratios = ratios(result.runs['1280x720']);
+  await cleanup();
+  return result;
+}
+
+/** Our figure over the reference's, where both exist. */
+function ratios(r) {
+  if (!r) return {};
+  const m = r.meshdesk_browser;
+  const v = r.vnc_browser;
+  const out = {};
+  if (v) {
+    out.input_to_photon_p50_vs_vnc = ratio(m.input_to_photon_ms.p50, v.input_to_photon_ms.p50);
+    out.input_to_photon_p95_vs_vnc = ratio(m.input_to_photon_ms.p95, v.input_to_photon_ms.p95);
+    if (m.page_load_to_first_frame_ms) {
+      out.first_frame_p50_vs_vnc = ratio(m.page_load_to_first_frame_ms.p50, v.page_load_to_first_frame_ms.p50);
+    }
+    if (m.motion_30hz && v.motion_30hz) {
+      out.motion_bytes_vs_vnc = ratio(m.motion_30hz.bytes_per_s, v.motion_30hz.bytes_per_s);
+      out.motion_chromium_cpu_vs_vnc = ratio(m.motion_30hz.chromium_cpu, v.motion_30hz.chromium_cpu);
+    }
+  }
+  if (r.ffmpeg_x264 && m.motion_30hz) out.host_cpu_vs_ffmpeg = ratio(m.motion_30hz.host_cpu, r.ffmpeg_x264.cpu);
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then((r) => {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  }).catch(async (e) => {
+    console.error(e);
+    await cleanup();
+    process.exit(1);
+  });
+}

@@ -1,0 +1,23 @@
+// The latency instrument itself (scripts/bench e2e) must not break
+// silently: a short run must give sane numbers. Speed is not asserted here.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanup } from './harness.mjs';
+import { desktop, measureMeshdesk, online, setup } from './bench/e2e.mjs';
+
+after(cleanup);
+
+test('the input-to-photon and first-frame measurement gives sane numbers', async () => {
+  const { server, token, context } = await setup();
+  const d = await desktop(server, token, 1280, 720);
+  await online(server, token, d);
+  const r = await measureMeshdesk(context, server, d, { loads: 2, samples: 10, bandwidth: false });
+  for (const [name, s] of Object.entries({ latency: r.input_to_photon_ms, first: r.page_load_to_first_frame_ms })) {
+    assert.equal(s.lost, 0, `${name}: every sample completed`);
+    for (const k of ['min', 'p50', 'p95', 'max']) {
+      assert.ok(s[k] > 0 && s[k] < (name === 'first' ? 10000 : 1000), `${name} ${k} = ${s[k]}`);
+    }
+  }
+  console.log(JSON.stringify(r));
+});
