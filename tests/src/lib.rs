@@ -5,11 +5,13 @@
 
 pub mod clients;
 pub mod conn;
+pub mod host;
 pub mod server;
 pub mod xvfb;
 
 pub use clients::{Api, TestDevice};
 pub use conn::{HostConn, ViewerConn};
+pub use host::Host;
 pub use server::Server;
 pub use xvfb::Xvfb;
 

@@ -97,6 +97,50 @@ impl Xvfb {
     }
 }
 
+/// A picture of a whole X screen, read back from the server.
+#[derive(Debug, Clone)]
+pub struct Screenshot {
+    pub width: u32,
+    pub height: u32,
+    /// 32-bit pixels as the server stores them at depth 24: B, G, R, pad.
+    data: Vec<u8>,
+}
+
+impl Screenshot {
+    /// The colour at `(x, y)` as RGB, or `None` outside the screen.
+    pub fn rgb(&self, x: i32, y: i32) -> Option<[u8; 3]> {
+        if x < 0 || y < 0 || x as u32 >= self.width || y as u32 >= self.height {
+            return None;
+        }
+        let at = (y as usize * self.width as usize + x as usize) * 4;
+        let p = self.data.get(at..at + 4)?;
+        Some([p[2], p[1], p[0]])
+    }
+}
+
+impl Xvfb {
+    /// Read every pixel of the screen (windows included: Xvfb composites
+    /// nothing, so the root shows what is mapped on it).
+    pub fn screenshot(&self) -> Screenshot {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect to Xvfb");
+        let root = &conn.setup().roots[screen];
+        let (width, height) = (root.width_in_pixels, root.height_in_pixels);
+        let reply = conn
+            .get_image(ImageFormat::Z_PIXMAP, root.root, 0, 0, width, height, !0)
+            .expect("get_image")
+            .reply()
+            .expect("get_image reply");
+        assert_eq!(reply.depth, 24, "screenshots expect a 24-bit screen");
+        Screenshot {
+            width: u32::from(width),
+            height: u32::from(height),
+            data: reply.data,
+        }
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = Command::new("kill")

@@ -3,7 +3,7 @@
 //! the viewer's input, enforce view-only, and keep a session running while
 //! the server is away.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use meshdesk_peer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};
@@ -11,83 +11,8 @@ use meshdesk_protocol::encode;
 use meshdesk_protocol::input::InputMsg;
 use meshdesk_protocol::signal::*;
 use meshdesk_tests::server::{binary, TempDir};
-use meshdesk_tests::{Api, Server, ViewerConn, Xvfb, WAIT};
+use meshdesk_tests::{Api, Host, Server, ViewerConn, Xvfb, WAIT};
 use openh264::decoder::Decoder;
-
-/// A running `meshdesk-host run`, killed on drop.
-struct Host {
-    child: Child,
-    _dir: TempDir,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "--- host log ---\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Enroll a host through the real CLI and start it on `x`.
-async fn start_host(server: &Server, api: &Api, token: &str, x: &Xvfb) -> (Host, String) {
-    let dir = TempDir::new("host");
-    let cfg = dir.0.join("conf").join("host.toml");
-    let code = api.code(token).await;
-    let out = Command::new(binary("meshdesk-host"))
-        .args([
-            "enroll",
-            "--server",
-            &server.base,
-            "--code",
-            &code,
-            "--name",
-            "xvfb-pc",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .expect("run enroll");
-    assert!(
-        out.status.success(),
-        "enroll failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&cfg).expect("config").permissions(),
-    );
-    assert_eq!(mode & 0o777, 0o600, "identity readable by its owner only");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    let device_id = text
-        .lines()
-        .find_map(|l| l.strip_prefix("device_id = "))
-        .expect("device_id")
-        .trim_matches('"')
-        .to_string();
-    let log = dir.0.join("host.log");
-    let child = Command::new(binary("meshdesk-host"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("DISPLAY", &x.display)
-        .env("RUST_LOG", "info,meshdesk_host=debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start host");
-    (
-        Host {
-            child,
-            _dir: dir,
-            log,
-        },
-        device_id,
-    )
-}
 
 fn is_online(m: &ServerToViewer, id: &str, want: bool) -> bool {
     matches!(m, ServerToViewer::Presence { device_id, online, .. } if device_id == id && *online == want)
@@ -225,7 +150,14 @@ async fn host_streams_the_screen_and_obeys_the_grant() {
     let x = Xvfb::start(1280, 720);
     x.paint(0xff0000);
     let mut viewer = ViewerConn::connect(&server, &alice).await;
-    let (host, device_id) = start_host(&server, &api, &alice, &x).await;
+    let host = Host::start(&server, &api, &alice, &x, "xvfb-pc").await;
+    let device_id = host.device_id.clone();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&host.config)
+            .expect("config")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "identity readable by its owner only");
     viewer
         .wait_for("host online", |m| is_online(m, &device_id, true))
         .await;
@@ -279,10 +211,7 @@ async fn host_streams_the_screen_and_obeys_the_grant() {
         }))
         .await;
     let deadline = Instant::now() + WAIT;
-    while !std::fs::read_to_string(&host.log)
-        .unwrap_or_default()
-        .contains("session ended")
-    {
+    while !host.log_text().contains("session ended") {
         assert!(Instant::now() < deadline, "host did not end the session");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -300,7 +229,8 @@ async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
     let x = Xvfb::start(640, 480);
     x.paint(0x00ff00);
     let mut viewer = ViewerConn::connect(&server, &alice).await;
-    let (host, device_id) = start_host(&server, &api, &alice, &x).await;
+    let host = Host::start(&server, &api, &alice, &x, "xvfb-pc").await;
+    let device_id = host.device_id.clone();
     viewer
         .wait_for("host online", |m| is_online(m, &device_id, true))
         .await;
@@ -327,7 +257,7 @@ async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
         assert!(
             Instant::now() < deadline,
             "host did not reconnect; log:\n{}",
-            std::fs::read_to_string(&host.log).unwrap_or_default()
+            host.log_text()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -239,7 +239,11 @@ fn texture(w: usize, h: usize) -> Vec<u8> {
     let lattice: Vec<[f32; 3]> = (0..gw * gh)
         .map(|_| {
             let v = rnd();
-            [(v & 255) as f32, ((v >> 8) & 255) as f32, ((v >> 16) & 255) as f32]
+            [
+                (v & 255) as f32,
+                ((v >> 8) & 255) as f32,
+                ((v >> 16) & 255) as f32,
+            ]
         })
         .collect();
     let mut out = vec![0u8; w * h * 4];

@@ -1,0 +1,104 @@
+//! A real `meshdesk-host`: enrolled through its CLI, then `run` on an Xvfb
+//! display. Killed on drop; its log is printed if the test panicked.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::server::{binary, TempDir};
+use crate::{Api, Server, Xvfb};
+
+/// A running `meshdesk-host run`, killed on drop.
+#[derive(Debug)]
+pub struct Host {
+    child: Option<Child>,
+    /// Holds the identity file and the log.
+    _dir: TempDir,
+    /// The identity file written by `enroll`.
+    pub config: PathBuf,
+    /// Where the host's stderr (its log) goes.
+    pub log: PathBuf,
+    /// The id the server gave the device.
+    pub device_id: String,
+}
+
+impl Host {
+    /// Enroll a device named `name` for `token`'s user without starting it
+    /// (it stays offline until [`Host::run`]).
+    pub async fn enroll(server: &Server, api: &Api, token: &str, name: &str) -> Host {
+        let dir = TempDir::new("host");
+        let config = dir.0.join("conf").join("host.toml");
+        let code = api.code(token).await;
+        let out = Command::new(binary("meshdesk-host"))
+            .args([
+                "enroll",
+                "--server",
+                &server.base,
+                "--code",
+                &code,
+                "--name",
+            ])
+            .arg(name)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run enroll");
+        assert!(
+            out.status.success(),
+            "enroll failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&config).expect("config");
+        let device_id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("device_id = "))
+            .expect("device_id")
+            .trim_matches('"')
+            .to_string();
+        Host {
+            child: None,
+            log: dir.0.join("host.log"),
+            _dir: dir,
+            config,
+            device_id,
+        }
+    }
+
+    /// Start `meshdesk-host run` capturing `x`.
+    pub fn run(&mut self, x: &Xvfb) {
+        let child = Command::new(binary("meshdesk-host"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("DISPLAY", &x.display)
+            .env("RUST_LOG", "info,meshdesk_host=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&self.log).expect("log"))
+            .spawn()
+            .expect("start host");
+        self.child = Some(child);
+    }
+
+    /// Enroll a device called `name` and run it on `x`.
+    pub async fn start(server: &Server, api: &Api, token: &str, x: &Xvfb, name: &str) -> Host {
+        let mut host = Host::enroll(server, api, token, name).await;
+        host.run(x);
+        host
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if std::thread::panicking() {
+            eprintln!("--- host log ---\n{}", self.log_text());
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

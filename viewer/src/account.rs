@@ -1,0 +1,103 @@
+//! `login`, `logout` and `list`: the commands that only talk REST.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use meshdesk_protocol::rest::{Credentials, Device};
+
+use crate::api::Api;
+use crate::login_file::Login;
+use crate::{table, ViewerError};
+
+/// Environment variable that supplies the password without a prompt.
+pub const PASSWORD_ENV: &str = "MESHDESK_PASSWORD";
+
+/// Sign in and save the token.
+pub async fn login(path: &Path, server: &str, username: &str) -> Result<(), ViewerError> {
+    let api = Api::new(server)?;
+    let password = read_password()?;
+    let reply = api
+        .login(&Credentials {
+            username: username.to_string(),
+            password,
+        })
+        .await?;
+    let login = Login {
+        server: api.server().to_string(),
+        username: reply.username.clone(),
+        token: reply.token,
+        expires_at: reply.expires_at,
+    };
+    login.save(path)?;
+    println!(
+        "logged in as {} on {}; token saved to {}",
+        login.username,
+        login.server,
+        path.display()
+    );
+    Ok(())
+}
+
+/// Sign out on the server (best effort) and delete the login file.
+pub async fn logout(path: &Path) -> Result<(), ViewerError> {
+    let login = match Login::load(path) {
+        Ok(l) => l,
+        Err(ViewerError::NotLoggedIn) => {
+            println!("not logged in");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if let Err(e) = Api::new(&login.server)?.logout(&login).await {
+        tracing::debug!(error = %e, "server logout failed; deleting the token anyway");
+    }
+    Login::remove(path)?;
+    println!("logged out {} from {}", login.username, login.server);
+    Ok(())
+}
+
+/// Print the devices as a table or JSON.
+pub async fn list(path: &Path, json: bool) -> Result<(), ViewerError> {
+    let (api, login) = signed_in(path)?;
+    let devices = api.devices(&login).await?;
+    if json {
+        println!("{}", table::render_json(&devices));
+    } else {
+        print!("{}", table::render(&devices));
+    }
+    Ok(())
+}
+
+/// The stored login, checked for expiry, and a client for its server.
+pub fn signed_in(path: &Path) -> Result<(Api, Login), ViewerError> {
+    let login = Login::load(path)?;
+    if login.expired(now_ms()) {
+        return Err(ViewerError::LoginExpired);
+    }
+    Ok((Api::new(&login.server)?, login))
+}
+
+/// Find the device to connect to and check that it can be reached.
+pub async fn find_device(api: &Api, login: &Login, wanted: &str) -> Result<Device, ViewerError> {
+    let devices = api.devices(login).await?;
+    let device = crate::api::resolve(&devices, wanted)?;
+    if !device.online {
+        return Err(ViewerError::Offline(device.name.clone()));
+    }
+    Ok(device.clone())
+}
+
+fn read_password() -> Result<String, ViewerError> {
+    if let Some(p) = std::env::var_os(PASSWORD_ENV) {
+        return p
+            .into_string()
+            .map_err(|_| ViewerError::Password(format!("{PASSWORD_ENV} is not UTF-8")));
+    }
+    rpassword::prompt_password("Password: ").map_err(|e| ViewerError::Password(e.to_string()))
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,109 @@
+//! The command line (`meshdesk-viewer --help`), parsed by clap and checked
+//! once into typed options before anything runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// The Meshdesk native viewer: sign in, list your devices, and control one
+/// in a window.
+#[derive(Debug, Parser)]
+#[command(name = "meshdesk-viewer", version)]
+pub struct Cli {
+    /// Login file [default: $XDG_CONFIG_HOME/meshdesk/viewer.toml or
+    /// ~/.config/meshdesk/viewer.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in and store the token (password from MESHDESK_PASSWORD or a
+    /// prompt).
+    Login {
+        /// Server URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Sign out and delete the stored token.
+    Logout,
+    /// List the devices you may see, with online state and permission.
+    List {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open a session on a device (by name or id) in a window.
+    Connect(ConnectArgs),
+}
+
+/// `connect DEVICE [--headless] [--duration SECS] [--stats-json]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectArgs {
+    /// Device name or id, as `list` shows.
+    pub device: String,
+    /// No window: receive and decode, then discard (benchmarks, tests).
+    #[arg(long)]
+    pub headless: bool,
+    /// End the session after this many seconds [default: until closed or
+    /// Ctrl-C].
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Print one JSON object of session stats on stdout at the end.
+    #[arg(long)]
+    pub stats_json: bool,
+}
+
+/// Seconds, fractions allowed, more than zero and at most a day.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err("must be more than 0 and at most 86400 seconds".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connect_options_parse() {
+        let cli = Cli::try_parse_from([
+            "meshdesk-viewer",
+            "connect",
+            "office-pc",
+            "--headless",
+            "--duration",
+            "2.5",
+            "--stats-json",
+            "--config",
+            "/tmp/v.toml",
+        ])
+        .expect("parse");
+        let Command::Connect(args) = cli.command else {
+            panic!("connect expected")
+        };
+        assert_eq!(args.device, "office-pc");
+        assert!(args.headless && args.stats_json);
+        assert_eq!(args.duration, Some(Duration::from_millis(2500)));
+        assert_eq!(cli.config, Some(PathBuf::from("/tmp/v.toml")));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+}

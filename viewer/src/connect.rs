@@ -1,0 +1,202 @@
+//! `connect DEVICE`: find the device, open the session, then either run the
+//! window (winit on this, the main, thread) or, with `--headless`, decode
+//! and discard for `--duration`. Prints the stats report with
+//! `--stats-json`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use meshdesk_protocol::rest::Device;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+use winit::event_loop::EventLoop;
+
+use crate::account::{find_device, signed_in};
+use crate::cli::ConnectArgs;
+use crate::decode::{self, DecodeStats, Output};
+use crate::frame::FrameSlot;
+use crate::handshake::{establish, Established};
+use crate::session::{drive, Outcome, SessionCommand};
+use crate::stats::{Report, Timeline};
+use crate::window::{App, UserEvent, WindowConfig};
+use crate::ViewerError;
+
+/// How long closing may take before we stop waiting for it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Run `connect`.
+pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), ViewerError> {
+    let (api, login) = signed_in(path)?;
+    let device = rt.block_on(find_device(&api, &login, &args.device))?;
+    // Open the display before the session, so a missing one fails cleanly.
+    let event_loop = if args.headless {
+        None
+    } else {
+        Some(
+            EventLoop::<UserEvent>::with_user_event()
+                .build()
+                .map_err(|e| ViewerError::Window(format!("cannot open the display: {e}")))?,
+        )
+    };
+    let requested = Instant::now();
+    let session = rt.block_on(establish(&login, &device))?;
+    let established = Instant::now();
+    tracing::info!(device = %device.name, "session established");
+
+    let (outcome, decode_stats) = match event_loop {
+        Some(event_loop) => run_window(rt, event_loop, &device, session, args.duration)?,
+        None => rt.block_on(run_headless(session, args.duration))?,
+    };
+    let timeline = Timeline {
+        requested,
+        established,
+        connected: outcome.connected_at,
+        ended: Instant::now(),
+    };
+    let report = Report::build(
+        (&device.name, &device.id),
+        timeline,
+        &outcome.stats,
+        &decode_stats,
+    );
+    if args.stats_json {
+        println!("{}", report.to_json());
+    } else if args.headless {
+        println!(
+            "{}: {} frames in {:.1} s ({:.1} fps), first frame after {} ms",
+            device.name,
+            report.frames_decoded,
+            report.duration_s,
+            report.fps,
+            report
+                .first_frame_ms
+                .map_or("-".to_string(), |ms| format!("{ms:.0}")),
+        );
+    }
+    outcome.result
+}
+
+/// The session with a window; returns when the window closes or the session
+/// ends.
+fn run_window(
+    rt: &Runtime,
+    event_loop: EventLoop<UserEvent>,
+    device: &Device,
+    mut session: Established,
+    duration: Option<Duration>,
+) -> Result<(Outcome, Arc<DecodeStats>), ViewerError> {
+    let view_only = !session.permission.may_control();
+    let slot = Arc::new(FrameSlot::new());
+    let stats = Arc::new(DecodeStats::default());
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let video = take_video(&mut session);
+
+    let wake = event_loop.create_proxy();
+    let output = Output::Window {
+        slot: Arc::clone(&slot),
+        wake: Box::new(move || {
+            let _ = wake.send_event(UserEvent::FrameReady);
+        }),
+    };
+    let decoder = decode::spawn(video, output, commands.clone(), Arc::clone(&stats))?;
+
+    let notices = event_loop.create_proxy();
+    let ended = event_loop.create_proxy();
+    let task = rt.spawn(async move {
+        let outcome = drive(session, commands_rx, move |n| {
+            let _ = notices.send_event(UserEvent::Session(n));
+        })
+        .await;
+        let _ = ended.send_event(UserEvent::SessionEnded);
+        outcome
+    });
+
+    let config = WindowConfig {
+        device_name: device.name.clone(),
+        view_only,
+        duration,
+    };
+    let mut app = App::new(config, slot, commands.clone(), Arc::clone(&stats));
+    let run = event_loop.run_app(&mut app);
+    // However the loop ended, end the session (a no-op if it already has).
+    let _ = commands.send(SessionCommand::Close);
+    let outcome = rt.block_on(finish(task));
+    join_decoder(decoder);
+    run.map_err(|e| ViewerError::Window(e.to_string()))?;
+    if let Some(e) = app.error.take() {
+        return Err(e);
+    }
+    Ok((outcome?, stats))
+}
+
+/// The session without a window: decode and discard until `duration` has
+/// passed, Ctrl-C, or the session ends.
+async fn run_headless(
+    mut session: Established,
+    duration: Option<Duration>,
+) -> Result<(Outcome, Arc<DecodeStats>), ViewerError> {
+    let stats = Arc::new(DecodeStats::default());
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let video = take_video(&mut session);
+    let decoder = decode::spawn(video, Output::Discard, commands.clone(), Arc::clone(&stats))?;
+    let mut task = tokio::spawn(drive(session, commands_rx, |_| {}));
+
+    let timer = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        joined = &mut task => joined.map_err(|e| ViewerError::ConnectionFailed(e.to_string())),
+        _ = timer => {
+            let _ = commands.send(SessionCommand::Close);
+            finish(task).await
+        }
+        _ = tokio::signal::ctrl_c() => {
+            let _ = commands.send(SessionCommand::Close);
+            finish(task).await
+        }
+    };
+    tokio::task::spawn_blocking(move || join_decoder(decoder))
+        .await
+        .ok();
+    Ok((outcome?, stats))
+}
+
+/// Wait for the session task to close, within [`CLOSE_TIMEOUT`].
+async fn finish(task: tokio::task::JoinHandle<Outcome>) -> Result<Outcome, ViewerError> {
+    let abort = task.abort_handle();
+    match tokio::time::timeout(CLOSE_TIMEOUT, task).await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(e)) => Err(ViewerError::ConnectionFailed(format!("session task: {e}"))),
+        Err(_) => {
+            abort.abort();
+            Err(ViewerError::ConnectionFailed(
+                "closing the session timed out".into(),
+            ))
+        }
+    }
+}
+
+/// Hand the video stream to the decoder; the session keeps the rest.
+fn take_video(session: &mut Established) -> mpsc::Receiver<meshdesk_peer::VideoEvent> {
+    let (_, closed) = mpsc::channel(1);
+    std::mem::replace(&mut session.streams.video, closed)
+}
+
+/// The decoder stops once the session's video stream closes; wait for that
+/// a short while, and never hang the exit on it.
+fn join_decoder(decoder: JoinHandle<()>) {
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    while !decoder.is_finished() {
+        if Instant::now() >= deadline {
+            tracing::warn!("decoder thread did not stop");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = decoder.join();
+}

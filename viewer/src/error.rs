@@ -1,0 +1,107 @@
+//! The one error type of the viewer. Every variant prints as one line a
+//! person can act on; `main` prints it and exits non-zero.
+
+use std::path::PathBuf;
+
+use meshdesk_protocol::signal::EndReason;
+
+/// Everything that can stop a viewer command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ViewerError {
+    /// `--server` is not an `http(s)://host[:port]` URL.
+    #[error("invalid server URL `{0}`: expected http://HOST[:PORT] or https://HOST[:PORT]")]
+    BadUrl(String),
+    /// The server could not be reached at all.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The server refused the username and password.
+    #[error("wrong username or password")]
+    WrongCredentials,
+    /// Too many failed sign-ins; the server asks to wait.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    TooManyAttempts(u64),
+    /// No password in `MESHDESK_PASSWORD` and no terminal to ask on.
+    #[error("cannot read the password: {0} (set MESHDESK_PASSWORD)")]
+    Password(String),
+    /// No stored login.
+    #[error("not logged in; run `meshdesk-viewer login --server URL --username NAME`")]
+    NotLoggedIn,
+    /// The stored token expired or the server no longer knows it.
+    #[error("login expired; run `meshdesk-viewer login --server URL --username NAME` again")]
+    LoginExpired,
+    /// The login file could not be read or written.
+    #[error("login file {}: {reason}", path.display())]
+    LoginFile { path: PathBuf, reason: String },
+    /// No device with that name or id (or one this user may not see).
+    #[error("no device named or with id `{0}`; `meshdesk-viewer list` shows yours")]
+    UnknownDevice(String),
+    /// More than one device carries that name.
+    #[error(
+        "{count} devices are named `{name}`; connect by id instead (see `meshdesk-viewer list`)"
+    )]
+    AmbiguousDevice { name: String, count: usize },
+    /// The device is not connected to the server.
+    #[error("device `{0}` is offline")]
+    Offline(String),
+    /// The server or the host refused the session.
+    #[error("session refused: {0}")]
+    Refused(String),
+    /// The server answered something unexpected.
+    #[error("server error: {0}")]
+    Server(String),
+    /// Signaling or WebRTC could not set up or keep the session.
+    #[error("connection failed: {0}")]
+    ConnectionFailed(String),
+    /// The session was ended by the other side or the server.
+    #[error("session ended: {}", end_reason_text(*.0))]
+    Ended(EndReason),
+    /// The window or the display could not be used.
+    #[error("window: {0}")]
+    Window(String),
+    /// The video decoder could not start.
+    #[error("video decoder: {0}")]
+    Decoder(String),
+}
+
+/// A human phrase for a session end reason.
+fn end_reason_text(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::ViewerClosed => "closed by the viewer",
+        EndReason::HostClosed => "closed on the remote PC",
+        EndReason::Rejected => "the remote PC turned the request down",
+        EndReason::ConnectionFailed => "the connection was lost",
+        EndReason::PeerGone => "the remote PC went away",
+        EndReason::Revoked => "your access to the device was revoked",
+        EndReason::DeviceRemoved => "the device was removed",
+        EndReason::ServerShutdown => "the server is shutting down",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_is_one_line() {
+        let errors = [
+            ViewerError::WrongCredentials,
+            ViewerError::LoginExpired,
+            ViewerError::UnknownDevice("pc".into()),
+            ViewerError::Offline("pc".into()),
+            ViewerError::Ended(EndReason::Revoked),
+            ViewerError::LoginFile {
+                path: "/x/viewer.toml".into(),
+                reason: "permission denied".into(),
+            },
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(!text.contains('\n'), "{text}");
+        }
+        assert_eq!(
+            ViewerError::Ended(EndReason::Rejected).to_string(),
+            "session ended: the remote PC turned the request down"
+        );
+    }
+}

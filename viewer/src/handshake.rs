@@ -1,0 +1,195 @@
+//! Opening a session: the viewer WebSocket, `session_request`, the server's
+//! `session_created`, the host's `offer`, our `answer` (docs/protocol.md
+//! section 10.1). Connectivity (ICE) is finished by the session driver.
+
+use std::time::Duration;
+
+use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::{ViewerPeer, ViewerStreams};
+use meshdesk_protocol::rest::{Device, Permission};
+use meshdesk_protocol::signal::{
+    ErrorCode, ErrorMsg, IceCandidate, SdpMsg, ServerToViewer, ViewerToServer,
+};
+
+use crate::api::viewer_ws_url;
+use crate::login_file::Login;
+use crate::ViewerError;
+
+/// How long the server and the host may take to produce an offer.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Our `request_id`, to recognise the reply to our `session_request`.
+const REQUEST_ID: &str = "connect";
+
+/// A session whose offer was answered; ICE may still be running.
+#[derive(Debug)]
+pub struct Established {
+    pub peer: ViewerPeer,
+    pub streams: ViewerStreams,
+    pub session_id: String,
+    /// What the server granted: `view` sessions send no input.
+    pub permission: Permission,
+    pub signal_tx: SignalSender<ViewerToServer>,
+    pub signal_rx: SignalReceiver<ServerToViewer>,
+}
+
+/// Ask for a session on `device` and answer the host's offer.
+pub async fn establish(login: &Login, device: &Device) -> Result<Established, ViewerError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, establish_inner(login, device))
+        .await
+        .map_err(|_| {
+            ViewerError::ConnectionFailed(format!(
+                "no answer from the remote PC within {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ))
+        })?
+}
+
+async fn establish_inner(login: &Login, device: &Device) -> Result<Established, ViewerError> {
+    let options = ConnectOptions::default().with_bearer(login.bearer());
+    let (signal_tx, mut signal_rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
+        &viewer_ws_url(&login.server),
+        options,
+    )
+    .await
+    .map_err(websocket_error)?;
+    signal_tx
+        .send(ViewerToServer::SessionRequest {
+            device_id: device.id.clone(),
+            request_id: Some(REQUEST_ID.into()),
+        })
+        .await
+        .map_err(websocket_error)?;
+
+    let (session_id, permission, ice_servers) = loop {
+        match next(&mut signal_rx).await? {
+            ServerToViewer::SessionCreated {
+                session_id,
+                permission,
+                ice_servers,
+                request_id,
+                ..
+            } if request_id.as_deref() == Some(REQUEST_ID) => {
+                break (session_id, permission, ice_servers)
+            }
+            ServerToViewer::Error(e) if e.request_id.as_deref() == Some(REQUEST_ID) => {
+                return Err(request_error(&e, &device.name))
+            }
+            _ => {}
+        }
+    };
+    tracing::info!(session = %session_id, permission = permission.as_str(), "session created");
+    let (peer, streams) = ViewerPeer::new(&ice_servers).await.map_err(peer_error)?;
+
+    // Candidates may overtake the offer; keep them until it is applied.
+    let mut early: Vec<IceCandidate> = Vec::new();
+    loop {
+        match next(&mut signal_rx).await? {
+            ServerToViewer::Offer(offer) if offer.session_id == session_id => {
+                let sdp = peer.accept_offer(offer.sdp).await.map_err(peer_error)?;
+                signal_tx
+                    .send(ViewerToServer::Answer(SdpMsg {
+                        session_id: session_id.clone(),
+                        sdp,
+                    }))
+                    .await
+                    .map_err(websocket_error)?;
+                break;
+            }
+            ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
+            ServerToViewer::SessionEnd(end) if end.session_id == session_id => {
+                return Err(ViewerError::Ended(end.reason))
+            }
+            ServerToViewer::SessionAccepted { .. } => tracing::debug!("host accepted"),
+            _ => {}
+        }
+    }
+    for candidate in early {
+        if let Err(e) = peer.add_remote_candidate(candidate).await {
+            tracing::debug!(error = %e, "early candidate refused");
+        }
+    }
+    Ok(Established {
+        peer,
+        streams,
+        session_id,
+        permission,
+        signal_tx,
+        signal_rx,
+    })
+}
+
+/// The next decodable message; the connection ending is an error here.
+async fn next(rx: &mut SignalReceiver<ServerToViewer>) -> Result<ServerToViewer, ViewerError> {
+    loop {
+        match rx.recv().await {
+            Some(Ok(m)) => return Ok(m),
+            Some(Err(PeerError::Decode(e))) => tracing::debug!(error = %e, "undecodable message"),
+            Some(Err(e)) => return Err(websocket_error(e)),
+            None => {
+                return Err(ViewerError::ConnectionFailed(
+                    "the server closed the connection".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// What a refused `session_request` means for the person connecting.
+pub fn request_error(e: &ErrorMsg, device_name: &str) -> ViewerError {
+    match e.code {
+        // Both "no such device" and "not yours" on purpose (protocol 10.3).
+        ErrorCode::NotFound => ViewerError::UnknownDevice(device_name.to_string()),
+        ErrorCode::Offline => ViewerError::Offline(device_name.to_string()),
+        ErrorCode::Unauthorized => ViewerError::LoginExpired,
+        ErrorCode::Forbidden | ErrorCode::RateLimited => ViewerError::Refused(e.message.clone()),
+        _ => ViewerError::Server(e.message.clone()),
+    }
+}
+
+fn websocket_error(e: PeerError) -> ViewerError {
+    let text = e.to_string();
+    // tungstenite reports a refused upgrade as "HTTP error: 401 Unauthorized".
+    if text.contains("401") {
+        ViewerError::LoginExpired
+    } else {
+        ViewerError::ConnectionFailed(format!("signaling: {text}"))
+    }
+}
+
+fn peer_error(e: PeerError) -> ViewerError {
+    ViewerError::ConnectionFailed(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: ErrorCode, message: &str) -> ErrorMsg {
+        ErrorMsg {
+            code,
+            message: message.into(),
+            session_id: None,
+            request_id: Some(REQUEST_ID.into()),
+        }
+    }
+
+    #[test]
+    fn refusals_become_clear_errors() {
+        let e = request_error(&err(ErrorCode::Offline, "the device is offline"), "pc");
+        assert_eq!(e.to_string(), "device `pc` is offline");
+        let e = request_error(&err(ErrorCode::NotFound, "no such device"), "pc");
+        assert!(matches!(e, ViewerError::UnknownDevice(_)));
+        let e = request_error(&err(ErrorCode::Forbidden, "too many sessions"), "pc");
+        assert_eq!(e.to_string(), "session refused: too many sessions");
+        let e = request_error(&err(ErrorCode::Internal, "database"), "pc");
+        assert!(matches!(e, ViewerError::Server(_)));
+    }
+
+    #[test]
+    fn refused_upgrades_mean_the_login_expired() {
+        let e = websocket_error(PeerError::WebSocket("HTTP error: 401 Unauthorized".into()));
+        assert!(matches!(e, ViewerError::LoginExpired));
+        let e = websocket_error(PeerError::WebSocket("Connection refused".into()));
+        assert!(e.to_string().starts_with("connection failed: signaling:"));
+    }
+}
