@@ -74,6 +74,9 @@ pub fn request(
         accepted_at: None,
     };
     let sid = session.id.clone();
+    // One set of credentials per session, for both parties: the relay
+    // counts the session's allocations against one quota.
+    let ice_servers = st.ice.issue(&sid, crate::ice::unix_now());
     st.hub
         .with_sessions(|t| t.insert(session))
         .map_err(|e| route_error(e, &sid))?;
@@ -81,7 +84,7 @@ pub fn request(
         session_id: sid.clone(),
         user: user.username.clone(),
         permission,
-        ice_servers: st.config.ice_servers.clone(),
+        ice_servers: ice_servers.clone(),
     };
     if !st.hub.send_to_host(device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));
@@ -92,7 +95,7 @@ pub fn request(
         session_id: sid,
         device_id: device_id.to_string(),
         permission,
-        ice_servers: st.config.ice_servers.clone(),
+        ice_servers,
         request_id: None,
     })
 }

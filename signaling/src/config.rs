@@ -12,6 +12,7 @@ use meshdesk_protocol::rest::IceServer;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::relay::settings::{self, RelayFile, RelaySettings, TurnExternal, TurnExternalFile};
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -64,6 +65,11 @@ pub struct FileConfig {
     /// ICE servers handed to both sides of a session. Default none.
     #[serde(default)]
     pub ice_servers: Vec<IceServerConfig>,
+    /// The embedded STUN/TURN relay. Default: on, `0.0.0.0:3478`.
+    #[serde(default)]
+    pub relay: RelayFile,
+    /// An external TURN server (coturn) to mint credentials for. Default none.
+    pub turn_external: Option<TurnExternalFile>,
 }
 
 /// One `[[ice_servers]]` table.
@@ -105,12 +111,15 @@ pub struct Config {
     pub login_free_failures: u32,
     pub login_max_delay: Duration,
     pub ice_servers: Vec<IceServer>,
+    pub relay: RelaySettings,
+    pub turn_external: Option<TurnExternal>,
 }
 
 impl Config {
     /// Load the file named on the command line (if any), apply environment
-    /// variables (`MESHDESK_LISTEN`, `MESHDESK_DATA_DIR`, `MESHDESK_SIGNUP`)
-    /// and CLI overrides, and validate.
+    /// variables (`MESHDESK_LISTEN`, `MESHDESK_DATA_DIR`, `MESHDESK_SIGNUP`,
+    /// and the relay's, see [`settings::apply_env`]) and CLI overrides, and
+    /// validate.
     pub fn load(cli: &CliOverrides) -> Result<Config> {
         let file = match &cli.config {
             Some(path) => read_file(path)?,
@@ -127,6 +136,7 @@ impl Config {
         if let Some(v) = env("MESHDESK_SIGNUP") {
             file.signup = Some(parse_signup(&v)?);
         }
+        settings::apply_env(&mut file.relay, &mut file.turn_external, env)?;
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -221,15 +231,18 @@ impl Config {
                 f.login_max_delay_secs.unwrap_or(300),
             )?),
             ice_servers,
+            relay: RelaySettings::from_file(f.relay)?,
+            turn_external: TurnExternal::from_file(f.turn_external)?,
         })
     }
 
     /// The default configuration (what `meshdesk-signaling` runs with when
-    /// given nothing).
+    /// given nothing), minus the relay so tests can run side by side.
     pub fn default_for_tests(data_dir: &Path) -> Config {
         let mut c = Config::from_file(FileConfig::default())
             .unwrap_or_else(|e| panic!("defaults are valid: {e}"));
         c.data_dir = data_dir.to_path_buf();
+        c.relay.enabled = false;
         c
     }
 }
@@ -274,6 +287,11 @@ mod tests {
             toml::from_str("[[ice_servers]]\nurls = [\"http://x\"]").expect("parses");
         let err = Config::from_file(f).expect_err("invalid").to_string();
         assert!(err.contains("ice_servers[0].urls"), "{err}");
+        let f: FileConfig = toml::from_str("[relay]\nlisten = \"x\"").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(err.contains("relay.listen"), "{err}");
+        let err = toml::from_str::<FileConfig>("[relay]\nenable = true").expect_err("unknown");
+        assert!(err.to_string().contains("enable"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod hub;
+pub mod ice;
+pub mod relay;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -32,10 +34,13 @@ pub use error::{Error, Result};
 
 use crate::auth::throttle::LoginThrottle;
 use crate::hub::Hub;
+use crate::ice::IceIssuer;
+use crate::relay::Relay;
 use crate::state::AppState;
 use crate::store::Store;
 
-/// Open the database in the configured data dir and build the state.
+/// Open the database in the configured data dir, start the embedded relay
+/// (when enabled) and build the state.
 pub async fn build_state(config: Config) -> Result<AppState> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         Error::Config(format!(
@@ -46,6 +51,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
     store.purge_expired(clock::now_ms())?;
     let dummy_hash = auth::password::dummy_hash().await?;
+    let (ice, relay) = start_relay(&config).await?;
     Ok(AppState {
         throttle: Arc::new(Mutex::new(LoginThrottle::new(
             config.login_free_failures,
@@ -55,7 +61,35 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         store,
         hub: Hub::new(),
         dummy_hash: Arc::new(dummy_hash),
+        ice: Arc::new(ice),
+        relay,
     })
+}
+
+/// Start the embedded relay if enabled, and describe the ICE servers to
+/// hand out: static ones, the relay's, and an external coturn's.
+async fn start_relay(config: &Config) -> Result<(IceIssuer, Option<Arc<Relay>>)> {
+    let mut ice = IceIssuer::new(config.ice_servers.clone());
+    let mut relay = None;
+    let r = &config.relay;
+    if r.enabled {
+        let secret = match &r.secret {
+            Some(s) => s.clone(),
+            None => relay::settings::load_or_create_secret(&config.data_dir)?,
+        };
+        let started = Relay::start(r, &secret).await?;
+        ice = ice.with_relay(
+            started.public_addr(),
+            started.serves_tcp(),
+            secret,
+            r.credential_ttl,
+        );
+        relay = Some(Arc::new(started));
+    }
+    if let Some(ext) = &config.turn_external {
+        ice = ice.with_external(&ext.urls, ext.shared_secret.clone(), ext.credential_ttl);
+    }
+    Ok((ice, relay))
 }
 
 /// The whole HTTP application.
@@ -84,13 +118,26 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let relay = state.relay.clone();
     let app = app(state);
-    axum::serve(
+    let stop_relay = relay.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Media relaying stops with the signal; open HTTP requests drain.
+        if let Some(r) = stop_relay {
+            r.stop();
+        }
+    };
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
+    if let Some(r) = relay {
+        r.stop();
+    }
+    served?;
     Ok(())
 }
 

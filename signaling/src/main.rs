@@ -41,6 +41,15 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let state = meshdesk_signaling::build_state(config).await?;
+    if let Some(relay) = &state.relay {
+        // Printed so scripts can find the relay when `relay.listen` has port 0.
+        println!(
+            "meshdesk-signaling relay on {} (udp{}), public address {}",
+            relay.local_addr(),
+            if relay.serves_tcp() { "+tcp" } else { "" },
+            relay.public_addr()
+        );
+    }
     // Scripts and tests read this line to find the server.
     println!("meshdesk-signaling listening on http://{addr}");
     meshdesk_signaling::run(state, listener, meshdesk_signaling::shutdown_signal()).await?;

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::ice::IceIssuer;
+use crate::relay::Relay;
 use crate::store::Store;
 
 /// Everything a request or connection needs; cheap to clone.
@@ -20,4 +22,8 @@ pub struct AppState {
     pub throttle: Arc<Mutex<LoginThrottle>>,
     /// Argon2 hash verified against for unknown usernames (equal timing).
     pub dummy_hash: Arc<String>,
+    /// Builds ICE server lists with fresh TURN credentials.
+    pub ice: Arc<IceIssuer>,
+    /// The embedded STUN/TURN relay, when enabled; stopped by [`crate::run`].
+    pub relay: Option<Arc<Relay>>,
 }

@@ -74,15 +74,21 @@ impl Server {
         Server::start_with("signup = \"open\"\n")
     }
 
-    /// Start with the given TOML config.
+    /// Start with the given TOML config. The embedded TURN relay stays off
+    /// (tests run many servers at once; its default port is fixed) unless
+    /// the config has a `[relay]` table.
     pub fn start_with(config: &str) -> Server {
         let dir = TempDir::new("server");
+        let mut config = config.to_string();
+        if !config.lines().any(|l| l.trim() == "[relay]") {
+            config.push_str("\n[relay]\nenabled = false\n");
+        }
         let mut s = Server {
             child: None,
             base: String::new(),
             log: dir.0.join("server.log"),
             dir,
-            config: config.to_string(),
+            config,
         };
         s.spawn("127.0.0.1:0");
         s

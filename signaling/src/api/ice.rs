@@ -12,11 +12,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ice-servers", get(ice_servers))
 }
 
-/// ICE servers to use for sessions (also sent in every session grant).
+/// ICE servers for this user: the static ones, and the embedded relay's
+/// and/or an external TURN server's with fresh time-limited credentials
+/// (`EXPIRY:USERNAME`). Sessions get their own in `session_grant` and
+/// `session_created`.
 #[utoipa::path(get, path = "/api/v1/ice-servers", tag = "sessions",
     responses((status = 200, body = IceServers), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn ice_servers(State(st): State<AppState>, _auth: AuthUser) -> Json<IceServers> {
+pub async fn ice_servers(State(st): State<AppState>, auth: AuthUser) -> Json<IceServers> {
     Json(IceServers {
-        ice_servers: st.config.ice_servers.clone(),
+        ice_servers: st.ice.issue(&auth.user.username, crate::ice::unix_now()),
     })
 }
