@@ -97,6 +97,56 @@ pub fn has_picture(access_unit: &[u8]) -> bool {
         .any(|nal| matches!(nal_type(nal), Some(NAL_SLICE..=NAL_IDR)))
 }
 
+/// The UUID of Meshdesk's frame-number SEI message (ASCII, no zero bytes).
+pub const FRAME_NUMBER_UUID: &[u8; 16] = b"meshdesk-frameno";
+
+/// An SEI NAL unit (user data unregistered) carrying `number` as eight
+/// ASCII hex digits. Viewers that see frames before any reordering (the
+/// browser's encoded transform) use it to notice a lost frame and ask for a
+/// keyframe. No byte is zero, so no emulation prevention is needed, and
+/// decoders skip the message.
+pub fn frame_number_sei(number: u32) -> Vec<u8> {
+    let digits = format!("{number:08x}");
+    let mut nal = vec![NAL_SEI, 5, 24];
+    nal.extend_from_slice(FRAME_NUMBER_UUID);
+    nal.extend_from_slice(digits.as_bytes());
+    nal.push(0x80);
+    nal
+}
+
+/// The frame number in an access unit's Meshdesk SEI message, if any.
+pub fn frame_number(access_unit: &[u8]) -> Option<u32> {
+    split_annexb(access_unit).into_iter().find_map(|nal| {
+        let body = nal.strip_prefix(&[NAL_SEI, 5, 24])?;
+        let digits = body.strip_prefix(FRAME_NUMBER_UUID.as_slice())?.get(..8)?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    })
+}
+
+/// `access_unit` with a frame-number SEI inserted before its first slice.
+pub fn with_frame_number(access_unit: &[u8], number: u32) -> Vec<u8> {
+    let sei = frame_number_sei(number);
+    let nals = split_annexb(access_unit);
+    let first_slice = nals
+        .iter()
+        .position(|nal| matches!(nal_type(nal), Some(NAL_SLICE..=NAL_IDR)))
+        .unwrap_or(nals.len());
+    let mut out = Vec::with_capacity(access_unit.len() + sei.len() + 4);
+    for (i, nal) in nals.iter().enumerate() {
+        if i == first_slice {
+            out.extend_from_slice(&START_CODE);
+            out.extend_from_slice(&sei);
+        }
+        out.extend_from_slice(&START_CODE);
+        out.extend_from_slice(nal);
+    }
+    if first_slice == nals.len() {
+        out.extend_from_slice(&START_CODE);
+        out.extend_from_slice(&sei);
+    }
+    out
+}
+
 /// Joins frames that carry no picture (SPS, PPS, SEI alone) onto the next
 /// frame that does, so a decoder is always fed whole pictures.
 ///
@@ -142,6 +192,27 @@ mod tests {
     const PPS: &[u8] = &[0x68, 0xce, 0x3c, 0x80];
     const IDR: &[u8] = &[0x65, 0x88, 0x84, 0x00, 0x33];
     const P: &[u8] = &[0x41, 0x9a, 0x02, 0x03];
+
+    #[test]
+    fn frame_number_goes_before_the_first_slice_and_reads_back() {
+        let au = join_annexb([&[0x67u8, 1][..], &[0x68, 2], &[0x65, 3, 4]]);
+        let numbered = with_frame_number(&au, 0x00ab_cdef);
+        let types: Vec<_> = split_annexb(&numbered)
+            .iter()
+            .map(|n| nal_type(n))
+            .collect();
+        assert_eq!(
+            types,
+            [Some(NAL_SPS), Some(NAL_PPS), Some(NAL_SEI), Some(NAL_IDR)]
+        );
+        assert_eq!(frame_number(&numbered), Some(0x00ab_cdef));
+        assert_eq!(frame_number(&au), None);
+        assert!(is_keyframe(&numbered));
+        assert!(
+            !frame_number_sei(0).contains(&0),
+            "no zero bytes, no emulation prevention"
+        );
+    }
 
     #[test]
     fn splits_four_and_three_byte_start_codes() {

@@ -62,6 +62,12 @@ pub enum InputMsg {
 pub enum ControlMsg {
     /// Ask the host for a fresh keyframe (IDR).
     RequestKeyframe,
+    /// Whether the host acts on RTCP keyframe requests (PLI/FIR) for this
+    /// session; on by default. A viewer that decodes frames itself (the
+    /// browser's WebCodecs path) turns them off: the browser's idle media
+    /// pipeline would otherwise ask for a keyframe several times a second.
+    /// It then asks with `request_keyframe` when it needs one.
+    RtcpKeyframeRequests { enabled: bool },
 }
 
 impl InputMsg {

@@ -180,6 +180,11 @@ fn input_round_trips_and_validates() {
         ControlMsg::decode(r#"{"type":"request_keyframe"}"#),
         Ok(ControlMsg::RequestKeyframe)
     );
+    assert_eq!(
+        ControlMsg::decode(r#"{"type":"rtcp_keyframe_requests","enabled":false}"#),
+        Ok(ControlMsg::RtcpKeyframeRequests { enabled: false })
+    );
+    assert!(ControlMsg::decode(r#"{"type":"rtcp_keyframe_requests"}"#).is_err());
 }
 
 #[test]

@@ -84,7 +84,7 @@ class Proc {
 }
 
 /** meshdesk-signaling on a free port with a fresh data dir. */
-export async function startServer(config = 'signup = "open"\n') {
+export async function startServer(config = 'signup = "open"\n[relay]\nenabled = false\n') {
   const dir = tempDir('server');
   writeFileSync(join(dir, 'config.toml'), config);
   const log = join(dir, 'server.log');
@@ -212,10 +212,12 @@ export async function signIn(page, server, username, password = 'correct horse b
 export function remotePixel(page, nx, ny) {
   return page.evaluate(([nx, ny]) => {
     const v = document.querySelector('[data-testid="remote-screen"]');
-    if (!v || !v.videoWidth) return null;
+    const w = v?.videoWidth ?? v?.width;
+    const h = v?.videoHeight ?? v?.height;
+    if (!w || !h) return null;
     const c = document.createElement('canvas');
-    c.width = v.videoWidth;
-    c.height = v.videoHeight;
+    c.width = w;
+    c.height = h;
     const g = c.getContext('2d', { willReadFrequently: true });
     g.drawImage(v, 0, 0);
     const d = g.getImageData(Math.floor(nx * (c.width - 1)), Math.floor(ny * (c.height - 1)), 1, 1).data;
@@ -232,9 +234,10 @@ export function screenPoint(page, nx, ny) {
   return page.evaluate(([nx, ny]) => {
     const v = document.querySelector('[data-testid="remote-screen"]');
     const box = v.getBoundingClientRect();
-    const scale = Math.min(box.width / v.videoWidth, box.height / v.videoHeight);
-    const w = v.videoWidth * scale;
-    const h = v.videoHeight * scale;
+    const [vw, vh] = [v.videoWidth ?? v.width, v.videoHeight ?? v.height];
+    const scale = Math.min(box.width / vw, box.height / vh);
+    const w = vw * scale;
+    const h = vh * scale;
     return { x: box.left + (box.width - w) / 2 + nx * w, y: box.top + (box.height - h) / 2 + ny * h };
   }, [nx, ny]);
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ago, describe, duration, endMessage, requestError } from '../../signaling/assets/js/format.js';
 import { fitRect, normalize } from '../../signaling/assets/js/session/geometry.js';
+import { follows, frameNumber, nalTypes, stale } from '../../signaling/assets/js/session/h264.js';
 import { keyMessage, wheelLines } from '../../signaling/assets/js/session/input.js';
 import { statsText, summarize } from '../../signaling/assets/js/session/stats.js';
 import { enrollCommand } from '../../signaling/assets/js/views/dialogs.js';
@@ -89,4 +90,17 @@ test('stats say resolution, rate and whether the path is relayed', () => {
 test('the enroll command is the one the host CLI takes', () => {
   assert.equal(enrollCommand('http://127.0.0.1:8080', 'ABCD-1234'),
     'meshdesk-host enroll --server http://127.0.0.1:8080 --code ABCD-1234');
+});
+
+test('frame numbers from the host are read from the SEI message', () => {
+  // SPS, PPS, the SEI the host inserts (see peer/src/h264.rs), an IDR slice.
+  const sei = [6, 5, 24, ...new TextEncoder().encode('meshdesk-frameno'), ...new TextEncoder().encode('00abcdef'), 0x80];
+  const au = new Uint8Array([0, 0, 0, 1, 0x67, 1, 0, 0, 0, 1, 0x68, 2, 0, 0, 0, 1, ...sei, 0, 0, 0, 1, 0x65, 3, 4]);
+  assert.deepEqual(nalTypes(au), [7, 8, 6, 5]);
+  assert.equal(frameNumber(au), 0xabcdef);
+  assert.equal(frameNumber(new Uint8Array([0, 0, 0, 1, 0x41, 9])), null);
+  assert.ok(follows(7, 8));
+  assert.ok(follows(0xffffffff, 0), 'wraps');
+  assert.ok(!follows(7, 9), 'a gap');
+  assert.ok(stale(8, 7) && stale(8, 8) && !stale(8, 9));
 });

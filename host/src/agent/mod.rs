@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod config;
 pub mod enroll;
 pub mod error;
+pub mod keyframes;
 pub mod run;
 pub mod session;
 mod tasks;

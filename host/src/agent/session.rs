@@ -14,6 +14,7 @@ use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, S
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
+use crate::agent::keyframes::KeyframePolicy;
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::MediaPipeline;
 
@@ -96,6 +97,7 @@ async fn serve(
     let mut frames = None;
     let mut last_pts: Option<Duration> = None;
     let mut vanish_deadline: Option<Instant> = None;
+    let mut keyframes = KeyframePolicy::default();
     let result = loop {
         tokio::select! {
             biased;
@@ -116,9 +118,14 @@ async fn serve(
                 }
                 Some(HostEvent::ControlMessage(text)) => match ControlMsg::decode(&text) {
                     Ok(ControlMsg::RequestKeyframe) => media.request_keyframe(),
+                    Ok(ControlMsg::RtcpKeyframeRequests { enabled }) => {
+                        tracing::debug!(enabled, "RTCP keyframe requests");
+                        keyframes.set_rtcp(enabled);
+                    }
                     Err(e) => tracing::warn!(error = %e, "rejected control message"),
                 },
-                Some(HostEvent::KeyframeRequested) => media.request_keyframe(),
+                Some(HostEvent::KeyframeRequested) if keyframes.rtcp_request() => media.request_keyframe(),
+                Some(HostEvent::KeyframeRequested) => tracing::trace!("keyframe request ignored"),
                 Some(HostEvent::Connected { candidate_pair_type }) => {
                     tracing::info!(?candidate_pair_type, "viewer connected");
                     vanish_deadline = None;
@@ -146,8 +153,9 @@ async fn serve(
                     _ => Duration::from_millis(33),
                 };
                 last_pts = Some(frame.pts);
-                if let Err(e) = peer.write_frame(&frame.data, duration).await {
-                    tracing::debug!(error = %e, "frame not sent");
+                match peer.write_frame(&frame.data, duration).await {
+                    Ok(()) => keyframes.frame_sent(frame.keyframe),
+                    Err(e) => tracing::debug!(error = %e, "frame not sent"),
                 }
             }
             _ = sleep_or_never(vanish_deadline) => break Some(EndReason::ConnectionFailed),

@@ -275,7 +275,11 @@ fn encode_loop(
         };
         let frame = EncodedFrame {
             keyframe: encoded.keyframe,
-            data: Bytes::from(encoded.data),
+            // Numbered so viewers that see frames unordered notice a loss.
+            data: Bytes::from(meshdesk_peer::h264::with_frame_number(
+                &encoded.data,
+                sequence as u32,
+            )),
             width,
             height,
             captured_at: raw.captured_at,

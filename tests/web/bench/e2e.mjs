@@ -57,10 +57,10 @@ async function centre(page, selector) {
 const MESH_SEL = '[data-testid="remote-screen"]';
 const VNC_SEL = '#screen canvas';
 
-async function meshdeskPage(context, server, deviceId) {
+async function meshdeskPage(context, server, deviceId, render) {
   const page = await context.newPage();
   const t0 = Date.now();
-  await page.goto(`${server.url}/#/session/${deviceId}`);
+  await page.goto(`${server.url}/${render ? `?render=${render}` : ''}#/session/${deviceId}`);
   await waitFor('the first Meshdesk frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
   const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
   return { page, firstFrameMs, wallMs: Date.now() - t0 };
@@ -88,7 +88,9 @@ async function rtcBytes(page) {
         if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
       });
     }
-    return { bytes, frames };
+    // WebCodecs rendering decodes in the page, not in the media pipeline.
+    const own = document.querySelector('[data-testid="remote-screen"]')?.framesDecoded ?? 0;
+    return { bytes, frames: Math.max(frames, own) };
   });
 }
 
@@ -133,18 +135,19 @@ async function withAnimation(d, fn) {
 
 const round = (x, k = 10) => Math.round(x * k) / k;
 
-export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth }) {
+export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth, render }) {
   const out = {};
   if (loads) {
     const times = [];
     for (let i = 0; i < loads; i++) {
-      const { page, firstFrameMs } = await meshdeskPage(context, server, d.deviceId);
+      const { page, firstFrameMs } = await meshdeskPage(context, server, d.deviceId, render);
       times.push(firstFrameMs);
       await page.close();
     }
     out.page_load_to_first_frame_ms = summary(times);
   }
-  const { page } = await meshdeskPage(context, server, d.deviceId);
+  const { page } = await meshdeskPage(context, server, d.deviceId, render);
+  out.render = await page.locator('.session').getAttribute('data-render');
   const at = await centre(page, MESH_SEL);
   await clickToPhoton(page, at, 3); // warm up
   out.input_to_photon_ms = summary(await clickToPhoton(page, at, samples));
@@ -304,6 +307,9 @@ export async function main() {
     const opts = { loads: first ? LOADS : 0, samples: SAMPLES, bandwidth: first };
     const run1 = { meshdesk_browser: await measureMeshdesk(context, server, d, opts) };
     log(`meshdesk ${key}`, JSON.stringify(run1.meshdesk_browser.input_to_photon_ms));
+    // The WebCodecs renderer (opt-in), for comparison.
+    run1.meshdesk_browser_webcodecs = await measureMeshdesk(context, server, d, { ...opts, render: 'webcodecs' });
+    log(`meshdesk webcodecs ${key}`, JSON.stringify(run1.meshdesk_browser_webcodecs.input_to_photon_ms));
     if (WITH_VNC) {
       run1.vnc_browser = await measureVnc(context, d, opts);
       log(`vnc ${key}`, JSON.stringify(run1.vnc_browser.input_to_photon_ms));

@@ -44,6 +44,17 @@ for (const [res, run] of Object.entries(r.runs)) {
     }
   }
 }
+const wc = Object.entries(r.runs).filter(([, run]) => run.meshdesk_browser_webcodecs);
+if (wc.length) {
+  lines.push('');
+  lines.push('| Browser renderer | Input to photon (p50 / p95) | 30 Hz motion: Chromium CPU | Static: bytes/s |');
+  lines.push('|---|---|---|---|');
+  for (const [res, run] of wc) {
+    for (const [name, m] of [['<video> (default)', run.meshdesk_browser], ['WebCodecs canvas', run.meshdesk_browser_webcodecs]]) {
+      lines.push(`| ${name}, ${res} | ${ms(m.input_to_photon_ms)} | ${pct(m.motion_30hz?.chromium_cpu)} | ${kb(m.static?.bytes_per_s)} |`);
+    }
+  }
+}
 if (r.native) {
   const n = r.native;
   lines.push('');

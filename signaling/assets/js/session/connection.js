@@ -83,7 +83,10 @@ export class Connection {
   }
 
   createPeer(servers) {
-    const pc = new RTCPeerConnection({ iceServers: iceServers(servers), bundlePolicy: 'max-bundle' });
+    const config = { iceServers: iceServers(servers), bundlePolicy: 'max-bundle' };
+    // Needed for receiver.createEncodedStreams() (WebCodecs rendering).
+    if (this.cb.encodedStreams) config.encodedInsertableStreams = true;
+    const pc = new RTCPeerConnection(config);
     this.pc = pc;
     pc.addEventListener('icecandidate', (e) => {
       const candidate = e.candidate ? fromInit(e.candidate.toJSON()) : { candidate: '' };

@@ -2,8 +2,12 @@
 // frame rate, bitrate, round-trip time and whether the path is direct or
 // goes through a relay.
 
-/** Reduce one getStats() report (and the previous sample) to a summary. */
-export function summarize(report, prev) {
+/**
+ * Reduce one getStats() report (and the previous sample) to a summary.
+ * `own` gives the page's own decoder counts ({framesDecoded, width,
+ * height}) when it decodes frames itself (WebCodecs).
+ */
+export function summarize(report, prev, own = null) {
   let video = null;
   let pair = null;
   const byId = new Map();
@@ -34,6 +38,12 @@ export function summarize(report, prev) {
     path: !pair ? null : types.includes('relay') ? 'relayed' : 'direct',
     candidateType: local?.candidateType ?? null,
   };
+  if (own && own.framesDecoded > out.framesDecoded) {
+    out.framesDecoded = own.framesDecoded;
+    out.width = own.width;
+    out.height = own.height;
+    out.fps = prev && out.at > prev.at ? ((out.framesDecoded - prev.framesDecoded) * 1000) / (out.at - prev.at) : 0;
+  }
   if (prev && out.at > prev.at) out.bitrate = ((out.bytes - prev.bytes) * 8 * 1000) / (out.at - prev.at);
   return out;
 }

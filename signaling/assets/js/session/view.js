@@ -6,17 +6,12 @@ import { permissionLabel } from '../format.js';
 import { Connection } from './connection.js';
 import { InputCapture, LEAVE_CHORD } from './input.js';
 import { statsText, summarize } from './stats.js';
+import { createSurface, renderMode } from './surface.js';
 
 export function sessionView(root, live, device, onClose) {
-  const video = h('video', {
-    className: 'screen',
-    autoplay: true,
-    muted: true,
-    playsInline: true,
-    tabIndex: 0,
-    dataset: { testid: 'remote-screen' },
-    attrs: { 'aria-label': `Remote screen of ${device.name}. ${LEAVE_CHORD} returns keyboard focus to the page.` },
-  });
+  const render = renderMode();
+  const surface = createSurface(render, `Remote screen of ${device.name}. ${LEAVE_CHORD} returns keyboard focus to the page.`);
+  const video = surface.el;
   const overlay = h('div', { className: 'overlay', attrs: { role: 'status', 'aria-live': 'polite' } });
   const stage = h('div', { className: 'stage' }, video, overlay);
   const stats = h('span', { className: 'stats', dataset: { testid: 'session-stats' } }, 'Connecting…');
@@ -33,7 +28,7 @@ export function sessionView(root, live, device, onClose) {
     h('button', { type: 'button', className: 'tool back', on: { click: () => close() } }, '← Devices'),
     h('strong', { className: 'title' }, device.name),
     mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
-  const view = h('section', { className: 'session', attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
+  const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
 
   let input = null;
@@ -52,9 +47,10 @@ export function sessionView(root, live, device, onClose) {
   const requestKeyframe = () => {
     if (controlChannel?.readyState === 'open') controlChannel.send(JSON.stringify({ type: 'request_keyframe' }));
   };
-  const picture = () => ({ width: video.videoWidth, height: video.videoHeight });
+  const picture = () => surface.size();
 
   const conn = new Connection(live, device.id, {
+    encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
     state: (t) => !ended && setState(t),
     created: (m) => {
       const viewOnly = m.permission === 'view';
@@ -63,12 +59,18 @@ export function sessionView(root, live, device, onClose) {
       mode.dataset.kind = viewOnly ? 'view' : 'control';
       controls[1].disabled = viewOnly;
     },
-    track: (stream) => {
-      video.srcObject = stream;
-      video.play().catch(() => {});
-    },
+    track: (stream, receiver) => surface.attach(receiver, stream),
     channel: (label, dc) => {
-      if (label === 'control') controlChannel = dc;
+      if (label === 'control') {
+        controlChannel = dc;
+        // Frames decoded in the page never reach the browser's decoder,
+        // which would ask for keyframes all the time: the page asks itself.
+        if (render === 'webcodecs') {
+          const off = () => dc.send(JSON.stringify({ type: 'rtcp_keyframe_requests', enabled: false }));
+          if (dc.readyState === 'open') off();
+          else dc.addEventListener('open', off, { once: true });
+        }
+      }
       if (label === 'input') {
         inputChannel = dc;
         if (view.dataset.permission !== 'view') {
@@ -81,7 +83,7 @@ export function sessionView(root, live, device, onClose) {
       input?.detach();
       clearInterval(statsTimer);
       view.dataset.ended = reason;
-      video.srcObject = null;
+      surface.close();
       controls.forEach((b) => { b.disabled = true; });
       disconnect.disabled = true;
       if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -92,13 +94,12 @@ export function sessionView(root, live, device, onClose) {
     },
   });
 
-  const firstFrame = () => conn.shown();
-  if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(firstFrame);
-  else video.addEventListener('loadeddata', firstFrame, { once: true });
+  surface.onFirstFrame = () => conn.shown();
+  surface.onKeyframeNeeded = () => requestKeyframe();
 
   const statsTimer = setInterval(async () => {
     if (!conn.pc) return;
-    const s = summarize(await conn.pc.getStats(), prevStats);
+    const s = summarize(await conn.pc.getStats(), prevStats, { framesDecoded: surface.framesDecoded, ...surface.size() });
     prevStats = s;
     stats.textContent = statsText(s);
     view.dataset.path = s.path ?? '';

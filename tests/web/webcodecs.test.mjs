@@ -1,0 +1,39 @@
+// The opt-in WebCodecs renderer (?render=webcodecs): frames decoded in a
+// worker and shown on a canvas must look and behave like the <video> path.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
+  screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+} from './harness.mjs';
+
+after(cleanup);
+
+test('the WebCodecs renderer shows the screen and sends input', async () => {
+  const server = await startServer();
+  const x = await startXvfb(1280, 720);
+  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ff00' });
+  const probe = await probeWindow(x, { width: 320, height: 360, left: 0, top: 0, color: 'ff00ff' });
+  const alice = await createUser(server, 'alice');
+  const { config, deviceId } = await enrollWithToken(server, alice, 'canvas-pc');
+  startHost(x, config);
+  const page = await newPage(await launchBrowser());
+  await signIn(page, server, 'alice');
+  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+
+  await page.goto(`${server.url}/?render=webcodecs#/session/${deviceId}`);
+  await page.locator('.session[data-render="webcodecs"]').waitFor();
+  assert.equal(await page.getByTestId('remote-screen').evaluate((el) => el.tagName), 'CANVAS');
+  await waitFor('the green screen', async () => near(await remotePixel(page, 0.75, 0.75), hex(0x00ff00)));
+  assert.ok(near(await remotePixel(page, 0.1, 0.2), hex(0xff00ff)), 'the magenta window top left');
+
+  const at = await screenPoint(page, 0.125, 0.25);
+  await page.mouse.click(at.x, at.y);
+  await waitFor('the click', () => probe.clicks().length > 0);
+  const [, cx, cy] = probe.clicks()[0];
+  assert.ok(Math.abs(cx - 160) <= 2 && Math.abs(cy - 180) <= 2, `clicked at ${cx},${cy}`);
+  await waitFor('stats from the page decoder', async () => / \d+ fps/.test(await page.getByTestId('session-stats').textContent()));
+  assert.match(await page.getByTestId('session-stats').textContent(), /^1280×720/);
+  assert.deepEqual(page.errors, []);
+});
