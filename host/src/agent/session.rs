@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::agent::keyframes::KeyframePolicy;
+use crate::agent::restart::IceRestart;
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::MediaPipeline;
 
@@ -98,11 +99,18 @@ async fn serve(
     let mut last_pts: Option<Duration> = None;
     let mut vanish_deadline: Option<Instant> = None;
     let mut keyframes = KeyframePolicy::default();
+    let mut restart = IceRestart::default();
     let result = loop {
         tokio::select! {
             biased;
             msg = inbox.recv() => match msg {
-                Some(SessionIn::Answer(sdp)) => peer.set_remote_answer(sdp).await.map_err(|e| e.to_string())?,
+                Some(SessionIn::Answer(sdp)) => match peer.set_remote_answer(sdp).await {
+                    Ok(()) => {}
+                    // An answer to the first offer that cannot be used ends
+                    // the session; a stale one to an ICE restart does not.
+                    Err(e) if frames.is_none() => return Err(e.to_string()),
+                    Err(e) => tracing::warn!(error = %e, "answer ignored"),
+                },
                 Some(SessionIn::Ice(c)) => {
                     if let Err(e) = peer.add_remote_candidate(c).await {
                         tracing::debug!(error = %e, "ignored remote candidate");
@@ -129,13 +137,15 @@ async fn serve(
                 Some(HostEvent::Connected { candidate_pair_type }) => {
                     tracing::info!(?candidate_pair_type, "viewer connected");
                     vanish_deadline = None;
+                    restart.connected();
                     if frames.is_none() {
                         frames = Some(media.subscribe().map_err(|e| e.to_string())?);
                     }
                 }
                 Some(HostEvent::Disconnected) => {
-                    tracing::info!("connectivity lost; waiting for the viewer");
+                    tracing::info!("connectivity lost; restarting ICE");
                     vanish_deadline.get_or_insert(Instant::now() + VANISH_TIMEOUT);
+                    restart.disconnected(Instant::now());
                 }
                 Some(HostEvent::Failed) => break Some(EndReason::ConnectionFailed),
                 Some(HostEvent::Closed) | None => break Some(EndReason::ConnectionFailed),
@@ -156,6 +166,16 @@ async fn serve(
                 match peer.write_frame(&frame.data, duration).await {
                     Ok(()) => keyframes.frame_sent(frame.keyframe),
                     Err(e) => tracing::debug!(error = %e, "frame not sent"),
+                }
+            }
+            _ = sleep_or_never(restart.due()) => {
+                let attempt = restart.restarted(Instant::now());
+                match peer.restart_ice().await {
+                    Ok(sdp) => {
+                        tracing::info!(attempt, "ICE restart offered");
+                        let _ = out.send(HostToServer::Offer(SdpMsg { session_id: sid.clone(), sdp }));
+                    }
+                    Err(e) => tracing::warn!(attempt, error = %e, "ICE restart failed"),
                 }
             }
             _ = sleep_or_never(vanish_deadline) => break Some(EndReason::ConnectionFailed),

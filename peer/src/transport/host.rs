@@ -212,6 +212,15 @@ impl HostPeer {
         Ok(sdp)
     }
 
+    /// Restart ICE (after connectivity was lost, for example because a
+    /// network changed): fresh credentials and sockets, and a new offer for
+    /// the viewer, which answers it like the first. The media, channels and
+    /// DTLS session carry on once the new path is found.
+    pub async fn restart_ice(&self) -> Result<String, PeerError> {
+        self.pc.restart_ice().await.map_err(PeerError::webrtc)?;
+        self.create_offer().await
+    }
+
     /// Apply the viewer's answer.
     pub async fn set_remote_answer(&self, sdp: String) -> Result<(), PeerError> {
         let answer = RTCSessionDescription::answer(sdp)

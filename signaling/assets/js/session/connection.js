@@ -60,8 +60,11 @@ export class Connection {
       else if (this.mine(m)) console.warn(`server error for this session: ${m.code}: ${m.message}`);
     });
     listen('session_accepted', (m) => this.mine(m) && this.cb.state?.('Connecting…'));
-    listen('offer', (m) => this.mine(m) && this.onOffer(m.sdp));
-    listen('ice', (m) => this.mine(m) && this.onIce(m.candidate));
+    // Offers (the first, and ICE restarts after a network change) and
+    // candidates are applied strictly in arrival order: a candidate for a
+    // restart must not be added before the offer that announced it.
+    listen('offer', (m) => this.mine(m) && this.serially(() => this.onOffer(m.sdp)));
+    listen('ice', (m) => this.mine(m) && this.serially(() => this.onIce(m.candidate)));
     listen('session_end', (m) => this.mine(m) && this.finish(endMessage(m.reason), m.reason));
     listen('close', () => {
       // Media is peer to peer: a dropped signaling socket does not end a
@@ -76,6 +79,10 @@ export class Connection {
     this.timer = setTimeout(() => {
       if (!this.firstFrame) this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
     }, FIRST_FRAME_TIMEOUT_MS);
+  }
+
+  serially(task) {
+    this.queue = (this.queue ?? Promise.resolve()).then(task).catch((e) => console.error('signaling step failed', e));
   }
 
   mine(m) {
@@ -110,7 +117,8 @@ export class Connection {
       if (s === 'connected') this.connected = true;
       if (s === 'failed') this.end('connection_failed', 'The connection to the remote PC failed.');
       if (s === 'disconnected' && this.offline) this.end('peer_gone', 'The remote PC went offline.');
-      else if (s === 'disconnected') this.cb.state?.('Connection interrupted; trying to recover…');
+      // The host restarts ICE and sends a new offer; the picture resumes.
+      else if (s === 'disconnected') this.cb.state?.('Connection interrupted; reconnecting…');
       if (s === 'closed') this.finish(endMessage('host_closed'), 'host_closed');
       if (s === 'connected' && this.firstFrame) this.cb.state?.(null);
     });

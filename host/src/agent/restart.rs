@@ -1,0 +1,72 @@
+//! When a session restarts ICE. A pure policy driven by connection events.
+//!
+//! Losing connectivity (the peer connection went `disconnected`, typically
+//! a network change on either side) restarts ICE at once: new candidates
+//! are gathered and a new offer goes to the viewer, so the session moves to
+//! the new path in seconds. While it stays disconnected the restart is
+//! retried every [`RETRY`], until the session's vanish timeout gives up.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Gap between restart attempts while still disconnected.
+pub const RETRY: Duration = Duration::from_secs(5);
+
+/// Restart state for one session.
+#[derive(Debug, Clone, Default)]
+pub struct IceRestart {
+    /// When the next restart is due; `None` while connected.
+    due: Option<Instant>,
+    /// Restarts made since connectivity was lost.
+    attempts: u32,
+}
+
+impl IceRestart {
+    /// The connection is (again) connected: nothing to do.
+    pub fn connected(&mut self) {
+        self.due = None;
+        self.attempts = 0;
+    }
+
+    /// Connectivity was lost at `now`: restart at once (once per loss).
+    pub fn disconnected(&mut self, now: Instant) {
+        self.due.get_or_insert(now);
+    }
+
+    /// When the next restart is due, if one is.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// A restart was made at `now`; the next one waits [`RETRY`]. Returns
+    /// the attempt's number, counting from 1.
+    pub fn restarted(&mut self, now: Instant) -> u32 {
+        self.attempts += 1;
+        self.due = Some(now + RETRY);
+        self.attempts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_at_once_then_retries_until_connected() {
+        let t0 = Instant::now();
+        let mut r = IceRestart::default();
+        assert_eq!(r.due(), None, "connected sessions do nothing");
+        r.disconnected(t0);
+        assert_eq!(r.due(), Some(t0));
+        r.disconnected(t0 + Duration::from_secs(1));
+        assert_eq!(r.due(), Some(t0), "a repeated report changes nothing");
+        assert_eq!(r.restarted(t0), 1);
+        assert_eq!(r.due(), Some(t0 + RETRY));
+        assert_eq!(r.restarted(t0 + RETRY), 2);
+        r.connected();
+        assert_eq!(r.due(), None);
+        r.disconnected(t0 + RETRY * 4);
+        assert_eq!(r.restarted(t0 + RETRY * 4), 1, "attempts count per loss");
+    }
+}
