@@ -128,7 +128,8 @@ where
                 .map_err(|e| PeerError::InvalidRequest(e.to_string()))?;
             headers.insert(name, value);
         }
-        let (socket, _response) = tokio_tungstenite::connect_async(request)
+        // No Nagle: signaling messages are small and latency-bound.
+        let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .map_err(|e| PeerError::WebSocket(e.to_string()))?;
 
