@@ -91,6 +91,9 @@ export class Connection {
 
   createPeer(servers) {
     const config = { iceServers: iceServers(servers), bundlePolicy: 'max-bundle' };
+    // `?ice=relay`: only relayed paths (hides this machine's addresses from
+    // the remote PC; also how the relay is tested).
+    if (new URLSearchParams(location.search).get('ice') === 'relay') config.iceTransportPolicy = 'relay';
     // Needed for receiver.createEncodedStreams() (WebCodecs rendering).
     if (this.cb.encodedStreams) config.encodedInsertableStreams = true;
     const pc = new RTCPeerConnection(config);

@@ -1,0 +1,36 @@
+// Through the server's embedded TURN relay: the page forced to relayed
+// paths only (?ice=relay) still connects, shows the screen, and says the
+// session is relayed.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
+  signIn, startHost, startServer, startXvfb, waitFor,
+} from './harness.mjs';
+
+after(cleanup);
+
+test('a relay-only browser session goes through the embedded TURN relay', async () => {
+  // The relay may reach this machine's own addresses in this test only.
+  const server = await startServer(`signup = "open"
+[relay]
+enabled = true
+listen = "127.0.0.1:0"
+allowed_peer_ranges = ["127.0.0.0/8", "0.0.0.0/0"]
+`);
+  assert.match(server.proc.lines.join('\n'), /relay on 127\.0\.0\.1:\d+/);
+  const x = await startXvfb(1280, 720);
+  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ffff' });
+  const alice = await createUser(server, 'alice');
+  const { config, deviceId } = await enrollWithToken(server, alice, 'far-away-pc');
+  startHost(x, config);
+  const page = await newPage(await launchBrowser());
+  await signIn(page, server, 'alice');
+  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  await page.goto(`${server.url}/?ice=relay#/session/${deviceId}`);
+  await waitFor('the cyan screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0x00ffff)));
+  await waitFor('the path in the stats', async () => (await page.locator('.session').getAttribute('data-path')) === 'relayed');
+  assert.match(await page.getByTestId('session-stats').textContent(), /relayed$/);
+  assert.deepEqual(page.errors, []);
+});
