@@ -93,6 +93,9 @@ fn media_engine() -> Result<(MediaEngine, Registry), PeerError> {
     Ok((engine, registry))
 }
 
+/// How often the ICE agent runs its checks while connecting.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
 /// Build a peer connection whose events arrive on the returned channel.
 pub(crate) async fn build_peer_connection(
     ice_servers: &[IceServer],
@@ -102,6 +105,11 @@ pub(crate) async fn build_peer_connection(
         // `None` would mean "the default 1 s", not "immediately".
         .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+        // Connectivity checks every 20 ms instead of 200 ms while
+        // connecting: the first check no longer waits for the agent's next
+        // tick after the remote candidates arrive. 50 unanswered checks
+        // (1 s) per pair before it is given up, as before.
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))
         .build();
     let config = RTCConfigurationBuilder::new()
         .with_ice_servers(map_ice_servers(ice_servers))
