@@ -14,6 +14,9 @@ BROWSER_PACKAGES="chromium"
 # What scripts/bench e2e compares against: x11vnc + noVNC, and ffmpeg's
 # x11grab + libx264 for host CPU.
 COMPARE_PACKAGES="x11vnc novnc websockify ffmpeg"
+# What the NAT tests (tests/tests/nat.rs) and scripts/bench connect use:
+# network namespaces, NAT with iptables, and coturn as an external relay.
+NAT_PACKAGES="iproute2 iptables coturn"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

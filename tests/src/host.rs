@@ -2,8 +2,9 @@
 //! display. Killed on drop; its log is printed if the test panicked.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
+use crate::netns::{self, Netns};
 use crate::server::{binary, TempDir};
 use crate::{Api, Server, Xvfb};
 
@@ -19,24 +20,26 @@ pub struct Host {
     pub log: PathBuf,
     /// The id the server gave the device.
     pub device_id: String,
+    /// Network namespace it runs in (`None`: the machine's own).
+    netns: Option<String>,
 }
 
 impl Host {
     /// Enroll a device named `name` for `token`'s user without starting it
     /// (it stays offline until [`Host::run`]).
     pub async fn enroll(server: &Server, api: &Api, token: &str, name: &str) -> Host {
+        let code = api.code(token).await;
+        Host::enroll_in(None, server, &code, name)
+    }
+
+    /// Enroll with `code` from inside network namespace `netns` (where it
+    /// also runs later), without starting it.
+    pub fn enroll_in(netns: Option<&Netns>, server: &Server, code: &str, name: &str) -> Host {
         let dir = TempDir::new("host");
         let config = dir.0.join("conf").join("host.toml");
-        let code = api.code(token).await;
-        let out = Command::new(binary("meshdesk-host"))
-            .args([
-                "enroll",
-                "--server",
-                &server.base,
-                "--code",
-                &code,
-                "--name",
-            ])
+        let netns = netns.map(|n| n.name().to_string());
+        let out = netns::command(netns.as_deref(), binary("meshdesk-host"))
+            .args(["enroll", "--server", &server.base, "--code", code, "--name"])
             .arg(name)
             .arg("--config")
             .arg(&config)
@@ -60,16 +63,21 @@ impl Host {
             _dir: dir,
             config,
             device_id,
+            netns,
         }
     }
 
     /// Start `meshdesk-host run` capturing `x`.
     pub fn run(&mut self, x: &Xvfb) {
-        let child = Command::new(binary("meshdesk-host"))
+        let child = netns::command(self.netns.as_deref(), binary("meshdesk-host"))
             .args(["run", "--config"])
             .arg(&self.config)
             .env("DISPLAY", &x.display)
-            .env("RUST_LOG", "info,meshdesk_host=debug")
+            .env(
+                "RUST_LOG",
+                std::env::var("MESHDESK_HOST_LOG")
+                    .unwrap_or_else(|_| "info,meshdesk_host=debug".into()),
+            )
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&self.log).expect("log"))
             .spawn()

@@ -5,8 +5,13 @@
 
 pub mod clients;
 pub mod conn;
+pub mod coturn;
 pub mod host;
+pub mod mesh;
+pub mod netns;
 pub mod server;
+pub mod turn;
+pub mod viewer;
 pub mod xvfb;
 
 pub use clients::{Api, TestDevice};

@@ -6,6 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::netns::{self, Netns};
+
 /// Directory holding the workspace's built binaries: `MESHDESK_BIN_DIR`, or
 /// the directory above this test executable's `deps/`.
 pub fn bin_dir() -> PathBuf {
@@ -66,6 +68,8 @@ pub struct Server {
     config: String,
     /// Where stderr (the log) goes.
     pub log: PathBuf,
+    /// Network namespace the process runs in (`None`: the machine's own).
+    netns: Option<String>,
 }
 
 impl Server {
@@ -78,19 +82,30 @@ impl Server {
     /// (tests run many servers at once; its default port is fixed) unless
     /// the config has a `[relay]` table.
     pub fn start_with(config: &str) -> Server {
-        let dir = TempDir::new("server");
         let mut config = config.to_string();
         if !config.lines().any(|l| l.trim() == "[relay]") {
             config.push_str("\n[relay]\nenabled = false\n");
         }
+        Server::start_raw(None, "127.0.0.1:0", config)
+    }
+
+    /// Start inside network namespace `netns`, listening on `listen`, with
+    /// exactly `config` (the relay keeps its defaults unless configured).
+    pub fn start_in(netns: &Netns, listen: &str, config: &str) -> Server {
+        Server::start_raw(Some(netns.name().to_string()), listen, config.to_string())
+    }
+
+    fn start_raw(netns: Option<String>, listen: &str, config: String) -> Server {
+        let dir = TempDir::new("server");
         let mut s = Server {
             child: None,
             base: String::new(),
             log: dir.0.join("server.log"),
             dir,
             config,
+            netns,
         };
-        s.spawn("127.0.0.1:0");
+        s.spawn(listen);
         s
     }
 
@@ -102,7 +117,7 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let mut child = Command::new(binary("meshdesk-signaling"))
+        let mut child = netns::command(self.netns.as_deref(), binary("meshdesk-signaling"))
             .arg("--listen")
             .arg(listen)
             .arg("--data-dir")

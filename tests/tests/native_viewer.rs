@@ -6,13 +6,10 @@
 //! The host captures one Xvfb display; the viewer's window lives on a
 //! second one, where `xdotool` plays the user.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use meshdesk_tests::server::{binary, TempDir};
+use meshdesk_tests::viewer::{wait_online, Probe, ProbeWindow, Running, ViewerHome};
 use meshdesk_tests::xvfb::Screenshot;
 use meshdesk_tests::{Api, Host, Server, Xvfb, WAIT};
 
@@ -24,132 +21,6 @@ const BACKGROUND: u32 = 0x000080;
 const PROBE: (u32, u32, u32, u32) = (640, 360, 320, 180); // x, y, w, h
 const PROBE_COLOUR: u32 = 0xff0000;
 
-/// A viewer login file in a private directory.
-struct ViewerHome {
-    dir: TempDir,
-}
-
-impl ViewerHome {
-    fn new() -> ViewerHome {
-        ViewerHome {
-            dir: TempDir::new("viewer"),
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.0.join("meshdesk").join("viewer.toml")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(binary("meshdesk-viewer"));
-        cmd.arg("--config").arg(self.config()).args(args);
-        cmd.env_remove("DISPLAY")
-            .env("RUST_LOG", "info,meshdesk_viewer=debug");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run meshdesk-viewer")
-    }
-
-    fn login(&self, server: &Server, user: &str, password: &str) -> Output {
-        self.command(&["login", "--server", &server.base, "--username", user])
-            .env("MESHDESK_PASSWORD", password)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run login")
-    }
-}
-
-/// A long-running process killed on drop, its stderr kept in a file.
-struct Running {
-    child: Child,
-    log: PathBuf,
-    name: &'static str,
-}
-
-impl Running {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Wait for the exit; panics after `WAIT`.
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "{} did not exit", self.name);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- {} log ---\n{}", self.name, self.log_text());
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `meshdesk-xprobe` on the host's display: lines it prints arrive on `lines`.
-struct Probe {
-    _process: Running,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Probe {
-    fn start(x: &Xvfb, dir: &Path) -> Probe {
-        let (px, py, w, h) = PROBE;
-        let log = dir.join("xprobe.log");
-        let mut child = Command::new(binary("meshdesk-xprobe"))
-            .args(["window", "--geometry", &format!("{w}x{h}+{px}+{py}")])
-            .args(["--color", &format!("{PROBE_COLOUR:06x}")])
-            .env("DISPLAY", &x.display)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log"))
-            .spawn()
-            .expect("start meshdesk-xprobe (cargo build -p meshdesk-tests --bins)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut probe = Probe {
-            _process: Running {
-                child,
-                log,
-                name: "xprobe",
-            },
-            lines,
-        };
-        probe.expect(|l| l == "ready", "xprobe ready");
-        probe
-    }
-
-    /// Wait for a line matching `want`; returns it.
-    fn expect(&mut self, want: impl Fn(&str) -> bool, what: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if want(&line) => return line,
-                Ok(line) => seen.push(line),
-                Err(_) => panic!("no {what} from xprobe; saw {seen:?}"),
-            }
-        }
-    }
-}
-
 /// Poll `check` every 50 ms until it returns `Some`, or panic after `WAIT`.
 fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;
@@ -159,20 +30,6 @@ fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-async fn wait_online(api: &Api, token: &str, device_id: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, d) = api
-            .call("GET", &format!("/devices/{device_id}"), Some(token), None)
-            .await;
-        if d["online"] == true {
-            return;
-        }
-        assert!(Instant::now() < deadline, "host never came online");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -193,7 +50,15 @@ async fn setup() -> Setup {
     let host_x = Xvfb::start(HOST_SCREEN.0, HOST_SCREEN.1);
     host_x.paint(BACKGROUND);
     let home = ViewerHome::new();
-    let probe = Probe::start(&host_x, &home.dir.0);
+    let probe = Probe::start(
+        &host_x,
+        &home.dir.0,
+        ProbeWindow {
+            geometry: PROBE,
+            colour: PROBE_COLOUR,
+            flip: None,
+        },
+    );
     let host = Host::start(&server, &api, &alice, &host_x, "xvfb-pc").await;
     wait_online(&api, &alice, &host.device_id).await;
     let out = home.login(&server, "alice", PASSWORD);

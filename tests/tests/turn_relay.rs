@@ -13,17 +13,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use bytes::BytesMut;
 use hmac::{Hmac, Mac};
 use meshdesk_protocol::signal::{ServerToHost, ServerToViewer, ViewerToServer};
+use meshdesk_tests::turn::TurnClient;
 use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn, WAIT};
-use rtc::sansio::Protocol;
-use rtc::shared::{TransportContext, TransportMessage, TransportProtocol};
-use rtc::turn::client::{Client, ClientConfig, Event};
+use rtc::turn::client::Event;
 use serde_json::Value;
 use sha1::Sha1;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 
 const SECRET: &str = "turn-relay-test-secret-0123456789";
 
@@ -89,194 +86,6 @@ fn coturn_password(username: &str) -> String {
     let mut mac = <Hmac<Sha1>>::new_from_slice(SECRET.as_bytes()).expect("any key length");
     mac.update(username.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// How the test client reaches the relay.
-enum Link {
-    Udp(UdpSocket),
-    /// A TCP stream and the bytes read but not yet framed.
-    Tcp(TcpStream, Vec<u8>),
-}
-
-/// An `rtc-turn` client driven over a real socket.
-struct TurnClient {
-    client: Client,
-    link: Link,
-    local: SocketAddr,
-    server: SocketAddr,
-}
-
-impl TurnClient {
-    async fn connect(server: SocketAddr, tcp: bool, username: &str, password: &str) -> TurnClient {
-        let (link, local) = if tcp {
-            let s = TcpStream::connect(server)
-                .await
-                .expect("TCP connect to the relay");
-            let local = s.local_addr().expect("local addr");
-            (Link::Tcp(s, Vec::new()), local)
-        } else {
-            let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-            let local = s.local_addr().expect("local addr");
-            (Link::Udp(s), local)
-        };
-        let config = ClientConfig {
-            stun_serv_addr: server.to_string(),
-            turn_serv_addr: server.to_string(),
-            local_addr: local,
-            transport_protocol: if tcp {
-                TransportProtocol::TCP
-            } else {
-                TransportProtocol::UDP
-            },
-            username: username.into(),
-            password: password.into(),
-            realm: String::new(),
-            software: String::new(),
-            rto_in_ms: 0,
-            allocation_refresh_interval_cap: None,
-        };
-        let provider = rtc::crypto::default_provider().expect("crypto provider");
-        TurnClient {
-            client: Client::new(config, provider).expect("TURN client"),
-            link,
-            local,
-            server,
-        }
-    }
-
-    async fn flush(&mut self) {
-        while let Some(t) = self.client.poll_write() {
-            match &mut self.link {
-                Link::Udp(s) => {
-                    s.send_to(&t.message, t.transport.peer_addr)
-                        .await
-                        .expect("UDP send");
-                }
-                Link::Tcp(s, _) => s.write_all(&t.message).await.expect("TCP send"),
-            }
-        }
-    }
-
-    /// One datagram or one framed message from the relay.
-    async fn recv(&mut self) -> Vec<u8> {
-        match &mut self.link {
-            Link::Udp(s) => {
-                let mut buf = vec![0u8; 65_536];
-                let (n, _) = s.recv_from(&mut buf).await.expect("UDP recv");
-                buf.truncate(n);
-                buf
-            }
-            Link::Tcp(s, pending) => loop {
-                if let Some(n) = tcp_frame_len(pending) {
-                    return pending.drain(..n).collect();
-                }
-                let mut chunk = [0u8; 4096];
-                let n = s.read(&mut chunk).await.expect("TCP recv");
-                assert!(n > 0, "relay closed the TCP connection");
-                pending.extend_from_slice(&chunk[..n]);
-            },
-        }
-    }
-
-    /// Drive the client until it has an event, or fail after [`WAIT`].
-    async fn next_event(&mut self) -> Event {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            self.flush().await;
-            if let Some(e) = self.client.poll_event() {
-                return e;
-            }
-            assert!(Instant::now() < deadline, "no TURN event within {WAIT:?}");
-            let wake = self.client.poll_timeout().unwrap_or(deadline).min(deadline);
-            tokio::select! {
-                bytes = self.recv() => {
-                    let msg = TransportMessage {
-                        now: Instant::now(),
-                        transport: TransportContext {
-                            local_addr: self.local,
-                            peer_addr: self.server,
-                            transport_protocol: self.transport(),
-                            ecn: None,
-                        },
-                        message: BytesMut::from(&bytes[..]),
-                    };
-                    let _ = self.client.handle_read(msg);
-                }
-                _ = tokio::time::sleep_until(wake.into()) => {
-                    let _ = self.client.handle_timeout(Instant::now());
-                }
-            }
-        }
-    }
-
-    fn transport(&self) -> TransportProtocol {
-        match self.link {
-            Link::Udp(_) => TransportProtocol::UDP,
-            Link::Tcp(..) => TransportProtocol::TCP,
-        }
-    }
-
-    async fn allocate(&mut self) -> Result<SocketAddr, String> {
-        self.client
-            .allocate(Instant::now())
-            .expect("allocate request");
-        loop {
-            match self.next_event().await {
-                Event::AllocateResponse(_, relayed) => return Ok(relayed),
-                Event::AllocateError(_, e) => return Err(e.to_string()),
-                Event::TransactionTimeout(_) => return Err("timeout".into()),
-                _ => {}
-            }
-        }
-    }
-
-    async fn create_permission(
-        &mut self,
-        relayed: SocketAddr,
-        peer: SocketAddr,
-    ) -> Result<(), String> {
-        self.client
-            .relay(relayed)
-            .expect("allocation")
-            .create_permission(Instant::now(), peer)
-            .expect("permission request");
-        loop {
-            match self.next_event().await {
-                Event::CreatePermissionResponse(..) => return Ok(()),
-                Event::CreatePermissionError(_, e) => return Err(e.to_string()),
-                Event::TransactionTimeout(_) => return Err("timeout".into()),
-                _ => {}
-            }
-        }
-    }
-
-    async fn binding(&mut self) -> SocketAddr {
-        self.client
-            .send_binding_request(Instant::now())
-            .expect("binding request");
-        loop {
-            match self.next_event().await {
-                Event::BindingResponse(_, reflexive) => return reflexive,
-                Event::BindingError(_, e) => panic!("binding failed: {e}"),
-                Event::TransactionTimeout(_) => panic!("binding timed out"),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Length of the first STUN message or padded ChannelData in `buf`.
-fn tcp_frame_len(buf: &[u8]) -> Option<usize> {
-    if buf.len() < 4 {
-        return None;
-    }
-    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
-    let total = if buf[0] & 0xC0 == 0x40 {
-        4 + len.div_ceil(4) * 4
-    } else {
-        20 + len
-    };
-    (buf.len() >= total).then_some(total)
 }
 
 /// Relay data between `client` and a peer socket on 127.0.0.1 in both

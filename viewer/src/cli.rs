@@ -42,7 +42,8 @@ pub enum Command {
     Connect(ConnectArgs),
 }
 
-/// `connect DEVICE [--headless] [--duration SECS] [--stats-json]`.
+/// `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]
+/// [--stats-json]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
     /// Device name or id, as `list` shows.
@@ -57,6 +58,17 @@ pub struct ConnectArgs {
     /// Print one JSON object of session stats on stdout at the end.
     #[arg(long)]
     pub stats_json: bool,
+    /// Measure input-to-photon, then end the session: after the first
+    /// picture, N times click at the centre of the remote screen and time
+    /// until the colour there changes (a window that flips colour on every
+    /// click must cover the centre). 0: end at the first picture.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "headless",
+        value_parser = clap::value_parser!(u32).range(0..=10_000)
+    )]
+    pub measure_latency: Option<u32>,
 }
 
 /// Seconds, fractions allowed, more than zero and at most a day.
@@ -103,7 +115,31 @@ mod tests {
         assert!(args.headless && args.stats_json);
         assert_eq!(args.duration, Some(Duration::from_millis(2500)));
         assert_eq!(cli.config, Some(PathBuf::from("/tmp/v.toml")));
+        assert_eq!(args.measure_latency, None);
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn measure_latency_needs_headless() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["meshdesk-viewer", "connect", "pc"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Connect(args) => args.measure_latency,
+                _ => panic!("connect expected"),
+            })
+        };
+        assert_eq!(
+            parse(&["--headless", "--measure-latency", "100"]).expect("parse"),
+            Some(100)
+        );
+        assert_eq!(
+            parse(&["--headless", "--measure-latency", "0"]).expect("parse"),
+            Some(0)
+        );
+        assert!(parse(&["--measure-latency", "10"]).is_err());
+        assert!(parse(&["--headless", "--measure-latency", "-1"]).is_err());
+        assert!(parse(&["--headless", "--measure-latency", "10001"]).is_err());
     }
 }

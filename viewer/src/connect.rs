@@ -1,6 +1,7 @@
 //! `connect DEVICE`: find the device, open the session, then either run the
 //! window (winit on this, the main, thread) or, with `--headless`, decode
-//! and discard for `--duration`. Prints the stats report with
+//! and discard for `--duration` (or measure input-to-photon with
+//! `--measure-latency`, [`crate::measure`]). Prints the stats report with
 //! `--stats-json`.
 
 use std::path::Path;
@@ -18,6 +19,8 @@ use crate::cli::ConnectArgs;
 use crate::decode::{self, DecodeStats, Output};
 use crate::frame::FrameSlot;
 use crate::handshake::{establish, Established};
+use crate::latency::LatencyReport;
+use crate::measure;
 use crate::session::{drive, Outcome, SessionCommand};
 use crate::stats::{Report, Timeline};
 use crate::window::{App, UserEvent, WindowConfig};
@@ -45,9 +48,13 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
     let established = Instant::now();
     tracing::info!(device = %device.name, "session established");
 
-    let (outcome, decode_stats) = match event_loop {
+    let Finished {
+        outcome,
+        decode_stats,
+        latency,
+    } = match event_loop {
         Some(event_loop) => run_window(rt, event_loop, &device, session, args.duration)?,
-        None => rt.block_on(run_headless(session, args.duration))?,
+        None => rt.block_on(run_headless(session, args.duration, args.measure_latency))?,
     };
     let timeline = Timeline {
         requested,
@@ -55,12 +62,13 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         connected: outcome.connected_at,
         ended: Instant::now(),
     };
-    let report = Report::build(
+    let mut report = Report::build(
         (&device.name, &device.id),
         timeline,
         &outcome.stats,
         &decode_stats,
     );
+    report.input_to_photon_ms = latency;
     if args.stats_json {
         println!("{}", report.to_json());
     } else if args.headless {
@@ -74,8 +82,28 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
                 .first_frame_ms
                 .map_or("-".to_string(), |ms| format!("{ms:.0}")),
         );
+        if let Some(l) = &report.input_to_photon_ms {
+            let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+            println!(
+                "input to photon: p50 {} ms, p95 {} ms, min {} ms, max {} ms ({} samples, {} lost)",
+                ms(l.summary.p50),
+                ms(l.summary.p95),
+                ms(l.summary.min),
+                ms(l.summary.max),
+                l.summary.n,
+                l.summary.lost,
+            );
+        }
     }
     outcome.result
+}
+
+/// What a session leaves for the report.
+struct Finished {
+    outcome: Outcome,
+    decode_stats: Arc<DecodeStats>,
+    /// With `--measure-latency`.
+    latency: Option<LatencyReport>,
 }
 
 /// The session with a window; returns when the window closes or the session
@@ -86,7 +114,7 @@ fn run_window(
     device: &Device,
     mut session: Established,
     duration: Option<Duration>,
-) -> Result<(Outcome, Arc<DecodeStats>), ViewerError> {
+) -> Result<Finished, ViewerError> {
     let view_only = !session.permission.may_control();
     let slot = Arc::new(FrameSlot::new());
     let stats = Arc::new(DecodeStats::default());
@@ -128,20 +156,38 @@ fn run_window(
     if let Some(e) = app.error.take() {
         return Err(e);
     }
-    Ok((outcome?, stats))
+    Ok(Finished {
+        outcome: outcome?,
+        decode_stats: stats,
+        latency: None,
+    })
 }
 
 /// The session without a window: decode and discard until `duration` has
-/// passed, Ctrl-C, or the session ends.
+/// passed, Ctrl-C, or the session ends; or, with `measure` samples, until
+/// the latency measurement is done.
 async fn run_headless(
     mut session: Established,
     duration: Option<Duration>,
-) -> Result<(Outcome, Arc<DecodeStats>), ViewerError> {
+    measure: Option<u32>,
+) -> Result<Finished, ViewerError> {
     let stats = Arc::new(DecodeStats::default());
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let video = take_video(&mut session);
-    let decoder = decode::spawn(video, Output::Discard, commands.clone(), Arc::clone(&stats))?;
+    let (pictures_tx, mut pictures) = mpsc::unbounded_channel();
+    let output = match measure {
+        Some(_) => Output::Probe(pictures_tx),
+        None => Output::Discard,
+    };
+    let decoder = decode::spawn(video, output, commands.clone(), Arc::clone(&stats))?;
     let mut task = tokio::spawn(drive(session, commands_rx, |_| {}));
+    let mut sampler = measure.map(measure::sampler);
+    let measuring = async {
+        match sampler.as_mut() {
+            Some(sampler) => measure::run(sampler, &mut pictures, &commands).await,
+            None => std::future::pending().await,
+        }
+    };
 
     let timer = async {
         match duration {
@@ -155,6 +201,10 @@ async fn run_headless(
             let _ = commands.send(SessionCommand::Close);
             finish(task).await
         }
+        _ = measuring => {
+            let _ = commands.send(SessionCommand::Close);
+            finish(task).await
+        }
         _ = tokio::signal::ctrl_c() => {
             let _ = commands.send(SessionCommand::Close);
             finish(task).await
@@ -163,7 +213,11 @@ async fn run_headless(
     tokio::task::spawn_blocking(move || join_decoder(decoder))
         .await
         .ok();
-    Ok((outcome?, stats))
+    Ok(Finished {
+        outcome: outcome?,
+        decode_stats: stats,
+        latency: sampler.map(|s| LatencyReport::build(s.samples())),
+    })
 }
 
 /// Wait for the session task to close, within [`CLOSE_TIMEOUT`].

@@ -1,8 +1,9 @@
 //! The decoder thread: whole access units in, pictures out. It runs apart
 //! from the window and the network so that neither input nor packets ever
 //! wait on video. It joins parameter-set-only frames onto the next picture,
-//! decodes with openh264, converts to RGB for the window (or discards, in
-//! headless mode), and asks for a keyframe after loss or a decode error.
+//! decodes with openh264, converts to RGB for the window (or discards, or
+//! reports the centre colour for a latency measurement, in headless mode),
+//! and asks for a keyframe after loss or a decode error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::convert::{i420_to_frame, I420};
 use crate::frame::{Frame, FrameSlot};
+use crate::latency::{Picture, Yuv};
 use crate::recovery::Recovery;
 use crate::session::SessionCommand;
 use crate::ViewerError;
@@ -30,6 +32,9 @@ pub enum Output {
     },
     /// Decode only (headless benchmarks).
     Discard,
+    /// Decode and report each picture's centre colour and timing (the
+    /// latency measurement; no RGB conversion).
+    Probe(mpsc::UnboundedSender<Picture>),
 }
 
 impl std::fmt::Debug for Output {
@@ -37,6 +42,7 @@ impl std::fmt::Debug for Output {
         f.write_str(match self {
             Output::Window { .. } => "Output::Window",
             Output::Discard => "Output::Discard",
+            Output::Probe(_) => "Output::Probe",
         })
     }
 }
@@ -138,7 +144,7 @@ impl Pipeline {
                 };
                 let decision = self.recovery.on_frame(unit.keyframe, now);
                 if decision.decode {
-                    match self.decode(&data, decoder, output) {
+                    match self.decode(&data, now, decoder, output) {
                         Ok(true) => stats.record(elapsed_us(now), Instant::now()),
                         Ok(false) => {}
                         Err(reason) => {
@@ -160,24 +166,38 @@ impl Pipeline {
         }
     }
 
-    /// Decode one access unit; `Ok(true)` when a picture came out.
+    /// Decode one access unit taken off the queue at `received`; `Ok(true)`
+    /// when a picture came out.
     fn decode(
         &mut self,
         data: &[u8],
+        received: Instant,
         decoder: &mut Decoder,
         output: &mut Output,
     ) -> Result<bool, String> {
         let Some(yuv) = decoder.decode(data).map_err(|e| e.to_string())? else {
             return Ok(false);
         };
-        let Output::Window { slot, wake } = output else {
-            return Ok(true);
-        };
-        i420_to_frame(&planes(&yuv), &mut self.frame)?;
-        // A replaced picture was never taken, so its wake-up is still
-        // pending: one wake-up per picture the window will see.
-        if !slot.publish(&mut self.frame) {
-            wake();
+        match output {
+            Output::Window { slot, wake } => {
+                i420_to_frame(&planes(&yuv), &mut self.frame)?;
+                // A replaced picture was never taken, so its wake-up is still
+                // pending: one wake-up per picture the window will see.
+                if !slot.publish(&mut self.frame) {
+                    wake();
+                }
+            }
+            Output::Discard => {}
+            Output::Probe(pictures) => {
+                let decoded = Instant::now();
+                let colour = Yuv::at_centre(&planes(&yuv)).ok_or("picture planes too short")?;
+                // The measurement may have finished; pictures then go nowhere.
+                let _ = pictures.send(Picture {
+                    received,
+                    decoded,
+                    colour,
+                });
+            }
         }
         Ok(true)
     }

@@ -2,11 +2,12 @@
 //!
 //! - `login --server URL --username NAME`, `logout`, `list [--json]`
 //!   ([`account`], over [`api`]; the token lives in [`login_file`]).
-//! - `connect DEVICE [--headless] [--duration SECS] [--stats-json]`
-//!   ([`connect`]): [`handshake`] opens the session, [`session`] drives it,
-//!   [`decode`] runs the decoder thread, [`window`] is the winit loop that
-//!   draws ([`present`], [`scale`], [`letterbox`]) and sends input
-//!   ([`input`], [`keymap`]).
+//! - `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]
+//!   [--stats-json]` ([`connect`]): [`handshake`] opens the session,
+//!   [`session`] drives it, [`decode`] runs the decoder thread, [`window`]
+//!   is the winit loop that draws ([`present`], [`scale`], [`letterbox`])
+//!   and sends input ([`input`], [`keymap`]); [`measure`] and [`latency`]
+//!   time clicks to the picture that shows them.
 //!
 //! Errors are one line on stderr and a non-zero exit code.
 
@@ -21,8 +22,10 @@ mod frame;
 mod handshake;
 mod input;
 mod keymap;
+mod latency;
 mod letterbox;
 mod login_file;
+mod measure;
 mod present;
 mod recovery;
 mod scale;

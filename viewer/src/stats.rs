@@ -9,6 +9,7 @@ use meshdesk_peer::PeerStats;
 use serde::Serialize;
 
 use crate::decode::DecodeStats;
+use crate::latency::LatencyReport;
 
 /// The one JSON object `connect --stats-json` prints at the end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +49,9 @@ pub struct Report {
     pub decode_ms_max: Option<f64>,
     /// `host`, `srflx`, `prflx`, `relay` or `unknown`.
     pub candidate_type: String,
+    /// With `--measure-latency`: the samples and their figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_to_photon_ms: Option<LatencyReport>,
 }
 
 /// The instants a report is measured between.
@@ -103,6 +107,7 @@ impl Report {
                 .candidate_pair_type
                 .map_or("unknown", |t| t.as_str())
                 .to_string(),
+            input_to_photon_ms: None,
         }
     }
 
@@ -219,6 +224,10 @@ mod tests {
         );
         assert_eq!(r.candidate_type, "unknown");
         assert!(r.to_json().contains("\"first_frame_ms\":null"));
+        assert!(
+            !r.to_json().contains("input_to_photon_ms"),
+            "only when measured"
+        );
     }
 
     #[test]

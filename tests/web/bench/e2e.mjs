@@ -1,15 +1,20 @@
 // `scripts/bench e2e`: input-to-photon, first frame, bandwidth and CPU for
 // the Meshdesk browser viewer and, in the same run on the same Xvfb content,
 // for x11vnc + noVNC in the same Chromium; host CPU against ffmpeg's
-// x11grab + libx264. Prints one JSON document on stdout.
+// x11grab + libx264; and the native viewer's input-to-photon and first frame
+// (`meshdesk-viewer connect --headless --measure-latency N`). Prints one JSON
+// document on stdout.
 //
 // Options (env): BENCH_SAMPLES (100), BENCH_LOADS (20), BENCH_SECONDS (10),
 // BENCH_VNC=0 to skip the VNC side, BENCH_RESOLUTIONS ("1280x720,1920x1080").
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
+import { promisify } from 'node:util';
 import {
-  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, startHost, startServer, startXvfb, waitFor,
+  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, startHost, startServer, startXvfb, tempDir,
+  waitFor,
 } from '../harness.mjs';
 import { clickToPhoton, cpuShare, pageProbe, pidsOf, summary } from './measure.mjs';
 
@@ -248,6 +253,35 @@ async function measureFfmpeg(d) {
   });
 }
 
+/**
+ * The native viewer (meshdesk-viewer from MESHDESK_BIN_DIR, signed in as the
+ * bench user with a private login file): `samples` clicks timed in its own
+ * clock, from the click to the decode of the first picture showing the flip,
+ * and `loads` connects timed to the first decoded picture.
+ */
+export async function measureNative(server, d, { samples, loads }) {
+  const config = join(tempDir('native'), 'viewer.toml');
+  const { DISPLAY, ...quiet } = env; // headless: no window, no display
+  const viewer = (args, extra = {}) => promisify(execFile)(bin('meshdesk-viewer'), ['--config', config, ...args],
+    { env: { ...quiet, ...extra }, timeout: 600000, maxBuffer: 1 << 20 });
+  await viewer(['login', '--server', server.url, '--username', 'bench'], { MESHDESK_PASSWORD: 'correct horse battery' });
+  const connect = async (n) => JSON.parse((await viewer(['connect', d.deviceId, '--headless', '--stats-json',
+    '--measure-latency', String(n)])).stdout);
+  const out = {};
+  if (loads) {
+    const times = [];
+    for (let i = 0; i < loads; i++) times.push((await connect(0)).first_frame_ms);
+    out.first_frame_ms = summary(times);
+  }
+  const r = (await connect(samples)).input_to_photon_ms;
+  out.input_to_photon_ms = summary(r.samples);
+  // Where the time goes: click to the frame's arrival at the decoder, and
+  // its decoding (the viewer's own summaries).
+  out.click_to_decoder_ms = r.to_decoder;
+  out.decode_ms = r.decode;
+  return out;
+}
+
 const ratio = (a, b) => (a !== null && b ? round(a / b, 100) : null);
 
 /** Server, user and a signed-in browser context with the page probes. */
@@ -310,6 +344,8 @@ export async function main() {
     // The WebCodecs renderer (opt-in), for comparison.
     run1.meshdesk_browser_webcodecs = await measureMeshdesk(context, server, d, { ...opts, render: 'webcodecs' });
     log(`meshdesk webcodecs ${key}`, JSON.stringify(run1.meshdesk_browser_webcodecs.input_to_photon_ms));
+    run1.meshdesk_native = await measureNative(server, d, { samples: SAMPLES, loads: first ? LOADS : 0 });
+    log(`meshdesk native ${key}`, JSON.stringify(run1.meshdesk_native.input_to_photon_ms));
     if (WITH_VNC) {
       run1.vnc_browser = await measureVnc(context, d, opts);
       log(`vnc ${key}`, JSON.stringify(run1.vnc_browser.input_to_photon_ms));
