@@ -136,17 +136,22 @@ impl Viewer {
     /// `connect DEVICE --headless --duration SECS --stats-json`: the stats
     /// report when the viewer exits cleanly, else its output.
     pub fn connect(&self, device: &str, secs: f64) -> Result<Value, String> {
-        let out = self.run(
-            &[
-                "connect",
-                device,
-                "--headless",
-                "--duration",
-                &secs.to_string(),
-                "--stats-json",
-            ],
-            None,
-        );
+        self.connect_with(device, secs, &[])
+    }
+
+    /// [`Self::connect`] with extra `connect` flags (`--relay-only`).
+    pub fn connect_with(&self, device: &str, secs: f64, extra: &[&str]) -> Result<Value, String> {
+        let secs = secs.to_string();
+        let mut args = vec![
+            "connect",
+            device,
+            "--headless",
+            "--duration",
+            &secs,
+            "--stats-json",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.run(&args, None);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let _ = std::fs::write(self.log_path(), stderr.as_bytes());

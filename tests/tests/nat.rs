@@ -100,7 +100,7 @@ impl World {
         assert!(stats["connect_ms"].as_f64().is_some(), "{stats}");
         assert!(stats["first_frame_ms"].as_f64().is_some(), "{stats}");
         let host_side = self.host_candidate();
-        let through_relay = stats["candidate_type"] == "relay" || host_side == "relay";
+        let through_relay = stats["relayed"] == true || host_side == "relay";
         assert_eq!(
             through_relay, relayed,
             "relayed? viewer side {}, host side {host_side}",
@@ -189,6 +189,21 @@ fn relay_only_network_connects_through_the_relay() {
     w.assert_connected(&stats, true);
     let log = plain(&w.server.log_text());
     assert!(log.contains("allocated"), "the relay allocated");
+}
+
+#[test]
+fn relay_only_policy_connects_through_the_relay() {
+    require_netns!();
+    // Direct paths exist (cone NATs); the viewer refuses them.
+    let (net, sites) = network(Layout::Apart(Nat::Cone));
+    let w = World::start(net, sites, &mesh::relay_config(""));
+    let stats = w
+        .viewer
+        .connect_with(DEVICE, SESSION_SECS, &["--relay-only"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.assert_connected(&stats, true);
+    assert_eq!(stats["candidate_type"], "relay", "{stats}");
+    assert_eq!(stats["relayed"], true, "{stats}");
 }
 
 #[test]

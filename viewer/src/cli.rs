@@ -58,6 +58,10 @@ pub struct ConnectArgs {
     /// Print one JSON object of session stats on stdout at the end.
     #[arg(long)]
     pub stats_json: bool,
+    /// Use only relayed paths (the server's TURN relay): this machine's
+    /// addresses are never offered to the remote PC.
+    #[arg(long)]
+    pub relay_only: bool,
     /// Measure input-to-photon, then end the session: after the first
     /// picture, N times click at the centre of the remote screen and time
     /// until the colour there changes (a window that flips colour on every

@@ -44,7 +44,7 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         )
     };
     let requested = Instant::now();
-    let session = rt.block_on(establish(&login, &device))?;
+    let session = rt.block_on(establish(&login, &device, args.relay_only))?;
     let established = Instant::now();
     tracing::info!(device = %device.name, "session established");
 

@@ -33,18 +33,29 @@ pub struct Established {
 }
 
 /// Ask for a session on `device` and answer the host's offer.
-pub async fn establish(login: &Login, device: &Device) -> Result<Established, ViewerError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, establish_inner(login, device))
-        .await
-        .map_err(|_| {
-            ViewerError::ConnectionFailed(format!(
-                "no answer from the remote PC within {} s",
-                HANDSHAKE_TIMEOUT.as_secs()
-            ))
-        })?
+pub async fn establish(
+    login: &Login,
+    device: &Device,
+    relay_only: bool,
+) -> Result<Established, ViewerError> {
+    tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        establish_inner(login, device, relay_only),
+    )
+    .await
+    .map_err(|_| {
+        ViewerError::ConnectionFailed(format!(
+            "no answer from the remote PC within {} s",
+            HANDSHAKE_TIMEOUT.as_secs()
+        ))
+    })?
 }
 
-async fn establish_inner(login: &Login, device: &Device) -> Result<Established, ViewerError> {
+async fn establish_inner(
+    login: &Login,
+    device: &Device,
+    relay_only: bool,
+) -> Result<Established, ViewerError> {
     let options = ConnectOptions::default().with_bearer(login.bearer());
     let (signal_tx, mut signal_rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
         &viewer_ws_url(&login.server),
@@ -78,7 +89,9 @@ async fn establish_inner(login: &Login, device: &Device) -> Result<Established, 
         }
     };
     tracing::info!(session = %session_id, permission = permission.as_str(), "session created");
-    let (peer, streams) = ViewerPeer::new(&ice_servers).await.map_err(peer_error)?;
+    let (peer, streams) = ViewerPeer::with_policy(&ice_servers, relay_only)
+        .await
+        .map_err(peer_error)?;
 
     // Candidates may overtake the offer; keep them until it is applied.
     let mut early: Vec<IceCandidate> = Vec::new();

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use meshdesk_peer::{CandidatePairType, PeerError, PeerStats, ViewerEvent};
 use meshdesk_protocol::encode;
 use meshdesk_protocol::input::{ControlMsg, InputMsg};
-use meshdesk_protocol::signal::{EndReason, IceMsg, ServerToViewer, SessionEndMsg, ViewerToServer};
+use meshdesk_protocol::signal::{
+    EndReason, IceMsg, SdpMsg, ServerToViewer, SessionEndMsg, ViewerToServer,
+};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -152,6 +154,20 @@ async fn drive_inner(
                 Some(Ok(ServerToViewer::Ice(ice))) if ice.session_id == session_id => {
                     if let Err(e) = peer.add_remote_candidate(ice.candidate).await {
                         tracing::debug!(error = %e, "remote candidate refused");
+                    }
+                }
+                Some(Ok(ServerToViewer::Offer(offer))) if offer.session_id == session_id => {
+                    // The host restarted ICE (a network changed): answer
+                    // it like the first offer; the session carries on.
+                    match peer.accept_restart_offer(offer.sdp).await {
+                        Ok(sdp) => {
+                            tracing::info!("answering the host's ICE restart");
+                            let answer = ViewerToServer::Answer(SdpMsg { session_id: session_id.clone(), sdp });
+                            if signal_tx.send(answer).await.is_err() {
+                                signaling_up = false;
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "new offer refused"),
                     }
                 }
                 Some(Ok(ServerToViewer::SessionEnd(end))) if end.session_id == session_id => {

@@ -47,8 +47,13 @@ pub struct Report {
     /// with a window).
     pub decode_ms_mean: Option<f64>,
     pub decode_ms_max: Option<f64>,
-    /// `host`, `srflx`, `prflx`, `relay` or `unknown`.
+    /// `host`, `srflx`, `prflx`, `relay` or `unknown`: this side's
+    /// candidate of the selected pair.
     pub candidate_type: String,
+    /// The same for the host's side of the pair.
+    pub remote_candidate_type: String,
+    /// Whether media goes through a TURN relay on either side.
+    pub relayed: bool,
     /// With `--measure-latency`: the samples and their figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_to_photon_ms: Option<LatencyReport>,
@@ -107,6 +112,11 @@ impl Report {
                 .candidate_pair_type
                 .map_or("unknown", |t| t.as_str())
                 .to_string(),
+            remote_candidate_type: peer
+                .remote_candidate_type
+                .map_or("unknown", |t| t.as_str())
+                .to_string(),
+            relayed: peer.relayed(),
             input_to_photon_ms: None,
         }
     }

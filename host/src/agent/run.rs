@@ -29,6 +29,14 @@ use crate::media::{MediaConfig, MediaPipeline};
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;
 
+/// How long the server may take to answer a ping sent because a session
+/// lost its connection (a sign that this machine's network changed).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Heartbeats without any message from the server before the connection is
+/// given up as dead (the server answers every ping).
+const MISSED_HEARTBEATS: u32 = 3;
+
 /// How one signaling connection ended.
 #[derive(Debug)]
 enum Exit {
@@ -52,6 +60,8 @@ struct Sessions {
     /// Why there is no pipeline, for refusals.
     media_error: Option<String>,
     display: Option<String>,
+    /// Sessions signal here when their peer connection loses connectivity.
+    path_lost: Arc<tokio::sync::Notify>,
 }
 
 impl Sessions {
@@ -80,6 +90,7 @@ impl Sessions {
             media,
             media_error,
             display,
+            path_lost: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -116,9 +127,10 @@ impl Sessions {
         let out = self.out_tx.clone();
         let done = self.done_tx.clone();
         let display = self.display.clone();
+        let path_lost = Arc::clone(&self.path_lost);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
             async move {
-                let finished = session::run(grant, media, display, rx, out).await;
+                let finished = session::run(grant, media, display, rx, out, path_lost).await;
                 let _ = done.send(Finished {
                     session_id: finished.session_id.clone(),
                     reason: finished.reason,
@@ -209,6 +221,8 @@ async fn connect_and_serve(
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
     tracing::info!(device = %cfg.device_id, "connected to the server");
     let mut beat = interval(heartbeat);
+    let mut last_heard = Instant::now();
+    let mut probe: Option<Instant> = None;
     loop {
         tokio::select! {
             biased;
@@ -222,6 +236,8 @@ async fn connect_and_serve(
             Some(out) = sessions.out_rx.recv() => send(&tx, out).await?,
             msg = rx.recv() => match msg {
                 Some(Ok(m)) => {
+                    last_heard = Instant::now();
+                    probe = None;
                     if let Some(reply) = handle(m, sessions)? {
                         send(&tx, reply).await?;
                     }
@@ -229,7 +245,20 @@ async fn connect_and_serve(
                 Some(Err(e)) => tracing::warn!(error = %e, "bad message from the server"),
                 None => return Ok(Exit::Lost("connection closed".into())),
             },
-            _ = beat.tick() => send(&tx, HostToServer::Ping).await?,
+            _ = sessions.path_lost.notified(), if probe.is_none() => {
+                tracing::debug!("a session lost its path: checking the server connection");
+                send(&tx, HostToServer::Ping).await?;
+                probe = Some(Instant::now() + PROBE_TIMEOUT);
+            }
+            _ = sleep_or_never(probe) => {
+                return Ok(Exit::Lost("no answer from the server after a network change".into()));
+            }
+            _ = beat.tick() => {
+                if last_heard.elapsed() > heartbeat * MISSED_HEARTBEATS {
+                    return Ok(Exit::Lost("the server stopped answering".into()));
+                }
+                send(&tx, HostToServer::Ping).await?;
+            }
         }
     }
 }
@@ -341,4 +370,11 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
         }
     }
     Ok(None)
+}
+
+async fn sleep_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
 }

@@ -11,7 +11,7 @@ use meshdesk_peer::{HostEvent, HostPeer};
 use meshdesk_protocol::input::ControlMsg;
 use meshdesk_protocol::rest::{IceServer, Permission};
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::{sleep_until, Instant};
 
 use crate::agent::keyframes::KeyframePolicy;
@@ -56,9 +56,10 @@ pub async fn run(
     display: Option<String>,
     mut inbox: mpsc::Receiver<SessionIn>,
     out: mpsc::UnboundedSender<HostToServer>,
+    path_lost: Arc<Notify>,
 ) -> Finished {
     let sid = grant.session_id.clone();
-    let reason = match serve(&grant, &media, display, &mut inbox, &out).await {
+    let reason = match serve(&grant, &media, display, &mut inbox, &out, &path_lost).await {
         Ok(reason) => reason,
         Err(e) => {
             tracing::warn!(error = %e, "session failed");
@@ -78,6 +79,7 @@ async fn serve(
     display: Option<String>,
     inbox: &mut mpsc::Receiver<SessionIn>,
     out: &mpsc::UnboundedSender<HostToServer>,
+    path_lost: &Notify,
 ) -> Result<Option<EndReason>, String> {
     let sid = grant.session_id.clone();
     let (w, h) = media.screen_size();
@@ -144,6 +146,9 @@ async fn serve(
                 }
                 Some(HostEvent::Disconnected) => {
                     tracing::info!("connectivity lost; restarting ICE");
+                    // Maybe this machine's network changed: the signaling
+                    // connection should prove it still works.
+                    path_lost.notify_one();
                     vanish_deadline.get_or_insert(Instant::now() + VANISH_TIMEOUT);
                     restart.disconnected(Instant::now());
                 }

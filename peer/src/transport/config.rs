@@ -13,7 +13,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use tokio::sync::mpsc;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceServer, Registry, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder,
 };
 
 use super::events::{Handler, RawEvent};
@@ -99,6 +99,7 @@ const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 /// Build a peer connection whose events arrive on the returned channel.
 pub(crate) async fn build_peer_connection(
     ice_servers: &[IceServer],
+    relay_only: bool,
 ) -> Result<(Pc, mpsc::UnboundedReceiver<RawEvent>), PeerError> {
     let (engine, registry) = media_engine()?;
     let settings = SettingEngineBuilder::new()
@@ -111,8 +112,14 @@ pub(crate) async fn build_peer_connection(
         // (1 s) per pair before it is given up, as before.
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))
         .build();
+    let policy = if relay_only {
+        RTCIceTransportPolicy::Relay
+    } else {
+        RTCIceTransportPolicy::All
+    };
     let config = RTCConfigurationBuilder::new()
         .with_ice_servers(map_ice_servers(ice_servers))
+        .with_ice_transport_policy(policy)
         .build();
     let (tx, rx) = mpsc::unbounded_channel();
     let handler: Arc<dyn PeerConnectionEventHandler> = Arc::new(Handler::new(tx));

@@ -118,7 +118,7 @@ impl std::fmt::Debug for HostPeer {
 impl HostPeer {
     /// Create the connection, the video track and both data channels.
     pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, HostStreams), PeerError> {
-        let (pc, raw) = build_peer_connection(ice_servers).await?;
+        let (pc, raw) = build_peer_connection(ice_servers, false).await?;
         let ssrc: u32 = rand::random();
         let track = Arc::new(
             TrackLocalStaticSample::new(

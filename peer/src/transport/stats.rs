@@ -71,8 +71,12 @@ pub struct PeerStats {
     pub packets_lost: i64,
     /// Latest ICE round-trip time on the selected pair, if measured.
     pub round_trip_time: Option<Duration>,
-    /// Type of the selected candidate pair, once connected.
+    /// Type of the selected candidate pair (its local candidate), once
+    /// connected.
     pub candidate_pair_type: Option<CandidatePairType>,
+    /// Type of the selected pair's remote candidate: `relay` when the other
+    /// side goes through TURN although this side does not.
+    pub remote_candidate_type: Option<CandidatePairType>,
     /// Whole access units handed to the application (viewer).
     pub frames_received: u64,
     /// Access units reported lost (viewer).
@@ -100,8 +104,17 @@ pub(crate) async fn collect(pc: &Pc) -> PeerStats {
             stats.round_trip_time = Some(Duration::from_secs_f64(pair.current_round_trip_time));
         }
         stats.candidate_pair_type = Some(local_type(&report, &pair.local_candidate_id));
+        stats.remote_candidate_type = Some(remote_type(&report, &pair.remote_candidate_id));
     }
     stats
+}
+
+impl PeerStats {
+    /// Whether media goes through a TURN relay on either side.
+    pub fn relayed(&self) -> bool {
+        [self.candidate_pair_type, self.remote_candidate_type]
+            .contains(&Some(CandidatePairType::Relay))
+    }
 }
 
 /// Type of the selected pair, `Unknown` when none is selected yet.
@@ -134,6 +147,19 @@ fn local_type(report: &RTCStatsReport, candidate_id: &str) -> CandidatePairType 
         .unwrap_or(CandidatePairType::Unknown)
 }
 
+/// The remote candidate's type, found like [`local_type`].
+fn remote_type(report: &RTCStatsReport, candidate_id: &str) -> CandidatePairType {
+    report
+        .iter()
+        .find_map(|entry| match entry {
+            RTCStatsReportEntry::RemoteCandidate(c) if entry.id().ends_with(candidate_id) => {
+                Some(CandidatePairType::from_webrtc(c.candidate_type))
+            }
+            _ => None,
+        })
+        .unwrap_or(CandidatePairType::Unknown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +173,17 @@ mod tests {
         );
         let json = serde_json::to_string(&CandidatePairType::Srflx).expect("serializes");
         assert_eq!(json, "\"srflx\"");
+    }
+
+    #[test]
+    fn relayed_if_either_side_uses_turn() {
+        let mut s = PeerStats {
+            candidate_pair_type: Some(CandidatePairType::Host),
+            remote_candidate_type: Some(CandidatePairType::Srflx),
+            ..PeerStats::default()
+        };
+        assert!(!s.relayed());
+        s.remote_candidate_type = Some(CandidatePairType::Relay);
+        assert!(s.relayed());
     }
 }

@@ -110,7 +110,16 @@ impl std::fmt::Debug for ViewerPeer {
 impl ViewerPeer {
     /// Create the connection; it waits for the host's offer.
     pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, ViewerStreams), PeerError> {
-        let (pc, raw) = build_peer_connection(ice_servers).await?;
+        Self::with_policy(ice_servers, false).await
+    }
+
+    /// Like [`Self::new`]; with `relay_only`, only relayed candidates are
+    /// used (this machine's addresses are never offered to the host).
+    pub async fn with_policy(
+        ice_servers: &[IceServer],
+        relay_only: bool,
+    ) -> Result<(Self, ViewerStreams), PeerError> {
+        let (pc, raw) = build_peer_connection(ice_servers, relay_only).await?;
         let shared = Arc::new(Shared::default());
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
@@ -179,6 +188,15 @@ impl ViewerPeer {
             .await
             .map_err(PeerError::webrtc)?;
         Ok(sdp)
+    }
+
+    /// Answer a new offer during a running session (the host restarted
+    /// ICE). Our own ICE restarts too, on fresh sockets, since the reason
+    /// is usually that one side's network changed: sockets bound to an
+    /// address that went away would never work again.
+    pub async fn accept_restart_offer(&self, sdp: String) -> Result<String, PeerError> {
+        self.pc.restart_ice().await.map_err(PeerError::webrtc)?;
+        self.accept_offer(sdp).await
     }
 
     /// Add a candidate trickled by the host; the end marker is ignored.
