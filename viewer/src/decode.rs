@@ -145,7 +145,13 @@ impl Pipeline {
                 let decision = self.recovery.on_frame(unit.keyframe, now);
                 if decision.decode {
                     match self.decode(&data, now, decoder, output) {
-                        Ok(true) => stats.record(elapsed_us(now), Instant::now()),
+                        Ok(true) => {
+                            let first = stats.first_frame_at.get().is_none();
+                            stats.record(elapsed_us(now), Instant::now());
+                            if first {
+                                let _ = commands.send(SessionCommand::FirstPicture);
+                            }
+                        }
                         Ok(false) => {}
                         Err(reason) => {
                             tracing::debug!(%reason, "decode failed");

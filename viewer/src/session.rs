@@ -32,9 +32,16 @@ pub enum SessionCommand {
     Input(InputMsg),
     /// Ask the host for a keyframe.
     RequestKeyframe,
+    /// The first picture was decoded (stops the first-picture watchdog).
+    FirstPicture,
     /// End the session.
     Close,
 }
+
+/// How long after connecting a session waits for its first picture before
+/// asking for a keyframe (again every this long). The host sends one at
+/// once, but packets that beat the receiving track's setup are dropped.
+const FIRST_PICTURE_WAIT: Duration = Duration::from_millis(700);
 
 /// What the session reports while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +109,8 @@ async fn drive_inner(
     let mut signaling_up = true;
     let mut candidates_open = true;
     let mut early_input = Vec::new();
+    let mut first_picture_due: Option<tokio::time::Instant> = None;
+    let mut pictured = false;
 
     let stop = loop {
         tokio::select! {
@@ -118,12 +127,19 @@ async fn drive_inner(
                 }
                 Some(SessionCommand::Input(_)) => {}
                 Some(SessionCommand::RequestKeyframe) => request_keyframe(&peer, channels_ready).await,
+                Some(SessionCommand::FirstPicture) => {
+                    pictured = true;
+                    first_picture_due = None;
+                }
                 Some(SessionCommand::Close) | None => break Stop::Closed,
             },
             event = streams.events.recv() => match event {
                 Some(ViewerEvent::Connected { candidate_pair_type }) => {
                     tracing::info!(candidate = %candidate_pair_type, "connected");
                     connected_at = Some(Instant::now());
+                    if !pictured {
+                        first_picture_due = Some(tokio::time::Instant::now() + FIRST_PICTURE_WAIT);
+                    }
                     notify(Notice::Connected(candidate_pair_type));
                 }
                 Some(ViewerEvent::ChannelsReady) => {
@@ -187,6 +203,11 @@ async fn drive_inner(
                     signaling_up = false;
                 }
             },
+            _ = sleep_or_never(first_picture_due) => {
+                tracing::info!("no picture yet: asking for a keyframe");
+                request_keyframe(&peer, channels_ready).await;
+                first_picture_due = Some(tokio::time::Instant::now() + FIRST_PICTURE_WAIT);
+            }
             _ = stats_tick.tick() => notify(Notice::Stats(peer.stats().await)),
             _ = tokio::time::sleep_until(connect_deadline), if connected_at.is_none() => {
                 break Stop::Failed(ViewerError::ConnectionFailed(format!(
@@ -247,5 +268,12 @@ async fn request_keyframe(peer: &meshdesk_peer::ViewerPeer, channels_ready: bool
         if let Err(e) = peer.request_keyframe().await {
             tracing::debug!(error = %e, "keyframe request not sent");
         }
+    }
+}
+
+async fn sleep_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
