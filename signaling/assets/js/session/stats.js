@@ -37,6 +37,8 @@ export function summarize(report, prev, own = null) {
     rttMs: pair?.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null,
     path: !pair ? null : types.includes('relay') ? 'relayed' : 'direct',
     candidateType: local?.candidateType ?? null,
+    // How this side reaches its TURN relay: 'udp', 'tcp' or 'tls'.
+    relayProtocol: local?.candidateType === 'relay' ? (local.relayProtocol ?? null) : null,
   };
   if (own && own.framesDecoded > out.framesDecoded) {
     out.framesDecoded = own.framesDecoded;

@@ -103,6 +103,7 @@ export function sessionView(root, live, device, onClose) {
     prevStats = s;
     stats.textContent = statsText(s);
     view.dataset.path = s.path ?? '';
+    view.dataset.relayProtocol = s.relayProtocol ?? '';
   }, 1000);
 
   async function toggleFullscreen() {

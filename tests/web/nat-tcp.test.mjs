@@ -1,0 +1,69 @@
+// A viewer whose network drops all UDP (as some corporate and hotel
+// networks do): Chromium, in its own network namespace behind such a
+// router, reaches the host through the server's TURN relay over TCP.
+// The topology comes from meshdesk-nat-world (tests/src/bin); root only.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { bin, cleanup, hex, near, remotePixel, tempDir, waitFor } from './harness.mjs';
+
+let world;
+after(async () => {
+  world?.stdin.end();
+  await new Promise((r) => (world && world.exitCode === null ? world.on('exit', r) : r()));
+  await cleanup();
+});
+
+/** Start the topology; resolves with its description. */
+function startWorld() {
+  world = spawn(bin('meshdesk-nat-world'), [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    world.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line));
+    });
+    world.on('exit', (code) => reject(new Error(`meshdesk-nat-world exited with ${code}`)));
+  });
+}
+
+test('a viewer without UDP connects through TURN over TCP', { timeout: 120000 }, async (t) => {
+  const w = await startWorld();
+  if (w.skipped) {
+    t.skip(w.skipped);
+    return;
+  }
+  // Chromium runs inside the viewer's namespace.
+  const dir = tempDir('netns-chromium');
+  const wrapper = join(dir, 'chromium-in-netns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${w.viewer_ns} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const browser = await chromium.launch({
+    executablePath: wrapper,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(w.url);
+    await page.getByLabel('Username').fill(w.username);
+    await page.getByLabel('Password').fill(w.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator(`[data-device-id="${w.device_id}"][data-online="true"]`).waitFor();
+    await page.locator(`[data-device-id="${w.device_id}"]`).getByRole('button', { name: /Connect/ }).click();
+    await waitFor('the green screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0x00ff00)), 60000);
+    await waitFor('the stats', async () => (await page.locator('.session').getAttribute('data-path')) === 'relayed');
+    assert.equal(await page.locator('.session').getAttribute('data-relay-protocol'), 'tcp');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
