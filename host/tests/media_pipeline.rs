@@ -122,6 +122,14 @@ async fn static_screen_sends_nothing_and_a_change_arrives_promptly() {
         "change took {latency:?} to arrive"
     );
     assert!(changed.sequence > first.sequence);
+    // Every stage was timed, and none waited long on this idle machine.
+    let t = changed.timings;
+    assert!(
+        t.capture > Duration::ZERO && t.encode > Duration::ZERO,
+        "{t:?}"
+    );
+    let waits = t.waited + t.queued;
+    assert!(waits < Duration::from_secs(1), "{t:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

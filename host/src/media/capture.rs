@@ -1,4 +1,5 @@
-//! The capture thread: wait for damage or a keyframe request, pace, grab.
+//! The capture thread: wait for damage or a keyframe request, pace, grab,
+//! convert.
 //!
 //! It owns the X connection that watches for damage and the scrap grabber
 //! (not `Send`, so both are created on this thread). It sleeps in `poll(2)`
@@ -6,11 +7,14 @@
 //! timeout unless the frame-rate cap asks for one: a static screen, or a
 //! pipeline nobody watches, costs no CPU.
 //!
-//! Frames go to the encoder thread through a channel of capacity one, using
-//! a single pixel buffer that the encoder hands back as soon as it has
-//! converted it. While the encoder is busy with that buffer no new grab
-//! happens; changes keep coalescing in the damage region and the next grab
-//! shows the latest screen. A slow encoder thus drops frames, never queues them.
+//! Each grab is converted to I420 straight from scrap's shared memory (no
+//! copy of the BGRX image) into one of two [`I420Picture`]s, and goes to
+//! the encoder thread through a channel that never blocks; the encoder
+//! hands the picture back once it has encoded it. So one frame can be grabbed and
+//! converted while the previous one encodes, and when both pictures are
+//! out no grab happens: changes keep coalescing in the damage region and
+//! the next grab shows the latest screen. A slow encoder thus drops frames,
+//! never queues them.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -20,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
+use crate::media::convert::I420Picture;
 use crate::media::damage::DamageWatcher;
 use crate::media::grab::ScreenGrabber;
 use crate::media::pacing::{PaceDecision, Pacer};
@@ -31,28 +36,35 @@ use crate::media::MediaError;
 pub(crate) enum CaptureCommand {
     /// Produce a frame soon even if the screen did not change.
     Keyframe,
-    /// The encoder is done reading this pixel buffer.
-    ReturnBuffer(Vec<u8>),
+    /// The encoder is done reading this picture.
+    ReturnPicture(I420Picture),
     /// Exit the thread.
     Stop,
 }
 
-/// A grabbed screen, on its way to the encoder.
+/// A grabbed and converted screen, on its way to the encoder.
 #[derive(Debug)]
 pub(crate) struct RawFrame {
-    /// BGRX pixels, `stride * height` bytes.
-    pub bgrx: Vec<u8>,
-    /// Screen width in pixels.
-    pub width: u32,
-    /// Screen height in pixels.
-    pub height: u32,
-    /// Bytes per row.
-    pub stride: u32,
+    /// The screen in I420, cropped to even dimensions.
+    pub picture: I420Picture,
     /// When the grab started.
     pub captured_at: Instant,
-    /// How long the grab and copy took.
+    /// From the first damage event this frame covers being read to the
+    /// grab (frame-rate cap, or both pictures at the encoder). Zero for a
+    /// grab without damage (keyframe request).
+    pub waited: Duration,
+    /// How long the grab took.
     pub capture_time: Duration,
+    /// How long BGRX to I420 took.
+    pub convert_time: Duration,
+    /// When the frame was handed to the encoder thread.
+    pub sent_at: Instant,
 }
+
+/// Pictures in flight between the capture and encode threads: one being
+/// encoded while the next is grabbed and converted. Also the capacity of
+/// the frame channel, so sending never blocks.
+pub(crate) const PICTURES: usize = 2;
 
 /// Sends commands to the capture thread and wakes it. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -89,9 +101,11 @@ pub(crate) struct CaptureLoop {
     commands: Receiver<CaptureCommand>,
     /// Read end of the wake-up pair.
     wake: UnixStream,
-    /// The pixel buffer, when the encoder is not holding it.
-    buffer: Option<Vec<u8>>,
-    /// To the encoder thread (capacity 1).
+    /// Pictures the encoder is not holding.
+    free: Vec<I420Picture>,
+    /// When the first damage event since the last grab was read.
+    damage_seen: Option<Instant>,
+    /// To the encoder thread (capacity [`PICTURES`]).
     frames: SyncSender<RawFrame>,
     /// True while at least one subscriber exists.
     watched: Watched,
@@ -139,7 +153,8 @@ impl CaptureLoop {
             pacer: Pacer::new(max_fps),
             commands,
             wake,
-            buffer: Some(Vec::new()),
+            free: (0..PICTURES).map(|_| I420Picture::new()).collect(),
+            damage_seen: None,
             frames,
             watched,
         })
@@ -157,6 +172,10 @@ impl CaptureLoop {
                 return Ok(());
             }
             if self.watcher.take_damage()? {
+                if (self.watched)() {
+                    // For the frame's timings (not for pacing).
+                    self.damage_seen.get_or_insert_with(Instant::now);
+                }
                 self.pacer.on_damage();
             }
             let timeout = match self.next_step(Instant::now()) {
@@ -177,7 +196,7 @@ impl CaptureLoop {
         loop {
             match self.commands.try_recv() {
                 Ok(CaptureCommand::Keyframe) => self.pacer.on_keyframe_request(),
-                Ok(CaptureCommand::ReturnBuffer(buf)) => self.buffer = Some(buf),
+                Ok(CaptureCommand::ReturnPicture(picture)) => self.free.push(picture),
                 Ok(CaptureCommand::Stop) | Err(TryRecvError::Disconnected) => return Flow::Stop,
                 Err(TryRecvError::Empty) => return Flow::Continue,
             }
@@ -186,9 +205,9 @@ impl CaptureLoop {
 
     /// Decides between grabbing now and sleeping (with an optional deadline).
     fn next_step(&self, now: Instant) -> Step {
-        // Nobody watching, or the encoder still holds the buffer: sleep
-        // until a subscriber or the buffer comes back (both wake us).
-        if !(self.watched)() || self.buffer.is_none() {
+        // Nobody watching, or the encoder holds every picture: sleep until
+        // a subscriber or a picture comes back (both wake us).
+        if !(self.watched)() || self.free.is_empty() {
             return Step::Sleep(None);
         }
         match self.pacer.poll(now) {
@@ -198,24 +217,36 @@ impl CaptureLoop {
         }
     }
 
-    /// Grabs the screen into the buffer and hands it to the encoder.
+    /// Grabs the screen, converts it into a free picture and hands it to
+    /// the encoder.
     fn grab_and_send(&mut self) -> Result<Flow, MediaError> {
-        let Some(mut bgrx) = self.buffer.take() else {
+        let Some(mut picture) = self.free.pop() else {
             return Ok(Flow::Continue);
         };
         self.watcher.rearm()?;
         let captured_at = Instant::now();
-        self.grabber.grab_into(&mut bgrx);
+        let waited = self.damage_seen.take().map_or(Duration::ZERO, |seen| {
+            captured_at.saturating_duration_since(seen)
+        });
+        let (width, height, stride) = (
+            self.grabber.width(),
+            self.grabber.height(),
+            self.grabber.stride(),
+        );
+        let bgrx = self.grabber.grab();
+        let grabbed_at = Instant::now();
         self.pacer.on_captured(captured_at);
+        picture.convert_from_bgrx(bgrx, width, height, stride)?;
+        let sent_at = Instant::now();
         let frame = RawFrame {
-            bgrx,
-            width: self.grabber.width(),
-            height: self.grabber.height(),
-            stride: self.grabber.stride(),
+            picture,
             captured_at,
-            capture_time: captured_at.elapsed(),
+            waited,
+            capture_time: grabbed_at - captured_at,
+            convert_time: sent_at - grabbed_at,
+            sent_at,
         };
-        // Never blocks: there is one buffer and the channel holds one frame.
+        // Never blocks: the channel holds as many frames as there are pictures.
         match self.frames.send(frame) {
             Ok(()) => Ok(Flow::Continue),
             Err(_) => Ok(Flow::Stop), // the encoder thread has exited

@@ -2,10 +2,45 @@
 //!
 //! OpenH264's defaults suit a camera at 120 kbit/s, not a desktop (see
 //! testing.md), so usage type, rate control, bitrate, frame rate, frame
-//! skipping, threads and intra period are all set here. IDRs come only on
-//! demand ([`H264Encoder::force_keyframe`]) and on the first frame; with the
-//! constant SPS/PPS id strategy every IDR carries its SPS and PPS, so a viewer
-//! can join at any IDR.
+//! skipping, threads and intra period are all set here. IDRs come on demand
+//! ([`H264Encoder::force_keyframe`]), on the first frame, and when OpenH264's
+//! scene-change detection sees most of the screen change (it forces that
+//! detection on in screen mode: a full-screen colour flip is always an IDR).
+//! With the constant SPS/PPS id strategy every IDR carries its SPS and PPS,
+//! so a viewer can join at any IDR.
+//!
+//! ## Speed settings (measured 2026-11-26, 2 cores, quiet machine)
+//!
+//! `host/examples/encode_bench.rs` encodes recorded desktop changes with
+//! each [`EncoderTuning`], frame by frame in turn; medians of the time per
+//! changed frame at 1280x720 / 1920x1080:
+//!
+//! | tuning | colour flip (IDR) | xterm scrolling | animated quarter |
+//! |---|---|---|---|
+//! | medium, 1 thread (before) | 10.9 / 25.2 ms | 8.8 / 20.3 ms | 7.1 / 14.7 ms |
+//! | low, 1 thread | 11.3 / 24.7 ms | 9.1 / 19.8 ms | 7.1 / 14.5 ms |
+//! | medium, 2 threads, 64 kB slices (now) | 10.1 / 19.7 ms | 9.2 / 18.4 ms | 7.4 / 14.4 ms |
+//!
+//! - Complexity low is no faster in screen mode: paired per frame it is
+//!   0.93 to 1.01 times medium over two runs, inside the noise. Most of the
+//!   time goes where complexity does not reach: scroll and scene-change
+//!   detection (a fifth of a flip's encode), screen-content motion hashing,
+//!   intra mode decision and deblocking. Medium stays.
+//! - Two threads need size-limited slices (OpenH264 threads per slice
+//!   region). In the bench they save up to 20 % at 1080p and little at
+//!   720p; end to end, where the encoder runs with the rest of the pipeline,
+//!   they cut the encode of the flip from 12.1 to 13.1 ms to 8.6 to 10.1 ms
+//!   (720p) and from 28 to 30 ms to 19 to 21 ms (1080p), three runs each,
+//!   and input-to-photon p50 by about 4 ms (720p) and 10 ms (1080p).
+//!   Cost: bytes per changed frame +2 to +18 % (flip 2772 to 2836 B, xterm
+//!   930 to 988 B, animation 639 to 701 B at 720p), IDRs +0.1 %, text
+//!   quality unchanged (xterm luma PSNR 40.4 to 40.5 dB median at 720p,
+//!   45.1 to 45.3 dB at 1080p). MTU-sized slices (1,100 B) were no faster
+//!   and cost up to 20 % more bytes at 1080p.
+//! - More than two threads could not be measured on this 2-core machine,
+//!   so the pipeline asks for at most two; with one core it keeps one
+//!   thread and one slice.
+//! - Camera mode stays out: faster, but far worse on text (testing.md).
 
 use std::time::Duration;
 
@@ -28,6 +63,93 @@ pub struct EncodedPicture {
     pub keyframe: bool,
 }
 
+/// The speed-related OpenH264 settings, so that benchmarks compare them
+/// through the code path the pipeline uses. The pipeline runs with
+/// [`EncoderTuning::for_this_machine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderTuning {
+    /// Encoder complexity (mode decision effort).
+    pub complexity: EncoderComplexity,
+    /// OpenH264 worker threads (1 to 4). OpenH264 parallelises by slice: more
+    /// than one needs [`Self::max_slice_bytes`], or it runs on one anyway.
+    pub threads: u16,
+    /// Size-limited slices of at most about this many bytes (at least
+    /// [`MIN_SLICE_BYTES`]), the picture split into one region per thread;
+    /// `None`: one slice per picture.
+    pub max_slice_bytes: Option<u32>,
+}
+
+/// OpenH264's complexity levels (mirrors `openh264::encoder::Complexity`,
+/// which cannot be compared or printed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderComplexity {
+    /// Fastest: SAD instead of SATD in mode decision.
+    Low,
+    /// OpenH264's default.
+    Medium,
+    /// Slowest.
+    High,
+}
+
+/// Most threads OpenH264 uses (`MAX_THREADS_NUM`), and the most we ask for.
+const MAX_THREADS: u16 = 4;
+
+/// Threads the pipeline uses at most: two is what was measured (2 cores).
+const PIPELINE_THREADS: u16 = 2;
+
+/// Smallest slice limit accepted: OpenH264 refuses limits under the largest
+/// possible macroblock plus headers (about 450 bytes).
+pub const MIN_SLICE_BYTES: u32 = 1_000;
+
+/// The pipeline's slice limit with several threads: large enough that a
+/// thread's region is usually one slice, so slicing costs few bytes.
+const PIPELINE_SLICE_BYTES: u32 = 64_000;
+
+impl EncoderTuning {
+    /// One thread, one slice per picture, medium complexity.
+    pub const SINGLE_THREAD: Self = Self {
+        complexity: EncoderComplexity::Medium,
+        threads: 1,
+        max_slice_bytes: None,
+    };
+
+    /// The pipeline's settings on a machine with `cores` logical cores:
+    /// medium complexity (low was no faster, see the module doc), and with
+    /// two or more cores two threads on size-limited slices.
+    pub fn for_cores(cores: usize) -> Self {
+        let threads = u16::try_from(cores)
+            .unwrap_or(u16::MAX)
+            .clamp(1, PIPELINE_THREADS);
+        Self {
+            threads,
+            max_slice_bytes: (threads > 1).then_some(PIPELINE_SLICE_BYTES),
+            ..Self::SINGLE_THREAD
+        }
+    }
+
+    /// [`Self::for_cores`] for the cores this process may use.
+    pub fn for_this_machine() -> Self {
+        Self::for_cores(std::thread::available_parallelism().map_or(1, usize::from))
+    }
+
+    /// Refuses settings OpenH264 would reject at the first frame.
+    fn validate(&self) -> Result<(), MediaError> {
+        if !(1..=MAX_THREADS).contains(&self.threads) {
+            return Err(MediaError::InvalidConfig(format!(
+                "encoder threads must be 1..={MAX_THREADS}, got {}",
+                self.threads
+            )));
+        }
+        if self.max_slice_bytes.is_some_and(|b| b < MIN_SLICE_BYTES) {
+            return Err(MediaError::InvalidConfig(format!(
+                "slices must allow at least {MIN_SLICE_BYTES} bytes, got {:?}",
+                self.max_slice_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// An OpenH264 encoder configured for screen content.
 pub struct H264Encoder {
     /// The OpenH264 instance; it re-initialises itself when the size changes.
@@ -45,9 +167,25 @@ impl std::fmt::Debug for H264Encoder {
 }
 
 impl H264Encoder {
-    /// An encoder targeting `bitrate_bps` at up to `max_fps` frames per second.
+    /// An encoder targeting `bitrate_bps` at up to `max_fps` frames per
+    /// second, tuned for this machine ([`EncoderTuning::for_this_machine`]).
     pub fn new(bitrate_bps: u32, max_fps: u32) -> Result<Self, MediaError> {
-        let config = EncoderConfig::new()
+        Self::with_tuning(bitrate_bps, max_fps, EncoderTuning::for_this_machine())
+    }
+
+    /// [`Self::new`] with explicit speed settings (benchmarks, tests).
+    pub fn with_tuning(
+        bitrate_bps: u32,
+        max_fps: u32,
+        tuning: EncoderTuning,
+    ) -> Result<Self, MediaError> {
+        tuning.validate()?;
+        let complexity = match tuning.complexity {
+            EncoderComplexity::Low => Complexity::Low,
+            EncoderComplexity::Medium => Complexity::Medium,
+            EncoderComplexity::High => Complexity::High,
+        };
+        let mut config = EncoderConfig::new()
             .usage_type(UsageType::ScreenContentRealTime)
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(bitrate_bps))
@@ -55,10 +193,8 @@ impl H264Encoder {
             // Never drop a frame to hold the bitrate: a skipped frame would
             // leave the viewer on a stale screen until the next change.
             .skip_frames(false)
-            // One thread: the pipeline already runs capture and encode on
-            // separate threads, and the machine may have only two cores.
-            .num_threads(1)
-            .complexity(Complexity::Medium)
+            .num_threads(tuning.threads)
+            .complexity(complexity)
             // Screen-content mode does not support these; OpenH264 turns
             // them off itself with a warning, so say so here.
             .adaptive_quantization(false)
@@ -66,6 +202,9 @@ impl H264Encoder {
             // No periodic IDR: keyframes only on request or a new viewer.
             .intra_frame_period(IntraFramePeriod::from_num_frames(0))
             .sps_pps_strategy(SpsPpsStrategy::ConstantId);
+        if let Some(bytes) = tuning.max_slice_bytes {
+            config = config.max_slice_len(bytes);
+        }
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)?;
         Ok(Self {
             encoder,
@@ -116,5 +255,80 @@ impl H264Encoder {
             return Ok(None);
         }
         Ok(Some(EncodedPicture { data, keyframe }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::convert::I420Picture;
+    use crate::media::frame::{nal_types, NAL_IDR};
+
+    #[test]
+    fn pipeline_tuning_uses_two_threads_on_sliced_pictures_when_it_can() {
+        assert_eq!(EncoderTuning::for_cores(1), EncoderTuning::SINGLE_THREAD);
+        for cores in [2, 16] {
+            let tuning = EncoderTuning::for_cores(cores);
+            assert_eq!(tuning.threads, 2);
+            assert_eq!(tuning.max_slice_bytes, Some(PIPELINE_SLICE_BYTES));
+            assert_eq!(tuning.complexity, EncoderComplexity::Medium);
+        }
+        EncoderTuning::for_this_machine().validate().unwrap();
+    }
+
+    #[test]
+    fn settings_openh264_would_refuse_are_errors() {
+        let bad = [
+            EncoderTuning {
+                threads: 0,
+                ..EncoderTuning::SINGLE_THREAD
+            },
+            EncoderTuning {
+                threads: MAX_THREADS + 1,
+                ..EncoderTuning::SINGLE_THREAD
+            },
+            EncoderTuning {
+                max_slice_bytes: Some(0),
+                ..EncoderTuning::SINGLE_THREAD
+            },
+        ];
+        for tuning in bad {
+            let result = H264Encoder::with_tuning(1_000_000, 30, tuning);
+            assert!(
+                matches!(result, Err(MediaError::InvalidConfig(_))),
+                "{tuning:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sliced_two_thread_pictures_decode() {
+        // Detailed content, so that small slices really split the picture.
+        let (w, h) = (320u32, 240u32);
+        let bgrx: Vec<u8> = (0..w * h * 4)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut picture = I420Picture::new();
+        picture.convert_from_bgrx(&bgrx, w, h, w * 4).unwrap();
+        let tuning = EncoderTuning {
+            threads: 2,
+            max_slice_bytes: Some(MIN_SLICE_BYTES),
+            ..EncoderTuning::SINGLE_THREAD
+        };
+        let mut encoder = H264Encoder::with_tuning(4_000_000, 30, tuning).unwrap();
+        let idr = encoder
+            .encode(picture.view(), Duration::ZERO)
+            .unwrap()
+            .expect("a picture");
+        assert!(idr.keyframe);
+        let slices = nal_types(&idr.data)
+            .into_iter()
+            .filter(|&t| t == NAL_IDR)
+            .count();
+        assert!(slices > 1, "{slices} slice(s)");
+        let mut decoder = openh264::decoder::Decoder::new().unwrap();
+        let decoded = decoder.decode(&idr.data).unwrap().expect("decodes");
+        use openh264::formats::YUVSource;
+        assert_eq!(decoded.dimensions(), (w as usize, h as usize));
     }
 }

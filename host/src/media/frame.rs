@@ -7,13 +7,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-/// Time spent in each stage for one frame.
+/// Time spent in each stage for one frame, in pipeline order: from the
+/// damage event to the encoded frame is the sum of all five.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
-    /// Grabbing the screen (MIT-SHM) and copying it out.
+    /// From reading the first damage event this frame covers to starting
+    /// the grab: the frame-rate cap, or the encoder holding both pictures.
+    /// Zero when the grab was for a keyframe request alone.
+    pub waited: Duration,
+    /// Grabbing the screen (MIT-SHM).
     pub capture: Duration,
-    /// BGRX to I420.
+    /// BGRX to I420, straight from the shared-memory image.
     pub convert: Duration,
+    /// Waiting for the encode thread (it was busy with the previous frame).
+    pub queued: Duration,
     /// H.264 encoding.
     pub encode: Duration,
 }

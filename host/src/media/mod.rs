@@ -1,8 +1,9 @@
 //! Screen to the wire: capture the X display, convert, encode to H.264.
 //!
 //! ```text
-//!  X server ──damage──▶ capture thread ──BGRX (1 slot)──▶ encode thread ──Arc<EncodedFrame>──▶ subscribers
-//!            ◀─MIT-SHM─  pacing, scrap       ◀─buffer back─  yuvutils-rs, openh264   (tokio broadcast)
+//!  X server ──damage──▶ capture thread ───I420 (2 pictures)──▶ encode thread ──Arc<EncodedFrame>──▶ subscribers
+//!            ◀─MIT-SHM─  pacing, scrap,     ◀──picture back───  openh264           (tokio broadcast)
+//!                        yuvutils-rs
 //! ```
 //!
 //! - [`MediaPipeline::start`] opens one pipeline per display; every session
@@ -21,7 +22,7 @@ mod damage;
 pub mod encode;
 mod error;
 pub mod frame;
-mod grab;
+pub mod grab;
 pub mod pacing;
 mod pipeline;
 mod subscription;

@@ -1,7 +1,7 @@
 //! One capture and encode pipeline per display, shared by every session.
 //!
-//! Two owned threads: capture (damage, pacing, grab; see `capture.rs`) and
-//! encode (convert, encode, publish). Encoded frames are published once to a
+//! Two owned threads: capture (damage, pacing, grab, convert; see
+//! `capture.rs`) and encode (encode, publish). Encoded frames are published once to a
 //! `tokio::sync::broadcast` channel as `Arc<EncodedFrame>`, so a second
 //! viewer costs a receiver, not a second encoder. With no subscriber the
 //! capture thread grabs nothing and sleeps without a timer. Dropping the
@@ -17,7 +17,6 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::media::capture::{self, CaptureCommand, CaptureHandle, CaptureLoop, RawFrame};
-use crate::media::convert::I420Converter;
 use crate::media::encode::H264Encoder;
 use crate::media::frame::{EncodedFrame, StageTimings};
 use crate::media::subscription::Subscription;
@@ -122,7 +121,7 @@ impl MediaPipeline {
             keyframes: AtomicU64::new(0),
             bytes_encoded: AtomicU64::new(0),
         });
-        let (frames_tx, frames_rx) = mpsc::sync_channel::<RawFrame>(1);
+        let (frames_tx, frames_rx) = mpsc::sync_channel::<RawFrame>(capture::PICTURES);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let capture_shared = Arc::clone(&shared);
         let capture_thread = std::thread::Builder::new()
@@ -241,38 +240,53 @@ impl Drop for MediaPipeline {
     }
 }
 
-/// The encode thread: convert, encode, publish, until the capture side ends.
+/// The encode thread: encode, publish, until the capture side ends.
 fn encode_loop(
     frames: &Receiver<RawFrame>,
     mut encoder: H264Encoder,
     shared: &Shared,
     sender: &broadcast::Sender<Arc<EncodedFrame>>,
 ) {
-    let mut converter = I420Converter::new();
     let started = Instant::now();
     let mut sequence = 0;
     for raw in frames {
         shared.frames_captured.fetch_add(1, Ordering::Relaxed);
-        let convert_start = Instant::now();
-        let picture = match converter.convert(&raw.bgrx, raw.width, raw.height, raw.stride) {
-            Ok(picture) => picture,
-            Err(error) => return fail(shared, error),
-        };
-        let convert_time = convert_start.elapsed();
-        // The pixels are no longer needed: let the capture thread grab again
-        // while this frame encodes.
-        shared.capture.send(CaptureCommand::ReturnBuffer(raw.bgrx));
         if shared.keyframe_wanted.swap(false, Ordering::SeqCst) {
             encoder.force_keyframe();
         }
+        let picture = raw.picture.view();
         let (width, height) = (picture.width, picture.height);
         let encode_start = Instant::now();
         let pts = raw.captured_at.saturating_duration_since(started);
-        let encoded = match encoder.encode(picture, pts) {
+        let encoded = encoder.encode(picture, pts);
+        let encode_time = encode_start.elapsed();
+        // The capture thread may grab into this picture again.
+        shared
+            .capture
+            .send(CaptureCommand::ReturnPicture(raw.picture));
+        let encoded = match encoded {
             Ok(Some(encoded)) => encoded,
             Ok(None) => continue,
             Err(error) => return fail(shared, error),
         };
+        let timings = StageTimings {
+            waited: raw.waited,
+            capture: raw.capture_time,
+            convert: raw.convert_time,
+            queued: encode_start.saturating_duration_since(raw.sent_at),
+            encode: encode_time,
+        };
+        tracing::debug!(
+            sequence,
+            keyframe = encoded.keyframe,
+            bytes = encoded.data.len(),
+            waited_us = timings.waited.as_micros(),
+            capture_us = timings.capture.as_micros(),
+            convert_us = timings.convert.as_micros(),
+            queued_us = timings.queued.as_micros(),
+            encode_us = timings.encode.as_micros(),
+            "frame encoded"
+        );
         let frame = EncodedFrame {
             keyframe: encoded.keyframe,
             // Numbered so viewers that see frames unordered notice a loss.
@@ -285,11 +299,7 @@ fn encode_loop(
             captured_at: raw.captured_at,
             pts,
             sequence,
-            timings: StageTimings {
-                capture: raw.capture_time,
-                convert: convert_time,
-                encode: encode_start.elapsed(),
-            },
+            timings,
         };
         sequence += 1;
         shared.frames_encoded.fetch_add(1, Ordering::Relaxed);
