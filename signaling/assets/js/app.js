@@ -37,10 +37,15 @@ function home(me) {
   const main = h('main', { className: 'home' }, devices.el, feed.el);
   const sessionRoot = h('div', { className: 'session-root' });
 
-  live.on('open', () => {
-    offline.hidden = true;
+  const reloadLists = () => {
     devices.reload();
     feed.reload();
+  };
+  live.on('open', () => {
+    offline.hidden = true;
+    // A session being set up goes first: the lists load a moment later.
+    if (location.hash.startsWith('#/session/')) setTimeout(reloadLists, 2000);
+    else reloadLists();
   });
   live.on('close', () => { offline.hidden = false; });
   live.on('presence', (m) => {
