@@ -41,6 +41,7 @@ export const api = {
   signIn: (username, password) => call('POST', '/login', { username, password }),
   signOut: () => call('POST', '/logout'),
   devices: () => call('GET', '/devices'),
+  device: (id) => call('GET', `/devices/${enc(id)}`),
   rename: (id, name) => call('PATCH', `/devices/${enc(id)}`, { name }),
   remove: (id) => call('DELETE', `/devices/${enc(id)}`),
   shares: (id) => call('GET', `/devices/${enc(id)}/shares`),

@@ -16,6 +16,7 @@ export function sessionView(root, live, device, onClose) {
   const stage = h('div', { className: 'stage' }, video, overlay);
   const stats = h('span', { className: 'stats', dataset: { testid: 'session-stats' } }, 'Connecting…');
   const mode = h('span', { className: 'badge', dataset: { testid: 'session-mode' } });
+  const title = h('strong', { className: 'title' }, device.name);
   const btn = (label, title, fn) => h('button', { type: 'button', className: 'tool', title, on: { click: fn } }, label);
   const controls = [
     btn('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => toggleFullscreen()),
@@ -26,7 +27,7 @@ export function sessionView(root, live, device, onClose) {
   disconnect.className = 'tool danger';
   const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
     h('button', { type: 'button', className: 'tool back', on: { click: () => close() } }, '← Devices'),
-    h('strong', { className: 'title' }, device.name),
+    title,
     mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
@@ -135,6 +136,8 @@ export function sessionView(root, live, device, onClose) {
   setTimeout(() => video.focus(), 0);
   return {
     deviceId: device.id,
+    /** The device's name, when it was not known at the start. */
+    named: (name) => { title.textContent = name; },
     offline: () => conn.deviceOffline(),
     close,
     get ended() { return ended; },
