@@ -9,7 +9,7 @@
 //! range.
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -109,17 +109,31 @@ async fn relay_round_trip(client: &mut TurnClient, relayed: SocketAddr) {
         );
         i += 1;
         let ping = format!("ping {i}");
-        client
-            .client
-            .relay(relayed)
-            .expect("allocation")
-            .send_to(Instant::now(), ping.as_bytes(), peer_addr)
-            .expect("send through the relay");
-        client.flush().await;
-        let (n, from) = tokio::time::timeout(WAIT, peer.recv_from(&mut buf))
-            .await
-            .expect("peer receives relayed data")
-            .expect("peer recv");
+        // UDP may lose a datagram: send again every 500 ms until the peer
+        // has it, driving the client meanwhile (it may hold data until a
+        // channel it decided to bind is confirmed).
+        let (n, from) = tokio::time::timeout(WAIT, async {
+            loop {
+                client
+                    .client
+                    .relay(relayed)
+                    .expect("allocation")
+                    .send_to(Instant::now(), ping.as_bytes(), peer_addr)
+                    .expect("send through the relay");
+                client.flush().await;
+                let resend = tokio::time::sleep(Duration::from_millis(500));
+                tokio::pin!(resend);
+                loop {
+                    tokio::select! {
+                        r = peer.recv_from(&mut buf) => return r.expect("peer recv"),
+                        _ = client.next_event() => {}
+                        _ = &mut resend => break,
+                    }
+                }
+            }
+        })
+        .await
+        .expect("peer receives relayed data");
         assert_eq!(&buf[..n], ping.as_bytes());
         assert_eq!(from, relayed, "data arrives from the relayed address");
         let pong = format!("pong {i}");
