@@ -22,7 +22,7 @@ use tokio::time::{interval, timeout, Instant};
 use super::backoff::Backoff;
 use super::config::HostConfig;
 use super::session::{self, Finished, Grant, SessionIn};
-use super::tasks::AbortOnDrop;
+use super::tasks::{sleep_or_never, AbortOnDrop};
 use super::AgentError;
 use crate::media::{MediaConfig, MediaPipeline};
 
@@ -370,11 +370,4 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
         }
     }
     Ok(None)
-}
-
-async fn sleep_or_never(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }

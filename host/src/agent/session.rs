@@ -12,10 +12,11 @@ use meshdesk_protocol::input::ControlMsg;
 use meshdesk_protocol::rest::{IceServer, Permission};
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
 use tokio::sync::{mpsc, Notify};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
+use crate::agent::tasks::sleep_or_never;
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::MediaPipeline;
 
@@ -205,13 +206,6 @@ async fn next_frame(
 ) -> Result<Arc<crate::media::EncodedFrame>, crate::media::MediaError> {
     match frames {
         Some(f) => f.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_or_never(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

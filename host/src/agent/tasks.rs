@@ -1,7 +1,8 @@
 //! A task handle that aborts its task when dropped, so no task outlives
-//! its owner.
+//! its owner; and an optional deadline for `select!` loops.
 
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// Owns a spawned task; dropping it aborts the task.
 #[derive(Debug)]
@@ -16,5 +17,14 @@ impl<T: Send + 'static> AbortOnDrop<T> {
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Sleep until `deadline`, or forever when there is none: a `select!` arm
+/// for a timer that is not always armed.
+pub async fn sleep_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

@@ -103,8 +103,9 @@ pub(crate) async fn collect(pc: &Pc) -> PeerStats {
         if pair.current_round_trip_time > 0.0 {
             stats.round_trip_time = Some(Duration::from_secs_f64(pair.current_round_trip_time));
         }
-        stats.candidate_pair_type = Some(local_type(&report, &pair.local_candidate_id));
-        stats.remote_candidate_type = Some(remote_type(&report, &pair.remote_candidate_id));
+        stats.candidate_pair_type = Some(candidate_type(&report, &pair.local_candidate_id, false));
+        stats.remote_candidate_type =
+            Some(candidate_type(&report, &pair.remote_candidate_id, true));
     }
     stats
 }
@@ -121,7 +122,7 @@ impl PeerStats {
 pub(crate) async fn selected_pair_type(pc: &Pc) -> CandidatePairType {
     let report = pc.get_stats(Instant::now(), StatsSelector::None).await;
     selected_pair(&report)
-        .map(|pair| local_type(&report, &pair.local_candidate_id))
+        .map(|pair| candidate_type(&report, &pair.local_candidate_id, false))
         .unwrap_or(CandidatePairType::Unknown)
 }
 
@@ -133,26 +134,17 @@ fn selected_pair(report: &RTCStatsReport) -> Option<&RTCIceCandidatePairStats> {
         .or_else(|| report.candidate_pairs().find(|pair| pair.nominated))
 }
 
-/// The pair names its local candidate by the candidate's own id; the report
-/// keys the candidate's entry with a type prefix before that id.
-fn local_type(report: &RTCStatsReport, candidate_id: &str) -> CandidatePairType {
+/// The type of the pair's local (`remote` false) or remote candidate. The
+/// pair names the candidate by its own id; the report keys the candidate's
+/// entry with a type prefix before that id.
+fn candidate_type(report: &RTCStatsReport, candidate_id: &str, remote: bool) -> CandidatePairType {
     report
         .iter()
         .find_map(|entry| match entry {
-            RTCStatsReportEntry::LocalCandidate(c) if entry.id().ends_with(candidate_id) => {
-                Some(CandidatePairType::from_webrtc(c.candidate_type))
-            }
-            _ => None,
-        })
-        .unwrap_or(CandidatePairType::Unknown)
-}
-
-/// The remote candidate's type, found like [`local_type`].
-fn remote_type(report: &RTCStatsReport, candidate_id: &str) -> CandidatePairType {
-    report
-        .iter()
-        .find_map(|entry| match entry {
-            RTCStatsReportEntry::RemoteCandidate(c) if entry.id().ends_with(candidate_id) => {
+            RTCStatsReportEntry::LocalCandidate(c) | RTCStatsReportEntry::RemoteCandidate(c)
+                if matches!(entry, RTCStatsReportEntry::RemoteCandidate(_)) == remote
+                    && entry.id().ends_with(candidate_id) =>
+            {
                 Some(CandidatePairType::from_webrtc(c.candidate_type))
             }
             _ => None,
