@@ -4,13 +4,52 @@
 use meshdesk_protocol::rest::{Event, EventKind};
 
 use crate::clock::now_ms;
-use crate::hub::{Fanout, FanoutKind};
+use crate::hub::{Fanout, FanoutKind, FanoutPart};
 use crate::state::AppState;
 use crate::store::NewEvent;
 
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
-pub fn record(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Event> {
+pub fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
+    let part = store(state, kind, e)?;
+    let event = match &part.kind {
+        FanoutKind::Event(ev) => ev.clone(),
+        FanoutKind::Presence { .. } => return None,
+    };
+    state.hub.publish(Fanout { parts: vec![part] });
+    Some(event)
+}
+
+/// Tell everyone who may see a device that it went online or offline.
+pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
+    if let Some(part) = presence_part(state, device_id, name, online) {
+        state.hub.publish(Fanout { parts: vec![part] });
+    }
+}
+
+/// A device's connection came or went: presence first (it is what
+/// watchers act on), then its feed entry, published together so each
+/// watcher gets both in one write.
+pub fn presence_changed(state: &AppState, device_id: &str, name: &str, online: bool, e: NewEvent) {
+    let kind = if online {
+        EventKind::DeviceOnline
+    } else {
+        EventKind::DeviceOffline
+    };
+    let parts: Vec<FanoutPart> = [
+        presence_part(state, device_id, name, online),
+        store(state, kind, e),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !parts.is_empty() {
+        state.hub.publish(Fanout { parts });
+    }
+}
+
+/// Store an event and build its fan-out part.
+fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<FanoutPart> {
     e.kind = Some(kind);
     if e.at == 0 {
         e.at = now_ms();
@@ -20,12 +59,7 @@ pub fn record(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Even
         .insert_event(&e)
         .and_then(|ev| Ok((ev, state.store.event_audience(&e)?)));
     match stored {
-        Ok((event, audience)) => {
-            state
-                .hub
-                .publish(Fanout::new(audience, FanoutKind::Event(event.clone())));
-            Some(event)
-        }
+        Ok((event, audience)) => Some(FanoutPart::new(audience, FanoutKind::Event(event))),
         Err(err) => {
             tracing::error!(error = %err, kind = kind.as_str(), "could not record event");
             None
@@ -33,10 +67,14 @@ pub fn record(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Even
     }
 }
 
-/// Tell everyone who may see a device that it went online or offline.
-pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
+fn presence_part(
+    state: &AppState,
+    device_id: &str,
+    name: &str,
+    online: bool,
+) -> Option<FanoutPart> {
     match state.store.device_audience(device_id) {
-        Ok(audience) => state.hub.publish(Fanout::new(
+        Ok(audience) => Some(FanoutPart::new(
             audience,
             FanoutKind::Presence {
                 device_id: device_id.to_string(),
@@ -44,6 +82,9 @@ pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
                 online,
             },
         )),
-        Err(err) => tracing::error!(error = %err, "could not compute presence audience"),
+        Err(err) => {
+            tracing::error!(error = %err, "could not compute presence audience");
+            None
+        }
     }
 }

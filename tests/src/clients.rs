@@ -177,8 +177,8 @@ pub async fn ws_upgrade(server: &Server, kind: &str, headers: &[(&str, &str)]) -
         req.headers_mut()
             .insert(name, HeaderValue::from_str(v).expect("header value"));
     }
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((ws, _)) => Ok(ws),
+    match crate::conn::ws_connect(req).await {
+        Ok(ws) => Ok(ws),
         Err(WsError::Http(resp)) => Err(resp.status().as_u16()),
         Err(e) => panic!("upgrade failed without an HTTP status: {e}"),
     }

@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod conn;
 pub mod coturn;
+pub mod floor;
 pub mod host;
 pub mod mesh;
 pub mod netns;

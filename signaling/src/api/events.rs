@@ -9,11 +9,11 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
+use futures_util::StreamExt;
 use meshdesk_protocol::rest::{ErrorBody, EventsPage};
 use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::StreamExt;
 
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
@@ -78,20 +78,27 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>> {
     let user_id = auth.user.id;
     tracing::debug!(user = %auth.user.username, "feed stream opened");
-    let events = BroadcastStream::new(st.hub.subscribe()).filter_map(move |item| match item {
-        Ok(f) => match &f.kind {
-            FanoutKind::Event(ev) if f.audience.contains(&user_id) => {
-                let data = meshdesk_protocol::encode(ev);
-                Some(Ok(SseEvent::default()
-                    .event("event")
-                    .id(ev.id.to_string())
-                    .data(data)))
-            }
-            _ => None,
-        },
-        Err(BroadcastStreamRecvError::Lagged(_)) => {
-            Some(Ok(SseEvent::default().event("resync").data("{}")))
-        }
-    });
+    let events = BroadcastStream::new(st.hub.subscribe())
+        .map(move |item| {
+            let out: Vec<SseEvent> = match item {
+                Ok(f) => f
+                    .for_user(user_id)
+                    .filter_map(|p| match &p.kind {
+                        FanoutKind::Event(ev) => Some(
+                            SseEvent::default()
+                                .event("event")
+                                .id(ev.id.to_string())
+                                .data(meshdesk_protocol::encode(ev)),
+                        ),
+                        FanoutKind::Presence { .. } => None,
+                    })
+                    .collect(),
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    vec![SseEvent::default().event("resync").data("{}")]
+                }
+            };
+            futures_util::stream::iter(out.into_iter().map(Ok))
+        })
+        .flatten();
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -32,9 +32,9 @@ pub enum HostCmd {
     Close(&'static str),
 }
 
-/// Something for every viewer (and feed stream) in `audience`.
+/// One message for every viewer (and feed stream) in `audience`.
 #[derive(Debug)]
-pub struct Fanout {
+pub struct FanoutPart {
     /// User ids allowed to see it.
     pub audience: Vec<i64>,
     pub kind: FanoutKind,
@@ -42,9 +42,9 @@ pub struct Fanout {
     pub wire: axum::body::Bytes,
 }
 
-impl Fanout {
-    /// Build a fan-out item, encoding its viewer message once.
-    pub fn new(audience: Vec<i64>, kind: FanoutKind) -> Fanout {
+impl FanoutPart {
+    /// Build a part, encoding its viewer message once.
+    pub fn new(audience: Vec<i64>, kind: FanoutKind) -> FanoutPart {
         let msg = match &kind {
             FanoutKind::Event(e) => ServerToViewer::Event { event: e.clone() },
             FanoutKind::Presence {
@@ -58,11 +58,35 @@ impl Fanout {
             },
         };
         let wire = axum::body::Bytes::from(meshdesk_protocol::encode(&msg));
-        Fanout {
+        FanoutPart {
             audience,
             kind,
             wire,
         }
+    }
+}
+
+/// Messages published together, in order. A viewer connection writes all
+/// the parts meant for it at once (one system call, one TCP segment), so a
+/// presence change and its feed entry cost one write per watcher, not two.
+#[derive(Debug)]
+pub struct Fanout {
+    pub parts: Vec<FanoutPart>,
+}
+
+impl Fanout {
+    /// A single message.
+    pub fn new(audience: Vec<i64>, kind: FanoutKind) -> Fanout {
+        Fanout {
+            parts: vec![FanoutPart::new(audience, kind)],
+        }
+    }
+
+    /// The parts `user_id` may see, in order.
+    pub fn for_user(&self, user_id: i64) -> impl Iterator<Item = &FanoutPart> {
+        self.parts
+            .iter()
+            .filter(move |p| p.audience.contains(&user_id))
     }
 }
 
@@ -235,5 +259,52 @@ impl Hub {
     /// Receive everything published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Fanout>> {
         self.fanout.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(online: bool) -> FanoutKind {
+        FanoutKind::Presence {
+            device_id: "d1".into(),
+            name: "pc".into(),
+            online,
+        }
+    }
+
+    #[test]
+    fn a_user_gets_only_the_parts_of_their_audience_in_order() {
+        let f = Fanout {
+            parts: vec![
+                FanoutPart::new(vec![1, 2], presence(true)),
+                FanoutPart::new(vec![2], presence(false)),
+                FanoutPart::new(vec![1], presence(false)),
+            ],
+        };
+        let wires = |u| f.for_user(u).map(|p| p.wire.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            wires(1),
+            vec![f.parts[0].wire.clone(), f.parts[2].wire.clone()]
+        );
+        assert_eq!(wires(2).len(), 2);
+        assert!(wires(3).is_empty());
+    }
+
+    #[test]
+    fn each_part_is_encoded_once_as_its_viewer_message() {
+        let part = FanoutPart::new(vec![1], presence(true));
+        let msg: ServerToViewer =
+            meshdesk_protocol::decode(std::str::from_utf8(&part.wire).expect("utf-8"))
+                .expect("decodes");
+        assert_eq!(
+            msg,
+            ServerToViewer::Presence {
+                device_id: "d1".into(),
+                name: "pc".into(),
+                online: true
+            }
+        );
     }
 }

@@ -10,7 +10,6 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::{DeviceInfo, EndReason, ErrorCode, HostToServer, ServerToHost};
 use meshdesk_protocol::{decode, device_auth_payload, PROTOCOL_VERSION};
 use rand::RngCore;
@@ -43,7 +42,7 @@ pub async fn upgrade(
     if !origin_allowed(&headers, &st.config.allowed_origins, false) {
         return Err(Error::Forbidden("origin not allowed"));
     }
-    Ok(configure(ws).on_upgrade(move |socket| {
+    Ok(configure(ws, 0).on_upgrade(move |socket| {
         let conn = st.hub.next_conn_id();
         let span = tracing::info_span!("host", conn, %ip, device = tracing::field::Empty);
         run(st, socket, conn).instrument(span)
@@ -65,9 +64,7 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     let came_online = st.hub.register_host(&device.id, conn, tx);
     if came_online {
         tracing::info!("device online");
-        // Presence first: it is what watchers act on; the feed entry follows.
-        feed::presence(&st, &device.id, &device.name, true);
-        feed::record(&st, EventKind::DeviceOnline, device_event(&device));
+        feed::presence_changed(&st, &device.id, &device.name, true, device_event(&device));
     }
     let welcome = ServerToHost::Welcome {
         device_id: device.id.clone(),
@@ -94,8 +91,13 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
             s.device_id == id && s.accepted_at.is_none()
         });
         let current = st.store.device(&device.id).ok().flatten().unwrap_or(device);
-        feed::presence(&st, &current.id, &current.name, false);
-        feed::record(&st, EventKind::DeviceOffline, device_event(&current));
+        feed::presence_changed(
+            &st,
+            &current.id,
+            &current.name,
+            false,
+            device_event(&current),
+        );
     }
 }
 

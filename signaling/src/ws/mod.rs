@@ -28,10 +28,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Buffer sizes chosen for many idle connections: a small read buffer that
-/// grows only for large messages, and eager writes with no write buffer.
-pub fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+/// grows only for large messages. `write_buffer` is how much the socket
+/// collects before writing: 0 writes every message at once (hosts); viewer
+/// connections collect the parts of one fan-out and flush them together.
+/// The buffer only grows to what is actually queued.
+pub fn configure(ws: WebSocketUpgrade, write_buffer: usize) -> WebSocketUpgrade {
     ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(write_buffer)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocket;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -29,6 +29,8 @@ use crate::store::User;
 const PENDING_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 /// A session the host has not accepted within this is ended.
 const PENDING_TIMEOUT_MS: i64 = 30_000;
+/// Larger than any one fan-out, so its parts leave in one write.
+const FANOUT_WRITE_BUFFER: usize = 64 * 1024;
 
 /// `GET /api/v1/ws/viewer`: authenticated by bearer token or session cookie.
 pub async fn upgrade(
@@ -47,11 +49,13 @@ pub async fn upgrade(
         .ok_or(Error::Unauthorized(
             "session expired or invalid; sign in again",
         ))?;
-    Ok(configure(ws).on_upgrade(move |socket| {
-        let conn = st.hub.next_conn_id();
-        let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
-        run(st, socket, conn, user, token.hash()).instrument(span)
-    }))
+    Ok(
+        configure(ws, FANOUT_WRITE_BUFFER).on_upgrade(move |socket| {
+            let conn = st.hub.next_conn_id();
+            let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
+            run(st, socket, conn, user, token.hash()).instrument(span)
+        }),
+    )
 }
 
 async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_hash: [u8; 32]) {
@@ -119,14 +123,7 @@ async fn serve(
                 None => return Ok("signed out or removed by the server"),
             },
             f = fanout.recv() => match f {
-                Ok(f) => {
-                    if f.audience.contains(&user.id) {
-                        // Encoded once in the hub for every receiver.
-                        if let Ok(text) = axum::extract::ws::Utf8Bytes::try_from(f.wire.clone()) {
-                            socket.send(axum::extract::ws::Message::Text(text)).await.map_err(err)?;
-                        }
-                    }
-                }
+                Ok(f) => send_fanout(socket, &f, user.id).await.map_err(err)?,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "viewer fell behind; resending presence");
                     for m in snapshot(st, user) {
@@ -149,6 +146,27 @@ async fn serve(
             }
         }
     }
+}
+
+/// The parts of a fan-out this user may see, encoded once in the hub for
+/// every receiver, buffered and written together.
+async fn send_fanout(
+    socket: &mut WebSocket,
+    f: &Fanout,
+    user_id: i64,
+) -> std::result::Result<(), axum::Error> {
+    use futures_util::SinkExt;
+    let mut queued = false;
+    for part in f.for_user(user_id) {
+        if let Ok(text) = Utf8Bytes::try_from(part.wire.clone()) {
+            socket.feed(Message::Text(text)).await?;
+            queued = true;
+        }
+    }
+    if queued {
+        socket.flush().await?;
+    }
+    Ok(())
 }
 
 /// One message from a viewer; returns the direct reply.

@@ -8,6 +8,8 @@
 //! 2. Presence fan-out: M viewers watch one device (shared with their user);
 //!    the device reconnects R times and each time we measure from sending its
 //!    `auth` until the last viewer has the matching `presence online`.
+//! 3. Loopback floor: the same delivery to M plain TCP sockets with no
+//!    server, so the server's figure can be read against the machine's.
 //!
 //! Prints one JSON document on stdout; progress goes to stderr. Run it
 //! through `scripts/bench signaling`, which builds release binaries and
@@ -19,7 +21,7 @@ use anyhow::{bail, ensure, Context, Result};
 use futures_util::{stream, SinkExt, StreamExt};
 use meshdesk_protocol::decode;
 use meshdesk_protocol::signal::{HostToServer, ServerToHost, ServerToViewer};
-use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn};
+use meshdesk_tests::{floor, Api, HostConn, Server, TestDevice, ViewerConn};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -104,8 +106,10 @@ async fn run(args: &Args) -> Result<Value> {
 
     let (idle, hosts) = idle_phase(&server, &api, &owner, devices, pid).await?;
     // The idle hosts stay connected through the fan-out phase.
-    let fanout = fanout_phase(&server, &watcher, &fan_device, args, pid).await?;
+    let mut fanout = fanout_phase(&server, &watcher, &fan_device, args, pid).await?;
     drop(hosts);
+    eprintln!("loopback floor: {} sockets, no server...", args.viewers);
+    let floor = floor_phase(args, &mut fanout).await?;
     Ok(json!({
         "bench": "signaling",
         "date": utc_date(),
@@ -120,6 +124,7 @@ async fn run(args: &Args) -> Result<Value> {
         },
         "idle": idle,
         "fanout": fanout,
+        "loopback_floor": floor,
     }))
 }
 
@@ -308,6 +313,24 @@ async fn fanout_phase(
         "bytes_per_viewer": round(per_viewer, 0),
         "goal_p99_ms": GOAL_FANOUT_P99_MS,
         "meets_goal": p99 < GOAL_FANOUT_P99_MS,
+    }))
+}
+
+/// The same delivery to the same number of sockets with no server: one
+/// writer thread, then two (the server runs two worker threads). Adds the
+/// server's p50 over the two-writer floor's to `fanout`.
+async fn floor_phase(args: &Args, fanout: &mut Value) -> Result<Value> {
+    let mut one = floor::last_delivery_ms(args.viewers, args.reps, 1).await?;
+    let mut two = floor::last_delivery_ms(args.viewers, args.reps, 2).await?;
+    let two_p50 = percentile(&mut two, 0.5);
+    if let Some(server_p50) = fanout["last_viewer_ms"]["p50"].as_f64() {
+        fanout["over_loopback_floor_p50"] = json!(round(server_p50 / two_p50, 2));
+    }
+    Ok(json!({
+        "method": "raw TCP on 127.0.0.1, a 400-byte write to each socket from writer threads, \
+                   read by one task per socket in this process; last reader's clock",
+        "one_writer_last_ms": stats(&mut one),
+        "two_writers_last_ms": stats(&mut two),
     }))
 }
 
