@@ -3,7 +3,8 @@
 //! Everything that crosses a process boundary is defined here, once:
 //! - [`rest`]: JSON bodies of the REST API under `/api/v1`;
 //! - [`signal`]: WebSocket messages between the server and hosts or viewers;
-//! - [`input`]: data-channel messages from a viewer to a host.
+//! - [`input`]: data-channel messages from a viewer to a host;
+//! - [`turn_tcp`]: how TURN messages are framed on a TCP stream.
 //!
 //! The crate is pure: no I/O, no clock, no randomness. Every decoder takes
 //! untrusted text and returns a [`DecodeError`] instead of panicking.
@@ -13,6 +14,7 @@ pub mod codec;
 pub mod input;
 pub mod rest;
 pub mod signal;
+pub mod turn_tcp;
 
 pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};
 

@@ -166,16 +166,28 @@ fn symmetric_nats_connect_through_the_relay() {
 }
 
 #[test]
-#[ignore = "webrtc 0.21 gathers no TURN-over-TCP candidates (\"Skipping unsupported \
-            non-UDP TURN url\"), so a viewer without UDP cannot connect yet"]
 fn viewer_without_udp_connects_through_turn_over_tcp() {
     require_netns!();
     let (net, sites) = network(Layout::Apart(Nat::Cone));
     sites[1].block_udp();
+    let viewer_wan = format!("client={}:", sites[1].wan_ip);
     let w = World::start(net, sites, &mesh::relay_config(""));
     let stats = w.session();
     w.assert_connected(&stats, true);
     assert_eq!(stats["candidate_type"], "relay");
+    // The viewer's only allocation, and it came over TCP.
+    let log = plain(&w.server.log_text());
+    let viewer_allocations: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&viewer_wan) && l.contains(" allocated "))
+        .collect();
+    assert!(!viewer_allocations.is_empty(), "the viewer allocated:\n{log}");
+    assert!(
+        viewer_allocations
+            .iter()
+            .all(|l| l.contains("transport=\"tcp\"")),
+        "{viewer_allocations:#?}"
+    );
 }
 
 #[test]

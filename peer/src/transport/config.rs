@@ -18,7 +18,9 @@ use webrtc::peer_connection::{
 
 use super::events::{Handler, RawEvent};
 use super::keyframe::{KeyframeRequestInterceptor, KEYFRAME_SLOT};
+use super::turn_tcp::bridge_tcp_turn;
 use super::Pc;
+use crate::tasks::TaskSet;
 use crate::PeerError;
 
 /// RTP payload type we offer for H.264. Any dynamic type works; the
@@ -100,10 +102,13 @@ const RELAY_WAIT: Duration = Duration::from_millis(250);
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Build a peer connection whose events arrive on the returned channel.
+/// TURN-over-TCP servers are reached through bridges owned by `tasks`.
 pub(crate) async fn build_peer_connection(
     ice_servers: &[IceServer],
     relay_only: bool,
+    tasks: &TaskSet,
 ) -> Result<(Pc, mpsc::UnboundedReceiver<RawEvent>), PeerError> {
+    let ice_servers = bridge_tcp_turn(ice_servers, tasks).await;
     let (engine, registry) = media_engine()?;
     let settings = SettingEngineBuilder::new()
         // `None` would mean "the default 1 s", not "immediately".
@@ -126,7 +131,7 @@ pub(crate) async fn build_peer_connection(
         RTCIceTransportPolicy::All
     };
     let config = RTCConfigurationBuilder::new()
-        .with_ice_servers(map_ice_servers(ice_servers))
+        .with_ice_servers(map_ice_servers(&ice_servers))
         .with_ice_transport_policy(policy)
         .build();
     let (tx, rx) = mpsc::unbounded_channel();

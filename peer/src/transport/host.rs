@@ -118,7 +118,8 @@ impl std::fmt::Debug for HostPeer {
 impl HostPeer {
     /// Create the connection, the video track and both data channels.
     pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, HostStreams), PeerError> {
-        let (pc, raw) = build_peer_connection(ice_servers, false).await?;
+        let tasks = TaskSet::new();
+        let (pc, raw) = build_peer_connection(ice_servers, false, &tasks).await?;
         let ssrc: u32 = rand::random();
         let track = Arc::new(
             TrackLocalStaticSample::new(
@@ -150,7 +151,6 @@ impl HostPeer {
 
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
-        let tasks = TaskSet::new();
         tasks.spawn(drive(
             Arc::clone(&pc),
             raw,

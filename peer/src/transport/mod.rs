@@ -18,6 +18,7 @@ mod events;
 mod host;
 mod keyframe;
 mod stats;
+mod turn_tcp;
 mod video;
 mod viewer;
 

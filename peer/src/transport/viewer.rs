@@ -119,13 +119,13 @@ impl ViewerPeer {
         ice_servers: &[IceServer],
         relay_only: bool,
     ) -> Result<(Self, ViewerStreams), PeerError> {
-        let (pc, raw) = build_peer_connection(ice_servers, relay_only).await?;
+        let tasks = TaskSet::new();
+        let (pc, raw) = build_peer_connection(ice_servers, relay_only, &tasks).await?;
         let shared = Arc::new(Shared::default());
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
         let (video_tx, video) = mpsc::channel(VIDEO_CAPACITY);
 
-        let tasks = TaskSet::new();
         let on_remote = {
             let shared = Arc::clone(&shared);
             let events = events_tx.clone();

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use super::core::ClientKey;
-use super::wire::frame_len;
 use super::Shared;
+use meshdesk_protocol::turn_tcp::first_frame;
 
 /// Frames queued for one connection before further ones are dropped.
 const QUEUE: usize = 256;
@@ -95,10 +95,10 @@ async fn run(
                     return Ok(());
                 }
                 buf.extend_from_slice(&chunk[..n]);
-                while let Some(len) = frame_len(&buf).map_err(|e| invalid(e.to_string()))? {
-                    shared.core().handle_client(Shared::now(), client, &buf[..len], &mut out);
+                while let Some(f) = first_frame(&buf).map_err(|e| invalid(e.to_string()))? {
+                    shared.core().handle_client(Shared::now(), client, &buf[..f.stream_len], &mut out);
                     shared.dispatch(&mut out);
-                    buf.drain(..len);
+                    buf.drain(..f.stream_len);
                 }
                 if buf.len() > MAX_FRAME {
                     return Err(invalid("frame too long".into()));

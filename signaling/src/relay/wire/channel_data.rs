@@ -1,7 +1,6 @@
 //! ChannelData messages (RFC 5766 §11.4) and the framing of STUN and
 //! ChannelData over a TCP stream (§11.5: ChannelData padded to 4 bytes).
 
-use super::message::HEADER_LEN;
 use super::WireError;
 
 /// Lowest and highest channel numbers a client may bind.
@@ -51,22 +50,6 @@ impl<'a> ChannelData<'a> {
     }
 }
 
-/// How many bytes the first frame in a TCP receive buffer takes (padding
-/// included), `Ok(None)` if more bytes are needed to tell, or an error when
-/// the stream is not STUN/ChannelData (the connection should be closed).
-pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, WireError> {
-    if buf.len() < 4 {
-        return Ok(None);
-    }
-    let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
-    let total = match buf[0] & 0xC0 {
-        0x00 => HEADER_LEN + len,
-        0x40 => 4 + ((len + 3) & !3),
-        _ => return Err(WireError::NotStun),
-    };
-    Ok((buf.len() >= total).then_some(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +83,8 @@ mod tests {
     }
 
     #[test]
-    fn tcp_frames_are_delimited() {
+    fn the_relays_messages_frame_on_a_stream() {
+        use meshdesk_protocol::turn_tcp::first_frame;
         let stun = super::super::Builder::new(
             super::super::Method::BINDING,
             super::super::Class::Request,
@@ -110,10 +94,9 @@ mod tests {
         let chan = ChannelData::encode(0x4000, b"abcde", true);
         let mut stream = stun.clone();
         stream.extend_from_slice(&chan);
-        assert_eq!(frame_len(&stream), Ok(Some(20)));
-        assert_eq!(frame_len(&stream[20..]), Ok(Some(12)));
-        assert_eq!(frame_len(&stream[20..30]), Ok(None));
-        assert_eq!(frame_len(&stream[..3]), Ok(None));
-        assert_eq!(frame_len(&[0xFF, 0, 0, 0]), Err(WireError::NotStun));
+        let len = |b: &[u8]| first_frame(b).map(|f| f.map(|f| f.stream_len));
+        assert_eq!(len(&stream), Ok(Some(20)));
+        assert_eq!(len(&stream[20..]), Ok(Some(12)));
+        assert_eq!(len(&stream[20..30]), Ok(None));
     }
 }

@@ -10,7 +10,7 @@ pub mod attr;
 pub mod channel_data;
 pub mod message;
 
-pub use channel_data::{frame_len, ChannelData};
+pub use channel_data::ChannelData;
 pub use message::{Builder, Class, Message, Method, TransactionId};
 
 /// Why a datagram or TCP frame could not be decoded. The relay drops such
