@@ -46,8 +46,10 @@ impl Coturn {
         let dir = TempDir::new("coturn");
         let log = dir.0.join("coturn.log");
         let mut cmd = netns.command("turnserver");
+        // --verbose: without it the log has no per-request lines
+        // ("ALLOCATE processed, success", "CREATE_PERMISSION ... 403").
         cmd.args(["-n", "--no-cli", "--no-tls", "--no-dtls", "--simple-log"])
-            .args(["--no-software-attribute", "--use-auth-secret"])
+            .args(["--no-software-attribute", "--use-auth-secret", "--verbose"])
             .arg(format!("--static-auth-secret={secret}"))
             .arg(format!("--realm={realm}"))
             .arg(format!("--listening-ip={ip}"))
@@ -60,12 +62,24 @@ impl Coturn {
             ))
             // With --simple-log the name is used as given.
             .arg(format!("--log-file={}", log.display()));
+        // `allowed-peer-ip` alone restricts nothing: it only makes
+        // exceptions to `denied-peer-ip`. Deny everything else, as an
+        // operator should at least for private ranges. It matters beyond
+        // safety: ICE also tries the peers' private host candidates through
+        // the relay, and coturn tears down the whole allocation when
+        // sending to a peer fails (`udp send: Network is unreachable` on
+        // stderr, the session "closed ... reason: general"), so a peer it
+        // cannot route to must be refused up front with a 403.
+        cmd.arg("--denied-peer-ip=0.0.0.0-255.255.255.255");
         for range in allowed {
             cmd.arg(format!("--allowed-peer-ip={range}"));
         }
+        // Its stderr carries what the log does not, e.g. `udp send: ...`
+        // when relaying to a peer fails.
+        let stderr = std::fs::File::create(dir.0.join("coturn.stderr")).expect("coturn stderr");
         let child = cmd
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start turnserver (Debian package coturn)");
         let addr = SocketAddr::from((ip, 3478));
@@ -88,9 +102,15 @@ impl Coturn {
         self.dir.0.join("coturn.log")
     }
 
-    /// Its log so far.
+    /// Its log so far, followed by its stderr if it wrote any.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+        let mut text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let stderr = std::fs::read_to_string(self.dir.0.join("coturn.stderr")).unwrap_or_default();
+        if !stderr.trim().is_empty() {
+            text.push_str("--- coturn stderr ---\n");
+            text.push_str(&stderr);
+        }
+        text
     }
 }
 

@@ -9,7 +9,9 @@
 //! the filesystem one in `/tmp/.X11-unix`, which every namespace sees.
 //!
 //! To debug a topology, `MESHDESK_VIEWER_LOG` and `MESHDESK_HOST_LOG`
-//! replace the processes' `RUST_LOG` (e.g. `info,rtc_ice=debug,rtc_dtls=debug`).
+//! replace the processes' `RUST_LOG` (e.g. `info,rtc_ice=debug,rtc_dtls=debug`),
+//! and `MESHDESK_NAT_LOGS=1` makes the NAT tests print both logs after each
+//! session.
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};

@@ -134,7 +134,9 @@ async fn send_framed(writer: &mut OwnedWriteHalf, datagram: &[u8]) -> std::io::R
     framed.resize(datagram.len() + stream_padding(datagram), 0);
     match first_frame(&framed).map_err(invalid)? {
         Some(f) if f.stream_len == framed.len() => writer.write_all(&framed).await,
-        _ => Err(invalid("a datagram whose length field does not match its size")),
+        _ => Err(invalid(
+            "a datagram whose length field does not match its size",
+        )),
     }
 }
 
