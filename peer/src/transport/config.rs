@@ -18,7 +18,7 @@ use webrtc::peer_connection::{
 
 use super::events::{Handler, RawEvent};
 use super::keyframe::{KeyframeRequestInterceptor, KEYFRAME_SLOT};
-use super::turn_tcp::bridge_tcp_turn;
+use super::turn_bridge::bridge_turn_servers;
 use super::Pc;
 use crate::tasks::TaskSet;
 use crate::PeerError;
@@ -102,13 +102,14 @@ const RELAY_WAIT: Duration = Duration::from_millis(250);
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Build a peer connection whose events arrive on the returned channel.
-/// TURN-over-TCP servers are reached through bridges owned by `tasks`.
+/// TURN servers are reached through loopback bridges owned by `tasks`
+/// (see `turn_bridge`).
 pub(crate) async fn build_peer_connection(
     ice_servers: &[IceServer],
     relay_only: bool,
     tasks: &TaskSet,
 ) -> Result<(Pc, mpsc::UnboundedReceiver<RawEvent>), PeerError> {
-    let ice_servers = bridge_tcp_turn(ice_servers, tasks).await;
+    let ice_servers = bridge_turn_servers(ice_servers, tasks).await;
     let (engine, registry) = media_engine()?;
     let settings = SettingEngineBuilder::new()
         // `None` would mean "the default 1 s", not "immediately".

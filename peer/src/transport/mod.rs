@@ -18,7 +18,7 @@ mod events;
 mod host;
 mod keyframe;
 mod stats;
-mod turn_tcp;
+mod turn_bridge;
 mod video;
 mod viewer;
 

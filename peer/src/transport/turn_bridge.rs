@@ -1,0 +1,272 @@
+//! Loopback bridges between webrtc's TURN client and the real TURN servers.
+//! Every `turn:` URL is handed to webrtc as `turn:127.0.0.1:PORT`, and a
+//! task carries the client's datagrams to the real server, for two reasons:
+//!
+//! - **TURN over TCP.** webrtc 0.21 only speaks TURN over UDP and skips
+//!   `?transport=tcp` URLs, so a peer on a network without UDP would get no
+//!   relay candidate. For such URLs the bridge talks to the server over one
+//!   TCP connection, framed as RFC 8656 §11.5 requires (see
+//!   `meshdesk_protocol::turn_tcp`).
+//! - **Relayed packets wait for the next wake-up.** webrtc's driver hands
+//!   the core's packets to the TURN client *after* it has drained the TURN
+//!   client's queue, so a relayed packet sits there until something else
+//!   wakes the driver: its ICE timer fires every 200 ms once connected, so
+//!   a DTLS handshake through a relay took ~1.2 s and a frame on an
+//!   otherwise still screen could wait as long. So while a bridge carries
+//!   relayed data (ChannelData, Send or Data indications: the allocation is
+//!   in use, not just refreshed), it sends webrtc a STUN Binding Indication
+//!   every [`KICK_INTERVAL`]; the TURN client ignores it (it is neither a
+//!   response nor a Data indication), but its arrival runs the driver
+//!   loop, which sends what was queued. Sessions on a direct path never
+//!   kick.
+//!
+//! The server sees an ordinary TURN client: allocations, credentials and
+//! relayed addresses are the real ones; only the hop inside this machine is
+//! added.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use meshdesk_protocol::rest::IceServer;
+use meshdesk_protocol::turn_tcp::{first_frame, stream_padding};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpStream, UdpSocket};
+use tracing::Instrument;
+
+use crate::tasks::TaskSet;
+
+/// How long connecting to the TURN server may take (TCP).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest STUN or ChannelData frame on a stream (16-bit length, headers,
+/// padding).
+const MAX_FRAME: usize = 4 + 65_535 + 3;
+/// How often webrtc's driver is woken to send relayed packets it queued:
+/// the most a relayed packet waits, against 200 ms without the kicks.
+pub(crate) const KICK_INTERVAL: Duration = Duration::from_millis(5);
+/// Kicks go on for this long after the last relayed data in either
+/// direction: longer than the gap between consent checks, so an idle but
+/// relayed session keeps answering at once.
+const KICK_AFTER_DATA: Duration = Duration::from_secs(10);
+/// The wake-up: a STUN Binding Indication (type 0x0011, no attributes,
+/// magic cookie, fixed transaction id), which webrtc's TURN client drops
+/// without a word.
+const KICK: [u8; 20] = [
+    0x00, 0x11, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, b'm', b'e', b's', b'h', b'd', b'e', b's', b'k',
+    b'k', b'i', b'c', b'k',
+];
+
+/// How a bridge reaches its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// `host:port` (3478 when the URL names no port).
+    pub(crate) addr: String,
+    /// TURN over TCP rather than UDP.
+    pub(crate) tcp: bool,
+}
+
+/// Where a `turn:` URL points. `None` for every other URL (`turns:` is
+/// left to webrtc, which skips it).
+pub(crate) fn target(url: &str) -> Option<Target> {
+    let rest = url.strip_prefix("turn:")?;
+    let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let tcp = query
+        .split('&')
+        .any(|kv| kv.eq_ignore_ascii_case("transport=tcp"));
+    if hostport.is_empty() {
+        return None;
+    }
+    let has_port = match hostport.rsplit_once(':') {
+        // An IPv6 literal is bracketed; its colons are not a port.
+        Some((host, port)) => !host.ends_with(':') && !port.ends_with(']') && !port.is_empty(),
+        None => false,
+    };
+    let addr = if has_port {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:3478")
+    };
+    Some(Target { addr, tcp })
+}
+
+/// The ICE servers with every `turn:` URL replaced by a loopback bridge to
+/// it; the bridges run in `tasks` (so they end with the peer). A bridge
+/// that cannot bind leaves the URL as it was.
+pub(crate) async fn bridge_turn_servers(servers: &[IceServer], tasks: &TaskSet) -> Vec<IceServer> {
+    let mut out = Vec::with_capacity(servers.len());
+    for server in servers {
+        let mut urls = Vec::with_capacity(server.urls.len());
+        for url in &server.urls {
+            let Some(target) = target(url) else {
+                urls.push(url.clone());
+                continue;
+            };
+            match UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await {
+                Ok(socket) => {
+                    let local = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+                    urls.push(format!("turn:127.0.0.1:{local}?transport=udp"));
+                    let span = tracing::debug_span!("turn_bridge", target = %target.addr, tcp = target.tcp);
+                    tasks.spawn(run(socket, target).instrument(span));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no TURN bridge; using the URL as it is");
+                    urls.push(url.clone());
+                }
+            }
+        }
+        out.push(IceServer {
+            urls,
+            username: server.username.clone(),
+            credential: server.credential.clone(),
+        });
+    }
+    out
+}
+
+/// One bridge: connects on the client's first datagram, then copies both
+/// ways and kicks the client until either side fails.
+async fn run(local: UdpSocket, target: Target) {
+    match carry(&local, &target).await {
+        Ok(()) => tracing::debug!("TURN server closed the connection"),
+        Err(e) => tracing::info!(error = %e, "TURN bridge ended"),
+    }
+}
+
+async fn carry(local: &UdpSocket, target: &Target) -> std::io::Result<()> {
+    let mut datagram = vec![0u8; 65_536];
+    let (n, mut client) = local.recv_from(&mut datagram).await?;
+    let mut upstream = tokio::time::timeout(CONNECT_TIMEOUT, Upstream::connect(target))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    tracing::debug!("TURN bridge connected");
+    upstream.send(&datagram[..n]).await?;
+    let mut last_data = carries_data(&datagram[..n]).then(Instant::now);
+    let mut kick = tokio::time::interval(KICK_INTERVAL);
+    kick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            got = local.recv_from(&mut datagram) => {
+                let (n, from) = got?;
+                client = from;
+                if carries_data(&datagram[..n]) {
+                    last_data = Some(Instant::now());
+                }
+                upstream.send(&datagram[..n]).await?;
+            }
+            back = upstream.recv() => match back? {
+                Some(d) => {
+                    if carries_data(&d) {
+                        last_data = Some(Instant::now());
+                    }
+                    local.send_to(&d, client).await?;
+                }
+                None => return Ok(()),
+            },
+            _ = kick.tick(), if last_data.is_some_and(|t| t.elapsed() < KICK_AFTER_DATA) => {
+                local.send_to(&KICK, client).await?;
+            }
+        }
+    }
+}
+
+/// Whether a datagram is relayed data rather than TURN's own business:
+/// ChannelData, or a Send (0x0016) or Data (0x0017) indication.
+pub(crate) fn carries_data(datagram: &[u8]) -> bool {
+    match datagram {
+        [b0, ..] if b0 & 0xC0 == 0x40 => true,
+        [b0, b1, ..] => matches!(u16::from_be_bytes([*b0, *b1]), 0x0016 | 0x0017),
+        _ => false,
+    }
+}
+
+/// The bridge's side towards the real server.
+enum Upstream {
+    Udp(UdpSocket),
+    Tcp {
+        reader: OwnedReadHalf,
+        writer: OwnedWriteHalf,
+        /// Bytes read but not yet a whole frame.
+        buf: Vec<u8>,
+        chunk: Box<[u8]>,
+    },
+}
+
+impl Upstream {
+    async fn connect(target: &Target) -> std::io::Result<Upstream> {
+        if target.tcp {
+            let stream = TcpStream::connect(&target.addr).await?;
+            stream.set_nodelay(true)?;
+            let (reader, writer) = stream.into_split();
+            Ok(Upstream::Tcp {
+                reader,
+                writer,
+                buf: Vec::with_capacity(4096),
+                chunk: vec![0u8; 16 * 1024].into_boxed_slice(),
+            })
+        } else {
+            let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
+            socket.connect(&target.addr).await?;
+            Ok(Upstream::Udp(socket))
+        }
+    }
+
+    async fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
+        match self {
+            Upstream::Udp(socket) => socket.send(datagram).await.map(drop),
+            Upstream::Tcp { writer, .. } => send_framed(writer, datagram).await,
+        }
+    }
+
+    /// The next datagram from the server; `None` when a stream ends.
+    /// Cancel-safe: a partial frame stays in `buf`.
+    async fn recv(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        match self {
+            Upstream::Udp(socket) => {
+                let mut d = vec![0u8; 65_536];
+                let n = socket.recv(&mut d).await?;
+                d.truncate(n);
+                Ok(Some(d))
+            }
+            Upstream::Tcp {
+                reader, buf, chunk, ..
+            } => loop {
+                if let Some(f) = first_frame(buf).map_err(invalid)? {
+                    let d = buf[..f.datagram_len].to_vec();
+                    buf.drain(..f.stream_len);
+                    return Ok(Some(d));
+                }
+                if buf.len() > MAX_FRAME {
+                    return Err(invalid("frame too long"));
+                }
+                let n = reader.read(chunk).await?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            },
+        }
+    }
+}
+
+/// Write one datagram as a stream frame (ChannelData padded to 4 bytes).
+/// A datagram whose length fields disagree with its size would break the
+/// stream's framing, so it ends the bridge instead.
+async fn send_framed(writer: &mut OwnedWriteHalf, datagram: &[u8]) -> std::io::Result<()> {
+    let mut framed = Vec::with_capacity(datagram.len() + 3);
+    framed.extend_from_slice(datagram);
+    framed.resize(datagram.len() + stream_padding(datagram), 0);
+    match first_frame(&framed).map_err(invalid)? {
+        Some(f) if f.stream_len == framed.len() => writer.write_all(&framed).await,
+        _ => Err(invalid(
+            "a datagram whose length field does not match its size",
+        )),
+    }
+}
+
+fn invalid(e: impl ToString) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+#[cfg(test)]
+#[path = "turn_bridge_tests.rs"]
+mod tests;
