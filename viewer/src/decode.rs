@@ -65,6 +65,8 @@ pub struct DecodeStats {
     pub decode_us_max: AtomicU64,
     /// When the first picture was ready.
     pub first_frame_at: OnceLock<Instant>,
+    /// When the latest picture was ready.
+    pub last_frame_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl DecodeStats {
@@ -73,6 +75,19 @@ impl DecodeStats {
         self.decode_us_total.fetch_add(took_us, Ordering::Relaxed);
         self.decode_us_max.fetch_max(took_us, Ordering::Relaxed);
         let _ = self.first_frame_at.set(now);
+        // Only this thread writes; a poisoned lock still holds an Instant.
+        *self
+            .last_frame_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(now);
+    }
+
+    /// When the latest picture was ready.
+    pub fn last_frame(&self) -> Option<Instant> {
+        *self
+            .last_frame_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -43,6 +43,10 @@ pub struct Report {
     pub connect_ms: Option<f64>,
     /// From `session_request` to the first decoded picture.
     pub first_frame_ms: Option<f64>,
+    /// From `session_request` to the latest decoded picture: with a moving
+    /// screen, how long pictures kept coming (through a network change,
+    /// say).
+    pub last_frame_ms: Option<f64>,
     /// Mean and worst time to decode one picture (plus RGB conversion
     /// with a window).
     pub decode_ms_mean: Option<f64>,
@@ -106,6 +110,7 @@ impl Report {
             rtt_ms: peer.round_trip_time.map(ms),
             connect_ms: timeline.connected.map(since_request),
             first_frame_ms: decode.first_frame_at.get().copied().map(since_request),
+            last_frame_ms: decode.last_frame().map(since_request),
             decode_ms_mean: mean.map(round3),
             decode_ms_max: (frames > 0).then(|| round3(load(&decode.decode_us_max) as f64 / 1e3)),
             candidate_type: peer
@@ -198,6 +203,7 @@ mod tests {
             ..DecodeStats::default()
         };
         let _ = decode.first_frame_at.set(t0 + Duration::from_millis(300));
+        *decode.last_frame_at.lock().expect("lock") = Some(t0 + Duration::from_millis(2050));
         let r = Report::build(("pc", "dev_1"), timeline, &peer, &decode);
         assert_eq!(r.duration_s, 2.0);
         assert_eq!(r.fps, 30.0);
@@ -205,6 +211,7 @@ mod tests {
         assert_eq!(r.rtt_ms, Some(1.5));
         assert_eq!(r.connect_ms, Some(250.0));
         assert_eq!(r.first_frame_ms, Some(300.0));
+        assert_eq!(r.last_frame_ms, Some(2050.0));
         assert_eq!(r.decode_ms_mean, Some(2.0));
         assert_eq!(r.decode_ms_max, Some(9.0));
         assert_eq!(r.candidate_type, "host");
@@ -229,8 +236,8 @@ mod tests {
             &DecodeStats::default(),
         );
         assert_eq!(
-            (r.first_frame_ms, r.decode_ms_mean, r.fps),
-            (None, None, 0.0)
+            (r.first_frame_ms, r.last_frame_ms, r.decode_ms_mean, r.fps),
+            (None, None, None, 0.0)
         );
         assert_eq!(r.candidate_type, "unknown");
         assert!(r.to_json().contains("\"first_frame_ms\":null"));

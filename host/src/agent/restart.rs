@@ -39,6 +39,16 @@ impl IceRestart {
         self.due
     }
 
+    /// The signaling connection came back at `now`: if a restart is
+    /// pending (still disconnected), offer again at once instead of at the
+    /// next retry, since the last offer may have died with the old
+    /// connection.
+    pub fn signaling_restored(&mut self, now: Instant) {
+        if self.due.is_some() {
+            self.due = Some(now);
+        }
+    }
+
     /// A restart was made at `now`; the next one waits [`RETRY`]. Returns
     /// the attempt's number, counting from 1.
     pub fn restarted(&mut self, now: Instant) -> u32 {
@@ -51,6 +61,22 @@ impl IceRestart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signaling_back_repeats_a_pending_restart_at_once() {
+        let t0 = Instant::now();
+        let mut r = IceRestart::default();
+        r.signaling_restored(t0);
+        assert_eq!(r.due(), None, "a connected session does nothing");
+        r.disconnected(t0);
+        r.restarted(t0);
+        let later = t0 + Duration::from_secs(1);
+        r.signaling_restored(later);
+        assert_eq!(r.due(), Some(later));
+        r.connected();
+        r.signaling_restored(later);
+        assert_eq!(r.due(), None);
+    }
 
     #[test]
     fn restarts_at_once_then_retries_until_connected() {

@@ -220,6 +220,11 @@ async fn connect_and_serve(
             })?;
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
     tracing::info!(device = %cfg.device_id, "connected to the server");
+    // Sessions that outlived the previous connection may owe their viewer
+    // an ICE restart offer.
+    for (tx, _) in sessions.map.values() {
+        let _ = tx.try_send(SessionIn::SignalingRestored);
+    }
     let mut beat = interval(heartbeat);
     let mut last_heard = Instant::now();
     let mut probe: Option<Instant> = None;

@@ -29,6 +29,9 @@ pub const VANISH_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum SessionIn {
     Answer(String),
     Ice(IceCandidate),
+    /// The agent's signaling connection is back after it was lost: an ICE
+    /// restart offer made meanwhile may never have left.
+    SignalingRestored,
     /// The server or viewer ended it.
     End,
 }
@@ -119,6 +122,7 @@ async fn serve(
                         tracing::debug!(error = %e, "ignored remote candidate");
                     }
                 }
+                Some(SessionIn::SignalingRestored) => restart.signaling_restored(Instant::now()),
                 Some(SessionIn::End) | None => break None,
             },
             ev = streams.events.recv() => match ev {

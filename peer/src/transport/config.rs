@@ -125,6 +125,10 @@ pub(crate) async fn build_peer_connection(
         // tick after the remote candidates arrive. 50 unanswered checks
         // (1 s) per pair before it is given up, as before.
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))
+        // An ICE restart binds new sockets on the interfaces that exist
+        // then, so a restart after a network change gathers the new
+        // addresses instead of the ones that went away.
+        .with_discard_local_candidates_during_ice_restart(true)
         .build();
     let policy = if relay_only {
         RTCIceTransportPolicy::Relay

@@ -124,46 +124,77 @@ pub(crate) async fn bridge_turn_servers(servers: &[IceServer], tasks: &TaskSet) 
 }
 
 /// One bridge: connects on the client's first datagram, then copies both
-/// ways and kicks the client until either side fails.
+/// ways and kicks the client. When the way to the server fails (its socket
+/// went with a network change, or the server closed the stream), the
+/// bridge waits for the client's next datagram and connects afresh: after
+/// an ICE restart webrtc allocates again through the same URL.
 async fn run(local: UdpSocket, target: Target) {
-    match carry(&local, &target).await {
-        Ok(()) => tracing::debug!("TURN server closed the connection"),
-        Err(e) => tracing::info!(error = %e, "TURN bridge ended"),
+    let mut datagram = vec![0u8; 65_536];
+    loop {
+        let (n, client) = match local.recv_from(&mut datagram).await {
+            Ok(got) => got,
+            Err(e) => {
+                tracing::info!(error = %e, "TURN bridge ended");
+                return;
+            }
+        };
+        match carry(&local, &target, &datagram[..n], client).await {
+            Ok(()) => tracing::debug!("TURN server closed the connection"),
+            Err(Failure::Upstream(e)) => tracing::info!(error = %e, "lost the TURN server"),
+            Err(Failure::Local(e)) => {
+                tracing::info!(error = %e, "TURN bridge ended");
+                return;
+            }
+        }
     }
 }
 
-async fn carry(local: &UdpSocket, target: &Target) -> std::io::Result<()> {
-    let mut datagram = vec![0u8; 65_536];
-    let (n, mut client) = local.recv_from(&mut datagram).await?;
+/// Which side of a bridge failed.
+enum Failure {
+    /// The way to the server: try again on the next datagram.
+    Upstream(std::io::Error),
+    /// The loopback socket to webrtc: the bridge is done.
+    Local(std::io::Error),
+}
+
+/// Copy both ways, starting with `first` from `client`, until a side fails.
+async fn carry(
+    local: &UdpSocket,
+    target: &Target,
+    first: &[u8],
+    mut client: std::net::SocketAddr,
+) -> Result<(), Failure> {
     let mut upstream = tokio::time::timeout(CONNECT_TIMEOUT, Upstream::connect(target))
         .await
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        .map_err(|_| Failure::Upstream(std::io::ErrorKind::TimedOut.into()))?
+        .map_err(Failure::Upstream)?;
     tracing::debug!("TURN bridge connected");
-    upstream.send(&datagram[..n]).await?;
-    let mut last_data = carries_data(&datagram[..n]).then(Instant::now);
+    upstream.send(first).await.map_err(Failure::Upstream)?;
+    let mut last_data = carries_data(first).then(Instant::now);
+    let mut datagram = vec![0u8; 65_536];
     let mut kick = tokio::time::interval(KICK_INTERVAL);
     kick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             got = local.recv_from(&mut datagram) => {
-                let (n, from) = got?;
+                let (n, from) = got.map_err(Failure::Local)?;
                 client = from;
                 if carries_data(&datagram[..n]) {
                     last_data = Some(Instant::now());
                 }
-                upstream.send(&datagram[..n]).await?;
+                upstream.send(&datagram[..n]).await.map_err(Failure::Upstream)?;
             }
-            back = upstream.recv() => match back? {
+            back = upstream.recv() => match back.map_err(Failure::Upstream)? {
                 Some(d) => {
                     if carries_data(&d) {
                         last_data = Some(Instant::now());
                     }
-                    local.send_to(&d, client).await?;
+                    local.send_to(&d, client).await.map_err(Failure::Local)?;
                 }
                 None => return Ok(()),
             },
             _ = kick.tick(), if last_data.is_some_and(|t| t.elapsed() < KICK_AFTER_DATA) => {
-                local.send_to(&KICK, client).await?;
+                local.send_to(&KICK, client).await.map_err(Failure::Local)?;
             }
         }
     }

@@ -179,3 +179,43 @@ async fn udp_bridges_pass_datagrams_and_kick_the_client() {
     assert_eq!(&KICK[2..4], &[0, 0], "no attributes");
     assert_eq!(&KICK[4..8], &[0x21, 0x12, 0xA4, 0x42], "magic cookie");
 }
+
+/// When the server side goes away, the next datagram connects afresh (as
+/// webrtc allocates again after an ICE restart).
+#[tokio::test]
+async fn a_lost_server_connection_is_made_again_on_the_next_datagram() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        // The first connection reads one frame and is closed.
+        let (mut first, _) = listener.accept().await.unwrap();
+        first.read_exact(&mut [0u8; 28]).await.unwrap();
+        drop(first);
+        // The second echoes.
+        let (mut second, _) = listener.accept().await.unwrap();
+        let mut got = [0u8; 28];
+        second.read_exact(&mut got).await.unwrap();
+        second.write_all(&got).await.unwrap();
+        let _ = second.read(&mut [0u8; 1]).await;
+    });
+    let tasks = TaskSet::new();
+    let mapped = bridge_turn_servers(&server(format!("turn:{target}?transport=tcp")), &tasks).await;
+    let bridge = bridge_addr(&mapped[0].urls[0]);
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let stun = stun_request();
+    client.send_to(&stun, bridge).await.unwrap();
+    let mut again = stun.clone();
+    again[27] = 0xCD;
+    // Resend until the bridge has noticed the close and reconnected.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        client.send_to(&again, bridge).await.unwrap();
+        let got =
+            tokio::time::timeout(std::time::Duration::from_millis(200), recv_data(&client)).await;
+        if let Ok(got) = got {
+            assert_eq!(got, again);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reconnect");
+    }
+}

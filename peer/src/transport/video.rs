@@ -5,11 +5,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::lock;
 use crate::framing::{FrameAssembler, RtpPacketRef, VideoEvent};
+use crate::PeerError;
 
 /// The video stream's handle and counters, shared with the viewer handle.
 #[derive(Default)]
@@ -34,6 +36,12 @@ pub(crate) async fn receive_video(
 ) {
     if let Some(&ssrc) = track.ssrcs().await.first() {
         *lock(&state.track) = Some((Arc::clone(&track), ssrc));
+        // webrtc drops the packets that arrive before the track is set up,
+        // usually the start of the host's first keyframe: ask for another
+        // now rather than when a watchdog notices there is no picture.
+        if let Err(e) = send_pli(track.as_ref(), ssrc).await {
+            tracing::debug!(error = %e, "no keyframe request at track start");
+        }
     }
     let playout_delay_id = state.playout_delay_id.get().copied();
     let mut assembler = FrameAssembler::new();
@@ -59,6 +67,18 @@ pub(crate) async fn receive_video(
             }
         }
     }
+}
+
+/// Ask the sender of `media_ssrc` for a keyframe (RTCP PLI).
+pub(crate) async fn send_pli(track: &dyn TrackRemote, media_ssrc: u32) -> Result<(), PeerError> {
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc,
+    };
+    track
+        .write_rtcp(vec![Box::new(pli) as Box<dyn rtc::rtcp::Packet>])
+        .await
+        .map_err(PeerError::webrtc)
 }
 
 /// Hand one result to the application without ever waiting: when its queue

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use meshdesk_protocol::rest::IceServer;
 use meshdesk_protocol::signal::IceCandidate;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use webrtc::data_channel::DataChannel;
@@ -228,14 +227,7 @@ impl ViewerPeer {
     pub async fn request_keyframe(&self) -> Result<(), PeerError> {
         let video = lock(&self.shared.video.track).clone();
         let (track, media_ssrc) = video.ok_or(PeerError::NotReady("no video track yet"))?;
-        let pli = PictureLossIndication {
-            sender_ssrc: 0,
-            media_ssrc,
-        };
-        track
-            .write_rtcp(vec![Box::new(pli) as Box<dyn rtc::rtcp::Packet>])
-            .await
-            .map_err(PeerError::webrtc)
+        video::send_pli(track.as_ref(), media_ssrc).await
     }
 
     /// Counters of this session: bytes, loss, round-trip time, pair type,

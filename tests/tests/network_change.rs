@@ -1,0 +1,120 @@
+//! A network change during a session: the host's machine gets a new
+//! address in the middle of a session (as after a Wi-Fi reconnect or a new
+//! DHCP lease). Its signaling connection and its ICE sockets die with the
+//! old address; the session must come back by itself through an ICE
+//! restart on new sockets, within seconds, and pictures must keep coming.
+//!
+//! Root only (network namespaces); elsewhere the test returns early.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use meshdesk_tests::mesh::{self, Viewer, DEVICE};
+use meshdesk_tests::netns::{Internet, Nat};
+use meshdesk_tests::server::binary;
+use meshdesk_tests::viewer::Running;
+use meshdesk_tests::{require_netns, Xvfb};
+
+/// The whole session; the address changes a few seconds in.
+const SESSION_SECS: f64 = 30.0;
+/// The product's promise: a network change costs seconds.
+const RECOVERY_BOUND: Duration = Duration::from_secs(20);
+
+/// A part of the host's screen that changes 10 times a second, so the
+/// viewer has pictures to decode before and after the change.
+fn motion(x: &Xvfb, dir: &std::path::Path) -> Running {
+    let log = dir.join("xprobe-animate.log");
+    let child = Command::new(binary("meshdesk-xprobe"))
+        .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
+        .args(["--hz", "10"])
+        .env("DISPLAY", &x.display)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start meshdesk-xprobe (cargo build -p meshdesk-tests --bins)");
+    Running {
+        child,
+        log,
+        name: "xprobe animate",
+    }
+}
+
+/// Lines of the host log that say a viewer is connected.
+fn connected_lines(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("viewer connected"))
+        .count()
+}
+
+fn wait_for(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < bound, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn a_new_host_address_costs_seconds_not_the_session() {
+    require_netns!();
+    let mut net = Internet::new();
+    let host_site = net.site(Nat::Cone);
+    let viewer_site = net.site(Nat::Cone);
+    let server = mesh::start_server(&net.ns, &mesh::relay_config(""));
+    let x = Xvfb::start(640, 360);
+    let dir = meshdesk_tests::server::TempDir::new("network-change");
+    let _motion = motion(&x, &dir.0);
+    let token = mesh::sign_up(&net.ns, &server);
+    let host = mesh::start_host(&net.ns, &server, &token, &host_site.lan, &x);
+    let viewer = Viewer::login(&viewer_site.lan, &server);
+
+    let (stats, recovered_after) = std::thread::scope(|s| {
+        let session = s.spawn(|| viewer.connect(DEVICE, SESSION_SECS));
+        wait_for("the session", Duration::from_secs(20), || {
+            connected_lines(&host.log_text()) >= 1
+        });
+        // The machine moves to a new address; the old one, and every socket
+        // bound to it, is gone. (The new one is added first, in the same
+        // subnet; with promote_secondaries it survives the old one's
+        // removal, as a renewed DHCP lease would.)
+        host_site.lan.exec(
+            "sysctl",
+            &["-qw", "net.ipv4.conf.eth0.promote_secondaries=1"],
+        );
+        let old = format!("{}/24", host_site.lan_ip);
+        let [a, b, c, _] = host_site.lan_ip.octets();
+        let new_ip = format!("{a}.{b}.{c}.20");
+        host_site
+            .lan
+            .ip(&["addr", "add", &format!("{new_ip}/24"), "dev", "eth0"]);
+        host_site.lan.ip(&["addr", "del", &old, "dev", "eth0"]);
+        let recovered_after = wait_for("the session to recover", RECOVERY_BOUND, || {
+            connected_lines(&host.log_text()) >= 2
+        });
+        let stats = session
+            .join()
+            .expect("viewer thread")
+            .unwrap_or_else(|e| panic!("{e}\n--- host log ---\n{}", host.log_text()));
+        (stats, recovered_after)
+    });
+    eprintln!("stats: {stats}\nrecovered after {recovered_after:?}");
+    let log = host.log_text();
+    if std::env::var_os("MESHDESK_NAT_LOGS").is_some() {
+        eprintln!("--- host log ---\n{log}");
+    }
+    assert!(
+        log.contains("restarting ICE"),
+        "the host restarted ICE:\n{log}"
+    );
+    assert!(stats["frames_decoded"].as_u64().unwrap_or(0) > 0, "{stats}");
+    // Pictures kept coming until the end of the session, long after the
+    // change (the session lasted SESSION_SECS; the recovery took
+    // `recovered_after`).
+    let last = stats["last_frame_ms"].as_f64().expect("last_frame_ms");
+    assert!(
+        last > (SESSION_SECS - 3.0) * 1000.0,
+        "pictures stopped at {last} ms of a {SESSION_SECS} s session: {stats}\n--- host log ---\n{log}"
+    );
+    drop(server);
+}
