@@ -220,6 +220,15 @@ pub enum ViewerToServer {
     Answer(SdpMsg),
     Ice(IceMsg),
     SessionEnd(SessionEndMsg),
+    /// Take a session back after this user's viewer connection was lost.
+    /// The server keeps an accepted session for a grace period (30 s by
+    /// default) after its viewer connection closes; a new connection of the
+    /// same user may resume it within that time and gets `session_resumed`,
+    /// or an `error` (`not_found`: unknown, someone else's, or already
+    /// ended; `forbidden`: still attached to another live connection).
+    SessionResume {
+        session_id: String,
+    },
 }
 
 /// Messages the server sends to a viewer.
@@ -255,6 +264,15 @@ pub enum ServerToViewer {
     /// The host accepted; its offer follows.
     SessionAccepted {
         session_id: String,
+    },
+    /// The session named in `session_resume` is this connection's again.
+    /// Host messages held while it was detached (the latest offer and the
+    /// candidates after it) follow, then everything new. The session's
+    /// clock and its `session_started` event are unchanged.
+    SessionResumed {
+        session_id: String,
+        device_id: String,
+        permission: Permission,
     },
     Offer(SdpMsg),
     Answer(SdpMsg),

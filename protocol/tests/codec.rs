@@ -93,6 +93,64 @@ fn viewer_messages_round_trip() {
 }
 
 #[test]
+fn session_resume_round_trips_with_its_wire_names() {
+    roundtrip(ViewerToServer::SessionResume {
+        session_id: "ses_1".into(),
+    });
+    roundtrip(ServerToViewer::SessionResumed {
+        session_id: "ses_1".into(),
+        device_id: "dev_1".into(),
+        permission: Permission::Control,
+    });
+    assert_eq!(
+        encode(&ViewerToServer::SessionResume {
+            session_id: "s".into()
+        }),
+        r#"{"type":"session_resume","session_id":"s"}"#
+    );
+    let resumed: ServerToViewer = decode(
+        r#"{"type":"session_resumed","session_id":"s","device_id":"d","permission":"view"}"#,
+    )
+    .expect("decodes");
+    assert_eq!(
+        resumed,
+        ServerToViewer::SessionResumed {
+            session_id: "s".into(),
+            device_id: "d".into(),
+            permission: Permission::View,
+        }
+    );
+}
+
+#[test]
+fn bad_session_resumes_are_rejected() {
+    for bad in [
+        r#"{"type":"session_resume"}"#,
+        r#"{"type":"session_resume","session_id":7}"#,
+        r#"{"type":"session_resume","session_id":null}"#,
+        r#"{"type":"session_resume","session_id":["s"]}"#,
+    ] {
+        let r: Result<ViewerToServer, _> = decode(bad);
+        assert!(
+            matches!(r, Err(DecodeError::Invalid(_))),
+            "{bad} gave {r:?}"
+        );
+    }
+    // Only viewers resume: on the host endpoint it is an unknown type, and
+    // a viewer cannot send the server's reply.
+    let r: Result<HostToServer, _> = decode(r#"{"type":"session_resume","session_id":"s"}"#);
+    assert!(matches!(r, Err(DecodeError::UnknownType(_))), "{r:?}");
+    let r: Result<ViewerToServer, _> = decode(
+        r#"{"type":"session_resumed","session_id":"s","device_id":"d","permission":"view"}"#,
+    );
+    assert!(matches!(r, Err(DecodeError::UnknownType(_))), "{r:?}");
+    let r: Result<ServerToViewer, _> = decode(
+        r#"{"type":"session_resumed","session_id":"s","device_id":"d","permission":"admin"}"#,
+    );
+    assert!(r.is_err(), "{r:?}");
+}
+
+#[test]
 fn wire_shape_is_flat_with_type_tag() {
     let text = encode(&ViewerToServer::Offer(SdpMsg {
         session_id: "s".into(),

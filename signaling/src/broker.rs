@@ -9,7 +9,7 @@ use meshdesk_protocol::signal::{
 
 use crate::clock::{now_ms, random_id};
 use crate::feed;
-use crate::hub::{RouteError, Session};
+use crate::hub::{RouteError, Session, ToViewer};
 use crate::state::AppState;
 use crate::store::{NewEvent, User};
 
@@ -23,7 +23,8 @@ pub fn error(code: ErrorCode, message: impl Into<String>, session_id: Option<&st
     }
 }
 
-fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
+/// The error reply for a refused session message.
+pub fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
     match e {
         RouteError::NotFound => error(ErrorCode::NotFound, "no such session", Some(session_id)),
         RouteError::TooMany => error(
@@ -34,6 +35,11 @@ fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
         RouteError::AlreadyAccepted => error(
             ErrorCode::Invalid,
             "session already accepted",
+            Some(session_id),
+        ),
+        RouteError::Attached(_) => error(
+            ErrorCode::Forbidden,
+            "the session is attached to another connection",
             Some(session_id),
         ),
     }
@@ -254,17 +260,30 @@ impl Relay {
     }
 }
 
-/// Forward a host's SDP/ICE to its session's viewer.
+/// Forward a host's SDP/ICE to its session's viewer, or hold it while the
+/// session is detached (its viewer connection was lost; see
+/// [`crate::resume`]).
 pub fn from_host(st: &AppState, device_id: &str, msg: Relay) -> Result<(), ErrorMsg> {
     let sid = msg.session_id().to_string();
-    let conn = st
-        .hub
-        .with_sessions(|t| t.for_host(&sid, device_id).map(|s| s.viewer_conn))
-        .map_err(|e| route_error(e, &sid))?;
     let out = match msg {
         Relay::Offer(m) => ServerToViewer::Offer(m),
         Relay::Answer(m) => ServerToViewer::Answer(m),
         Relay::Ice(m) => ServerToViewer::Ice(m),
+    };
+    let routed = st
+        .hub
+        .with_sessions(|t| t.to_viewer(&sid, device_id, out))
+        .map_err(|e| route_error(e, &sid))?;
+    let (conn, out) = match routed {
+        ToViewer::Send(conn, out) => (conn, out),
+        ToViewer::Held => {
+            tracing::debug!(session = %sid, "held for the detached viewer");
+            return Ok(());
+        }
+        ToViewer::Dropped => {
+            tracing::info!(session = %sid, "dropped: the detached viewer's hold is full");
+            return Ok(());
+        }
     };
     if !st.hub.send_to_viewer(conn, out) {
         return Err(error(

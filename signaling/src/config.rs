@@ -14,6 +14,10 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::relay::settings::{self, RelayFile, RelaySettings, TurnExternal, TurnExternalFile};
 
+/// Longest `session_resume_grace_secs`: a detached session holds a relay
+/// quota and the host's resources, so it must not linger.
+const MAX_RESUME_GRACE_SECS: u64 = 3600;
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +66,10 @@ pub struct FileConfig {
     pub login_free_failures: Option<u32>,
     /// Longest delay between login attempts after failures, seconds. Default 300.
     pub login_max_delay_secs: Option<u64>,
+    /// Seconds an accepted session outlives its viewer's lost WebSocket,
+    /// waiting for the viewer to resume it from a new connection; 0 ends it
+    /// at once. At most 3600. Default 30.
+    pub session_resume_grace_secs: Option<u64>,
     /// ICE servers handed to both sides of a session. Default none.
     #[serde(default)]
     pub ice_servers: Vec<IceServerConfig>,
@@ -110,6 +118,8 @@ pub struct Config {
     pub ws_rate_burst: u32,
     pub login_free_failures: u32,
     pub login_max_delay: Duration,
+    /// How long a session waits, detached, for its viewer to resume it.
+    pub session_resume_grace: Duration,
     pub ice_servers: Vec<IceServer>,
     pub relay: RelaySettings,
     pub turn_external: Option<TurnExternal>,
@@ -202,6 +212,12 @@ impl Config {
                 credential: s.credential,
             });
         }
+        let grace_secs = f.session_resume_grace_secs.unwrap_or(30);
+        if grace_secs > MAX_RESUME_GRACE_SECS {
+            return Err(Error::Config(format!(
+                "session_resume_grace_secs: must be at most {MAX_RESUME_GRACE_SECS}"
+            )));
+        }
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data")),
@@ -230,6 +246,7 @@ impl Config {
                 "login_max_delay_secs",
                 f.login_max_delay_secs.unwrap_or(300),
             )?),
+            session_resume_grace: Duration::from_secs(grace_secs),
             ice_servers,
             relay: RelaySettings::from_file(f.relay)?,
             turn_external: TurnExternal::from_file(f.turn_external)?,
@@ -274,6 +291,17 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.signup, SignupPolicy::FirstUserOnly);
         assert_eq!(c.enrollment_code_ttl, Duration::from_secs(900));
+        assert_eq!(c.session_resume_grace, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn resume_grace_may_be_off_but_not_endless() {
+        let f: FileConfig = toml::from_str("session_resume_grace_secs = 0").expect("parses");
+        let c = Config::from_file(f).expect("0 is valid");
+        assert_eq!(c.session_resume_grace, Duration::ZERO);
+        let f: FileConfig = toml::from_str("session_resume_grace_secs = 3601").expect("parses");
+        let err = Config::from_file(f).expect_err("too long").to_string();
+        assert!(err.contains("session_resume_grace_secs"), "{err}");
     }
 
     #[test]

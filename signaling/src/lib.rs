@@ -15,12 +15,13 @@ pub mod feed;
 pub mod hub;
 pub mod ice;
 pub mod relay;
+pub mod resume;
 pub mod state;
 pub mod store;
 pub mod web;
 pub mod ws;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -119,6 +120,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let relay = state.relay.clone();
+    let sweep = resume::sweep(state.clone());
     let app = app(state);
     let stop_relay = relay.clone();
     let shutdown = async move {
@@ -135,12 +137,18 @@ pub async fn run(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    let served = axum::serve(
+    let serve = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await;
+    .into_future();
+    // The sweep of detached sessions (see `resume`) lives exactly as long
+    // as serving does.
+    let served = tokio::select! {
+        served = serve => served,
+        () = sweep => Ok(()),
+    };
     if let Some(r) = relay {
         r.stop();
     }

@@ -11,6 +11,7 @@ pub mod host;
 pub mod mesh;
 pub mod netns;
 pub mod server;
+pub mod tcp_proxy;
 pub mod turn;
 pub mod viewer;
 pub mod xvfb;

@@ -272,7 +272,7 @@ async fn foreign_session_ids_are_refused_and_nothing_leaks() {
 }
 
 #[tokio::test]
-async fn host_rejects_and_viewer_disconnect_ends_sessions() {
+async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
     let s = setup().await;
     let mut host = HostConn::connect(&s.server, &s.dev).await;
     let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
@@ -310,7 +310,20 @@ async fn host_rejects_and_viewer_disconnect_ends_sessions() {
         })
     );
 
-    let sid = open_session(&mut viewer, &mut host, &s.dev.id, Permission::Owner).await;
+    // A session the host has not accepted yet ends with its viewer's
+    // connection. (An accepted one waits for a resume: session_resume.rs.)
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: s.dev.id.clone(),
+            request_id: None,
+        })
+        .await;
+    let ServerToHost::SessionGrant { session_id, .. } = host
+        .wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
+        .await
+    else {
+        unreachable!()
+    };
     drop(viewer);
     let m = host
         .wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_)))
@@ -318,7 +331,7 @@ async fn host_rejects_and_viewer_disconnect_ends_sessions() {
     assert_eq!(
         m,
         ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid,
+            session_id,
             reason: EndReason::PeerGone
         })
     );

@@ -3,6 +3,7 @@
 // `cleanup()`; tests wait on conditions with deadlines, never bare sleeps.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -240,4 +241,45 @@ export function screenPoint(page, nx, ny) {
     const h = vh * scale;
     return { x: box.left + (box.width - w) / 2 + nx * w, y: box.top + (box.height - h) / 2 + ny * h };
   }, [nx, ny]);
+}
+
+/**
+ * A TCP proxy in front of `server` that the test can cut like a proxy reset
+ * or a network change: `cut()` closes every connection open through it,
+ * while new ones go through as before. `url` is the proxy's address.
+ */
+export async function startProxy(server) {
+  const target = new URL(server.url);
+  const open = new Set();
+  const proxy = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    const pair = [client, upstream];
+    open.add(pair);
+    const close = () => {
+      open.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  started.push(() => new Promise((r) => {
+    for (const [a, b] of open) {
+      a.destroy();
+      b.destroy();
+    }
+    proxy.close(r);
+  }));
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      for (const [a, b] of [...open]) {
+        a.destroy();
+        b.destroy();
+      }
+    },
+  };
 }

@@ -56,6 +56,10 @@ pub enum ViewerError {
     /// The session was ended by the other side or the server.
     #[error("session ended: {}", end_reason_text(*.0))]
     Ended(EndReason),
+    /// The signaling connection failed during the session and the session
+    /// could not be resumed on a new one.
+    #[error("lost the connection to the server and could not resume the session: {0}")]
+    NotResumed(String),
     /// The window or the display could not be used.
     #[error("window: {0}")]
     Window(String),
@@ -90,6 +94,7 @@ mod tests {
             ViewerError::UnknownDevice("pc".into()),
             ViewerError::Offline("pc".into()),
             ViewerError::Ended(EndReason::Revoked),
+            ViewerError::NotResumed("the server no longer has the session".into()),
             ViewerError::LoginFile {
                 path: "/x/viewer.toml".into(),
                 reason: "permission denied".into(),

@@ -17,8 +17,34 @@ use crate::ViewerError;
 
 /// How long the server and the host may take to produce an offer.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// WebSocket pings on the signaling connection, and the silence after which
+/// it counts as dead: short, so a session notices a silently dead (half-
+/// open) connection within 9 to 12 s, well inside the server's 30 s grace
+/// for a resume.
+const HEARTBEAT: (Duration, Duration) = (Duration::from_secs(3), Duration::from_secs(9));
 /// Our `request_id`, to recognise the reply to our `session_request`.
 const REQUEST_ID: &str = "connect";
+
+/// Where and how to open the viewer WebSocket: the first time, and again
+/// to resume the session.
+#[derive(Debug, Clone)]
+pub struct SignalTarget {
+    /// `ws(s)://SERVER/api/v1/ws/viewer`
+    pub url: String,
+    /// The bearer token (never logged) and the heartbeat.
+    pub options: ConnectOptions,
+}
+
+impl SignalTarget {
+    pub fn new(login: &Login) -> Self {
+        Self {
+            url: viewer_ws_url(&login.server),
+            options: ConnectOptions::default()
+                .with_bearer(login.bearer())
+                .with_heartbeat(HEARTBEAT.0, HEARTBEAT.1),
+        }
+    }
+}
 
 /// A session whose offer was answered; ICE may still be running.
 #[derive(Debug)]
@@ -30,6 +56,8 @@ pub struct Established {
     pub permission: Permission,
     pub signal_tx: SignalSender<ViewerToServer>,
     pub signal_rx: SignalReceiver<ServerToViewer>,
+    /// To connect again after the connection failed.
+    pub target: SignalTarget,
 }
 
 /// Ask for a session on `device` and answer the host's offer.
@@ -56,10 +84,10 @@ async fn establish_inner(
     device: &Device,
     relay_only: bool,
 ) -> Result<Established, ViewerError> {
-    let options = ConnectOptions::default().with_bearer(login.bearer());
+    let target = SignalTarget::new(login);
     let (signal_tx, mut signal_rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
-        &viewer_ws_url(&login.server),
-        options,
+        &target.url,
+        target.options.clone(),
     )
     .await
     .map_err(websocket_error)?;
@@ -128,6 +156,7 @@ async fn establish_inner(
         permission,
         signal_tx,
         signal_rx,
+        target,
     })
 }
 
@@ -159,7 +188,8 @@ pub fn request_error(e: &ErrorMsg, device_name: &str) -> ViewerError {
     }
 }
 
-fn websocket_error(e: PeerError) -> ViewerError {
+/// What a failed or refused WebSocket means for the person connecting.
+pub fn websocket_error(e: PeerError) -> ViewerError {
     let text = e.to_string();
     // tungstenite reports a refused upgrade as "HTTP error: 401 Unauthorized".
     if text.contains("401") {

@@ -7,7 +7,9 @@
 //!   [`session`] drives it, [`decode`] runs the decoder thread, [`window`]
 //!   is the winit loop that draws ([`present`], [`scale`], [`letterbox`])
 //!   and sends input ([`input`], [`keymap`]); [`measure`] and [`latency`]
-//!   time clicks to the picture that shows them.
+//!   time clicks to the picture that shows them. [`link`] carries the
+//!   session's signaling and, when it drops, [`resume`]s the session on a
+//!   new connection.
 //!
 //! Errors are one line on stderr and a non-zero exit code.
 
@@ -24,10 +26,12 @@ mod input;
 mod keymap;
 mod latency;
 mod letterbox;
+mod link;
 mod login_file;
 mod measure;
 mod present;
 mod recovery;
+mod resume;
 mod scale;
 mod session;
 mod stats;

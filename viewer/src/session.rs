@@ -1,12 +1,14 @@
 //! The session driver: one task that owns the WebRTC peer and the signaling
-//! connection once the offer is answered. It trickles candidates both ways,
+//! link once the offer is answered. It trickles candidates both ways,
 //! sends input and keyframe requests, samples stats every second, notices
 //! the end of the session, and on close releases every key and button,
-//! tells the server, and closes the connection.
+//! tells the server, and closes the connection. A failed signaling
+//! connection is replaced and the session resumed by the [`Link`], while
+//! the peer connection carries on.
 
 use std::time::{Duration, Instant};
 
-use meshdesk_peer::{CandidatePairType, PeerError, PeerStats, ViewerEvent};
+use meshdesk_peer::{CandidatePairType, PeerStats, ViewerEvent};
 use meshdesk_protocol::encode;
 use meshdesk_protocol::input::{ControlMsg, InputMsg};
 use meshdesk_protocol::signal::{
@@ -16,6 +18,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::handshake::Established;
+use crate::link::{Link, LinkEvent};
 use crate::ViewerError;
 
 /// How long ICE and DTLS may take once the answer is sent.
@@ -99,14 +102,15 @@ async fn drive_inner(
         session_id,
         permission,
         signal_tx,
-        mut signal_rx,
+        signal_rx,
+        target,
     } = session;
+    let mut link = Link::new(session_id.clone(), target, signal_tx, signal_rx);
     let may_send_input = permission.may_control();
     let connect_deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
     let mut stats_tick = tokio::time::interval(STATS_EVERY);
     let mut connected_at = None;
     let mut channels_ready = false;
-    let mut signaling_up = true;
     let mut candidates_open = true;
     let mut early_input = Vec::new();
     let mut first_picture_due: Option<tokio::time::Instant> = None;
@@ -149,7 +153,13 @@ async fn drive_inner(
                     }
                     notify(Notice::ChannelsReady);
                 }
-                Some(ViewerEvent::Disconnected) => tracing::warn!("connection interrupted"),
+                Some(ViewerEvent::Disconnected) => {
+                    tracing::warn!("connection interrupted");
+                    // Maybe our network changed: the signaling connection
+                    // must prove it still works, or be replaced, so the
+                    // host's ICE restart can reach us.
+                    link.check().await;
+                }
                 Some(ViewerEvent::Failed) => {
                     break Stop::Failed(ViewerError::ConnectionFailed("the WebRTC connection was lost".into()))
                 }
@@ -157,51 +167,39 @@ async fn drive_inner(
                 Some(other) => tracing::debug!(?other, "peer event"),
             },
             candidate = streams.candidates.recv(), if candidates_open => match candidate {
-                Some(candidate) if signaling_up => {
-                    let msg = ViewerToServer::Ice(IceMsg { session_id: session_id.clone(), candidate });
-                    if signal_tx.send(msg).await.is_err() {
-                        signaling_up = false;
-                    }
+                Some(candidate) => {
+                    link.send(ViewerToServer::Ice(IceMsg { session_id: session_id.clone(), candidate })).await;
                 }
-                Some(_) => {}
                 None => candidates_open = false,
             },
-            message = signal_rx.recv(), if signaling_up => match message {
-                Some(Ok(ServerToViewer::Ice(ice))) if ice.session_id == session_id => {
+            event = link.recv() => match event {
+                LinkEvent::Message(ServerToViewer::Ice(ice)) if ice.session_id == session_id => {
                     if let Err(e) = peer.add_remote_candidate(ice.candidate).await {
                         tracing::debug!(error = %e, "remote candidate refused");
                     }
                 }
-                Some(Ok(ServerToViewer::Offer(offer))) if offer.session_id == session_id => {
+                LinkEvent::Message(ServerToViewer::Offer(offer)) if offer.session_id == session_id => {
                     // The host restarted ICE (a network changed): answer
                     // it like the first offer; the session carries on.
                     match peer.accept_restart_offer(offer.sdp).await {
                         Ok(sdp) => {
                             tracing::info!("answering the host's ICE restart");
-                            let answer = ViewerToServer::Answer(SdpMsg { session_id: session_id.clone(), sdp });
-                            if signal_tx.send(answer).await.is_err() {
-                                signaling_up = false;
-                            }
+                            link.send(ViewerToServer::Answer(SdpMsg { session_id: session_id.clone(), sdp })).await;
                         }
                         Err(e) => tracing::warn!(error = %e, "new offer refused"),
                     }
                 }
-                Some(Ok(ServerToViewer::SessionEnd(end))) if end.session_id == session_id => {
+                LinkEvent::Message(ServerToViewer::SessionEnd(end)) if end.session_id == session_id => {
                     break Stop::EndedRemotely(ViewerError::Ended(end.reason));
                 }
-                Some(Ok(ServerToViewer::Error(e))) if e.session_id.as_deref() == Some(&session_id) => {
+                LinkEvent::Message(ServerToViewer::Error(e)) if e.session_id.as_deref() == Some(&session_id) => {
                     tracing::warn!(code = ?e.code, message = %e.message, "server error for this session");
                 }
-                Some(Ok(_)) | Some(Err(PeerError::Decode(_))) => {}
-                Some(Err(e)) => {
-                    // Media runs peer to peer: the session outlives the server.
-                    tracing::warn!(error = %e, "signaling lost; the session goes on");
-                    signaling_up = false;
-                }
-                None => {
-                    tracing::warn!("signaling closed; the session goes on");
-                    signaling_up = false;
-                }
+                LinkEvent::Message(_) => {}
+                LinkEvent::Resumed => {}
+                // Media may still flow, but nobody can reach us for an ICE
+                // restart or the session's end any more.
+                LinkEvent::Failed(e) => break Stop::Failed(e),
             },
             _ = sleep_or_never(first_picture_due) => {
                 tracing::info!("no picture yet: asking for a keyframe");
@@ -227,18 +225,18 @@ async fn drive_inner(
         Stop::Failed(e) => (Some(EndReason::ConnectionFailed), Err(e)),
         Stop::EndedRemotely(e) => (None, Err(e)),
     };
-    if let (Some(reason), true) = (reason, signaling_up) {
+    if let (Some(reason), true) = (reason, link.is_up()) {
         let end = SessionEndMsg {
             session_id: session_id.clone(),
             reason,
         };
-        let _ = signal_tx.send(ViewerToServer::SessionEnd(end)).await;
+        link.send(ViewerToServer::SessionEnd(end)).await;
     }
     let stats = peer.stats().await;
     if let Err(e) = peer.close().await {
         tracing::debug!(error = %e, "close");
     }
-    signal_tx.close().await;
+    link.close().await;
     tracing::info!("session closed");
     Outcome {
         stats,

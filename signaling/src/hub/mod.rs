@@ -7,6 +7,7 @@
 //! queue; fan-out to many goes through one broadcast channel that each
 //! viewer filters by audience.
 
+pub mod detached;
 pub mod sessions;
 
 use std::collections::HashMap;
@@ -14,9 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use meshdesk_protocol::rest::Event;
 use meshdesk_protocol::signal::{ServerToHost, ServerToViewer};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Notify};
 
-pub use sessions::{RouteError, Session, Sessions};
+pub use sessions::{Closing, RouteError, Session, Sessions, ToViewer};
 
 /// Capacity of each connection's outgoing queue. A peer that lets it fill
 /// up is too slow to be useful and gets errors instead of unbounded memory.
@@ -90,6 +91,16 @@ impl Fanout {
     }
 }
 
+/// What the hub asks a viewer connection task to do.
+#[derive(Debug)]
+pub enum ViewerCmd {
+    Send(ServerToViewer),
+    /// Prove the connection is alive: send a WebSocket ping and close the
+    /// connection if nothing arrives soon (another connection of the same
+    /// user wants one of its sessions).
+    Probe,
+}
+
 /// The two things that fan out.
 #[derive(Debug)]
 pub enum FanoutKind {
@@ -109,7 +120,7 @@ struct HostEntry {
 
 #[derive(Debug)]
 struct ViewerEntry {
-    tx: mpsc::Sender<ServerToViewer>,
+    tx: mpsc::Sender<ViewerCmd>,
     /// Hash of the token the connection signed in with, so signing out
     /// closes it.
     token_hash: [u8; 32],
@@ -128,6 +139,8 @@ struct HubState {
 pub struct Hub {
     state: Arc<Mutex<HubState>>,
     fanout: broadcast::Sender<Arc<Fanout>>,
+    /// Wakes the sweep of detached sessions when a grace period starts.
+    detached: Arc<Notify>,
 }
 
 impl Default for Hub {
@@ -142,6 +155,7 @@ impl Hub {
         Hub {
             state: Arc::new(Mutex::new(HubState::default())),
             fanout,
+            detached: Arc::new(Notify::new()),
         }
     }
 
@@ -213,12 +227,7 @@ impl Hub {
     }
 
     /// Add a viewer connection.
-    pub fn register_viewer(
-        &self,
-        conn_id: u64,
-        token_hash: [u8; 32],
-        tx: mpsc::Sender<ServerToViewer>,
-    ) {
+    pub fn register_viewer(&self, conn_id: u64, token_hash: [u8; 32], tx: mpsc::Sender<ViewerCmd>) {
         self.lock()
             .viewers
             .insert(conn_id, ViewerEntry { tx, token_hash });
@@ -232,17 +241,76 @@ impl Hub {
             .retain(|_, v| &v.token_hash != token_hash);
     }
 
-    /// Remove a viewer connection and return the sessions it held.
-    pub fn unregister_viewer(&self, conn_id: u64) -> Vec<Session> {
+    /// Remove a viewer connection that closed at `now`. Its accepted
+    /// sessions are detached for `grace_ms`; the others are removed, to be
+    /// ended.
+    pub fn unregister_viewer(&self, conn_id: u64, now: i64, grace_ms: i64) -> Closing {
+        let closing = {
+            let mut s = self.lock();
+            s.viewers.remove(&conn_id);
+            s.sessions.detach_conn(conn_id, now, grace_ms)
+        };
+        if !closing.detached.is_empty() {
+            self.detached.notify_one();
+        }
+        closing
+    }
+
+    /// Attach a detached session to viewer connection `conn` of `user_id`
+    /// at `now`, and queue the host messages held for it. If the session is
+    /// attached to another connection of the user, that one is probed (a
+    /// dead one is closed, which detaches the session for a later resume).
+    pub fn resume(
+        &self,
+        session_id: &str,
+        conn: u64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Session, RouteError> {
         let mut s = self.lock();
-        s.viewers.remove(&conn_id);
-        s.sessions.remove_where(|x| x.viewer_conn == conn_id)
+        match s.sessions.resume(session_id, conn, user_id, now) {
+            Ok((session, held)) => {
+                // Under the lock, so nothing the host sends next can
+                // overtake what was held.
+                if let Some(v) = s.viewers.get(&conn) {
+                    for m in held {
+                        if v.tx.try_send(ViewerCmd::Send(m)).is_err() {
+                            tracing::warn!(session = %session_id, "held message dropped: queue full");
+                        }
+                    }
+                }
+                Ok(session)
+            }
+            Err(RouteError::Attached(other)) => {
+                if let Some(v) = s.viewers.get(&other) {
+                    let _ = v.tx.try_send(ViewerCmd::Probe);
+                }
+                Err(RouteError::Attached(other))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove and return the detached sessions whose grace period is over
+    /// at `now`.
+    pub fn expire_detached(&self, now: i64) -> Vec<Session> {
+        self.lock().sessions.expire(now)
+    }
+
+    /// When the next grace period ends, if any session is detached.
+    pub fn next_detached_expiry(&self) -> Option<i64> {
+        self.lock().sessions.next_expiry()
+    }
+
+    /// Resolves when a session was detached since the last call.
+    pub async fn detached_changed(&self) {
+        self.detached.notified().await;
     }
 
     /// Queue a message for a viewer connection; false if gone or full.
     pub fn send_to_viewer(&self, conn_id: u64, msg: ServerToViewer) -> bool {
         let tx = self.lock().viewers.get(&conn_id).map(|e| e.tx.clone());
-        tx.is_some_and(|tx| tx.try_send(msg).is_ok())
+        tx.is_some_and(|tx| tx.try_send(ViewerCmd::Send(msg)).is_ok())
     }
 
     /// Run a closure on the session table under the lock.

@@ -2,11 +2,17 @@
 //!
 //! A session binds one viewer connection to one device. Messages for a
 //! session are accepted only from that viewer connection or from the
-//! device's host connection; everything else is refused.
+//! device's host connection; everything else is refused. When the viewer
+//! connection closes, an accepted session is detached ([`Detached`]) for a
+//! grace period instead of ended, and a new connection of the same user may
+//! resume it.
 
 use std::collections::HashMap;
 
 use meshdesk_protocol::rest::Permission;
+use meshdesk_protocol::signal::ServerToViewer;
+
+use super::detached::{Detached, Hold};
 
 /// Most sessions one viewer connection may hold at once.
 pub const MAX_SESSIONS_PER_VIEWER: usize = 16;
@@ -19,7 +25,9 @@ pub struct Session {
     pub device_name: String,
     /// Device owner's account, for the feed.
     pub owner_id: i64,
-    /// The viewer connection that asked for it.
+    /// The viewer connection it is attached to: the one that asked for
+    /// it, or the one that resumed it. While detached, the closed one
+    /// (connection ids are never reused).
     pub viewer_conn: u64,
     pub viewer_user_id: i64,
     pub viewer_username: String,
@@ -39,23 +47,44 @@ pub enum RouteError {
     TooMany,
     /// The host accepted this session before.
     AlreadyAccepted,
+    /// The session is attached to this other live connection of the same
+    /// user; it cannot be taken from there.
+    Attached(u64),
+}
+
+/// Where a host's message for a session goes.
+#[derive(Debug, PartialEq)]
+pub enum ToViewer {
+    /// To this viewer connection.
+    Send(u64, ServerToViewer),
+    /// Kept for the viewer's resume (the session is detached).
+    Held,
+    /// Dropped: detached, and the hold is full.
+    Dropped,
+}
+
+/// What closing a viewer connection did to its sessions.
+#[derive(Debug, Default)]
+pub struct Closing {
+    /// Removed, to be ended: never accepted, or no grace period.
+    pub ended: Vec<Session>,
+    /// Ids of the sessions detached, waiting for a resume.
+    pub detached: Vec<String>,
 }
 
 /// All live sessions.
 #[derive(Debug, Default)]
 pub struct Sessions {
     by_id: HashMap<String, Session>,
+    /// Those whose viewer connection was lost, with what the host sent
+    /// them meanwhile.
+    detached: Detached,
 }
 
 impl Sessions {
     /// Add a session unless the viewer already holds too many.
     pub fn insert(&mut self, s: Session) -> Result<(), RouteError> {
-        let held = self
-            .by_id
-            .values()
-            .filter(|x| x.viewer_conn == s.viewer_conn)
-            .count();
-        if held >= MAX_SESSIONS_PER_VIEWER {
+        if self.held_by(s.viewer_conn) >= MAX_SESSIONS_PER_VIEWER {
             return Err(RouteError::TooMany);
         }
         self.by_id.insert(s.id.clone(), s);
@@ -94,8 +123,110 @@ impl Sessions {
         }
     }
 
+    /// Route a host's message to the session's viewer: its connection, or
+    /// the hold while it is detached.
+    pub fn to_viewer(
+        &mut self,
+        session_id: &str,
+        device_id: &str,
+        msg: ServerToViewer,
+    ) -> Result<ToViewer, RouteError> {
+        let conn = self.for_host(session_id, device_id)?.viewer_conn;
+        if !self.detached.contains(session_id) {
+            return Ok(ToViewer::Send(conn, msg));
+        }
+        Ok(match self.detached.hold(session_id, msg) {
+            Some(Hold::Held) => ToViewer::Held,
+            Some(Hold::Full) | None => ToViewer::Dropped,
+        })
+    }
+
+    /// The viewer connection `conn` closed at `now`. Its accepted sessions
+    /// are detached until `now + grace_ms` (none when `grace_ms` is 0); the
+    /// others are removed, to be ended.
+    pub fn detach_conn(&mut self, conn: u64, now: i64, grace_ms: i64) -> Closing {
+        let mut closing = Closing::default();
+        let held: Vec<(String, bool)> = self
+            .by_id
+            .values()
+            .filter(|s| s.viewer_conn == conn)
+            .map(|s| (s.id.clone(), s.accepted_at.is_some() && grace_ms > 0))
+            .collect();
+        for (id, keep) in held {
+            if keep {
+                self.detached.detach(&id, now.saturating_add(grace_ms));
+                closing.detached.push(id);
+            } else if let Some(s) = self.by_id.remove(&id) {
+                closing.ended.push(s);
+            }
+        }
+        closing
+    }
+
+    /// Attach a detached session to `conn`, a connection of `user_id`, at
+    /// `now`. Returns it and the host messages held for it. Resuming a
+    /// session `conn` already holds changes nothing.
+    pub fn resume(
+        &mut self,
+        session_id: &str,
+        conn: u64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(Session, Vec<ServerToViewer>), RouteError> {
+        let s = match self.by_id.get(session_id) {
+            Some(s) if s.viewer_user_id == user_id => s,
+            // Unknown, ended, or another user's: indistinguishable.
+            _ => return Err(RouteError::NotFound),
+        };
+        if s.viewer_conn == conn {
+            return Ok((s.clone(), Vec::new()));
+        }
+        if !self.detached.contains(session_id) {
+            return Err(RouteError::Attached(s.viewer_conn));
+        }
+        if !self.detached.resumable(session_id, now) {
+            // Its grace period is over; the sweep ends it.
+            return Err(RouteError::NotFound);
+        }
+        if self.held_by(conn) >= MAX_SESSIONS_PER_VIEWER {
+            return Err(RouteError::TooMany);
+        }
+        let held = self.detached.take(session_id).unwrap_or_default();
+        let s = self.by_id.get_mut(session_id).ok_or(RouteError::NotFound)?;
+        s.viewer_conn = conn;
+        Ok((s.clone(), held))
+    }
+
+    /// Remove and return the detached sessions whose grace period is over
+    /// at `now`.
+    pub fn expire(&mut self, now: i64) -> Vec<Session> {
+        self.detached
+            .expire(now)
+            .iter()
+            .filter_map(|id| self.by_id.remove(id))
+            .collect()
+    }
+
+    /// When the next grace period ends, if a session is detached.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.detached.next_expiry()
+    }
+
+    /// Number of detached sessions.
+    pub fn detached_len(&self) -> usize {
+        self.detached.len()
+    }
+
+    fn held_by(&self, conn: u64) -> usize {
+        self.by_id
+            .values()
+            .filter(|x| x.viewer_conn == conn)
+            .count()
+    }
+
     /// Remove and return a session.
     pub fn remove(&mut self, session_id: &str) -> Option<Session> {
+        self.detached.forget(session_id);
         self.by_id.remove(session_id)
     }
 
@@ -107,7 +238,7 @@ impl Sessions {
             .filter(|s| pred(s))
             .map(|s| s.id.clone())
             .collect();
-        ids.iter().filter_map(|id| self.by_id.remove(id)).collect()
+        ids.iter().filter_map(|id| self.remove(id)).collect()
     }
 
     /// Number of live sessions.
@@ -164,6 +295,110 @@ mod tests {
         }
         assert_eq!(t.insert(session("x", "d", 1)), Err(RouteError::TooMany));
         assert!(t.insert(session("y", "d", 2)).is_ok());
+    }
+
+    fn accepted(id: &str, conn: u64) -> Session {
+        Session {
+            accepted_at: Some(1),
+            ..session(id, "d1", conn)
+        }
+    }
+
+    fn offer(sdp: &str) -> ServerToViewer {
+        ServerToViewer::Offer(meshdesk_protocol::signal::SdpMsg {
+            session_id: "s1".into(),
+            sdp: sdp.into(),
+        })
+    }
+
+    #[test]
+    fn a_closed_connection_keeps_accepted_sessions_only() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.insert(session("pending", "d1", 7)).expect("insert");
+        t.insert(accepted("other", 8)).expect("insert");
+        let closing = t.detach_conn(7, 100, 30_000);
+        assert_eq!(
+            closing
+                .ended
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>(),
+            ["pending"]
+        );
+        assert_eq!(closing.detached, ["s1"]);
+        assert_eq!((t.len(), t.detached_len()), (2, 1));
+        assert_eq!(t.next_expiry(), Some(30_100));
+        // No grace period: everything ends at once, as before.
+        let closing = t.detach_conn(8, 100, 0);
+        assert_eq!((closing.ended.len(), closing.detached.len()), (1, 0));
+        assert_eq!(t.detached_len(), 1);
+    }
+
+    #[test]
+    fn only_the_same_user_resumes_within_the_grace_period() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.detach_conn(7, 0, 1_000);
+        // Another user (bob is user 2), an unknown id: not found.
+        assert_eq!(t.resume("s1", 9, 3, 10), Err(RouteError::NotFound));
+        assert_eq!(t.resume("nope", 9, 2, 10), Err(RouteError::NotFound));
+        let (s, held) = t.resume("s1", 9, 2, 10).expect("resumed");
+        assert_eq!((s.viewer_conn, held.len()), (9, 0));
+        assert!(t.for_viewer("s1", 9).is_ok());
+        assert_eq!(t.for_viewer("s1", 7), Err(RouteError::NotFound));
+        assert_eq!(t.next_expiry(), None, "attached again");
+        // Again from the same connection: nothing changes.
+        assert!(t.resume("s1", 9, 2, 20).is_ok());
+        // A second connection of the same user cannot take it.
+        assert_eq!(t.resume("s1", 10, 2, 20), Err(RouteError::Attached(9)));
+        assert!(t.expire(5_000).is_empty(), "attached sessions never expire");
+    }
+
+    #[test]
+    fn a_session_past_its_grace_period_is_not_resumed_but_ended() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.detach_conn(7, 0, 1_000);
+        assert_eq!(t.resume("s1", 9, 2, 1_000), Err(RouteError::NotFound));
+        assert!(t.expire(999).is_empty());
+        let gone = t.expire(1_000);
+        assert_eq!(gone.len(), 1);
+        assert!(t.is_empty());
+        assert_eq!(t.resume("s1", 9, 2, 1_001), Err(RouteError::NotFound));
+    }
+
+    #[test]
+    fn host_messages_are_held_while_detached_and_handed_over_on_resume() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        assert_eq!(
+            t.to_viewer("s1", "d1", offer("a")),
+            Ok(ToViewer::Send(7, offer("a")))
+        );
+        assert_eq!(
+            t.to_viewer("s1", "d2", offer("a")),
+            Err(RouteError::NotFound)
+        );
+        t.detach_conn(7, 0, 1_000);
+        assert_eq!(t.to_viewer("s1", "d1", offer("b")), Ok(ToViewer::Held));
+        assert_eq!(t.to_viewer("s1", "d1", offer("c")), Ok(ToViewer::Held));
+        let (_, held) = t.resume("s1", 8, 2, 10).expect("resumed");
+        assert_eq!(held, vec![offer("c")]);
+        assert_eq!(
+            t.to_viewer("s1", "d1", offer("d")),
+            Ok(ToViewer::Send(8, offer("d")))
+        );
+    }
+
+    #[test]
+    fn a_detached_session_ended_otherwise_does_not_expire_later() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.detach_conn(7, 0, 1_000);
+        assert!(t.remove("s1").is_some());
+        assert_eq!(t.next_expiry(), None);
+        assert!(t.expire(2_000).is_empty());
     }
 
     #[test]

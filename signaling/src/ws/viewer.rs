@@ -7,7 +7,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use meshdesk_protocol::signal::{EndReason, ServerToViewer, ViewerToServer};
+use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use meshdesk_protocol::PROTOCOL_VERSION;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -18,10 +18,11 @@ use super::{admit, configure, send, Admit};
 use crate::auth::extract::token_from_headers;
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
-use crate::broker::{self, Notify, Relay};
+use crate::broker::{self, Relay};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::hub::{Fanout, CONN_QUEUE};
+use crate::hub::{Fanout, ViewerCmd, CONN_QUEUE};
+use crate::resume::{self, Closed};
 use crate::state::AppState;
 use crate::store::User;
 
@@ -31,6 +32,12 @@ const PENDING_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 const PENDING_TIMEOUT_MS: i64 = 30_000;
 /// Larger than any one fan-out, so its parts leave in one write.
 const FANOUT_WRITE_BUFFER: usize = 64 * 1024;
+/// A write that takes longer than this means the peer is gone (its network
+/// vanished and the send buffer is full): the connection is dropped.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A probed connection (another connection of its user asked to resume one
+/// of its sessions) that sends nothing within this is closed as dead.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `GET /api/v1/ws/viewer`: authenticated by bearer token or session cookie.
 pub async fn upgrade(
@@ -64,14 +71,19 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_h
     st.hub.register_viewer(conn, token_hash, tx);
     tracing::info!("viewer connected");
     let result = serve(&st, &mut socket, conn, &user, rx, fanout).await;
-    match result {
-        Ok(why) => tracing::info!(why, "viewer connection closed"),
-        Err(e) => tracing::info!(error = %e, "viewer connection lost"),
-    }
-    let _ = futures_util::SinkExt::close(&mut socket).await;
-    for s in st.hub.unregister_viewer(conn) {
-        broker::finish(&st, &s, EndReason::PeerGone, Notify::Host);
-    }
+    let closed = match result {
+        Ok((why, closed)) => {
+            tracing::info!(why, "viewer connection closed");
+            closed
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "viewer connection lost");
+            Closed::Lost
+        }
+    };
+    // A dead peer's full send buffer must not hold up the clean-up.
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, futures_util::SinkExt::close(&mut socket)).await;
+    resume::viewer_closed(&st, conn, closed);
 }
 
 /// Presence of every device the user may see.
@@ -97,17 +109,16 @@ async fn serve(
     socket: &mut WebSocket,
     conn: u64,
     user: &User,
-    mut rx: mpsc::Receiver<ServerToViewer>,
+    mut rx: mpsc::Receiver<ViewerCmd>,
     mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
-) -> std::result::Result<&'static str, String> {
-    let err = |e: axum::Error| e.to_string();
+) -> std::result::Result<(&'static str, Closed), String> {
     let welcome = ServerToViewer::Welcome {
         protocol: PROTOCOL_VERSION,
         username: user.username.clone(),
     };
-    send(socket, &welcome).await.map_err(err)?;
+    timed(send(socket, &welcome)).await?;
     for m in snapshot(st, user) {
-        send(socket, &m).await.map_err(err)?;
+        timed(send(socket, &m)).await?;
     }
     let mut sweep = tokio::time::interval(PENDING_SWEEP);
     let mut bucket = TokenBucket::new(
@@ -115,36 +126,66 @@ async fn serve(
         st.config.ws_rate_burst,
         std::time::Instant::now(),
     );
+    let mut probe_due: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
-                Some(m) => send(socket, &m).await.map_err(err)?,
-                None => return Ok("signed out or removed by the server"),
+                Some(ViewerCmd::Send(m)) => timed(send(socket, &m)).await?,
+                Some(ViewerCmd::Probe) => {
+                    if probe_due.is_none() {
+                        tracing::info!("probing: another connection asks for a session of this one");
+                        probe_due = Some(tokio::time::Instant::now() + PROBE_TIMEOUT);
+                        timed(socket.send(Message::Ping(Default::default()))).await?;
+                    }
+                }
+                None => return Ok(("signed out or removed by the server", Closed::SignedOut)),
             },
             f = fanout.recv() => match f {
-                Ok(f) => send_fanout(socket, &f, user.id).await.map_err(err)?,
+                Ok(f) => timed(send_fanout(socket, &f, user.id)).await?,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "viewer fell behind; resending presence");
                     for m in snapshot(st, user) {
-                        send(socket, &m).await.map_err(err)?;
+                        timed(send(socket, &m)).await?;
                     }
                 }
-                Err(RecvError::Closed) => return Ok("hub closed"),
+                Err(RecvError::Closed) => return Ok(("hub closed", Closed::Lost)),
             },
             _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
+            _ = sleep_until_or_never(probe_due) => {
+                return Ok(("no answer to a liveness probe", Closed::Lost));
+            }
             frame = socket.recv() => {
+                // Anything at all (a pong included) proves it alive.
+                probe_due = None;
                 let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
-                    Admit::Closed => return Ok("closed by the viewer"),
+                    Admit::Closed => return Ok(("closed by the viewer", Closed::Lost)),
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
                     Admit::Message(msg) => handle(st, conn, user, msg),
                 };
                 if let Some(reply) = reply {
-                    send(socket, &reply).await.map_err(err)?;
+                    timed(send(socket, &reply)).await?;
                 }
             }
         }
+    }
+}
+
+/// One write to the socket, within [`WRITE_TIMEOUT`].
+async fn timed(
+    write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
+) -> std::result::Result<(), String> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("a write took over {} s", WRITE_TIMEOUT.as_secs())),
+    }
+}
+
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -204,6 +245,12 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
         ViewerToServer::Ice(m) => broker::from_viewer(st, conn, Relay::Ice(m)),
         ViewerToServer::SessionEnd(m) => {
             broker::end_by(st, &m.session_id, None, Some(conn), m.reason)
+        }
+        ViewerToServer::SessionResume { session_id } => {
+            return Some(match resume::resume(st, conn, user, &session_id) {
+                Ok(reply) => reply,
+                Err(e) => ServerToViewer::Error(e),
+            });
         }
     };
     match result {

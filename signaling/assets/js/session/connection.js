@@ -6,6 +6,11 @@
 import { endMessage, requestError } from '../format.js';
 
 const FIRST_FRAME_TIMEOUT_MS = 20000;
+// While the server still holds the session for an old, dead connection of
+// ours, it refuses a resume with `forbidden` and checks that connection;
+// ask again this often, this many times (docs/protocol.md section 10.4).
+const RESUME_RETRY_MS = 1000;
+const RESUME_ATTEMPTS = 30;
 
 function iceServers(list) {
   return (list ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
@@ -57,7 +62,16 @@ export class Connection {
     });
     listen('error', (m) => {
       if (m.request_id === requestId) this.finish(requestError(m.code, m.message), 'error');
+      else if (this.mine(m) && this.resuming) this.resumeRefused(m);
       else if (this.mine(m)) console.warn(`server error for this session: ${m.code}: ${m.message}`);
+    });
+    // The WebSocket came back after a drop (a network change): take the
+    // running session back. Media kept flowing peer to peer meanwhile.
+    listen('open', () => this.connected && !this.done && this.resume(0));
+    listen('session_resumed', (m) => {
+      if (!this.mine(m)) return;
+      this.resuming = false;
+      console.info('session resumed on the new connection');
     });
     listen('session_accepted', (m) => this.mine(m) && this.cb.state?.('Connecting…'));
     // Offers (the first, and ICE restarts after a network change) and
@@ -157,6 +171,22 @@ export class Connection {
     }
   }
 
+  resume(attempt) {
+    this.resuming = true;
+    this.resumeAttempt = attempt;
+    this.live.send({ type: 'session_resume', session_id: this.sessionId });
+  }
+
+  resumeRefused(m) {
+    if (m.code === 'forbidden' && this.resumeAttempt + 1 < RESUME_ATTEMPTS) {
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = setTimeout(() => this.live.connected && !this.done && this.resume(this.resumeAttempt + 1), RESUME_RETRY_MS);
+      return;
+    }
+    this.resuming = false;
+    this.finish('Lost the connection to the server and the session could not be resumed.', 'peer_gone');
+  }
+
   /** The device went offline: a session that is not flowing is over. */
   deviceOffline() {
     this.offline = true;
@@ -183,6 +213,7 @@ export class Connection {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
+    clearTimeout(this.resumeTimer);
     for (const f of this.off) f();
     this.pc?.close();
     this.cb.ended?.(message, reason);

@@ -1,0 +1,221 @@
+//! Getting a session's signaling back after the WebSocket failed: connect
+//! again with backoff and send `session_resume` until the server answers
+//! `session_resumed`, refuses for good, or [`RESUME_WINDOW`] has passed
+//! (docs/protocol.md section 10.4). The peer connection is not touched.
+//!
+//! [`Backoff`] and [`judge`] are pure; [`reconnect`] is the driver.
+
+use std::time::Duration;
+
+use meshdesk_peer::{PeerError, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_protocol::signal::{ErrorCode, ServerToViewer, ViewerToServer};
+use tokio::time::Instant;
+
+use crate::handshake::SignalTarget;
+use crate::ViewerError;
+
+/// How long we try: the server keeps a lost session for 30 s by default
+/// (`session_resume_grace_secs`).
+pub const RESUME_WINDOW: Duration = Duration::from_secs(30);
+/// Longest one attempt (connect, `welcome`, `session_resume`, reply) may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A signaling connection that carries the session again.
+pub type Resumed = (SignalSender<ViewerToServer>, SignalReceiver<ServerToViewer>);
+
+/// Delays before successive attempts: at once, then doubling from 250 ms
+/// up to 2 s.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    attempts: u32,
+}
+
+impl Backoff {
+    /// Longest wait between two attempts.
+    const MAX: Duration = Duration::from_secs(2);
+
+    /// The wait before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let n = self.attempts;
+        self.attempts = self.attempts.saturating_add(1);
+        match n {
+            0 => Duration::ZERO,
+            n => (Duration::from_millis(250) * 2u32.saturating_pow(n.min(8) - 1)).min(Self::MAX),
+        }
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+/// What a server message means for a pending resume.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The session is ours again.
+    Resumed,
+    /// It is not, yet or ever.
+    Not(Setback),
+}
+
+/// Why an attempt did not resume the session.
+#[derive(Debug)]
+pub enum Setback {
+    /// Not now: try again after the backoff.
+    Retry(String),
+    /// Never: the session cannot come back.
+    Refused(ViewerError),
+}
+
+/// Judge a message received after `session_resume` for `session_id`;
+/// `None` for messages that do not answer it (presence, feed events).
+pub fn judge(msg: &ServerToViewer, session_id: &str) -> Option<Verdict> {
+    match msg {
+        ServerToViewer::SessionResumed { session_id: s, .. } if s == session_id => {
+            Some(Verdict::Resumed)
+        }
+        ServerToViewer::Error(e) if e.session_id.as_deref() == Some(session_id) => {
+            Some(Verdict::Not(match e.code {
+                // Still attached to our old connection, which the server
+                // has not noticed is dead; it probes it and closes it.
+                ErrorCode::Forbidden | ErrorCode::RateLimited | ErrorCode::Internal => {
+                    Setback::Retry(e.message.clone())
+                }
+                ErrorCode::NotFound => Setback::Refused(ViewerError::NotResumed(
+                    "the server no longer has the session (it ended or waited too long)".into(),
+                )),
+                _ => Setback::Refused(ViewerError::NotResumed(e.message.clone())),
+            }))
+        }
+        ServerToViewer::SessionEnd(end) if end.session_id == session_id => Some(Verdict::Not(
+            Setback::Refused(ViewerError::Ended(end.reason)),
+        )),
+        _ => None,
+    }
+}
+
+/// Connect again and resume `session_id`, with backoff, for at most
+/// [`RESUME_WINDOW`].
+pub async fn reconnect(target: SignalTarget, session_id: String) -> Result<Resumed, ViewerError> {
+    let give_up = Instant::now() + RESUME_WINDOW;
+    let mut backoff = Backoff::default();
+    let mut last = String::from("no attempt made");
+    loop {
+        let start = Instant::now() + backoff.next_delay();
+        if start >= give_up {
+            return Err(ViewerError::NotResumed(format!(
+                "the server could not be reached again within {} s ({last})",
+                RESUME_WINDOW.as_secs()
+            )));
+        }
+        tokio::time::sleep_until(start).await;
+        let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt(&target, &session_id));
+        match attempt.await {
+            Ok(Ok(resumed)) => return Ok(resumed),
+            Ok(Err(Setback::Refused(e))) => return Err(e),
+            Ok(Err(Setback::Retry(why))) => last = why,
+            Err(_) => last = "the server did not answer in time".into(),
+        }
+        tracing::info!(attempt = backoff.attempts(), why = %last, "session not resumed yet");
+    }
+}
+
+/// One attempt: a new connection, `session_resume`, and its answer.
+async fn attempt(target: &SignalTarget, session_id: &str) -> Result<Resumed, Setback> {
+    let (tx, mut rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
+        &target.url,
+        target.options.clone(),
+    )
+    .await
+    .map_err(|e| match crate::handshake::websocket_error(e) {
+        ViewerError::LoginExpired => Setback::Refused(ViewerError::LoginExpired),
+        other => Setback::Retry(other.to_string()),
+    })?;
+    let lost = |e: PeerError| Setback::Retry(e.to_string());
+    tx.send(ViewerToServer::SessionResume {
+        session_id: session_id.to_string(),
+    })
+    .await
+    .map_err(lost)?;
+    loop {
+        match rx.recv().await {
+            Some(Ok(msg)) => match judge(&msg, session_id) {
+                Some(Verdict::Resumed) => return Ok((tx, rx)),
+                Some(Verdict::Not(setback)) => return Err(setback),
+                None => {}
+            },
+            Some(Err(PeerError::Decode(e))) => tracing::debug!(error = %e, "undecodable message"),
+            Some(Err(e)) => return Err(lost(e)),
+            None => return Err(Setback::Retry("the server closed the connection".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshdesk_protocol::rest::Permission;
+    use meshdesk_protocol::signal::{EndReason, ErrorMsg, SessionEndMsg};
+
+    fn error(code: ErrorCode, session_id: Option<&str>) -> ServerToViewer {
+        ServerToViewer::Error(ErrorMsg {
+            code,
+            message: "m".into(),
+            session_id: session_id.map(str::to_string),
+            request_id: None,
+        })
+    }
+
+    #[test]
+    fn backoff_starts_at_once_and_is_bounded() {
+        let mut b = Backoff::default();
+        let delays: Vec<u64> = (0..7).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(delays, [0, 250, 500, 1000, 2000, 2000, 2000]);
+        for _ in 0..100 {
+            assert!(b.next_delay() <= Backoff::MAX);
+        }
+        assert_eq!(b.attempts(), 107);
+    }
+
+    #[test]
+    fn replies_about_our_session_decide_the_resume() {
+        let resumed = ServerToViewer::SessionResumed {
+            session_id: "s".into(),
+            device_id: "d".into(),
+            permission: Permission::View,
+        };
+        assert!(matches!(judge(&resumed, "s"), Some(Verdict::Resumed)));
+        assert!(judge(&resumed, "other").is_none());
+        assert!(matches!(
+            judge(&error(ErrorCode::Forbidden, Some("s")), "s"),
+            Some(Verdict::Not(Setback::Retry(_)))
+        ));
+        assert!(matches!(
+            judge(&error(ErrorCode::NotFound, Some("s")), "s"),
+            Some(Verdict::Not(Setback::Refused(ViewerError::NotResumed(_))))
+        ));
+        let end = ServerToViewer::SessionEnd(SessionEndMsg {
+            session_id: "s".into(),
+            reason: EndReason::Revoked,
+        });
+        assert!(matches!(
+            judge(&end, "s"),
+            Some(Verdict::Not(Setback::Refused(ViewerError::Ended(
+                EndReason::Revoked
+            ))))
+        ));
+    }
+
+    #[test]
+    fn other_messages_do_not_answer_the_resume() {
+        assert!(judge(&error(ErrorCode::NotFound, None), "s").is_none());
+        assert!(judge(&ServerToViewer::Pong, "s").is_none());
+        let presence = ServerToViewer::Presence {
+            device_id: "d".into(),
+            name: "pc".into(),
+            online: true,
+        };
+        assert!(judge(&presence, "s").is_none());
+    }
+}
