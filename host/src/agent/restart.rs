@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// Gap between restart attempts while still disconnected.
-pub const RETRY: Duration = Duration::from_secs(5);
+pub const RETRY: Duration = Duration::from_secs(2);
 
 /// Restart state for one session.
 #[derive(Debug, Clone, Default)]

@@ -37,7 +37,7 @@ const FANOUT_WRITE_BUFFER: usize = 64 * 1024;
 const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A probed connection (another connection of its user asked to resume one
 /// of its sessions) that sends nothing within this is closed as dead.
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `GET /api/v1/ws/viewer`: authenticated by bearer token or session cookie.
 pub async fn upgrade(
