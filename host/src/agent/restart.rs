@@ -20,6 +20,8 @@ pub struct IceRestart {
     due: Option<Instant>,
     /// Restarts made since connectivity was lost.
     attempts: u32,
+    /// This machine lost an address: restart as soon as signaling is back.
+    after_signaling: bool,
 }
 
 impl IceRestart {
@@ -27,6 +29,15 @@ impl IceRestart {
     pub fn connected(&mut self) {
         self.due = None;
         self.attempts = 0;
+        self.after_signaling = false;
+    }
+
+    /// This machine lost a local address: the ICE sockets on it are dead
+    /// although ICE will only say so after its timeout. Restart when the
+    /// signaling connection is back, which the offer needs anyway and
+    /// which proves the network works again.
+    pub fn network_changed(&mut self) {
+        self.after_signaling = true;
     }
 
     /// Connectivity was lost at `now`: restart at once (once per loss).
@@ -44,8 +55,9 @@ impl IceRestart {
     /// next retry, since the last offer may have died with the old
     /// connection.
     pub fn signaling_restored(&mut self, now: Instant) {
-        if self.due.is_some() {
+        if self.due.is_some() || self.after_signaling {
             self.due = Some(now);
+            self.after_signaling = false;
         }
     }
 
@@ -61,6 +73,21 @@ impl IceRestart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_address_restarts_when_signaling_is_back() {
+        let t0 = Instant::now();
+        let mut r = IceRestart::default();
+        r.network_changed();
+        assert_eq!(r.due(), None, "nothing before signaling is back");
+        let back = t0 + Duration::from_millis(400);
+        r.signaling_restored(back);
+        assert_eq!(r.due(), Some(back));
+        assert_eq!(r.restarted(back), 1);
+        r.connected();
+        r.signaling_restored(back + RETRY);
+        assert_eq!(r.due(), None, "once only");
+    }
 
     #[test]
     fn signaling_back_repeats_a_pending_restart_at_once() {

@@ -21,6 +21,7 @@ use tokio::time::{interval, timeout, Instant};
 
 use super::backoff::Backoff;
 use super::config::HostConfig;
+use super::netwatch::AddressWatch;
 use super::session::{self, Finished, Grant, SessionIn};
 use super::tasks::{sleep_or_never, AbortOnDrop};
 use super::AgentError;
@@ -159,12 +160,21 @@ pub async fn run(
 ) -> Result<(), AgentError> {
     let mut sessions = Sessions::new(&cfg);
     let mut backoff = Backoff::default();
+    // Without it (no netlink here), changes are found by ICE's timeout and
+    // the signaling probe, seconds later.
+    let mut watch = match AddressWatch::open() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch local addresses");
+            None
+        }
+    };
     let url = ws_url(&cfg.server);
     tokio::pin!(shutdown);
     loop {
         let began = Instant::now();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &cfg, &key, &mut sessions) => r,
+            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
         };
         match exit {
@@ -210,6 +220,7 @@ async fn connect_and_serve(
     cfg: &HostConfig,
     key: &SigningKey,
     sessions: &mut Sessions,
+    watch: &mut Option<AddressWatch>,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
         SignalClient::connect(url, ConnectOptions::default())
@@ -250,6 +261,20 @@ async fn connect_and_serve(
                 Some(Err(e)) => tracing::warn!(error = %e, "bad message from the server"),
                 None => return Ok(Exit::Lost("connection closed".into())),
             },
+            removed = address_removed(watch) => {
+                if let Err(e) = removed {
+                    tracing::warn!(error = %e, "stopped watching local addresses");
+                    *watch = None;
+                    continue;
+                }
+                // Sockets on the old address are dead, this connection's
+                // too: reconnect now, and have the sessions restart ICE
+                // once it is back.
+                for (tx, _) in sessions.map.values() {
+                    let _ = tx.try_send(SessionIn::NetworkChanged);
+                }
+                return Ok(Exit::Lost("a local address was removed".into()));
+            }
             _ = sessions.path_lost.notified(), if probe.is_none() => {
                 tracing::debug!("a session lost its path: checking the server connection");
                 send(&tx, HostToServer::Ping).await?;
@@ -265,6 +290,14 @@ async fn connect_and_serve(
                 send(&tx, HostToServer::Ping).await?;
             }
         }
+    }
+}
+
+/// The next removed local address; never, without a watch.
+async fn address_removed(watch: &mut Option<AddressWatch>) -> std::io::Result<()> {
+    match watch {
+        Some(w) => w.removed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -32,6 +32,8 @@ pub enum SessionIn {
     /// The agent's signaling connection is back after it was lost: an ICE
     /// restart offer made meanwhile may never have left.
     SignalingRestored,
+    /// This machine lost a local address (see `netwatch.rs`).
+    NetworkChanged,
     /// The server or viewer ended it.
     End,
 }
@@ -123,6 +125,10 @@ async fn serve(
                     }
                 }
                 Some(SessionIn::SignalingRestored) => restart.signaling_restored(Instant::now()),
+                Some(SessionIn::NetworkChanged) => {
+                    tracing::info!("this machine's address changed; restarting ICE once signaling is back");
+                    restart.network_changed();
+                }
                 Some(SessionIn::End) | None => break None,
             },
             ev = streams.events.recv() => match ev {
