@@ -10,6 +10,7 @@
 //! - [`h264`]: Annex-B splitting, NAL classification, joining parameter
 //!   sets onto pictures.
 //! - [`framing`]: the sans-IO marker-bit frame assembler with loss detection.
+//! - [`netwatch`]: notice that this machine lost a local address.
 //!
 //! Every task this crate spawns is owned by a session or connection handle
 //! and aborted when that handle is dropped.
@@ -17,6 +18,7 @@
 mod error;
 pub mod framing;
 pub mod h264;
+pub mod netwatch;
 pub mod signal;
 mod tasks;
 pub mod transport;

@@ -200,6 +200,12 @@ pub enum ServerToHost {
     Answer(SdpMsg),
     Ice(IceMsg),
     SessionEnd(SessionEndMsg),
+    /// The session's viewer asks for an ICE restart (its network changed).
+    /// The host answers with a new offer, as it does on its own when the
+    /// connection goes `disconnected`.
+    RestartIce {
+        session_id: String,
+    },
     Error(ErrorMsg),
 }
 
@@ -227,6 +233,12 @@ pub enum ViewerToServer {
     /// or an `error` (`not_found`: unknown, someone else's, or already
     /// ended; `forbidden`: still attached to another live connection).
     SessionResume {
+        session_id: String,
+    },
+    /// Ask the host to restart ICE at once: this viewer's network changed
+    /// (a local address went away), so its candidates are dead before ICE
+    /// on either side has noticed. Relayed to the host as `restart_ice`.
+    RestartIce {
         session_id: String,
     },
 }

@@ -93,6 +93,23 @@ fn viewer_messages_round_trip() {
 }
 
 #[test]
+fn restart_ice_round_trips_with_its_wire_name_both_ways() {
+    roundtrip(ViewerToServer::RestartIce {
+        session_id: "ses_1".into(),
+    });
+    roundtrip(ServerToHost::RestartIce {
+        session_id: "ses_1".into(),
+    });
+    assert_eq!(
+        encode(&ViewerToServer::RestartIce {
+            session_id: "s".into()
+        }),
+        r#"{"type":"restart_ice","session_id":"s"}"#
+    );
+    assert!(decode::<ViewerToServer>(r#"{"type":"restart_ice"}"#).is_err());
+}
+
+#[test]
 fn session_resume_round_trips_with_its_wire_names() {
     roundtrip(ViewerToServer::SessionResume {
         session_id: "ses_1".into(),

@@ -295,6 +295,27 @@ pub fn from_host(st: &AppState, device_id: &str, msg: Relay) -> Result<(), Error
     Ok(())
 }
 
+/// A viewer asks its session's host to restart ICE (its network changed).
+/// Only the party of the session may ask, like any relayed message.
+pub fn restart_ice_from_viewer(st: &AppState, viewer_conn: u64, sid: &str) -> Result<(), ErrorMsg> {
+    let device = st
+        .hub
+        .with_sessions(|t| t.for_viewer(sid, viewer_conn).map(|s| s.device_id.clone()))
+        .map_err(|e| route_error(e, sid))?;
+    let out = ServerToHost::RestartIce {
+        session_id: sid.to_string(),
+    };
+    if !st.hub.send_to_host(&device, out) {
+        return Err(error(
+            ErrorCode::Offline,
+            "the device is offline",
+            Some(sid),
+        ));
+    }
+    tracing::info!(session = %sid, "viewer asked for an ICE restart");
+    Ok(())
+}
+
 /// Forward a viewer's SDP/ICE to its session's host.
 pub fn from_viewer(st: &AppState, viewer_conn: u64, msg: Relay) -> Result<(), ErrorMsg> {
     let sid = msg.session_id().to_string();

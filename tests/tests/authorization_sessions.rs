@@ -42,6 +42,9 @@ fn viewer_relays(sid: &str) -> Vec<ViewerToServer> {
         ViewerToServer::Offer(sdp(sid)),
         ViewerToServer::Answer(sdp(sid)),
         ViewerToServer::Ice(ice(sid)),
+        ViewerToServer::RestartIce {
+            session_id: sid.to_string(),
+        },
         ViewerToServer::SessionEnd(end(sid, EndReason::ViewerClosed)),
     ]
 }
@@ -242,6 +245,16 @@ async fn foreign_and_random_session_ids_are_refused_and_parties_hear_nothing() {
     assert_eq!(owner.recv().await, ServerToViewer::Answer(sdp(&sid)));
     st.host.send(&HostToServer::Ice(ice(&sid))).await;
     assert_eq!(owner.recv().await, ServerToViewer::Ice(ice(&sid)));
+    let restart = |id: &str| ViewerToServer::RestartIce {
+        session_id: id.to_string(),
+    };
+    owner.send(&restart(&sid)).await;
+    assert_eq!(
+        st.host.recv().await,
+        ServerToHost::RestartIce {
+            session_id: sid.clone()
+        }
+    );
 }
 
 #[tokio::test]

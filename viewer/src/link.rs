@@ -112,6 +112,14 @@ impl Link {
         }
     }
 
+    /// Replace a connection known to be dead (this machine lost an
+    /// address) without waiting for it to fail.
+    pub fn replace(&mut self, why: &str) {
+        if self.is_up() {
+            self.lose(why);
+        }
+    }
+
     /// Make the connection prove it is alive: the media path broke, and
     /// maybe our network changed under it.
     pub async fn check(&mut self) {

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use meshdesk_peer::netwatch;
 use meshdesk_peer::{CandidatePairType, PeerStats, ViewerEvent};
 use meshdesk_protocol::encode;
 use meshdesk_protocol::input::{ControlMsg, InputMsg};
@@ -106,6 +107,7 @@ async fn drive_inner(
         target,
     } = session;
     let mut link = Link::new(session_id.clone(), target, signal_tx, signal_rx);
+    let mut watch = netwatch::open_or_warn();
     let may_send_input = permission.may_control();
     let connect_deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
     let mut stats_tick = tokio::time::interval(STATS_EVERY);
@@ -171,6 +173,20 @@ async fn drive_inner(
                     link.send(ViewerToServer::Ice(IceMsg { session_id: session_id.clone(), candidate })).await;
                 }
                 None => candidates_open = false,
+            },
+            removed = netwatch::removed_or_never(&mut watch) => match removed {
+                // The signaling connection on the old address is dead: get
+                // a new one now, and ask the host for an ICE restart (it
+                // goes out once the session is resumed), as neither side's
+                // ICE will notice for seconds.
+                Ok(()) => {
+                    link.replace("a local address was removed");
+                    link.send(ViewerToServer::RestartIce { session_id: session_id.clone() }).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "stopped watching local addresses");
+                    watch = None;
+                }
             },
             event = link.recv() => match event {
                 LinkEvent::Message(ServerToViewer::Ice(ice)) if ice.session_id == session_id => {

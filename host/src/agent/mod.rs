@@ -6,7 +6,6 @@ pub mod config;
 pub mod enroll;
 pub mod error;
 pub mod keyframes;
-pub mod netwatch;
 pub mod restart;
 pub mod run;
 pub mod session;

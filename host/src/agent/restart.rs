@@ -12,6 +12,9 @@ use tokio::time::Instant;
 
 /// Gap between restart attempts while still disconnected.
 pub const RETRY: Duration = Duration::from_secs(2);
+/// A viewer's restart request within this of the last restart is ignored,
+/// so a viewer cannot make the host restart ICE in a loop.
+pub const MIN_REQUEST_GAP: Duration = Duration::from_secs(1);
 
 /// Restart state for one session.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +25,8 @@ pub struct IceRestart {
     attempts: u32,
     /// This machine lost an address: restart as soon as signaling is back.
     after_signaling: bool,
+    /// When the last restart was made.
+    last: Option<Instant>,
 }
 
 impl IceRestart {
@@ -50,6 +55,20 @@ impl IceRestart {
         self.due
     }
 
+    /// The viewer asked for a restart at `now` (its network changed):
+    /// restart at once, unless one was made within [`MIN_REQUEST_GAP`].
+    /// Returns whether the request was taken.
+    pub fn requested(&mut self, now: Instant) -> bool {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < MIN_REQUEST_GAP)
+        {
+            return false;
+        }
+        self.due = Some(now);
+        true
+    }
+
     /// The signaling connection came back at `now`: if a restart is
     /// pending (still disconnected), offer again at once instead of at the
     /// next retry, since the last offer may have died with the old
@@ -65,6 +84,7 @@ impl IceRestart {
     /// the attempt's number, counting from 1.
     pub fn restarted(&mut self, now: Instant) -> u32 {
         self.attempts += 1;
+        self.last = Some(now);
         self.due = Some(now + RETRY);
         self.attempts
     }
@@ -73,6 +93,22 @@ impl IceRestart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_viewer_request_restarts_at_once_but_not_in_a_loop() {
+        let t0 = Instant::now();
+        let mut r = IceRestart::default();
+        assert!(r.requested(t0));
+        assert_eq!(r.due(), Some(t0));
+        r.restarted(t0);
+        r.connected();
+        let soon = t0 + MIN_REQUEST_GAP / 2;
+        assert!(!r.requested(soon), "too soon after the last restart");
+        assert_eq!(r.due(), None);
+        let later = t0 + MIN_REQUEST_GAP;
+        assert!(r.requested(later));
+        assert_eq!(r.due(), Some(later));
+    }
 
     #[test]
     fn a_lost_address_restarts_when_signaling_is_back() {

@@ -21,11 +21,11 @@ use tokio::time::{interval, timeout, Instant};
 
 use super::backoff::Backoff;
 use super::config::HostConfig;
-use super::netwatch::AddressWatch;
 use super::session::{self, Finished, Grant, SessionIn};
 use super::tasks::{sleep_or_never, AbortOnDrop};
 use super::AgentError;
 use crate::media::{MediaConfig, MediaPipeline};
+use meshdesk_peer::netwatch::{self, AddressWatch};
 
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;
@@ -160,15 +160,7 @@ pub async fn run(
 ) -> Result<(), AgentError> {
     let mut sessions = Sessions::new(&cfg);
     let mut backoff = Backoff::default();
-    // Without it (no netlink here), changes are found by ICE's timeout and
-    // the signaling probe, seconds later.
-    let mut watch = match AddressWatch::open() {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch local addresses");
-            None
-        }
-    };
+    let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);
     tokio::pin!(shutdown);
     loop {
@@ -261,7 +253,7 @@ async fn connect_and_serve(
                 Some(Err(e)) => tracing::warn!(error = %e, "bad message from the server"),
                 None => return Ok(Exit::Lost("connection closed".into())),
             },
-            removed = address_removed(watch) => {
+            removed = netwatch::removed_or_never(watch) => {
                 if let Err(e) = removed {
                     tracing::warn!(error = %e, "stopped watching local addresses");
                     *watch = None;
@@ -290,14 +282,6 @@ async fn connect_and_serve(
                 send(&tx, HostToServer::Ping).await?;
             }
         }
-    }
-}
-
-/// The next removed local address; never, without a watch.
-async fn address_removed(watch: &mut Option<AddressWatch>) -> std::io::Result<()> {
-    match watch {
-        Some(w) => w.removed().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -391,6 +375,9 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
         }
         ServerToHost::Answer(m) => sessions.forward(&m.session_id, SessionIn::Answer(m.sdp)),
         ServerToHost::Ice(m) => sessions.forward(&m.session_id, SessionIn::Ice(m.candidate)),
+        ServerToHost::RestartIce { session_id } => {
+            sessions.forward(&session_id, SessionIn::RestartRequested)
+        }
         ServerToHost::SessionEnd(m) => {
             tracing::info!(session = %m.session_id, reason = ?m.reason, "session ended by the server");
             sessions.forward(&m.session_id, SessionIn::End);

@@ -32,8 +32,10 @@ pub enum SessionIn {
     /// The agent's signaling connection is back after it was lost: an ICE
     /// restart offer made meanwhile may never have left.
     SignalingRestored,
-    /// This machine lost a local address (see `netwatch.rs`).
+    /// This machine lost a local address (`meshdesk_peer::netwatch`).
     NetworkChanged,
+    /// The viewer asks for an ICE restart (its network changed).
+    RestartRequested,
     /// The server or viewer ended it.
     End,
 }
@@ -125,6 +127,13 @@ async fn serve(
                     }
                 }
                 Some(SessionIn::SignalingRestored) => restart.signaling_restored(Instant::now()),
+                Some(SessionIn::RestartRequested) => {
+                    if restart.requested(Instant::now()) {
+                        tracing::info!("the viewer's network changed; restarting ICE");
+                    } else {
+                        tracing::debug!("ICE restart request ignored: one was just made");
+                    }
+                }
                 Some(SessionIn::NetworkChanged) => {
                     tracing::info!("this machine's address changed; restarting ICE once signaling is back");
                     restart.network_changed();

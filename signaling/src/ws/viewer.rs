@@ -243,6 +243,9 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
         ViewerToServer::Offer(m) => broker::from_viewer(st, conn, Relay::Offer(m)),
         ViewerToServer::Answer(m) => broker::from_viewer(st, conn, Relay::Answer(m)),
         ViewerToServer::Ice(m) => broker::from_viewer(st, conn, Relay::Ice(m)),
+        ViewerToServer::RestartIce { session_id } => {
+            broker::restart_ice_from_viewer(st, conn, &session_id)
+        }
         ViewerToServer::SessionEnd(m) => {
             broker::end_by(st, &m.session_id, None, Some(conn), m.reason)
         }

@@ -5,9 +5,9 @@
 //! Every socket bound to a removed address is dead, the signaling
 //! connection and the sessions' ICE sockets alike, but ICE only notices
 //! after its 5 s disconnected timeout and the signaling connection later
-//! still. With this the agent reconnects at once and its sessions restart
-//! ICE as soon as signaling is back (see `restart.rs`), so a network change
-//! costs about a second.
+//! still. With this the host agent and the viewer reconnect their
+//! signaling at once, and the host restarts ICE as soon as it is back, so
+//! a network change costs about a second.
 //!
 //! [`deletes_address`] is the pure part (which netlink messages matter);
 //! [`AddressWatch`] is the socket around it.
@@ -104,6 +104,22 @@ impl AddressWatch {
             }
         }
     }
+}
+
+/// The next removed address from `watch`; never, without one (a machine
+/// without netlink falls back to ICE's timeout and signaling probes).
+pub async fn removed_or_never(watch: &mut Option<AddressWatch>) -> io::Result<()> {
+    match watch {
+        Some(w) => w.removed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A watch, or `None` with a warning when the kernel will not give one.
+pub fn open_or_warn() -> Option<AddressWatch> {
+    AddressWatch::open()
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot watch local addresses"))
+        .ok()
 }
 
 #[cfg(test)]
