@@ -372,6 +372,47 @@ async fn sse_streams_live_events() {
     );
 }
 
+/// A feed stream must not outlive its sign-in: signing out with the token
+/// it was opened with ends it; signing out another token does not.
+#[tokio::test]
+async fn signing_out_ends_the_feed_streams_of_that_token_only() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let first = api.user("alice").await;
+    let second = api.login("alice").await;
+    let open = |token: String| {
+        let req = api.raw(reqwest::Method::GET, "/events/stream");
+        async move { req.bearer_auth(token).send().await.expect("stream") }
+    };
+    let mut kept = open(first.clone()).await;
+    let mut ended = open(second.clone()).await;
+    let (s, _) = api.call("POST", "/logout", Some(&second), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let closed = tokio::time::timeout(WAIT, async {
+        while ended.chunk().await.expect("chunk").is_some() {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the signed-out token's stream is still open"
+    );
+    // The other sign-in's stream still carries events.
+    let code = api.code(&first).await;
+    TestDevice::enroll(&api, &code, "after-logout-pc").await;
+    let mut seen = String::new();
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(chunk) = kept.chunk().await.expect("chunk") {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("after-logout-pc") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "SSE text so far: {seen}");
+}
+
 #[tokio::test]
 async fn openapi_document_covers_every_route() {
     let server = Server::start();

@@ -16,6 +16,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::auth::AuthUser;
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::hub::FanoutKind;
 use crate::state::AppState;
@@ -65,6 +66,40 @@ pub async fn page(
     }))
 }
 
+/// How often an open feed stream checks that its token is still valid
+/// (expiry, or removal other than a sign-out, which ends it at once).
+const TOKEN_RECHECK: Duration = Duration::from_secs(60);
+
+/// Resolves when the token a stream was opened with stops being valid: it
+/// was signed out, or the store no longer accepts it (expired, account
+/// removed). A stream must not outlive its sign-in.
+async fn token_ends(st: AppState, hash: [u8; 32]) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut signed_out = st.hub.signed_out();
+    let mut recheck = tokio::time::interval(TOKEN_RECHECK);
+    recheck.tick().await;
+    let still_valid =
+        |st: &AppState| matches!(st.store.user_for_token(&hash, now_ms()), Ok(Some(_)));
+    loop {
+        tokio::select! {
+            out = signed_out.recv() => match out {
+                Ok(h) if h == hash => break,
+                Ok(_) => {}
+                // Missed some sign-outs: maybe ours.
+                Err(RecvError::Lagged(_)) if !still_valid(&st) => break,
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            },
+            _ = recheck.tick() => {
+                if !still_valid(&st) {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::debug!("feed stream closed: its sign-in ended");
+}
+
 /// Live events as Server-Sent Events: each `event: event` carries one
 /// event as JSON in `data` and its id in `id`. An `event: resync` means the
 /// stream fell behind: fetch `/events` to catch up.
@@ -99,6 +134,7 @@ pub async fn stream(
             };
             futures_util::stream::iter(out.into_iter().map(Ok))
         })
-        .flatten();
+        .flatten()
+        .take_until(token_ends(st.clone(), auth.token.hash()));
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -24,6 +24,8 @@ pub use sessions::{Closing, RouteError, Session, Sessions, ToViewer};
 pub const CONN_QUEUE: usize = 32;
 /// Capacity of the fan-out channel; a viewer that lags behind re-syncs.
 const FANOUT_QUEUE: usize = 4096;
+/// Capacity of the sign-out channel; a stream that lags checks its token.
+const SIGNED_OUT_QUEUE: usize = 256;
 
 /// What the hub asks a host connection task to do.
 #[derive(Debug)]
@@ -141,6 +143,9 @@ pub struct Hub {
     fanout: broadcast::Sender<Arc<Fanout>>,
     /// Wakes the sweep of detached sessions when a grace period starts.
     detached: Arc<Notify>,
+    /// Hashes of tokens just signed out, for the feed streams opened with
+    /// them.
+    signed_out: broadcast::Sender<[u8; 32]>,
 }
 
 impl Default for Hub {
@@ -152,10 +157,12 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Hub {
         let (fanout, _) = broadcast::channel(FANOUT_QUEUE);
+        let (signed_out, _) = broadcast::channel(SIGNED_OUT_QUEUE);
         Hub {
             state: Arc::new(Mutex::new(HubState::default())),
             fanout,
             detached: Arc::new(Notify::new()),
+            signed_out,
         }
     }
 
@@ -233,12 +240,20 @@ impl Hub {
             .insert(conn_id, ViewerEntry { tx, token_hash });
     }
 
-    /// Close every viewer connection that signed in with this token (the
-    /// token was signed out): dropping its queue ends its task.
+    /// Close every viewer connection and feed stream that signed in with
+    /// this token (the token was signed out): dropping a connection's
+    /// queue ends its task; streams hear it on [`Hub::signed_out`].
     pub fn close_viewers_with_token(&self, token_hash: &[u8; 32]) {
         self.lock()
             .viewers
             .retain(|_, v| &v.token_hash != token_hash);
+        // No receivers is fine: no stream is open.
+        let _ = self.signed_out.send(*token_hash);
+    }
+
+    /// Hashes of tokens signed out from now on.
+    pub fn signed_out(&self) -> broadcast::Receiver<[u8; 32]> {
+        self.signed_out.subscribe()
     }
 
     /// Remove a viewer connection that closed at `now`. Its accepted
