@@ -7,8 +7,8 @@ use std::marker::PhantomData;
 
 use futures_util::{SinkExt, StreamExt};
 use meshdesk_protocol::signal::{
-    DeviceInfo, ErrorCode, ErrorMsg, HostToServer, Screen, ServerToHost, ServerToViewer,
-    ViewerToServer,
+    DeviceInfo, ErrorCode, ErrorMsg, HostToServer, IceCandidate, IceMsg, Screen, ServerToHost,
+    ServerToViewer, ViewerToServer,
 };
 use meshdesk_protocol::{decode, encode, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
@@ -36,6 +36,19 @@ pub async fn ws_connect(
     tokio_tungstenite::connect_async_with_config(req, Some(config), true)
         .await
         .map(|(ws, _)| ws)
+}
+
+/// An `ice` message of `session_id` carrying candidate text `candidate`.
+pub fn ice(session_id: &str, candidate: &str) -> IceMsg {
+    IceMsg {
+        session_id: session_id.into(),
+        candidate: IceCandidate {
+            candidate: candidate.into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+            username_fragment: None,
+        },
+    }
 }
 
 /// What differs between the host and the viewer endpoint.

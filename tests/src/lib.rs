@@ -24,3 +24,19 @@ pub use xvfb::Xvfb;
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Poll `done` every 50 ms until it holds; fails the test after `bound`.
+/// Returns how long it took. For conditions read from logs and files of
+/// other processes, which have nothing to await.
+pub fn wait_until(
+    what: &str,
+    bound: std::time::Duration,
+    mut done: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < bound, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    start.elapsed()
+}

@@ -95,6 +95,26 @@ impl Drop for Running {
     }
 }
 
+/// `meshdesk-xprobe animate` in a 160x90 corner of `x`, 10 times a second
+/// (log in `dir`): pictures to decode before and after whatever a test
+/// does to the session.
+pub fn motion(x: &Xvfb, dir: &Path) -> Running {
+    let log = dir.join("xprobe-animate.log");
+    let child = Command::new(binary("meshdesk-xprobe"))
+        .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
+        .args(["--hz", "10"])
+        .env("DISPLAY", &x.display)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start meshdesk-xprobe (cargo build -p meshdesk-tests --bins)");
+    Running {
+        child,
+        log,
+        name: "xprobe animate",
+    }
+}
+
 /// Where and how `meshdesk-xprobe window` draws.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeWindow {

@@ -7,41 +7,12 @@
 //! the end, and the session still ends properly, by the viewer. A session
 //! the server no longer has (it restarted) ends with a clear error.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use meshdesk_tests::server::binary;
 use meshdesk_tests::tcp_proxy::TcpProxy;
-use meshdesk_tests::viewer::{wait_online, Running, ViewerHome};
-use meshdesk_tests::{Api, Host, Server, Xvfb, WAIT};
-
-/// A corner of the host's screen that changes 10 times a second, so the
-/// viewer has pictures to decode before and after the interruption.
-fn motion(x: &Xvfb, dir: &std::path::Path) -> Running {
-    let log = dir.join("xprobe-animate.log");
-    let child = Command::new(binary("meshdesk-xprobe"))
-        .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
-        .args(["--hz", "10"])
-        .env("DISPLAY", &x.display)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start meshdesk-xprobe (cargo build -p meshdesk-tests --bins)");
-    Running {
-        child,
-        log,
-        name: "xprobe animate",
-    }
-}
-
-fn wait_for(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < bound, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
-}
+use meshdesk_tests::viewer::{motion, wait_online, Running, ViewerHome};
+use meshdesk_tests::{wait_until, Api, Host, Server, Xvfb, WAIT};
 
 /// A server, a host showing motion, and a viewer signed in through a proxy.
 struct Rig {
@@ -121,7 +92,7 @@ impl Rig {
             log,
             name: "viewer",
         };
-        wait_for("the session", Duration::from_secs(20), || {
+        wait_until("the session", Duration::from_secs(20), || {
             self.host.log_text().contains("viewer connected")
         });
         viewer
@@ -132,7 +103,7 @@ impl Rig {
 fn exit_status(viewer: &mut Running, bound: Duration) -> std::process::ExitStatus {
     let child = &mut viewer.child;
     let mut status = None;
-    wait_for("the viewer to exit", bound, || {
+    wait_until("the viewer to exit", bound, || {
         status = child.try_wait().expect("try_wait");
         status.is_some()
     });
@@ -148,7 +119,7 @@ async fn session_survives(session_secs: f64, resume_bound: Duration, interrupt: 
     std::thread::sleep(Duration::from_secs(2));
     let before = r.proxy.accepted();
     interrupt(&r.proxy);
-    let resumed_after = wait_for("the viewer to resume", resume_bound, || {
+    let resumed_after = wait_until("the viewer to resume", resume_bound, || {
         viewer.log_text().contains("session resumed")
     });
     eprintln!("resumed {resumed_after:?} after the interruption");

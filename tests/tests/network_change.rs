@@ -8,53 +8,23 @@
 //!
 //! Root only (network namespaces); elsewhere the test returns early.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use meshdesk_tests::mesh::{self, Viewer, DEVICE};
 use meshdesk_tests::netns::{Internet, Nat};
-use meshdesk_tests::server::binary;
-use meshdesk_tests::viewer::Running;
-use meshdesk_tests::{require_netns, Xvfb};
+use meshdesk_tests::viewer::motion;
+use meshdesk_tests::{require_netns, wait_until, Xvfb};
 
 /// The whole session; the address changes a few seconds in.
 const SESSION_SECS: f64 = 30.0;
 /// The product's promise: a network change costs seconds.
 const RECOVERY_BOUND: Duration = Duration::from_secs(20);
 
-/// A part of the host's screen that changes 10 times a second, so the
-/// viewer has pictures to decode before and after the change.
-fn motion(x: &Xvfb, dir: &std::path::Path) -> Running {
-    let log = dir.join("xprobe-animate.log");
-    let child = Command::new(binary("meshdesk-xprobe"))
-        .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
-        .args(["--hz", "10"])
-        .env("DISPLAY", &x.display)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start meshdesk-xprobe (cargo build -p meshdesk-tests --bins)");
-    Running {
-        child,
-        log,
-        name: "xprobe animate",
-    }
-}
-
 /// Lines of the host log that say a viewer is connected.
 fn connected_lines(log: &str) -> usize {
     log.lines()
         .filter(|l| l.contains("viewer connected"))
         .count()
-}
-
-fn wait_for(what: &str, bound: Duration, mut done: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < bound, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    start.elapsed()
 }
 
 /// Which machine moves.
@@ -96,7 +66,7 @@ fn session_survives_a_move(who: Moves) {
 
     let (stats, recovered_after) = std::thread::scope(|s| {
         let session = s.spawn(|| viewer.connect(DEVICE, SESSION_SECS));
-        wait_for("the session", Duration::from_secs(20), || {
+        wait_until("the session", Duration::from_secs(20), || {
             connected_lines(&host.log_text()) >= 1
         });
         move_machine(if who == Moves::Host {
@@ -104,7 +74,7 @@ fn session_survives_a_move(who: Moves) {
         } else {
             &viewer_site
         });
-        let recovered_after = wait_for("the session to recover", RECOVERY_BOUND, || {
+        let recovered_after = wait_until("the session to recover", RECOVERY_BOUND, || {
             connected_lines(&host.log_text()) >= 2
         });
         let stats = session.join().expect("viewer thread").unwrap_or_else(|e| {

@@ -4,6 +4,7 @@
 
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::*;
+use meshdesk_tests::conn::ice;
 use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn};
 
 struct Setup {
@@ -28,18 +29,6 @@ async fn setup() -> Setup {
         alice,
         bob,
         dev,
-    }
-}
-
-fn ice(session_id: &str, c: &str) -> IceMsg {
-    IceMsg {
-        session_id: session_id.into(),
-        candidate: IceCandidate {
-            candidate: c.into(),
-            sdp_mid: Some("0".into()),
-            sdp_mline_index: Some(0),
-            username_fragment: None,
-        },
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::*;
+use meshdesk_tests::conn::ice;
 use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn, WAIT};
 use serde_json::Value;
 
@@ -30,18 +31,6 @@ async fn setup(grace_secs: u64) -> Setup {
         api,
         alice,
         dev,
-    }
-}
-
-fn ice(session_id: &str, c: &str) -> IceMsg {
-    IceMsg {
-        session_id: session_id.into(),
-        candidate: IceCandidate {
-            candidate: c.into(),
-            sdp_mid: Some("0".into()),
-            sdp_mline_index: Some(0),
-            username_fragment: None,
-        },
     }
 }
 
