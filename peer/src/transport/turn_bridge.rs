@@ -41,6 +41,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest STUN or ChannelData frame on a stream (16-bit length, headers,
 /// padding).
 const MAX_FRAME: usize = 4 + 65_535 + 3;
+/// Largest datagram either way: a STUN header plus a 16-bit length.
+const MAX_DATAGRAM: usize = 20 + 65_535;
 /// How often webrtc's driver is woken to send relayed packets it queued:
 /// the most a relayed packet waits, against 200 ms without the kicks.
 pub(crate) const KICK_INTERVAL: Duration = Duration::from_millis(5);
@@ -184,15 +186,16 @@ async fn carry(
                 }
                 upstream.send(&datagram[..n]).await.map_err(Failure::Upstream)?;
             }
-            back = upstream.recv() => match back.map_err(Failure::Upstream)? {
-                Some(d) => {
-                    if carries_data(&d) {
-                        last_data = Some(Instant::now());
-                    }
-                    local.send_to(&d, client).await.map_err(Failure::Local)?;
+            back = upstream.recv() => {
+                if !back.map_err(Failure::Upstream)? {
+                    return Ok(());
                 }
-                None => return Ok(()),
-            },
+                let d = upstream.datagram();
+                if carries_data(d) {
+                    last_data = Some(Instant::now());
+                }
+                local.send_to(d, client).await.map_err(Failure::Local)?;
+            }
             _ = kick.tick(), if last_data.is_some_and(|t| t.elapsed() < KICK_AFTER_DATA) => {
                 local.send_to(&KICK, client).await.map_err(Failure::Local)?;
             }
@@ -210,8 +213,18 @@ pub(crate) fn carries_data(datagram: &[u8]) -> bool {
     }
 }
 
-/// The bridge's side towards the real server.
-enum Upstream {
+/// The bridge's side towards the real server, with buffers allocated once
+/// per connection (relayed media passes here packet by packet).
+struct Upstream {
+    link: Link,
+    /// The last datagram from the server: `received[..received_len]`.
+    received: Box<[u8]>,
+    received_len: usize,
+    /// A datagram being framed for the stream (TCP only).
+    framed: Vec<u8>,
+}
+
+enum Link {
     Udp(UdpSocket),
     Tcp {
         reader: OwnedReadHalf,
@@ -224,70 +237,85 @@ enum Upstream {
 
 impl Upstream {
     async fn connect(target: &Target) -> std::io::Result<Upstream> {
-        if target.tcp {
+        let link = if target.tcp {
             let stream = TcpStream::connect(&target.addr).await?;
             stream.set_nodelay(true)?;
             let (reader, writer) = stream.into_split();
-            Ok(Upstream::Tcp {
+            Link::Tcp {
                 reader,
                 writer,
                 buf: Vec::with_capacity(4096),
                 chunk: vec![0u8; 16 * 1024].into_boxed_slice(),
-            })
+            }
         } else {
             let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?;
             socket.connect(&target.addr).await?;
-            Ok(Upstream::Udp(socket))
-        }
+            Link::Udp(socket)
+        };
+        Ok(Upstream {
+            link,
+            received: vec![0u8; MAX_DATAGRAM].into_boxed_slice(),
+            received_len: 0,
+            framed: Vec::new(),
+        })
     }
 
     async fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
-        match self {
-            Upstream::Udp(socket) => socket.send(datagram).await.map(drop),
-            Upstream::Tcp { writer, .. } => send_framed(writer, datagram).await,
+        match &mut self.link {
+            Link::Udp(socket) => socket.send(datagram).await.map(drop),
+            Link::Tcp { writer, .. } => send_framed(writer, &mut self.framed, datagram).await,
         }
     }
 
-    /// The next datagram from the server; `None` when a stream ends.
-    /// Cancel-safe: a partial frame stays in `buf`.
-    async fn recv(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        match self {
-            Upstream::Udp(socket) => {
-                let mut d = vec![0u8; 65_536];
-                let n = socket.recv(&mut d).await?;
-                d.truncate(n);
-                Ok(Some(d))
+    /// Wait for the next datagram from the server and keep it for
+    /// [`Upstream::datagram`]; `false` when a stream ends. Cancel-safe: a
+    /// partial frame stays in `buf`.
+    async fn recv(&mut self) -> std::io::Result<bool> {
+        match &mut self.link {
+            Link::Udp(socket) => {
+                self.received_len = socket.recv(&mut self.received).await?;
+                Ok(true)
             }
-            Upstream::Tcp {
+            Link::Tcp {
                 reader, buf, chunk, ..
             } => loop {
                 if let Some(f) = first_frame(buf).map_err(invalid)? {
-                    let d = buf[..f.datagram_len].to_vec();
+                    self.received[..f.datagram_len].copy_from_slice(&buf[..f.datagram_len]);
+                    self.received_len = f.datagram_len;
                     buf.drain(..f.stream_len);
-                    return Ok(Some(d));
+                    return Ok(true);
                 }
                 if buf.len() > MAX_FRAME {
                     return Err(invalid("frame too long"));
                 }
                 let n = reader.read(chunk).await?;
                 if n == 0 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 buf.extend_from_slice(&chunk[..n]);
             },
         }
     }
+
+    /// The datagram the last [`Upstream::recv`] kept.
+    fn datagram(&self) -> &[u8] {
+        &self.received[..self.received_len]
+    }
 }
 
-/// Write one datagram as a stream frame (ChannelData padded to 4 bytes).
-/// A datagram whose length fields disagree with its size would break the
-/// stream's framing, so it ends the bridge instead.
-async fn send_framed(writer: &mut OwnedWriteHalf, datagram: &[u8]) -> std::io::Result<()> {
-    let mut framed = Vec::with_capacity(datagram.len() + 3);
+/// Write one datagram as a stream frame (ChannelData padded to 4 bytes),
+/// assembled in `framed`. A datagram whose length fields disagree with its
+/// size would break the stream's framing, so it ends the bridge instead.
+async fn send_framed(
+    writer: &mut OwnedWriteHalf,
+    framed: &mut Vec<u8>,
+    datagram: &[u8],
+) -> std::io::Result<()> {
+    framed.clear();
     framed.extend_from_slice(datagram);
     framed.resize(datagram.len() + stream_padding(datagram), 0);
-    match first_frame(&framed).map_err(invalid)? {
-        Some(f) if f.stream_len == framed.len() => writer.write_all(&framed).await,
+    match first_frame(framed).map_err(invalid)? {
+        Some(f) if f.stream_len == framed.len() => writer.write_all(framed).await,
         _ => Err(invalid(
             "a datagram whose length field does not match its size",
         )),
