@@ -11,12 +11,10 @@ use crate::store::NewEvent;
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
 pub fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
-    let part = store(state, kind, e)?;
-    let event = match &part.kind {
-        FanoutKind::Event(ev) => ev.clone(),
-        FanoutKind::Presence { .. } => return None,
-    };
-    state.hub.publish(Fanout { parts: vec![part] });
+    let (event, audience) = store(state, kind, e)?;
+    state
+        .hub
+        .publish(Fanout::new(audience, FanoutKind::Event(event.clone())));
     Some(event)
 }
 
@@ -36,20 +34,19 @@ pub fn presence_changed(state: &AppState, device_id: &str, name: &str, online: b
     } else {
         EventKind::DeviceOffline
     };
-    let parts: Vec<FanoutPart> = [
-        presence_part(state, device_id, name, online),
-        store(state, kind, e),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let event = store(state, kind, e)
+        .map(|(event, audience)| FanoutPart::new(audience, FanoutKind::Event(event)));
+    let parts: Vec<FanoutPart> = [presence_part(state, device_id, name, online), event]
+        .into_iter()
+        .flatten()
+        .collect();
     if !parts.is_empty() {
         state.hub.publish(Fanout { parts });
     }
 }
 
-/// Store an event and build its fan-out part.
-fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<FanoutPart> {
+/// Store an event; returns it and who may see it.
+fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, Vec<i64>)> {
     e.kind = Some(kind);
     if e.at == 0 {
         e.at = now_ms();
@@ -59,7 +56,7 @@ fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<FanoutPar
         .insert_event(&e)
         .and_then(|ev| Ok((ev, state.store.event_audience(&e)?)));
     match stored {
-        Ok((event, audience)) => Some(FanoutPart::new(audience, FanoutKind::Event(event))),
+        Ok(stored) => Some(stored),
         Err(err) => {
             tracing::error!(error = %err, kind = kind.as_str(), "could not record event");
             None
