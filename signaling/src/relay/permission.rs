@@ -10,14 +10,16 @@ use super::wire::channel_data::{MAX_CHANNEL, MIN_CHANNEL};
 use super::wire::{attr, Builder, Class, Message, Method};
 
 impl<S: Clone> RelayCore<S> {
-    /// The client's open allocation, if the request may use it; the
-    /// refusal otherwise (437 none, 441 other credentials).
-    fn allocation_for(
+    /// Authenticate the request and find the client's open allocation it
+    /// may use; the refusal otherwise (the authentication's, 437 no
+    /// allocation, 441 other credentials).
+    fn authorized_allocation(
         &self,
+        now: Now,
         client: ClientKey,
         msg: &Message<'_>,
-        auth: &Authed,
-    ) -> Result<AllocId, Vec<u8>> {
+    ) -> Result<(Authed, AllocId), Vec<u8>> {
+        let auth = self.authenticate(now, client, msg)?;
         let a = self
             .by_client
             .get(&client)
@@ -32,7 +34,7 @@ impl<S: Clone> RelayCore<S> {
                 Some(auth.key.as_ref()),
             ));
         }
-        Ok(a.id)
+        Ok((auth, a.id))
     }
 
     /// Whether data may be relayed to `peer`: same address family as the
@@ -56,15 +58,11 @@ impl<S: Clone> RelayCore<S> {
         out: &mut Vec<Output<S>>,
     ) {
         let mut reply = |bytes| out.push(Output::ToClient { client, bytes });
-        let auth = match self.authenticate(now, client, msg) {
-            Ok(a) => a,
+        let (auth, id) = match self.authorized_allocation(now, client, msg) {
+            Ok(found) => found,
             Err(refusal) => return reply(refusal),
         };
         let key = Some(auth.key.as_ref());
-        let id = match self.allocation_for(client, msg, &auth) {
-            Ok(id) => id,
-            Err(refusal) => return reply(refusal),
-        };
         let peers: Option<Vec<SocketAddr>> = msg
             .get_all(attr::XOR_PEER_ADDRESS)
             .map(|v| attr::decode_xor_addr(v, &msg.transaction_id))
@@ -104,15 +102,11 @@ impl<S: Clone> RelayCore<S> {
         out: &mut Vec<Output<S>>,
     ) {
         let mut reply = |bytes| out.push(Output::ToClient { client, bytes });
-        let auth = match self.authenticate(now, client, msg) {
-            Ok(a) => a,
+        let (auth, id) = match self.authorized_allocation(now, client, msg) {
+            Ok(found) => found,
             Err(refusal) => return reply(refusal),
         };
         let key = Some(auth.key.as_ref());
-        let id = match self.allocation_for(client, msg, &auth) {
-            Ok(id) => id,
-            Err(refusal) => return reply(refusal),
-        };
         let number = msg
             .get(attr::CHANNEL_NUMBER)
             .and_then(attr::decode_u32)
