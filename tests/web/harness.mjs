@@ -236,7 +236,9 @@ export function screenPoint(page, nx, ny) {
     const v = document.querySelector('[data-testid="remote-screen"]');
     const box = v.getBoundingClientRect();
     const [vw, vh] = [v.videoWidth ?? v.width, v.videoHeight ?? v.height];
-    const scale = Math.min(box.width / vw, box.height / vh);
+    // As the page shows it: `contain` fills the box, `scale-down` never enlarges.
+    const fit = Math.min(box.width / vw, box.height / vh);
+    const scale = getComputedStyle(v).objectFit === 'contain' ? fit : Math.min(1, fit);
     const w = vw * scale;
     const h = vh * scale;
     return { x: box.left + (box.width - w) / 2 + nx * w, y: box.top + (box.height - h) / 2 + ny * h };

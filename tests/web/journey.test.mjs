@@ -72,6 +72,29 @@ test('sign up, add a device, connect, see and control it', async () => {
   const p = x.pointer();
   assert.ok(Math.abs(p.x - 960) <= 2 && Math.abs(p.y - 540) <= 2, `pointer at ${p.x},${p.y}`);
 
+  // In a larger window the picture keeps its own size until "Scale to
+  // window" enlarges it; clicks land on the same screen point either way.
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  const fit = () => page.getByTestId('remote-screen').evaluate((v) => getComputedStyle(v).objectFit);
+  const clickAt = async (nx, ny, n) => {
+    const pt = await screenPoint(page, nx, ny);
+    await page.mouse.click(pt.x, pt.y);
+    await waitFor(`click ${n} on the probe window`, () => probe.clicks().length >= n);
+    const [, px, py] = probe.clicks()[n - 1];
+    const want = [nx * 1280, ny * 720];
+    assert.ok(Math.abs(px - want[0]) <= 2 && Math.abs(py - want[1]) <= 2, `click ${n} at ${px},${py}, want ${want}`);
+  };
+  assert.equal(await fit(), 'scale-down');
+  await clickAt(0.85, 0.8, 2);
+  const scale = page.getByRole('button', { name: 'Scale to window' });
+  assert.equal(await scale.getAttribute('aria-pressed'), 'false');
+  await scale.click();
+  assert.equal(await scale.getAttribute('aria-pressed'), 'true');
+  assert.equal(await fit(), 'contain');
+  await clickAt(0.65, 0.6, 3);
+  await page.setViewportSize({ width: 1280, height: 860 });
+  await page.getByTestId('remote-screen').focus();
+
   // Typing in the page reaches the X client. Shift is pressed as a person
   // would (Playwright's type() sends capitals without it).
   await page.keyboard.press('Shift+KeyH');

@@ -48,6 +48,7 @@ test('every end reason and request error has a message', () => {
 test('the picture is letterboxed and pointer positions are normalized against it', () => {
   // 16:9 picture in a 4:3 box: bands above and below.
   const r = fitRect(800, 600, 1920, 1080);
+  assert.deepEqual(fitRect(800, 600, 1920, 1080, { enlarge: true }), r, 'shrinking is the same either way');
   assert.deepEqual(r, { x: 0, y: 75, width: 800, height: 450 });
   assert.deepEqual(normalize(400, 300, r), { x: 0.5, y: 0.5 });
   assert.deepEqual(normalize(800, 75, r), { x: 1, y: 0 });
@@ -55,6 +56,14 @@ test('the picture is letterboxed and pointer positions are normalized against it
   // Tall box: bands left and right.
   assert.deepEqual(fitRect(1000, 500, 1000, 1000), { x: 250, y: 0, width: 500, height: 500 });
   assert.equal(normalize(1, 1, fitRect(0, 0, 10, 10)), null, 'nothing displayed yet');
+});
+
+test('a smaller picture is shown at its own size unless enlarged to the window', () => {
+  const own = fitRect(1920, 1200, 1280, 720);
+  assert.deepEqual(own, { x: 320, y: 240, width: 1280, height: 720 });
+  assert.deepEqual(normalize(320 + 640, 240 + 360, own), { x: 0.5, y: 0.5 });
+  assert.deepEqual(normalize(10, 10, own), { x: 0, y: 0 }, 'the border clamps to the edge');
+  assert.deepEqual(fitRect(1920, 1200, 1280, 720, { enlarge: true }), { x: 0, y: 60, width: 1920, height: 1080 });
 });
 
 test('keys carry the physical code and the text they typed', () => {

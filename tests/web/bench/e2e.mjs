@@ -71,11 +71,11 @@ async function meshdeskPage(context, server, deviceId, render) {
   return { page, firstFrameMs, wallMs: Date.now() - t0 };
 }
 
-async function vncPage(context, vnc) {
+async function vncPage(context, vnc, scale) {
   const page = await context.newPage();
   page.wsBytes = 0;
   page.on('websocket', (ws) => ws.on('framereceived', (f) => { page.wsBytes += Buffer.byteLength(f.payload); }));
-  await page.goto(`http://127.0.0.1:${vnc.webPort}/vnc_lite.html?host=127.0.0.1&port=${vnc.webPort}&scale=true`);
+  await page.goto(`http://127.0.0.1:${vnc.webPort}/vnc_lite.html?host=127.0.0.1&port=${vnc.webPort}${scale === 'window' ? '&scale=true' : ''}`);
   await waitFor('the first VNC frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
   const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
   return { page, firstFrameMs };
@@ -140,7 +140,7 @@ async function withAnimation(d, fn) {
 
 const round = (x, k = 10) => Math.round(x * k) / k;
 
-export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth, render }) {
+export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth, render, scale }) {
   const out = {};
   if (loads) {
     const times = [];
@@ -153,6 +153,13 @@ export async function measureMeshdesk(context, server, d, { loads, samples, band
   }
   const { page } = await meshdeskPage(context, server, d.deviceId, render);
   out.render = await page.locator('.session').getAttribute('data-render');
+  if (scale === 'window') {
+    await page.getByRole('button', { name: 'Scale to window' }).click();
+    await page.locator('.session[data-scale="window"]').waitFor();
+    // The choice is remembered: forget it for the pages that follow.
+    await page.evaluate(() => localStorage.removeItem('meshdesk.scale'));
+  }
+  out.scale = await page.locator('.session').getAttribute('data-scale');
   const at = await centre(page, MESH_SEL);
   await clickToPhoton(page, at, 3); // warm up
   out.input_to_photon_ms = summary(await clickToPhoton(page, at, samples));
@@ -196,20 +203,20 @@ async function startVnc(d) {
   return { x11vnc, websockify, webPort, stop: async () => { await websockify.stop(); await x11vnc.stop(); } };
 }
 
-async function measureVnc(context, d, { loads, samples, bandwidth }) {
+export async function measureVnc(context, d, { loads, samples, bandwidth, scale }) {
   const vnc = await startVnc(d);
   const out = {};
   try {
     if (loads) {
       const times = [];
       for (let i = 0; i < loads; i++) {
-        const { page, firstFrameMs } = await vncPage(context, vnc);
+        const { page, firstFrameMs } = await vncPage(context, vnc, scale);
         times.push(firstFrameMs);
         await page.close();
       }
       out.page_load_to_first_frame_ms = summary(times);
     }
-    const { page } = await vncPage(context, vnc);
+    const { page } = await vncPage(context, vnc, scale);
     const at = await centre(page, VNC_SEL);
     await clickToPhoton(page, at, 3);
     out.input_to_photon_ms = summary(await clickToPhoton(page, at, samples));
@@ -350,6 +357,13 @@ export async function main() {
       run1.vnc_browser = await measureVnc(context, d, opts);
       log(`vnc ${key}`, JSON.stringify(run1.vnc_browser.input_to_photon_ms));
     }
+    // Both pictures enlarged to the 1920x1200 window as well (Meshdesk's
+    // "Scale to window", noVNC's scale=true): same pixels on screen again.
+    if (first) {
+      const scaled = { ...opts, loads: 0, scale: 'window' };
+      run1.meshdesk_browser_scaled = await measureMeshdesk(context, server, d, scaled);
+      if (WITH_VNC) run1.vnc_browser_scaled = await measureVnc(context, d, scaled);
+    }
     if (first) run1.ffmpeg_x264 = await measureFfmpeg(d);
     result.runs[key] = run1;
     await d.host.stop();
@@ -375,6 +389,12 @@ function ratios(r) {
     if (m.motion_30hz && v.motion_30hz) {
       out.motion_bytes_vs_vnc = ratio(m.motion_30hz.bytes_per_s, v.motion_30hz.bytes_per_s);
       out.motion_chromium_cpu_vs_vnc = ratio(m.motion_30hz.chromium_cpu, v.motion_30hz.chromium_cpu);
+    }
+    const ms = r.meshdesk_browser_scaled;
+    const vs = r.vnc_browser_scaled;
+    if (ms?.motion_30hz && vs?.motion_30hz) {
+      out.scaled_input_to_photon_p50_vs_vnc = ratio(ms.input_to_photon_ms.p50, vs.input_to_photon_ms.p50);
+      out.scaled_motion_chromium_cpu_vs_vnc = ratio(ms.motion_30hz.chromium_cpu, vs.motion_30hz.chromium_cpu);
     }
   }
   if (r.ffmpeg_x264 && m.motion_30hz) out.host_cpu_vs_ffmpeg = ratio(m.motion_30hz.host_cpu, r.ffmpeg_x264.cpu);

@@ -17,7 +17,8 @@ const ratio = (a, b) => (a !== null && a !== undefined && b ? (a / b).toFixed(2)
 const lines = [];
 lines.push(`Measured ${r.date.slice(0, 10)} on ${r.machine.cpus} cores (${r.machine.model}); ` +
   `${r.samples} clicks per resolution, ${r.loads} page loads, ${r.seconds} s per bandwidth window. ` +
-  'Latencies are p50 / p95 in the viewer\'s clock. Ratio is Meshdesk over VNC (or over ffmpeg).');
+  'Latencies are p50 / p95 in the viewer\'s clock. Ratio is Meshdesk over VNC (or over ffmpeg). ' +
+  'In the first table both pictures are shown at their own size in a 1920x1200 window (the default of each viewer here).');
 lines.push('');
 lines.push('| Figure | Meshdesk (browser) | x11vnc + noVNC | Ratio | Goal |');
 lines.push('|---|---|---|---|---|');
@@ -42,6 +43,20 @@ for (const [res, run] of Object.entries(r.runs)) {
     if (run.ffmpeg_x264) {
       lines.push(`| 30 Hz motion: host CPU vs ffmpeg x11grab + libx264 ultrafast | ${pct(mm.host_cpu)} | ffmpeg ${pct(run.ffmpeg_x264.cpu)} | ${ratio(mm.host_cpu, run.ffmpeg_x264.cpu)} | ≤ 0.8 |`);
     }
+  }
+}
+const scaled = Object.entries(r.runs).filter(([, run]) => run.meshdesk_browser_scaled);
+if (scaled.length) {
+  lines.push('');
+  lines.push('| Both enlarged to the 1920x1200 window (Meshdesk "Scale to window", noVNC scale=true) | Meshdesk | x11vnc + noVNC | Ratio |');
+  lines.push('|---|---|---|---|');
+  for (const [res, run] of scaled) {
+    const m = run.meshdesk_browser_scaled;
+    const v = run.vnc_browser_scaled ?? {};
+    lines.push(`| Input to photon, ${res} | ${ms(m.input_to_photon_ms)} | ${ms(v.input_to_photon_ms)} | ` +
+      `${ratio(m.input_to_photon_ms?.p50, v.input_to_photon_ms?.p50)} / ${ratio(m.input_to_photon_ms?.p95, v.input_to_photon_ms?.p95)} |`);
+    lines.push(`| 30 Hz motion: Chromium CPU, ${res} | ${pct(m.motion_30hz?.chromium_cpu)} | ${pct(v.motion_30hz?.chromium_cpu)} | ` +
+      `${ratio(m.motion_30hz?.chromium_cpu, v.motion_30hz?.chromium_cpu)} |`);
   }
 }
 const wc = Object.entries(r.runs).filter(([, run]) => run.meshdesk_browser_webcodecs);

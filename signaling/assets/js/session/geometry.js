@@ -1,11 +1,17 @@
 // Pure geometry: where a remote screen of `src` size sits inside a box of
-// `box` size when scaled to fit with its aspect ratio kept (letterboxing),
-// and mapping a point in the box to normalized remote coordinates.
+// `box` size, centred with its aspect ratio kept (letterboxing), and mapping
+// a point in the box to normalized remote coordinates.
+//
+// By default a picture that fits is shown at its own size and only a larger
+// one is shrunk (CSS `object-fit: scale-down`): text stays sharp, and a
+// browser without a GPU does not spend a core enlarging every frame.
+// `enlarge` scales it up to fill the box as well (`object-fit: contain`).
 
 /** The displayed rectangle {x, y, width, height} inside the box. */
-export function fitRect(boxW, boxH, srcW, srcH) {
+export function fitRect(boxW, boxH, srcW, srcH, { enlarge = false } = {}) {
   if (!(boxW > 0 && boxH > 0 && srcW > 0 && srcH > 0)) return { x: 0, y: 0, width: 0, height: 0 };
-  const scale = Math.min(boxW / srcW, boxH / srcH);
+  const fit = Math.min(boxW / srcW, boxH / srcH);
+  const scale = enlarge ? fit : Math.min(1, fit);
   const width = srcW * scale;
   const height = srcH * scale;
   return { x: (boxW - width) / 2, y: (boxH - height) / 2, width, height };

@@ -34,7 +34,8 @@ export function keyMessage(e, down) {
 export class InputCapture {
   /**
    * `el` shows the picture (video or canvas); `size()` returns the remote
-   * picture size {width, height}; `send(msg)` delivers one input message.
+   * picture size {width, height} and whether it is enlarged to fill `el`
+   * ({enlarge}, see geometry.js); `send(msg)` delivers one input message.
    */
   constructor(el, size, send, onLeave) {
     this.el = el;
@@ -79,8 +80,8 @@ export class InputCapture {
   }
 
   rect() {
-    const { width, height } = this.size();
-    return fitRect(this.el.clientWidth, this.el.clientHeight, width, height);
+    const { width, height, enlarge } = this.size();
+    return fitRect(this.el.clientWidth, this.el.clientHeight, width, height, { enlarge });
   }
 
   move(e) {

@@ -8,6 +8,9 @@ import { InputCapture, LEAVE_CHORD } from './input.js';
 import { statsText, summarize } from './stats.js';
 import { createSurface, renderMode } from './surface.js';
 
+/** Where the viewer's "Scale to window" choice is remembered. */
+const SCALE_KEY = 'meshdesk.scale';
+
 export function sessionView(root, live, device, onClose) {
   const render = renderMode();
   const surface = createSurface(render, `Remote screen of ${device.name}. ${LEAVE_CHORD} returns keyboard focus to the page.`);
@@ -18,9 +21,13 @@ export function sessionView(root, live, device, onClose) {
   const mode = h('span', { className: 'badge', dataset: { testid: 'session-mode' } });
   const title = h('strong', { className: 'title' }, device.name);
   const btn = (label, title, fn) => h('button', { type: 'button', className: 'tool', title, on: { click: fn } }, label);
+  const scaleBtn = btn('Scale to window', 'Enlarge a smaller remote screen to fill the window (off: shown at its own size)',
+    () => setScale(scaleBtn.getAttribute('aria-pressed') !== 'true'));
+  const ctrlAltDel = btn('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => input?.ctrlAltDel());
   const controls = [
+    scaleBtn,
     btn('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => toggleFullscreen()),
-    btn('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => input?.ctrlAltDel()),
+    ctrlAltDel,
     btn('Refresh picture', 'Ask the remote PC for a full new picture', () => requestKeyframe()),
   ];
   const disconnect = btn('Disconnect', 'End the session', () => conn.end('viewer_closed'));
@@ -31,6 +38,7 @@ export function sessionView(root, live, device, onClose) {
     mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
+  setScale(localStorage.getItem(SCALE_KEY) === 'window', false);
 
   let input = null;
   let inputChannel = null;
@@ -48,7 +56,13 @@ export function sessionView(root, live, device, onClose) {
   const requestKeyframe = () => {
     if (controlChannel?.readyState === 'open') controlChannel.send(JSON.stringify({ type: 'request_keyframe' }));
   };
-  const picture = () => surface.size();
+  const picture = () => ({ ...surface.size(), enlarge: view.dataset.scale === 'window' });
+  /** Show the picture at its own size (shrunk only if larger) or fill the window. */
+  function setScale(toWindow, remember = true) {
+    view.dataset.scale = toWindow ? 'window' : 'fit';
+    scaleBtn.setAttribute('aria-pressed', String(toWindow));
+    if (remember) localStorage.setItem(SCALE_KEY, toWindow ? 'window' : 'fit');
+  }
 
   const conn = new Connection(live, device.id, {
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
@@ -58,7 +72,7 @@ export function sessionView(root, live, device, onClose) {
       view.dataset.permission = m.permission;
       mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
       mode.dataset.kind = viewOnly ? 'view' : 'control';
-      controls[1].disabled = viewOnly;
+      ctrlAltDel.disabled = viewOnly;
     },
     track: (stream, receiver) => surface.attach(receiver, stream),
     channel: (label, dc) => {
