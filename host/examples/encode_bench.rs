@@ -15,8 +15,9 @@
 //! to measure quality. Prints one JSON document: per tuning and content,
 //! the encode time of every frame after the first (p50, p95) and its ratio
 //! to the pipeline's tuning frame by frame (p50), bytes per frame, how many
-//! frames came out as IDRs, and the luma PSNR of the decoded pictures (min
-//! and median; text is where quality shows first).
+//! frames came out as IDRs, the luma PSNR of the decoded pictures (min
+//! and median; text is where quality shows first) and OpenH264's decode
+//! time of each (p50, p95).
 //!
 //! Run: `cargo run --release -p meshdesk-host --example encode_bench`
 //! (needs Xvfb and xterm, and `meshdesk-xprobe` from `MESHDESK_BIN_DIR`,
@@ -63,6 +64,8 @@ struct Run {
     changed_idrs: usize,
     /// Luma PSNR of every decoded picture.
     psnr_y: Vec<f64>,
+    /// Time OpenH264's decoder takes for every later picture.
+    decode_ms: Vec<f64>,
 }
 
 /// The tunings compared; the first is the pipeline's own on this machine.
@@ -281,7 +284,11 @@ fn encode_interleaved(
                 run.changed_bytes.push(encoded.data.len() as f64);
                 run.changed_idrs += usize::from(encoded.keyframe);
             }
+            let started = Instant::now();
             let decoded = decoder.decode(&encoded.data)?.ok_or("no decoded picture")?;
+            if i > 0 {
+                run.decode_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
             run.psnr_y
                 .push(psnr_y(picture, decoded.y(), decoded.strides().0));
         }
@@ -317,6 +324,7 @@ fn summarize(run: &mut Run) -> Value {
         "changed_bytes": quantiles(&mut run.changed_bytes),
         "changed_idr_share": round(run.changed_idrs as f64 / run.changed_ms.len().max(1) as f64),
         "first_idr_ms": quantiles(&mut run.first_ms),
+        "decode_ms": quantiles(&mut run.decode_ms),
         "first_idr_bytes": run.first_bytes,
         "psnr_y_db": { "min": round(psnr_min), "p50": quantiles(&mut run.psnr_y)["p50"] },
     })
