@@ -21,8 +21,13 @@ use crate::store::User;
 /// Whether a closed viewer connection's sessions may be resumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closed {
-    /// The socket closed or failed: keep accepted sessions for a resume.
+    /// The socket failed or ended without a close frame (a network change,
+    /// a proxy reset): keep accepted sessions for a resume.
     Lost,
+    /// The viewer sent a close frame (its page was closed, reloaded or
+    /// left, or the native viewer quit): end every session now, as closed
+    /// by the viewer, so that the host frees it at once.
+    Left,
     /// The user signed out (or the server dropped the connection): end
     /// every session now.
     SignedOut,
@@ -32,9 +37,10 @@ pub enum Closed {
 /// all, per `closed` and the configuration) and end the others, telling
 /// their hosts.
 pub fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
-    let grace = match closed {
-        Closed::Lost => st.config.session_resume_grace,
-        Closed::SignedOut => Duration::ZERO,
+    let (grace, reason) = match closed {
+        Closed::Lost => (st.config.session_resume_grace, EndReason::PeerGone),
+        Closed::Left => (Duration::ZERO, EndReason::ViewerClosed),
+        Closed::SignedOut => (Duration::ZERO, EndReason::PeerGone),
     };
     let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
     let closing = st.hub.unregister_viewer(conn, now_ms(), grace_ms);
@@ -42,7 +48,7 @@ pub fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
         tracing::info!(session = %id, grace_secs = grace.as_secs(), "session detached; waiting for a resume");
     }
     for s in closing.ended {
-        broker::finish(st, &s, EndReason::PeerGone, Notify::Host);
+        broker::finish(st, &s, reason, Notify::Host);
     }
 }
 

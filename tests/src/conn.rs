@@ -153,6 +153,11 @@ impl<R: Role> Conn<R> {
             .expect("send");
     }
 
+    /// Close with a close frame, as a page that is closed or left does.
+    pub async fn close(mut self) {
+        self.ws.close(None).await.expect("close frame");
+    }
+
     /// Next message; panics on timeout or close.
     pub async fn recv(&mut self) -> R::In {
         self.recv_or_closed()

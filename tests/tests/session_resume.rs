@@ -204,6 +204,32 @@ async fn a_dropped_viewer_resumes_and_gets_the_hosts_next_messages() {
 }
 
 #[tokio::test]
+async fn a_viewer_that_closes_its_connection_ends_its_sessions_at_once() {
+    // A page closed, reloaded or navigated away sends a close frame: its
+    // sessions end now, not after the resume grace, so the host frees them.
+    let s = setup(30).await;
+    let mut host = HostConn::connect(&s.server, &s.dev).await;
+    let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
+    let sid = open_session(&mut viewer, &mut host, &s.dev.id).await;
+    viewer.close().await;
+    assert_eq!(
+        host.recv().await,
+        ServerToHost::SessionEnd(SessionEndMsg {
+            session_id: sid.clone(),
+            reason: EndReason::ViewerClosed,
+        })
+    );
+    let mut again = ViewerConn::connect(&s.server, &s.alice).await;
+    assert!(
+        matches!(resume(&mut again, &sid).await, ServerToViewer::Error(_)),
+        "an ended session is not resumed"
+    );
+    let events = session_events(&s.api, &s.alice, &sid).await;
+    assert_eq!(events[0]["kind"], "session_ended");
+    assert_eq!(events[0]["detail"], "closed by the viewer");
+}
+
+#[tokio::test]
 async fn only_the_same_user_resumes_and_never_from_a_live_connection() {
     let s = setup(30).await;
     let bob = s.api.user("bob").await;

@@ -226,7 +226,7 @@ async fn serve(
             frame = socket.recv() => {
                 deadline = Instant::now() + silence;
                 let reply = match admit::<HostToServer>(frame, &mut bucket) {
-                    Admit::Closed => return Ok("closed by the host"),
+                    Admit::Closed { .. } => return Ok("closed by the host"),
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToHost::Error(e)),
                     Admit::Message(msg) => handle(st, device_id, msg),

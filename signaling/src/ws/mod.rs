@@ -72,7 +72,9 @@ pub enum Incoming {
     NotText,
     /// Ping/pong frames: liveness only.
     Control,
-    /// The peer closed or the socket failed.
+    /// The peer sent a close frame: it is leaving on purpose.
+    CloseFrame,
+    /// The socket failed or ended without a close frame.
     Closed,
 }
 
@@ -82,7 +84,8 @@ pub fn classify(frame: Option<Result<Message, axum::Error>>) -> Incoming {
         Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
         Some(Ok(Message::Binary(_))) => Incoming::NotText,
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Incoming::Control,
-        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Incoming::Closed,
+        Some(Ok(Message::Close(_))) => Incoming::CloseFrame,
+        Some(Err(_)) | None => Incoming::Closed,
     }
 }
 
@@ -95,8 +98,8 @@ pub enum Admit<In> {
     Refuse(ErrorMsg),
     /// Nothing to do (ping/pong frames).
     Skip,
-    /// The peer closed or the socket failed.
-    Closed,
+    /// The peer closed (`said_so`: with a close frame) or the socket failed.
+    Closed { said_so: bool },
 }
 
 /// Classify, rate-limit and decode one received frame. Every frame that
@@ -107,7 +110,8 @@ pub fn admit<In: serde::de::DeserializeOwned>(
     bucket: &mut ratelimit::TokenBucket,
 ) -> Admit<In> {
     let text = match classify(frame) {
-        Incoming::Closed => return Admit::Closed,
+        Incoming::CloseFrame => return Admit::Closed { said_so: true },
+        Incoming::Closed => return Admit::Closed { said_so: false },
         Incoming::Control => return Admit::Skip,
         Incoming::Text(t) => Some(t),
         Incoming::NotText => None,

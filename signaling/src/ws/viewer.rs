@@ -159,7 +159,10 @@ async fn serve(
                 // Anything at all (a pong included) proves it alive.
                 probe_due = None;
                 let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
-                    Admit::Closed => return Ok(("closed by the viewer", Closed::Lost)),
+                    // A close frame: the page was closed, reloaded or left,
+                    // or the viewer quit. Nobody will resume its sessions.
+                    Admit::Closed { said_so: true } => return Ok(("closed by the viewer", Closed::Left)),
+                    Admit::Closed { said_so: false } => return Ok(("connection lost", Closed::Lost)),
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
                     Admit::Message(msg) => handle(st, conn, user, msg),
