@@ -467,6 +467,51 @@ async fn pages_carry_security_headers() {
 }
 
 #[tokio::test]
+async fn the_page_links_assets_that_browsers_keep() {
+    let server = Server::start();
+    let base = server.base.clone();
+    let get = |path: String| {
+        let url = format!("{base}{path}");
+        async move {
+            let resp = reqwest::get(url).await.expect("get");
+            assert_eq!(resp.status(), StatusCode::OK, "{}", resp.url());
+            let cache = resp.headers()["cache-control"]
+                .to_str()
+                .expect("cc")
+                .to_string();
+            (cache, resp.text().await.expect("body"))
+        }
+    };
+    // The page itself is never stored, so a new binary's links are used.
+    let (cache, html) = get("/".into()).await;
+    assert_eq!(cache, "no-store");
+    // Every asset it links lives under one version and is kept for a year.
+    let links: Vec<&str> = html
+        .split('"')
+        .filter(|s| s.starts_with("/assets/"))
+        .collect();
+    assert!(links.len() > 10, "{links:?}");
+    let version = links[0].split('/').nth(2).expect("version");
+    assert_eq!(version.len(), 12, "{links:?}");
+    for link in &links {
+        assert!(link.starts_with(&format!("/assets/{version}/")), "{link}");
+        let (cache, body) = get(link.to_string()).await;
+        assert_eq!(cache, "public, max-age=31536000, immutable", "{link}");
+        assert!(!body.is_empty(), "{link}");
+    }
+    // The plain paths still work, revalidated on every use.
+    let (cache, body) = get("/assets/js/app.js".into()).await;
+    assert_eq!(cache, "no-cache");
+    assert_eq!(body, get(format!("/assets/{version}/js/app.js")).await.1);
+    // Modules import relatively, and the worker and icon are found from
+    // where they are used, so nothing leaves the version.
+    let (_, surface) = get(format!("/assets/{version}/js/session/surface.js")).await;
+    assert!(surface.contains("new URL('./decoder-worker.js', import.meta.url)"));
+    get(format!("/assets/{version}/js/session/decoder-worker.js")).await;
+    get(format!("/assets/{version}/icon.svg")).await;
+}
+
+#[tokio::test]
 async fn signing_out_closes_that_tokens_live_connections() {
     let server = Server::start();
     let api = Api::new(&server);

@@ -14,17 +14,22 @@ const root = document.getElementById('app');
 const LIST_CHANGES = new Set(['device_enrolled', 'device_renamed', 'device_removed', 'share_granted', 'share_revoked']);
 
 async function start() {
+  // The live connection opens while the account is fetched: a session
+  // opened by URL is requested a round trip sooner. Without a sign-in the
+  // server refuses the upgrade and the connection is dropped again.
+  const live = new Live();
+  live.start();
   try {
     const me = await api.me();
-    home(me);
+    home(me, live);
   } catch (err) {
+    live.stop();
     if (err.status === 401) signInView(root, start);
     else replace(root, h('div', { className: 'center' }, h('p', { className: 'notice', attrs: { role: 'alert' } }, err.message)));
   }
 }
 
-function home(me) {
-  const live = new Live();
+function home(me, live) {
   const devices = new Devices((d) => { location.hash = `#/session/${encodeURIComponent(d.id)}`; });
   const feed = new Feed();
   let session = null;
@@ -41,12 +46,15 @@ function home(me) {
     devices.reload();
     feed.reload();
   };
-  live.on('open', () => {
+  const opened = () => {
     offline.hidden = true;
     // A session being set up goes first: the lists load a moment later.
     if (location.hash.startsWith('#/session/')) setTimeout(reloadLists, 2000);
     else reloadLists();
-  });
+  };
+  live.on('open', opened);
+  // The connection may have been welcomed while the account was fetched.
+  if (live.welcomed) opened();
   live.on('close', () => { offline.hidden = false; });
   live.on('presence', (m) => {
     devices.presence(m);
@@ -82,7 +90,7 @@ function home(me) {
       naming?.then((name) => name && session === mine && mine.named(name));
     };
     // The session is requested over the WebSocket: wait for it if needed.
-    if (live.connected) open();
+    if (live.welcomed) open();
     else {
       const off = live.on('open', () => {
         off();
@@ -104,7 +112,6 @@ function home(me) {
   });
 
   window.addEventListener('hashchange', route);
-  live.start();
   route();
 }
 

@@ -9,6 +9,8 @@ export class Live {
     this.stopped = false;
     this.attempt = 0;
     this.nextRequest = 1;
+    /** The server has said welcome on the current connection. */
+    this.welcomed = false;
   }
 
   /** `type` is a server message type, or 'open' / 'close'. */
@@ -43,6 +45,7 @@ export class Live {
       }
       if (msg.type === 'welcome') {
         this.attempt = 0;
+        this.welcomed = true;
         this.emit('open', msg);
       }
       this.emit(msg.type, msg);
@@ -50,6 +53,7 @@ export class Live {
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.welcomed = false;
       this.emit('close', {});
       if (this.stopped) return;
       const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
@@ -63,6 +67,7 @@ export class Live {
     clearTimeout(this.timer);
     const ws = this.ws;
     this.ws = null;
+    this.welcomed = false;
     ws?.close();
   }
 

@@ -59,7 +59,7 @@ function canvasSurface(label) {
   // The worker decodes and converts; showing a picture here is a hand-over
   // of its bitmap, not a copy, so the page's thread never delays one.
   const ctx = el.getContext('bitmaprenderer');
-  const worker = new Worker('/assets/js/session/decoder-worker.js', { type: 'module' });
+  const worker = new Worker(new URL('./decoder-worker.js', import.meta.url), { type: 'module' });
   let size = { width: 0, height: 0 };
   let first = true;
   const s = {
