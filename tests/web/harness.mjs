@@ -151,7 +151,7 @@ export async function enrollWithToken(server, token, name) {
 /** `meshdesk-host run` on display `x`. */
 export function startHost(x, config) {
   return new Proc(bin('meshdesk-host'), ['run', '--config', config], {
-    env: { ...process.env, DISPLAY: x.display, RUST_LOG: 'info' },
+    env: { ...process.env, DISPLAY: x.display, RUST_LOG: process.env.MESHDESK_HOST_LOG ?? 'info' },
     log: `${config}.log`,
   });
 }

@@ -62,23 +62,49 @@ async function centre(page, selector) {
 const MESH_SEL = '[data-testid="remote-screen"]';
 const VNC_SEL = '#screen canvas';
 
+const meshdeskUrl = (server, deviceId, render) => `${server.url}/${render ? `?render=${render}` : ''}#/session/${deviceId}`;
+const vncUrl = (vnc, scale) => `http://127.0.0.1:${vnc.webPort}/vnc_lite.html?host=127.0.0.1&port=${vnc.webPort}${scale === 'window' ? '&scale=true' : ''}`;
+
+/** Load `url` in `page` (a new one if not given); ms to its first frame. */
+async function loadToFirstFrame(context, url, page = null) {
+  const p = page ?? await context.newPage();
+  await p.goto(url);
+  await waitFor('the first frame', () => p.evaluate(() => window.__bench?.firstFrameAt), 20000);
+  return { page: p, firstFrameMs: await p.evaluate(() => window.__bench.firstFrameAt) };
+}
+
+/**
+ * Page load to first frame, `n` times: each in a new page (a new window
+ * in headless Chromium, which also builds that window's own browser UI),
+ * and each as a navigation in one open tab (from about:blank), as when a
+ * bookmark or link is opened in a browser already running.
+ */
+async function pageLoads(context, url, n) {
+  const fresh = [];
+  for (let i = 0; i < n; i++) {
+    const { page, firstFrameMs } = await loadToFirstFrame(context, url);
+    fresh.push(firstFrameMs);
+    await page.close();
+  }
+  const tab = await context.newPage();
+  const sameTab = [];
+  for (let i = 0; i < n; i++) {
+    await tab.goto('about:blank');
+    sameTab.push((await loadToFirstFrame(context, url, tab)).firstFrameMs);
+  }
+  await tab.close();
+  return { page_load_to_first_frame_ms: summary(fresh), page_load_in_open_tab_ms: summary(sameTab) };
+}
+
 async function meshdeskPage(context, server, deviceId, render) {
-  const page = await context.newPage();
-  const t0 = Date.now();
-  await page.goto(`${server.url}/${render ? `?render=${render}` : ''}#/session/${deviceId}`);
-  await waitFor('the first Meshdesk frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
-  const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
-  return { page, firstFrameMs, wallMs: Date.now() - t0 };
+  return loadToFirstFrame(context, meshdeskUrl(server, deviceId, render));
 }
 
 async function vncPage(context, vnc, scale) {
   const page = await context.newPage();
   page.wsBytes = 0;
   page.on('websocket', (ws) => ws.on('framereceived', (f) => { page.wsBytes += Buffer.byteLength(f.payload); }));
-  await page.goto(`http://127.0.0.1:${vnc.webPort}/vnc_lite.html?host=127.0.0.1&port=${vnc.webPort}${scale === 'window' ? '&scale=true' : ''}`);
-  await waitFor('the first VNC frame', () => page.evaluate(() => window.__bench?.firstFrameAt), 20000);
-  const firstFrameMs = await page.evaluate(() => window.__bench.firstFrameAt);
-  return { page, firstFrameMs };
+  return loadToFirstFrame(context, vncUrl(vnc, scale), page);
 }
 
 /** Bytes received by the page's peer connections (video, RTCP, consent). */
@@ -142,15 +168,7 @@ const round = (x, k = 10) => Math.round(x * k) / k;
 
 export async function measureMeshdesk(context, server, d, { loads, samples, bandwidth, render, scale }) {
   const out = {};
-  if (loads) {
-    const times = [];
-    for (let i = 0; i < loads; i++) {
-      const { page, firstFrameMs } = await meshdeskPage(context, server, d.deviceId, render);
-      times.push(firstFrameMs);
-      await page.close();
-    }
-    out.page_load_to_first_frame_ms = summary(times);
-  }
+  if (loads) Object.assign(out, await pageLoads(context, meshdeskUrl(server, d.deviceId, render), loads));
   const { page } = await meshdeskPage(context, server, d.deviceId, render);
   out.render = await page.locator('.session').getAttribute('data-render');
   if (scale === 'window') {
@@ -193,7 +211,7 @@ export async function measureMeshdesk(context, server, d, { loads, samples, band
   return out;
 }
 
-async function startVnc(d) {
+export async function startVnc(d) {
   const rfbPort = freePort();
   const webPort = freePort();
   const x11vnc = run('x11vnc', ['-display', d.x.display, '-rfbport', String(rfbPort), '-localhost', '-shared',
@@ -207,15 +225,7 @@ export async function measureVnc(context, d, { loads, samples, bandwidth, scale 
   const vnc = await startVnc(d);
   const out = {};
   try {
-    if (loads) {
-      const times = [];
-      for (let i = 0; i < loads; i++) {
-        const { page, firstFrameMs } = await vncPage(context, vnc, scale);
-        times.push(firstFrameMs);
-        await page.close();
-      }
-      out.page_load_to_first_frame_ms = summary(times);
-    }
+    if (loads) Object.assign(out, await pageLoads(context, vncUrl(vnc, scale), loads));
     const { page } = await vncPage(context, vnc, scale);
     const at = await centre(page, VNC_SEL);
     await clickToPhoton(page, at, 3);
@@ -385,6 +395,7 @@ function ratios(r) {
     out.input_to_photon_p95_vs_vnc = ratio(m.input_to_photon_ms.p95, v.input_to_photon_ms.p95);
     if (m.page_load_to_first_frame_ms) {
       out.first_frame_p50_vs_vnc = ratio(m.page_load_to_first_frame_ms.p50, v.page_load_to_first_frame_ms.p50);
+      out.first_frame_in_open_tab_p50_vs_vnc = ratio(m.page_load_in_open_tab_ms.p50, v.page_load_in_open_tab_ms.p50);
     }
     if (m.motion_30hz && v.motion_30hz) {
       out.motion_bytes_vs_vnc = ratio(m.motion_30hz.bytes_per_s, v.motion_30hz.bytes_per_s);
