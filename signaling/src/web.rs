@@ -38,6 +38,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/session/geometry.js", JS),
     asset!("js/session/h264.js", JS),
     asset!("js/session/input.js", JS),
+    asset!("js/session/sdp.js", JS),
     asset!("js/session/stats.js", JS),
     asset!("js/session/surface.js", JS),
     asset!("js/session/view.js", JS),

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ago, describe, duration, endMessage, requestError } from '../../signaling/assets/js/format.js';
 import { fitRect, normalize } from '../../signaling/assets/js/session/geometry.js';
+import { asDtlsServer } from '../../signaling/assets/js/session/sdp.js';
 import { follows, frameNumber, nalTypes, stale } from '../../signaling/assets/js/session/h264.js';
 import { keyMessage, wheelLines } from '../../signaling/assets/js/session/input.js';
 import { statsText, summarize } from '../../signaling/assets/js/session/stats.js';
@@ -112,4 +113,12 @@ test('frame numbers from the host are read from the SEI message', () => {
   assert.ok(follows(0xffffffff, 0), 'wraps');
   assert.ok(!follows(7, 9), 'a gap');
   assert.ok(stale(8, 7) && stale(8, 8) && !stale(8, 9));
+});
+
+test('the answer makes the browser the DTLS server and changes nothing else', () => {
+  const answer = 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=setup:active\r\na=mid:0\r\n'
+    + 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\na=x-note:setup:active\r\n';
+  assert.equal(asDtlsServer(answer), answer.replace(/\na=setup:active/g, '\na=setup:passive'));
+  assert.equal(asDtlsServer('a=setup:passive\r\n'), 'a=setup:passive\r\n', 'a re-answer keeps its role');
+  assert.equal(asDtlsServer('a=setup:active\n'), 'a=setup:passive\n', 'bare newlines too');
 });

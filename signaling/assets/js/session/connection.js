@@ -3,6 +3,7 @@
 // both ways, and exposes the video stream and the input/control channels.
 // See docs/protocol.md section 10 for the order of messages.
 
+import { asDtlsServer } from './sdp.js';
 import { endMessage, requestError } from '../format.js';
 
 const FIRST_FRAME_TIMEOUT_MS = 20000;
@@ -146,7 +147,7 @@ export class Connection {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
       for (const c of this.pendingIce.splice(0)) await this.addIce(c);
       const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
+      await this.pc.setLocalDescription({ type: 'answer', sdp: asDtlsServer(answer.sdp) });
       this.live.send({ type: 'answer', session_id: this.sessionId, sdp: this.pc.localDescription.sdp });
     } catch (e) {
       console.error('answering the offer failed', e);
