@@ -25,6 +25,13 @@ pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
     }
 }
 
+/// Tell `audience` (users who could see a device until just now: a share
+/// revoked, the device removed) that it is offline for them.
+pub fn gone_for(state: &AppState, audience: Vec<i64>, device_id: &str, name: &str) {
+    let part = FanoutPart::new(audience, presence_kind(device_id, name, false));
+    state.hub.publish(Fanout { parts: vec![part] });
+}
+
 /// A device's connection came or went: presence first (it is what
 /// watchers act on), then its feed entry, published together so each
 /// watcher gets both in one write.
@@ -73,15 +80,19 @@ fn presence_part(
     match state.store.device_audience(device_id) {
         Ok(audience) => Some(FanoutPart::new(
             audience,
-            FanoutKind::Presence {
-                device_id: device_id.to_string(),
-                name: name.to_string(),
-                online,
-            },
+            presence_kind(device_id, name, online),
         )),
         Err(err) => {
             tracing::error!(error = %err, "could not compute presence audience");
             None
         }
+    }
+}
+
+fn presence_kind(device_id: &str, name: &str, online: bool) -> FanoutKind {
+    FanoutKind::Presence {
+        device_id: device_id.to_string(),
+        name: name.to_string(),
+        online,
     }
 }

@@ -188,3 +188,55 @@ async fn removing_a_device_closes_it_and_its_key_is_dead() {
     let (s, _) = TestDevice::enroll_raw(&api, &api.code(&alice).await, "back", &dev.key).await;
     assert_eq!(s, reqwest::StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn those_who_lose_sight_of_a_device_see_it_go_offline() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let alice = api.user("alice").await;
+    let bob = api.user("bob").await;
+    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
+    api.share(&alice, &dev.id, "bob", "view").await;
+    let _host = HostConn::connect(&server, &dev).await;
+    let mut owner = ViewerConn::connect(&server, &alice).await;
+    owner
+        .wait_for("online", |m| presence_of(m, &dev.id, true))
+        .await;
+    let mut shared = ViewerConn::connect(&server, &bob).await;
+    shared
+        .wait_for("online", |m| presence_of(m, &dev.id, true))
+        .await;
+
+    // A revoked share: the former holder sees the device go.
+    let (status, _) = api
+        .call(
+            "DELETE",
+            &format!("/devices/{}/shares/bob", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    shared
+        .wait_for("offline after the revoke", |m| {
+            presence_of(m, &dev.id, false)
+        })
+        .await;
+
+    // A removed device: its owner sees it go.
+    let (status, _) = api
+        .call(
+            "DELETE",
+            &format!("/devices/{}", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let gone = owner
+        .wait_for("offline after the removal", |m| {
+            presence_of(m, &dev.id, false)
+        })
+        .await;
+    assert!(matches!(gone, ServerToViewer::Presence { name, .. } if name == "office-pc"));
+}

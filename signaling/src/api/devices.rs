@@ -136,14 +136,7 @@ pub async fn remove(
     st.store.remove_device(&id, now_ms())?;
     st.hub.close_host(&id, "device removed");
     // Those who saw the device (shares are gone now) learn it is offline.
-    st.hub.publish(crate::hub::Fanout::new(
-        audience,
-        crate::hub::FanoutKind::Presence {
-            device_id: id.clone(),
-            name: row.name.clone(),
-            online: false,
-        },
-    ));
+    feed::gone_for(&st, audience, &id, &row.name);
     tracing::info!(device = %id, "device removed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -123,13 +123,6 @@ pub async fn revoke(
         },
     );
     // The former holder no longer sees the device.
-    st.hub.publish(crate::hub::Fanout::new(
-        vec![target.id],
-        crate::hub::FanoutKind::Presence {
-            device_id: id.clone(),
-            name: device.name.clone(),
-            online: false,
-        },
-    ));
+    feed::gone_for(&st, vec![target.id], &id, &device.name);
     Ok(StatusCode::NO_CONTENT)
 }
