@@ -62,9 +62,18 @@ pub struct IceMsg {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEndMsg {
     pub session_id: String,
-    /// Free text for humans plus a stable [`EndReason`].
+    /// Why, as a stable code.
     pub reason: EndReason,
+    /// Words for a person, where there are any: the server passes on the
+    /// host's own reason for a refusal (`session_reject`), at most
+    /// [`MAX_END_DETAIL_CHARS`] characters. Absent on the wire when `None`;
+    /// ignored when a viewer or host sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
+
+/// Most characters of [`SessionEndMsg::detail`].
+pub const MAX_END_DETAIL_CHARS: usize = 200;
 
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

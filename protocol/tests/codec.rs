@@ -49,6 +49,7 @@ fn host_messages_round_trip() {
     roundtrip(HostToServer::SessionEnd(SessionEndMsg {
         session_id: "s".into(),
         reason: EndReason::HostClosed,
+        detail: None,
     }));
     roundtrip(ServerToHost::SessionGrant {
         session_id: "s".into(),
@@ -283,4 +284,23 @@ fn input_out_of_range_is_rejected() {
         InputMsg::decode(&long),
         Err(DecodeError::TooLarge { .. })
     ));
+}
+
+#[test]
+fn a_session_end_carries_words_only_when_there_are_some() {
+    let plain = SessionEndMsg {
+        session_id: "s".into(),
+        reason: EndReason::Rejected,
+        detail: None,
+    };
+    let text = encode(&ServerToViewer::SessionEnd(plain.clone()));
+    assert_eq!(
+        text,
+        r#"{"type":"session_end","session_id":"s","reason":"rejected"}"#
+    );
+    let worded = SessionEndMsg {
+        detail: Some("too many sessions on this host".into()),
+        ..plain
+    };
+    roundtrip(ServerToViewer::SessionEnd(worded));
 }

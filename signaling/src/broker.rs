@@ -5,6 +5,7 @@
 use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::{
     EndReason, ErrorCode, ErrorMsg, IceMsg, SdpMsg, ServerToHost, ServerToViewer, SessionEndMsg,
+    MAX_END_DETAIL_CHARS,
 };
 
 use crate::clock::{now_ms, random_id};
@@ -152,6 +153,7 @@ pub fn end_by(
     from_host: Option<&str>,
     from_viewer: Option<u64>,
     reason: EndReason,
+    detail: Option<&str>,
 ) -> Result<(), ErrorMsg> {
     let removed = st.hub.with_sessions(|t| {
         let ok = match (from_host, from_viewer) {
@@ -171,8 +173,25 @@ pub fn end_by(
     } else {
         Notify::Host
     };
-    finish(st, &s, claimable(reason, from_host.is_some()), notify);
+    let reason = claimable(reason, from_host.is_some());
+    // Only a host's refusal carries words on to the viewer.
+    let detail = detail
+        .filter(|_| reason == EndReason::Rejected)
+        .and_then(for_a_person);
+    finish(st, &s, reason, detail, notify);
     Ok(())
+}
+
+/// A party's free text made fit to show: control characters dropped,
+/// trimmed, at most [`MAX_END_DETAIL_CHARS`] characters; `None` if empty.
+fn for_a_person(text: &str) -> Option<String> {
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_END_DETAIL_CHARS)
+        .collect();
+    let clean = clean.trim();
+    (!clean.is_empty()).then(|| clean.to_string())
 }
 
 /// A party may only claim the end reasons that are theirs to give; the
@@ -199,15 +218,22 @@ pub fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
 pub fn end_where(st: &AppState, reason: EndReason, pred: impl Fn(&Session) -> bool) {
     let ended = st.hub.with_sessions(|t| t.remove_where(pred));
     for s in ended {
-        finish(st, &s, reason, Notify::Both);
+        finish(st, &s, reason, None, Notify::Both);
     }
 }
 
 /// Tell the parties a removed session ended and record it in the feed.
-pub fn finish(st: &AppState, s: &Session, reason: EndReason, notify: Notify) {
+pub fn finish(
+    st: &AppState,
+    s: &Session,
+    reason: EndReason,
+    detail: Option<String>,
+    notify: Notify,
+) {
     let msg = SessionEndMsg {
         session_id: s.id.clone(),
         reason,
+        detail,
     };
     if matches!(notify, Notify::Host | Notify::Both) {
         st.hub
@@ -336,4 +362,23 @@ pub fn from_viewer(st: &AppState, viewer_conn: u64, msg: Relay) -> Result<(), Er
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partys_words_are_made_fit_to_show() {
+        assert_eq!(
+            for_a_person(" busy\r\n\u{1b}[31m "),
+            Some("busy[31m".into())
+        );
+        assert_eq!(for_a_person(" \n\t "), None);
+        let long = "é".repeat(MAX_END_DETAIL_CHARS + 50);
+        assert_eq!(
+            for_a_person(&long).map(|s| s.chars().count()),
+            Some(MAX_END_DETAIL_CHARS)
+        );
+    }
 }

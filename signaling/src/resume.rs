@@ -48,7 +48,7 @@ pub fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
         tracing::info!(session = %id, grace_secs = grace.as_secs(), "session detached; waiting for a resume");
     }
     for s in closing.ended {
-        broker::finish(st, &s, reason, Notify::Host);
+        broker::finish(st, &s, reason, None, Notify::Host);
     }
 }
 
@@ -98,7 +98,7 @@ pub async fn sweep(st: AppState) {
         }
         for s in st.hub.expire_detached(now_ms()) {
             tracing::info!(session = %s.id, device = %s.device_id, "session not resumed in time");
-            broker::finish(&st, &s, EndReason::PeerGone, Notify::Host);
+            broker::finish(&st, &s, EndReason::PeerGone, None, Notify::Host);
         }
     }
 }

@@ -186,6 +186,7 @@ async fn a_removed_device_is_cut_off_and_can_never_return() {
     let ended = SessionEndMsg {
         session_id: sid.clone(),
         reason: EndReason::DeviceRemoved,
+        detail: None,
     };
     assert_eq!(host.recv().await, ServerToHost::SessionEnd(ended.clone()));
     assert_eq!(

@@ -33,6 +33,7 @@ fn end(sid: &str, reason: EndReason) -> SessionEndMsg {
     SessionEndMsg {
         session_id: sid.into(),
         reason,
+        detail: None,
     }
 }
 

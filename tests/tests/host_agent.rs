@@ -208,6 +208,7 @@ async fn host_streams_the_screen_and_obeys_the_grant() {
         .send(&ViewerToServer::SessionEnd(SessionEndMsg {
             session_id: s.sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         }))
         .await;
     let deadline = Instant::now() + WAIT;

@@ -151,6 +151,7 @@ async fn full_session_is_relayed_and_recorded() {
         .send(&ViewerToServer::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         }))
         .await;
     let m = host
@@ -160,7 +161,8 @@ async fn full_session_is_relayed_and_recorded() {
         m,
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
-            reason: EndReason::ViewerClosed
+            reason: EndReason::ViewerClosed,
+            detail: None,
         })
     );
 
@@ -206,6 +208,7 @@ async fn foreign_session_ids_are_refused_and_nothing_leaks() {
         ViewerToServer::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         }),
         ViewerToServer::Ice(ice("ses_made_up", "x")),
     ] {
@@ -285,9 +288,10 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
     else {
         unreachable!()
     };
+    // The host's own words reach the viewer, made fit to show.
     host.send(&HostToServer::SessionReject {
         session_id: session_id.clone(),
-        reason: "busy".into(),
+        reason: "  too many sessions\u{7} on this host\n".into(),
     })
     .await;
     let m = viewer
@@ -297,7 +301,8 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
         m,
         ServerToViewer::SessionEnd(SessionEndMsg {
             session_id,
-            reason: EndReason::Rejected
+            reason: EndReason::Rejected,
+            detail: Some("too many sessions on this host".into()),
         })
     );
 
@@ -323,7 +328,8 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
         m,
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id,
-            reason: EndReason::PeerGone
+            reason: EndReason::PeerGone,
+            detail: None,
         })
     );
 }

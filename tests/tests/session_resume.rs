@@ -188,6 +188,7 @@ async fn a_dropped_viewer_resumes_and_gets_the_hosts_next_messages() {
         .send(&ViewerToServer::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         }))
         .await;
     assert_eq!(
@@ -195,6 +196,7 @@ async fn a_dropped_viewer_resumes_and_gets_the_hosts_next_messages() {
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         })
     );
     let events = session_events(&s.api, &s.alice, &sid).await;
@@ -217,6 +219,7 @@ async fn a_viewer_that_closes_its_connection_ends_its_sessions_at_once() {
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::ViewerClosed,
+            detail: None,
         })
     );
     let mut again = ViewerConn::connect(&s.server, &s.alice).await;
@@ -352,6 +355,7 @@ async fn an_unresumed_session_ends_once_when_the_grace_period_is_over() {
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: pending,
             reason: EndReason::PeerGone,
+            detail: None,
         })
     );
     // The accepted one ends when the grace period is over, with the host
@@ -361,6 +365,7 @@ async fn an_unresumed_session_ends_once_when_the_grace_period_is_over() {
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: sid.clone(),
             reason: EndReason::PeerGone,
+            detail: None,
         })
     );
     let waited = dropped.elapsed();
@@ -396,6 +401,7 @@ async fn signing_out_ends_the_sessions_at_once() {
         ServerToHost::SessionEnd(SessionEndMsg {
             session_id: sid,
             reason: EndReason::PeerGone,
+            detail: None,
         })
     );
 }

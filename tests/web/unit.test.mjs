@@ -42,6 +42,10 @@ test('every end reason and request error has a message', () => {
     'device_removed', 'server_shutdown']) {
     assert.doesNotMatch(endMessage(r), /\(/, r);
   }
+  assert.equal(endMessage('rejected', 'too many sessions on this host'),
+    'The remote PC refused the session: too many sessions on this host.');
+  assert.equal(endMessage('rejected', '  '), endMessage('rejected'));
+  assert.equal(endMessage('revoked', 'ignored'), endMessage('revoked'));
   assert.equal(requestError('offline'), 'The device is offline.');
   assert.match(requestError('not_found'), /do not have access/);
 });

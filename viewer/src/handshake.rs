@@ -8,7 +8,8 @@ use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, Sig
 use meshdesk_peer::{ViewerPeer, ViewerStreams};
 use meshdesk_protocol::rest::{Device, Permission};
 use meshdesk_protocol::signal::{
-    ErrorCode, ErrorMsg, IceCandidate, SdpMsg, ServerToViewer, ViewerToServer,
+    EndReason, ErrorCode, ErrorMsg, IceCandidate, SdpMsg, ServerToViewer, SessionEndMsg,
+    ViewerToServer,
 };
 
 use crate::api::viewer_ws_url;
@@ -138,7 +139,7 @@ async fn establish_inner(
             }
             ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
             ServerToViewer::SessionEnd(end) if end.session_id == session_id => {
-                return Err(ViewerError::Ended(end.reason))
+                return Err(ended_early(end))
             }
             ServerToViewer::SessionAccepted { .. } => tracing::debug!("host accepted"),
             _ => {}
@@ -188,6 +189,15 @@ pub fn request_error(e: &ErrorMsg, device_name: &str) -> ViewerError {
     }
 }
 
+/// A session that ended before it was set up: a refusal with the host's
+/// own words says them.
+pub fn ended_early(end: SessionEndMsg) -> ViewerError {
+    match (end.reason, end.detail) {
+        (EndReason::Rejected, Some(why)) => ViewerError::Refused(why),
+        (reason, _) => ViewerError::Ended(reason),
+    }
+}
+
 /// What a failed or refused WebSocket means for the person connecting.
 pub fn websocket_error(e: PeerError) -> ViewerError {
     let text = e.to_string();
@@ -226,6 +236,27 @@ mod tests {
         assert_eq!(e.to_string(), "session refused: too many sessions");
         let e = request_error(&err(ErrorCode::Internal, "database"), "pc");
         assert!(matches!(e, ViewerError::Server(_)));
+    }
+
+    #[test]
+    fn a_refusal_says_the_hosts_reason_when_it_has_one() {
+        let end = |reason, detail: Option<&str>| SessionEndMsg {
+            session_id: "s".into(),
+            reason,
+            detail: detail.map(Into::into),
+        };
+        let e = ended_early(end(
+            EndReason::Rejected,
+            Some("too many sessions on this host"),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "session refused: too many sessions on this host"
+        );
+        let e = ended_early(end(EndReason::Rejected, None));
+        assert!(matches!(e, ViewerError::Ended(EndReason::Rejected)));
+        let e = ended_early(end(EndReason::Revoked, Some("ignored")));
+        assert!(matches!(e, ViewerError::Ended(EndReason::Revoked)));
     }
 
     #[test]

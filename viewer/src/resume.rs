@@ -198,6 +198,7 @@ mod tests {
         let end = ServerToViewer::SessionEnd(SessionEndMsg {
             session_id: "s".into(),
             reason: EndReason::Revoked,
+            detail: None,
         });
         assert!(matches!(
             judge(&end, "s"),

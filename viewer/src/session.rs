@@ -245,6 +245,7 @@ async fn drive_inner(
         let end = SessionEndMsg {
             session_id: session_id.clone(),
             reason,
+            detail: None,
         };
         link.send(ViewerToServer::SessionEnd(end)).await;
     }

@@ -50,8 +50,14 @@ export function describe(e) {
   }
 }
 
-/** What a session end reason means to the user. */
-export function endMessage(reason) {
+/**
+ * What a session end reason means to the user; a refusal says the host's
+ * own words (`detail`) when it gave some.
+ */
+export function endMessage(reason, detail) {
+  if (reason === 'rejected' && typeof detail === 'string' && detail.trim()) {
+    return `The remote PC refused the session: ${detail.trim().replace(/\.+$/, '')}.`;
+  }
   switch (reason) {
     case 'viewer_closed': return 'You disconnected.';
     case 'host_closed': return 'The remote PC ended the session.';

@@ -252,13 +252,20 @@ fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToH
         HostToServer::SessionAccept { session_id } => broker::accept(st, device_id, &session_id),
         HostToServer::SessionReject { session_id, reason } => {
             tracing::info!(session = %session_id, %reason, "host refused session");
-            broker::end_by(st, &session_id, Some(device_id), None, EndReason::Rejected)
+            broker::end_by(
+                st,
+                &session_id,
+                Some(device_id),
+                None,
+                EndReason::Rejected,
+                Some(&reason),
+            )
         }
         HostToServer::Offer(m) => broker::from_host(st, device_id, Relay::Offer(m)),
         HostToServer::Answer(m) => broker::from_host(st, device_id, Relay::Answer(m)),
         HostToServer::Ice(m) => broker::from_host(st, device_id, Relay::Ice(m)),
         HostToServer::SessionEnd(m) => {
-            broker::end_by(st, &m.session_id, Some(device_id), None, m.reason)
+            broker::end_by(st, &m.session_id, Some(device_id), None, m.reason, None)
         }
     };
     match result {

@@ -250,7 +250,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
             broker::restart_ice_from_viewer(st, conn, &session_id)
         }
         ViewerToServer::SessionEnd(m) => {
-            broker::end_by(st, &m.session_id, None, Some(conn), m.reason)
+            broker::end_by(st, &m.session_id, None, Some(conn), m.reason, None)
         }
         ViewerToServer::SessionResume { session_id } => {
             return Some(match resume::resume(st, conn, user, &session_id) {

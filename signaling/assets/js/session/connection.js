@@ -80,7 +80,7 @@ export class Connection {
     // restart must not be added before the offer that announced it.
     listen('offer', (m) => this.mine(m) && this.serially(() => this.onOffer(m.sdp)));
     listen('ice', (m) => this.mine(m) && this.serially(() => this.onIce(m.candidate)));
-    listen('session_end', (m) => this.mine(m) && this.finish(endMessage(m.reason), m.reason));
+    listen('session_end', (m) => this.mine(m) && this.finish(endMessage(m.reason, m.detail), m.reason));
     listen('close', () => {
       // Media is peer to peer: a dropped signaling socket does not end a
       // running session, but one still being set up cannot finish.
