@@ -4,7 +4,8 @@
 //
 // By default a picture that fits is shown at its own size and only a larger
 // one is shrunk (CSS `object-fit: scale-down`): text stays sharp, and a
-// browser without a GPU does not spend a core enlarging every frame.
+// browser without a GPU does not spend a third of a core enlarging every
+// frame (docs/performance.md).
 // `enlarge` scales it up to fill the box as well (`object-fit: contain`).
 
 /** The displayed rectangle {x, y, width, height} inside the box. */
