@@ -29,6 +29,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("app.css", CSS),
     asset!("icon.svg", SVG),
     asset!("js/api.js", JS),
+    asset!("js/boot.js", JS),
     asset!("js/app.js", JS),
     asset!("js/dom.js", JS),
     asset!("js/format.js", JS),

@@ -2,6 +2,9 @@
 // Reconnects with jittered backoff; listeners are told when it (re)opens so
 // they can refresh what they may have missed.
 
+/** How long a session requested by boot.js waits for its view. */
+const EARLY_CLAIM_MS = 10000;
+
 export class Live {
   constructor() {
     this.listeners = new Map();
@@ -11,6 +14,12 @@ export class Live {
     this.nextRequest = 1;
     /** The server has said welcome on the current connection. */
     this.welcomed = false;
+    /**
+     * A session requested by boot.js before the app loaded, until its view
+     * claims it: {deviceId, requestId, sessionId, held, pendingRequest}.
+     * Its messages are held rather than emitted.
+     */
+    this.early = null;
   }
 
   /** `type` is a server message type, or 'open' / 'close'. */
@@ -32,28 +41,103 @@ export class Live {
 
   start() {
     this.stopped = false;
+    const early = window.meshdeskEarly;
+    delete window.meshdeskEarly;
+    if (early && early.ws.readyState <= WebSocket.OPEN) {
+      this.adopt(early);
+      return;
+    }
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws/viewer`;
-    const ws = new WebSocket(url);
+    this.attach(new WebSocket(url));
+  }
+
+  /** Take over boot.js's connection and what it has received so far. */
+  adopt(early) {
+    early.ws.removeEventListener('message', early.onMessage);
+    this.early = {
+      deviceId: early.deviceId,
+      requestId: early.requestId,
+      sessionId: null,
+      held: [],
+      pendingRequest: !early.requested,
+    };
+    this.attach(early.ws);
+    for (const data of early.messages) this.receive(data);
+    // A session link whose view never opened (the app went elsewhere).
+    this.earlyTimer = setTimeout(() => this.dropEarly(), EARLY_CLAIM_MS);
+  }
+
+  /** The early session for `deviceId`, if there is one: its view takes it. */
+  claimEarly(deviceId) {
+    const early = this.early;
+    if (!early || early.deviceId !== deviceId) return null;
+    this.early = null;
+    clearTimeout(this.earlyTimer);
+    return early;
+  }
+
+  /** Nobody claimed the early session: end it, now or once it exists. */
+  dropEarly() {
+    const early = this.early;
+    this.early = null;
+    if (!early) return;
+    if (early.sessionId) this.endUnwanted(early.sessionId);
+    else this.unwantedRequest = early.requestId;
+  }
+
+  endUnwanted(sessionId) {
+    this.send({ type: 'session_end', session_id: sessionId, reason: 'viewer_closed' });
+  }
+
+  /** Whether `msg` belongs to the unclaimed early session (and is held). */
+  holdForEarly(msg) {
+    const early = this.early;
+    if (!early) return false;
+    if (msg.request_id === early.requestId) {
+      if (msg.type === 'session_created') early.sessionId = msg.session_id;
+      early.held.push(msg);
+      return true;
+    }
+    if (early.sessionId !== null && msg.session_id === early.sessionId) {
+      early.held.push(msg);
+      return true;
+    }
+    return false;
+  }
+
+  receive(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      console.warn('ignoring a malformed message from the server');
+      return;
+    }
+    if (this.holdForEarly(msg)) return;
+    if (msg.type === 'session_created' && msg.request_id === this.unwantedRequest) {
+      this.endUnwanted(msg.session_id);
+      return;
+    }
+    if (msg.type === 'welcome') {
+      this.attempt = 0;
+      this.welcomed = true;
+      if (this.early?.pendingRequest) {
+        this.early.pendingRequest = false;
+        this.send({ type: 'session_request', device_id: this.early.deviceId, request_id: this.early.requestId });
+      }
+      this.emit('open', msg);
+    }
+    this.emit(msg.type, msg);
+  }
+
+  attach(ws) {
     this.ws = ws;
-    ws.addEventListener('message', (e) => {
-      let msg;
-      try {
-        msg = JSON.parse(e.data);
-      } catch {
-        console.warn('ignoring a malformed message from the server');
-        return;
-      }
-      if (msg.type === 'welcome') {
-        this.attempt = 0;
-        this.welcomed = true;
-        this.emit('open', msg);
-      }
-      this.emit(msg.type, msg);
-    });
+    ws.addEventListener('message', (e) => this.receive(e.data));
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = false;
+      this.early = null;
       this.emit('close', {});
       if (this.stopped) return;
       const delay = Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);

@@ -52,7 +52,9 @@ export class Connection {
   }
 
   start() {
-    const requestId = this.live.requestId();
+    // A session link's request may have gone out before the app loaded.
+    const early = this.live.claimEarly(this.deviceId);
+    const requestId = early?.requestId ?? this.live.requestId();
     const listen = (type, fn) => this.off.push(this.live.on(type, fn));
     listen('session_created', (m) => {
       if (m.request_id !== requestId) return;
@@ -87,7 +89,10 @@ export class Connection {
       if (!this.connected) this.finish('Lost the connection to the server.', 'peer_gone');
     });
     this.cb.state?.('Requesting a session…');
-    if (!this.live.send({ type: 'session_request', device_id: this.deviceId, request_id: requestId })) {
+    if (early) {
+      // What arrived for it so far, in order, as if it arrived now.
+      for (const m of early.held) this.live.emit(m.type, m);
+    } else if (!this.live.send({ type: 'session_request', device_id: this.deviceId, request_id: requestId })) {
       this.finish('Not connected to the server. Try again in a moment.', 'error');
       return;
     }

@@ -1,0 +1,70 @@
+// Opening a session link (#/session/DEVICE_ID): signed in, the request goes
+// out from boot.js before the app's modules have loaded, on the socket the
+// app then takes over (one socket, one request, one session); signed out,
+// the sign-in form comes first and the session opens after it.
+
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel, rest,
+  startHost, startServer, startXvfb, waitFor,
+} from './harness.mjs';
+
+after(cleanup);
+
+test('a session link requests its session once, as early as it can', async () => {
+  const server = await startServer();
+  const x = await startXvfb(1280, 720);
+  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ff00' });
+  const alice = await createUser(server, 'alice');
+  const { config, deviceId } = await enrollWithToken(server, alice, 'office-pc');
+  startHost(x, config);
+  await waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token: alice })).online);
+  const page = await newPage(await launchBrowser());
+  // Every viewer socket the page opens, and what it sends.
+  await page.context().addInitScript(() => {
+    window.__sockets = [];
+    const Ws = window.WebSocket;
+    window.WebSocket = class extends Ws {
+      constructor(...args) {
+        super(...args);
+        this.sent = [];
+        window.__sockets.push(this);
+      }
+
+      send(data) {
+        this.sent.push(JSON.parse(data));
+        return super.send(data);
+      }
+    };
+  });
+  const link = `${server.url}/#/session/${encodeURIComponent(deviceId)}`;
+  const green = async () => near(await remotePixel(page, 0.5, 0.5), hex(0x00ff00));
+
+  // Signed out: sign in first, then the session opens.
+  await page.goto(link);
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await waitFor('the green screen after signing in', green);
+
+  // Signed in: the link's first socket is boot.js's, the app keeps it, and
+  // the one request on it is boot.js's.
+  await page.goto('about:blank');
+  await page.goto(link);
+  await waitFor('the green screen from the link', green);
+  const sockets = await page.evaluate(() => window.__sockets.map((s) => s.sent));
+  assert.equal(sockets.length, 1, 'one socket');
+  const requests = sockets[0].filter((m) => m.type === 'session_request');
+  assert.deepEqual(requests, [{ type: 'session_request', device_id: deviceId, request_id: 'r0' }]);
+  assert.ok(sockets[0].some((m) => m.type === 'answer'), 'the session is answered on it');
+
+  // Two visits, two sessions: none left over.
+  await waitFor('two sessions in the feed', async () => {
+    const { events } = await rest(server, 'GET', '/events', { token: alice });
+    return events.filter((e) => e.kind === 'session_started' && e.device_id === deviceId).length === 2;
+  });
+  const { events } = await rest(server, 'GET', '/events', { token: alice });
+  assert.equal(events.filter((e) => e.kind === 'session_ended').length, 1, 'the first visit ended, the second runs');
+  assert.deepEqual(page.errors, []);
+});
