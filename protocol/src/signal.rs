@@ -243,6 +243,12 @@ pub enum ViewerToServer {
     /// ended; `forbidden`: still attached to another live connection).
     SessionResume {
         session_id: String,
+        /// The secret `session_created` gave for this session: the session
+        /// is taken over at once, even from a connection that still looks
+        /// alive. Without it (or with a wrong one) a resume must wait until
+        /// the old connection is found dead (section 10.4).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_secret: Option<String>,
     },
     /// Ask the host to restart ICE at once: this viewer's network changed
     /// (a local address went away), so its candidates are dead before ICE
@@ -281,6 +287,10 @@ pub enum ServerToViewer {
         ice_servers: Vec<IceServer>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
+        /// Known only to the viewer that asked: with it, `session_resume`
+        /// takes the session over at once after a network change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_secret: Option<String>,
     },
     /// The host accepted; its offer follows.
     SessionAccepted {

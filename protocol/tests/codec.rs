@@ -114,6 +114,7 @@ fn restart_ice_round_trips_with_its_wire_name_both_ways() {
 fn session_resume_round_trips_with_its_wire_names() {
     roundtrip(ViewerToServer::SessionResume {
         session_id: "ses_1".into(),
+        resume_secret: Some("rs_x".into()),
     });
     roundtrip(ServerToViewer::SessionResumed {
         session_id: "ses_1".into(),
@@ -122,7 +123,8 @@ fn session_resume_round_trips_with_its_wire_names() {
     });
     assert_eq!(
         encode(&ViewerToServer::SessionResume {
-            session_id: "s".into()
+            session_id: "s".into(),
+            resume_secret: None,
         }),
         r#"{"type":"session_resume","session_id":"s"}"#
     );

@@ -8,6 +8,7 @@ use meshdesk_protocol::signal::{
     MAX_END_DETAIL_CHARS,
 };
 
+use crate::auth::secret::Secret;
 use crate::clock::{now_ms, random_id};
 use crate::feed;
 use crate::hub::{RouteError, Session, ToViewer};
@@ -79,8 +80,10 @@ pub fn request(
         permission,
         created_at: now_ms(),
         accepted_at: None,
+        resume_secret: Secret::generate("rs_"),
     };
     let sid = session.id.clone();
+    let resume_secret = session.resume_secret.expose().to_string();
     // One set of credentials per session, for both parties: the relay
     // counts the session's allocations against one quota.
     let ice_servers = st.ice.issue(&sid, crate::ice::unix_now());
@@ -104,6 +107,7 @@ pub fn request(
         permission,
         ice_servers,
         request_id: None,
+        resume_secret: Some(resume_secret),
     })
 }
 

@@ -58,8 +58,9 @@ pub fn resume(
     conn: u64,
     user: &User,
     session_id: &str,
+    secret: Option<&str>,
 ) -> Result<ServerToViewer, ErrorMsg> {
-    match st.hub.resume(session_id, conn, user.id, now_ms()) {
+    match st.hub.resume(session_id, conn, user.id, now_ms(), secret) {
         Ok(s) => {
             tracing::info!(session = %s.id, device = %s.device_id, "session resumed");
             Ok(ServerToViewer::SessionResumed {

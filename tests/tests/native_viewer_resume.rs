@@ -127,8 +127,9 @@ async fn session_survives(session_secs: f64, resume_bound: Duration, interrupt: 
         r.proxy.accepted() > before,
         "the viewer connected again through the proxy"
     );
+    // Detached and resumed, or (the old connection still looking alive)
+    // taken over at once with the session's secret.
     let server_log = r.server.log_text();
-    assert!(server_log.contains("session detached"), "{server_log}");
     assert!(server_log.contains("session resumed"), "{server_log}");
     // The host was never told the session ended.
     let host_log = r.host.log_text();

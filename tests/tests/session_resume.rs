@@ -81,9 +81,19 @@ async fn next_session_msg(viewer: &mut ViewerConn) -> ServerToViewer {
 
 /// Resume `session_id` on `viewer`; returns the reply.
 async fn resume(viewer: &mut ViewerConn, session_id: &str) -> ServerToViewer {
+    resume_with(viewer, session_id, None).await
+}
+
+/// Resume with the session's secret (or another one).
+async fn resume_with(
+    viewer: &mut ViewerConn,
+    session_id: &str,
+    secret: Option<&str>,
+) -> ServerToViewer {
     viewer
         .send(&ViewerToServer::SessionResume {
             session_id: session_id.into(),
+            resume_secret: secret.map(Into::into),
         })
         .await;
     next_session_msg(viewer).await
@@ -230,6 +240,76 @@ async fn a_viewer_that_closes_its_connection_ends_its_sessions_at_once() {
     let events = session_events(&s.api, &s.alice, &sid).await;
     assert_eq!(events[0]["kind"], "session_ended");
     assert_eq!(events[0]["detail"], "closed by the viewer");
+}
+
+#[tokio::test]
+async fn the_viewer_with_the_sessions_secret_takes_it_over_at_once() {
+    // After a network change the old connection may still look alive to
+    // the server for seconds. The viewer that asked for the session shows
+    // its secret and moves the session to its new connection at once.
+    let s = setup(30).await;
+    let mut host = HostConn::connect(&s.server, &s.dev).await;
+    let mut first = ViewerConn::connect(&s.server, &s.alice).await;
+    first
+        .send(&ViewerToServer::SessionRequest {
+            device_id: s.dev.id.clone(),
+            request_id: None,
+        })
+        .await;
+    let ServerToViewer::SessionCreated {
+        session_id: sid,
+        resume_secret: Some(secret),
+        ..
+    } = first
+        .wait_for("created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await
+    else {
+        panic!("session_created without a resume secret")
+    };
+    host.wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
+        .await;
+    host.send(&HostToServer::SessionAccept {
+        session_id: sid.clone(),
+    })
+    .await;
+
+    // The first connection is still open. Without the secret, or with a
+    // wrong one, the session stays where it is.
+    let mut second = ViewerConn::connect(&s.server, &s.alice).await;
+    let wrong = format!("{secret}x");
+    for guess in [None, Some(wrong.as_str())] {
+        assert_error(
+            &resume_with(&mut second, &sid, guess).await,
+            ErrorCode::Forbidden,
+            &sid,
+        );
+    }
+    let mut third = ViewerConn::connect(&s.server, &s.alice).await;
+    assert!(matches!(
+        resume_with(&mut third, &sid, Some(&secret)).await,
+        ServerToViewer::SessionResumed { .. }
+    ));
+    // The host's messages now go to the new connection, and the old one
+    // may no longer speak for the session.
+    host.send(&HostToServer::Offer(sdp(&sid, "restart"))).await;
+    assert_eq!(
+        next_session_msg(&mut third).await,
+        ServerToViewer::Offer(sdp(&sid, "restart"))
+    );
+    first
+        .send(&ViewerToServer::Answer(sdp(&sid, "stale")))
+        .await;
+    first
+        .wait_for("the stale answer refused", |m| {
+            matches!(m, ServerToViewer::Error(e) if e.code == ErrorCode::NotFound && e.session_id.as_deref() == Some(sid.as_str()))
+        })
+        .await;
+    third
+        .send(&ViewerToServer::Answer(sdp(&sid, "fresh")))
+        .await;
+    assert_eq!(host.recv().await, ServerToHost::Answer(sdp(&sid, "fresh")));
 }
 
 #[tokio::test]

@@ -53,6 +53,8 @@ pub struct Established {
     pub peer: ViewerPeer,
     pub streams: ViewerStreams,
     pub session_id: String,
+    /// The session's resume secret, from `session_created`.
+    pub resume_secret: Option<String>,
     /// What the server granted: `view` sessions send no input.
     pub permission: Permission,
     pub signal_tx: SignalSender<ViewerToServer>,
@@ -100,16 +102,17 @@ async fn establish_inner(
         .await
         .map_err(websocket_error)?;
 
-    let (session_id, permission, ice_servers) = loop {
+    let (session_id, permission, ice_servers, resume_secret) = loop {
         match next(&mut signal_rx).await? {
             ServerToViewer::SessionCreated {
                 session_id,
                 permission,
                 ice_servers,
                 request_id,
+                resume_secret,
                 ..
             } if request_id.as_deref() == Some(REQUEST_ID) => {
-                break (session_id, permission, ice_servers)
+                break (session_id, permission, ice_servers, resume_secret)
             }
             ServerToViewer::Error(e) if e.request_id.as_deref() == Some(REQUEST_ID) => {
                 return Err(request_error(&e, &device.name))
@@ -154,6 +157,7 @@ async fn establish_inner(
         peer,
         streams,
         session_id,
+        resume_secret,
         permission,
         signal_tx,
         signal_rx,

@@ -18,7 +18,7 @@ use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use tokio::time::Instant;
 
 use crate::handshake::SignalTarget;
-use crate::resume::{self, Resumed};
+use crate::resume::{self, ResumeKey, Resumed};
 use crate::ViewerError;
 
 /// How long a checked connection has to show life.
@@ -55,7 +55,7 @@ enum State {
 /// The session's signaling connection, replaced when it fails.
 pub struct Link {
     /// The session to resume.
-    session_id: String,
+    key: ResumeKey,
     /// Where to connect again.
     target: SignalTarget,
     state: State,
@@ -68,7 +68,7 @@ pub struct Link {
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Link")
-            .field("session_id", &self.session_id)
+            .field("session_id", &self.key.session_id)
             .field("up", &self.is_up())
             .field("backlog", &self.backlog.len())
             .finish_non_exhaustive()
@@ -77,13 +77,13 @@ impl std::fmt::Debug for Link {
 
 impl Link {
     pub fn new(
-        session_id: String,
+        key: ResumeKey,
         target: SignalTarget,
         tx: SignalSender<ViewerToServer>,
         rx: SignalReceiver<ServerToViewer>,
     ) -> Self {
         Self {
-            session_id,
+            key,
             target,
             state: State::Up { tx, rx },
             backlog: VecDeque::new(),
@@ -195,7 +195,7 @@ impl Link {
             "signaling connection lost; reconnecting to resume the session"
         );
         self.alive_by = None;
-        let reconnect = resume::reconnect(self.target.clone(), self.session_id.clone());
+        let reconnect = resume::reconnect(self.target.clone(), self.key.clone());
         self.state = State::Resuming(Box::pin(reconnect));
     }
 

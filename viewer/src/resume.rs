@@ -95,9 +95,32 @@ pub fn judge(msg: &ServerToViewer, session_id: &str) -> Option<Verdict> {
     }
 }
 
-/// Connect again and resume `session_id`, with backoff, for at most
+/// What a resume names: the session, and the secret `session_created`
+/// gave for it, with which the server moves the session at once even while
+/// the old connection still looks alive to it. Never prints the secret.
+#[derive(Clone)]
+pub struct ResumeKey {
+    pub session_id: String,
+    secret: Option<String>,
+}
+
+impl ResumeKey {
+    pub fn new(session_id: String, secret: Option<String>) -> Self {
+        Self { session_id, secret }
+    }
+}
+
+impl std::fmt::Debug for ResumeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResumeKey")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connect again and resume the session, with backoff, for at most
 /// [`RESUME_WINDOW`].
-pub async fn reconnect(target: SignalTarget, session_id: String) -> Result<Resumed, ViewerError> {
+pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, ViewerError> {
     let give_up = Instant::now() + RESUME_WINDOW;
     let mut backoff = Backoff::default();
     let mut last = String::from("no attempt made");
@@ -110,7 +133,7 @@ pub async fn reconnect(target: SignalTarget, session_id: String) -> Result<Resum
             )));
         }
         tokio::time::sleep_until(start).await;
-        let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt(&target, &session_id));
+        let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt(&target, &key));
         match attempt.await {
             Ok(Ok(resumed)) => return Ok(resumed),
             Ok(Err(Setback::Refused(e))) => return Err(e),
@@ -122,7 +145,8 @@ pub async fn reconnect(target: SignalTarget, session_id: String) -> Result<Resum
 }
 
 /// One attempt: a new connection, `session_resume`, and its answer.
-async fn attempt(target: &SignalTarget, session_id: &str) -> Result<Resumed, Setback> {
+async fn attempt(target: &SignalTarget, key: &ResumeKey) -> Result<Resumed, Setback> {
+    let session_id = key.session_id.as_str();
     let (tx, mut rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
         &target.url,
         target.options.clone(),
@@ -135,6 +159,7 @@ async fn attempt(target: &SignalTarget, session_id: &str) -> Result<Resumed, Set
     let lost = |e: PeerError| Setback::Retry(e.to_string());
     tx.send(ViewerToServer::SessionResume {
         session_id: session_id.to_string(),
+        resume_secret: key.secret.clone(),
     })
     .await
     .map_err(lost)?;

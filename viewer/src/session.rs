@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use crate::handshake::Established;
 use crate::link::{Link, LinkEvent};
+use crate::resume::ResumeKey;
 use crate::ViewerError;
 
 /// How long ICE and DTLS may take once the answer is sent.
@@ -101,12 +102,14 @@ async fn drive_inner(
         peer,
         mut streams,
         session_id,
+        resume_secret,
         permission,
         signal_tx,
         signal_rx,
         target,
     } = session;
-    let mut link = Link::new(session_id.clone(), target, signal_tx, signal_rx);
+    let key = ResumeKey::new(session_id.clone(), resume_secret);
+    let mut link = Link::new(key, target, signal_tx, signal_rx);
     let mut watch = netwatch::open_or_warn();
     let may_send_input = permission.may_control();
     let connect_deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;

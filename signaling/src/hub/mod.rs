@@ -273,7 +273,8 @@ impl Hub {
 
     /// Attach a detached session to viewer connection `conn` of `user_id`
     /// at `now`, and queue the host messages held for it. If the session is
-    /// attached to another connection of the user, that one is probed (a
+    /// attached to another connection of the user, it moves at once when
+    /// `secret` is the session's; otherwise that connection is probed (a
     /// dead one is closed, which detaches the session for a later resume).
     pub fn resume(
         &self,
@@ -281,9 +282,10 @@ impl Hub {
         conn: u64,
         user_id: i64,
         now: i64,
+        secret: Option<&str>,
     ) -> Result<Session, RouteError> {
         let mut s = self.lock();
-        match s.sessions.resume(session_id, conn, user_id, now) {
+        match s.sessions.resume(session_id, conn, user_id, now, secret) {
             Ok((session, held)) => {
                 // Under the lock, so nothing the host sends next can
                 // overtake what was held.

@@ -13,6 +13,7 @@ use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::ServerToViewer;
 
 use super::detached::{Detached, Hold};
+use crate::auth::secret::Secret;
 
 /// Most sessions one viewer connection may hold at once.
 pub const MAX_SESSIONS_PER_VIEWER: usize = 16;
@@ -35,6 +36,9 @@ pub struct Session {
     pub created_at: i64,
     /// Set when the host accepted; the session counts as started then.
     pub accepted_at: Option<i64>,
+    /// Given only to the viewer that asked for the session: proof, on a
+    /// resume, that it is that viewer. Never printed.
+    pub resume_secret: Secret,
 }
 
 /// Why a message could not be routed.
@@ -172,6 +176,7 @@ impl Sessions {
         conn: u64,
         user_id: i64,
         now: i64,
+        secret: Option<&str>,
     ) -> Result<(Session, Vec<ServerToViewer>), RouteError> {
         let s = match self.by_id.get(session_id) {
             Some(s) if s.viewer_user_id == user_id => s,
@@ -182,7 +187,24 @@ impl Sessions {
             return Ok((s.clone(), Vec::new()));
         }
         if !self.detached.contains(session_id) {
-            return Err(RouteError::Attached(s.viewer_conn));
+            // Attached to another connection that still looks alive. The
+            // viewer that asked for the session proves it is that viewer
+            // with the session's secret and takes it over at once (its old
+            // connection died with a network change); anyone else waits
+            // until that connection is found dead.
+            // Hashes compared: how much of a guess matched does not show.
+            let proven = secret.is_some_and(|given| {
+                Secret::new(given.to_string()).hash() == s.resume_secret.hash()
+            });
+            if !proven {
+                return Err(RouteError::Attached(s.viewer_conn));
+            }
+            if self.held_by(conn) >= MAX_SESSIONS_PER_VIEWER {
+                return Err(RouteError::TooMany);
+            }
+            let s = self.by_id.get_mut(session_id).ok_or(RouteError::NotFound)?;
+            s.viewer_conn = conn;
+            return Ok((s.clone(), Vec::new()));
         }
         if !self.detached.resumable(session_id, now) {
             // Its grace period is over; the sweep ends it.
@@ -268,6 +290,7 @@ mod tests {
             permission: Permission::View,
             created_at: 0,
             accepted_at: None,
+            resume_secret: Secret::new("secret".into()),
         }
     }
 
@@ -341,17 +364,20 @@ mod tests {
         t.insert(accepted("s1", 7)).expect("insert");
         t.detach_conn(7, 0, 1_000);
         // Another user (bob is user 2), an unknown id: not found.
-        assert_eq!(t.resume("s1", 9, 3, 10), Err(RouteError::NotFound));
-        assert_eq!(t.resume("nope", 9, 2, 10), Err(RouteError::NotFound));
-        let (s, held) = t.resume("s1", 9, 2, 10).expect("resumed");
+        assert_eq!(t.resume("s1", 9, 3, 10, None), Err(RouteError::NotFound));
+        assert_eq!(t.resume("nope", 9, 2, 10, None), Err(RouteError::NotFound));
+        let (s, held) = t.resume("s1", 9, 2, 10, None).expect("resumed");
         assert_eq!((s.viewer_conn, held.len()), (9, 0));
         assert!(t.for_viewer("s1", 9).is_ok());
         assert_eq!(t.for_viewer("s1", 7), Err(RouteError::NotFound));
         assert_eq!(t.next_expiry(), None, "attached again");
         // Again from the same connection: nothing changes.
-        assert!(t.resume("s1", 9, 2, 20).is_ok());
+        assert!(t.resume("s1", 9, 2, 20, None).is_ok());
         // A second connection of the same user cannot take it.
-        assert_eq!(t.resume("s1", 10, 2, 20), Err(RouteError::Attached(9)));
+        assert_eq!(
+            t.resume("s1", 10, 2, 20, None),
+            Err(RouteError::Attached(9))
+        );
         assert!(t.expire(5_000).is_empty(), "attached sessions never expire");
     }
 
@@ -360,12 +386,12 @@ mod tests {
         let mut t = Sessions::default();
         t.insert(accepted("s1", 7)).expect("insert");
         t.detach_conn(7, 0, 1_000);
-        assert_eq!(t.resume("s1", 9, 2, 1_000), Err(RouteError::NotFound));
+        assert_eq!(t.resume("s1", 9, 2, 1_000, None), Err(RouteError::NotFound));
         assert!(t.expire(999).is_empty());
         let gone = t.expire(1_000);
         assert_eq!(gone.len(), 1);
         assert!(t.is_empty());
-        assert_eq!(t.resume("s1", 9, 2, 1_001), Err(RouteError::NotFound));
+        assert_eq!(t.resume("s1", 9, 2, 1_001, None), Err(RouteError::NotFound));
     }
 
     #[test]
@@ -383,7 +409,7 @@ mod tests {
         t.detach_conn(7, 0, 1_000);
         assert_eq!(t.to_viewer("s1", "d1", offer("b")), Ok(ToViewer::Held));
         assert_eq!(t.to_viewer("s1", "d1", offer("c")), Ok(ToViewer::Held));
-        let (_, held) = t.resume("s1", 8, 2, 10).expect("resumed");
+        let (_, held) = t.resume("s1", 8, 2, 10, None).expect("resumed");
         assert_eq!(held, vec![offer("c")]);
         assert_eq!(
             t.to_viewer("s1", "d1", offer("d")),

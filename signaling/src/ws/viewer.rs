@@ -227,6 +227,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     device_id,
                     permission,
                     ice_servers,
+                    resume_secret,
                     ..
                 }) => ServerToViewer::SessionCreated {
                     session_id,
@@ -234,6 +235,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     permission,
                     ice_servers,
                     request_id,
+                    resume_secret,
                 },
                 Ok(other) => other,
                 Err(mut e) => {
@@ -252,8 +254,12 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
         ViewerToServer::SessionEnd(m) => {
             broker::end_by(st, &m.session_id, None, Some(conn), m.reason, None)
         }
-        ViewerToServer::SessionResume { session_id } => {
-            return Some(match resume::resume(st, conn, user, &session_id) {
+        ViewerToServer::SessionResume {
+            session_id,
+            resume_secret,
+        } => {
+            let secret = resume_secret.as_deref();
+            return Some(match resume::resume(st, conn, user, &session_id, secret) {
                 Ok(reply) => reply,
                 Err(e) => ServerToViewer::Error(e),
             });

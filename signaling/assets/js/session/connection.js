@@ -59,6 +59,8 @@ export class Connection {
     listen('session_created', (m) => {
       if (m.request_id !== requestId) return;
       this.sessionId = m.session_id;
+      // Proves on a resume that this page asked for the session.
+      this.resumeSecret = m.resume_secret ?? null;
       this.cb.created?.(m);
       this.cb.state?.('Waiting for the remote PC to accept…');
       this.createPeer(m.ice_servers);
@@ -180,7 +182,9 @@ export class Connection {
   resume(attempt) {
     this.resuming = true;
     this.resumeAttempt = attempt;
-    this.live.send({ type: 'session_resume', session_id: this.sessionId });
+    const resume = { type: 'session_resume', session_id: this.sessionId };
+    if (this.resumeSecret) resume.resume_secret = this.resumeSecret;
+    this.live.send(resume);
   }
 
   resumeRefused(m) {
