@@ -150,7 +150,8 @@ pub enum Notify {
     Both,
 }
 
-/// Remove a session on behalf of one party and tell the other.
+/// Remove a session on behalf of one party and tell the other, with the
+/// party's `detail` (its words, made fit to show) if it gave any.
 pub fn end_by(
     st: &AppState,
     session_id: &str,
@@ -177,12 +178,14 @@ pub fn end_by(
     } else {
         Notify::Host
     };
-    let reason = claimable(reason, from_host.is_some());
-    // Only a host's refusal carries words on to the viewer.
-    let detail = detail
-        .filter(|_| reason == EndReason::Rejected)
-        .and_then(for_a_person);
-    finish(st, &s, reason, detail, notify);
+    let detail = detail.and_then(for_a_person);
+    finish(
+        st,
+        &s,
+        claimable(reason, from_host.is_some()),
+        detail,
+        notify,
+    );
     Ok(())
 }
 

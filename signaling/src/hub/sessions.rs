@@ -168,8 +168,9 @@ impl Sessions {
     }
 
     /// Attach a detached session to `conn`, a connection of `user_id`, at
-    /// `now`. Returns it and the host messages held for it. Resuming a
-    /// session `conn` already holds changes nothing.
+    /// `now`, or an attached one whose resume `secret` is given. Returns it
+    /// and the host messages held for it. Resuming a session `conn` already
+    /// holds changes nothing.
     pub fn resume(
         &mut self,
         session_id: &str,
@@ -191,7 +192,8 @@ impl Sessions {
             // viewer that asked for the session proves it is that viewer
             // with the session's secret and takes it over at once (its old
             // connection died with a network change); anyone else waits
-            // until that connection is found dead.
+            // until that connection is found dead. Nothing is held for a
+            // session that was never detached.
             // Hashes compared: how much of a guess matched does not show.
             let proven = secret.is_some_and(|given| {
                 Secret::new(given.to_string()).hash() == s.resume_secret.hash()
@@ -199,14 +201,7 @@ impl Sessions {
             if !proven {
                 return Err(RouteError::Attached(s.viewer_conn));
             }
-            if self.held_by(conn) >= MAX_SESSIONS_PER_VIEWER {
-                return Err(RouteError::TooMany);
-            }
-            let s = self.by_id.get_mut(session_id).ok_or(RouteError::NotFound)?;
-            s.viewer_conn = conn;
-            return Ok((s.clone(), Vec::new()));
-        }
-        if !self.detached.resumable(session_id, now) {
+        } else if !self.detached.resumable(session_id, now) {
             // Its grace period is over; the sweep ends it.
             return Err(RouteError::NotFound);
         }

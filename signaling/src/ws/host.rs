@@ -250,6 +250,7 @@ fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToH
             Ok(())
         }
         HostToServer::SessionAccept { session_id } => broker::accept(st, device_id, &session_id),
+        // The only end whose words reach the other side: a host's refusal.
         HostToServer::SessionReject { session_id, reason } => {
             tracing::info!(session = %session_id, %reason, "host refused session");
             broker::end_by(
