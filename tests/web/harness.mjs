@@ -171,6 +171,30 @@ export async function launchBrowser() {
   return browser;
 }
 
+/**
+ * In every page of `context` from now on, keep each WebSocket the page
+ * opens (`window.__sockets`) and, parsed, what is sent on it
+ * (`socket.sent`).
+ */
+export function recordSockets(context) {
+  return context.addInitScript(() => {
+    window.__sockets = [];
+    const Ws = window.WebSocket;
+    window.WebSocket = class extends Ws {
+      constructor(...args) {
+        super(...args);
+        this.sent = [];
+        window.__sockets.push(this);
+      }
+
+      send(data) {
+        this.sent.push(JSON.parse(data));
+        return super.send(data);
+      }
+    };
+  });
+}
+
 /** A fresh page in its own context; page errors are collected. */
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });

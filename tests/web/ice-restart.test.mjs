@@ -6,8 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets,
+  remotePixel, screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
@@ -20,23 +20,11 @@ test('an ICE restart keeps the browser session going', async () => {
   const { config, deviceId } = await enrollWithToken(server, alice, 'office-pc');
   startHost(x, config);
   const page = await newPage(await launchBrowser());
-  // Keep what the page sends on its viewer socket, the socket itself, and
-  // its peer connection and the ICE states that one goes through.
+  // Keep the page's viewer socket and what it sends, its peer connection
+  // and the ICE states that one goes through.
+  await recordSockets(page.context());
   await page.context().addInitScript(() => {
-    window.__sent = [];
     window.__ice = [];
-    const Ws = window.WebSocket;
-    window.WebSocket = class extends Ws {
-      constructor(...args) {
-        super(...args);
-        window.__ws = this;
-      }
-
-      send(data) {
-        window.__sent.push(data);
-        return super.send(data);
-      }
-    };
     const Pc = window.RTCPeerConnection;
     window.RTCPeerConnection = class extends Pc {
       constructor(...args) {
@@ -51,14 +39,14 @@ test('an ICE restart keeps the browser session going', async () => {
   await page.goto(`${server.url}/#/session/${deviceId}`);
   await waitFor('the red screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0xff0000)));
 
-  const answers = async () => (await page.evaluate(() => window.__sent))
-    .map((m) => JSON.parse(m)).filter((m) => m.type === 'answer');
+  const answers = async () => (await page.evaluate(() => window.__sockets.flatMap((s) => s.sent)))
+    .filter((m) => m.type === 'answer');
   const ufrag = (sdp) => sdp.match(/^a=ice-ufrag:(\S+)/m)[1];
   const [first] = await answers();
   assert.match(first.sdp, /^a=setup:passive\r?$/m);
   assert.doesNotMatch(first.sdp, /^a=setup:active/m);
 
-  await page.evaluate((sid) => window.__ws.send(JSON.stringify({ type: 'restart_ice', session_id: sid })),
+  await page.evaluate((sid) => window.__sockets.at(-1).send(JSON.stringify({ type: 'restart_ice', session_id: sid })),
     first.session_id);
   await waitFor('the answer to the new offer', async () => (await answers()).length >= 2);
   const second = (await answers())[1];

@@ -6,8 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel, rest,
-  startHost, startServer, startXvfb, waitFor,
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets,
+  remotePixel, rest, startHost, startServer, startXvfb, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
@@ -22,22 +22,7 @@ test('a session link requests its session once, as early as it can', async () =>
   await waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token: alice })).online);
   const page = await newPage(await launchBrowser());
   // Every viewer socket the page opens, and what it sends.
-  await page.context().addInitScript(() => {
-    window.__sockets = [];
-    const Ws = window.WebSocket;
-    window.WebSocket = class extends Ws {
-      constructor(...args) {
-        super(...args);
-        this.sent = [];
-        window.__sockets.push(this);
-      }
-
-      send(data) {
-        this.sent.push(JSON.parse(data));
-        return super.send(data);
-      }
-    };
-  });
+  await recordSockets(page.context());
   const link = `${server.url}/#/session/${encodeURIComponent(deviceId)}`;
   const green = async () => near(await remotePixel(page, 0.5, 0.5), hex(0x00ff00));
 
