@@ -72,6 +72,17 @@ pub struct SessionEndMsg {
     pub detail: Option<String>,
 }
 
+impl SessionEndMsg {
+    /// An end without words: every end but a host's refusal.
+    pub fn new(session_id: impl Into<String>, reason: EndReason) -> Self {
+        Self {
+            session_id: session_id.into(),
+            reason,
+            detail: None,
+        }
+    }
+}
+
 /// Most characters of [`SessionEndMsg::detail`].
 pub const MAX_END_DETAIL_CHARS: usize = 200;
 

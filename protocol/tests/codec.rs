@@ -46,11 +46,10 @@ fn host_messages_round_trip() {
             username_fragment: None,
         },
     }));
-    roundtrip(HostToServer::SessionEnd(SessionEndMsg {
-        session_id: "s".into(),
-        reason: EndReason::HostClosed,
-        detail: None,
-    }));
+    roundtrip(HostToServer::SessionEnd(SessionEndMsg::new(
+        "s",
+        EndReason::HostClosed,
+    )));
     roundtrip(ServerToHost::SessionGrant {
         session_id: "s".into(),
         user: "alice".into(),
@@ -290,11 +289,7 @@ fn input_out_of_range_is_rejected() {
 
 #[test]
 fn a_session_end_carries_words_only_when_there_are_some() {
-    let plain = SessionEndMsg {
-        session_id: "s".into(),
-        reason: EndReason::Rejected,
-        detail: None,
-    };
+    let plain = SessionEndMsg::new("s", EndReason::Rejected);
     let text = encode(&ServerToViewer::SessionEnd(plain.clone()));
     assert_eq!(
         text,

@@ -183,11 +183,7 @@ async fn a_removed_device_is_cut_off_and_can_never_return() {
     );
 
     // Both parties learn the session ended; the host is told why and closed.
-    let ended = SessionEndMsg {
-        session_id: sid.clone(),
-        reason: EndReason::DeviceRemoved,
-        detail: None,
-    };
+    let ended = SessionEndMsg::new(sid.clone(), EndReason::DeviceRemoved);
     assert_eq!(host.recv().await, ServerToHost::SessionEnd(ended.clone()));
     assert_eq!(
         host.recv().await,

@@ -29,14 +29,6 @@ fn ice(sid: &str) -> IceMsg {
     }
 }
 
-fn end(sid: &str, reason: EndReason) -> SessionEndMsg {
-    SessionEndMsg {
-        session_id: sid.into(),
-        reason,
-        detail: None,
-    }
-}
-
 /// Every session-scoped message a viewer can send.
 fn viewer_relays(sid: &str) -> Vec<ViewerToServer> {
     vec![
@@ -46,7 +38,7 @@ fn viewer_relays(sid: &str) -> Vec<ViewerToServer> {
         ViewerToServer::RestartIce {
             session_id: sid.to_string(),
         },
-        ViewerToServer::SessionEnd(end(sid, EndReason::ViewerClosed)),
+        ViewerToServer::SessionEnd(SessionEndMsg::new(sid, EndReason::ViewerClosed)),
     ]
 }
 
@@ -63,7 +55,7 @@ fn host_relays(sid: &str) -> Vec<HostToServer> {
         HostToServer::Offer(sdp(sid)),
         HostToServer::Answer(sdp(sid)),
         HostToServer::Ice(ice(sid)),
-        HostToServer::SessionEnd(end(sid, EndReason::HostClosed)),
+        HostToServer::SessionEnd(SessionEndMsg::new(sid, EndReason::HostClosed)),
     ]
 }
 
@@ -380,9 +372,9 @@ async fn revoking_a_share_ends_that_users_sessions_only() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let ended = ServerToViewer::SessionEnd(end(&ctl_sid, EndReason::Revoked));
+    let ended = ServerToViewer::SessionEnd(SessionEndMsg::new(&ctl_sid, EndReason::Revoked));
     ctl.wait_for("session_end revoked", |m| *m == ended).await;
-    let ended = ServerToHost::SessionEnd(end(&ctl_sid, EndReason::Revoked));
+    let ended = ServerToHost::SessionEnd(SessionEndMsg::new(&ctl_sid, EndReason::Revoked));
     st.host
         .wait_for("session_end revoked", |m| *m == ended)
         .await;
@@ -402,7 +394,7 @@ async fn revoking_a_share_ends_that_users_sessions_only() {
     looker.sync().await;
     let looker_ctl = open_session(&mut looker, &mut st.host, &st.dev.id).await;
     st.api.share(&st.owner, &st.dev.id, "looker", "view").await;
-    let ended = ServerToViewer::SessionEnd(end(&looker_ctl, EndReason::Revoked));
+    let ended = ServerToViewer::SessionEnd(SessionEndMsg::new(&looker_ctl, EndReason::Revoked));
     looker
         .wait_for("session_end revoked", |m| *m == ended)
         .await;

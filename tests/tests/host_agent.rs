@@ -205,11 +205,10 @@ async fn host_streams_the_screen_and_obeys_the_grant() {
 
     // Ending the session from the viewer reaches the host, which logs it.
     viewer
-        .send(&ViewerToServer::SessionEnd(SessionEndMsg {
-            session_id: s.sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        }))
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg::new(
+            s.sid.clone(),
+            EndReason::ViewerClosed,
+        )))
         .await;
     let deadline = Instant::now() + WAIT;
     while !host.log_text().contains("session ended") {

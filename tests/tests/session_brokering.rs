@@ -148,22 +148,17 @@ async fn full_session_is_relayed_and_recorded() {
     assert_eq!(m, ServerToViewer::Ice(ice(&sid, "candidate:h")));
 
     viewer
-        .send(&ViewerToServer::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        }))
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg::new(
+            sid.clone(),
+            EndReason::ViewerClosed,
+        )))
         .await;
     let m = host
         .wait_for("end", |m| matches!(m, ServerToHost::SessionEnd(_)))
         .await;
     assert_eq!(
         m,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(sid.clone(), EndReason::ViewerClosed))
     );
 
     // Relaying on the ended session is refused.
@@ -205,11 +200,7 @@ async fn foreign_session_ids_are_refused_and_nothing_leaks() {
             sdp: "x".into(),
         }),
         ViewerToServer::Ice(ice(&sid, "x")),
-        ViewerToServer::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        }),
+        ViewerToServer::SessionEnd(SessionEndMsg::new(sid.clone(), EndReason::ViewerClosed)),
         ViewerToServer::Ice(ice("ses_made_up", "x")),
     ] {
         bob.send(&msg).await;
@@ -326,11 +317,7 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
         .await;
     assert_eq!(
         m,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id,
-            reason: EndReason::PeerGone,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(session_id, EndReason::PeerGone))
     );
 }
 

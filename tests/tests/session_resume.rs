@@ -43,12 +43,33 @@ fn sdp(session_id: &str, sdp: &str) -> SdpMsg {
 
 /// Request a session and have the host accept it; returns its id.
 async fn open_session(viewer: &mut ViewerConn, host: &mut HostConn, device_id: &str) -> String {
+    open_session_with_secret(viewer, host, device_id).await.0
+}
+
+/// [`open_session`], also returning the resume secret `session_created`
+/// gave the viewer.
+async fn open_session_with_secret(
+    viewer: &mut ViewerConn,
+    host: &mut HostConn,
+    device_id: &str,
+) -> (String, String) {
     viewer
         .send(&ViewerToServer::SessionRequest {
             device_id: device_id.into(),
             request_id: None,
         })
         .await;
+    let ServerToViewer::SessionCreated {
+        resume_secret: Some(secret),
+        ..
+    } = viewer
+        .wait_for("created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await
+    else {
+        panic!("session_created without a resume secret")
+    };
     let ServerToHost::SessionGrant { session_id, .. } = host
         .wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
         .await
@@ -64,7 +85,7 @@ async fn open_session(viewer: &mut ViewerConn, host: &mut HostConn, device_id: &
             matches!(m, ServerToViewer::SessionAccepted { .. })
         })
         .await;
-    session_id
+    (session_id, secret)
 }
 
 /// The next message that is not presence or a feed event.
@@ -195,19 +216,14 @@ async fn a_dropped_viewer_resumes_and_gets_the_hosts_next_messages() {
 
     // It ends as usual, once.
     second
-        .send(&ViewerToServer::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        }))
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg::new(
+            sid.clone(),
+            EndReason::ViewerClosed,
+        )))
         .await;
     assert_eq!(
         host.recv().await,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(sid.clone(), EndReason::ViewerClosed))
     );
     let events = session_events(&s.api, &s.alice, &sid).await;
     let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
@@ -226,11 +242,7 @@ async fn a_viewer_that_closes_its_connection_ends_its_sessions_at_once() {
     viewer.close().await;
     assert_eq!(
         host.recv().await,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::ViewerClosed,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(sid.clone(), EndReason::ViewerClosed))
     );
     let mut again = ViewerConn::connect(&s.server, &s.alice).await;
     assert!(
@@ -250,30 +262,7 @@ async fn the_viewer_with_the_sessions_secret_takes_it_over_at_once() {
     let s = setup(30).await;
     let mut host = HostConn::connect(&s.server, &s.dev).await;
     let mut first = ViewerConn::connect(&s.server, &s.alice).await;
-    first
-        .send(&ViewerToServer::SessionRequest {
-            device_id: s.dev.id.clone(),
-            request_id: None,
-        })
-        .await;
-    let ServerToViewer::SessionCreated {
-        session_id: sid,
-        resume_secret: Some(secret),
-        ..
-    } = first
-        .wait_for("created", |m| {
-            matches!(m, ServerToViewer::SessionCreated { .. })
-        })
-        .await
-    else {
-        panic!("session_created without a resume secret")
-    };
-    host.wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))
-        .await;
-    host.send(&HostToServer::SessionAccept {
-        session_id: sid.clone(),
-    })
-    .await;
+    let (sid, secret) = open_session_with_secret(&mut first, &mut host, &s.dev.id).await;
 
     // The first connection is still open. Without the secret, or with a
     // wrong one, the session stays where it is.
@@ -432,21 +421,13 @@ async fn an_unresumed_session_ends_once_when_the_grace_period_is_over() {
     drop(viewer);
     assert_eq!(
         host.recv().await,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: pending,
-            reason: EndReason::PeerGone,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(pending, EndReason::PeerGone))
     );
     // The accepted one ends when the grace period is over, with the host
     // told exactly as before resume existed.
     assert_eq!(
         host.recv().await,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid.clone(),
-            reason: EndReason::PeerGone,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(sid.clone(), EndReason::PeerGone))
     );
     let waited = dropped.elapsed();
     assert!(
@@ -478,10 +459,6 @@ async fn signing_out_ends_the_sessions_at_once() {
     assert!(status.is_success());
     assert_eq!(
         host.recv().await,
-        ServerToHost::SessionEnd(SessionEndMsg {
-            session_id: sid,
-            reason: EndReason::PeerGone,
-            detail: None,
-        })
+        ServerToHost::SessionEnd(SessionEndMsg::new(sid, EndReason::PeerGone))
     );
 }

@@ -220,11 +220,7 @@ mod tests {
             judge(&error(ErrorCode::NotFound, Some("s")), "s"),
             Some(Verdict::Not(Setback::Refused(ViewerError::NotResumed(_))))
         ));
-        let end = ServerToViewer::SessionEnd(SessionEndMsg {
-            session_id: "s".into(),
-            reason: EndReason::Revoked,
-            detail: None,
-        });
+        let end = ServerToViewer::SessionEnd(SessionEndMsg::new("s", EndReason::Revoked));
         assert!(matches!(
             judge(&end, "s"),
             Some(Verdict::Not(Setback::Refused(ViewerError::Ended(

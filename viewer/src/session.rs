@@ -245,11 +245,7 @@ async fn drive_inner(
         Stop::EndedRemotely(e) => (None, Err(e)),
     };
     if let (Some(reason), true) = (reason, link.is_up()) {
-        let end = SessionEndMsg {
-            session_id: session_id.clone(),
-            reason,
-            detail: None,
-        };
+        let end = SessionEndMsg::new(session_id.clone(), reason);
         link.send(ViewerToServer::SessionEnd(end)).await;
     }
     let stats = peer.stats().await;

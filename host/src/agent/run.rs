@@ -237,7 +237,7 @@ async fn connect_and_serve(
             Some(done) = sessions.done_rx.recv() => {
                 sessions.map.remove(&done.session_id);
                 if let Some(reason) = done.reason {
-                    let end = HostToServer::SessionEnd(SessionEndMsg { session_id: done.session_id, reason, detail: None });
+                    let end = HostToServer::SessionEnd(SessionEndMsg::new(done.session_id, reason));
                     send(&tx, end).await?;
                 }
             }
