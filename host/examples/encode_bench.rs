@@ -7,17 +7,19 @@
 //! listing a few lines at a time, and `meshdesk-xprobe animate` scrolling a
 //! detailed picture over a quarter of the screen.
 //!
-//! Each recording is then encoded with every [`EncoderTuning`] under test,
-//! one encoder per tuning fed frame by frame in turn, so that every tuning
-//! sees the same moments of load on a shared, noisy machine; the whole is
-//! repeated `BENCH_REPS` times (default 3). `BENCH_CONTENTS` picks
-//! contents (default `flip,xterm,animate`). Every output is decoded again
-//! to measure quality. Prints one JSON document: per tuning and content,
-//! the encode time of every frame after the first (p50, p95) and its ratio
-//! to the pipeline's tuning frame by frame (p50), bytes per frame, how many
-//! frames came out as IDRs, the luma PSNR of the decoded pictures (min
-//! and median; text is where quality shows first) and OpenH264's decode
-//! time of each (p50, p95).
+//! Each recording is then encoded with every setting under test (an
+//! [`EncoderTuning`], and whether scene cuts are asked for up front as the
+//! pipeline does), one encoder per setting fed frame by frame in turn, so
+//! that every setting sees the same moments of load on a shared, noisy
+//! machine; the whole is repeated `BENCH_REPS` times (default 3).
+//! `BENCH_CONTENTS` picks contents (default `flip,xterm,animate`). Every
+//! output is decoded again to measure quality. Prints one JSON document:
+//! per setting and content, the encode time of every frame after the first
+//! (p50, p95; with scene cuts it includes the check, also given alone) and
+//! its ratio to the pipeline's frame by frame (p50), bytes per frame, how
+//! many frames came out as IDRs (and how many the scene-cut check found),
+//! the luma PSNR of the decoded pictures (min and median; text is where
+//! quality shows first) and OpenH264's decode time of each (p50, p95).
 //!
 //! Run: `cargo run --release -p meshdesk-host --example encode_bench`
 //! (needs Xvfb and xterm, and `meshdesk-xprobe` from `MESHDESK_BIN_DIR`,
@@ -33,6 +35,7 @@ use std::time::{Duration, Instant};
 use meshdesk_host::media::convert::I420Picture;
 use meshdesk_host::media::encode::{EncoderComplexity, EncoderTuning, H264Encoder};
 use meshdesk_host::media::grab::ScreenGrabber;
+use meshdesk_host::media::scene::scene_cut;
 use meshdesk_host::media::{DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS};
 use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
@@ -66,10 +69,23 @@ struct Run {
     psnr_y: Vec<f64>,
     /// Time OpenH264's decoder takes for every later picture.
     decode_ms: Vec<f64>,
+    /// With scene cuts: the check's own time for every later picture
+    /// (part of `changed_ms`).
+    scene_check_ms: Vec<f64>,
+    /// With scene cuts: how many later pictures the check found to be cuts.
+    scene_cuts: usize,
 }
 
-/// The tunings compared; the first is the pipeline's own on this machine.
-fn tunings() -> Vec<(&'static str, EncoderTuning)> {
+/// One encoder setting under test.
+struct Setting {
+    name: &'static str,
+    tuning: EncoderTuning,
+    /// Ask for an IDR where `scene::scene_cut` finds one, as the pipeline does.
+    scene_cuts: bool,
+}
+
+/// The settings compared; the first is the pipeline's own on this machine.
+fn settings() -> Vec<Setting> {
     let medium = EncoderTuning::SINGLE_THREAD;
     let low = EncoderTuning {
         complexity: EncoderComplexity::Low,
@@ -81,13 +97,25 @@ fn tunings() -> Vec<(&'static str, EncoderTuning)> {
         max_slice_bytes: Some(max),
         ..tuning
     };
+    let setting = |name, tuning| Setting {
+        name,
+        tuning,
+        scene_cuts: false,
+    };
     vec![
-        ("pipeline", EncoderTuning::for_this_machine()),
-        ("medium_1t", medium),
-        ("low_1t", low),
-        ("medium_2t_slices", two_threads(medium, 64_000)),
-        ("medium_2t_mtu_slices", two_threads(medium, 1_100)),
-        ("low_2t_slices", two_threads(low, 64_000)),
+        Setting {
+            scene_cuts: true,
+            ..setting("pipeline", EncoderTuning::for_this_machine())
+        },
+        setting(
+            "pipeline_without_scene_cuts",
+            EncoderTuning::for_this_machine(),
+        ),
+        setting("medium_1t", medium),
+        setting("low_1t", low),
+        setting("medium_2t_slices", two_threads(medium, 64_000)),
+        setting("medium_2t_mtu_slices", two_threads(medium, 1_100)),
+        setting("low_2t_slices", two_threads(low, 64_000)),
     ]
 }
 
@@ -129,22 +157,25 @@ fn bench_resolution(width: u32, height: u32, reps: usize) -> Result<Value, BoxEr
         };
         contents.push((content, pictures));
     }
-    let tunings = tunings();
+    let settings = settings();
     let mut by_content = Map::new();
     for (content, pictures) in &contents {
-        let mut runs: Vec<Run> = tunings.iter().map(|_| Run::default()).collect();
+        let mut runs: Vec<Run> = settings.iter().map(|_| Run::default()).collect();
         for _ in 0..reps {
-            encode_interleaved(&tunings, pictures, &mut runs)?;
+            encode_interleaved(&settings, pictures, &mut runs)?;
         }
-        let mut by_tuning = Map::new();
-        for ((name, _), run) in tunings.iter().zip(&mut runs) {
-            by_tuning.insert((*name).into(), summarize(run));
+        let mut by_setting = Map::new();
+        for (setting, run) in settings.iter().zip(&mut runs) {
+            by_setting.insert(setting.name.into(), summarize(run));
         }
-        by_content.insert((*content).into(), Value::Object(by_tuning));
+        by_content.insert((*content).into(), Value::Object(by_setting));
     }
-    let settings: Map<String, Value> = tunings
+    let settings: Map<String, Value> = settings
         .iter()
-        .map(|(name, tuning)| ((*name).into(), json!(format!("{tuning:?}"))))
+        .map(|s| {
+            let cuts = if s.scene_cuts { ", scene cuts" } else { "" };
+            (s.name.into(), json!(format!("{:?}{cuts}", s.tuning)))
+        })
         .collect();
     Ok(json!({
         "resolution": format!("{width}x{height}"),
@@ -251,16 +282,16 @@ impl Drop for Reaped {
     }
 }
 
-/// Encodes `pictures` once with every tuning, frame by frame in turn.
+/// Encodes `pictures` once with every setting, frame by frame in turn.
 fn encode_interleaved(
-    tunings: &[(&str, EncoderTuning)],
+    settings: &[Setting],
     pictures: &[I420Picture],
     runs: &mut [Run],
 ) -> Result<(), BoxError> {
-    let mut coders = tunings
+    let mut coders = settings
         .iter()
-        .map(|(_, tuning)| {
-            let encoder = H264Encoder::with_tuning(DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS, *tuning)?;
+        .map(|s| {
+            let encoder = H264Encoder::with_tuning(DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS, s.tuning)?;
             Ok((encoder, Decoder::new()?))
         })
         .collect::<Result<Vec<_>, BoxError>>()?;
@@ -270,6 +301,14 @@ fn encode_interleaved(
         for (t, (encoder, decoder)) in coders.iter_mut().enumerate() {
             let run = &mut runs[t];
             let started = Instant::now();
+            if settings[t].scene_cuts && i > 0 {
+                if scene_cut(pictures[i - 1].view(), picture.view()) {
+                    encoder.force_keyframe();
+                    run.scene_cuts += 1;
+                }
+                run.scene_check_ms
+                    .push(started.elapsed().as_secs_f64() * 1000.0);
+            }
             let encoded = encoder.encode(picture.view(), pts)?.ok_or("no picture")?;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             if t == 0 {
@@ -327,6 +366,8 @@ fn summarize(run: &mut Run) -> Value {
         "decode_ms": quantiles(&mut run.decode_ms),
         "first_idr_bytes": run.first_bytes,
         "psnr_y_db": { "min": round(psnr_min), "p50": quantiles(&mut run.psnr_y)["p50"] },
+        "scene_check_ms": quantiles(&mut run.scene_check_ms),
+        "scene_cuts": run.scene_cuts,
     })
 }
 

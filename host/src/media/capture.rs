@@ -62,9 +62,10 @@ pub(crate) struct RawFrame {
 }
 
 /// Pictures in flight between the capture and encode threads: one being
-/// encoded while the next is grabbed and converted. Also the capacity of
-/// the frame channel, so sending never blocks.
-pub(crate) const PICTURES: usize = 2;
+/// encoded while the next is grabbed and converted, and the one encoded
+/// before, kept to compare with for a scene cut. Also the capacity of the
+/// frame channel, so sending never blocks.
+pub(crate) const PICTURES: usize = 3;
 
 /// Sends commands to the capture thread and wakes it. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@
 //! ([`H264Encoder::force_keyframe`]), on the first frame, and when OpenH264's
 //! scene-change detection sees most of the screen change (it forces that
 //! detection on in screen mode: a full-screen colour flip is always an IDR).
+//! The pipeline finds those scene cuts itself first and asks for the IDR,
+//! which spares OpenH264 its slower check (`scene.rs`).
 //! With the constant SPS/PPS id strategy every IDR carries its SPS and PPS,
 //! so a viewer can join at any IDR.
 //!

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 /// Time spent in each stage for one frame, in pipeline order: from the
-/// damage event to the encoded frame is the sum of all five.
+/// damage event to the encoded frame is the sum of all six.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
     /// From reading the first damage event this frame covers to starting
@@ -21,6 +21,8 @@ pub struct StageTimings {
     pub convert: Duration,
     /// Waiting for the encode thread (it was busy with the previous frame).
     pub queued: Duration,
+    /// Comparing with the previous picture for a scene cut (`scene.rs`).
+    pub scene_check: Duration,
     /// H.264 encoding.
     pub encode: Duration,
 }

@@ -1,9 +1,9 @@
 //! Screen to the wire: capture the X display, convert, encode to H.264.
 //!
 //! ```text
-//!  X server ──damage──▶ capture thread ───I420 (2 pictures)──▶ encode thread ──Arc<EncodedFrame>──▶ subscribers
+//!  X server ──damage──▶ capture thread ───I420 (3 pictures)──▶ encode thread ──Arc<EncodedFrame>──▶ subscribers
 //!            ◀─MIT-SHM─  pacing, scrap,     ◀──picture back───  openh264           (tokio broadcast)
-//!                        yuvutils-rs
+//!                        yuvutils-rs                            scene cuts
 //! ```
 //!
 //! - [`MediaPipeline::start`] opens one pipeline per display; every session
@@ -25,6 +25,7 @@ pub mod frame;
 pub mod grab;
 pub mod pacing;
 mod pipeline;
+pub mod scene;
 mod subscription;
 
 pub use config::{MediaConfig, DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS};

@@ -17,8 +17,10 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::media::capture::{self, CaptureCommand, CaptureHandle, CaptureLoop, RawFrame};
+use crate::media::convert::I420Picture;
 use crate::media::encode::H264Encoder;
 use crate::media::frame::{EncodedFrame, StageTimings};
+use crate::media::scene;
 use crate::media::subscription::Subscription;
 use crate::media::{MediaConfig, MediaError};
 
@@ -249,21 +251,31 @@ fn encode_loop(
 ) {
     let started = Instant::now();
     let mut sequence = 0;
+    // The last picture encoded, kept to tell a scene cut (`scene.rs`).
+    let mut previous: Option<I420Picture> = None;
     for raw in frames {
         shared.frames_captured.fetch_add(1, Ordering::Relaxed);
-        if shared.keyframe_wanted.swap(false, Ordering::SeqCst) {
+        let picture = raw.picture.view();
+        let scene_start = Instant::now();
+        let keyframe_wanted = shared.keyframe_wanted.swap(false, Ordering::SeqCst);
+        // A requested IDR needs no check; a found cut spares OpenH264 its own.
+        let cut = !keyframe_wanted
+            && previous
+                .as_ref()
+                .is_some_and(|previous| scene::scene_cut(previous.view(), picture));
+        if keyframe_wanted || cut {
             encoder.force_keyframe();
         }
-        let picture = raw.picture.view();
         let (width, height) = (picture.width, picture.height);
         let encode_start = Instant::now();
         let pts = raw.captured_at.saturating_duration_since(started);
         let encoded = encoder.encode(picture, pts);
         let encode_time = encode_start.elapsed();
-        // The capture thread may grab into this picture again.
-        shared
-            .capture
-            .send(CaptureCommand::ReturnPicture(raw.picture));
+        // The capture thread may grab into the older picture again; this
+        // one is kept for the next comparison.
+        if let Some(older) = previous.replace(raw.picture) {
+            shared.capture.send(CaptureCommand::ReturnPicture(older));
+        }
         let encoded = match encoded {
             Ok(Some(encoded)) => encoded,
             Ok(None) => continue,
@@ -273,7 +285,8 @@ fn encode_loop(
             waited: raw.waited,
             capture: raw.capture_time,
             convert: raw.convert_time,
-            queued: encode_start.saturating_duration_since(raw.sent_at),
+            queued: scene_start.saturating_duration_since(raw.sent_at),
+            scene_check: encode_start - scene_start,
             encode: encode_time,
         };
         tracing::debug!(
@@ -284,6 +297,8 @@ fn encode_loop(
             capture_us = timings.capture.as_micros(),
             convert_us = timings.convert.as_micros(),
             queued_us = timings.queued.as_micros(),
+            scene_cut = cut,
+            scene_check_us = timings.scene_check.as_micros(),
             encode_us = timings.encode.as_micros(),
             "frame encoded"
         );

@@ -1,0 +1,106 @@
+//! The host's scene-cut check against the real OpenH264: it must find
+//! exactly the pictures OpenH264's screen mode makes IDRs of on its own,
+//! and asking for those IDRs up front must not change the stream.
+
+use std::time::Duration;
+
+use meshdesk_host::media::convert::I420Picture;
+use meshdesk_host::media::encode::{EncoderTuning, H264Encoder};
+use meshdesk_host::media::scene::scene_cut;
+
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 360;
+
+/// A BGRX screen from a function of the pixel position.
+fn screen(pixel: impl Fn(u32, u32) -> [u8; 3]) -> I420Picture {
+    let bgrx: Vec<u8> = (0..HEIGHT)
+        .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
+        .flat_map(|(x, y)| {
+            let [b, g, r] = pixel(x, y);
+            [b, g, r, 0]
+        })
+        .collect();
+    let mut picture = I420Picture::new();
+    picture
+        .convert_from_bgrx(&bgrx, WIDTH, HEIGHT, WIDTH * 4)
+        .expect("a valid screen");
+    picture
+}
+
+/// Detailed content that never repeats a row.
+fn noise(seed: u32, x: u32, y: u32) -> [u8; 3] {
+    let mut h = x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77) ^ seed;
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    let [a, b, c, _] = h.to_le_bytes();
+    [a, b, c]
+}
+
+/// A desktop's worth of changes: colour flips, new content, a scroll and
+/// a window opening; each with whether it is a scene cut.
+fn changes() -> Vec<(&'static str, I420Picture, bool)> {
+    let flat = |bgr: [u8; 3]| screen(move |_, _| bgr);
+    vec![
+        ("red", flat([0, 0, 255]), false),
+        ("blue", flat([255, 0, 0]), true),
+        ("new content", screen(|x, y| noise(1, x, y)), true),
+        (
+            "scrolled 40 rows",
+            screen(|x, y| noise(1, x, y + 40)),
+            false,
+        ),
+        (
+            "a window opens",
+            screen(|x, y| {
+                if x < 320 && y < 180 {
+                    [230, 230, 230]
+                } else {
+                    noise(1, x, y + 40)
+                }
+            }),
+            false,
+        ),
+        ("other content", screen(|x, y| noise(2, x, y)), true),
+        ("red again", flat([0, 0, 255]), true),
+        ("the same", flat([0, 0, 255]), false),
+    ]
+}
+
+#[test]
+fn scene_cuts_are_the_pictures_openh264_makes_idrs_of() {
+    let tuning = EncoderTuning::SINGLE_THREAD;
+    let mut own = H264Encoder::with_tuning(2_000_000, 30, tuning).expect("encoder");
+    let mut told = H264Encoder::with_tuning(2_000_000, 30, tuning).expect("encoder");
+    let changes = changes();
+    for (i, (name, picture, cut)) in changes.iter().enumerate() {
+        let pts = Duration::from_millis(33 * i as u64);
+        if i > 0 {
+            let found = scene_cut(changes[i - 1].1.view(), picture.view());
+            assert_eq!(found, *cut, "{name}: scene_cut said {found}");
+            if found {
+                told.force_keyframe();
+            }
+        }
+        let by_itself = own.encode(picture.view(), pts).expect("encodes");
+        let when_told = told.encode(picture.view(), pts).expect("encodes");
+        let (by_itself, when_told) = match (by_itself, when_told) {
+            (Some(a), Some(b)) => (a, b),
+            (None, None) => continue,
+            other => panic!("{name}: only one encoder produced a picture: {other:?}"),
+        };
+        if i > 0 {
+            assert_eq!(
+                by_itself.keyframe,
+                *cut,
+                "{name}: OpenH264 made {} by itself",
+                if by_itself.keyframe {
+                    "an IDR"
+                } else {
+                    "no IDR"
+                }
+            );
+        }
+        assert_eq!(by_itself.keyframe, when_told.keyframe, "{name}");
+        assert_eq!(by_itself.data, when_told.data, "{name}: the streams differ");
+    }
+}
