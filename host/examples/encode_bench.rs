@@ -111,6 +111,16 @@ fn settings() -> Vec<Setting> {
             "pipeline_without_scene_cuts",
             EncoderTuning::for_this_machine(),
         ),
+        Setting {
+            scene_cuts: true,
+            ..setting(
+                "pipeline_with_deblocking",
+                EncoderTuning {
+                    deblocking: true,
+                    ..EncoderTuning::for_this_machine()
+                },
+            )
+        },
         setting("medium_1t", medium),
         setting("low_1t", low),
         setting("medium_2t_slices", two_threads(medium, 64_000)),

@@ -2,12 +2,12 @@
 //!
 //! OpenH264's defaults suit a camera at 120 kbit/s, not a desktop (see
 //! testing.md), so usage type, rate control, bitrate, frame rate, frame
-//! skipping, threads and intra period are all set here. IDRs come on demand
-//! ([`H264Encoder::force_keyframe`]), on the first frame, and when OpenH264's
-//! scene-change detection sees most of the screen change (it forces that
-//! detection on in screen mode: a full-screen colour flip is always an IDR).
-//! The pipeline finds those scene cuts itself first and asks for the IDR,
-//! which spares OpenH264 its slower check (`scene.rs`).
+//! skipping, threads, intra period and loop filter are all set here. IDRs
+//! come on demand ([`H264Encoder::force_keyframe`]), on the first frame,
+//! and when OpenH264's scene-change detection sees most of the screen
+//! change (it forces that detection on in screen mode: a full-screen colour
+//! flip is always an IDR). The pipeline finds those scene cuts itself first
+//! and asks for the IDR, which spares OpenH264 its slower check (`scene.rs`).
 //! With the constant SPS/PPS id strategy every IDR carries its SPS and PPS,
 //! so a viewer can join at any IDR.
 //!
@@ -43,17 +43,38 @@
 //!   so the pipeline asks for at most two; with one core it keeps one
 //!   thread and one slice.
 //! - Camera mode stays out: faster, but far worse on text (testing.md).
+//!
+//! ## Deblocking off (measured 2026-11-26, same bench, paired per frame)
+//!
+//! H.264's in-loop deblocking filter smooths block edges. On screen
+//! content it mostly blurs the edges of text, and both the encoder and
+//! every decoder (the native viewer's OpenH264, Chromium's) spend time on
+//! it. OpenH264 takes the setting only when it is initialised, which the
+//! `openh264` crate's encoder does with the filter on, so the host drives
+//! OpenH264 through its C interface (`encoder_ffi.rs`; with the filter on
+//! the stream is the crate's byte for byte, `host/tests/encoder_params.rs`).
+//! With the filter off, at 1280x720 / 1920x1080:
+//!
+//! | content | encode | decode | bytes per frame | luma PSNR (median) |
+//! |---|---|---|---|---|
+//! | colour flip (IDR) | 0.78 / 0.88x | 3.3 → 1.8 / 8.7 → 4.7 ms | same | same |
+//! | xterm scrolling | 0.96 / 0.95x | 2.2 → 1.7 / 4.8 → 3.9 ms | −16 / −16 % | 40.4 → 43.7 / 45.2 → 45.1 dB |
+//! | animated picture | 0.92 / 0.96x | 2.1 → 1.8 / 4.7 → 3.8 ms | +5 / +5 % | 42.0 → 41.9 / 41.7 → 41.6 dB |
+//!
+//! Text comes out sharper for fewer bytes; a detailed moving picture costs
+//! 5 % more bytes for the same quality. [`EncoderTuning::deblocking`]
+//! keeps the filter available to the benchmarks.
 
 use std::time::Duration;
 
-use openh264::encoder::{
-    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod,
-    RateControlMode, SpsPpsStrategy, UsageType,
+use openh264_sys2::{
+    SEncParamExt, CONSTANT_ID, DEBLOCKING_IDC_0, DEBLOCKING_IDC_1, HIGH_COMPLEXITY, LOW_COMPLEXITY,
+    MEDIUM_COMPLEXITY, RC_BITRATE_MODE, SCREEN_CONTENT_REAL_TIME, SM_SINGLE_SLICE,
+    SM_SIZELIMITED_SLICE,
 };
-use openh264::formats::YUVSlices;
-use openh264::{OpenH264API, Timestamp};
 
 use crate::media::convert::I420View;
+use crate::media::encoder_ffi::{FrameKind, RawEncoder};
 use crate::media::MediaError;
 
 /// One encoded picture: an Annex-B access unit (NAL units with start codes).
@@ -79,10 +100,13 @@ pub struct EncoderTuning {
     /// [`MIN_SLICE_BYTES`]), the picture split into one region per thread;
     /// `None`: one slice per picture.
     pub max_slice_bytes: Option<u32>,
+    /// H.264's in-loop deblocking filter. Off in the pipeline: on screen
+    /// content it blurs text and costs the encoder and every decoder time
+    /// (see the module doc).
+    pub deblocking: bool,
 }
 
-/// OpenH264's complexity levels (mirrors `openh264::encoder::Complexity`,
-/// which cannot be compared or printed).
+/// OpenH264's complexity levels (`ECOMPLEXITY_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncoderComplexity {
     /// Fastest: SAD instead of SATD in mode decision.
@@ -108,11 +132,12 @@ pub const MIN_SLICE_BYTES: u32 = 1_000;
 const PIPELINE_SLICE_BYTES: u32 = 64_000;
 
 impl EncoderTuning {
-    /// One thread, one slice per picture, medium complexity.
+    /// One thread, one slice per picture, medium complexity, no deblocking.
     pub const SINGLE_THREAD: Self = Self {
         complexity: EncoderComplexity::Medium,
         threads: 1,
         max_slice_bytes: None,
+        deblocking: false,
     };
 
     /// The pipeline's settings on a machine with `cores` logical cores:
@@ -154,8 +179,16 @@ impl EncoderTuning {
 
 /// An OpenH264 encoder configured for screen content.
 pub struct H264Encoder {
-    /// The OpenH264 instance; it re-initialises itself when the size changes.
-    encoder: Encoder,
+    /// The OpenH264 instance.
+    raw: RawEncoder,
+    /// Target bitrate in bits per second.
+    bitrate_bps: u32,
+    /// Highest frame rate the rate control plans for.
+    max_fps: u32,
+    /// Speed and quality settings.
+    tuning: EncoderTuning,
+    /// The picture size the encoder is initialised for, once it is.
+    size: Option<(u32, u32)>,
     /// Set by [`Self::force_keyframe`], applied on the next encode.
     keyframe_requested: bool,
 }
@@ -163,6 +196,8 @@ pub struct H264Encoder {
 impl std::fmt::Debug for H264Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("H264Encoder")
+            .field("tuning", &self.tuning)
+            .field("size", &self.size)
             .field("keyframe_requested", &self.keyframe_requested)
             .finish_non_exhaustive()
     }
@@ -182,34 +217,18 @@ impl H264Encoder {
         tuning: EncoderTuning,
     ) -> Result<Self, MediaError> {
         tuning.validate()?;
-        let complexity = match tuning.complexity {
-            EncoderComplexity::Low => Complexity::Low,
-            EncoderComplexity::Medium => Complexity::Medium,
-            EncoderComplexity::High => Complexity::High,
-        };
-        let mut config = EncoderConfig::new()
-            .usage_type(UsageType::ScreenContentRealTime)
-            .rate_control_mode(RateControlMode::Bitrate)
-            .bitrate(BitRate::from_bps(bitrate_bps))
-            .max_frame_rate(FrameRate::from_hz(max_fps as f32))
-            // Never drop a frame to hold the bitrate: a skipped frame would
-            // leave the viewer on a stale screen until the next change.
-            .skip_frames(false)
-            .num_threads(tuning.threads)
-            .complexity(complexity)
-            // Screen-content mode does not support these; OpenH264 turns
-            // them off itself with a warning, so say so here.
-            .adaptive_quantization(false)
-            .background_detection(false)
-            // No periodic IDR: keyframes only on request or a new viewer.
-            .intra_frame_period(IntraFramePeriod::from_num_frames(0))
-            .sps_pps_strategy(SpsPpsStrategy::ConstantId);
-        if let Some(bytes) = tuning.max_slice_bytes {
-            config = config.max_slice_len(bytes);
+        if i32::try_from(bitrate_bps).is_err() {
+            return Err(MediaError::InvalidConfig(format!(
+                "bitrate must be at most {} bit/s, got {bitrate_bps}",
+                i32::MAX
+            )));
         }
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)?;
         Ok(Self {
-            encoder,
+            raw: RawEncoder::new()?,
+            bitrate_bps,
+            max_fps,
+            tuning,
+            size: None,
             keyframe_requested: false,
         })
     }
@@ -227,36 +246,104 @@ impl H264Encoder {
         pts: Duration,
     ) -> Result<Option<EncodedPicture>, MediaError> {
         let (w, h) = (picture.width as usize, picture.height as usize);
-        let planes_fit = w % 2 == 0
+        let planes_fit = w >= 2
+            && h >= 2
+            && w % 2 == 0
             && h % 2 == 0
             && picture.y.len() == w * h
             && picture.u.len() == w * h / 4
             && picture.v.len() == w * h / 4;
         if !planes_fit {
-            // YUVSlices would panic on this; refuse it as a value instead.
+            // OpenH264 would read past the planes: refuse it as a value.
             return Err(MediaError::UnsupportedSize {
                 width: picture.width,
                 height: picture.height,
             });
         }
-        let source = YUVSlices::new((picture.y, picture.u, picture.v), (w, h), (w, w / 2, w / 2));
-        if std::mem::take(&mut self.keyframe_requested) {
-            self.encoder.force_intra_frame();
+        let size = (picture.width, picture.height);
+        let keyframe_requested = std::mem::take(&mut self.keyframe_requested);
+        if self.size != Some(size) {
+            // A new size starts the encoder over: its first picture is an IDR.
+            self.size = None;
+            let params = self.params(size)?;
+            self.raw.initialize(&params)?;
+            self.size = Some(size);
+        } else if keyframe_requested {
+            self.raw.force_idr()?;
         }
-        let millis = u64::try_from(pts.as_millis()).unwrap_or(u64::MAX);
-        let stream = self
-            .encoder
-            .encode_at(&source, Timestamp::from_millis(millis))?;
-        let keyframe = match stream.frame_type() {
-            FrameType::IDR => true,
-            FrameType::I | FrameType::P | FrameType::IPMixed => false,
-            FrameType::Skip | FrameType::Invalid => return Ok(None),
+        let millis = i64::try_from(pts.as_millis()).unwrap_or(i64::MAX);
+        let mut data = Vec::new();
+        let keyframe = match self.raw.encode(picture, millis, &mut data)? {
+            FrameKind::Idr => true,
+            FrameKind::Other => false,
+            FrameKind::Nothing => return Ok(None),
         };
-        let data = stream.to_vec();
         if data.is_empty() {
             return Ok(None);
         }
         Ok(Some(EncodedPicture { data, keyframe }))
+    }
+
+    /// Every OpenH264 parameter for a `width` x `height` screen.
+    fn params(&mut self, (width, height): (u32, u32)) -> Result<SEncParamExt, MediaError> {
+        let mut p = self.raw.default_params()?;
+        let (w, h) = (width as i32, height as i32);
+        let bitrate = self.bitrate_bps as i32;
+        let fps = self.max_fps as f32;
+        p.iUsageType = SCREEN_CONTENT_REAL_TIME;
+        p.iPicWidth = w;
+        p.iPicHeight = h;
+        p.iRCMode = RC_BITRATE_MODE;
+        p.iTargetBitrate = bitrate;
+        p.fMaxFrameRate = fps;
+        // Never drop a frame to hold the bitrate: a skipped frame would
+        // leave the viewer on a stale screen until the next change.
+        p.bEnableFrameSkip = false;
+        p.bEnableDenoise = false;
+        // Screen-content mode does not support these (OpenH264 would turn
+        // them off itself with a warning); scene-change detection it forces on.
+        p.bEnableAdaptiveQuant = false;
+        p.bEnableBackgroundDetection = false;
+        p.bEnableSceneChangeDetect = true;
+        p.bEnableLongTermReference = false;
+        p.iLtrMarkPeriod = 30;
+        // No periodic IDR: keyframes only on request or a new viewer; every
+        // IDR carries its SPS and PPS (constant ids).
+        p.uiIntraPeriod = 0;
+        p.eSpsPpsIdStrategy = CONSTANT_ID;
+        p.iMultipleThreadIdc = self.tuning.threads;
+        p.iComplexityMode = match self.tuning.complexity {
+            EncoderComplexity::Low => LOW_COMPLEXITY,
+            EncoderComplexity::Medium => MEDIUM_COMPLEXITY,
+            EncoderComplexity::High => HIGH_COMPLEXITY,
+        };
+        p.iLoopFilterDisableIdc = if self.tuning.deblocking {
+            DEBLOCKING_IDC_0
+        } else {
+            DEBLOCKING_IDC_1
+        };
+        p.iMinQp = 0;
+        p.iMaxQp = 51;
+        p.iSpatialLayerNum = 1;
+        p.iTemporalLayerNum = 1;
+        let layer = &mut p.sSpatialLayers[0];
+        layer.iVideoWidth = w;
+        layer.iVideoHeight = h;
+        layer.fFrameRate = fps;
+        layer.iSpatialBitrate = bitrate;
+        layer.iMaxSpatialBitrate = bitrate;
+        match self.tuning.max_slice_bytes {
+            Some(bytes) => {
+                p.uiMaxNalSize = bytes;
+                layer.sSliceArgument.uiSliceMode = SM_SIZELIMITED_SLICE;
+                layer.sSliceArgument.uiSliceSizeConstraint = bytes;
+            }
+            None => {
+                layer.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE;
+                layer.sSliceArgument.uiSliceNum = 1;
+            }
+        }
+        Ok(p)
     }
 }
 

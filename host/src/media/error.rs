@@ -54,9 +54,10 @@ pub enum MediaError {
     #[error("colour conversion failed: {0}")]
     Convert(#[from] yuvutils_rs::YuvError),
 
-    /// OpenH264 failed to initialise or to encode.
-    #[error("H.264 encoding failed: {0}")]
-    Encode(#[from] openh264::Error),
+    /// An OpenH264 encoder call failed (`call` names it, `code` is its
+    /// `CM_RETURN` value).
+    #[error("H.264 encoding failed: {call} returned {code}")]
+    EncoderCall { call: &'static str, code: i32 },
 
     /// A pipeline thread could not be started.
     #[error("cannot start media thread: {0}")]

@@ -20,6 +20,7 @@ mod config;
 pub mod convert;
 mod damage;
 pub mod encode;
+mod encoder_ffi;
 mod error;
 pub mod frame;
 pub mod grab;

@@ -1,0 +1,177 @@
+//! The host's own OpenH264 encoder binding against the `openh264` crate's
+//! encoder: with the same settings (deblocking on) the streams are the
+//! same byte for byte, so the binding passes every parameter and reads
+//! every NAL unit right; with deblocking off, as the pipeline runs, the
+//! stream differs and still decodes to the picture.
+
+use std::time::Duration;
+
+use meshdesk_host::media::convert::I420Picture;
+use meshdesk_host::media::encode::{EncoderTuning, H264Encoder};
+use openh264::decoder::Decoder;
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
+    SpsPpsStrategy, UsageType,
+};
+use openh264::formats::{YUVSlices, YUVSource};
+use openh264::{OpenH264API, Timestamp};
+
+const WIDTH: u32 = 320;
+const HEIGHT: u32 = 240;
+const BITRATE: u32 = 2_000_000;
+const FPS: u32 = 30;
+
+/// A BGRX screen from a function of the pixel position.
+fn screen(pixel: impl Fn(u32, u32) -> [u8; 3]) -> I420Picture {
+    let bgrx: Vec<u8> = (0..HEIGHT)
+        .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
+        .flat_map(|(x, y)| {
+            let [b, g, r] = pixel(x, y);
+            [b, g, r, 0]
+        })
+        .collect();
+    let mut picture = I420Picture::new();
+    picture
+        .convert_from_bgrx(&bgrx, WIDTH, HEIGHT, WIDTH * 4)
+        .expect("a valid screen");
+    picture
+}
+
+fn noise(seed: u32, x: u32, y: u32) -> [u8; 3] {
+    let mut h = x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77) ^ seed;
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    let [a, b, c, _] = h.to_le_bytes();
+    [a, b, c]
+}
+
+/// Text-like content: dark strokes on white, moved down by `shift` rows.
+fn text(shift: u32) -> impl Fn(u32, u32) -> [u8; 3] {
+    move |x, y| {
+        let (x, y) = (x, y + shift);
+        if y % 12 < 8 && (x * 7 + y * 3) % 5 < 2 {
+            [20, 20, 20]
+        } else {
+            [250, 250, 250]
+        }
+    }
+}
+
+/// Pictures to encode, and whether a keyframe is asked for before each.
+fn sequence() -> Vec<(I420Picture, bool)> {
+    vec![
+        (screen(text(0)), false),
+        (screen(text(3)), false),
+        (screen(|x, y| noise(1, x, y)), false),
+        (
+            screen(|x, y| if x < 160 { noise(1, x, y) } else { [0, 0, 255] }),
+            false,
+        ),
+        (screen(text(6)), true),
+        (screen(text(9)), false),
+        (screen(|_, _| [0, 0, 255]), false),
+    ]
+}
+
+/// The `openh264` crate's encoder, set up as the host's was before it
+/// had its own binding.
+fn crate_encoder(tuning: EncoderTuning) -> Encoder {
+    let mut config = EncoderConfig::new()
+        .usage_type(UsageType::ScreenContentRealTime)
+        .rate_control_mode(RateControlMode::Bitrate)
+        .bitrate(BitRate::from_bps(BITRATE))
+        .max_frame_rate(FrameRate::from_hz(FPS as f32))
+        .skip_frames(false)
+        .num_threads(tuning.threads)
+        .adaptive_quantization(false)
+        .background_detection(false)
+        .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+        .sps_pps_strategy(SpsPpsStrategy::ConstantId);
+    if let Some(bytes) = tuning.max_slice_bytes {
+        config = config.max_slice_len(bytes);
+    }
+    Encoder::with_api_config(OpenH264API::from_source(), config).expect("crate encoder")
+}
+
+fn tunings(deblocking: bool) -> [EncoderTuning; 2] {
+    let single = EncoderTuning {
+        deblocking,
+        ..EncoderTuning::SINGLE_THREAD
+    };
+    let sliced = EncoderTuning {
+        threads: 2,
+        max_slice_bytes: Some(2_000),
+        ..single
+    };
+    [single, sliced]
+}
+
+#[test]
+fn with_deblocking_the_stream_is_the_crates_byte_for_byte() {
+    for tuning in tunings(true) {
+        let mut ours = H264Encoder::with_tuning(BITRATE, FPS, tuning).expect("encoder");
+        let mut theirs = crate_encoder(tuning);
+        for (i, (picture, keyframe)) in sequence().iter().enumerate() {
+            let pts = Duration::from_millis(33 * i as u64);
+            if *keyframe {
+                ours.force_keyframe();
+                theirs.force_intra_frame();
+            }
+            let view = picture.view();
+            let (w, h) = (view.width as usize, view.height as usize);
+            let source = YUVSlices::new((view.y, view.u, view.v), (w, h), (w, w / 2, w / 2));
+            let expected = theirs
+                .encode_at(&source, Timestamp::from_millis(pts.as_millis() as u64))
+                .expect("crate encodes");
+            let expected_idr = expected.frame_type() == FrameType::IDR;
+            let expected = expected.to_vec();
+            let got = ours.encode(view, pts).expect("encodes").expect("a picture");
+            assert_eq!(got.data, expected, "picture {i} with {tuning:?}");
+            assert_eq!(got.keyframe, expected_idr, "picture {i}");
+            if i == 0 || *keyframe {
+                assert!(got.keyframe, "picture {i} is not an IDR");
+            }
+        }
+    }
+}
+
+#[test]
+fn without_deblocking_the_stream_differs_and_decodes() {
+    for tuning in tunings(false) {
+        let mut ours = H264Encoder::with_tuning(BITRATE, FPS, tuning).expect("encoder");
+        let mut with = H264Encoder::with_tuning(
+            BITRATE,
+            FPS,
+            EncoderTuning {
+                deblocking: true,
+                ..tuning
+            },
+        )
+        .expect("encoder");
+        let mut decoder = Decoder::new().expect("decoder");
+        let mut differs = false;
+        for (i, (picture, _)) in sequence().iter().enumerate() {
+            let pts = Duration::from_millis(33 * i as u64);
+            let got = ours.encode(picture.view(), pts).unwrap().unwrap();
+            let other = with.encode(picture.view(), pts).unwrap().unwrap();
+            differs |= got.data != other.data;
+            let decoded = decoder.decode(&got.data).unwrap().expect("decodes");
+            assert_eq!(decoded.dimensions(), (WIDTH as usize, HEIGHT as usize));
+            // Close to the source: luma PSNR over 30 dB.
+            let (stride, _, _) = decoded.strides();
+            let source = picture.view();
+            let squared: u64 = (0..HEIGHT as usize)
+                .flat_map(|row| (0..WIDTH as usize).map(move |col| (row, col)))
+                .map(|(row, col)| {
+                    let a = source.y[row * WIDTH as usize + col];
+                    let b = decoded.y()[row * stride + col];
+                    u64::from(a.abs_diff(b)).pow(2)
+                })
+                .sum();
+            let mse = (squared as f64 / f64::from(WIDTH * HEIGHT)).max(1e-3);
+            let psnr = 10.0 * (255.0f64 * 255.0 / mse).log10();
+            assert!(psnr > 30.0, "picture {i}: luma PSNR {psnr:.1} dB");
+        }
+        assert!(differs, "turning deblocking off changed nothing");
+    }
+}
