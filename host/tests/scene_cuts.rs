@@ -4,36 +4,20 @@
 
 use std::time::Duration;
 
+#[path = "screens/mod.rs"]
+mod screens;
+
 use meshdesk_host::media::convert::I420Picture;
 use meshdesk_host::media::encode::{EncoderTuning, H264Encoder};
 use meshdesk_host::media::scene::scene_cut;
+use screens::noise;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
 
-/// A BGRX screen from a function of the pixel position.
+/// A test screen of this file's size.
 fn screen(pixel: impl Fn(u32, u32) -> [u8; 3]) -> I420Picture {
-    let bgrx: Vec<u8> = (0..HEIGHT)
-        .flat_map(|y| (0..WIDTH).map(move |x| (x, y)))
-        .flat_map(|(x, y)| {
-            let [b, g, r] = pixel(x, y);
-            [b, g, r, 0]
-        })
-        .collect();
-    let mut picture = I420Picture::new();
-    picture
-        .convert_from_bgrx(&bgrx, WIDTH, HEIGHT, WIDTH * 4)
-        .expect("a valid screen");
-    picture
-}
-
-/// Detailed content that never repeats a row.
-fn noise(seed: u32, x: u32, y: u32) -> [u8; 3] {
-    let mut h = x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77) ^ seed;
-    h ^= h >> 15;
-    h = h.wrapping_mul(0x2C1B_3C6D);
-    let [a, b, c, _] = h.to_le_bytes();
-    [a, b, c]
+    screens::screen(WIDTH, HEIGHT, pixel)
 }
 
 /// A desktop's worth of changes: colour flips, new content, a scroll and
