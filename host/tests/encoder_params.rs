@@ -160,3 +160,35 @@ fn without_deblocking_the_stream_differs_and_decodes() {
         assert!(differs, "turning deblocking off changed nothing");
     }
 }
+
+#[test]
+fn a_new_picture_size_starts_over_with_an_idr_that_decodes() {
+    let mut encoder =
+        H264Encoder::with_tuning(BITRATE, FPS, EncoderTuning::for_this_machine()).unwrap();
+    let mut decoder = Decoder::new().expect("decoder");
+    let sizes = [
+        (WIDTH, HEIGHT),
+        (WIDTH, HEIGHT),
+        (640, 360),
+        (640, 360),
+        (WIDTH, HEIGHT),
+    ];
+    for (i, (w, h)) in sizes.into_iter().enumerate() {
+        let picture = screens::screen(w, h, move |x, y| noise(i as u32 / 2, x, y));
+        let pts = Duration::from_millis(33 * i as u64);
+        let encoded = encoder
+            .encode(picture.view(), pts)
+            .unwrap()
+            .expect("a picture");
+        let new_size = i == 0 || sizes[i - 1] != (w, h);
+        if new_size {
+            assert!(encoded.keyframe, "picture {i} at a new size is not an IDR");
+        }
+        let decoded = decoder.decode(&encoded.data).unwrap().expect("decodes");
+        assert_eq!(
+            decoded.dimensions(),
+            (w as usize, h as usize),
+            "picture {i}"
+        );
+    }
+}

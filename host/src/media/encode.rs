@@ -420,4 +420,35 @@ mod tests {
         use openh264::formats::YUVSource;
         assert_eq!(decoded.dimensions(), (w as usize, h as usize));
     }
+
+    #[test]
+    fn planes_that_do_not_fit_the_size_are_refused_not_read() {
+        let mut encoder =
+            H264Encoder::with_tuning(1_000_000, 30, EncoderTuning::SINGLE_THREAD).expect("encoder");
+        let (y, u, v) = (vec![0u8; 64 * 64], vec![0u8; 32 * 32], vec![0u8; 32 * 32]);
+        let view = |y, u, v, width, height| I420View {
+            y,
+            u,
+            v,
+            width,
+            height,
+        };
+        for bad in [
+            view(&y[..10], &u, &v, 64, 64), // luma shorter than the size
+            view(&y, &[], &[], 64, 64),     // no chroma
+            view(&y, &u, &v, 63, 64),       // odd width
+            view(&[], &[], &[], 0, 0),      // empty
+        ] {
+            let result = encoder.encode(bad, Duration::ZERO);
+            assert!(
+                matches!(result, Err(MediaError::UnsupportedSize { .. })),
+                "{}x{}: {result:?}",
+                bad.width,
+                bad.height
+            );
+        }
+        // The encoder still works afterwards.
+        let good = view(&y, &u, &v, 64, 64);
+        assert!(encoder.encode(good, Duration::ZERO).unwrap().is_some());
+    }
 }
