@@ -302,6 +302,12 @@ pub enum ServerToViewer {
         /// takes the session over at once after a network change.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_secret: Option<String>,
+        /// How long the server keeps this session for a `session_resume`
+        /// after the viewer's connection is lost, in seconds (its
+        /// `session_resume_grace_secs`; 0: not at all). Older servers
+        /// leave it out: assume 30.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_grace_secs: Option<u64>,
     },
     /// The host accepted; its offer follows.
     SessionAccepted {

@@ -108,6 +108,7 @@ pub fn request(
         ice_servers,
         request_id: None,
         resume_secret: Some(resume_secret),
+        resume_grace_secs: Some(st.config.session_resume_grace.as_secs()),
     })
 }
 

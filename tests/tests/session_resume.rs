@@ -462,3 +462,33 @@ async fn signing_out_ends_the_sessions_at_once() {
         ServerToHost::SessionEnd(SessionEndMsg::new(sid, EndReason::PeerGone))
     );
 }
+
+#[tokio::test]
+async fn session_created_says_how_long_the_server_keeps_a_lost_session() {
+    for grace in [7, 0] {
+        let s = setup(grace).await;
+        let _host = HostConn::connect(&s.server, &s.dev).await;
+        let mut viewer = ViewerConn::connect(&s.server, &s.alice).await;
+        viewer
+            .send(&ViewerToServer::SessionRequest {
+                device_id: s.dev.id.clone(),
+                request_id: Some("r1".into()),
+            })
+            .await;
+        let created = viewer
+            .wait_for("created", |m| {
+                matches!(m, ServerToViewer::SessionCreated { .. })
+            })
+            .await;
+        let ServerToViewer::SessionCreated {
+            resume_grace_secs,
+            request_id,
+            ..
+        } = created
+        else {
+            unreachable!()
+        };
+        assert_eq!(resume_grace_secs, Some(grace));
+        assert_eq!(request_id.as_deref(), Some("r1"));
+    }
+}

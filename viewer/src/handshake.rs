@@ -55,6 +55,9 @@ pub struct Established {
     pub session_id: String,
     /// The session's resume secret, from `session_created`.
     pub resume_secret: Option<String>,
+    /// How long the server keeps the session after a lost connection
+    /// (`session_created`'s `resume_grace_secs`).
+    pub resume_grace_secs: Option<u64>,
     /// What the server granted: `view` sessions send no input.
     pub permission: Permission,
     pub signal_tx: SignalSender<ViewerToServer>,
@@ -102,7 +105,7 @@ async fn establish_inner(
         .await
         .map_err(websocket_error)?;
 
-    let (session_id, permission, ice_servers, resume_secret) = loop {
+    let (session_id, permission, ice_servers, resume_secret, resume_grace_secs) = loop {
         match next(&mut signal_rx).await? {
             ServerToViewer::SessionCreated {
                 session_id,
@@ -110,9 +113,16 @@ async fn establish_inner(
                 ice_servers,
                 request_id,
                 resume_secret,
+                resume_grace_secs,
                 ..
             } if request_id.as_deref() == Some(REQUEST_ID) => {
-                break (session_id, permission, ice_servers, resume_secret)
+                break (
+                    session_id,
+                    permission,
+                    ice_servers,
+                    resume_secret,
+                    resume_grace_secs,
+                )
             }
             ServerToViewer::Error(e) if e.request_id.as_deref() == Some(REQUEST_ID) => {
                 return Err(request_error(&e, &device.name))
@@ -158,6 +168,7 @@ async fn establish_inner(
         streams,
         session_id,
         resume_secret,
+        resume_grace_secs,
         permission,
         signal_tx,
         signal_rx,

@@ -1,7 +1,7 @@
 //! Getting a session's signaling back after the WebSocket failed: connect
 //! again with backoff and send `session_resume` until the server answers
-//! `session_resumed`, refuses for good, or [`RESUME_WINDOW`] has passed
-//! (docs/protocol.md section 10.4). The peer connection is not touched.
+//! `session_resumed`, refuses for good, or the server's grace for the
+//! session has passed (docs/protocol.md section 10.4). The peer connection is not touched.
 //!
 //! [`Backoff`] and [`judge`] are pure; [`reconnect`] is the driver.
 
@@ -14,9 +14,9 @@ use tokio::time::Instant;
 use crate::handshake::SignalTarget;
 use crate::ViewerError;
 
-/// How long we try: the server keeps a lost session for 30 s by default
-/// (`session_resume_grace_secs`).
-pub const RESUME_WINDOW: Duration = Duration::from_secs(30);
+/// How long we try when the server does not say (`resume_grace_secs` in
+/// `session_created`): its default grace for a lost session.
+pub const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(30);
 /// Longest one attempt (connect, `welcome`, `session_resume`, reply) may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -102,11 +102,18 @@ pub fn judge(msg: &ServerToViewer, session_id: &str) -> Option<Verdict> {
 pub struct ResumeKey {
     pub session_id: String,
     secret: Option<String>,
+    /// How long the server keeps the session for us after a loss.
+    window: Duration,
 }
 
 impl ResumeKey {
-    pub fn new(session_id: String, secret: Option<String>) -> Self {
-        Self { session_id, secret }
+    /// `grace_secs` is `session_created`'s `resume_grace_secs`.
+    pub fn new(session_id: String, secret: Option<String>, grace_secs: Option<u64>) -> Self {
+        Self {
+            session_id,
+            secret,
+            window: grace_secs.map_or(DEFAULT_RESUME_WINDOW, Duration::from_secs),
+        }
     }
 }
 
@@ -118,10 +125,15 @@ impl std::fmt::Debug for ResumeKey {
     }
 }
 
-/// Connect again and resume the session, with backoff, for at most
-/// [`RESUME_WINDOW`].
+/// Connect again and resume the session, with backoff, for as long as the
+/// server keeps it (`resume_grace_secs` in `session_created`).
 pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, ViewerError> {
-    let give_up = Instant::now() + RESUME_WINDOW;
+    if key.window.is_zero() {
+        return Err(ViewerError::NotResumed(
+            "the server keeps no session after its viewer's connection is lost".into(),
+        ));
+    }
+    let give_up = Instant::now() + key.window;
     let mut backoff = Backoff::default();
     let mut last = String::from("no attempt made");
     loop {
@@ -129,7 +141,7 @@ pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, 
         if start >= give_up {
             return Err(ViewerError::NotResumed(format!(
                 "the server could not be reached again within {} s ({last})",
-                RESUME_WINDOW.as_secs()
+                key.window.as_secs()
             )));
         }
         tokio::time::sleep_until(start).await;
@@ -239,5 +251,30 @@ mod tests {
             online: true,
         };
         assert!(judge(&presence, "s").is_none());
+    }
+
+    #[test]
+    fn the_servers_grace_sets_how_long_a_resume_is_tried() {
+        let key = |grace| ResumeKey::new("s".into(), None, grace);
+        assert_eq!(key(None).window, DEFAULT_RESUME_WINDOW);
+        assert_eq!(key(Some(5)).window, Duration::from_secs(5));
+        assert_eq!(key(Some(0)).window, Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn no_grace_means_no_resume_attempt() {
+        // Nothing listens at this address; with no grace it is not tried.
+        let target = SignalTarget {
+            url: "ws://127.0.0.1:9/api/v1/ws/viewer".into(),
+            options: meshdesk_peer::ConnectOptions::default(),
+        };
+        let started = std::time::Instant::now();
+        let result = reconnect(target, ResumeKey::new("s".into(), None, Some(0))).await;
+        assert!(
+            matches!(&result, Err(ViewerError::NotResumed(why)) if why.contains("keeps no session")),
+            "{:?}",
+            result.err()
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

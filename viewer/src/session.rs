@@ -103,12 +103,13 @@ async fn drive_inner(
         mut streams,
         session_id,
         resume_secret,
+        resume_grace_secs,
         permission,
         signal_tx,
         signal_rx,
         target,
     } = session;
-    let key = ResumeKey::new(session_id.clone(), resume_secret);
+    let key = ResumeKey::new(session_id.clone(), resume_secret, resume_grace_secs);
     let mut link = Link::new(key, target, signal_tx, signal_rx);
     let mut watch = netwatch::open_or_warn();
     let may_send_input = permission.may_control();

@@ -228,6 +228,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     permission,
                     ice_servers,
                     resume_secret,
+                    resume_grace_secs,
                     ..
                 }) => ServerToViewer::SessionCreated {
                     session_id,
@@ -236,6 +237,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     ice_servers,
                     request_id,
                     resume_secret,
+                    resume_grace_secs,
                 },
                 Ok(other) => other,
                 Err(mut e) => {

@@ -9,9 +9,10 @@ import { endMessage, requestError } from '../format.js';
 const FIRST_FRAME_TIMEOUT_MS = 20000;
 // While the server still holds the session for an old, dead connection of
 // ours, it refuses a resume with `forbidden` and checks that connection;
-// ask again this often, this many times (docs/protocol.md section 10.4).
+// ask again this often, for as long as it keeps the session
+// (`resume_grace_secs` in `session_created`; docs/protocol.md section 10.4).
 const RESUME_RETRY_MS = 1000;
-const RESUME_ATTEMPTS = 30;
+const DEFAULT_RESUME_GRACE_SECS = 30;
 
 function iceServers(list) {
   return (list ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
@@ -61,6 +62,8 @@ export class Connection {
       this.sessionId = m.session_id;
       // Proves on a resume that this page asked for the session.
       this.resumeSecret = m.resume_secret ?? null;
+      const grace = m.resume_grace_secs ?? DEFAULT_RESUME_GRACE_SECS;
+      this.resumeAttempts = Math.ceil((grace * 1000) / RESUME_RETRY_MS);
       this.cb.created?.(m);
       this.cb.state?.('Waiting for the remote PC to accept…');
       this.createPeer(m.ice_servers);
@@ -180,6 +183,10 @@ export class Connection {
   }
 
   resume(attempt) {
+    if (!this.resumeAttempts) {
+      this.finish('Lost the connection to the server, which keeps no session over a lost connection.', 'peer_gone');
+      return;
+    }
     this.resuming = true;
     this.resumeAttempt = attempt;
     const resume = { type: 'session_resume', session_id: this.sessionId };
@@ -188,7 +195,7 @@ export class Connection {
   }
 
   resumeRefused(m) {
-    if (m.code === 'forbidden' && this.resumeAttempt + 1 < RESUME_ATTEMPTS) {
+    if (m.code === 'forbidden' && this.resumeAttempt + 1 < this.resumeAttempts) {
       clearTimeout(this.resumeTimer);
       this.resumeTimer = setTimeout(() => this.live.connected && !this.done && this.resume(this.resumeAttempt + 1), RESUME_RETRY_MS);
       return;
