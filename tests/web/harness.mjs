@@ -28,6 +28,20 @@ export async function cleanup() {
   }
 }
 
+/**
+ * Runs a benchmark's `main` and prints its result as one JSON document on
+ * stdout; on failure, cleans up and exits non-zero.
+ */
+export function runBench(main) {
+  main().then((r) => {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  }).catch(async (e) => {
+    console.error(e);
+    await cleanup();
+    process.exit(1);
+  });
+}
+
 export function tempDir(tag) {
   const dir = mkdtempSync(join(tmpdir(), `meshdesk-web-${tag}-`));
   started.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import {
-  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, startHost, startServer, startXvfb, tempDir,
-  waitFor,
+  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, runBench, startHost, startServer, startXvfb,
+  tempDir, waitFor,
 } from '../harness.mjs';
 import { clickToPhoton, cpuShare, pageProbe, pidsOf, summary } from './measure.mjs';
 
@@ -412,12 +412,4 @@ function ratios(r) {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then((r) => {
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-  }).catch(async (e) => {
-    console.error(e);
-    await cleanup();
-    process.exit(1);
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runBench(main);

@@ -34,13 +34,13 @@ const log = (...a) => console.error('[hosts]', ...a);
 // The harness takes its binaries from MESHDESK_BIN_DIR when it loads: give
 // it a directory of links to the real ones, whose meshdesk-host is replaced
 // with the round's binary.
-const realBins = env.MESHDESK_BIN_DIR ?? resolve('target/release');
+const realBins = resolve(env.MESHDESK_BIN_DIR ?? 'target/release');
 const binDir = mkdtempSync(join(tmpdir(), 'meshdesk-hosts-'));
 for (const name of ['meshdesk-signaling', 'meshdesk-viewer', 'meshdesk-xprobe']) {
   symlinkSync(join(realBins, name), join(binDir, name));
 }
 env.MESHDESK_BIN_DIR = binDir;
-const { cleanup } = await import('../harness.mjs');
+const { cleanup, runBench } = await import('../harness.mjs');
 const { desktop, measureMeshdesk, measureNative, online, setup } = await import('./e2e.mjs');
 
 const median = (xs) => {
@@ -101,10 +101,4 @@ async function main() {
   return result;
 }
 
-main().then((r) => {
-  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-}).catch(async (e) => {
-  console.error(e);
-  await cleanup();
-  process.exit(1);
-});
+runBench(main);
