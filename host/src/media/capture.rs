@@ -8,10 +8,11 @@
 //! pipeline nobody watches, costs no CPU.
 //!
 //! Each grab is converted to I420 straight from scrap's shared memory (no
-//! copy of the BGRX image) into one of two [`I420Picture`]s, and goes to
+//! copy of the BGRX image) into one of three [`I420Picture`]s, and goes to
 //! the encoder thread through a channel that never blocks; the encoder
-//! hands the picture back once it has encoded it. So one frame can be grabbed and
-//! converted while the previous one encodes, and when both pictures are
+//! hands a picture back once it has encoded the next one (it keeps the
+//! last to compare with for a scene cut). So one frame can be grabbed and
+//! converted while the previous one encodes, and when every picture is
 //! out no grab happens: changes keep coalescing in the damage region and
 //! the next grab shows the latest screen. A slow encoder thus drops frames,
 //! never queues them.
@@ -50,7 +51,7 @@ pub(crate) struct RawFrame {
     /// When the grab started.
     pub captured_at: Instant,
     /// From the first damage event this frame covers being read to the
-    /// grab (frame-rate cap, or both pictures at the encoder). Zero for a
+    /// grab (frame-rate cap, or every picture at the encoder). Zero for a
     /// grab without damage (keyframe request).
     pub waited: Duration,
     /// How long the grab took.

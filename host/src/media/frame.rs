@@ -12,7 +12,7 @@ use bytes::Bytes;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
     /// From reading the first damage event this frame covers to starting
-    /// the grab: the frame-rate cap, or the encoder holding both pictures.
+    /// the grab: the frame-rate cap, or the encoder holding every picture.
     /// Zero when the grab was for a keyframe request alone.
     pub waited: Duration,
     /// Grabbing the screen (MIT-SHM).
