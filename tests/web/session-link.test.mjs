@@ -34,10 +34,15 @@ test('a session link requests its session once, as early as it can', async () =>
   await waitFor('the green screen after signing in', green);
 
   // Signed in: the link's first socket is boot.js's, the app keeps it, and
-  // the one request on it is boot.js's.
+  // the one request on it is boot.js's. The account is asked for once:
+  // boot.js asks, and the app takes that answer instead of asking again.
   await page.goto('about:blank');
+  const accountRequests = [];
+  page.on('request', (r) => r.url().endsWith('/api/v1/me') && accountRequests.push(r));
   await page.goto(link);
   await waitFor('the green screen from the link', green);
+  assert.equal(accountRequests.length, 1, 'one request for the account');
+  assert.equal(accountRequests[0].resourceType(), 'fetch');
   const sockets = await page.evaluate(() => window.__sockets.map((s) => s.sent));
   assert.equal(sockets.length, 1, 'one socket');
   const requests = sockets[0].filter((m) => m.type === 'session_request');
