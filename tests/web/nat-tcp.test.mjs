@@ -57,10 +57,12 @@ test('a viewer without UDP connects through TURN over TCP', { timeout: 120000 },
     page.on('console', (m) => trail.push(`console: ${m.text()}`));
     page.on('requestfailed', (r) => trail.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
     await page.goto(w.url);
-    // About one load in five in CI (never in 14 runs alone) showed no
-    // sign-in form within 30 s here, in the namespace without UDP, and
-    // never in the other browser tests. Until that is understood: say
-    // what the page looked like, and load it once more.
+    // Chromium in a fresh namespace sometimes sees the network change while
+    // the page loads and aborts what is in flight (ERR_NETWORK_CHANGED, as
+    // a CI log of this test showed for a module and /me). The app now
+    // recovers from that by itself (load-error.test.mjs); the page
+    // document itself can still be hit, so say what the page looked like
+    // and load it once more.
     try {
       await page.getByLabel('Username').waitFor({ timeout: 15000 });
     } catch {

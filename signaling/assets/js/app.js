@@ -20,12 +20,33 @@ async function start() {
   const live = new Live();
   live.start();
   try {
-    const me = await api.me();
+    const me = await account();
     home(me, live);
   } catch (err) {
     live.stop();
     if (err.status === 401) signInView(root, start);
-    else replace(root, h('div', { className: 'center' }, h('p', { className: 'notice', attrs: { role: 'alert' } }, err.message)));
+    else {
+      const again = h('button', { type: 'button' }, 'Try again');
+      again.addEventListener('click', start);
+      replace(root, h('div', { className: 'center' }, h('p', { className: 'notice', attrs: { role: 'alert' } }, err.message), again));
+    }
+  }
+}
+
+// Waits between asking again for the account while the server cannot be
+// reached or fails (a network change, a server restart): about 7 s in all.
+const ACCOUNT_RETRY_MS = [300, 700, 1500, 4500];
+
+/** The signed-in account; a sign-in that is missing is not retried. */
+async function account() {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.me();
+    } catch (err) {
+      const passing = err.status === 0 || err.status >= 500;
+      if (!passing || attempt >= ACCOUNT_RETRY_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, ACCOUNT_RETRY_MS[attempt]));
+    }
   }
 }
 

@@ -1,12 +1,38 @@
 // Runs first, as a classic script in the page's head, before the modules
-// load: it asks for the account, and for a session link
-// (#/session/DEVICE_ID) it opens the viewer WebSocket and requests the
-// session at once, so the server and the host set it up while the app is
-// still loading. Everything the server sends
-// is kept, in order, for the app's live connection to take over
-// (live.js, `adoptEarly`). Without a sign-in the upgrade fails and the
-// app starts as usual.
+// load: it watches the modules load, asks for the account, and for a
+// session link (#/session/DEVICE_ID) it opens the viewer WebSocket and
+// requests the session at once, so the server and the host set it up while
+// the app is still loading. Everything the server sends is kept, in order,
+// for the app's live connection to take over (live.js, `adoptEarly`).
+// Without a sign-in the upgrade fails and the app starts as usual.
 (() => {
+  // A module that fails to load (the network changed under the page, the
+  // server restarted mid-load) leaves the app unstarted. Load the page
+  // once more; if that fails as well, say so instead of "Loading…".
+  const RELOADED_AT = 'meshdesk.reloadedAfterLoadError';
+  window.addEventListener('error', (e) => {
+    const script = e.target;
+    if (!(script instanceof HTMLScriptElement) || script.type !== 'module') return;
+    const last = Number(sessionStorage.getItem(RELOADED_AT) ?? 0);
+    if (Date.now() - last > 10000) {
+      sessionStorage.setItem(RELOADED_AT, String(Date.now()));
+      setTimeout(() => location.reload(), 300);
+      return;
+    }
+    const app = document.getElementById('app');
+    const box = document.createElement('div');
+    box.className = 'center';
+    const text = document.createElement('p');
+    text.className = 'notice';
+    text.setAttribute('role', 'alert');
+    text.textContent = 'Meshdesk could not load. Check your connection, then reload the page.';
+    const reload = document.createElement('button');
+    reload.type = 'button';
+    reload.textContent = 'Reload';
+    reload.addEventListener('click', () => location.reload());
+    box.append(text, reload);
+    app?.replaceChildren(box);
+  }, true);
   // The account, asked for now rather than once the modules have loaded:
   // api.js takes this response for the app's first `me()`.
   if (typeof fetch === 'function') {
