@@ -92,6 +92,7 @@ pub async fn enroll(
         private_key: STANDARD.encode(key.to_bytes()),
         max_fps: 30,
         bitrate_kbps: 4000,
+        deblocking: false,
     };
     cfg.save(path)?;
     Ok(cfg)

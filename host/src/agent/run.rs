@@ -72,6 +72,7 @@ impl Sessions {
             display: display.clone(),
             max_fps: cfg.max_fps,
             bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
+            deblocking: cfg.deblocking,
         };
         let (media, media_error) = match MediaPipeline::start(media_cfg) {
             Ok(p) => (Some(Arc::new(p)), None),

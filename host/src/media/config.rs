@@ -21,6 +21,8 @@ pub struct MediaConfig {
     pub max_fps: u32,
     /// Target bitrate of the H.264 stream in bits per second. Default 4 Mbit/s.
     pub bitrate_bps: u32,
+    /// H.264's deblocking filter. Default off (see `encode.rs`).
+    pub deblocking: bool,
 }
 
 impl Default for MediaConfig {
@@ -29,6 +31,7 @@ impl Default for MediaConfig {
             display: None,
             max_fps: DEFAULT_MAX_FPS,
             bitrate_bps: DEFAULT_BITRATE_BPS,
+            deblocking: false,
         }
     }
 }

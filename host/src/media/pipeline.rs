@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 
 use crate::media::capture::{self, CaptureCommand, CaptureHandle, CaptureLoop, RawFrame};
 use crate::media::convert::I420Picture;
-use crate::media::encode::H264Encoder;
+use crate::media::encode::{EncoderTuning, H264Encoder};
 use crate::media::frame::{EncodedFrame, StageTimings};
 use crate::media::scene;
 use crate::media::subscription::Subscription;
@@ -110,7 +110,11 @@ impl MediaPipeline {
     /// with the first subscriber.
     pub fn start(config: MediaConfig) -> Result<Self, MediaError> {
         config.validate()?;
-        let encoder = H264Encoder::new(config.bitrate_bps, config.max_fps)?;
+        let tuning = EncoderTuning {
+            deblocking: config.deblocking,
+            ..EncoderTuning::for_this_machine()
+        };
+        let encoder = H264Encoder::with_tuning(config.bitrate_bps, config.max_fps, tuning)?;
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let (handle, commands, wake) = capture::command_channel()?;
         let shared = Arc::new(Shared {
