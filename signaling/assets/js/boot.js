@@ -13,9 +13,16 @@
   window.addEventListener('error', (e) => {
     const script = e.target;
     if (!(script instanceof HTMLScriptElement) || script.type !== 'module') return;
-    const last = Number(sessionStorage.getItem(RELOADED_AT) ?? 0);
-    if (Date.now() - last > 10000) {
-      sessionStorage.setItem(RELOADED_AT, String(Date.now()));
+    // Once per 10 s at most, so that a lasting failure cannot loop; where
+    // storage is refused, not at all.
+    let again = false;
+    try {
+      again = Date.now() - Number(sessionStorage.getItem(RELOADED_AT) ?? 0) > 10000;
+      if (again) sessionStorage.setItem(RELOADED_AT, String(Date.now()));
+    } catch {
+      again = false;
+    }
+    if (again) {
       setTimeout(() => location.reload(), 300);
       return;
     }
