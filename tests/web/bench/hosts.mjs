@@ -8,8 +8,8 @@
 //     split into click-to-decoder and decoding;
 //   - browser input to photon (the <video> renderer);
 //   - with HOSTS_CONNECTS > 0, native connect to first frame.
-// Prints one JSON document: every round, and per binary the median and the
-// range of the rounds' p50s.
+// Prints one JSON document: every round, and per binary a summary (median,
+// range) of the rounds' p50s.
 //
 // Options (env): HOSTS_ROUNDS (6), HOSTS_SAMPLES (40 clicks per viewer and
 // round), HOSTS_CONNECTS (0), HOSTS_RESOLUTION (1280x720).
@@ -18,6 +18,7 @@
 import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { summary } from './measure.mjs';
 
 const [oldHost, newHost] = process.argv.slice(2).map((p) => resolve(p));
 if (!oldHost || !newHost) {
@@ -43,19 +44,11 @@ env.MESHDESK_BIN_DIR = binDir;
 const { cleanup, runBench } = await import('../harness.mjs');
 const { desktop, measureMeshdesk, measureNative, online, setup } = await import('./e2e.mjs');
 
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return v.length ? v[Math.floor((v.length - 1) / 2)] : null;
-};
-
 /** Median and range of one figure's per-round p50s, per binary. */
 function compare(rounds, pick) {
   const out = {};
-  for (const which of ['old', 'new']) {
-    const p50s = rounds.filter((r) => r.host === which).map(pick);
-    out[which] = { median_of_p50s: median(p50s), min: Math.min(...p50s), max: Math.max(...p50s) };
-  }
-  out.new_over_old = out.old.median_of_p50s ? Math.round((out.new.median_of_p50s / out.old.median_of_p50s) * 100) / 100 : null;
+  for (const which of ['old', 'new']) out[which] = summary(rounds.filter((r) => r.host === which).map(pick));
+  out.new_over_old = out.old.p50 ? Math.round((out.new.p50 / out.old.p50) * 100) / 100 : null;
   return out;
 }
 
