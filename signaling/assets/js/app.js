@@ -92,6 +92,7 @@ function home(me, live) {
       if (session && !session.ended) session.close();
       session = null;
       replace(root, header, offline, main);
+      feed.shown();
       return;
     }
     const id = decodeURIComponent(match[1]);

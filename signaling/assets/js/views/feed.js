@@ -1,4 +1,7 @@
-// The activity feed: newest first, updated live, times kept fresh.
+// The activity feed: newest first, updated live, times kept fresh. It is
+// drawn only while it is on the page: the first localised time in a page
+// costs 30 to 40 ms here (the browser loads its locale data), which a
+// session being set up must not wait for.
 
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
@@ -36,7 +39,14 @@ export class Feed {
     this.render();
   }
 
+  /** Call after putting the feed on the page: draws what came meanwhile. */
+  shown() {
+    if (this.stale) this.render();
+  }
+
   render() {
+    this.stale = !this.el.isConnected;
+    if (this.stale) return;
     const now = Date.now();
     replace(this.list, this.events.length
       ? this.events.map((e) => h('li', { dataset: { kind: e.kind } },
