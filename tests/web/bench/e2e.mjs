@@ -9,6 +9,7 @@
 // BENCH_VNC=0 to skip the VNC side, BENCH_RESOLUTIONS ("1280x720,1920x1080").
 
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { promisify } from 'node:util';
@@ -94,6 +95,29 @@ async function pageLoads(context, url, n) {
   }
   await tab.close();
   return { page_load_to_first_frame_ms: summary(fresh), page_load_in_open_tab_ms: summary(sameTab) };
+}
+
+/**
+ * This machine's floor for a page load to first frame: a page with nothing
+ * but a picture drawn by its first script, served over loopback, loaded
+ * the same way as the viewers' pages. No viewer can show its first frame
+ * sooner than this.
+ */
+export async function measureFloor(context, n) {
+  const html = '<!doctype html><meta charset="utf-8"><title>floor</title>' +
+    '<canvas data-testid="remote-screen" width="16" height="16"></canvas>' +
+    '<script>const g = document.querySelector("canvas").getContext("2d");' +
+    'g.fillStyle = "#f00"; g.fillRect(0, 0, 16, 16);</script>';
+  const http = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(html);
+  });
+  await new Promise((r) => http.listen(0, '127.0.0.1', r));
+  try {
+    return await pageLoads(context, `http://127.0.0.1:${http.address().port}/`, n);
+  } finally {
+    await new Promise((r) => http.close(r));
+  }
 }
 
 async function meshdeskPage(context, server, deviceId, render) {
@@ -375,6 +399,7 @@ export async function main() {
       if (WITH_VNC) run1.vnc_browser_scaled = await measureVnc(context, d, scaled);
     }
     if (first) run1.ffmpeg_x264 = await measureFfmpeg(d);
+    if (first && LOADS) run1.page_floor = await measureFloor(context, LOADS);
     result.runs[key] = run1;
     await d.host.stop();
     await d.flipper.stop();
