@@ -1,5 +1,10 @@
 //! A private virtual X display per test: `Xvfb -displayfd` picks a free
 //! display number itself and reports it when ready. Stopped on drop.
+//!
+//! Xvfb cannot change its resolution (its RandR offers one fixed mode), so
+//! a test of resolution changes runs TigerVNC's `Xvnc` instead: the same X
+//! server code with a virtual screen, whose RandR modes can be switched
+//! with `xrandr` ([`Xvfb::start_resizable`], [`Xvfb::resize`]).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -17,23 +22,65 @@ pub struct Xvfb {
 impl Xvfb {
     /// Start a `width`x`height`x24 screen; waits until it accepts clients.
     pub fn start(width: u32, height: u32) -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            // -noreset: without it the server resets (and forgets the painted
-            // background) whenever its last client disconnects.
-            .args([
-                "-displayfd",
-                "1",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-                "-screen",
-                "0",
-            ])
-            .arg(format!("{width}x{height}x24"))
+        let mut command = Command::new("Xvfb");
+        // -noreset: without it the server resets (and forgets the painted
+        // background) whenever its last client disconnects.
+        command
+            .args(["-nolisten", "tcp", "-noreset", "-screen", "0"])
+            .arg(format!("{width}x{height}x24"));
+        Self::spawn(command, "Xvfb (Debian package xvfb)")
+    }
+
+    /// Start a `width`x`height`x24 screen whose resolution can change
+    /// ([`Self::resize`]): Xvnc without a VNC port.
+    pub fn start_resizable(width: u32, height: u32) -> Xvfb {
+        let mut command = Command::new("Xvnc");
+        command
+            .args(["-nolisten", "tcp", "-noreset", "-depth", "24"])
+            .args(["-SecurityTypes", "None", "-rfbport", "-1", "-geometry"])
+            .arg(format!("{width}x{height}"));
+        Self::spawn(command, "Xvnc (Debian package tigervnc-standalone-server)")
+    }
+
+    /// Switch the screen to one of its RandR modes, like a user picking
+    /// another resolution; returns once the root window has the new size.
+    pub fn resize(&self, width: u32, height: u32) {
+        let query = self.run("xrandr", &["--query"]);
+        let output = query
+            .lines()
+            .find_map(|l| l.split_once(" connected").map(|(name, _)| name.to_string()))
+            .unwrap_or_else(|| panic!("no connected output in {query}"));
+        let mode = format!("{width}x{height}");
+        self.run("xrandr", &["--output", &output, "--mode", &mode]);
+        assert_eq!(
+            self.root_size(),
+            (width, height),
+            "root window after xrandr"
+        );
+    }
+
+    /// The root window's size, asked of the server now.
+    fn root_size(&self) -> (u32, u32) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::ConnectionExt as _;
+        let (conn, screen) = x11rb::connect(Some(&self.display)).expect("connect to X");
+        let root = conn.setup().roots[screen].root;
+        let geometry = conn
+            .get_geometry(root)
+            .expect("get_geometry")
+            .reply()
+            .expect("geometry");
+        (u32::from(geometry.width), u32::from(geometry.height))
+    }
+
+    /// Runs `command` with `-displayfd 1` and waits for its display number.
+    fn spawn(mut command: Command, what: &str) -> Xvfb {
+        let mut child = command
+            .args(["-displayfd", "1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start Xvfb (Debian package xvfb)");
+            .unwrap_or_else(|e| panic!("start {what}: {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -43,8 +90,8 @@ impl Xvfb {
         });
         let n = rx
             .recv_timeout(Duration::from_secs(20))
-            .expect("Xvfb did not report its display");
-        assert!(!n.is_empty(), "Xvfb exited without a display");
+            .unwrap_or_else(|_| panic!("{what} did not report its display"));
+        assert!(!n.is_empty(), "{what} exited without a display");
         Xvfb {
             child,
             display: format!(":{n}"),

@@ -1,7 +1,7 @@
 //! The real `meshdesk-host` on an Xvfb display: enroll, come online, stream
 //! the screen over real WebRTC to a viewer (decoded and checked), inject
-//! the viewer's input, enforce view-only, and keep a session running while
-//! the server is away.
+//! the viewer's input, enforce view-only, keep a session running while the
+//! server is away, and follow a change of the screen's resolution.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -90,30 +90,44 @@ async fn connect(viewer: &mut ViewerConn, device_id: &str) -> Session {
     Session { peer, streams, sid }
 }
 
-/// Centre pixel of a decoded frame as RGB.
-fn centre_rgb(decoder: &mut Decoder, data: &[u8]) -> Option<[u8; 3]> {
+/// Centre pixel of a decoded frame as RGB, and the picture's size.
+fn centre_rgb(decoder: &mut Decoder, data: &[u8]) -> Option<([u8; 3], (usize, usize))> {
     let yuv = decoder.decode(data).ok()??;
     let (w, h) = openh264::formats::YUVSource::dimensions(&yuv);
     let mut rgb = vec![0; w * h * 3];
     yuv.write_rgb8(&mut rgb);
     let at = ((h / 2) * w + w / 2) * 3;
-    Some([rgb[at], rgb[at + 1], rgb[at + 2]])
+    Some(([rgb[at], rgb[at + 1], rgb[at + 2]], (w, h)))
 }
 
 /// Wait for a decoded frame whose centre is close to `want`.
 async fn wait_for_colour(s: &mut Session, decoder: &mut Decoder, want: [u8; 3]) -> Duration {
+    wait_for_picture(s, decoder, want, None).await
+}
+
+/// Wait for a decoded frame whose centre is close to `want` and, if given,
+/// whose size is `size`.
+async fn wait_for_picture(
+    s: &mut Session,
+    decoder: &mut Decoder,
+    want: [u8; 3],
+    size: Option<(usize, usize)>,
+) -> Duration {
     let start = Instant::now();
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut last = None;
     loop {
         let ev = tokio::time::timeout_at(deadline, s.streams.video.recv())
             .await
-            .unwrap_or_else(|_| panic!("no frame of colour {want:?}; last {last:?}"));
+            .unwrap_or_else(|_| {
+                panic!("no frame of colour {want:?} and size {size:?}; last {last:?}")
+            });
         match ev.expect("video ended") {
             VideoEvent::Frame(au) => {
-                if let Some(rgb) = centre_rgb(decoder, &au.data) {
-                    last = Some(rgb);
-                    if rgb.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40) {
+                if let Some((rgb, got)) = centre_rgb(decoder, &au.data) {
+                    last = Some((rgb, got));
+                    let colour = rgb.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40);
+                    if colour && size.is_none_or(|size| size == got) {
                         return start.elapsed();
                     }
                 }
@@ -318,4 +332,36 @@ async fn enroll_gives_clear_errors() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("enroll first"));
+}
+
+/// A user changes the remote PC's resolution during a session: the picture
+/// arrives at the new size and input lands where the viewer points on it.
+#[tokio::test]
+async fn host_follows_a_change_of_resolution() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let alice = api.user("alice").await;
+    let x = Xvfb::start_resizable(1280, 720);
+    x.paint(0xff0000);
+    let mut viewer = ViewerConn::connect(&server, &alice).await;
+    let host = Host::start(&server, &api, &alice, &x, "resizable-pc").await;
+    let device_id = host.device_id.clone();
+    viewer
+        .wait_for("host online", |m| is_online(m, &device_id, true))
+        .await;
+    let mut s = connect(&mut viewer, &device_id).await;
+    let mut decoder = Decoder::new().expect("decoder");
+    wait_for_picture(&mut s, &mut decoder, [255, 0, 0], Some((1280, 720))).await;
+
+    for (width, height, rgb) in [(800, 600, 0x0000ff), (1920, 1080, 0x00ff00)] {
+        x.resize(width, height);
+        x.paint(rgb);
+        let want = [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8];
+        let size = (width as usize, height as usize);
+        wait_for_picture(&mut s, &mut decoder, want, Some(size)).await;
+        // Input maps the viewer's picture onto the new screen.
+        let mv = InputMsg::PointerMove { x: 0.25, y: 0.5 };
+        s.peer.send_input(&encode(&mv)).await.expect("send input");
+        wait_pointer(&x, (width as i32 / 4, height as i32 / 2)).await;
+    }
 }

@@ -90,8 +90,8 @@ async fn serve(
     path_lost: &Notify,
 ) -> Result<Option<EndReason>, String> {
     let sid = grant.session_id.clone();
-    let (w, h) = media.screen_size();
-    let screen = ScreenRect::at_origin(w, h).map_err(|e| e.to_string())?;
+    let mut screen_size = media.screen_size();
+    let screen = ScreenRect::at_origin(screen_size.0, screen_size.1).map_err(|e| e.to_string())?;
     let sink = EnigoSink::connect(display.as_deref()).map_err(|e| e.to_string())?;
     let mut input = InputSession::new(grant.permission, screen, sink);
     let (peer, mut streams) = HostPeer::new(&grant.ice_servers)
@@ -183,6 +183,14 @@ async fn serve(
             }
             f = next_frame(&mut frames) => {
                 let frame = f.map_err(|e| e.to_string())?;
+                // The screen's resolution changed: input follows the new size.
+                if media.screen_size() != screen_size {
+                    screen_size = media.screen_size();
+                    match ScreenRect::at_origin(screen_size.0, screen_size.1) {
+                        Ok(screen) => input.set_screen(screen),
+                        Err(e) => tracing::warn!(error = %e, "input keeps the old screen size"),
+                    }
+                }
                 let duration = match last_pts {
                     Some(prev) if frame.pts > prev => frame.pts - prev,
                     _ => Duration::from_millis(33),

@@ -91,11 +91,16 @@ impl CaptureHandle {
 /// Whether anyone wants frames; checked before every grab.
 pub(crate) type Watched = Box<dyn Fn() -> bool + Send>;
 
+/// Told the new screen size (width, height) after a RandR mode change.
+pub(crate) type Resized = Box<dyn Fn((u32, u32)) + Send>;
+
 /// State of the capture thread.
 pub(crate) struct CaptureLoop {
-    /// Damage events and the X connection's socket.
+    /// The X display (`None`: `$DISPLAY`), to capture a new size.
+    display: Option<String>,
+    /// Damage and resize events, and the X connection's socket.
     watcher: DamageWatcher,
-    /// The scrap grabber.
+    /// The scrap grabber, for the screen's current size.
     grabber: ScreenGrabber,
     /// Frame pacing (pure).
     pacer: Pacer,
@@ -111,6 +116,8 @@ pub(crate) struct CaptureLoop {
     frames: SyncSender<RawFrame>,
     /// True while at least one subscriber exists.
     watched: Watched,
+    /// Told each new screen size.
+    resized: Resized,
 }
 
 impl std::fmt::Debug for CaptureLoop {
@@ -145,11 +152,13 @@ impl CaptureLoop {
         wake: UnixStream,
         frames: SyncSender<RawFrame>,
         watched: Watched,
+        resized: Resized,
     ) -> Result<Self, MediaError> {
         let watcher = DamageWatcher::connect(display)?;
         let (width, height) = watcher.size();
         let grabber = ScreenGrabber::open(display, watcher.root(), width, height)?;
         Ok(Self {
+            display: display.map(str::to_owned),
             watcher,
             grabber,
             pacer: Pacer::new(max_fps),
@@ -159,6 +168,7 @@ impl CaptureLoop {
             damage_seen: None,
             frames,
             watched,
+            resized,
         })
     }
 
@@ -173,7 +183,11 @@ impl CaptureLoop {
             if self.handle_commands() == Flow::Stop {
                 return Ok(());
             }
-            if self.watcher.take_damage()? {
+            let changes = self.watcher.take_changes()?;
+            if let Some((width, height)) = changes.resized {
+                self.follow_resize(width, height)?;
+            }
+            if changes.damaged || changes.resized.is_some() {
                 if (self.watched)() {
                     // For the frame's timings (not for pacing).
                     self.damage_seen.get_or_insert_with(Instant::now);
@@ -191,6 +205,23 @@ impl CaptureLoop {
             };
             self.wait(timeout)?;
         }
+    }
+
+    /// Captures the screen at its new size from now on: scrap's capturer
+    /// grabs one fixed rectangle, which after a shrink lies partly off the
+    /// screen (the X server refuses the grab and the picture would freeze)
+    /// and after a growth misses the new part. The encoder starts a new
+    /// stream, with an IDR, at the first picture of another size.
+    fn follow_resize(&mut self, width: u16, height: u16) -> Result<(), MediaError> {
+        let root = self.watcher.root();
+        self.grabber = ScreenGrabber::open(self.display.as_deref(), root, width, height)?;
+        tracing::info!(
+            width,
+            height,
+            "the screen was resized; capturing the new size"
+        );
+        (self.resized)(self.size());
+        Ok(())
     }
 
     /// Applies queued commands.

@@ -5,25 +5,38 @@
 //! non-empty, and nothing more until we [`DamageWatcher::rearm`] it (subtract
 //! the region) right before grabbing. A static screen therefore produces no
 //! events and no wake-ups at all, and a busy one at most one event per frame.
+//!
+//! The same connection watches the root window's structure: a RandR mode
+//! change (new resolution) resizes the root window, and its
+//! `ConfigureNotify` tells the capture thread to capture the new size.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::damage::{self, ConnectionExt as _, ReportLevel};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
-use x11rb::protocol::xproto::Window;
+use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, EventMask, Window};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
 use crate::media::MediaError;
 
-/// An X connection watching the root window for damage.
+/// What the X server reported since the last look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScreenChanges {
+    /// Something on the screen was drawn.
+    pub damaged: bool,
+    /// The screen has a new size (width, height): a RandR mode change.
+    pub resized: Option<(u16, u16)>,
+}
+
+/// An X connection watching the root window for damage and resizes.
 pub struct DamageWatcher {
     /// Our own connection to the X server, only for damage events.
     conn: RustConnection,
     /// Root window of the captured screen.
     root: Window,
-    /// Size of the root window in pixels.
+    /// Size of the root window in pixels, as last reported.
     size: (u16, u16),
     /// The damage object tracking the root window.
     damage: damage::Damage,
@@ -68,6 +81,10 @@ impl DamageWatcher {
         );
         let damage = conn.generate_id()?;
         conn.damage_create(damage, root, ReportLevel::NON_EMPTY)?;
+        // Other clients may select other events on the root window: each
+        // client's mask is its own.
+        let structure = ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY);
+        conn.change_window_attributes(root, &structure)?;
         conn.flush()?;
         Ok(Self {
             conn,
@@ -82,25 +99,32 @@ impl DamageWatcher {
         self.root
     }
 
-    /// Width and height of the root window.
+    /// Width and height of the root window, as last reported.
     pub fn size(&self) -> (u16, u16) {
         self.size
     }
 
-    /// Reads every event that has arrived; true if any reported damage.
+    /// Reads every event that has arrived: damage, and a new screen size.
     /// Never blocks. Call it before waiting on [`Self::fd`].
-    pub fn take_damage(&self) -> Result<bool, MediaError> {
-        let mut damaged = false;
+    pub fn take_changes(&mut self) -> Result<ScreenChanges, MediaError> {
+        let mut changes = ScreenChanges::default();
         while let Some(event) = self.conn.poll_for_event()? {
             match event {
-                Event::DamageNotify(_) => damaged = true,
+                Event::DamageNotify(_) => changes.damaged = true,
+                Event::ConfigureNotify(e) if e.window == self.root => {
+                    let size = (e.width, e.height);
+                    if size != self.size {
+                        self.size = size;
+                        changes.resized = Some(size);
+                    }
+                }
                 Event::Error(error) => {
                     tracing::warn!(?error, "X error on the damage connection");
                 }
                 _ => {}
             }
         }
-        Ok(damaged)
+        Ok(changes)
     }
 
     /// Empties the damaged region so the next change sends a new event.

@@ -52,6 +52,9 @@ pub(crate) struct Shared {
     keyframe_wanted: AtomicBool,
     /// Commands to the capture thread.
     capture: CaptureHandle,
+    /// The screen's size in pixels, width in the high half: it changes
+    /// with a RandR mode change.
+    screen_size: AtomicU64,
     /// See [`MediaStats`].
     frames_captured: AtomicU64,
     frames_encoded: AtomicU64,
@@ -64,6 +67,18 @@ impl Shared {
     pub(crate) fn request_keyframe(&self) {
         self.keyframe_wanted.store(true, Ordering::SeqCst);
         self.capture.send(CaptureCommand::Keyframe);
+    }
+
+    /// Records the screen's size (at start, and after each resize).
+    fn set_screen_size(&self, (width, height): (u32, u32)) {
+        let packed = (u64::from(width) << 32) | u64::from(height);
+        self.screen_size.store(packed, Ordering::Relaxed);
+    }
+
+    /// The screen's size as last recorded.
+    fn screen_size(&self) -> (u32, u32) {
+        let packed = self.screen_size.load(Ordering::Relaxed);
+        ((packed >> 32) as u32, packed as u32)
     }
 
     /// Number of live subscriptions.
@@ -101,8 +116,6 @@ pub struct MediaPipeline {
     capture_thread: Option<JoinHandle<()>>,
     /// The encode thread; joined on drop.
     encode_thread: Option<JoinHandle<()>>,
-    /// Size of the captured screen.
-    screen_size: (u32, u32),
 }
 
 impl MediaPipeline {
@@ -122,6 +135,7 @@ impl MediaPipeline {
             failure: Mutex::new(None),
             keyframe_wanted: AtomicBool::new(true),
             capture: handle,
+            screen_size: AtomicU64::new(0),
             frames_captured: AtomicU64::new(0),
             frames_encoded: AtomicU64::new(0),
             keyframes: AtomicU64::new(0),
@@ -135,10 +149,14 @@ impl MediaPipeline {
             .spawn(move || {
                 let watched_shared = Arc::clone(&capture_shared);
                 let watched = Box::new(move || watched_shared.subscriber_count() > 0);
+                let resized_shared = Arc::clone(&capture_shared);
+                let resized = Box::new(move |size| resized_shared.set_screen_size(size));
                 let display = config.display.as_deref();
-                match CaptureLoop::open(display, config.max_fps, commands, wake, frames_tx, watched)
-                {
+                let fps = config.max_fps;
+                match CaptureLoop::open(display, fps, commands, wake, frames_tx, watched, resized) {
                     Ok(capture) => {
+                        // Set here, before any resize can be reported.
+                        capture_shared.set_screen_size(capture.size());
                         let _ = ready_tx.send(Ok(capture.size()));
                         if let Err(error) = capture.run() {
                             tracing::error!(%error, "screen capture stopped");
@@ -168,7 +186,6 @@ impl MediaPipeline {
             shared: Arc::clone(&shared),
             capture_thread: Some(capture_thread),
             encode_thread: None,
-            screen_size,
         };
         let encode_thread = std::thread::Builder::new()
             .name("meshdesk-encode".into())
@@ -207,9 +224,10 @@ impl MediaPipeline {
         self.shared.request_keyframe();
     }
 
-    /// Size of the captured screen in pixels (the stream is cropped to even).
+    /// Size of the captured screen in pixels (the stream is cropped to
+    /// even). It follows the screen when its resolution changes.
     pub fn screen_size(&self) -> (u32, u32) {
-        self.screen_size
+        self.shared.screen_size()
     }
 
     /// Number of live subscriptions.
