@@ -6,10 +6,11 @@
 BUILD_PACKAGES="build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
 # and the sqlite3 shell used to age records in tests. The X11 libraries are
-# loaded at run time by meshdesk-viewer's window (winit, softbuffer). Xvnc
-# (tigervnc-standalone-server) and xrandr are for the test of a resolution
-# change: Xvfb has one fixed mode.
-RUN_PACKAGES="xvfb xdotool x11-utils x11-apps x11-xserver-utils tigervnc-standalone-server xterm sqlite3 procps libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0"
+# loaded at run time by meshdesk-viewer's window (winit, softbuffer).
+RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps libx11-6 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0"
+# What the test of a resolution change runs (tests/tests/host_agent.rs):
+# Xvfb has one fixed mode, TigerVNC's Xvnc can switch modes with xrandr.
+RESIZE_PACKAGES="tigervnc-standalone-server x11-xserver-utils"
 # What the browser tests drive: Debian's Chromium (playwright-core comes
 # from npm, without a browser download).
 BROWSER_PACKAGES="chromium"
