@@ -112,9 +112,15 @@ export async function startServer(config = 'signup = "open"\n[relay]\nenabled = 
 }
 
 /** An Xvfb display of the given size; `-noreset` keeps it stable. */
-export async function startXvfb(width = 1280, height = 720) {
-  const p = new Proc('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-noreset', '-screen', '0', `${width}x${height}x24`]);
-  const n = await p.line((l) => /^\d+$/.test(l.trim()), 'Xvfb to report its display');
+export async function startXvfb(width = 1280, height = 720, { resizable = false } = {}) {
+  // Xvfb has one fixed mode; TigerVNC's Xvnc (the same X server code, no
+  // VNC port here) can switch modes with xrandr, as a user changing the
+  // resolution would.
+  const p = resizable
+    ? new Proc('Xvnc', ['-displayfd', '1', '-nolisten', 'tcp', '-noreset', '-depth', '24',
+      '-SecurityTypes', 'None', '-rfbport', '-1', '-geometry', `${width}x${height}`])
+    : new Proc('Xvfb', ['-displayfd', '1', '-nolisten', 'tcp', '-noreset', '-screen', '0', `${width}x${height}x24`]);
+  const n = await p.line((l) => /^\d+$/.test(l.trim()), 'the X server to report its display');
   const display = `:${n.trim()}`;
   return {
     display,
@@ -125,6 +131,11 @@ export async function startXvfb(width = 1280, height = 720) {
       const out = this.run('xdotool', ['getmouselocation', '--shell']);
       const get = (k) => Number(out.match(new RegExp(`^${k}=(-?\\d+)`, 'm'))?.[1]);
       return { x: get('X'), y: get('Y') };
+    },
+    /** Switch to another RandR mode (resizable only). */
+    resize(w, h) {
+      const output = this.run('xrandr', ['--query']).match(/^(\S+) connected/m)?.[1];
+      this.run('xrandr', ['--output', output, '--mode', `${w}x${h}`]);
     },
   };
 }
