@@ -235,21 +235,53 @@ async fn host_streams_the_screen_and_obeys_the_grant() {
         .await;
 }
 
-#[tokio::test]
-async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
-    let mut server = Server::start();
+/// A server, alice's host on `x` online, and a session of hers on it.
+struct Running {
+    server: Server,
+    alice: String,
+    /// Kept for the session's signaling.
+    _viewer: ViewerConn,
+    host: Host,
+    device_id: String,
+    s: Session,
+    decoder: Decoder,
+}
+
+async fn running_session(x: &Xvfb) -> Running {
+    let server = Server::start();
     let api = Api::new(&server);
     let alice = api.user("alice").await;
-    let x = Xvfb::start(640, 480);
-    x.paint(0x00ff00);
     let mut viewer = ViewerConn::connect(&server, &alice).await;
-    let host = Host::start(&server, &api, &alice, &x, "xvfb-pc").await;
+    let host = Host::start(&server, &api, &alice, x, "xvfb-pc").await;
     let device_id = host.device_id.clone();
     viewer
         .wait_for("host online", |m| is_online(m, &device_id, true))
         .await;
-    let mut s = connect(&mut viewer, &device_id).await;
-    let mut decoder = Decoder::new().expect("decoder");
+    let s = connect(&mut viewer, &device_id).await;
+    Running {
+        server,
+        alice,
+        _viewer: viewer,
+        host,
+        device_id,
+        s,
+        decoder: Decoder::new().expect("decoder"),
+    }
+}
+
+#[tokio::test]
+async fn sessions_survive_the_server_going_away_and_the_host_reconnects() {
+    let x = Xvfb::start(640, 480);
+    x.paint(0x00ff00);
+    let Running {
+        mut server,
+        alice,
+        _viewer,
+        host,
+        device_id,
+        mut s,
+        mut decoder,
+    } = running_session(&x).await;
     wait_for_colour(&mut s, &mut decoder, [0, 255, 0]).await;
 
     // The server stops; media is peer to peer, so the session goes on.
@@ -338,30 +370,21 @@ async fn enroll_gives_clear_errors() {
 /// arrives at the new size and input lands where the viewer points on it.
 #[tokio::test]
 async fn host_follows_a_change_of_resolution() {
-    let server = Server::start();
-    let api = Api::new(&server);
-    let alice = api.user("alice").await;
     let x = Xvfb::start_resizable(1280, 720);
     x.paint(0xff0000);
-    let mut viewer = ViewerConn::connect(&server, &alice).await;
-    let host = Host::start(&server, &api, &alice, &x, "resizable-pc").await;
-    let device_id = host.device_id.clone();
-    viewer
-        .wait_for("host online", |m| is_online(m, &device_id, true))
-        .await;
-    let mut s = connect(&mut viewer, &device_id).await;
-    let mut decoder = Decoder::new().expect("decoder");
-    wait_for_picture(&mut s, &mut decoder, [255, 0, 0], Some((1280, 720))).await;
+    // Bound whole: the server and the host live as long as it.
+    let mut r = running_session(&x).await;
+    wait_for_picture(&mut r.s, &mut r.decoder, [255, 0, 0], Some((1280, 720))).await;
 
     for (width, height, rgb) in [(800, 600, 0x0000ff), (1920, 1080, 0x00ff00)] {
         x.resize(width, height);
         x.paint(rgb);
         let want = [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8];
         let size = (width as usize, height as usize);
-        wait_for_picture(&mut s, &mut decoder, want, Some(size)).await;
+        wait_for_picture(&mut r.s, &mut r.decoder, want, Some(size)).await;
         // Input maps the viewer's picture onto the new screen.
         let mv = InputMsg::PointerMove { x: 0.25, y: 0.5 };
-        s.peer.send_input(&encode(&mv)).await.expect("send input");
+        r.s.peer.send_input(&encode(&mv)).await.expect("send input");
         wait_pointer(&x, (width as i32 / 4, height as i32 / 2)).await;
     }
 }
