@@ -388,3 +388,16 @@ async fn host_follows_a_change_of_resolution() {
         wait_pointer(&x, (width as i32 / 4, height as i32 / 2)).await;
     }
 }
+
+/// Screens side by side can be larger than H.264 at level 5.2 takes: the
+/// host sends them at half size, and input still lands on the full screen.
+#[tokio::test]
+async fn a_screen_too_large_to_encode_arrives_scaled_down() {
+    let x = Xvfb::start(5120, 1440);
+    x.paint(0x0000ff);
+    let mut r = running_session(&x).await;
+    wait_for_picture(&mut r.s, &mut r.decoder, [0, 0, 255], Some((2560, 720))).await;
+    let mv = InputMsg::PointerMove { x: 0.25, y: 0.5 };
+    r.s.peer.send_input(&encode(&mv)).await.expect("send input");
+    wait_pointer(&x, (1280, 720)).await;
+}

@@ -41,8 +41,10 @@ pub enum MediaError {
     #[error("screen capture failed: {0}")]
     Capture(#[source] std::io::Error),
 
-    /// The screen is larger or smaller than H.264 (OpenH264) accepts.
-    #[error("unsupported screen size {width}x{height} (2x2 up to 3840x2160)")]
+    /// A screen under 2x2, or a picture whose planes do not match its size.
+    #[error(
+        "unsupported picture size {width}x{height} (at least 2x2, even, with planes to match)"
+    )]
     UnsupportedSize {
         /// Width of the captured screen in pixels.
         width: u32,
