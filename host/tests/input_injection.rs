@@ -82,39 +82,69 @@ fn pointer_move_lands_on_the_normalized_pixel() {
     }
 }
 
+/// An xterm with the focus whose shell copies each typed line into a file.
+struct TypedLines {
+    _xterm: KillOnDrop,
+    dir: std::path::PathBuf,
+    file: std::path::PathBuf,
+}
+
+impl TypedLines {
+    fn start(xvfb: &Xvfb) -> Self {
+        let dir = std::env::temp_dir().join(format!("meshdesk-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("typed-{}.txt", &xvfb.display()[1..]));
+        let _ = std::fs::remove_file(&file);
+        let xterm = KillOnDrop(
+            xvfb.command("xterm")
+                .env("LC_ALL", "C.UTF-8")
+                .args(["-u8", "-geometry", "80x24+0+0", "-e", "sh", "-c"])
+                .arg(format!("stty -echo; cat > '{}'", file.display()))
+                .spawn()
+                .expect("cannot run xterm"),
+        );
+        let window = wait_for("the xterm window", TIMEOUT, || {
+            let out = xvfb
+                .command("xdotool")
+                .args(["search", "--onlyvisible", "--class", "xterm"])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.lines().next().map(str::to_owned)
+        });
+        // No window manager: give the xterm the focus, and the pointer too.
+        xvfb.run("xdotool", &["windowfocus", "--sync", &window]);
+        // Wait until the shell's `stty` ran, so nothing we type is echoed
+        // by a half-started terminal or lost.
+        wait_for("cat to create its file", TIMEOUT, || {
+            file.exists().then_some(())
+        });
+        Self {
+            _xterm: xterm,
+            dir,
+            file,
+        }
+    }
+
+    /// The first line typed, with its newline.
+    fn first_line(&self) -> String {
+        wait_for("the typed line in the file", TIMEOUT, || {
+            let text = std::fs::read_to_string(&self.file).ok()?;
+            text.contains('\n').then_some(text)
+        })
+    }
+}
+
+impl Drop for TypedLines {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[test]
 fn typed_keys_reach_an_x_client() {
     let (xvfb, mut sink) = start();
-    let dir = std::env::temp_dir().join(format!("meshdesk-input-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out_file = dir.join(format!("typed-{}.txt", &xvfb.display()[1..]));
-    let _ = std::fs::remove_file(&out_file);
-
-    // An xterm whose shell copies each typed line into a file.
-    let _xterm = KillOnDrop(
-        xvfb.command("xterm")
-            .env("LC_ALL", "C.UTF-8")
-            .args(["-u8", "-geometry", "80x24+0+0", "-e", "sh", "-c"])
-            .arg(format!("stty -echo; cat > '{}'", out_file.display()))
-            .spawn()
-            .expect("cannot run xterm"),
-    );
-    let window = wait_for("the xterm window", TIMEOUT, || {
-        let out = xvfb
-            .command("xdotool")
-            .args(["search", "--onlyvisible", "--class", "xterm"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().next().map(str::to_owned)
-    });
-    // No window manager: give the xterm the focus, and the pointer too.
-    xvfb.run("xdotool", &["windowfocus", "--sync", &window]);
-    // Wait until the shell's `stty` ran, so nothing we type is echoed
-    // by a half-started terminal or lost.
-    wait_for("cat to create its file", TIMEOUT, || {
-        out_file.exists().then_some(())
-    });
+    let typed = TypedLines::start(&xvfb);
 
     let mut session = InputSession::new(Permission::Control, screen(), &mut sink);
     session
@@ -138,13 +168,33 @@ fn typed_keys_reach_an_x_client() {
     assert_eq!(session.handle(accented).unwrap(), Outcome::Injected);
     tap(&mut session, "Enter");
 
-    let typed = wait_for("the typed line in the file", TIMEOUT, || {
-        let text = std::fs::read_to_string(&out_file).ok()?;
-        text.contains('\n').then_some(text)
-    });
-    assert_eq!(typed, "Hi! é\n");
+    assert_eq!(typed.first_line(), "Hi! é\n");
     assert!(session.held().is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Keys are the host's keys by place, read by the host's own layout: on a
+/// German host, the key where a US keyboard has Y types `z`, the one right
+/// of 0 types `ß`, and AltGr with Q types `@`. (Xvnc: Xvfb ignores
+/// `setxkbmap`.)
+#[test]
+fn keys_follow_the_host_layout() {
+    let xvfb = Xvfb::start_xvnc(WIDTH, HEIGHT);
+    xvfb.run("setxkbmap", &["-display", xvfb.display(), "de"]);
+    let mut sink = EnigoSink::connect(Some(xvfb.display())).expect("enigo connects to Xvfb");
+    let typed = TypedLines::start(&xvfb);
+    let mut session = InputSession::new(Permission::Control, screen(), &mut sink);
+    session
+        .handle(InputMsg::PointerMove { x: 0.05, y: 0.05 })
+        .unwrap();
+    for code in ["KeyY", "KeyZ", "Minus"] {
+        tap(&mut session, code);
+    }
+    session.handle(key("AltRight", true)).unwrap();
+    tap(&mut session, "KeyQ");
+    session.handle(key("AltRight", false)).unwrap();
+    tap(&mut session, "Enter");
+    assert_eq!(typed.first_line(), "zyß@\n");
+    assert!(session.held().is_empty());
 }
 
 #[test]

@@ -6,9 +6,10 @@
 //! the events in memory for unit tests. Another platform gets another sink
 //! with the same trait, never a `cfg` inside it.
 
-use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
+use enigo::{Axis, Button, Coordinate, Direction, Enigo, Keyboard, Mouse, Settings};
 use meshdesk_protocol::input::MouseButton;
 
+use super::keymap::HostKey;
 use super::InputError;
 
 /// Scroll direction of a wheel step.
@@ -35,7 +36,7 @@ pub trait InputSink {
     /// Scroll by `steps` wheel clicks; positive is down or right.
     fn scroll(&mut self, steps: i32, axis: ScrollAxis) -> Result<(), InputError>;
     /// Press or release one key.
-    fn key(&mut self, key: Key, press: Press) -> Result<(), InputError>;
+    fn key(&mut self, key: HostKey, press: Press) -> Result<(), InputError>;
     /// Type `text` (press and release each character).
     fn text(&mut self, text: &str) -> Result<(), InputError>;
 }
@@ -134,8 +135,12 @@ impl InputSink for EnigoSink {
         self.enigo.scroll(steps, axis).map_err(inject("wheel"))
     }
 
-    fn key(&mut self, key: Key, press: Press) -> Result<(), InputError> {
-        self.enigo.key(key, direction(press)).map_err(inject("key"))
+    fn key(&mut self, key: HostKey, press: Press) -> Result<(), InputError> {
+        let result = match key {
+            HostKey::Sym(key) => self.enigo.key(key, direction(press)),
+            HostKey::Code(keycode) => self.enigo.raw(u16::from(keycode), direction(press)),
+        };
+        result.map_err(inject("key"))
     }
 
     fn text(&mut self, text: &str) -> Result<(), InputError> {
@@ -149,7 +154,7 @@ pub enum SinkEvent {
     MoveTo(i32, i32),
     Button(MouseButton, Press),
     Scroll(i32, ScrollAxis),
-    Key(Key, Press),
+    Key(HostKey, Press),
     Text(String),
 }
 
@@ -194,7 +199,7 @@ impl InputSink for RecordingSink {
         self.record(SinkEvent::Scroll(steps, axis))
     }
 
-    fn key(&mut self, key: Key, press: Press) -> Result<(), InputError> {
+    fn key(&mut self, key: HostKey, press: Press) -> Result<(), InputError> {
         self.record(SinkEvent::Key(key, press))
     }
 
@@ -218,7 +223,7 @@ impl<S: InputSink + ?Sized> InputSink for &mut S {
         (**self).scroll(steps, axis)
     }
 
-    fn key(&mut self, key: Key, press: Press) -> Result<(), InputError> {
+    fn key(&mut self, key: HostKey, press: Press) -> Result<(), InputError> {
         (**self).key(key, press)
     }
 
@@ -241,7 +246,7 @@ impl<S: InputSink + ?Sized> InputSink for Box<S> {
         (**self).scroll(steps, axis)
     }
 
-    fn key(&mut self, key: Key, press: Press) -> Result<(), InputError> {
+    fn key(&mut self, key: HostKey, press: Press) -> Result<(), InputError> {
         (**self).key(key, press)
     }
 

@@ -1,26 +1,42 @@
-//! W3C `KeyboardEvent.code` to enigo keys.
+//! W3C `KeyboardEvent.code` to the keys the host injects.
 //!
 //! A `code` names a physical key by its position on a US keyboard
 //! (`KeyQ` is the key right of Tab whatever the viewer's layout prints on
 //! it). The host presses the same physical key; what it produces is up to
-//! the host's own layout. So character keys map to the character that key
-//! gives on a US layout without Shift (`Semicolon` to `;`); enigo finds the
-//! keycode carrying that keysym in the host's keyboard map.
+//! the host's own layout, as with Chrome Remote Desktop and RDP. So the
+//! keys whose meaning depends on the layout (letters, digits, punctuation,
+//! and AltGr) are injected by X keycode ([`HostKey::Code`]): the same key
+//! on the host's keyboard, read by the host's layout. A German user on a
+//! German host gets `z` from the key labelled Z (`KeyY`), `ß` from the
+//! key right of 0 and `@` from AltGr+Q. (Injecting the US character
+//! instead, as before, made that key type `y`: the host looked up which of
+//! its keys carries `y`.) The keycodes are those of X servers with evdev
+//! keycodes (Linux keycode + 8), which every current X server uses.
 //!
-//! Keys enigo has no variant for are given as X keysyms (`Key::Other`),
-//! which is what enigo's X11 backend expects: this table is for the X11
-//! host. A code missing here is not an error by itself: the session types
-//! the key's `text` instead, which is how characters of non-US layouts
-//! arrive (see [`KeyAction`]).
+//! The other keys mean the same on every layout and are injected by keysym
+//! ([`HostKey::Sym`]); keys enigo has no variant for are given as X
+//! keysyms (`Key::Other`): this table is for the X11 host. A code missing
+//! here is not an error by itself: the session types the key's `text`
+//! instead (see [`KeyAction`]).
 
 use enigo::Key;
 use xkeysym::key as sym;
+
+/// A key as the host injects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKey {
+    /// Found by what it means (an enigo key or X keysym): the same key on
+    /// every layout.
+    Sym(Key),
+    /// Found by where it is: an X keycode, read by the host's layout.
+    Code(u8),
+}
 
 /// What to do for a key event, decided from its `code` and `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyAction {
     /// Press or release this key.
-    Key(Key),
+    Key(HostKey),
     /// The code is unknown; type this text on key down.
     Text(String),
     /// The code is unknown and there is no text: nothing can be done.
@@ -45,46 +61,56 @@ pub fn resolve(code: &str, text: Option<&str>) -> KeyAction {
     }
 }
 
-/// The enigo key for a W3C `KeyboardEvent.code`, or `None` if unknown.
-pub fn key_for_code(code: &str) -> Option<Key> {
-    character_key(code)
-        .or_else(|| function_key(code))
+/// The key for a W3C `KeyboardEvent.code`, or `None` if unknown.
+pub fn key_for_code(code: &str) -> Option<HostKey> {
+    if let Some(keycode) = layout_keycode(code) {
+        return Some(HostKey::Code(keycode));
+    }
+    function_key(code)
         .or_else(|| modifier_key(code))
         .or_else(|| editing_key(code))
         .or_else(|| numpad_key(code))
         .or_else(|| media_key(code))
+        .map(HostKey::Sym)
 }
 
-/// Letters, digits and US-layout punctuation, by physical key.
-fn character_key(code: &str) -> Option<Key> {
-    if let Some(letter) = code.strip_prefix("Key") {
-        return single_char(letter)
-            .filter(char::is_ascii_uppercase)
-            .map(|c| Key::Unicode(c.to_ascii_lowercase()));
+/// The X keycode (evdev) of a key whose character depends on the layout:
+/// letters, digits, punctuation, the ISO key left of Z, and AltGr.
+fn layout_keycode(code: &str) -> Option<u8> {
+    /// The letter rows, each with the keycode of its first key.
+    const ROWS: [(&str, u8); 3] = [("QWERTYUIOP", 24), ("ASDFGHJKL", 38), ("ZXCVBNM", 52)];
+    if let Some(letter) = code.strip_prefix("Key").and_then(single_char) {
+        return ROWS.iter().find_map(|(row, first)| {
+            let at = row.find(letter)?;
+            u8::try_from(at).ok().map(|at| first + at)
+        });
     }
-    if let Some(digit) = code.strip_prefix("Digit") {
-        return single_char(digit)
-            .filter(char::is_ascii_digit)
-            .map(Key::Unicode);
+    if let Some(digit) = code.strip_prefix("Digit").and_then(single_char) {
+        // 1 to 9 are keycodes 10 to 18, and 0 comes after 9.
+        return digit
+            .to_digit(10)
+            .and_then(|d| u8::try_from((d + 9) % 10).ok())
+            .map(|i| 10 + i);
     }
-    let c = match code {
-        "Backquote" => '`',
-        "Minus" => '-',
-        "Equal" => '=',
-        "BracketLeft" => '[',
-        "BracketRight" => ']',
-        "Backslash" => '\\',
-        "Semicolon" => ';',
-        "Quote" => '\'',
-        "Comma" => ',',
-        "Period" => '.',
-        "Slash" => '/',
-        "Space" => return Some(Key::Space),
-        // The extra key left of Z on ISO keyboards; `<` on an X US layout.
-        "IntlBackslash" => return Some(Key::Other(sym::less)),
+    Some(match code {
+        "Backquote" => 49,
+        "Minus" => 20,
+        "Equal" => 21,
+        "BracketLeft" => 34,
+        "BracketRight" => 35,
+        "Backslash" => 51,
+        "Semicolon" => 47,
+        "Quote" => 48,
+        "Comma" => 59,
+        "Period" => 60,
+        "Slash" => 61,
+        // The extra key left of Z on ISO keyboards (`<` on a German one).
+        "IntlBackslash" => 94,
+        // AltGr on most layouts: its place, not the Alt_R keysym, which
+        // such layouts do not have on any key.
+        "AltRight" => 108,
         _ => return None,
-    };
-    Some(Key::Unicode(c))
+    })
 }
 
 /// `F1` to `F24`.
@@ -123,7 +149,7 @@ fn function_key(code: &str) -> Option<Key> {
     KEYS.get(usize::from(n).checked_sub(1)?).copied()
 }
 
-/// Shift, Control, Alt and Meta, left and right, and the lock keys.
+/// Shift, Control, Alt (left) and Meta, and the lock keys.
 fn modifier_key(code: &str) -> Option<Key> {
     Some(match code {
         "ShiftLeft" => Key::LShift,
@@ -131,7 +157,6 @@ fn modifier_key(code: &str) -> Option<Key> {
         "ControlLeft" => Key::LControl,
         "ControlRight" => Key::RControl,
         "AltLeft" => Key::Alt,
-        "AltRight" => Key::Other(sym::Alt_R),
         // Older browsers call the Windows/Super keys `OSLeft`/`OSRight`.
         "MetaLeft" | "OSLeft" => Key::Meta,
         "MetaRight" | "OSRight" => Key::Other(sym::Super_R),
@@ -145,6 +170,7 @@ fn modifier_key(code: &str) -> Option<Key> {
 /// Arrows, navigation, editing, and the keys of the function row.
 fn editing_key(code: &str) -> Option<Key> {
     Some(match code {
+        "Space" => Key::Space,
         "ArrowUp" => Key::UpArrow,
         "ArrowDown" => Key::DownArrow,
         "ArrowLeft" => Key::LeftArrow,
@@ -254,12 +280,28 @@ fn single_char(s: &str) -> Option<char> {
 mod tests {
     use super::*;
 
+    fn sym(key: Key) -> Option<HostKey> {
+        Some(HostKey::Sym(key))
+    }
+
     #[test]
-    fn letters_and_digits_map_to_unshifted_characters() {
-        assert_eq!(key_for_code("KeyA"), Some(Key::Unicode('a')));
-        assert_eq!(key_for_code("KeyZ"), Some(Key::Unicode('z')));
-        assert_eq!(key_for_code("Digit0"), Some(Key::Unicode('0')));
-        assert_eq!(key_for_code("Digit9"), Some(Key::Unicode('9')));
+    fn letters_and_digits_are_keys_by_place() {
+        // evdev keycodes + 8, as `xmodmap -pk` shows them on Xvfb.
+        let expected = [
+            ("KeyQ", 24),
+            ("KeyP", 33),
+            ("KeyA", 38),
+            ("KeyL", 46),
+            ("KeyY", 29),
+            ("KeyZ", 52),
+            ("KeyM", 58),
+            ("Digit1", 10),
+            ("Digit9", 18),
+            ("Digit0", 19),
+        ];
+        for (code, keycode) in expected {
+            assert_eq!(key_for_code(code), Some(HostKey::Code(keycode)), "{code}");
+        }
         for bad in ["Key", "Keya", "KeyAB", "Key1", "Digit", "DigitA", "Digit10"] {
             assert_eq!(key_for_code(bad), None, "{bad}");
         }
@@ -278,9 +320,9 @@ mod tests {
 
     #[test]
     fn function_keys_one_to_twenty_four() {
-        assert_eq!(key_for_code("F1"), Some(Key::F1));
-        assert_eq!(key_for_code("F12"), Some(Key::F12));
-        assert_eq!(key_for_code("F24"), Some(Key::F24));
+        assert_eq!(key_for_code("F1"), sym(Key::F1));
+        assert_eq!(key_for_code("F12"), sym(Key::F12));
+        assert_eq!(key_for_code("F24"), sym(Key::F24));
         for bad in ["F0", "F25", "F01", "F", "Fx", "F+1"] {
             assert_eq!(key_for_code(bad), None, "{bad}");
         }
@@ -288,34 +330,37 @@ mod tests {
 
     #[test]
     fn modifiers_keep_their_side() {
-        assert_eq!(key_for_code("ShiftLeft"), Some(Key::LShift));
-        assert_eq!(key_for_code("ShiftRight"), Some(Key::RShift));
-        assert_eq!(key_for_code("ControlLeft"), Some(Key::LControl));
-        assert_eq!(key_for_code("ControlRight"), Some(Key::RControl));
-        assert_eq!(key_for_code("AltLeft"), Some(Key::Alt));
-        assert_eq!(key_for_code("AltRight"), Some(Key::Other(sym::Alt_R)));
-        assert_eq!(key_for_code("MetaLeft"), Some(Key::Meta));
-        assert_eq!(key_for_code("MetaRight"), Some(Key::Other(sym::Super_R)));
+        assert_eq!(key_for_code("ShiftLeft"), sym(Key::LShift));
+        assert_eq!(key_for_code("ShiftRight"), sym(Key::RShift));
+        assert_eq!(key_for_code("ControlLeft"), sym(Key::LControl));
+        assert_eq!(key_for_code("ControlRight"), sym(Key::RControl));
+        assert_eq!(key_for_code("AltLeft"), sym(Key::Alt));
+        // AltGr by place: the layout decides what it is.
+        assert_eq!(key_for_code("AltRight"), Some(HostKey::Code(108)));
+        assert_eq!(key_for_code("MetaLeft"), sym(Key::Meta));
+        assert_eq!(key_for_code("MetaRight"), sym(Key::Other(sym::Super_R)));
     }
 
     #[test]
-    fn punctuation_is_by_physical_key_on_us_layout() {
+    fn punctuation_is_by_physical_key() {
         let expected = [
-            ("Backquote", '`'),
-            ("Minus", '-'),
-            ("Equal", '='),
-            ("BracketLeft", '['),
-            ("BracketRight", ']'),
-            ("Backslash", '\\'),
-            ("Semicolon", ';'),
-            ("Quote", '\''),
-            ("Comma", ','),
-            ("Period", '.'),
-            ("Slash", '/'),
+            ("Backquote", 49),
+            ("Minus", 20),
+            ("Equal", 21),
+            ("BracketLeft", 34),
+            ("BracketRight", 35),
+            ("Backslash", 51),
+            ("Semicolon", 47),
+            ("Quote", 48),
+            ("Comma", 59),
+            ("Period", 60),
+            ("Slash", 61),
+            ("IntlBackslash", 94),
         ];
-        for (code, c) in expected {
-            assert_eq!(key_for_code(code), Some(Key::Unicode(c)), "{code}");
+        for (code, keycode) in expected {
+            assert_eq!(key_for_code(code), Some(HostKey::Code(keycode)), "{code}");
         }
+        assert_eq!(key_for_code("Space"), sym(Key::Space));
     }
 
     #[test]
@@ -345,7 +390,7 @@ mod tests {
         // A French viewer's `KeyQ` prints `a`: the host presses the same key.
         assert_eq!(
             resolve("KeyQ", Some("a")),
-            KeyAction::Key(Key::Unicode('q'))
+            KeyAction::Key(HostKey::Code(24))
         );
     }
 

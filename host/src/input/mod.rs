@@ -41,6 +41,7 @@ pub use error::InputError;
 pub use gate::{Gate, Regrant};
 pub use geometry::ScreenRect;
 pub use injector::{EnigoSink, InputSink, Press, RecordingSink, ScrollAxis, SinkEvent};
+pub use keymap::HostKey;
 pub use outcome::{InputStats, Outcome, Rejection};
 pub use session::InputSession;
 pub use state::{Down, HeldInput, Up};

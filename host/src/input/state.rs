@@ -5,12 +5,13 @@
 //! on release-all so that exactly what we pressed gets released: no key is
 //! left stuck, and no key someone at the host holds is released by us.
 //!
-//! Keys are recorded as the [`Key`] that was injected, not the `code` that
+//! Keys are recorded as the [`HostKey`] that was injected, not the `code` that
 //! asked for it, so two codes for one key (`VolumeUp`, `AudioVolumeUp`)
 //! stay one held key.
 
-use enigo::Key;
 use meshdesk_protocol::input::MouseButton;
+
+use super::keymap::HostKey;
 
 /// What a key or button down means given what is already held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub enum Up {
 pub struct HeldInput {
     /// Held keys, oldest first (a handful at most; a Vec keeps the order
     /// so release-all can undo presses in reverse).
-    keys: Vec<Key>,
+    keys: Vec<HostKey>,
     /// Held mouse buttons, oldest first.
     buttons: Vec<MouseButton>,
 }
@@ -49,7 +50,7 @@ impl HeldInput {
     }
 
     /// Record a key down.
-    pub fn key_down(&mut self, key: Key) -> Down {
+    pub fn key_down(&mut self, key: HostKey) -> Down {
         if self.keys.contains(&key) {
             Down::AlreadyHeld
         } else {
@@ -59,7 +60,7 @@ impl HeldInput {
     }
 
     /// Record a key up.
-    pub fn key_up(&mut self, key: Key) -> Up {
+    pub fn key_up(&mut self, key: HostKey) -> Up {
         remove(&mut self.keys, &key)
     }
 
@@ -79,7 +80,7 @@ impl HeldInput {
     }
 
     /// Whether this key is held.
-    pub fn is_key_held(&self, key: Key) -> bool {
+    pub fn is_key_held(&self, key: HostKey) -> bool {
         self.keys.contains(&key)
     }
 
@@ -94,7 +95,7 @@ impl HeldInput {
     }
 
     /// Held keys, oldest first.
-    pub fn keys(&self) -> &[Key] {
+    pub fn keys(&self) -> &[HostKey] {
         &self.keys
     }
 
@@ -106,7 +107,7 @@ impl HeldInput {
     /// Forget everything and return what was held, in release order:
     /// buttons first (a drag ends before its modifiers do), then keys,
     /// newest first.
-    pub fn take_all(&mut self) -> (Vec<MouseButton>, Vec<Key>) {
+    pub fn take_all(&mut self) -> (Vec<MouseButton>, Vec<HostKey>) {
         let mut buttons = std::mem::take(&mut self.buttons);
         let mut keys = std::mem::take(&mut self.keys);
         buttons.reverse();
@@ -127,36 +128,38 @@ fn remove<T: PartialEq>(held: &mut Vec<T>, item: &T) -> Up {
 
 #[cfg(test)]
 mod tests {
+    use enigo::Key;
+
     use super::*;
 
     #[test]
     fn down_then_up_releases() {
         let mut held = HeldInput::new();
-        assert_eq!(held.key_down(Key::LShift), Down::Pressed);
-        assert!(held.is_key_held(Key::LShift));
-        assert_eq!(held.key_up(Key::LShift), Up::Released);
+        assert_eq!(held.key_down(HostKey::Sym(Key::LShift)), Down::Pressed);
+        assert!(held.is_key_held(HostKey::Sym(Key::LShift)));
+        assert_eq!(held.key_up(HostKey::Sym(Key::LShift)), Up::Released);
         assert!(held.is_empty());
     }
 
     #[test]
     fn repeated_down_is_a_repeat_and_one_up_releases() {
         let mut held = HeldInput::new();
-        assert_eq!(held.key_down(Key::Unicode('a')), Down::Pressed);
-        assert_eq!(held.key_down(Key::Unicode('a')), Down::AlreadyHeld);
-        assert_eq!(held.key_down(Key::Unicode('a')), Down::AlreadyHeld);
-        assert_eq!(held.keys(), &[Key::Unicode('a')]);
-        assert_eq!(held.key_up(Key::Unicode('a')), Up::Released);
-        assert_eq!(held.key_up(Key::Unicode('a')), Up::NotHeld);
+        assert_eq!(held.key_down(HostKey::Code(38)), Down::Pressed);
+        assert_eq!(held.key_down(HostKey::Code(38)), Down::AlreadyHeld);
+        assert_eq!(held.key_down(HostKey::Code(38)), Down::AlreadyHeld);
+        assert_eq!(held.keys(), &[HostKey::Code(38)]);
+        assert_eq!(held.key_up(HostKey::Code(38)), Up::Released);
+        assert_eq!(held.key_up(HostKey::Code(38)), Up::NotHeld);
         assert!(held.is_empty());
     }
 
     #[test]
     fn up_for_a_key_never_pressed_is_ignored() {
         let mut held = HeldInput::new();
-        held.key_down(Key::LControl);
-        assert_eq!(held.key_up(Key::LShift), Up::NotHeld);
+        held.key_down(HostKey::Sym(Key::LControl));
+        assert_eq!(held.key_up(HostKey::Sym(Key::LShift)), Up::NotHeld);
         assert_eq!(held.button_up(MouseButton::Left), Up::NotHeld);
-        assert_eq!(held.keys(), &[Key::LControl]);
+        assert_eq!(held.keys(), &[HostKey::Sym(Key::LControl)]);
     }
 
     #[test]
@@ -174,14 +177,21 @@ mod tests {
     #[test]
     fn take_all_returns_newest_first_and_empties() {
         let mut held = HeldInput::new();
-        held.key_down(Key::LControl);
-        held.key_down(Key::LShift);
-        held.key_down(Key::Unicode('t'));
+        held.key_down(HostKey::Sym(Key::LControl));
+        held.key_down(HostKey::Sym(Key::LShift));
+        held.key_down(HostKey::Code(28));
         held.button_down(MouseButton::Left);
         held.button_down(MouseButton::Middle);
         let (buttons, keys) = held.take_all();
         assert_eq!(buttons, vec![MouseButton::Middle, MouseButton::Left]);
-        assert_eq!(keys, vec![Key::Unicode('t'), Key::LShift, Key::LControl]);
+        assert_eq!(
+            keys,
+            vec![
+                HostKey::Code(28),
+                HostKey::Sym(Key::LShift),
+                HostKey::Sym(Key::LControl)
+            ]
+        );
         assert!(held.is_empty());
         assert_eq!(held.take_all(), (vec![], vec![]));
     }
@@ -189,8 +199,8 @@ mod tests {
     #[test]
     fn released_key_can_be_pressed_again() {
         let mut held = HeldInput::new();
-        held.key_down(Key::LShift);
-        held.key_up(Key::LShift);
-        assert_eq!(held.key_down(Key::LShift), Down::Pressed);
+        held.key_down(HostKey::Sym(Key::LShift));
+        held.key_up(HostKey::Sym(Key::LShift));
+        assert_eq!(held.key_down(HostKey::Sym(Key::LShift)), Down::Pressed);
     }
 }

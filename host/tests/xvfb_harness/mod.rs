@@ -38,6 +38,17 @@ pub struct Xvfb {
 impl Xvfb {
     /// Start a `width`x`height` 24-bit screen on a free display.
     pub fn start(width: u32, height: u32) -> Xvfb {
+        Self::start_server(Server::Xvfb, width, height)
+    }
+
+    /// Like [`Self::start`], with TigerVNC's `Xvnc` (no VNC port) instead:
+    /// the same X server code, but it takes a keyboard layout set with
+    /// `setxkbmap`, which Xvfb accepts and then ignores.
+    pub fn start_xvnc(width: u32, height: u32) -> Xvfb {
+        Self::start_server(Server::Xvnc, width, height)
+    }
+
+    fn start_server(server: Server, width: u32, height: u32) -> Xvfb {
         let offset = std::process::id() % DISPLAY_COUNT;
         for _ in 0..DISPLAY_COUNT {
             let n = NEXT_CANDIDATE.fetch_add(1, Ordering::Relaxed);
@@ -45,7 +56,7 @@ impl Xvfb {
             if display_in_use(number) {
                 continue;
             }
-            if let Some(xvfb) = try_start(number, width, height) {
+            if let Some(xvfb) = try_start(server, number, width, height) {
                 return xvfb;
             }
         }
@@ -133,17 +144,39 @@ fn display_in_use(number: u32) -> bool {
 }
 
 /// Start Xvfb on `number`; `None` if it exits (the display was taken).
-fn try_start(number: u32, width: u32, height: u32) -> Option<Xvfb> {
+/// Which X server to run.
+#[derive(Debug, Clone, Copy)]
+enum Server {
+    Xvfb,
+    Xvnc,
+}
+
+fn try_start(server: Server, number: u32, width: u32, height: u32) -> Option<Xvfb> {
     let display = format!(":{number}");
-    let mut child = Command::new("Xvfb")
-        .arg(&display)
-        .args(["-screen", "0", &format!("{width}x{height}x24")])
+    let mut command = match server {
+        Server::Xvfb => {
+            let mut c = Command::new("Xvfb");
+            c.arg(&display)
+                .args(["-screen", "0", &format!("{width}x{height}x24")]);
+            c
+        }
+        Server::Xvnc => {
+            let mut c = Command::new("Xvnc");
+            c.arg(&display)
+                .args(["-geometry", &format!("{width}x{height}"), "-depth", "24"])
+                .args(["-SecurityTypes", "None", "-rfbport", "-1"]);
+            c
+        }
+    };
+    let mut child = command
         .args(["-nolisten", "tcp", "-displayfd", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("cannot run Xvfb (install the xvfb package)");
+        .unwrap_or_else(|e| {
+            panic!("cannot run {server:?} (packages xvfb, tigervnc-standalone-server): {e}")
+        });
     let stdout = child.stdout.take().expect("stdout was piped");
     let (tx, rx) = mpsc::channel();
     // Ends at EOF, when Xvfb exits; owned by nobody, it holds nothing.
