@@ -184,8 +184,9 @@ async fn serve(
             f = next_frame(&mut frames) => {
                 let frame = f.map_err(|e| e.to_string())?;
                 // The screen's resolution changed: input follows the new size.
-                if media.screen_size() != screen_size {
-                    screen_size = media.screen_size();
+                let size = media.screen_size();
+                if size != screen_size {
+                    screen_size = size;
                     match ScreenRect::at_origin(screen_size.0, screen_size.1) {
                         Ok(screen) => input.set_screen(screen),
                         Err(e) => tracing::warn!(error = %e, "input keeps the old screen size"),

@@ -147,36 +147,31 @@ impl I420Picture {
             factor,
         } = scaling(width, height)?;
         if factor == 1 {
+            // A screen that was larger before no longer needs its buffer.
+            self.full = None;
             return self.convert_even(bgrx, w, h, stride);
         }
         // The part of the screen the picture shows, at full size.
-        let full = self.full.get_or_insert_with(Box::default);
+        let mut full = self.full.take().unwrap_or_default();
         let converted = full.convert_even(bgrx, w * factor, h * factor, stride);
-        if converted.is_err() {
-            (self.width, self.height) = (0, 0);
-            return converted;
+        if converted.is_ok() {
+            self.size_planes(w, h);
+            let (fw, f) = ((w * factor) as usize, factor as usize);
+            let (w_, half) = (w as usize, (w / 2) as usize);
+            shrink_plane(&full.y, fw, f, &mut self.y, w_);
+            shrink_plane(&full.u, fw / 2, f, &mut self.u, half);
+            shrink_plane(&full.v, fw / 2, f, &mut self.v, half);
         }
-        let (luma, chroma) = ((w * h) as usize, (w * h / 4) as usize);
-        self.y.resize(luma, 0);
-        self.u.resize(chroma, 0);
-        self.v.resize(chroma, 0);
-        let (fw, f) = ((w * factor) as usize, factor as usize);
-        let (w_, half) = (w as usize, (w / 2) as usize);
-        shrink_plane(&full.y, fw, f, &mut self.y, w_);
-        shrink_plane(&full.u, fw / 2, f, &mut self.u, half);
-        shrink_plane(&full.v, fw / 2, f, &mut self.v, half);
-        (self.width, self.height) = (w, h);
-        Ok(())
+        self.full = Some(full);
+        // On failure the planes hold nothing usable: say so through the size.
+        (self.width, self.height) = if converted.is_ok() { (w, h) } else { (0, 0) };
+        converted
     }
 
     /// [`Self::convert_from_bgrx`] for the top-left `w` x `h` (even) of the
     /// image, at full size.
     fn convert_even(&mut self, bgrx: &[u8], w: u32, h: u32, stride: u32) -> Result<(), MediaError> {
-        let luma = (w * h) as usize;
-        let chroma = luma / 4;
-        self.y.resize(luma, 0);
-        self.u.resize(chroma, 0);
-        self.v.resize(chroma, 0);
+        self.size_planes(w, h);
         let mut planar = YuvPlanarImageMut {
             y_plane: BufferStoreMut::Borrowed(&mut self.y),
             y_stride: w,
@@ -199,6 +194,14 @@ impl I420Picture {
         (self.width, self.height) = if converted.is_ok() { (w, h) } else { (0, 0) };
         converted?;
         Ok(())
+    }
+
+    /// Sizes the planes for a `w` x `h` (even) picture, reusing them.
+    fn size_planes(&mut self, w: u32, h: u32) {
+        let luma = (w * h) as usize;
+        self.y.resize(luma, 0);
+        self.u.resize(luma / 4, 0);
+        self.v.resize(luma / 4, 0);
     }
 
     /// The picture as borrowed planes.
