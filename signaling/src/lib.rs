@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod bundle;
 pub mod clock;
 pub mod config;
 pub mod error;

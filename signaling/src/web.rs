@@ -8,6 +8,7 @@ use axum::Router;
 use meshdesk_protocol::rest::ErrorBody;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::bundle;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -23,7 +24,8 @@ macro_rules! asset {
 }
 
 /// Embedded files: path, content type, bytes. The web app is plain JavaScript
-/// modules and CSS: no build step.
+/// modules and CSS: no build step. The page loads the modules joined into
+/// one script ([`BUNDLE`]), which the server builds from them when it starts.
 const ASSETS: &[(&str, &str, &str)] = &[
     ("/", HTML, include_str!("../assets/index.html")),
     asset!("app.css", CSS),
@@ -49,6 +51,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/views/signin.js", JS),
 ];
 
+/// The app's modules as one script (`bundle.rs`), from `js/app.js` down.
+/// It lives in `js/`, the directory the module paths are relative to.
+pub const BUNDLE: &str = "/assets/js/app.bundle.js";
+
 const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -61,7 +67,20 @@ pub const CSP: &str =
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
-    let mut r = Router::new().route("/", get(|| async { page(built().index.as_str()) }));
+    let mut r = Router::new()
+        .route("/", get(|| async { page(built().index.as_str()) }))
+        .route(
+            BUNDLE,
+            get(|| async { asset(JS, built().bundle.as_str(), REVALIDATE) }),
+        )
+        .route(
+            &format!(
+                "{}{}",
+                built().prefix,
+                BUNDLE.trim_start_matches("/assets/")
+            ),
+            get(|| async { asset(JS, built().bundle.as_str(), IMMUTABLE) }),
+        );
     for &(path, ctype, body) in ASSETS.iter().filter(|(p, _, _)| *p != "/") {
         let rel = path.trim_start_matches("/assets/");
         r = r
@@ -99,6 +118,8 @@ struct Built {
     prefix: String,
     /// index.html with its asset links under [`Self::prefix`].
     index: String,
+    /// The modules joined into one script.
+    bundle: String,
 }
 
 fn built() -> &'static Built {
@@ -118,9 +139,24 @@ fn built() -> &'static Built {
             .find(|(p, _, _)| *p == "/")
             .map_or("", |a| a.2);
         let index = html.replace("\"/assets/", &format!("\"{prefix}"));
-        Built { prefix, index }
+        // The modules are embedded constants, and a test bundles them:
+        // this cannot fail in a binary whose tests passed.
+        let bundle = bundle::bundle("app.js", module).expect("the web app's modules bundle");
+        Built {
+            prefix,
+            index,
+            bundle,
+        }
     });
     &BUILT
+}
+
+/// An embedded module by its path under `js/`.
+fn module(path: &str) -> Option<&'static str> {
+    ASSETS
+        .iter()
+        .find(|(p, _, _)| p.strip_prefix("/assets/js/") == Some(path))
+        .map(|a| a.2)
 }
 
 /// The app's page: never stored, so a new binary's page (and asset
@@ -189,7 +225,42 @@ pub fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::ASSETS;
+    use super::{built, module, ASSETS, BUNDLE};
+
+    /// The page loads the bundle, and the bundle holds every module the app
+    /// imports (and not the decoder worker, which runs on its own).
+    #[test]
+    fn the_page_loads_the_app_as_one_bundle() {
+        let b = built();
+        let script = format!(
+            "<script type=\"module\" src=\"{}{}\">",
+            b.prefix,
+            BUNDLE.trim_start_matches("/assets/")
+        );
+        assert!(b.index.contains(&script), "{}", b.index);
+        assert!(!b.index.contains("js/app.js"), "{}", b.index);
+        for path in [
+            "app.js",
+            "live.js",
+            "session/view.js",
+            "session/connection.js",
+            "views/devices.js",
+            "views/dialogs.js",
+        ] {
+            assert!(module(path).is_some(), "{path}");
+            assert!(
+                b.bundle.contains(&format!("// --- {path}\n")),
+                "{path} not in the bundle"
+            );
+        }
+        assert!(
+            !b.bundle.contains("// --- session/decoder-worker.js"),
+            "the worker is not bundled"
+        );
+        assert!(b.bundle.contains(
+            "new URL('./decoder-worker.js', new URL('session/surface.js', import.meta.url).href)"
+        ));
+    }
 
     /// Every file under assets/ is served: a module added to the app but
     /// not to `ASSETS` would fail to load in the browser.

@@ -490,7 +490,8 @@ async fn the_page_links_assets_that_browsers_keep() {
         .split('"')
         .filter(|s| s.starts_with("/assets/"))
         .collect();
-    assert!(links.len() > 10, "{links:?}");
+    // The start script, the icon, the stylesheet and the app's bundle.
+    assert_eq!(links.len(), 4, "{links:?}");
     let version = links[0].split('/').nth(2).expect("version");
     assert_eq!(version.len(), 12, "{links:?}");
     for link in &links {
@@ -500,13 +501,22 @@ async fn the_page_links_assets_that_browsers_keep() {
         assert!(!body.is_empty(), "{link}");
     }
     // The plain paths still work, revalidated on every use.
-    let (cache, body) = get("/assets/js/app.js".into()).await;
+    let (cache, body) = get("/assets/js/app.bundle.js".into()).await;
     assert_eq!(cache, "no-cache");
-    assert_eq!(body, get(format!("/assets/{version}/js/app.js")).await.1);
-    // Modules import relatively, and the worker and icon are found from
-    // where they are used, so nothing leaves the version.
-    let (_, surface) = get(format!("/assets/{version}/js/session/surface.js")).await;
-    assert!(surface.contains("new URL('./decoder-worker.js', import.meta.url)"));
+    assert_eq!(
+        body,
+        get(format!("/assets/{version}/js/app.bundle.js")).await.1
+    );
+    // So do the modules themselves.
+    let (cache, body) = get(format!("/assets/{version}/js/app.js")).await;
+    assert_eq!(cache, "public, max-age=31536000, immutable");
+    assert!(body.contains("function start()"), "{body}");
+    // The bundle's modules keep their own URLs, and the worker and icon
+    // are found from where they are used, so nothing leaves the version.
+    let (_, bundle) = get(format!("/assets/{version}/js/app.bundle.js")).await;
+    assert!(bundle.contains(
+        "new URL('./decoder-worker.js', new URL('session/surface.js', import.meta.url).href)"
+    ));
     get(format!("/assets/{version}/js/session/decoder-worker.js")).await;
     get(format!("/assets/{version}/icon.svg")).await;
 }
