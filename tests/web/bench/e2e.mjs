@@ -9,6 +9,7 @@
 // BENCH_VNC=0 to skip the VNC side, BENCH_RESOLUTIONS ("1280x720,1920x1080").
 
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -98,26 +99,43 @@ async function pageLoads(context, url, n) {
 }
 
 /**
- * This machine's floor for a page load to first frame: a page with nothing
- * but a picture drawn by its first script, served over loopback, loaded
- * the same way as the viewers' pages. No viewer can show its first frame
- * sooner than this.
+ * The two floor pages, served over loopback from a port of their own:
+ * - `/`: nothing but a picture drawn by its first script. No viewer can
+ *   show its first frame sooner than this page on this machine.
+ * - `/protocol`: `protocol-floor.html`, the least a page can do to show a
+ *   Meshdesk host's picture (one inline script, a `<video>`), with the
+ *   app page's Cross-Origin-Opener-Policy. What the app's page costs
+ *   beyond the protocol is the difference. The signaling server must
+ *   allow this origin (`allowed_origins`); the sign-in cookie is sent to
+ *   every port of the host.
  */
-export async function measureFloor(context, n) {
-  const html = '<!doctype html><meta charset="utf-8"><title>floor</title>' +
+async function startFloorPages() {
+  const draw = '<!doctype html><meta charset="utf-8"><title>floor</title>' +
     '<canvas data-testid="remote-screen" width="16" height="16"></canvas>' +
     '<script>const g = document.querySelector("canvas").getContext("2d");' +
     'g.fillStyle = "#f00"; g.fillRect(0, 0, 16, 16);</script>';
+  const protocol = readFileSync(new URL('./protocol-floor.html', import.meta.url), 'utf8');
   const http = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(html);
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+    if (req.url.startsWith('/protocol')) headers['cross-origin-opener-policy'] = 'same-origin';
+    res.writeHead(200, headers);
+    res.end(req.url.startsWith('/protocol') ? protocol : draw);
   });
   await new Promise((r) => http.listen(0, '127.0.0.1', r));
-  try {
-    return await pageLoads(context, `http://127.0.0.1:${http.address().port}/`, n);
-  } finally {
-    await new Promise((r) => http.close(r));
-  }
+  // Ends with the process, whoever forgets to close it.
+  http.unref();
+  return { url: `http://127.0.0.1:${http.address().port}`, close: () => new Promise((r) => http.close(r)) };
+}
+
+/** This machine's floor for a page load to first frame (see startFloorPages). */
+export function measureFloor(context, floor, n) {
+  return pageLoads(context, `${floor.url}/`, n);
+}
+
+/** The protocol's floor in this browser: the minimal viewer page (see startFloorPages). */
+export function measureProtocolFloor(context, floor, server, deviceId, n) {
+  const ws = server.url.replace(/^http/, 'ws');
+  return pageLoads(context, `${floor.url}/protocol?server=${encodeURIComponent(ws)}&device=${encodeURIComponent(deviceId)}`, n);
 }
 
 async function meshdeskPage(context, server, deviceId, render) {
@@ -325,9 +343,10 @@ export async function measureNative(server, d, { samples, loads }) {
 
 const ratio = (a, b) => (a !== null && b ? round(a / b, 100) : null);
 
-/** Server, user and a signed-in browser context with the page probes. */
+/** Server, user, a signed-in browser context with the page probes, and the floor pages. */
 export async function setup() {
-  const server = await startServer();
+  const floor = await startFloorPages();
+  const server = await startServer(`signup = "open"\nallowed_origins = ["${floor.url}"]\n[relay]\nenabled = false\n`);
   const token = await createUser(server, 'bench');
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1920, height: 1200 } });
@@ -351,7 +370,7 @@ export async function setup() {
   await login.getByRole('button', { name: 'Sign in' }).click();
   await login.getByTestId('username').waitFor();
   await login.close();
-  return { server, token, context };
+  return { server, token, context, floor };
 }
 
 /** Wait until the desktop's host is online. */
@@ -363,7 +382,7 @@ export async function online(server, token, d) {
 }
 
 export async function main() {
-  const { server, token, context } = await setup();
+  const { server, token, context, floor } = await setup();
 
   const result = {
     date: new Date().toISOString(),
@@ -399,12 +418,16 @@ export async function main() {
       if (WITH_VNC) run1.vnc_browser_scaled = await measureVnc(context, d, scaled);
     }
     if (first) run1.ffmpeg_x264 = await measureFfmpeg(d);
-    if (first && LOADS) run1.page_floor = await measureFloor(context, LOADS);
+    if (first && LOADS) {
+      run1.page_floor = await measureFloor(context, floor, LOADS);
+      run1.protocol_floor = await measureProtocolFloor(context, floor, server, d.deviceId, LOADS);
+    }
     result.runs[key] = run1;
     await d.host.stop();
     await d.flipper.stop();
   }
   result.ratios = ratios(result.runs['1280x720']);
+  await floor.close();
   await cleanup();
   return result;
 }

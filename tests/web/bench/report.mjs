@@ -41,6 +41,13 @@ for (const [res, run] of Object.entries(r.runs)) {
         `${ratio(f.page_load_to_first_frame_ms?.p50, v.page_load_to_first_frame_ms?.p50)} / ` +
         `${ratio(f.page_load_in_open_tab_ms?.p50, v.page_load_in_open_tab_ms?.p50)} | |`);
     }
+    const pf = run.protocol_floor;
+    if (pf) {
+      lines.push(`| Page load to first frame, a page that only speaks the protocol (one inline script, a \`<video>\`), new window / open tab | ` +
+        `${fmt(pf.page_load_to_first_frame_ms?.p50)} / ${fmt(pf.page_load_in_open_tab_ms?.p50)} ms (p50) | | ` +
+        `${ratio(pf.page_load_to_first_frame_ms?.p50, v.page_load_to_first_frame_ms?.p50)} / ` +
+        `${ratio(pf.page_load_in_open_tab_ms?.p50, v.page_load_in_open_tab_ms?.p50)} | |`);
+    }
   }
   if (m.static) {
     lines.push(`| Static screen: bytes/s to the viewer | ${kb(m.static.bytes_per_s)} | ${kb(v.static?.bytes_per_s)} | | ≤ 600 B/s |`);
