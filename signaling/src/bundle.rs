@@ -156,6 +156,11 @@ fn parse(path: &str, text: &str) -> Result<Module> {
         if line.contains("import(") {
             return Err(bad(n, "dynamic import() is not supported"));
         }
+        let indented = line.starts_with(char::is_whitespace);
+        let trimmed = line.trim_start();
+        if indented && (trimmed.starts_with("import ") || trimmed.starts_with("export ")) {
+            return Err(bad(n, "imports and exports must start their line"));
+        }
         if let Some(rest) = line.strip_prefix("import ") {
             let (names, from) = parse_import(rest).ok_or_else(|| {
                 bad(
@@ -306,6 +311,10 @@ mod tests {
             (
                 &[("a.js", "export default 1;")],
                 "a.js:1: an export must prefix",
+            ),
+            (
+                &[("a.js", "if (x) {\n  export const y = 1;\n}")],
+                "a.js:2: imports and exports must start their line",
             ),
             (
                 &[("a.js", "const x = 1;\nexport { x };")],
