@@ -39,10 +39,17 @@ test('a session link requests its session once, as early as it can', async () =>
   await page.goto('about:blank');
   const accountRequests = [];
   page.on('request', (r) => r.url().endsWith('/api/v1/me') && accountRequests.push(r));
+  // The device list waits 2 s for the session being set up, presence
+  // messages about its devices notwithstanding.
+  const listRequests = [];
+  page.on('request', (r) => r.url().endsWith('/api/v1/devices') && listRequests.push(Date.now()));
+  const loaded = Date.now();
   await page.goto(link);
   await waitFor('the green screen from the link', green);
   assert.equal(accountRequests.length, 1, 'one request for the account');
   assert.equal(accountRequests[0].resourceType(), 'fetch');
+  await waitFor('the device list, after the session', () => listRequests.length > 0);
+  assert.ok(listRequests[0] - loaded >= 1900, `the list was asked for ${listRequests[0] - loaded} ms after the load began`);
   const sockets = await page.evaluate(() => window.__sockets.map((s) => s.sent));
   assert.equal(sockets.length, 1, 'one socket');
   const requests = sockets[0].filter((m) => m.type === 'session_request');

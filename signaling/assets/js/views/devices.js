@@ -18,6 +18,7 @@ export class Devices {
   }
 
   async reload() {
+    this.asked = true;
     try {
       this.devices = await api.devices();
       this.error.hidden = true;
@@ -30,11 +31,16 @@ export class Devices {
 
   /** Reload soon, once, however many changes arrive together. */
   refresh() {
+    if (!this.asked) return;
     clearTimeout(this.pending);
     this.pending = setTimeout(() => this.reload(), 100);
   }
 
   presence(m) {
+    // Before the list is first asked for (a session link loads it later),
+    // that first load brings the state: a reload now would only compete
+    // with the session being set up.
+    if (!this.asked) return;
     const d = this.devices.find((x) => x.id === m.device_id);
     if (!d) {
       this.refresh();
