@@ -308,6 +308,11 @@ pub enum ServerToViewer {
         /// leave it out: assume 30.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_grace_secs: Option<u64>,
+        /// The device's name, as `GET /devices/{id}` gives it to this
+        /// viewer, so that a viewer opened by device id needs no request
+        /// for it. Older servers leave it out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_name: Option<String>,
     },
     /// The host accepted; its offer follows.
     SessionAccepted {

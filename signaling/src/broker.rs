@@ -109,6 +109,7 @@ pub fn request(
         request_id: None,
         resume_secret: Some(resume_secret),
         resume_grace_secs: Some(st.config.session_resume_grace.as_secs()),
+        device_name: Some(device.name),
     })
 }
 

@@ -55,6 +55,7 @@ async fn open_session(
         permission,
         ice_servers,
         request_id,
+        device_name,
         ..
     } = created
     else {
@@ -62,6 +63,7 @@ async fn open_session(
     };
     assert_eq!(permission, want);
     assert_eq!(request_id.as_deref(), Some("r1"));
+    assert_eq!(device_name.as_deref(), Some("office-pc"));
     assert_eq!(ice_servers[0].urls, ["stun:127.0.0.1:3478"]);
     let grant = host
         .wait_for("grant", |m| matches!(m, ServerToHost::SessionGrant { .. }))

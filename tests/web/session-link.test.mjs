@@ -43,11 +43,18 @@ test('a session link requests its session once, as early as it can', async () =>
   // messages about its devices notwithstanding.
   const listRequests = [];
   page.on('request', (r) => r.url().endsWith('/api/v1/devices') && listRequests.push(Date.now()));
+  // Its name comes with the session: no request for the device.
+  const deviceRequests = [];
+  page.on('request', (r) => r.url().includes(`/api/v1/devices/${deviceId}`) && deviceRequests.push(r.url()));
   const loaded = Date.now();
   await page.goto(link);
   await waitFor('the green screen from the link', green);
   assert.equal(accountRequests.length, 1, 'one request for the account');
   assert.equal(accountRequests[0].resourceType(), 'fetch');
+  await page.locator('.session .title').getByText('office-pc').waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Session with office-pc' }).count(), 1);
+  assert.equal(await page.getByLabel(/^Remote screen of office-pc\./).count(), 1);
+  assert.deepEqual(deviceRequests, []);
   await waitFor('the device list, after the session', () => listRequests.length > 0);
   assert.ok(listRequests[0] - loaded >= 1900, `the list was asked for ${listRequests[0] - loaded} ms after the load began`);
   const sockets = await page.evaluate(() => window.__sockets.map((s) => s.sent));

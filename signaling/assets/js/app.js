@@ -98,18 +98,14 @@ function home(me, live) {
     const id = decodeURIComponent(match[1]);
     if (session?.deviceId === id) return;
     // Known from the list, or opened by URL: the session request says
-    // whether the device exists and may be used; its name follows.
-    const known = devices.find(id);
-    const device = known ?? { id, name: 'remote PC' };
-    const naming = known ? null : api.device(id).then((d) => d.name).catch(() => null);
+    // whether the device exists and may be used, and its reply names it.
+    const device = devices.find(id) ?? { id, name: 'remote PC' };
     replace(root, offline, sessionRoot);
     const open = () => {
       session = sessionView(sessionRoot, live, device, () => {
         session = null;
         location.hash = '#/';
       });
-      const mine = session;
-      naming?.then((name) => name && session === mine && mine.named(name));
     };
     // The session is requested over the WebSocket: wait for it if needed.
     if (live.welcomed) open();

@@ -229,6 +229,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     ice_servers,
                     resume_secret,
                     resume_grace_secs,
+                    device_name,
                     ..
                 }) => ServerToViewer::SessionCreated {
                     session_id,
@@ -238,6 +239,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     request_id,
                     resume_secret,
                     resume_grace_secs,
+                    device_name,
                 },
                 Ok(other) => other,
                 Err(mut e) => {

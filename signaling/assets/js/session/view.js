@@ -13,7 +13,8 @@ const SCALE_KEY = 'meshdesk.scale';
 
 export function sessionView(root, live, device, onClose) {
   const render = renderMode();
-  const surface = createSurface(render, `Remote screen of ${device.name}. ${LEAVE_CHORD} returns keyboard focus to the page.`);
+  const screenLabel = (name) => `Remote screen of ${name}. ${LEAVE_CHORD} returns keyboard focus to the page.`;
+  const surface = createSurface(render, screenLabel(device.name));
   const video = surface.el;
   const overlay = h('div', { className: 'overlay', attrs: { role: 'status', 'aria-live': 'polite' } });
   const stage = h('div', { className: 'stage' }, video, overlay);
@@ -68,6 +69,12 @@ export function sessionView(root, live, device, onClose) {
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
     state: (t) => !ended && setState(t),
     created: (m) => {
+      // A session opened by link learns the device's name here.
+      if (m.device_name) {
+        title.textContent = m.device_name;
+        view.setAttribute('aria-label', `Session with ${m.device_name}`);
+        video.setAttribute('aria-label', screenLabel(m.device_name));
+      }
       const viewOnly = m.permission === 'view';
       view.dataset.permission = m.permission;
       mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
@@ -150,8 +157,6 @@ export function sessionView(root, live, device, onClose) {
   setTimeout(() => video.focus(), 0);
   return {
     deviceId: device.id,
-    /** The device's name, when it was not known at the start. */
-    named: (name) => { title.textContent = name; },
     offline: () => conn.deviceOffline(),
     close,
     get ended() { return ended; },
