@@ -56,7 +56,8 @@ pub fn bundle<'a>(entry: &str, source: impl Fn(&str) -> Option<&'a str>) -> Resu
             match line {
                 Line::Code(text) => out.push_str(text),
                 Line::Import { names, from } => {
-                    let target = &graph.modules[index[from.as_str()]];
+                    let at = index[from.as_str()];
+                    let target = &graph.modules[at];
                     let mut bound = Vec::new();
                     for name in names {
                         if !target.exports.contains(&name.imported) {
@@ -71,11 +72,7 @@ pub fn bundle<'a>(entry: &str, source: impl Fn(&str) -> Option<&'a str>) -> Resu
                             format!("{}: {}", name.imported, name.local)
                         });
                     }
-                    out.push_str(&format!(
-                        "const {{ {} }} = $m{};",
-                        bound.join(", "),
-                        index[from.as_str()]
-                    ));
+                    out.push_str(&format!("const {{ {} }} = $m{at};", bound.join(", ")));
                 }
             }
             out.push('\n');
@@ -150,6 +147,8 @@ impl Graph {
 /// Splits one module into code, imports and exports.
 fn parse(path: &str, text: &str) -> Result<Module> {
     let bad = |n: usize, what: &str| Error::Internal(format!("{path}:{}: {what}", n + 1));
+    // What `import.meta.url` becomes in this module, inside the bundle.
+    let meta_url = format!("new URL('{path}', import.meta.url).href");
     let mut lines = Vec::new();
     let mut exports = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -172,7 +171,9 @@ fn parse(path: &str, text: &str) -> Result<Module> {
                 names,
                 from: resolve(path, from).ok_or_else(|| bad(n, "import outside js/"))?,
             });
-        } else if let Some(rest) = line.strip_prefix("export ") {
+            continue;
+        }
+        let code = if let Some(rest) = line.strip_prefix("export ") {
             let declared = ["function ", "async function ", "class ", "const ", "let "]
                 .iter()
                 .find_map(|kw| rest.strip_prefix(kw))
@@ -184,10 +185,11 @@ fn parse(path: &str, text: &str) -> Result<Module> {
                     )
                 })?;
             exports.push(declared.to_string());
-            lines.push(Line::Code(rest.replace("import.meta.url", &meta_url(path))));
+            rest
         } else {
-            lines.push(Line::Code(line.replace("import.meta.url", &meta_url(path))));
-        }
+            line
+        };
+        lines.push(Line::Code(code.replace("import.meta.url", &meta_url)));
     }
     Ok(Module {
         path: path.to_string(),
@@ -243,11 +245,6 @@ fn resolve(importer: &str, specifier: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
-}
-
-/// What `import.meta.url` is in module `path`, inside the bundle.
-fn meta_url(path: &str) -> String {
-    format!("new URL('{path}', import.meta.url).href")
 }
 
 #[cfg(test)]
