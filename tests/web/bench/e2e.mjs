@@ -116,10 +116,11 @@ async function startFloorPages() {
     'g.fillStyle = "#f00"; g.fillRect(0, 0, 16, 16);</script>';
   const protocol = readFileSync(new URL('./protocol-floor.html', import.meta.url), 'utf8');
   const http = createServer((req, res) => {
+    const isProtocol = req.url.startsWith('/protocol');
     const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
-    if (req.url.startsWith('/protocol')) headers['cross-origin-opener-policy'] = 'same-origin';
+    if (isProtocol) headers['cross-origin-opener-policy'] = 'same-origin';
     res.writeHead(200, headers);
-    res.end(req.url.startsWith('/protocol') ? protocol : draw);
+    res.end(isProtocol ? protocol : draw);
   });
   await new Promise((r) => http.listen(0, '127.0.0.1', r));
   // Ends with the process, whoever forgets to close it.
