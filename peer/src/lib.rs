@@ -13,14 +13,13 @@
 //! - [`netwatch`]: notice that this machine lost a local address.
 //!
 //! Every task this crate spawns is owned by a session or connection handle
-//! and aborted when that handle is dropped.
+//! ([`meshdesk_tasks`]) and aborted when that handle is dropped.
 
 mod error;
 pub mod framing;
 pub mod h264;
 pub mod netwatch;
 pub mod signal;
-mod tasks;
 pub mod transport;
 
 pub use error::PeerError;

@@ -27,8 +27,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{header, HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::tasks::AbortOnDrop;
 use crate::PeerError;
+use meshdesk_tasks::AbortOnDrop;
 
 /// Messages waiting to be written; a full queue makes `send` wait.
 const OUTGOING_CAPACITY: usize = 64;

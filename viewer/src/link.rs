@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use meshdesk_peer::{PeerError, SignalReceiver, SignalSender};
 use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
+use meshdesk_tasks::sleep_or_never;
 use tokio::time::Instant;
 
 use crate::handshake::SignalTarget;
@@ -220,12 +221,5 @@ impl Link {
             }
             self.backlog.pop_front();
         }
-    }
-}
-
-async fn sleep_or_never(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }

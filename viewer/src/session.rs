@@ -15,6 +15,7 @@ use meshdesk_protocol::input::{ControlMsg, InputMsg};
 use meshdesk_protocol::signal::{
     EndReason, IceMsg, SdpMsg, ServerToViewer, SessionEndMsg, ViewerToServer,
 };
+use meshdesk_tasks::sleep_or_never;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -283,12 +284,5 @@ async fn request_keyframe(peer: &meshdesk_peer::ViewerPeer, channels_ready: bool
         if let Err(e) = peer.request_keyframe().await {
             tracing::debug!(error = %e, "keyframe request not sent");
         }
-    }
-}
-
-async fn sleep_or_never(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }

@@ -9,6 +9,5 @@ pub mod keyframes;
 pub mod restart;
 pub mod run;
 pub mod session;
-mod tasks;
 
 pub use error::AgentError;

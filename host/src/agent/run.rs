@@ -22,10 +22,10 @@ use tokio::time::{interval, timeout, Instant};
 use super::backoff::Backoff;
 use super::config::HostConfig;
 use super::session::{self, Finished, Grant, SessionIn};
-use super::tasks::{sleep_or_never, AbortOnDrop};
 use super::AgentError;
 use crate::media::{MediaConfig, MediaPipeline};
 use meshdesk_peer::netwatch::{self, AddressWatch};
+use meshdesk_tasks::{sleep_or_never, AbortOnDrop};
 
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;

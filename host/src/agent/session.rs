@@ -16,9 +16,9 @@ use tokio::time::Instant;
 
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
-use crate::agent::tasks::sleep_or_never;
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::MediaPipeline;
+use meshdesk_tasks::sleep_or_never;
 
 /// How long a session survives without connectivity (the viewer vanished
 /// or its network changed) before it is ended.

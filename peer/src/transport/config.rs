@@ -20,8 +20,8 @@ use super::events::{Handler, RawEvent};
 use super::keyframe::{KeyframeRequestInterceptor, KEYFRAME_SLOT};
 use super::turn_bridge::bridge_turn_servers;
 use super::Pc;
-use crate::tasks::TaskSet;
 use crate::PeerError;
+use meshdesk_tasks::TaskSet;
 
 /// RTP payload type we offer for H.264. Any dynamic type works; the
 /// negotiated one is read back from the sender.

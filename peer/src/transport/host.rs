@@ -29,8 +29,8 @@ use super::events::{drive, remote_candidate};
 use super::keyframe::is_keyframe_request;
 use super::stats::{collect, CandidatePairType, PeerStats};
 use super::{close_on_drop, CandidateReceiver, Link, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
-use crate::tasks::TaskSet;
 use crate::PeerError;
+use meshdesk_tasks::TaskSet;
 
 /// Capacity of the host's event channel; input beyond it waits in SCTP.
 const EVENT_CAPACITY: usize = 1024;

@@ -34,7 +34,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, UdpSocket};
 use tracing::Instrument;
 
-use crate::tasks::TaskSet;
+use meshdesk_tasks::TaskSet;
 
 /// How long connecting to the TURN server may take (TCP).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

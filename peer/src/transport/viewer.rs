@@ -19,8 +19,8 @@ use super::stats::{collect, CandidatePairType, PeerStats};
 use super::video::{self, receive_video, VideoState};
 use super::{close_on_drop, lock, CandidateReceiver, Link, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
 pub use crate::framing::VideoEvent;
-use crate::tasks::TaskSet;
 use crate::PeerError;
+use meshdesk_tasks::TaskSet;
 
 /// Capacity of the event channel (control messages, state changes).
 const EVENT_CAPACITY: usize = 256;

@@ -26,7 +26,6 @@ mod peer;
 mod permission;
 pub mod policy;
 pub mod settings;
-mod tasks;
 mod tcp;
 mod udp;
 pub mod wire;
@@ -44,9 +43,9 @@ use self::nonce::NonceKey;
 use self::peer::RelaySocket;
 use self::policy::PeerPolicy;
 use self::settings::RelaySettings;
-use self::tasks::AbortOnDrop;
 use crate::auth::secret::Secret;
 use crate::error::{Error, Result};
+use meshdesk_tasks::AbortOnDrop;
 
 /// How often expired allocations are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);

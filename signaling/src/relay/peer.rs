@@ -10,8 +10,8 @@ use tokio::net::UdpSocket;
 use tracing::Instrument;
 
 use super::allocation::AllocId;
-use super::tasks::AbortOnDrop;
 use super::Shared;
+use meshdesk_tasks::AbortOnDrop;
 
 /// The driver's handle to an allocation's relayed socket. The core holds
 /// it inside the allocation; when the allocation goes, the last handle
