@@ -16,13 +16,9 @@ use winit::event_loop::EventLoop;
 
 use crate::account::{find_device, signed_in};
 use crate::cli::ConnectArgs;
-use crate::decode::{self, DecodeStats, Output};
-use crate::frame::FrameSlot;
-use crate::handshake::{establish, Established};
-use crate::latency::LatencyReport;
-use crate::measure;
-use crate::session::{drive, Outcome, SessionCommand};
-use crate::stats::{Report, Timeline};
+use crate::measure::{self, LatencyReport, Report, Timeline};
+use crate::session::{drive, establish, Established, Outcome, SessionCommand};
+use crate::video::{self, DecodeStats, DecoderNeeds, FrameSlot, Need, Output};
 use crate::window::{App, UserEvent, WindowConfig};
 use crate::ViewerError;
 
@@ -128,7 +124,7 @@ fn run_window(
             let _ = wake.send_event(UserEvent::FrameReady);
         }),
     };
-    let decoder = decode::spawn(video, output, commands.clone(), Arc::clone(&stats))?;
+    let decoder = video::spawn(video, output, needs(&commands), Arc::clone(&stats))?;
 
     let notices = event_loop.create_proxy();
     let ended = event_loop.create_proxy();
@@ -179,12 +175,12 @@ async fn run_headless(
         Some(_) => Output::Probe(pictures_tx),
         None => Output::Discard,
     };
-    let decoder = decode::spawn(video, output, commands.clone(), Arc::clone(&stats))?;
+    let decoder = video::spawn(video, output, needs(&commands), Arc::clone(&stats))?;
     let mut task = tokio::spawn(drive(session, commands_rx, |_| {}));
-    let mut sampler = measure.map(measure::sampler);
+    let mut sampler = measure.map(measure::clicks::sampler);
     let measuring = async {
         match sampler.as_mut() {
-            Some(sampler) => measure::run(sampler, &mut pictures, &commands).await,
+            Some(sampler) => measure::clicks::run(sampler, &mut pictures, &commands).await,
             None => std::future::pending().await,
         }
     };
@@ -233,6 +229,19 @@ async fn finish(task: tokio::task::JoinHandle<Outcome>) -> Result<Outcome, Viewe
             ))
         }
     }
+}
+
+/// The decoder's needs, as commands to the session.
+fn needs(commands: &mpsc::UnboundedSender<SessionCommand>) -> DecoderNeeds {
+    let commands = commands.clone();
+    Box::new(move |need| {
+        let command = match need {
+            Need::Keyframe => SessionCommand::RequestKeyframe,
+            Need::FirstPicture => SessionCommand::FirstPicture,
+        };
+        // A closed channel means the session is over.
+        let _ = commands.send(command);
+    })
 }
 
 /// Hand the video stream to the decoder; the session keeps the rest.

@@ -1,49 +1,12 @@
-//! meshdesk-viewer: the native viewer.
-//!
-//! - `login --server URL --username NAME`, `logout`, `list [--json]`
-//!   ([`account`], over [`api`]; the token lives in [`login_file`]).
-//! - `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]
-//!   [--stats-json]` ([`connect`]): [`handshake`] opens the session,
-//!   [`session`] drives it, [`decode`] runs the decoder thread, [`window`]
-//!   is the winit loop that draws ([`present`], [`scale`], [`letterbox`])
-//!   and sends input ([`input`], [`keymap`]); [`measure`] and [`latency`]
-//!   time clicks to the picture that shows them. [`link`] carries the
-//!   session's signaling and, when it drops, [`resume`]s the session on a
-//!   new connection.
-//!
-//! Errors are one line on stderr and a non-zero exit code.
-
-mod account;
-mod api;
-mod cli;
-mod connect;
-mod convert;
-mod decode;
-mod error;
-mod frame;
-mod handshake;
-mod input;
-mod keymap;
-mod latency;
-mod letterbox;
-mod link;
-mod login_file;
-mod measure;
-mod present;
-mod recovery;
-mod resume;
-mod scale;
-mod session;
-mod stats;
-mod table;
-mod window;
+//! `meshdesk-viewer`: parse the command line, run it, and print an error
+//! as one line on stderr with a non-zero exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-
-use crate::cli::{Cli, Command};
-pub use crate::error::ViewerError;
+use meshdesk_viewer::account::{self, login_file};
+use meshdesk_viewer::cli::{Cli, Command};
+use meshdesk_viewer::{connect, ViewerError};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -1,4 +1,4 @@
-//! Errors of the agent's identity, enrollment and connection.
+//! Errors of the agent: its identity, enrollment, connection and sessions.
 
 use std::path::PathBuf;
 
@@ -34,4 +34,16 @@ pub enum AgentError {
     /// The server answered something unexpected.
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
+    /// A session's WebRTC peer could not be set up.
+    #[error("WebRTC: {0}")]
+    Peer(#[from] meshdesk_peer::PeerError),
+    /// A session's input injection could not be set up.
+    #[error("input: {0}")]
+    Input(#[from] crate::input::InputError),
+    /// The screen cannot be captured, so no session can be served.
+    #[error("screen capture unavailable: {0}")]
+    CaptureUnavailable(String),
+    /// This host serves as many sessions as it may.
+    #[error("too many sessions on this host")]
+    TooManySessions,
 }

@@ -6,8 +6,10 @@ pub mod config;
 pub mod enroll;
 pub mod error;
 pub mod keyframes;
+pub mod liveness;
 pub mod restart;
 pub mod run;
 pub mod session;
+mod sessions;
 
 pub use error::AgentError;

@@ -4,39 +4,23 @@
 //! which outlives any one signaling connection: media is peer to peer, so a
 //! session keeps running while the server is away.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
+use meshdesk_peer::netwatch::{self, AddressWatch};
 use meshdesk_peer::{ConnectOptions, SignalClient, SignalReceiver, SignalSender};
-use meshdesk_protocol::signal::{
-    DeviceInfo, ErrorCode, HostToServer, Screen, ServerToHost, SessionEndMsg,
-};
+use meshdesk_protocol::signal::{ErrorCode, HostToServer, ServerToHost, SessionEndMsg};
 use meshdesk_protocol::{device_auth_payload, PROTOCOL_VERSION};
-use tokio::sync::mpsc;
-use tokio::time::{interval, timeout, Instant};
+use tokio::time::{timeout, Instant};
 
 use super::backoff::Backoff;
 use super::config::HostConfig;
-use super::session::{self, Finished, Grant, SessionIn};
+use super::liveness::{Liveness, Verdict};
+use super::session::{Grant, SessionIn};
+use super::sessions::Sessions;
 use super::AgentError;
-use crate::media::{MediaConfig, MediaPipeline};
-use meshdesk_peer::netwatch::{self, AddressWatch};
-use meshdesk_tasks::{sleep_or_never, AbortOnDrop};
-
-/// Most sessions served at once.
-const MAX_SESSIONS: usize = 8;
-
-/// How long the server may take to answer a ping sent because a session
-/// lost its connection (a sign that this machine's network changed).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Heartbeats without any message from the server before the connection is
-/// given up as dead (the server answers every ping).
-const MISSED_HEARTBEATS: u32 = 3;
 
 /// How one signaling connection ended.
 #[derive(Debug)]
@@ -45,111 +29,6 @@ enum Exit {
     Shutdown,
     /// The connection dropped; reconnect.
     Lost(String),
-}
-
-/// Live sessions, by id.
-struct Sessions {
-    map: HashMap<String, (mpsc::Sender<SessionIn>, AbortOnDrop<Finished>)>,
-    /// Messages sessions want sent to the server.
-    out_tx: mpsc::UnboundedSender<HostToServer>,
-    out_rx: mpsc::UnboundedReceiver<HostToServer>,
-    /// Sessions report here when they end.
-    done_tx: mpsc::UnboundedSender<Finished>,
-    done_rx: mpsc::UnboundedReceiver<Finished>,
-    /// The display's shared capture and encode pipeline.
-    media: Option<Arc<MediaPipeline>>,
-    /// Why there is no pipeline, for refusals.
-    media_error: Option<String>,
-    display: Option<String>,
-    /// Sessions signal here when their peer connection loses connectivity.
-    path_lost: Arc<tokio::sync::Notify>,
-}
-
-impl Sessions {
-    fn new(cfg: &HostConfig) -> Sessions {
-        let display = std::env::var("DISPLAY").ok();
-        let media_cfg = MediaConfig {
-            display: display.clone(),
-            max_fps: cfg.max_fps,
-            bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
-            deblocking: cfg.deblocking,
-        };
-        let (media, media_error) = match MediaPipeline::start(media_cfg) {
-            Ok(p) => (Some(Arc::new(p)), None),
-            Err(e) => {
-                tracing::error!(error = %e, "screen capture unavailable; sessions will be refused");
-                (None, Some(e.to_string()))
-            }
-        };
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Sessions {
-            map: HashMap::new(),
-            out_tx,
-            out_rx,
-            done_tx,
-            done_rx,
-            media,
-            media_error,
-            display,
-            path_lost: Arc::new(tokio::sync::Notify::new()),
-        }
-    }
-
-    fn info(&self) -> DeviceInfo {
-        let screens = self
-            .media
-            .as_ref()
-            .map(|m| {
-                let (width, height) = m.screen_size();
-                vec![Screen { width, height }]
-            })
-            .unwrap_or_default();
-        DeviceInfo {
-            os: super::enroll::os_description(),
-            screens,
-            agent_version: env!("CARGO_PKG_VERSION").to_string(),
-        }
-    }
-
-    /// Start a granted session, or say why not.
-    fn start(&mut self, grant: Grant) -> Result<(), String> {
-        let Some(media) = self.media.clone() else {
-            return Err(format!(
-                "screen capture unavailable: {}",
-                self.media_error.as_deref().unwrap_or("unknown")
-            ));
-        };
-        if self.map.len() >= MAX_SESSIONS {
-            return Err("too many sessions on this host".into());
-        }
-        let (tx, rx) = mpsc::channel(64);
-        let sid = grant.session_id.clone();
-        let span = tracing::info_span!("session", session = %sid, user = %grant.user, permission = ?grant.permission);
-        let out = self.out_tx.clone();
-        let done = self.done_tx.clone();
-        let display = self.display.clone();
-        let path_lost = Arc::clone(&self.path_lost);
-        let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
-            async move {
-                let finished = session::run(grant, media, display, rx, out, path_lost).await;
-                let _ = done.send(Finished {
-                    session_id: finished.session_id.clone(),
-                    reason: finished.reason,
-                });
-                finished
-            },
-            span,
-        ));
-        self.map.insert(sid, (tx, task));
-        Ok(())
-    }
-
-    fn forward(&mut self, session_id: &str, msg: SessionIn) {
-        if let Some((tx, _)) = self.map.get(session_id) {
-            let _ = tx.try_send(msg);
-        }
-    }
 }
 
 /// Run the agent until `shutdown` resolves. Returns an error only when the
@@ -174,7 +53,7 @@ pub async fn run(
             Ok(Exit::Shutdown) => break,
             Ok(Exit::Lost(why)) => tracing::warn!(%why, "disconnected from the server"),
             Err(e @ AgentError::AuthRefused(_)) => {
-                end_all(&mut sessions);
+                sessions.end_all();
                 return Err(e);
             }
             Err(e) => tracing::warn!(error = %e, "cannot connect"),
@@ -187,18 +66,9 @@ pub async fn run(
             _ = &mut shutdown => break,
         }
     }
-    end_all(&mut sessions);
+    sessions.end_all();
     tracing::info!("host agent stopped");
     Ok(())
-}
-
-/// End every session (shutdown): dropping the tasks releases held input.
-fn end_all(sessions: &mut Sessions) {
-    for (sid, (tx, task)) in sessions.map.drain() {
-        let _ = tx.try_send(SessionIn::End);
-        tracing::info!(session = %sid, "ending session");
-        drop(task);
-    }
 }
 
 fn ws_url(server: &str) -> String {
@@ -226,64 +96,66 @@ async fn connect_and_serve(
     tracing::info!(device = %cfg.device_id, "connected to the server");
     // Sessions that outlived the previous connection may owe their viewer
     // an ICE restart offer.
-    for (tx, _) in sessions.map.values() {
-        let _ = tx.try_send(SessionIn::SignalingRestored);
-    }
-    let mut beat = interval(heartbeat);
-    let mut last_heard = Instant::now();
-    let mut probe: Option<Instant> = None;
+    sessions.tell_all(&SessionIn::SignalingRestored);
+    let mut liveness = Liveness::new(heartbeat, Instant::now());
     loop {
-        tokio::select! {
+        let verdict = tokio::select! {
             biased;
             Some(done) = sessions.done_rx.recv() => {
-                sessions.map.remove(&done.session_id);
+                sessions.remove(&done.session_id);
                 if let Some(reason) = done.reason {
-                    let end = HostToServer::SessionEnd(SessionEndMsg::new(done.session_id, reason));
-                    send(&tx, end).await?;
+                    send(&tx, HostToServer::SessionEnd(SessionEndMsg::new(done.session_id, reason))).await?;
                 }
+                Verdict::Wait
             }
-            Some(out) = sessions.out_rx.recv() => send(&tx, out).await?,
+            Some(out) = sessions.out_rx.recv() => {
+                send(&tx, out).await?;
+                Verdict::Wait
+            }
             msg = rx.recv() => match msg {
                 Some(Ok(m)) => {
-                    last_heard = Instant::now();
-                    probe = None;
+                    liveness.heard(Instant::now());
                     if let Some(reply) = handle(m, sessions)? {
                         send(&tx, reply).await?;
                     }
+                    Verdict::Wait
                 }
-                Some(Err(e)) => tracing::warn!(error = %e, "bad message from the server"),
-                None => return Ok(Exit::Lost("connection closed".into())),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "bad message from the server");
+                    Verdict::Wait
+                }
+                None => Verdict::Dead("connection closed"),
             },
-            removed = netwatch::removed_or_never(watch) => {
-                if let Err(e) = removed {
-                    tracing::warn!(error = %e, "stopped watching local addresses");
-                    *watch = None;
-                    continue;
-                }
-                // Sockets on the old address are dead, this connection's
-                // too: reconnect now, and have the sessions restart ICE
-                // once it is back.
-                for (tx, _) in sessions.map.values() {
-                    let _ = tx.try_send(SessionIn::NetworkChanged);
-                }
-                return Ok(Exit::Lost("a local address was removed".into()));
-            }
-            _ = sessions.path_lost.notified(), if probe.is_none() => {
+            removed = netwatch::removed_or_never(watch) => address_removed(removed, sessions, watch),
+            () = sessions.path_lost.notified() => {
                 tracing::debug!("a session lost its path: checking the server connection");
-                send(&tx, HostToServer::Ping).await?;
-                probe = Some(Instant::now() + PROBE_TIMEOUT);
+                liveness.path_lost(Instant::now())
             }
-            _ = sleep_or_never(probe) => {
-                return Ok(Exit::Lost("no answer from the server after a network change".into()));
-            }
-            _ = beat.tick() => {
-                if last_heard.elapsed() > heartbeat * MISSED_HEARTBEATS {
-                    return Ok(Exit::Lost("the server stopped answering".into()));
-                }
-                send(&tx, HostToServer::Ping).await?;
-            }
+            () = tokio::time::sleep_until(liveness.deadline()) => liveness.tick(Instant::now()),
+        };
+        match verdict {
+            Verdict::Wait => {}
+            Verdict::Ping => send(&tx, HostToServer::Ping).await?,
+            Verdict::Dead(why) => return Ok(Exit::Lost(why.into())),
         }
     }
+}
+
+/// This machine lost a local address (or the watch failed). Sockets on the
+/// old address are dead, this connection's too: reconnect now, and have
+/// the sessions restart ICE once it is back.
+fn address_removed(
+    removed: std::io::Result<()>,
+    sessions: &Sessions,
+    watch: &mut Option<AddressWatch>,
+) -> Verdict {
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "stopped watching local addresses");
+        *watch = None;
+        return Verdict::Wait;
+    }
+    sessions.tell_all(&SessionIn::NetworkChanged);
+    Verdict::Dead("a local address was removed")
 }
 
 async fn send(tx: &SignalSender<HostToServer>, msg: HostToServer) -> Result<(), AgentError> {
@@ -369,8 +241,9 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
                 permission,
                 ice_servers,
             };
-            if let Err(reason) = sessions.start(grant) {
-                tracing::warn!(%reason, "refusing session");
+            if let Err(why) = sessions.start(grant) {
+                tracing::warn!(reason = %why, "refusing session");
+                let reason = why.to_string();
                 return Ok(Some(HostToServer::SessionReject { session_id, reason }));
             }
         }

@@ -28,7 +28,7 @@ pub struct StageTimings {
 }
 
 /// One encoded video frame, shared by every subscriber through an `Arc`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EncodedFrame {
     /// One Annex-B access unit: NAL units each prefixed with `00 00 00 01`.
     pub data: Bytes,

@@ -16,11 +16,10 @@ use openh264::decoder::{DecodedYUV, Decoder};
 use openh264::formats::YUVSource;
 use tokio::sync::mpsc;
 
-use crate::convert::{i420_to_frame, I420};
-use crate::frame::{Frame, FrameSlot};
-use crate::latency::{Picture, Yuv};
-use crate::recovery::Recovery;
-use crate::session::SessionCommand;
+use super::convert::{i420_to_frame, I420};
+use super::frame::{Frame, FrameSlot};
+use super::probe::{Picture, Yuv};
+use super::recovery::Recovery;
 use crate::ViewerError;
 
 /// Where decoded pictures go.
@@ -91,12 +90,24 @@ impl DecodeStats {
     }
 }
 
+/// What the decoder asks of whoever runs the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The picture cannot go on without a keyframe (loss, decode error).
+    Keyframe,
+    /// The first picture was decoded.
+    FirstPicture,
+}
+
+/// Where the decoder's [`Need`]s go (called on the decoder thread).
+pub type DecoderNeeds = Box<dyn Fn(Need) + Send>;
+
 /// Start the decoder thread. It ends when the video channel closes (the
 /// session ended) and is joined through the returned handle.
 pub fn spawn(
     mut video: mpsc::Receiver<VideoEvent>,
     mut output: Output,
-    commands: mpsc::UnboundedSender<SessionCommand>,
+    needs: DecoderNeeds,
     stats: Arc<DecodeStats>,
 ) -> Result<JoinHandle<()>, ViewerError> {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
@@ -116,7 +127,7 @@ pub fn spawn(
             };
             let mut state = Pipeline::default();
             while let Some(event) = video.blocking_recv() {
-                state.handle(event, &mut decoder, &mut output, &commands, &stats);
+                state.handle(event, &mut decoder, &mut output, &needs, &stats);
             }
             tracing::debug!("video stream ended; decoder thread stops");
         })
@@ -143,7 +154,7 @@ impl Pipeline {
         event: VideoEvent,
         decoder: &mut Decoder,
         output: &mut Output,
-        commands: &mpsc::UnboundedSender<SessionCommand>,
+        needs: &DecoderNeeds,
         stats: &DecodeStats,
     ) {
         let now = Instant::now();
@@ -164,7 +175,7 @@ impl Pipeline {
                             let first = stats.first_frame_at.get().is_none();
                             stats.record(elapsed_us(now), Instant::now());
                             if first {
-                                let _ = commands.send(SessionCommand::FirstPicture);
+                                needs(Need::FirstPicture);
                             }
                         }
                         Ok(false) => {}
@@ -172,7 +183,7 @@ impl Pipeline {
                             tracing::debug!(%reason, "decode failed");
                             stats.decode_errors.fetch_add(1, Ordering::Relaxed);
                             if self.recovery.on_decode_error(now) {
-                                request_keyframe(commands, stats);
+                                request_keyframe(needs, stats);
                             }
                         }
                     }
@@ -183,7 +194,7 @@ impl Pipeline {
             }
         };
         if request {
-            request_keyframe(commands, stats);
+            request_keyframe(needs, stats);
         }
     }
 
@@ -239,9 +250,9 @@ fn planes<'a>(yuv: &'a DecodedYUV<'a>) -> I420<'a> {
     }
 }
 
-fn request_keyframe(commands: &mpsc::UnboundedSender<SessionCommand>, stats: &DecodeStats) {
+fn request_keyframe(needs: &DecoderNeeds, stats: &DecodeStats) {
     stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-    let _ = commands.send(SessionCommand::RequestKeyframe);
+    needs(Need::Keyframe);
 }
 
 fn elapsed_us(since: Instant) -> u64 {

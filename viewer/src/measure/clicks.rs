@@ -9,8 +9,9 @@ use std::time::Instant;
 use meshdesk_protocol::input::{InputMsg, MouseButton};
 use tokio::sync::mpsc;
 
-use crate::latency::{Picture, Sampler, Step};
+use super::latency::{Sampler, Step};
 use crate::session::SessionCommand;
+use crate::video::Picture;
 
 /// A sampler for `wanted` samples, its pauses seeded at random.
 pub fn sampler(wanted: u32) -> Sampler {

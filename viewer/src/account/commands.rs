@@ -5,9 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use meshdesk_protocol::rest::{Credentials, Device};
 
-use crate::api::Api;
-use crate::login_file::Login;
-use crate::{table, ViewerError};
+use super::table;
+use crate::account::api::Api;
+use crate::account::login_file::Login;
+use crate::ViewerError;
 
 /// Environment variable that supplies the password without a prompt.
 pub const PASSWORD_ENV: &str = "MESHDESK_PASSWORD";
@@ -80,7 +81,7 @@ pub fn signed_in(path: &Path) -> Result<(Api, Login), ViewerError> {
 /// Find the device to connect to and check that it can be reached.
 pub async fn find_device(api: &Api, login: &Login, wanted: &str) -> Result<Device, ViewerError> {
     let devices = api.devices(login).await?;
-    let device = crate::api::resolve(&devices, wanted)?;
+    let device = crate::account::api::resolve(&devices, wanted)?;
     if !device.online {
         return Err(ViewerError::Offline(device.name.clone()));
     }

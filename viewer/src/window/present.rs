@@ -7,9 +7,9 @@ use std::rc::Rc;
 use softbuffer::{Context, Surface};
 use winit::window::Window;
 
-use crate::frame::Frame;
-use crate::letterbox::Rect;
-use crate::scale::Scaler;
+use crate::video::frame::Frame;
+use crate::window::letterbox::Rect;
+use crate::window::scale::Scaler;
 use crate::ViewerError;
 
 /// The window's pixel surface.

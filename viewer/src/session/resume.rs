@@ -11,7 +11,7 @@ use meshdesk_peer::{PeerError, SignalClient, SignalReceiver, SignalSender};
 use meshdesk_protocol::signal::{ErrorCode, ServerToViewer, ViewerToServer};
 use tokio::time::Instant;
 
-use crate::handshake::SignalTarget;
+use crate::session::handshake::SignalTarget;
 use crate::ViewerError;
 
 /// How long we try when the server does not say (`resume_grace_secs` in
@@ -164,7 +164,7 @@ async fn attempt(target: &SignalTarget, key: &ResumeKey) -> Result<Resumed, Setb
         target.options.clone(),
     )
     .await
-    .map_err(|e| match crate::handshake::websocket_error(e) {
+    .map_err(|e| match crate::session::handshake::websocket_error(e) {
         ViewerError::LoginExpired => Setback::Refused(ViewerError::LoginExpired),
         other => Setback::Retry(other.to_string()),
     })?;

@@ -18,8 +18,8 @@ use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use meshdesk_tasks::sleep_or_never;
 use tokio::time::Instant;
 
-use crate::handshake::SignalTarget;
-use crate::resume::{self, ResumeKey, Resumed};
+use crate::session::handshake::SignalTarget;
+use crate::session::resume::{self, ResumeKey, Resumed};
 use crate::ViewerError;
 
 /// How long a checked connection has to show life.

@@ -1,6 +1,5 @@
-//! Session figures: the `--stats-json` report and the window title's live
-//! fps and round-trip time. Pure: counters and instants go in, numbers and
-//! text come out.
+//! The `--stats-json` report: the session's figures at its end. Pure:
+//! counters and instants go in, numbers come out.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -8,8 +7,8 @@ use std::time::{Duration, Instant};
 use meshdesk_peer::PeerStats;
 use serde::Serialize;
 
-use crate::decode::DecodeStats;
-use crate::latency::LatencyReport;
+use super::latency::LatencyReport;
+use crate::video::DecodeStats;
 
 /// The one JSON object `connect --stats-json` prints at the end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,40 +139,6 @@ fn round3(v: f64) -> f64 {
     (v * 1e3).round() / 1e3
 }
 
-/// Frames per second from a growing counter, over the last sample period.
-#[derive(Debug, Default)]
-pub struct RateMeter {
-    last: Option<(u64, Instant)>,
-}
-
-impl RateMeter {
-    /// Feed the counter's value at `now`; returns the rate since the last
-    /// call (none on the first).
-    pub fn sample(&mut self, count: u64, now: Instant) -> Option<f64> {
-        let rate = self.last.and_then(|(c, at)| {
-            let secs = now.saturating_duration_since(at).as_secs_f64();
-            (secs > 0.0).then(|| count.saturating_sub(c) as f64 / secs)
-        });
-        self.last = Some((count, now));
-        rate
-    }
-}
-
-/// The window title: the device, view-only, and live figures on request.
-pub fn title(device: &str, view_only: bool, live: Option<(f64, Option<Duration>)>) -> String {
-    let mut t = format!("{device} - Meshdesk");
-    if view_only {
-        t.push_str(" (view only)");
-    }
-    if let Some((fps, rtt)) = live {
-        t.push_str(&format!(" - {fps:.0} fps"));
-        if let Some(rtt) = rtt {
-            t.push_str(&format!(", RTT {:.1} ms", rtt.as_secs_f64() * 1e3));
-        }
-    }
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicU64;
@@ -244,19 +209,6 @@ mod tests {
         assert!(
             !r.to_json().contains("input_to_photon_ms"),
             "only when measured"
-        );
-    }
-
-    #[test]
-    fn rate_meter_and_title() {
-        let mut m = RateMeter::default();
-        let t0 = Instant::now();
-        assert_eq!(m.sample(10, t0), None);
-        assert_eq!(m.sample(40, t0 + Duration::from_secs(1)), Some(30.0));
-        assert_eq!(title("pc", false, None), "pc - Meshdesk");
-        assert_eq!(
-            title("pc", true, Some((29.6, Some(Duration::from_micros(1234))))),
-            "pc - Meshdesk (view only) - 30 fps, RTT 1.2 ms"
         );
     }
 }

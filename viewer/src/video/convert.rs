@@ -4,7 +4,7 @@
 
 use yuvutils_rs::{yuv420_to_bgra, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
-use crate::frame::Frame;
+use crate::video::frame::Frame;
 
 /// The three planes of a decoded picture and their row strides in bytes.
 #[derive(Debug, Clone, Copy)]

@@ -20,12 +20,12 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow};
 use winit::keyboard::{KeyCode, ModifiersState, PhysicalKey};
 use winit::window::{Fullscreen, Window, WindowId};
 
-use crate::decode::DecodeStats;
-use crate::frame::{Frame, FrameSlot};
-use crate::input::InputMapper;
-use crate::present::Presenter;
+use super::input::InputMapper;
+use super::present::Presenter;
+use super::title::{title, RateMeter};
 use crate::session::{Notice, SessionCommand};
-use crate::stats::{title, RateMeter};
+use crate::video::decode::DecodeStats;
+use crate::video::frame::{Frame, FrameSlot};
 use crate::ViewerError;
 
 /// Window size before anything is known about the remote screen.
@@ -289,7 +289,7 @@ fn initial_size(event_loop: &ActiveEventLoop) -> PhysicalSize<u32> {
     let m = monitor.size();
     let max_w = (f64::from(m.width) * MAX_MONITOR_SHARE) as u32;
     let max_h = (f64::from(m.height) * MAX_MONITOR_SHARE) as u32;
-    let fit = crate::letterbox::fit(w, h, max_w.min(w), max_h.min(h));
+    let fit = super::letterbox::fit(w, h, max_w.min(w), max_h.min(h));
     if fit.is_empty() {
         PhysicalSize::new(w, h)
     } else {

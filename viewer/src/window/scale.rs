@@ -3,8 +3,8 @@
 //! is computed once per call and each row is a table lookup, so a 1080p
 //! window costs a few milliseconds on one core.
 
-use crate::frame::Frame;
-use crate::letterbox::{fit, Rect};
+use crate::video::frame::Frame;
+use crate::window::letterbox::{fit, Rect};
 
 /// Pixel value of the bars around the picture.
 const BLACK: u32 = 0;

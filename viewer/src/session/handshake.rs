@@ -12,8 +12,8 @@ use meshdesk_protocol::signal::{
     ViewerToServer,
 };
 
-use crate::api::viewer_ws_url;
-use crate::login_file::Login;
+use crate::account::api::viewer_ws_url;
+use crate::account::login_file::Login;
 use crate::ViewerError;
 
 /// How long the server and the host may take to produce an offer.

@@ -10,8 +10,8 @@ use meshdesk_protocol::input::{InputMsg, MouseButton};
 use winit::event::MouseButton as WinitButton;
 use winit::keyboard::KeyCode;
 
-use crate::keymap::{w3c_code, UNIDENTIFIED};
-use crate::letterbox::{to_remote, to_remote_clamped, Rect};
+use crate::window::keymap::{w3c_code, UNIDENTIFIED};
+use crate::window::letterbox::{to_remote, to_remote_clamped, Rect};
 
 /// Pixels of a touchpad scroll that make one line (browsers use about 40).
 const PIXELS_PER_LINE: f64 = 40.0;
@@ -153,7 +153,7 @@ fn map_button(button: WinitButton) -> Option<MouseButton> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::letterbox::fit;
+    use crate::window::letterbox::fit;
 
     /// 1280x720 remote in a 640x600 window: picture at y 120..480.
     fn mapper() -> InputMapper {

@@ -4,7 +4,7 @@
 use meshdesk_protocol::rest::{Credentials, Device, ErrorBody, LoginResponse};
 use reqwest::StatusCode;
 
-use crate::login_file::Login;
+use crate::account::login_file::Login;
 use crate::ViewerError;
 
 /// Check and normalise a server base URL (`http(s)://host[:port]`, no

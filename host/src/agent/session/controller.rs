@@ -1,0 +1,337 @@
+//! Every decision of one host session, as a plain state machine: no
+//! sockets, no clock, no spawning. The driver ([`super::driver`]) turns
+//! I/O into [`Event`]s, calls [`Controller::handle`] with the time, and
+//! carries out the [`Action`]s it gets back; [`Controller::deadline`] says
+//! when to call again with [`Event::Tick`] if nothing else happens.
+//!
+//! Decided here: the grant (a `view` session injects nothing), keyframe
+//! requests ([`KeyframePolicy`]), ICE restarts ([`IceRestart`]), how long
+//! a session may stay without connectivity, releasing held input when
+//! connectivity is lost, when frames start, each frame's duration, and
+//! following a change of the screen's size.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meshdesk_peer::HostEvent;
+use meshdesk_protocol::input::ControlMsg;
+use meshdesk_protocol::rest::Permission;
+use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
+use tokio::time::Instant;
+
+use super::SessionIn;
+use crate::agent::keyframes::KeyframePolicy;
+use crate::agent::restart::IceRestart;
+use crate::media::EncodedFrame;
+
+/// How long a session survives without connectivity (the viewer vanished
+/// or its network changed) before it is ended.
+pub const VANISH_TIMEOUT: Duration = Duration::from_secs(30);
+/// The duration of the first frame, and of one whose timestamp did not move.
+const DEFAULT_FRAME_DURATION: Duration = Duration::from_millis(33);
+
+/// What happened, as the driver saw it.
+#[derive(Debug)]
+pub enum Event {
+    /// A message from the server, through the agent.
+    Signal(SessionIn),
+    /// Something from the peer connection.
+    Peer(HostEvent),
+    /// A local ICE candidate to trickle to the viewer.
+    LocalCandidate(IceCandidate),
+    /// An offer was made (the first, or an ICE restart's).
+    Offered(String),
+    /// The viewer's answer could not be applied.
+    AnswerRefused(String),
+    /// The pipeline encoded a frame; `screen` is the screen's size now.
+    Frame {
+        frame: Arc<EncodedFrame>,
+        screen: (u32, u32),
+    },
+    /// A frame from [`Action::WriteFrame`] went out (`sent`) or did not.
+    FrameWritten { keyframe: bool, sent: bool },
+    /// The media pipeline stopped.
+    MediaStopped(String),
+    /// Nothing but time passed (a [`Controller::deadline`] came).
+    Tick,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send a message to the server.
+    Send(HostToServer),
+    /// Apply the viewer's SDP answer; report a failure as [`Event::AnswerRefused`].
+    ApplyAnswer(String),
+    /// Give the peer connection a remote candidate.
+    AddCandidate(IceCandidate),
+    /// Inject one `input` channel message (the grant admits it).
+    Inject(String),
+    /// Release every key and button this session holds.
+    ReleaseInput,
+    /// Input maps onto a screen of this size from now on.
+    SetScreen(u32, u32),
+    /// Ask the pipeline for a keyframe.
+    RequestKeyframe,
+    /// Start receiving the pipeline's frames.
+    Subscribe,
+    /// Write a frame to the video track; report as [`Event::FrameWritten`].
+    WriteFrame {
+        frame: Arc<EncodedFrame>,
+        duration: Duration,
+    },
+    /// Restart ICE; report the new offer as [`Event::Offered`].
+    RestartIce { attempt: u32 },
+    /// Tell the agent this session lost its path (maybe this machine's
+    /// network changed, and the signaling connection must prove itself).
+    PathLost,
+    /// The session is over; `None` when the other side ended it (nothing
+    /// to tell the server).
+    End(Option<EndReason>),
+}
+
+/// Counters for the session's summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Input messages dropped because the grant is `view`.
+    pub dropped_view_only: u64,
+    /// Control messages that did not decode.
+    pub rejected_control: u64,
+}
+
+/// One session's state.
+#[derive(Debug)]
+pub struct Controller {
+    /// The session, for the messages it sends.
+    session_id: String,
+    /// What the server granted.
+    permission: Permission,
+    /// RTCP keyframe requests, and when they stop counting.
+    keyframes: KeyframePolicy,
+    /// When to restart ICE.
+    restart: IceRestart,
+    /// Without connectivity since: the session ends at this instant.
+    vanish_at: Option<Instant>,
+    /// Frames flow (subscribed once the first connection was made).
+    streaming: bool,
+    /// The screen size input maps onto.
+    screen: (u32, u32),
+    /// The previous frame's timestamp.
+    last_pts: Option<Duration>,
+    /// Whether the session is over (nothing more is done).
+    ended: bool,
+    counters: Counters,
+}
+
+impl Controller {
+    /// A granted session on a screen of `screen` pixels.
+    pub fn new(session_id: String, permission: Permission, screen: (u32, u32)) -> Self {
+        Self {
+            session_id,
+            permission,
+            keyframes: KeyframePolicy::default(),
+            restart: IceRestart::default(),
+            vanish_at: None,
+            streaming: false,
+            screen,
+            last_pts: None,
+            ended: false,
+            counters: Counters::default(),
+        }
+    }
+
+    /// What the session does first: accept the grant (the driver then
+    /// makes the offer and reports it as [`Event::Offered`]).
+    pub fn start(&self) -> Vec<Action> {
+        vec![Action::Send(HostToServer::SessionAccept {
+            session_id: self.session_id.clone(),
+        })]
+    }
+
+    /// The next instant at which [`Event::Tick`] is due, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        match (self.restart.due(), self.vanish_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The screen size input maps onto.
+    pub fn screen(&self) -> (u32, u32) {
+        self.screen
+    }
+
+    /// Handle one event at `now`.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        if self.ended {
+            return Vec::new();
+        }
+        let actions = match event {
+            Event::Signal(msg) => self.on_signal(now, msg),
+            Event::Peer(ev) => self.on_peer(now, ev),
+            Event::LocalCandidate(candidate) => vec![Action::Send(HostToServer::Ice(IceMsg {
+                session_id: self.session_id.clone(),
+                candidate,
+            }))],
+            Event::Offered(sdp) => vec![Action::Send(HostToServer::Offer(SdpMsg {
+                session_id: self.session_id.clone(),
+                sdp,
+            }))],
+            Event::AnswerRefused(error) => self.on_answer_refused(&error),
+            Event::Frame { frame, screen } => self.on_frame(frame, screen),
+            Event::FrameWritten { keyframe, sent } => {
+                if sent {
+                    self.keyframes.frame_sent(keyframe);
+                }
+                Vec::new()
+            }
+            Event::MediaStopped(error) => {
+                tracing::warn!(%error, "the screen's pipeline stopped");
+                vec![Action::End(Some(EndReason::ConnectionFailed))]
+            }
+            Event::Tick => self.on_tick(now),
+        };
+        if actions.iter().any(|a| matches!(a, Action::End(_))) {
+            self.ended = true;
+        }
+        actions
+    }
+
+    fn on_signal(&mut self, now: Instant, msg: SessionIn) -> Vec<Action> {
+        match msg {
+            SessionIn::Answer(sdp) => vec![Action::ApplyAnswer(sdp)],
+            SessionIn::Ice(candidate) => vec![Action::AddCandidate(candidate)],
+            SessionIn::SignalingRestored => {
+                self.restart.signaling_restored(now);
+                Vec::new()
+            }
+            SessionIn::RestartRequested => {
+                if self.restart.requested(now) {
+                    tracing::info!("the viewer's network changed; restarting ICE");
+                } else {
+                    tracing::debug!("ICE restart request ignored: one was just made");
+                }
+                Vec::new()
+            }
+            SessionIn::NetworkChanged => {
+                tracing::info!(
+                    "this machine's address changed; restarting ICE once signaling is back"
+                );
+                self.restart.network_changed();
+                Vec::new()
+            }
+            SessionIn::End => vec![Action::End(None)],
+        }
+    }
+
+    fn on_peer(&mut self, now: Instant, event: HostEvent) -> Vec<Action> {
+        match event {
+            HostEvent::InputMessage(text) => self.on_input(text),
+            HostEvent::ControlMessage(text) => self.on_control(&text),
+            HostEvent::KeyframeRequested if self.keyframes.rtcp_request() => {
+                vec![Action::RequestKeyframe]
+            }
+            HostEvent::KeyframeRequested => {
+                tracing::trace!("keyframe request ignored");
+                Vec::new()
+            }
+            HostEvent::Connected {
+                candidate_pair_type,
+            } => {
+                tracing::info!(?candidate_pair_type, "viewer connected");
+                self.vanish_at = None;
+                self.restart.connected();
+                if self.streaming {
+                    return Vec::new();
+                }
+                self.streaming = true;
+                vec![Action::Subscribe]
+            }
+            HostEvent::Disconnected => {
+                tracing::info!("connectivity lost; restarting ICE");
+                self.vanish_at.get_or_insert(now + VANISH_TIMEOUT);
+                self.restart.disconnected(now);
+                // Nothing the viewer holds may stay pressed while it
+                // cannot send the release.
+                vec![Action::ReleaseInput, Action::PathLost]
+            }
+            HostEvent::Failed | HostEvent::Closed => {
+                vec![Action::End(Some(EndReason::ConnectionFailed))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_input(&mut self, text: String) -> Vec<Action> {
+        if self.permission.may_control() {
+            return vec![Action::Inject(text)];
+        }
+        self.counters.dropped_view_only += 1;
+        if self.counters.dropped_view_only == 1 {
+            tracing::warn!("input from a view-only session dropped");
+        }
+        Vec::new()
+    }
+
+    fn on_control(&mut self, text: &str) -> Vec<Action> {
+        match ControlMsg::decode(text) {
+            Ok(ControlMsg::RequestKeyframe) => vec![Action::RequestKeyframe],
+            Ok(ControlMsg::RtcpKeyframeRequests { enabled }) => {
+                tracing::debug!(enabled, "RTCP keyframe requests");
+                self.keyframes.set_rtcp(enabled);
+                Vec::new()
+            }
+            Err(e) => {
+                self.counters.rejected_control += 1;
+                tracing::warn!(error = %e, "rejected control message");
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_answer_refused(&mut self, error: &str) -> Vec<Action> {
+        // An answer to the first offer that cannot be used ends the
+        // session; a stale one to an ICE restart does not.
+        if self.streaming {
+            tracing::warn!(%error, "answer ignored");
+            return Vec::new();
+        }
+        tracing::warn!(%error, "the viewer's answer cannot be used");
+        vec![Action::End(Some(EndReason::ConnectionFailed))]
+    }
+
+    fn on_frame(&mut self, frame: Arc<EncodedFrame>, screen: (u32, u32)) -> Vec<Action> {
+        let mut actions = Vec::with_capacity(2);
+        if screen != self.screen {
+            // The screen's resolution changed: input follows the new size.
+            self.screen = screen;
+            actions.push(Action::SetScreen(screen.0, screen.1));
+        }
+        let duration = match self.last_pts {
+            Some(prev) if frame.pts > prev => frame.pts - prev,
+            _ => DEFAULT_FRAME_DURATION,
+        };
+        self.last_pts = Some(frame.pts);
+        actions.push(Action::WriteFrame { frame, duration });
+        actions
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        if self.vanish_at.is_some_and(|at| now >= at) {
+            tracing::info!("no connectivity for {VANISH_TIMEOUT:?}; ending the session");
+            return vec![Action::End(Some(EndReason::ConnectionFailed))];
+        }
+        match self.restart.due() {
+            Some(due) if now >= due => {
+                let attempt = self.restart.restarted(now);
+                vec![Action::RestartIce { attempt }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}

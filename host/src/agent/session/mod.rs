@@ -1,0 +1,52 @@
+//! One remote session on this host: a WebRTC peer fed by the shared media
+//! pipeline, and an input session that enforces the grant. Every decision
+//! is the [`Controller`]'s (pure, unit-tested in `controller_tests.rs`);
+//! [`driver`] is the thin task around it. The task owns everything it
+//! starts; when it ends, for whatever reason, the input session is dropped
+//! (releasing every held key and button), the peer is closed and the
+//! subscription ends.
+
+mod controller;
+mod driver;
+
+#[cfg(test)]
+mod controller_tests;
+
+use meshdesk_protocol::rest::{IceServer, Permission};
+use meshdesk_protocol::signal::{EndReason, IceCandidate};
+
+pub use controller::{Action, Controller, Counters, Event, VANISH_TIMEOUT};
+pub use driver::run;
+
+/// What the agent forwards to a session from the signaling server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionIn {
+    Answer(String),
+    Ice(IceCandidate),
+    /// The agent's signaling connection is back after it was lost: an ICE
+    /// restart offer made meanwhile may never have left.
+    SignalingRestored,
+    /// This machine lost a local address (`meshdesk_peer::netwatch`).
+    NetworkChanged,
+    /// The viewer asks for an ICE restart (its network changed).
+    RestartRequested,
+    /// The server or viewer ended it.
+    End,
+}
+
+/// A granted session, as the server described it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub session_id: String,
+    pub user: String,
+    pub permission: Permission,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// Why a session task finished, reported to the agent.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub session_id: String,
+    /// `None` when the other side ended it (nothing to tell the server).
+    pub reason: Option<EndReason>,
+}

@@ -1,0 +1,144 @@
+//! The sessions the agent runs, by id. The registry outlives any one
+//! signaling connection: media is peer to peer, so a session keeps running
+//! while the server is away. It owns each session's task (dropping it ends
+//! the session and releases its input) and the display's shared pipeline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen};
+use meshdesk_tasks::AbortOnDrop;
+use tokio::sync::{mpsc, Notify};
+
+use super::config::HostConfig;
+use super::session::{self, Finished, Grant, SessionIn};
+use super::AgentError;
+use crate::media::{MediaConfig, MediaPipeline};
+
+/// Most sessions served at once.
+const MAX_SESSIONS: usize = 8;
+
+/// Live sessions, by id.
+pub struct Sessions {
+    map: HashMap<String, (mpsc::Sender<SessionIn>, AbortOnDrop<Finished>)>,
+    /// Messages sessions want sent to the server.
+    out_tx: mpsc::UnboundedSender<HostToServer>,
+    pub out_rx: mpsc::UnboundedReceiver<HostToServer>,
+    /// Sessions report here when they end.
+    done_tx: mpsc::UnboundedSender<Finished>,
+    pub done_rx: mpsc::UnboundedReceiver<Finished>,
+    /// The display's shared capture and encode pipeline.
+    media: Option<Arc<MediaPipeline>>,
+    /// Why there is no pipeline, for refusals.
+    media_error: Option<String>,
+    display: Option<String>,
+    /// Sessions signal here when their peer connection loses connectivity.
+    pub path_lost: Arc<Notify>,
+}
+
+impl Sessions {
+    pub fn new(cfg: &HostConfig) -> Sessions {
+        let display = std::env::var("DISPLAY").ok();
+        let media_cfg = MediaConfig {
+            display: display.clone(),
+            max_fps: cfg.max_fps,
+            bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
+            deblocking: cfg.deblocking,
+        };
+        let (media, media_error) = match MediaPipeline::start(media_cfg) {
+            Ok(p) => (Some(Arc::new(p)), None),
+            Err(e) => {
+                tracing::error!(error = %e, "screen capture unavailable; sessions will be refused");
+                (None, Some(e.to_string()))
+            }
+        };
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Sessions {
+            map: HashMap::new(),
+            out_tx,
+            out_rx,
+            done_tx,
+            done_rx,
+            media,
+            media_error,
+            display,
+            path_lost: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn info(&self) -> DeviceInfo {
+        let screens = self
+            .media
+            .as_ref()
+            .map(|m| {
+                let (width, height) = m.screen_size();
+                vec![Screen { width, height }]
+            })
+            .unwrap_or_default();
+        DeviceInfo {
+            os: super::enroll::os_description(),
+            screens,
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Start a granted session, or say why not.
+    pub fn start(&mut self, grant: Grant) -> Result<(), AgentError> {
+        let Some(media) = self.media.clone() else {
+            let why = self.media_error.as_deref().unwrap_or("unknown");
+            return Err(AgentError::CaptureUnavailable(why.to_string()));
+        };
+        if self.map.len() >= MAX_SESSIONS {
+            return Err(AgentError::TooManySessions);
+        }
+        let (tx, rx) = mpsc::channel(64);
+        let sid = grant.session_id.clone();
+        let span = tracing::info_span!("session", session = %sid, user = %grant.user, permission = ?grant.permission);
+        let out = self.out_tx.clone();
+        let done = self.done_tx.clone();
+        let display = self.display.clone();
+        let path_lost = Arc::clone(&self.path_lost);
+        let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
+            async move {
+                let finished = session::run(grant, media, display, rx, out, path_lost).await;
+                let _ = done.send(Finished {
+                    session_id: finished.session_id.clone(),
+                    reason: finished.reason,
+                });
+                finished
+            },
+            span,
+        ));
+        self.map.insert(sid, (tx, task));
+        Ok(())
+    }
+
+    pub fn forward(&mut self, session_id: &str, msg: SessionIn) {
+        if let Some((tx, _)) = self.map.get(session_id) {
+            let _ = tx.try_send(msg);
+        }
+    }
+
+    /// End every session (shutdown): dropping the tasks releases held input.
+    pub fn end_all(&mut self) {
+        for (sid, (tx, task)) in self.map.drain() {
+            let _ = tx.try_send(SessionIn::End);
+            tracing::info!(session = %sid, "ending session");
+            drop(task);
+        }
+    }
+
+    /// Tell every session something (the signaling connection is back,
+    /// this machine lost an address).
+    pub fn tell_all(&self, msg: &SessionIn) {
+        for (tx, _) in self.map.values() {
+            let _ = tx.try_send(msg.clone());
+        }
+    }
+
+    /// A session's task finished: forget it.
+    pub fn remove(&mut self, session_id: &str) {
+        self.map.remove(session_id);
+    }
+}

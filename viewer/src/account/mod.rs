@@ -1,0 +1,15 @@
+//! The viewer's account: signing in and out, the stored login, the REST
+//! client, and the device list.
+//!
+//! - [`commands`]: `login`, `logout`, `list`, and finding a device for
+//!   `connect`.
+//! - [`api`]: the REST client; [`login_file`]: the token on disk;
+//!   [`table`]: the device list as text.
+
+pub mod api;
+pub mod commands;
+pub mod login_file;
+pub mod table;
+
+pub use commands::{find_device, list, login, logout, signed_in, PASSWORD_ENV};
+pub use login_file::Login;

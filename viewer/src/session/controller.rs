@@ -1,0 +1,337 @@
+//! Every decision of a running native viewer session, as a plain state
+//! machine: no sockets, no clock, no spawning. The driver
+//! ([`super::driver`]) turns the window's commands, the peer connection's
+//! events, the signaling link and the address watch into [`Event`]s, calls
+//! [`Controller::handle`] with the time, and carries out the [`Action`]s;
+//! [`Controller::deadline`] says when to call again with [`Event::Tick`].
+//!
+//! Decided here: the grant (a `view` session sends no input), input held
+//! until the channels open, keyframe requests and the first-picture
+//! watchdog, answering the host's ICE restarts, checking or replacing the
+//! signaling link when the path breaks, the stats cadence, the connect
+//! timeout, and what the end releases and tells the server.
+
+use std::time::Duration;
+
+use meshdesk_peer::{PeerStats, ViewerEvent};
+use meshdesk_protocol::input::InputMsg;
+use meshdesk_protocol::rest::Permission;
+use meshdesk_protocol::signal::{
+    EndReason, IceCandidate, IceMsg, SdpMsg, ServerToViewer, ViewerToServer,
+};
+use tokio::time::Instant;
+
+use super::link::LinkEvent;
+use super::{Notice, SessionCommand};
+use crate::ViewerError;
+
+/// How long ICE and DTLS may take once the answer is sent.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Input messages kept while the data channels are not open yet.
+pub const EARLY_INPUT_LIMIT: usize = 256;
+/// How often stats are sampled for the window title.
+pub const STATS_EVERY: Duration = Duration::from_secs(1);
+/// How long after connecting a session waits for its first picture before
+/// asking for a keyframe (again every this long). The host sends one at
+/// once, but packets that beat the receiving track's setup are dropped.
+pub const FIRST_PICTURE_WAIT: Duration = Duration::from_millis(700);
+
+/// What happened, as the driver saw it.
+#[derive(Debug)]
+pub enum Event {
+    /// From the window or the headless loop.
+    Command(SessionCommand),
+    /// From the peer connection.
+    Peer(ViewerEvent),
+    /// A local ICE candidate to trickle to the host.
+    LocalCandidate(IceCandidate),
+    /// This machine lost a local address.
+    AddressRemoved,
+    /// From the signaling link.
+    Link(LinkEvent),
+    /// Our answer to the host's ICE restart offer.
+    RestartAnswered(String),
+    /// Counters asked for with [`Action::SampleStats`].
+    Stats(PeerStats),
+    /// Nothing but time passed (a [`Controller::deadline`] came).
+    Tick,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug)]
+pub enum Action {
+    /// Send on the `input` channel.
+    SendInput(InputMsg),
+    /// Ask the host for a keyframe: on the control channel when `control`
+    /// (falling back to RTCP PLI if that fails), else with PLI.
+    RequestKeyframe { control: bool },
+    /// Tell the window or the headless loop.
+    Notify(Notice),
+    /// Send to the server (after a resume, if the link is down).
+    Signal(ViewerToServer),
+    /// Make the signaling connection prove it is alive.
+    CheckLink,
+    /// Replace the signaling connection now (it is known dead).
+    ReplaceLink(&'static str),
+    /// Give the peer connection a remote candidate.
+    AddCandidate(IceCandidate),
+    /// Answer the host's ICE restart offer; report as [`Event::RestartAnswered`].
+    AnswerRestart(String),
+    /// Read the peer's counters; report as [`Event::Stats`].
+    SampleStats,
+    /// The session is over: see [`Controller::finish`].
+    Stop(Stop),
+}
+
+/// Why the session stopped.
+#[derive(Debug)]
+pub enum Stop {
+    /// We asked to close.
+    Closed,
+    /// The other side or the server ended it (no `session_end` to send).
+    EndedRemotely(ViewerError),
+    /// Connectivity failed (send `session_end` with `connection_failed`).
+    Failed(ViewerError),
+}
+
+/// What the end of a session does.
+#[derive(Debug)]
+pub struct Ending {
+    /// Send a release-all first (something may be held on the host).
+    pub release_input: bool,
+    /// Tell the server, if the link is up.
+    pub end_reason: Option<EndReason>,
+    /// `Ok` when we closed it.
+    pub result: Result<(), ViewerError>,
+}
+
+/// One running session's state.
+#[derive(Debug)]
+pub struct Controller {
+    session_id: String,
+    /// A `control` grant: input goes out.
+    may_send_input: bool,
+    /// The `input` and `control` channels are open.
+    channels_ready: bool,
+    /// Input from before the channels opened, oldest first.
+    early_input: Vec<InputMsg>,
+    /// When ICE first connected.
+    connected_at: Option<Instant>,
+    /// The session fails if ICE has not connected by then.
+    connect_by: Instant,
+    /// A picture was decoded.
+    pictured: bool,
+    /// When to ask for a keyframe if no picture came yet.
+    first_picture_due: Option<Instant>,
+    /// When to sample stats next.
+    stats_due: Instant,
+    /// Whether the session is over.
+    stopped: bool,
+}
+
+impl Controller {
+    /// A session whose offer was answered at `now`.
+    pub fn new(session_id: String, permission: Permission, now: Instant) -> Self {
+        Self {
+            session_id,
+            may_send_input: permission.may_control(),
+            channels_ready: false,
+            early_input: Vec::new(),
+            connected_at: None,
+            connect_by: now + CONNECT_TIMEOUT,
+            pictured: false,
+            first_picture_due: None,
+            stats_due: now,
+            stopped: false,
+        }
+    }
+
+    /// When ICE first connected.
+    pub fn connected_at(&self) -> Option<Instant> {
+        self.connected_at
+    }
+
+    /// The next instant at which [`Event::Tick`] is due.
+    pub fn deadline(&self) -> Instant {
+        let mut at = self.stats_due;
+        if self.connected_at.is_none() {
+            at = at.min(self.connect_by);
+        }
+        if let Some(due) = self.first_picture_due {
+            at = at.min(due);
+        }
+        at
+    }
+
+    /// Handle one event at `now`.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        if self.stopped {
+            return Vec::new();
+        }
+        let actions = match event {
+            Event::Command(command) => self.on_command(command),
+            Event::Peer(event) => self.on_peer(now, event),
+            Event::LocalCandidate(candidate) => vec![Action::Signal(ViewerToServer::Ice(IceMsg {
+                session_id: self.session_id.clone(),
+                candidate,
+            }))],
+            // The signaling connection on the old address is dead: get a
+            // new one now, and ask the host for an ICE restart (it goes out
+            // once the session is resumed), as neither side's ICE will
+            // notice for seconds.
+            Event::AddressRemoved => vec![
+                Action::ReplaceLink("a local address was removed"),
+                Action::Signal(ViewerToServer::RestartIce {
+                    session_id: self.session_id.clone(),
+                }),
+            ],
+            Event::Link(event) => self.on_link(event),
+            Event::RestartAnswered(sdp) => {
+                tracing::info!("answering the host's ICE restart");
+                vec![Action::Signal(ViewerToServer::Answer(SdpMsg {
+                    session_id: self.session_id.clone(),
+                    sdp,
+                }))]
+            }
+            Event::Stats(stats) => vec![Action::Notify(Notice::Stats(stats))],
+            Event::Tick => self.on_tick(now),
+        };
+        if actions.iter().any(|a| matches!(a, Action::Stop(_))) {
+            self.stopped = true;
+        }
+        actions
+    }
+
+    /// What ending for `stop` does.
+    pub fn finish(&self, stop: Stop) -> Ending {
+        let (end_reason, result) = match stop {
+            Stop::Closed => (Some(EndReason::ViewerClosed), Ok(())),
+            Stop::Failed(e) => (Some(EndReason::ConnectionFailed), Err(e)),
+            Stop::EndedRemotely(e) => (None, Err(e)),
+        };
+        Ending {
+            release_input: self.channels_ready && self.may_send_input,
+            end_reason,
+            result,
+        }
+    }
+
+    fn on_command(&mut self, command: SessionCommand) -> Vec<Action> {
+        match command {
+            SessionCommand::Input(_) if !self.may_send_input => Vec::new(),
+            SessionCommand::Input(msg) if self.channels_ready => vec![Action::SendInput(msg)],
+            SessionCommand::Input(msg) => {
+                // Input before the channels open waits for them.
+                if self.early_input.len() < EARLY_INPUT_LIMIT {
+                    self.early_input.push(msg);
+                }
+                Vec::new()
+            }
+            SessionCommand::RequestKeyframe => vec![self.keyframe_request()],
+            SessionCommand::FirstPicture => {
+                self.pictured = true;
+                self.first_picture_due = None;
+                Vec::new()
+            }
+            SessionCommand::Close => vec![Action::Stop(Stop::Closed)],
+        }
+    }
+
+    fn on_peer(&mut self, now: Instant, event: ViewerEvent) -> Vec<Action> {
+        match event {
+            ViewerEvent::Connected {
+                candidate_pair_type,
+            } => {
+                tracing::info!(candidate = %candidate_pair_type, "connected");
+                self.connected_at.get_or_insert(now);
+                if !self.pictured {
+                    self.first_picture_due = Some(now + FIRST_PICTURE_WAIT);
+                }
+                vec![Action::Notify(Notice::Connected(candidate_pair_type))]
+            }
+            ViewerEvent::ChannelsReady => {
+                self.channels_ready = true;
+                let mut actions: Vec<Action> =
+                    self.early_input.drain(..).map(Action::SendInput).collect();
+                actions.push(Action::Notify(Notice::ChannelsReady));
+                actions
+            }
+            ViewerEvent::Disconnected => {
+                tracing::warn!("connection interrupted");
+                // Maybe our network changed: the signaling connection must
+                // prove it still works, or be replaced, so the host's ICE
+                // restart can reach us.
+                vec![Action::CheckLink]
+            }
+            ViewerEvent::Failed => vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
+                "the WebRTC connection was lost".into(),
+            )))],
+            ViewerEvent::Closed => vec![Action::Stop(Stop::EndedRemotely(ViewerError::Ended(
+                EndReason::HostClosed,
+            )))],
+            other => {
+                tracing::debug!(?other, "peer event");
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_link(&mut self, event: LinkEvent) -> Vec<Action> {
+        let msg = match event {
+            LinkEvent::Message(msg) => msg,
+            LinkEvent::Resumed => return Vec::new(),
+            // Media may still flow, but nobody can reach us for an ICE
+            // restart or the session's end any more.
+            LinkEvent::Failed(e) => return vec![Action::Stop(Stop::Failed(e))],
+        };
+        let sid = self.session_id.as_str();
+        match msg {
+            ServerToViewer::Ice(ice) if ice.session_id == sid => {
+                vec![Action::AddCandidate(ice.candidate)]
+            }
+            // The host restarted ICE (a network changed): answer it like
+            // the first offer; the session carries on.
+            ServerToViewer::Offer(offer) if offer.session_id == sid => {
+                vec![Action::AnswerRestart(offer.sdp)]
+            }
+            ServerToViewer::SessionEnd(end) if end.session_id == sid => vec![Action::Stop(
+                Stop::EndedRemotely(ViewerError::Ended(end.reason)),
+            )],
+            ServerToViewer::Error(e) if e.session_id.as_deref() == Some(sid) => {
+                tracing::warn!(code = ?e.code, message = %e.message, "server error for this session");
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        if self.connected_at.is_none() && now >= self.connect_by {
+            return vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
+                format!(
+                    "no connection to the remote PC within {} s (blocked by a firewall?)",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            )))];
+        }
+        let mut actions = Vec::new();
+        if self.first_picture_due.is_some_and(|due| now >= due) {
+            tracing::info!("no picture yet: asking for a keyframe");
+            actions.push(self.keyframe_request());
+            self.first_picture_due = Some(now + FIRST_PICTURE_WAIT);
+        }
+        if now >= self.stats_due {
+            actions.push(Action::SampleStats);
+            self.stats_due = now + STATS_EVERY;
+        }
+        actions
+    }
+
+    /// On the control channel (the documented way), or with RTCP PLI
+    /// before the channel is open.
+    fn keyframe_request(&self) -> Action {
+        Action::RequestKeyframe {
+            control: self.channels_ready,
+        }
+    }
+}
