@@ -11,6 +11,8 @@
 //!   sets onto pictures.
 //! - [`framing`]: the sans-IO marker-bit frame assembler with loss detection.
 //! - [`netwatch`]: notice that this machine lost a local address.
+//! - [`server_url`]: the server URL as typed, its WebSocket URL, and the
+//!   per-user config path.
 //!
 //! Every task this crate spawns is owned by a session or connection handle
 //! ([`meshdesk_tasks`]) and aborted when that handle is dropped.
@@ -19,6 +21,7 @@ mod error;
 pub mod framing;
 pub mod h264;
 pub mod netwatch;
+pub mod server_url;
 pub mod signal;
 pub mod transport;
 

@@ -74,12 +74,7 @@ fn where_in(text: &str, error: &toml::de::Error) -> String {
 
 /// `$XDG_CONFIG_HOME/meshdesk/host.toml`, or `~/.config/meshdesk/host.toml`.
 pub fn default_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("meshdesk").join("host.toml")
+    meshdesk_peer::server_url::config_path("host.toml")
 }
 
 impl HostConfig {

@@ -6,6 +6,7 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
+use meshdesk_peer::server_url;
 use meshdesk_protocol::rest::{EnrollRequest, EnrollResponse, ErrorBody};
 
 use super::config::HostConfig;
@@ -13,15 +14,7 @@ use super::AgentError;
 
 /// Check and normalise a server base URL (`http(s)://host[:port]`).
 pub fn normalise_server(url: &str) -> Result<String, AgentError> {
-    let u = url.trim().trim_end_matches('/');
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"))
-        .ok_or_else(|| AgentError::BadUrl(url.to_string()))?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(AgentError::BadUrl(url.to_string()));
-    }
-    Ok(u.to_string())
+    server_url::normalise_server(url).ok_or_else(|| AgentError::BadUrl(url.to_string()))
 }
 
 /// The OS description reported to the server.

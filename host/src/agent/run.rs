@@ -72,10 +72,7 @@ pub async fn run(
 }
 
 fn ws_url(server: &str) -> String {
-    let base = server
-        .replacen("https://", "wss://", 1)
-        .replacen("http://", "ws://", 1);
-    format!("{base}/api/v1/ws/host")
+    meshdesk_peer::server_url::websocket_url(server, "/api/v1/ws/host")
 }
 
 async fn connect_and_serve(

@@ -28,7 +28,7 @@ use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
 use super::keyframe::is_keyframe_request;
 use super::stats::{collect, CandidatePairType, PeerStats};
-use super::{close_on_drop, CandidateReceiver, Link, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
+use super::{close_on_drop, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
 
@@ -60,18 +60,7 @@ pub enum HostEvent {
     Closed,
 }
 
-impl From<Link> for HostEvent {
-    fn from(link: Link) -> Self {
-        match link {
-            Link::Connected(candidate_pair_type) => HostEvent::Connected {
-                candidate_pair_type,
-            },
-            Link::Disconnected => HostEvent::Disconnected,
-            Link::Failed => HostEvent::Failed,
-            Link::Closed => HostEvent::Closed,
-        }
-    }
-}
+link_events!(HostEvent);
 
 /// The receiving ends a host session hands out once, at creation.
 #[derive(Debug)]

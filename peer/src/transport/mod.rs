@@ -12,6 +12,27 @@
 //! header extension negotiated and sent with min = max = 0 so browsers do
 //! not hold frames in their jitter buffer.
 
+/// `From<Link>` for a role's event enum, whose connection variants are
+/// named alike (`Connected { candidate_pair_type }`, `Disconnected`,
+/// `Failed`, `Closed`): one mapping for both roles.
+macro_rules! link_events {
+    ($event:ident) => {
+        impl From<$crate::transport::Link> for $event {
+            fn from(link: $crate::transport::Link) -> Self {
+                use $crate::transport::Link;
+                match link {
+                    Link::Connected(candidate_pair_type) => $event::Connected {
+                        candidate_pair_type,
+                    },
+                    Link::Disconnected => $event::Disconnected,
+                    Link::Failed => $event::Failed,
+                    Link::Closed => $event::Closed,
+                }
+            }
+        }
+    };
+}
+
 mod channels;
 mod config;
 mod events;

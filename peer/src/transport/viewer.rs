@@ -17,7 +17,7 @@ use super::config::{build_peer_connection, PLAYOUT_DELAY_URI};
 use super::events::{drive, remote_candidate, RawEvent};
 use super::stats::{collect, CandidatePairType, PeerStats};
 use super::video::{self, receive_video, VideoState};
-use super::{close_on_drop, lock, CandidateReceiver, Link, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
+use super::{close_on_drop, lock, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
 pub use crate::framing::VideoEvent;
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
@@ -48,18 +48,7 @@ pub enum ViewerEvent {
     Closed,
 }
 
-impl From<Link> for ViewerEvent {
-    fn from(link: Link) -> Self {
-        match link {
-            Link::Connected(candidate_pair_type) => ViewerEvent::Connected {
-                candidate_pair_type,
-            },
-            Link::Disconnected => ViewerEvent::Disconnected,
-            Link::Failed => ViewerEvent::Failed,
-            Link::Closed => ViewerEvent::Closed,
-        }
-    }
-}
+link_events!(ViewerEvent);
 
 /// The receiving ends a viewer session hands out once, at creation.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! The REST calls the viewer makes (`POST /login`, `GET /devices`) and the
 //! mapping of their failures to [`ViewerError`].
 
+use meshdesk_peer::server_url;
 use meshdesk_protocol::rest::{Credentials, Device, ErrorBody, LoginResponse};
 use reqwest::StatusCode;
 
@@ -10,25 +11,12 @@ use crate::ViewerError;
 /// Check and normalise a server base URL (`http(s)://host[:port]`, no
 /// trailing slash).
 pub fn normalise_server(url: &str) -> Result<String, ViewerError> {
-    let u = url.trim().trim_end_matches('/');
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"))
-        .ok_or_else(|| ViewerError::BadUrl(url.to_string()))?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(ViewerError::BadUrl(url.to_string()));
-    }
-    Ok(u.to_string())
+    server_url::normalise_server(url).ok_or_else(|| ViewerError::BadUrl(url.to_string()))
 }
 
 /// The viewer WebSocket URL of a normalised server URL.
 pub fn viewer_ws_url(server: &str) -> String {
-    let ws = if let Some(rest) = server.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else {
-        format!("ws://{}", server.trim_start_matches("http://"))
-    };
-    format!("{ws}/api/v1/ws/viewer")
+    server_url::websocket_url(server, "/api/v1/ws/viewer")
 }
 
 /// A REST client bound to one server.

@@ -110,12 +110,7 @@ fn file_error(path: &Path, e: std::io::Error) -> ViewerError {
 
 /// `$XDG_CONFIG_HOME/meshdesk/viewer.toml`, or `~/.config/meshdesk/viewer.toml`.
 pub fn default_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("meshdesk").join("viewer.toml")
+    meshdesk_peer::server_url::config_path("viewer.toml")
 }
 
 #[cfg(test)]
