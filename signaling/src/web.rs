@@ -37,6 +37,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/format.js", JS),
     asset!("js/live.js", JS),
     asset!("js/session/connection.js", JS),
+    asset!("js/session/controller.js", JS),
     asset!("js/session/decoder-worker.js", JS),
     asset!("js/session/geometry.js", JS),
     asset!("js/session/h264.js", JS),

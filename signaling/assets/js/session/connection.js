@@ -1,21 +1,17 @@
-// One remote-desktop session from the browser: asks the server for a
-// session on the viewer WebSocket, answers the host's offer, trickles ICE
-// both ways, and exposes the video stream and the input/control channels.
+// One remote-desktop session from the browser: the driver around the
+// SessionController (controller.js), which makes every decision. This file
+// only turns the viewer WebSocket, the RTCPeerConnection, its data channels
+// and one timer into the controller's events, and carries out its actions.
 // See docs/protocol.md section 10 for the order of messages.
 
 import { asDtlsServer } from './sdp.js';
-import { endMessage, requestError } from '../format.js';
+import { SessionController } from './controller.js';
 
-const FIRST_FRAME_TIMEOUT_MS = 20000;
-// While the server still holds the session for an old, dead connection of
-// ours, it refuses a resume with `forbidden` and checks that connection;
-// ask again this often, for as long as it keeps the session
-// (`resume_grace_secs` in `session_created`; docs/protocol.md section 10.4).
-const RESUME_RETRY_MS = 1000;
-const DEFAULT_RESUME_GRACE_SECS = 30;
+/** The server messages a session listens to. */
+const SERVER_MESSAGES = ['session_created', 'error', 'session_resumed', 'session_accepted', 'offer', 'ice', 'session_end'];
 
 function iceServers(list) {
-  return (list ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
+  return list.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
 }
 
 function toInit(c) {
@@ -37,81 +33,64 @@ function fromInit(c) {
 
 export class Connection {
   /**
-   * `live` is the viewer WebSocket (Live). Callbacks: state(text),
-   * created({permission}), track(stream, receiver), channel(label, dc),
+   * `live` is the viewer WebSocket (Live). Options and callbacks: render
+   * ('video' or 'webcodecs'), encodedStreams, state(text),
+   * created({permission, ...}), track(stream, receiver), attachInput(),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
     this.live = live;
     this.deviceId = deviceId;
     this.cb = callbacks;
-    this.sessionId = null;
     this.pc = null;
-    this.pendingIce = [];
-    this.done = false;
+    this.channels = new Map();
     this.off = [];
+    this.queue = Promise.resolve();
   }
 
   start() {
     // A session link's request may have gone out before the app loaded.
     const early = this.live.claimEarly(this.deviceId);
     const requestId = early?.requestId ?? this.live.requestId();
-    const listen = (type, fn) => this.off.push(this.live.on(type, fn));
-    listen('session_created', (m) => {
-      if (m.request_id !== requestId) return;
-      this.sessionId = m.session_id;
-      // Proves on a resume that this page asked for the session.
-      this.resumeSecret = m.resume_secret ?? null;
-      const grace = m.resume_grace_secs ?? DEFAULT_RESUME_GRACE_SECS;
-      this.resumeAttempts = Math.ceil((grace * 1000) / RESUME_RETRY_MS);
-      this.cb.created?.(m);
-      this.cb.state?.('Waiting for the remote PC to accept…');
-      this.createPeer(m.ice_servers);
-    });
-    listen('error', (m) => {
-      if (m.request_id === requestId) this.finish(requestError(m.code, m.message), 'error');
-      else if (this.mine(m) && this.resuming) this.resumeRefused(m);
-      else if (this.mine(m)) console.warn(`server error for this session: ${m.code}: ${m.message}`);
-    });
-    // The WebSocket came back after a drop (a network change): take the
-    // running session back. Media kept flowing peer to peer meanwhile.
-    listen('open', () => this.connected && !this.done && this.resume(0));
-    listen('session_resumed', (m) => {
-      if (!this.mine(m)) return;
-      this.resuming = false;
-      console.info('session resumed on the new connection');
-    });
-    listen('session_accepted', (m) => this.mine(m) && this.cb.state?.('Connecting…'));
-    // Offers (the first, and ICE restarts after a network change) and
-    // candidates are applied strictly in arrival order: a candidate for a
-    // restart must not be added before the offer that announced it.
-    listen('offer', (m) => this.mine(m) && this.serially(() => this.onOffer(m.sdp)));
-    listen('ice', (m) => this.mine(m) && this.serially(() => this.onIce(m.candidate)));
-    listen('session_end', (m) => this.mine(m) && this.finish(endMessage(m.reason, m.detail), m.reason));
-    listen('close', () => {
-      // Media is peer to peer: a dropped signaling socket does not end a
-      // running session, but one still being set up cannot finish.
-      if (!this.connected) this.finish('Lost the connection to the server.', 'peer_gone');
-    });
-    this.cb.state?.('Requesting a session…');
-    if (early) {
-      // What arrived for it so far, in order, as if it arrived now.
-      for (const m of early.held) this.live.emit(m.type, m);
-    } else if (!this.live.send({ type: 'session_request', device_id: this.deviceId, request_id: requestId })) {
-      this.finish('Not connected to the server. Try again in a moment.', 'error');
-      return;
+    this.core = new SessionController(this.deviceId, requestId, this.cb.render);
+    const listen = (type, event) => this.off.push(this.live.on(type, (msg) => this.feed(event(msg))));
+    for (const type of SERVER_MESSAGES) listen(type, (msg) => ({ type: 'server', msg }));
+    listen('open', () => ({ type: 'ws_open' }));
+    listen('close', () => ({ type: 'ws_close' }));
+    this.feed({ type: 'start', early: Boolean(early), online: this.live.connected });
+    // What arrived for it so far, in order, as if it arrived now.
+    for (const m of early?.held ?? []) this.live.emit(m.type, m);
+  }
+
+  /** Hand one event to the controller and carry out what it says. */
+  feed(event) {
+    if (!this.core) return;
+    for (const action of this.core.handle(performance.now(), event)) this.apply(action);
+    clearTimeout(this.timer);
+    const at = this.core.deadline();
+    if (at !== null && !this.core.done) {
+      this.timer = setTimeout(() => this.feed({ type: 'tick' }), Math.max(0, at - performance.now()));
     }
-    this.timer = setTimeout(() => {
-      if (!this.firstFrame) this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
-    }, FIRST_FRAME_TIMEOUT_MS);
   }
 
+  apply(a) {
+    switch (a.type) {
+      case 'send': this.live.send(a.msg); break;
+      case 'control': this.sendOn('control', a.msg); break;
+      case 'status': this.cb.state?.(a.text); break;
+      case 'created': this.cb.created?.(a.msg); break;
+      case 'create_peer': this.createPeer(a.iceServers); break;
+      case 'apply_offer': this.serially(() => this.applyOffer(a.sdp)); break;
+      case 'add_ice': this.serially(() => this.addIce(a.candidate)); break;
+      case 'attach_input': this.cb.attachInput?.(); break;
+      case 'finish': this.finish(a.message, a.reason); break;
+      default: console.warn('unknown session action', a.type);
+    }
+  }
+
+  /** Offers and candidates are applied strictly in arrival order. */
   serially(task) {
-    this.queue = (this.queue ?? Promise.resolve()).then(task).catch((e) => console.error('signaling step failed', e));
-  }
-
-  mine(m) {
-    return this.sessionId !== null && m.session_id === this.sessionId && !this.done;
+    this.queue = this.queue.then(task).catch((e) => console.error('signaling step failed', e));
   }
 
   createPeer(servers) {
@@ -125,7 +104,7 @@ export class Connection {
     this.pc = pc;
     pc.addEventListener('icecandidate', (e) => {
       const candidate = e.candidate ? fromInit(e.candidate.toJSON()) : { candidate: '' };
-      this.live.send({ type: 'ice', session_id: this.sessionId, candidate });
+      this.feed({ type: 'local_ice', candidate });
     });
     pc.addEventListener('track', (e) => {
       // No extra buffering: play frames as soon as they are decoded.
@@ -133,48 +112,37 @@ export class Connection {
       if ('jitterBufferTarget' in e.receiver) e.receiver.jitterBufferTarget = 0;
       this.cb.track?.(e.streams[0] ?? new MediaStream([e.track]), e.receiver);
     });
-    pc.addEventListener('datachannel', (e) => {
-      const dc = e.channel;
-      if (dc.label === 'control') {
-        dc.addEventListener('close', () => this.finish(endMessage('host_closed'), 'host_closed'));
-      }
-      this.cb.channel?.(dc.label, dc);
-    });
-    pc.addEventListener('connectionstatechange', () => {
-      const s = pc.connectionState;
-      if (s === 'connected') this.connected = true;
-      if (s === 'failed') this.end('connection_failed', 'The connection to the remote PC failed.');
-      if (s === 'disconnected' && this.offline) this.end('peer_gone', 'The remote PC went offline.');
-      // The host restarts ICE and sends a new offer; the picture resumes.
-      else if (s === 'disconnected') this.cb.state?.('Connection interrupted; reconnecting…');
-      if (s === 'closed') this.finish(endMessage('host_closed'), 'host_closed');
-      if (s === 'connected' && this.firstFrame) this.cb.state?.(null);
-    });
+    pc.addEventListener('datachannel', (e) => this.adopt(e.channel));
+    pc.addEventListener('connectionstatechange', () => this.feed({ type: 'pc_state', state: pc.connectionState }));
   }
 
-  async onOffer(sdp) {
+  /** A data channel from the host: report when it opens and closes. */
+  adopt(dc) {
+    this.channels.set(dc.label, dc);
+    dc.addEventListener('close', () => this.feed({ type: 'channel_close', label: dc.label }));
+    if (dc.readyState === 'open') this.feed({ type: 'channel_open', label: dc.label });
+    else dc.addEventListener('open', () => this.feed({ type: 'channel_open', label: dc.label }), { once: true });
+  }
+
+  sendOn(label, msg) {
+    const dc = this.channels.get(label);
+    if (dc?.readyState === 'open') dc.send(JSON.stringify(msg));
+  }
+
+  async applyOffer(sdp) {
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp });
-      for (const c of this.pendingIce.splice(0)) await this.addIce(c);
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription({ type: 'answer', sdp: asDtlsServer(answer.sdp) });
-      this.live.send({ type: 'answer', session_id: this.sessionId, sdp: this.pc.localDescription.sdp });
+      this.feed({ type: 'answer', sdp: this.pc.localDescription.sdp });
     } catch (e) {
       console.error('answering the offer failed', e);
-      this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
+      this.feed({ type: 'offer_failed' });
     }
-  }
-
-  async onIce(c) {
-    if (!this.pc?.remoteDescription) {
-      this.pendingIce.push(c);
-      return;
-    }
-    await this.addIce(c);
   }
 
   async addIce(c) {
-    if (!c.candidate) return; // end of candidates
+    if (!c.candidate || !this.pc) return; // end of candidates
     try {
       await this.pc.addIceCandidate(toInit(c));
     } catch (e) {
@@ -182,55 +150,33 @@ export class Connection {
     }
   }
 
-  resume(attempt) {
-    if (!this.resumeAttempts) {
-      this.finish('Lost the connection to the server, which keeps no session over a lost connection.', 'peer_gone');
-      return;
-    }
-    this.resuming = true;
-    this.resumeAttempt = attempt;
-    const resume = { type: 'session_resume', session_id: this.sessionId };
-    if (this.resumeSecret) resume.resume_secret = this.resumeSecret;
-    this.live.send(resume);
+  /** Send one input message (only on an open channel). */
+  sendInput(msg) {
+    this.sendOn('input', msg);
   }
 
-  resumeRefused(m) {
-    if (m.code === 'forbidden' && this.resumeAttempt + 1 < this.resumeAttempts) {
-      clearTimeout(this.resumeTimer);
-      this.resumeTimer = setTimeout(() => this.live.connected && !this.done && this.resume(this.resumeAttempt + 1), RESUME_RETRY_MS);
-      return;
-    }
-    this.resuming = false;
-    this.finish('Lost the connection to the server and the session could not be resumed.', 'peer_gone');
+  /** Ask the host for a full picture. */
+  requestKeyframe() {
+    this.feed({ type: 'request_keyframe' });
   }
 
-  /** The device went offline: a session that is not flowing is over. */
+  /** The device went offline. */
   deviceOffline() {
-    this.offline = true;
-    if (!this.connected || this.pc?.connectionState !== 'connected') {
-      this.end('peer_gone', 'The remote PC went offline.');
-    }
+    this.feed({ type: 'device_offline' });
   }
 
   /** The first picture is on screen. */
   shown() {
-    this.firstFrame = true;
-    clearTimeout(this.timer);
-    this.cb.state?.(null);
+    this.feed({ type: 'first_frame' });
   }
 
   /** End from this side: tell the host, then clean up. */
-  end(reason = 'viewer_closed', message = endMessage(reason)) {
-    if (this.done) return;
-    if (this.sessionId) this.live.send({ type: 'session_end', session_id: this.sessionId, reason });
-    this.finish(message, reason);
+  end(reason = 'viewer_closed', message = undefined) {
+    this.feed({ type: 'end', reason, message });
   }
 
   finish(message, reason) {
-    if (this.done) return;
-    this.done = true;
     clearTimeout(this.timer);
-    clearTimeout(this.resumeTimer);
     for (const f of this.off) f();
     this.pc?.close();
     this.cb.ended?.(message, reason);

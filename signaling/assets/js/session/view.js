@@ -1,5 +1,7 @@
 // The session screen: toolbar, the remote picture (data-testid
 // "remote-screen"), a status overlay while connecting and after the end.
+// The session's decisions are the SessionController's (controller.js);
+// this file builds the page and wires it to the Connection.
 
 import { h, replace } from '../dom.js';
 import { permissionLabel } from '../format.js';
@@ -10,151 +12,161 @@ import { createSurface, renderMode } from './surface.js';
 
 /** Where the viewer's "Scale to window" choice is remembered. */
 const SCALE_KEY = 'meshdesk.scale';
+/** How often the toolbar's stats are refreshed. */
+const STATS_EVERY_MS = 1000;
 
-export function sessionView(root, live, device, onClose) {
-  const render = renderMode();
-  const screenLabel = (name) => `Remote screen of ${name}. ${LEAVE_CHORD} returns keyboard focus to the page.`;
+const screenLabel = (name) => `Remote screen of ${name}. ${LEAVE_CHORD} returns keyboard focus to the page.`;
+
+function button(label, title, fn) {
+  return h('button', { type: 'button', className: 'tool', title, on: { click: fn } }, label);
+}
+
+/** The page's elements; `act` gets the toolbar's commands. */
+function buildPage(root, device, render, act) {
   const surface = createSurface(render, screenLabel(device.name));
-  const video = surface.el;
   const overlay = h('div', { className: 'overlay', attrs: { role: 'status', 'aria-live': 'polite' } });
-  const stage = h('div', { className: 'stage' }, video, overlay);
+  const stage = h('div', { className: 'stage' }, surface.el, overlay);
   const stats = h('span', { className: 'stats', dataset: { testid: 'session-stats' } }, 'Connecting…');
   const mode = h('span', { className: 'badge', dataset: { testid: 'session-mode' } });
   const title = h('strong', { className: 'title' }, device.name);
-  const btn = (label, title, fn) => h('button', { type: 'button', className: 'tool', title, on: { click: fn } }, label);
-  const scaleBtn = btn('Scale to window', 'Enlarge a smaller remote screen to fill the window (off: shown at its own size)',
-    () => setScale(scaleBtn.getAttribute('aria-pressed') !== 'true'));
-  const ctrlAltDel = btn('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => input?.ctrlAltDel());
+  const scale = button('Scale to window', 'Enlarge a smaller remote screen to fill the window (off: shown at its own size)',
+    () => act.scale());
+  const ctrlAltDel = button('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => act.ctrlAltDel());
   const controls = [
-    scaleBtn,
-    btn('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => toggleFullscreen()),
+    scale,
+    button('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => act.fullscreen()),
     ctrlAltDel,
-    btn('Refresh picture', 'Ask the remote PC for a full new picture', () => requestKeyframe()),
+    button('Refresh picture', 'Ask the remote PC for a full new picture', () => act.refresh()),
   ];
-  const disconnect = btn('Disconnect', 'End the session', () => conn.end('viewer_closed'));
+  const disconnect = button('Disconnect', 'End the session', () => act.disconnect());
   disconnect.className = 'tool danger';
+  const back = h('button', { type: 'button', className: 'tool back', on: { click: () => act.close() } }, '← Devices');
   const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
-    h('button', { type: 'button', className: 'tool back', on: { click: () => close() } }, '← Devices'),
-    title,
-    mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
+    back, title, mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
-  setScale(localStorage.getItem(SCALE_KEY) === 'window', false);
+  return { surface, overlay, stage, stats, mode, title, scale, ctrlAltDel, controls, disconnect, back, view };
+}
 
-  let input = null;
-  let inputChannel = null;
-  let controlChannel = null;
-  let prevStats = null;
-  let ended = false;
+/** Show the picture at its own size (shrunk only if larger) or fill the window. */
+function setScale(page, toWindow, remember = true) {
+  page.view.dataset.scale = toWindow ? 'window' : 'fit';
+  page.scale.setAttribute('aria-pressed', String(toWindow));
+  if (remember) localStorage.setItem(SCALE_KEY, toWindow ? 'window' : 'fit');
+}
 
-  const setState = (text) => {
-    overlay.textContent = text ?? '';
-    overlay.hidden = !text;
-  };
-  const send = (msg) => {
-    if (inputChannel?.readyState === 'open') inputChannel.send(JSON.stringify(msg));
-  };
-  const requestKeyframe = () => {
-    if (controlChannel?.readyState === 'open') controlChannel.send(JSON.stringify({ type: 'request_keyframe' }));
-  };
-  const picture = () => ({ ...surface.size(), enlarge: view.dataset.scale === 'window' });
-  /** Show the picture at its own size (shrunk only if larger) or fill the window. */
-  function setScale(toWindow, remember = true) {
-    view.dataset.scale = toWindow ? 'window' : 'fit';
-    scaleBtn.setAttribute('aria-pressed', String(toWindow));
-    if (remember) localStorage.setItem(SCALE_KEY, toWindow ? 'window' : 'fit');
+/** What `session_created` says: the device's name (on a link) and the grant. */
+function showGrant(page, m) {
+  if (m.device_name) {
+    page.title.textContent = m.device_name;
+    page.view.setAttribute('aria-label', `Session with ${m.device_name}`);
+    page.surface.el.setAttribute('aria-label', screenLabel(m.device_name));
   }
+  const viewOnly = m.permission === 'view';
+  page.view.dataset.permission = m.permission;
+  page.mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
+  page.mode.dataset.kind = viewOnly ? 'view' : 'control';
+  page.ctrlAltDel.disabled = viewOnly;
+}
 
+function setStatus(page, text) {
+  page.overlay.textContent = text ?? '';
+  page.overlay.hidden = !text;
+}
+
+/** The session is over: say why, and offer the way back. */
+function showEnd(page, message, reason, back) {
+  page.view.dataset.ended = reason;
+  page.surface.close();
+  page.controls.forEach((b) => { b.disabled = true; });
+  page.disconnect.disabled = true;
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  replace(page.overlay, h('p', { dataset: { testid: 'session-ended' } }, message),
+    h('button', { type: 'button', className: 'primary', on: { click: back } }, 'Back to devices'));
+  page.overlay.hidden = false;
+  page.overlay.querySelector('button').focus();
+}
+
+/** Refresh the toolbar's stats every second; returns the stop function. */
+function sampleStats(page, conn) {
+  let prev = null;
+  const timer = setInterval(async () => {
+    if (!conn.pc) return;
+    const own = { framesDecoded: page.surface.framesDecoded, ...page.surface.size() };
+    const s = summarize(await conn.pc.getStats(), prev, own);
+    prev = s;
+    page.stats.textContent = statsText(s);
+    page.view.dataset.path = s.path ?? '';
+    page.view.dataset.relayProtocol = s.relayProtocol ?? '';
+  }, STATS_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
+/** Full screen, with the keyboard and pointer locked where the browser can. */
+async function toggleFullscreen(page, input) {
+  if (document.fullscreenElement) {
+    await document.exitFullscreen().catch(() => {});
+    return;
+  }
+  await page.stage.requestFullscreen().catch(() => {});
+  // Shortcuts such as Ctrl+W and Esc go to the remote PC while full screen.
+  await navigator.keyboard?.lock?.().catch(() => {});
+  if (input) page.surface.el.requestPointerLock?.()?.catch?.(() => {});
+  page.surface.el.focus();
+}
+
+function onFullscreenChange() {
+  if (!document.fullscreenElement) {
+    navigator.keyboard?.unlock?.();
+    if (document.pointerLockElement) document.exitPointerLock();
+  }
+}
+
+export function sessionView(root, live, device, onClose) {
+  const render = renderMode();
+  let input = null;
+  let ended = false;
+  let stopStats = () => {};
+  const act = {
+    scale: () => setScale(page, page.scale.getAttribute('aria-pressed') !== 'true'),
+    ctrlAltDel: () => input?.ctrlAltDel(),
+    fullscreen: () => toggleFullscreen(page, input),
+    refresh: () => conn.requestKeyframe(),
+    disconnect: () => conn.end('viewer_closed'),
+    close: () => close(),
+  };
+  const page = buildPage(root, device, render, act);
+  setScale(page, localStorage.getItem(SCALE_KEY) === 'window', false);
+  const picture = () => ({ ...page.surface.size(), enlarge: page.view.dataset.scale === 'window' });
   const conn = new Connection(live, device.id, {
+    render,
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
-    state: (t) => !ended && setState(t),
-    created: (m) => {
-      // A session opened by link learns the device's name here.
-      if (m.device_name) {
-        title.textContent = m.device_name;
-        view.setAttribute('aria-label', `Session with ${m.device_name}`);
-        video.setAttribute('aria-label', screenLabel(m.device_name));
-      }
-      const viewOnly = m.permission === 'view';
-      view.dataset.permission = m.permission;
-      mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
-      mode.dataset.kind = viewOnly ? 'view' : 'control';
-      ctrlAltDel.disabled = viewOnly;
-    },
-    track: (stream, receiver) => surface.attach(receiver, stream),
-    channel: (label, dc) => {
-      if (label === 'control') {
-        controlChannel = dc;
-        // Frames decoded in the page never reach the browser's decoder,
-        // which would ask for keyframes all the time: the page asks itself.
-        if (render === 'webcodecs') {
-          const off = () => dc.send(JSON.stringify({ type: 'rtcp_keyframe_requests', enabled: false }));
-          if (dc.readyState === 'open') off();
-          else dc.addEventListener('open', off, { once: true });
-        }
-      }
-      if (label === 'input') {
-        inputChannel = dc;
-        if (view.dataset.permission !== 'view') {
-          input = new InputCapture(video, picture, send, () => bar.querySelector('.back').focus());
-        }
-      }
+    state: (t) => !ended && setStatus(page, t),
+    created: (m) => showGrant(page, m),
+    track: (stream, receiver) => page.surface.attach(receiver, stream),
+    attachInput: () => {
+      input = new InputCapture(page.surface.el, picture, (msg) => conn.sendInput(msg), () => page.back.focus());
     },
     ended: (message, reason) => {
       ended = true;
       input?.detach();
-      clearInterval(statsTimer);
-      view.dataset.ended = reason;
-      surface.close();
-      controls.forEach((b) => { b.disabled = true; });
-      disconnect.disabled = true;
-      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
-      replace(overlay, h('p', { dataset: { testid: 'session-ended' } }, message),
-        h('button', { type: 'button', className: 'primary', on: { click: () => close() } }, 'Back to devices'));
-      overlay.hidden = false;
-      overlay.querySelector('button').focus();
+      stopStats();
+      showEnd(page, message, reason, () => close());
     },
   });
-
-  surface.onFirstFrame = () => conn.shown();
-  surface.onKeyframeNeeded = () => requestKeyframe();
-
-  const statsTimer = setInterval(async () => {
-    if (!conn.pc) return;
-    const s = summarize(await conn.pc.getStats(), prevStats, { framesDecoded: surface.framesDecoded, ...surface.size() });
-    prevStats = s;
-    stats.textContent = statsText(s);
-    view.dataset.path = s.path ?? '';
-    view.dataset.relayProtocol = s.relayProtocol ?? '';
-  }, 1000);
-
-  async function toggleFullscreen() {
-    if (document.fullscreenElement) {
-      await document.exitFullscreen().catch(() => {});
-      return;
-    }
-    await stage.requestFullscreen().catch(() => {});
-    // Shortcuts such as Ctrl+W and Esc go to the remote PC while full screen.
-    await navigator.keyboard?.lock?.().catch(() => {});
-    if (input) video.requestPointerLock?.()?.catch?.(() => {});
-    video.focus();
-  }
-  const onFullscreen = () => {
-    if (!document.fullscreenElement) {
-      navigator.keyboard?.unlock?.();
-      if (document.pointerLockElement) document.exitPointerLock();
-    }
-  };
-  document.addEventListener('fullscreenchange', onFullscreen);
+  page.surface.onFirstFrame = () => conn.shown();
+  page.surface.onKeyframeNeeded = () => conn.requestKeyframe();
+  stopStats = sampleStats(page, conn);
+  document.addEventListener('fullscreenchange', onFullscreenChange);
 
   function close() {
     if (!ended) conn.end('viewer_closed');
-    document.removeEventListener('fullscreenchange', onFullscreen);
+    document.removeEventListener('fullscreenchange', onFullscreenChange);
     onClose();
   }
 
   conn.start();
-  setTimeout(() => video.focus(), 0);
+  setTimeout(() => page.surface.el.focus(), 0);
   return {
     deviceId: device.id,
     offline: () => conn.deviceOffline(),

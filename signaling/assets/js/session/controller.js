@@ -1,0 +1,249 @@
+// Every decision of one browser session, as a plain state machine: no
+// DOM, no WebSocket, no RTCPeerConnection, no timers. The driver
+// (connection.js) turns what happens into events for `handle(now, event)`
+// and carries out the actions it returns, in order; `deadline()` says when
+// to call again with {type: 'tick'} if nothing else happens.
+// docs/protocol.md section 10 gives the order of messages.
+//
+// Events: start {early, online}, server {msg}, ws_open, ws_close,
+// pc_state {state}, answer {sdp}, local_ice {candidate}, offer_failed,
+// channel_open {label}, channel_close {label}, first_frame,
+// device_offline, request_keyframe, end {reason, message}, tick.
+// Actions: send {msg}, control {msg}, status {text}, created {msg},
+// create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
+// attach_input, finish {message, reason}.
+// The native viewer decides the same things in viewer/src/session/controller.rs.
+
+import { endMessage, requestError } from '../format.js';
+
+/** No picture this long after the request: the connection failed. */
+export const FIRST_FRAME_TIMEOUT_MS = 20000;
+// While the server still holds the session for an old, dead connection of
+// ours, it refuses a resume with `forbidden` and checks that connection;
+// ask again this often, for as long as it keeps the session
+// (`resume_grace_secs` in `session_created`; docs/protocol.md section 10.4).
+export const RESUME_RETRY_MS = 1000;
+export const DEFAULT_RESUME_GRACE_SECS = 30;
+
+export class SessionController {
+  /**
+   * `requestId` names our `session_request`; `render` is the surface's
+   * mode ('video' or 'webcodecs').
+   */
+  constructor(deviceId, requestId, render = 'video') {
+    this.deviceId = deviceId;
+    this.requestId = requestId;
+    this.render = render;
+    this.sessionId = null;
+    this.permission = null;
+    this.resumeSecret = null;
+    this.resumeAttempts = 0;
+    this.resumeAttempt = 0;
+    this.resuming = false;
+    this.resumeAt = null;
+    this.online = false;
+    this.offerSeen = false;
+    this.pendingIce = [];
+    this.connected = false;
+    this.pcState = 'new';
+    this.offline = false;
+    this.firstFrame = false;
+    this.firstFrameAt = null;
+    this.open = new Set();
+    this.done = false;
+  }
+
+  /** When to call `handle(now, {type: 'tick'})` next, or null. */
+  deadline() {
+    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt].filter((t) => t !== null);
+    return at.length ? Math.min(...at) : null;
+  }
+
+  handle(now, e) {
+    if (this.done) return [];
+    switch (e.type) {
+      case 'start': return this.start(now, e);
+      case 'server': return this.fromServer(now, e.msg);
+      case 'ws_open': return this.wsOpen();
+      case 'ws_close': return this.wsClose();
+      case 'pc_state': return this.peerState(e.state);
+      case 'answer': return [this.send({ type: 'answer', session_id: this.sessionId, sdp: e.sdp })];
+      case 'local_ice': return [this.send({ type: 'ice', session_id: this.sessionId, candidate: e.candidate })];
+      case 'offer_failed': return this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
+      case 'channel_open': return this.channelOpen(e.label);
+      case 'channel_close': return this.channelClose(e.label);
+      case 'first_frame':
+        this.firstFrame = true;
+        return [{ type: 'status', text: null }];
+      case 'device_offline': return this.deviceOffline();
+      case 'request_keyframe':
+        return this.open.has('control') ? [{ type: 'control', msg: { type: 'request_keyframe' } }] : [];
+      case 'end': return this.end(e.reason, e.message);
+      case 'tick': return this.tick(now);
+      default: return [];
+    }
+  }
+
+  send(msg) {
+    return { type: 'send', msg };
+  }
+
+  start(now, e) {
+    this.online = e.online;
+    this.firstFrameAt = now + FIRST_FRAME_TIMEOUT_MS;
+    const out = [{ type: 'status', text: 'Requesting a session…' }];
+    // A session link's request may have gone out before the app loaded.
+    if (e.early) return out;
+    if (!e.online) return [...out, ...this.finish('Not connected to the server. Try again in a moment.', 'error')];
+    return [...out, this.send({ type: 'session_request', device_id: this.deviceId, request_id: this.requestId })];
+  }
+
+  // The WebSocket came back after a drop (a network change): take the
+  // running session back. Media kept flowing peer to peer meanwhile.
+  wsOpen() {
+    this.online = true;
+    return this.connected ? this.resume(0) : [];
+  }
+
+  // Media is peer to peer: a dropped signaling socket does not end a
+  // running session, but one still being set up cannot finish.
+  wsClose() {
+    this.online = false;
+    return this.connected ? [] : this.finish('Lost the connection to the server.', 'peer_gone');
+  }
+
+  /** The device went offline: a session that is not flowing is over. */
+  deviceOffline() {
+    this.offline = true;
+    return this.connected && this.pcState === 'connected' ? [] : this.end('peer_gone', 'The remote PC went offline.');
+  }
+
+  mine(m) {
+    return this.sessionId !== null && m.session_id === this.sessionId;
+  }
+
+  /** End from this side: tell the host (through the server), then finish. */
+  end(reason = 'viewer_closed', message = endMessage(reason)) {
+    const out = [];
+    if (this.sessionId) out.push(this.send({ type: 'session_end', session_id: this.sessionId, reason }));
+    return [...out, ...this.finish(message, reason)];
+  }
+
+  finish(message, reason) {
+    this.done = true;
+    return [{ type: 'finish', message, reason }];
+  }
+
+  resume(attempt) {
+    if (!this.resumeAttempts) {
+      return this.finish('Lost the connection to the server, which keeps no session over a lost connection.', 'peer_gone');
+    }
+    this.resuming = true;
+    this.resumeAttempt = attempt;
+    this.resumeAt = null;
+    const msg = { type: 'session_resume', session_id: this.sessionId };
+    if (this.resumeSecret) msg.resume_secret = this.resumeSecret;
+    return [{ type: 'send', msg }];
+  }
+
+  resumeRefused(now, m) {
+    if (m.code === 'forbidden' && this.resumeAttempt + 1 < this.resumeAttempts) {
+      this.resumeAt = now + RESUME_RETRY_MS;
+      return [];
+    }
+    this.resuming = false;
+    return this.finish('Lost the connection to the server and the session could not be resumed.', 'peer_gone');
+  }
+
+  created(now, m) {
+    this.sessionId = m.session_id;
+    this.permission = m.permission;
+    // Proves on a resume that this page asked for the session.
+    this.resumeSecret = m.resume_secret ?? null;
+    const grace = m.resume_grace_secs ?? DEFAULT_RESUME_GRACE_SECS;
+    this.resumeAttempts = Math.ceil((grace * 1000) / RESUME_RETRY_MS);
+    return [
+      { type: 'created', msg: m },
+      { type: 'status', text: 'Waiting for the remote PC to accept…' },
+      { type: 'create_peer', iceServers: m.ice_servers ?? [] },
+    ];
+  }
+
+  /** Offers (the first, and ICE restarts) and candidates keep their order. */
+  offer(m) {
+    this.offerSeen = true;
+    const held = this.pendingIce.splice(0).map((candidate) => ({ type: 'add_ice', candidate }));
+    return [{ type: 'apply_offer', sdp: m.sdp }, ...held];
+  }
+
+  ice(m) {
+    // A candidate may overtake the offer that announced it.
+    if (!this.offerSeen) {
+      this.pendingIce.push(m.candidate);
+      return [];
+    }
+    return [{ type: 'add_ice', candidate: m.candidate }];
+  }
+
+  fromServer(now, m) {
+    if (m.type === 'session_created') return m.request_id === this.requestId ? this.created(now, m) : [];
+    if (m.type === 'error' && m.request_id === this.requestId) return this.finish(requestError(m.code, m.message), 'error');
+    if (!this.mine(m)) return [];
+    switch (m.type) {
+      case 'error':
+        if (this.resuming) return this.resumeRefused(now, m);
+        console.warn(`server error for this session: ${m.code}: ${m.message}`);
+        return [];
+      case 'session_resumed':
+        this.resuming = false;
+        console.info('session resumed on the new connection');
+        return [];
+      case 'session_accepted': return [{ type: 'status', text: 'Connecting…' }];
+      case 'offer': return this.offer(m);
+      case 'ice': return this.ice(m);
+      case 'session_end': return this.finish(endMessage(m.reason, m.detail), m.reason);
+      default: return [];
+    }
+  }
+
+  peerState(state) {
+    this.pcState = state;
+    if (state === 'connected') {
+      this.connected = true;
+      return this.firstFrame ? [{ type: 'status', text: null }] : [];
+    }
+    if (state === 'failed') return this.end('connection_failed', 'The connection to the remote PC failed.');
+    if (state === 'disconnected' && this.offline) return this.end('peer_gone', 'The remote PC went offline.');
+    // The host restarts ICE and sends a new offer; the picture resumes.
+    if (state === 'disconnected') return [{ type: 'status', text: 'Connection interrupted; reconnecting…' }];
+    if (state === 'closed') return this.finish(endMessage('host_closed'), 'host_closed');
+    return [];
+  }
+
+  channelOpen(label) {
+    this.open.add(label);
+    if (label === 'input' && this.permission !== 'view') return [{ type: 'attach_input' }];
+    // Frames decoded in the page never reach the browser's decoder, which
+    // would ask for keyframes all the time: the page asks itself.
+    if (label === 'control' && this.render === 'webcodecs') {
+      return [{ type: 'control', msg: { type: 'rtcp_keyframe_requests', enabled: false } }];
+    }
+    return [];
+  }
+
+  channelClose(label) {
+    this.open.delete(label);
+    return label === 'control' ? this.finish(endMessage('host_closed'), 'host_closed') : [];
+  }
+
+  tick(now) {
+    if (!this.firstFrame && this.firstFrameAt !== null && now >= this.firstFrameAt) {
+      return this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
+    }
+    if (this.resumeAt !== null && now >= this.resumeAt) {
+      this.resumeAt = null;
+      if (this.online) return this.resume(this.resumeAttempt + 1);
+    }
+    return [];
+  }
+}

@@ -1,0 +1,182 @@
+// The browser session's controller (signaling/assets/js/session/controller.js)
+// through the cases that otherwise need a real WebRTC session, a server and
+// a changing network. Pure: no browser.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  FIRST_FRAME_TIMEOUT_MS, RESUME_RETRY_MS, SessionController,
+} from '../../signaling/assets/js/session/controller.js';
+
+const created = (extra = {}) => ({
+  type: 'session_created', request_id: 'r1', session_id: 's1', permission: 'control',
+  ice_servers: [], resume_secret: 'secret', resume_grace_secs: 3, ...extra,
+});
+const types = (actions) => actions.map((a) => a.type);
+const sent = (actions) => actions.filter((a) => a.type === 'send').map((a) => a.msg);
+
+/** A controller whose session was created and whose peer connected. */
+function running(permission = 'control', render = 'video') {
+  const c = new SessionController('dev_1', 'r1', render);
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created({ permission }) });
+  c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'v=0' } });
+  c.handle(0, { type: 'pc_state', state: 'connected' });
+  c.handle(0, { type: 'first_frame' });
+  return c;
+}
+
+test('a session is requested, created, and its offer answered', () => {
+  const c = new SessionController('dev_1', 'r1');
+  assert.deepEqual(sent(c.handle(0, { type: 'start', early: false, online: true })),
+    [{ type: 'session_request', device_id: 'dev_1', request_id: 'r1' }]);
+  assert.deepEqual(c.handle(0, { type: 'server', msg: created({ request_id: 'other' }) }), [], 'not ours');
+  assert.deepEqual(types(c.handle(0, { type: 'server', msg: created() })), ['created', 'status', 'create_peer']);
+  assert.deepEqual(c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'v=0' } }),
+    [{ type: 'apply_offer', sdp: 'v=0' }]);
+  assert.deepEqual(sent(c.handle(0, { type: 'answer', sdp: 'answer' })),
+    [{ type: 'answer', session_id: 's1', sdp: 'answer' }]);
+});
+
+test('a session link does not request again, and an offline page says so', () => {
+  const early = new SessionController('dev_1', 'r1');
+  assert.deepEqual(sent(early.handle(0, { type: 'start', early: true, online: true })), []);
+  const offline = new SessionController('dev_1', 'r1');
+  const actions = offline.handle(0, { type: 'start', early: false, online: false });
+  assert.equal(actions.at(-1).type, 'finish');
+  assert.match(actions.at(-1).message, /Not connected to the server/);
+});
+
+test('candidates that overtake the offer wait for it, then keep their order', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created() });
+  const ice = (n) => ({ type: 'server', msg: { type: 'ice', session_id: 's1', candidate: { candidate: `c${n}` } } });
+  assert.deepEqual(c.handle(0, ice(1)), []);
+  assert.deepEqual(c.handle(0, ice(2)), []);
+  assert.deepEqual(c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'v=0' } }), [
+    { type: 'apply_offer', sdp: 'v=0' },
+    { type: 'add_ice', candidate: { candidate: 'c1' } },
+    { type: 'add_ice', candidate: { candidate: 'c2' } },
+  ]);
+  assert.deepEqual(c.handle(0, ice(3)), [{ type: 'add_ice', candidate: { candidate: 'c3' } }]);
+});
+
+test('a view-only grant never attaches input, a control grant does', () => {
+  const view = running('view');
+  assert.deepEqual(view.handle(0, { type: 'channel_open', label: 'input' }), []);
+  const control = running('control');
+  assert.deepEqual(control.handle(0, { type: 'channel_open', label: 'input' }), [{ type: 'attach_input' }]);
+});
+
+test('keyframe requests go on the control channel only once it is open, however many come', () => {
+  const c = running();
+  assert.deepEqual(c.handle(0, { type: 'request_keyframe' }), [], 'no channel yet');
+  c.handle(0, { type: 'channel_open', label: 'control' });
+  for (let i = 0; i < 20; i += 1) {
+    assert.deepEqual(c.handle(0, { type: 'request_keyframe' }),
+      [{ type: 'control', msg: { type: 'request_keyframe' } }]);
+  }
+});
+
+test('the WebCodecs renderer turns RTCP keyframe requests off when the control channel opens', () => {
+  const c = running('control', 'webcodecs');
+  assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'control' }),
+    [{ type: 'control', msg: { type: 'rtcp_keyframe_requests', enabled: false } }]);
+  assert.deepEqual(running().handle(0, { type: 'channel_open', label: 'control' }), []);
+});
+
+test('an ICE disconnect says so and the picture resumes on the host\'s restart', () => {
+  const c = running();
+  assert.deepEqual(c.handle(0, { type: 'pc_state', state: 'disconnected' }),
+    [{ type: 'status', text: 'Connection interrupted; reconnecting…' }]);
+  assert.deepEqual(c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'restart' } }),
+    [{ type: 'apply_offer', sdp: 'restart' }]);
+  assert.deepEqual(c.handle(0, { type: 'pc_state', state: 'connected' }), [{ type: 'status', text: null }]);
+});
+
+test('a disconnect while the device is offline ends the session', () => {
+  const c = running();
+  assert.deepEqual(c.handle(0, { type: 'device_offline' }), [], 'still flowing');
+  const actions = c.handle(0, { type: 'pc_state', state: 'disconnected' });
+  assert.deepEqual(sent(actions), [{ type: 'session_end', session_id: 's1', reason: 'peer_gone' }]);
+  assert.equal(actions.at(-1).reason, 'peer_gone');
+});
+
+test('a lost signaling link is resumed, retried while the server still holds the old one', () => {
+  const c = running();
+  assert.deepEqual(c.handle(0, { type: 'ws_close' }), [], 'media goes on');
+  assert.deepEqual(sent(c.handle(10, { type: 'ws_open' })),
+    [{ type: 'session_resume', session_id: 's1', resume_secret: 'secret' }]);
+  const refused = { type: 'server', msg: { type: 'error', session_id: 's1', code: 'forbidden', message: 'busy' } };
+  assert.deepEqual(c.handle(20, refused), []);
+  assert.equal(c.deadline(), 20 + RESUME_RETRY_MS);
+  assert.deepEqual(c.handle(20 + RESUME_RETRY_MS - 1, { type: 'tick' }), []);
+  assert.deepEqual(sent(c.handle(20 + RESUME_RETRY_MS, { type: 'tick' })),
+    [{ type: 'session_resume', session_id: 's1', resume_secret: 'secret' }]);
+  assert.deepEqual(c.handle(30, { type: 'server', msg: { type: 'session_resumed', session_id: 's1' } }), []);
+  assert.equal(c.deadline(), null);
+});
+
+test('a resume refused for good, or for too long, ends the session', () => {
+  const c = running();
+  c.handle(0, { type: 'ws_close' });
+  c.handle(0, { type: 'ws_open' });
+  const gone = { type: 'server', msg: { type: 'error', session_id: 's1', code: 'not_found', message: 'gone' } };
+  const actions = c.handle(0, gone);
+  assert.equal(actions.at(-1).type, 'finish');
+  assert.match(actions.at(-1).message, /could not be resumed/);
+  // Grace of 3 s: three attempts, then it gives up.
+  const d = running();
+  d.handle(0, { type: 'ws_close' });
+  d.handle(0, { type: 'ws_open' });
+  const busy = { type: 'server', msg: { type: 'error', session_id: 's1', code: 'forbidden', message: 'busy' } };
+  let now = 0;
+  let last = [];
+  for (let i = 0; i < 3; i += 1) {
+    last = d.handle(now, busy);
+    if (last.length) break;
+    now = d.deadline();
+    d.handle(now, { type: 'tick' });
+  }
+  assert.equal(last.at(-1)?.type, 'finish');
+});
+
+test('a dropped link before the peer connected ends the session', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created() });
+  const actions = c.handle(0, { type: 'ws_close' });
+  assert.deepEqual(actions, [{ type: 'finish', message: 'Lost the connection to the server.', reason: 'peer_gone' }]);
+});
+
+test('no picture within the timeout fails the session; one in time stops the watchdog', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created() });
+  assert.equal(c.deadline(), FIRST_FRAME_TIMEOUT_MS);
+  const late = c.handle(FIRST_FRAME_TIMEOUT_MS, { type: 'tick' });
+  assert.deepEqual(sent(late), [{ type: 'session_end', session_id: 's1', reason: 'connection_failed' }]);
+  assert.equal(running().deadline(), null);
+});
+
+test('the host closing the control channel, or the server ending it, finishes once', () => {
+  const c = running();
+  c.handle(0, { type: 'channel_open', label: 'control' });
+  const closed = c.handle(0, { type: 'channel_close', label: 'control' });
+  assert.deepEqual(types(closed), ['finish']);
+  assert.equal(closed[0].reason, 'host_closed');
+  assert.deepEqual(c.handle(0, { type: 'server', msg: { type: 'session_end', session_id: 's1', reason: 'revoked' } }), [],
+    'nothing after the end');
+  const d = running();
+  const revoked = d.handle(0, { type: 'server', msg: { type: 'session_end', session_id: 's1', reason: 'revoked' } });
+  assert.deepEqual(types(revoked), ['finish'], 'the server ended it: no session_end back');
+  assert.equal(revoked[0].reason, 'revoked');
+});
+
+test('ending from the page tells the server', () => {
+  const c = running();
+  const actions = c.handle(0, { type: 'end', reason: 'viewer_closed' });
+  assert.deepEqual(sent(actions), [{ type: 'session_end', session_id: 's1', reason: 'viewer_closed' }]);
+  assert.equal(actions.at(-1).type, 'finish');
+});
