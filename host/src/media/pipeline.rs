@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::media::capture::{self, CaptureCommand, CaptureHandle, CaptureLoop, RawFrame};
-use crate::media::convert::I420Picture;
+use crate::media::convert::{I420Picture, I420View};
 use crate::media::encode::{EncoderTuning, H264Encoder};
 use crate::media::frame::{EncodedFrame, StageTimings};
 use crate::media::scene;
@@ -279,13 +279,8 @@ fn encode_loop(
         shared.frames_captured.fetch_add(1, Ordering::Relaxed);
         let picture = raw.picture.view();
         let scene_start = Instant::now();
-        let keyframe_wanted = shared.keyframe_wanted.swap(false, Ordering::SeqCst);
-        // A requested IDR needs no check; a found cut spares OpenH264 its own.
-        let cut = !keyframe_wanted
-            && previous
-                .as_ref()
-                .is_some_and(|previous| scene::scene_cut(previous.view(), picture));
-        if keyframe_wanted || cut {
+        let cut = keyframe_needed(shared, previous.as_ref(), picture);
+        if cut != Cut::None {
             encoder.force_keyframe();
         }
         let (width, height) = (picture.width, picture.height);
@@ -311,19 +306,6 @@ fn encode_loop(
             scene_check: encode_start - scene_start,
             encode: encode_time,
         };
-        tracing::debug!(
-            sequence,
-            keyframe = encoded.keyframe,
-            bytes = encoded.data.len(),
-            waited_us = timings.waited.as_micros(),
-            capture_us = timings.capture.as_micros(),
-            convert_us = timings.convert.as_micros(),
-            queued_us = timings.queued.as_micros(),
-            scene_cut = cut,
-            scene_check_us = timings.scene_check.as_micros(),
-            encode_us = timings.encode.as_micros(),
-            "frame encoded"
-        );
         let frame = EncodedFrame {
             keyframe: encoded.keyframe,
             // Numbered so viewers that see frames unordered notice a loss.
@@ -339,16 +321,61 @@ fn encode_loop(
             timings,
         };
         sequence += 1;
-        shared.frames_encoded.fetch_add(1, Ordering::Relaxed);
-        shared
-            .keyframes
-            .fetch_add(u64::from(frame.keyframe), Ordering::Relaxed);
-        shared
-            .bytes_encoded
-            .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-        // An error only means nobody is subscribed right now.
-        let _ = sender.send(Arc::new(frame));
+        publish(shared, sender, frame, cut == Cut::Scene);
     }
+}
+
+/// Why the next frame must be an IDR, if it must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    None,
+    /// A subscriber asked for one.
+    Requested,
+    /// The picture changed so much that a keyframe is cheaper.
+    Scene,
+}
+
+/// A requested IDR needs no check; a found cut spares OpenH264 its own.
+fn keyframe_needed(shared: &Shared, previous: Option<&I420Picture>, picture: I420View<'_>) -> Cut {
+    if shared.keyframe_wanted.swap(false, Ordering::SeqCst) {
+        return Cut::Requested;
+    }
+    if previous.is_some_and(|previous| scene::scene_cut(previous.view(), picture)) {
+        return Cut::Scene;
+    }
+    Cut::None
+}
+
+/// Count and log an encoded frame and hand it to every subscriber.
+fn publish(
+    shared: &Shared,
+    sender: &broadcast::Sender<Arc<EncodedFrame>>,
+    frame: EncodedFrame,
+    scene_cut: bool,
+) {
+    let timings = frame.timings;
+    tracing::debug!(
+        sequence = frame.sequence,
+        keyframe = frame.keyframe,
+        bytes = frame.data.len(),
+        waited_us = timings.waited.as_micros(),
+        capture_us = timings.capture.as_micros(),
+        convert_us = timings.convert.as_micros(),
+        queued_us = timings.queued.as_micros(),
+        scene_cut,
+        scene_check_us = timings.scene_check.as_micros(),
+        encode_us = timings.encode.as_micros(),
+        "frame encoded"
+    );
+    shared.frames_encoded.fetch_add(1, Ordering::Relaxed);
+    shared
+        .keyframes
+        .fetch_add(u64::from(frame.keyframe), Ordering::Relaxed);
+    shared
+        .bytes_encoded
+        .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+    // An error only means nobody is subscribed right now.
+    let _ = sender.send(Arc::new(frame));
 }
 
 fn fail(shared: &Shared, error: MediaError) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
 use meshdesk_peer::{ViewerPeer, ViewerStreams};
-use meshdesk_protocol::rest::{Device, Permission};
+use meshdesk_protocol::rest::{Device, IceServer, Permission};
 use meshdesk_protocol::signal::{
     EndReason, ErrorCode, ErrorMsg, IceCandidate, SdpMsg, ServerToViewer, SessionEndMsg,
     ViewerToServer,
@@ -104,9 +104,47 @@ async fn establish_inner(
         })
         .await
         .map_err(websocket_error)?;
+    let created = await_created(&mut signal_rx, &device.name).await?;
+    tracing::info!(session = %created.session_id, permission = created.permission.as_str(), "session created");
+    let (peer, streams) = ViewerPeer::with_policy(&created.ice_servers, relay_only)
+        .await
+        .map_err(peer_error)?;
+    let sid = &created.session_id;
+    let early = answer_offer(&peer, sid, &signal_tx, &mut signal_rx).await?;
+    for candidate in early {
+        if let Err(e) = peer.add_remote_candidate(candidate).await {
+            tracing::debug!(error = %e, "early candidate refused");
+        }
+    }
+    Ok(Established {
+        peer,
+        streams,
+        session_id: created.session_id,
+        resume_secret: created.resume_secret,
+        resume_grace_secs: created.resume_grace_secs,
+        permission: created.permission,
+        signal_tx,
+        signal_rx,
+        target,
+    })
+}
 
-    let (session_id, permission, ice_servers, resume_secret, resume_grace_secs) = loop {
-        match next(&mut signal_rx).await? {
+/// What `session_created` told us.
+struct Created {
+    session_id: String,
+    permission: Permission,
+    ice_servers: Vec<IceServer>,
+    resume_secret: Option<String>,
+    resume_grace_secs: Option<u64>,
+}
+
+/// Wait for the answer to our `session_request`.
+async fn await_created(
+    rx: &mut SignalReceiver<ServerToViewer>,
+    device_name: &str,
+) -> Result<Created, ViewerError> {
+    loop {
+        match next(rx).await? {
             ServerToViewer::SessionCreated {
                 session_id,
                 permission,
@@ -116,39 +154,43 @@ async fn establish_inner(
                 resume_grace_secs,
                 ..
             } if request_id.as_deref() == Some(REQUEST_ID) => {
-                break (
+                return Ok(Created {
                     session_id,
                     permission,
                     ice_servers,
                     resume_secret,
                     resume_grace_secs,
-                )
+                })
             }
             ServerToViewer::Error(e) if e.request_id.as_deref() == Some(REQUEST_ID) => {
-                return Err(request_error(&e, &device.name))
+                return Err(request_error(&e, device_name))
             }
             _ => {}
         }
-    };
-    tracing::info!(session = %session_id, permission = permission.as_str(), "session created");
-    let (peer, streams) = ViewerPeer::with_policy(&ice_servers, relay_only)
-        .await
-        .map_err(peer_error)?;
+    }
+}
 
-    // Candidates may overtake the offer; keep them until it is applied.
-    let mut early: Vec<IceCandidate> = Vec::new();
+/// Wait for the host's offer and answer it. Returns the candidates that
+/// overtook the offer, to be applied now.
+async fn answer_offer(
+    peer: &ViewerPeer,
+    session_id: &str,
+    tx: &SignalSender<ViewerToServer>,
+    rx: &mut SignalReceiver<ServerToViewer>,
+) -> Result<Vec<IceCandidate>, ViewerError> {
+    let mut early = Vec::new();
     loop {
-        match next(&mut signal_rx).await? {
+        match next(rx).await? {
             ServerToViewer::Offer(offer) if offer.session_id == session_id => {
                 let sdp = peer.accept_offer(offer.sdp).await.map_err(peer_error)?;
-                signal_tx
-                    .send(ViewerToServer::Answer(SdpMsg {
-                        session_id: session_id.clone(),
-                        sdp,
-                    }))
+                let answer = SdpMsg {
+                    session_id: session_id.to_string(),
+                    sdp,
+                };
+                tx.send(ViewerToServer::Answer(answer))
                     .await
                     .map_err(websocket_error)?;
-                break;
+                return Ok(early);
             }
             ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
             ServerToViewer::SessionEnd(end) if end.session_id == session_id => {
@@ -158,22 +200,6 @@ async fn establish_inner(
             _ => {}
         }
     }
-    for candidate in early {
-        if let Err(e) = peer.add_remote_candidate(candidate).await {
-            tracing::debug!(error = %e, "early candidate refused");
-        }
-    }
-    Ok(Established {
-        peer,
-        streams,
-        session_id,
-        resume_secret,
-        resume_grace_secs,
-        permission,
-        signal_tx,
-        signal_rx,
-        target,
-    })
 }
 
 /// The next decodable message; the connection ending is an error here.
