@@ -20,6 +20,7 @@ mod config;
 pub mod convert;
 mod damage;
 pub mod encode;
+mod encode_thread;
 mod encoder_ffi;
 mod error;
 pub mod frame;
@@ -27,6 +28,7 @@ pub mod grab;
 pub mod pacing;
 mod pipeline;
 pub mod scene;
+mod shared;
 mod subscription;
 
 pub use config::{MediaConfig, DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
 use crate::media::frame::EncodedFrame;
-use crate::media::pipeline::Shared;
+use crate::media::shared::Shared;
 use crate::media::MediaError;
 
 /// Encoded frames for one viewer. Dropping it unsubscribes; when the last
