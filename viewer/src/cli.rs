@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::ViewerError;
+
 /// The Meshdesk native viewer: sign in, list your devices, and control one
 /// in a window.
 #[derive(Debug, Parser)]
@@ -76,14 +78,16 @@ pub struct ConnectArgs {
 }
 
 /// Seconds, fractions allowed, more than zero and at most a day.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, ViewerError> {
     let secs: f64 = text
         .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+        .map_err(|_| ViewerError::BadArgument(format!("`{text}` is not a number of seconds")))?;
     if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
         Ok(Duration::from_secs_f64(secs))
     } else {
-        Err("must be more than 0 and at most 86400 seconds".into())
+        Err(ViewerError::BadArgument(
+            "must be more than 0 and at most 86400 seconds".into(),
+        ))
     }
 }
 

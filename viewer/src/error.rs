@@ -63,9 +63,12 @@ pub enum ViewerError {
     /// The window or the display could not be used.
     #[error("window: {0}")]
     Window(String),
-    /// The video decoder could not start.
+    /// The video decoder could not start or decode.
     #[error("video decoder: {0}")]
     Decoder(String),
+    /// A command-line value is out of range.
+    #[error("{0}")]
+    BadArgument(String),
 }
 
 /// A human phrase for a session end reason.

@@ -11,8 +11,9 @@
 //!   [`measure`] times clicks to the picture that shows them and builds the
 //!   report.
 //!
-//! Dependencies run one way: `connect` → `window`, `measure` → `session`,
-//! `video` → `account`; nothing in `video` or `session` uses `measure`.
+//! Dependencies run one way: `connect` uses all the others; `window` and
+//! `measure` use `session` and `video`; `session` uses `account`; `video`
+//! uses none of them. Nothing in `video` or `session` uses `measure`.
 //! Errors are [`ViewerError`]s, one line each.
 
 pub mod account;

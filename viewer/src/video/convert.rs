@@ -5,6 +5,7 @@
 use yuvutils_rs::{yuv420_to_bgra, YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use crate::video::frame::Frame;
+use crate::ViewerError;
 
 /// The three planes of a decoded picture and their row strides in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -20,7 +21,7 @@ pub struct I420<'a> {
 
 /// Convert `yuv` into `frame`, reshaping it to the picture's size. On
 /// little-endian machines BGRA bytes read as `0xAARRGGBB` words.
-pub fn i420_to_frame(yuv: &I420<'_>, frame: &mut Frame) -> Result<(), String> {
+pub fn i420_to_frame(yuv: &I420<'_>, frame: &mut Frame) -> Result<(), ViewerError> {
     frame.reshape(yuv.width, yuv.height);
     let image = YuvPlanarImage {
         y_plane: yuv.y,
@@ -40,7 +41,7 @@ pub fn i420_to_frame(yuv: &I420<'_>, frame: &mut Frame) -> Result<(), String> {
         YuvRange::Limited,
         YuvStandardMatrix::Bt601,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| ViewerError::Decoder(format!("colour conversion: {e}")))
 }
 
 #[cfg(test)]

@@ -206,8 +206,9 @@ impl Pipeline {
         received: Instant,
         decoder: &mut Decoder,
         output: &mut Output,
-    ) -> Result<bool, String> {
-        let Some(yuv) = decoder.decode(data).map_err(|e| e.to_string())? else {
+    ) -> Result<bool, ViewerError> {
+        let decoded = decoder.decode(data);
+        let Some(yuv) = decoded.map_err(|e| ViewerError::Decoder(e.to_string()))? else {
             return Ok(false);
         };
         match output {
@@ -222,7 +223,8 @@ impl Pipeline {
             Output::Discard => {}
             Output::Probe(pictures) => {
                 let decoded = Instant::now();
-                let colour = Yuv::at_centre(&planes(&yuv)).ok_or("picture planes too short")?;
+                let colour = Yuv::at_centre(&planes(&yuv))
+                    .ok_or_else(|| ViewerError::Decoder("picture planes too short".into()))?;
                 // The measurement may have finished; pictures then go nowhere.
                 let _ = pictures.send(Picture {
                     received,
