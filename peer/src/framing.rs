@@ -7,7 +7,10 @@
 //! FU-A fragment without its start, a frame that ends with a NAL unit still
 //! open, or a new timestamp before the marker all make the frame
 //! [`VideoEvent::Lost`], so the viewer can ask for a keyframe instead of
-//! decoding garbage.
+//! decoding garbage. So does a payload that breaks RFC 6184 (a truncated
+//! STAP-A, an aggregate or fragment of anything but a plain NAL unit).
+//! Loss before the first packet received cannot be seen: a stream joined
+//! mid-frame reaches the decoder, whose error then asks for a keyframe.
 //!
 //! Sans-IO: feed packets with [`FrameAssembler::push`], take results with
 //! [`FrameAssembler::poll`].
@@ -189,7 +192,7 @@ fn depacketize(frame: &mut Partial, payload: &[u8]) -> Result<(), Malformed> {
                     return Err(Malformed);
                 }
                 let (nal, after) = tail.split_at(size);
-                push_nal(frame, nal[0] & 0x1f, nal);
+                push_nal(frame, plain_nal_type(nal[0])?, nal);
                 rest = after;
             }
             Ok(())
@@ -198,7 +201,7 @@ fn depacketize(frame: &mut Partial, payload: &[u8]) -> Result<(), Malformed> {
             let [_, header, fragment @ ..] = payload else {
                 return Err(Malformed);
             };
-            let nal = header & 0x1f;
+            let nal = plain_nal_type(*header)?;
             if header & FU_START != 0 {
                 if frame.fragment_open {
                     return Err(Malformed);
@@ -219,6 +222,16 @@ fn depacketize(frame: &mut Partial, payload: &[u8]) -> Result<(), Malformed> {
         }
         // STAP-B, MTAP, FU-B and reserved types are not used with
         // packetization-mode 1 by WebRTC senders.
+        _ => Err(Malformed),
+    }
+}
+
+/// The NAL type in `header` if it is a plain NAL unit (1 to 23): RFC 6184
+/// lets a STAP-A aggregate, and a FU-A fragment, nothing else. Types 0
+/// and 24 to 31 would reach the decoder as NAL units it cannot have.
+fn plain_nal_type(header: u8) -> Result<u8, Malformed> {
+    match header & 0x1f {
+        nal @ 1..=23 => Ok(nal),
         _ => Err(Malformed),
     }
 }
@@ -357,6 +370,20 @@ mod tests {
         assert!(drain(&mut a)
             .iter()
             .all(|x| matches!(x, VideoEvent::Lost { .. })));
+    }
+
+    /// Found by the property tests: a STAP-A or FU-A carrying an RTP-only
+    /// type (a STAP-A inside a STAP-A, type 0) was handed to the decoder.
+    #[test]
+    fn aggregates_and_fragments_of_rtp_only_types_are_lost() {
+        let mut a = FrameAssembler::new();
+        a.push(pkt(1, 900, true, &[0x78, 0, 2, 0x78, 1])); // STAP-A in STAP-A
+        a.push(pkt(2, 1800, true, &[0x7c, 0xC0, 1])); // FU-A of type 0
+        a.push(pkt(3, 2700, true, &[0x7c, 0xDC, 1])); // FU-A of a FU-A
+        assert_eq!(
+            drain(&mut a),
+            [900, 1800, 2700].map(|rtp_timestamp| VideoEvent::Lost { rtp_timestamp })
+        );
     }
 
     #[test]

@@ -49,21 +49,50 @@ pub fn decode_limited<T: DeserializeOwned>(text: &str, max: usize) -> Result<T, 
             max,
         });
     }
-    serde_json::from_str(text).map_err(classify)
+    serde_json::from_str(text).map_err(|e| classify::<T>(e, text))
 }
 
-fn classify(err: serde_json::Error) -> DecodeError {
+fn classify<T: DeserializeOwned>(err: serde_json::Error, text: &str) -> DecodeError {
     use serde_json::error::Category;
     let msg = err.to_string();
     match err.classify() {
-        Category::Syntax | Category::Eof | Category::Io => DecodeError::Malformed(msg),
-        Category::Data if msg.starts_with("unknown variant") => {
-            // serde names the offending tag between backticks.
-            let tag = msg.split('`').nth(1).unwrap_or_default().to_string();
-            DecodeError::UnknownType(tag)
+        // serde_json reports an enum read from a number or an array as a
+        // syntax error ("expected value"), and a number beyond f64 too: the
+        // text is JSON all the same, just not a valid message.
+        Category::Syntax | Category::Eof | Category::Io if !is_json(text) => {
+            DecodeError::Malformed(msg)
         }
-        Category::Data => DecodeError::Invalid(msg),
+        _ => match type_tag(text) {
+            // serde words an unknown `type` and an unknown name in any
+            // other enum field alike; only the first is an unknown type.
+            Some(tag) if unknown_tag::<T>(&tag) => DecodeError::UnknownType(tag),
+            _ => DecodeError::Invalid(msg),
+        },
     }
+}
+
+/// Whether `text` is one JSON value, whatever its shape.
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// The `type` of a JSON object, if it has a string one.
+fn type_tag(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Tagged {
+        #[serde(rename = "type")]
+        tag: String,
+    }
+    serde_json::from_str::<Tagged>(text).ok().map(|t| t.tag)
+}
+
+/// Whether `tag` names no message of `T`: a message of that type and no
+/// other fields fails on the tag itself, not on a missing field.
+fn unknown_tag<T: DeserializeOwned>(tag: &str) -> bool {
+    let bare = serde_json::json!({ "type": tag });
+    serde_json::from_value::<T>(bare)
+        .err()
+        .is_some_and(|e| e.to_string().starts_with("unknown variant"))
 }
 
 /// Encode a message as JSON text. Our own types always serialize.

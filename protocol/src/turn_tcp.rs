@@ -50,11 +50,16 @@ pub fn first_frame(buf: &[u8]) -> Result<Option<Frame>, NotTurnFraming> {
     Ok((buf.len() >= frame.stream_len).then_some(frame))
 }
 
-/// Zero bytes to append to `datagram` before it goes on a stream: ChannelData
-/// sent over UDP may lack the padding a stream requires.
+/// Zero bytes (0 to 3) to append to `datagram` before it goes on a stream:
+/// ChannelData sent over UDP may lack the padding a stream requires. A
+/// datagram shorter than its length field gets none: filling it up would
+/// hide the missing data, and [`first_frame`] then tells it is not whole.
 pub fn stream_padding(datagram: &[u8]) -> usize {
     if datagram.len() >= CHANNEL_HEADER && datagram[0] & 0xC0 == 0x40 {
         let len = usize::from(u16::from_be_bytes([datagram[2], datagram[3]]));
+        if datagram.len() < CHANNEL_HEADER + len {
+            return 0;
+        }
         (CHANNEL_HEADER + padded(len)).saturating_sub(datagram.len())
     } else {
         0
@@ -120,5 +125,16 @@ mod tests {
         assert_eq!(stream_padding(&channel(b"four", false)), 0);
         assert_eq!(stream_padding(&stun(8)), 0);
         assert_eq!(stream_padding(&[0x40]), 0, "too short to tell");
+    }
+
+    /// Found by the property tests: a ChannelData datagram shorter than its
+    /// length field was "padded" with zeros up to that length, so the
+    /// bridge wrote it to the stream as if it were whole.
+    #[test]
+    fn a_truncated_datagram_gets_no_padding_and_stays_incomplete() {
+        let whole = channel(b"hello world", false);
+        let cut = &whole[..9];
+        assert_eq!(stream_padding(cut), 0);
+        assert_eq!(first_frame(cut), Ok(None), "never a whole frame");
     }
 }

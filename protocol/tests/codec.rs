@@ -301,3 +301,63 @@ fn a_session_end_carries_words_only_when_there_are_some() {
     };
     roundtrip(ServerToViewer::SessionEnd(worded));
 }
+
+/// Found by the property tests: serde words an unknown `type` and an
+/// unknown name in another enum field alike ("unknown variant"), and both
+/// were reported as `unknown_type`, naming the field's value as the type.
+#[test]
+fn an_unknown_name_in_an_enum_field_is_invalid_not_an_unknown_type() {
+    for bad in [
+        r#"{"type":"session_end","session_id":"s","reason":"exploded"}"#,
+        r#"{"type":"session_end","session_id":"s","reason":{"0":1}}"#,
+        r#"{"type":"session_end","session_id":"s","reason":"session_end"}"#,
+    ] {
+        let r: Result<ViewerToServer, _> = decode(bad);
+        assert!(
+            matches!(r, Err(DecodeError::Invalid(_))),
+            "{bad} gave {r:?}"
+        );
+    }
+    let r =
+        InputMsg::decode(r#"{"type":"pointer_button","button":"sixth","down":true,"x":0,"y":0}"#);
+    assert!(matches!(r, Err(DecodeError::Invalid(_))), "{r:?}");
+    // The type itself is still named when it is the unknown one.
+    let r: Result<ViewerToServer, _> = decode(r#"{"type":"exploded","reason":"rejected"}"#);
+    assert_eq!(r, Err(DecodeError::UnknownType("exploded".into())));
+}
+
+/// Found by the property tests: serde_json's default float parser read
+/// some numbers one unit in the last place off (here -933.1620556258276),
+/// so a position or wheel delta did not survive encode then decode.
+#[test]
+fn floats_round_trip_to_the_same_bits() {
+    for v in [-933.1620556258275, 0.1 + 0.2, 1.0 - f64::EPSILON, 5e-324] {
+        let msg = InputMsg::Wheel { dx: v, dy: 0.0 };
+        let Ok(InputMsg::Wheel { dx, .. }) = InputMsg::decode(&encode(&msg)) else {
+            panic!("{v} did not decode");
+        };
+        assert_eq!(dx.to_bits(), v.to_bits(), "{v} came back as {dx}");
+    }
+}
+
+/// Found by the property tests: serde_json reports an enum read from a
+/// number or an array, and a number beyond f64, as a syntax error, so
+/// well-formed JSON with a wrong value was called malformed.
+#[test]
+fn well_formed_json_with_a_wrong_value_is_invalid_not_malformed() {
+    use meshdesk_protocol::rest::ShareRequest;
+    for bad in [
+        r#"{"username":"bob","permission":7}"#,
+        r#"{"username":"bob","permission":["view"]}"#,
+    ] {
+        let r: Result<ShareRequest, _> = decode(bad);
+        assert!(
+            matches!(r, Err(DecodeError::Invalid(_))),
+            "{bad} gave {r:?}"
+        );
+    }
+    let r = InputMsg::decode(r#"{"type":"pointer_move","x":1e400,"y":0}"#);
+    assert!(matches!(r, Err(DecodeError::Invalid(_))), "{r:?}");
+    let r: Result<ShareRequest, _> = decode(r#"{"username":"bob","permission":"view""#);
+    assert!(matches!(r, Err(DecodeError::Malformed(_))), "{r:?}");
+}

@@ -22,14 +22,16 @@ pub struct Coturn {
 }
 
 impl Coturn {
-    /// Whether `turnserver` is installed.
-    pub fn installed() -> bool {
-        std::process::Command::new("turnserver")
+    /// Why coturn cannot run here (`turnserver` is not installed), or
+    /// `None` when it can. Tests check it with [`crate::require!`].
+    pub fn unavailable() -> Option<String> {
+        let runs = std::process::Command::new("turnserver")
             .arg("-h")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .is_ok()
+            .is_ok();
+        (!runs).then(|| "`turnserver` is missing (Debian package coturn)".to_string())
     }
 
     /// Start coturn inside `netns` on `ip`:3478 (it owns the namespace, so

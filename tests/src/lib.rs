@@ -10,6 +10,7 @@ pub mod floor;
 pub mod host;
 pub mod mesh;
 pub mod netns;
+pub mod prereq;
 pub mod server;
 pub mod tcp_proxy;
 pub mod turn;

@@ -25,7 +25,7 @@ pub const INTERNET_RANGE: &str = "198.18.0.0/16";
 pub const LAN_RANGE: &str = "10.77.0.0/16";
 
 /// Why namespace tests cannot run here, or `None` when they can: they need
-/// root, `ip netns` and `iptables`.
+/// root, `ip netns` and `iptables`. Tests check it with [`require_netns!`].
 pub fn unavailable() -> Option<String> {
     if !rustix::process::geteuid().is_root() {
         return Some("network-namespace tests need root".into());
@@ -46,15 +46,13 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
-/// Return early from a test, with a message, when namespaces are not
-/// available (see [`unavailable`]).
+/// Fail the calling test when namespaces are not available (see
+/// [`unavailable`]), or skip it where the run allows skipping (see
+/// [`crate::prereq`]).
 #[macro_export]
 macro_rules! require_netns {
     () => {
-        if let Some(why) = $crate::netns::unavailable() {
-            eprintln!("skipped: {why}");
-            return;
-        }
+        $crate::require!($crate::netns::unavailable())
     };
 }
 

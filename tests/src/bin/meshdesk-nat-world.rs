@@ -5,7 +5,8 @@
 //! the viewer's namespace, the account, the device), then keeps everything
 //! up until stdin closes, and tears it all down.
 //!
-//! Root only; prints `{"skipped": "..."}` otherwise.
+//! Root only; otherwise prints `{"unavailable": "why"}` and exits, and
+//! the test decides whether that fails or skips it (`tests/web/skip.mjs`).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -17,7 +18,7 @@ use meshdesk_tests::Xvfb;
 
 fn main() {
     if let Some(why) = unavailable() {
-        println!("{}", serde_json::json!({ "skipped": why }));
+        println!("{}", serde_json::json!({ "unavailable": why }));
         return;
     }
     let mut net = Internet::new();

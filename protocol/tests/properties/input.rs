@@ -1,0 +1,247 @@
+//! Properties of the data-channel messages ([`meshdesk_protocol::input`]):
+//! what [`InputMsg::decode`] accepts is exactly what
+//! [`InputMsg::validate`] allows, within [`MAX_INPUT_BYTES`].
+
+use meshdesk_protocol::input::{ControlMsg, InputMsg, MouseButton, MAX_INPUT_BYTES};
+use meshdesk_protocol::{encode, DecodeError};
+use proptest::collection::vec;
+use proptest::option::of;
+use proptest::prelude::*;
+use proptest::sample::{select, Index};
+
+use crate::json::{any_text, other_kind, pick, with_raw, wrong_message, NOT_NUMBERS};
+use crate::{assert_every_variant, config};
+
+const INPUT_TAGS: &[&str] = &[
+    "pointer_move",
+    "pointer_button",
+    "wheel",
+    "key",
+    "release_all",
+];
+const CONTROL_TAGS: &[&str] = &["request_keyframe", "rtcp_keyframe_requests"];
+
+fn unit() -> impl Strategy<Value = f64> {
+    prop_oneof![Just(0.0), Just(1.0), Just(-0.0), 0.0..=1.0f64]
+}
+
+fn wheel_delta() -> impl Strategy<Value = f64> {
+    prop_oneof![Just(1000.0), Just(-1000.0), -1000.0..=1000.0f64]
+}
+
+fn button() -> impl Strategy<Value = MouseButton> {
+    use MouseButton::*;
+    select(vec![Left, Middle, Right, Back, Forward])
+}
+
+/// At most `max` bytes of any Unicode.
+fn bytes_of_text(max: usize) -> impl Strategy<Value = String> {
+    vec(any::<char>(), 0..max).prop_map(move |chars| {
+        let mut s = String::new();
+        for c in chars {
+            if s.len() + c.len_utf8() > max {
+                break;
+            }
+            s.push(c);
+        }
+        s
+    })
+}
+
+/// Every valid [`InputMsg`].
+fn input_msg() -> impl Strategy<Value = InputMsg> {
+    prop_oneof![
+        (unit(), unit()).prop_map(|(x, y)| InputMsg::PointerMove { x, y }),
+        (button(), any::<bool>(), unit(), unit())
+            .prop_map(|(button, down, x, y)| InputMsg::PointerButton { button, down, x, y }),
+        (wheel_delta(), wheel_delta()).prop_map(|(dx, dy)| InputMsg::Wheel { dx, dy }),
+        ("[A-Za-z0-9]{1,32}", any::<bool>(), of(bytes_of_text(64)))
+            .prop_map(|(code, down, text)| InputMsg::Key { code, down, text }),
+        Just(InputMsg::ReleaseAll),
+    ]
+}
+
+fn input_variant(m: &InputMsg) -> usize {
+    match m {
+        InputMsg::PointerMove { .. } => 0,
+        InputMsg::PointerButton { .. } => 1,
+        InputMsg::Wheel { .. } => 2,
+        InputMsg::Key { .. } => 3,
+        InputMsg::ReleaseAll => 4,
+    }
+}
+
+fn control_msg() -> impl Strategy<Value = ControlMsg> {
+    prop_oneof![
+        Just(ControlMsg::RequestKeyframe),
+        any::<bool>().prop_map(|enabled| ControlMsg::RtcpKeyframeRequests { enabled }),
+    ]
+}
+
+fn control_variant(m: &ControlMsg) -> usize {
+    match m {
+        ControlMsg::RequestKeyframe => 0,
+        ControlMsg::RtcpKeyframeRequests { .. } => 1,
+    }
+}
+
+/// What `InputMsg::decode` gives for any text: a valid message that
+/// round-trips, or an error; never anything over the limit.
+fn input_decodes_or_refuses(text: &str) -> Result<(), TestCaseError> {
+    match InputMsg::decode(text) {
+        Ok(msg) => {
+            prop_assert!(text.len() <= MAX_INPUT_BYTES);
+            prop_assert_eq!(msg.validate(), Ok(()));
+            prop_assert_eq!(InputMsg::decode(&encode(&msg)), Ok(msg));
+        }
+        Err(DecodeError::TooLarge { len, .. }) => prop_assert!(len > MAX_INPUT_BYTES),
+        Err(_) => prop_assert!(text.len() <= MAX_INPUT_BYTES),
+    }
+    Ok(())
+}
+
+#[test]
+fn every_input_and_control_variant_is_generated() {
+    assert_every_variant(input_msg(), 5, input_variant);
+    assert_every_variant(control_msg(), 2, control_variant);
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    #[test]
+    fn valid_input_round_trips(msg in input_msg()) {
+        let text = encode(&msg);
+        prop_assert!(text.len() <= MAX_INPUT_BYTES, "{} bytes", text.len());
+        prop_assert_eq!(InputMsg::decode(&text), Ok(msg));
+    }
+
+    #[test]
+    fn valid_control_round_trips(msg in control_msg()) {
+        prop_assert_eq!(ControlMsg::decode(&encode(&msg)), Ok(msg));
+    }
+
+    /// Any `f64`, NaN and infinities included (JSON writes them as null).
+    #[test]
+    fn a_position_decodes_only_when_finite_and_within_the_screen(
+        x in any::<f64>(), y in unit(), button in button(), down in any::<bool>(),
+    ) {
+        let inside = x.is_finite() && (0.0..=1.0).contains(&x);
+        for msg in [InputMsg::PointerMove { x, y }, InputMsg::PointerButton { button, down, x, y }] {
+            prop_assert_eq!(msg.validate().is_ok(), inside);
+            let got = InputMsg::decode(&encode(&msg));
+            if inside {
+                prop_assert_eq!(got, Ok(msg));
+            } else {
+                prop_assert!(matches!(got, Err(DecodeError::Invalid(_))), "{:?}", got);
+            }
+        }
+    }
+
+    #[test]
+    fn a_wheel_decodes_only_when_finite_and_at_most_a_thousand_lines(
+        dx in any::<f64>(), dy in wheel_delta(),
+    ) {
+        let msg = InputMsg::Wheel { dx, dy };
+        let ok = dx.is_finite() && dx.abs() <= 1000.0;
+        prop_assert_eq!(msg.validate().is_ok(), ok);
+        let got = InputMsg::decode(&encode(&msg));
+        if ok {
+            prop_assert_eq!(got, Ok(msg));
+        } else {
+            prop_assert!(matches!(got, Err(DecodeError::Invalid(_))), "{:?}", got);
+        }
+    }
+
+    #[test]
+    fn a_key_decodes_only_with_a_short_alphanumeric_code_and_short_text(
+        code in prop_oneof!["[A-Za-z0-9]{0,40}", any::<String>()],
+        text in of(prop_oneof![bytes_of_text(80), any::<String>()]),
+        down in any::<bool>(),
+    ) {
+        let code_ok = (1..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric());
+        let text_ok = text.as_ref().is_none_or(|t| t.len() <= 64);
+        let msg = InputMsg::Key { code, down, text };
+        let wire = encode(&msg);
+        let got = InputMsg::decode(&wire);
+        if code_ok && text_ok {
+            prop_assert_eq!(got, Ok(msg));
+        } else if wire.len() > MAX_INPUT_BYTES {
+            prop_assert!(matches!(got, Err(DecodeError::TooLarge { .. })), "{:?}", got);
+        } else {
+            prop_assert!(matches!(got, Err(DecodeError::Invalid(_))), "{:?}", got);
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_is_decoded_or_refused(text in any_text()) {
+        input_decodes_or_refuses(&text)?;
+        if let Ok(msg) = ControlMsg::decode(&text) {
+            prop_assert_eq!(ControlMsg::decode(&encode(&msg)), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn wrong_json_is_decoded_or_refused(
+        input in wrong_message(INPUT_TAGS), control in wrong_message(CONTROL_TAGS),
+    ) {
+        input_decodes_or_refuses(&input)?;
+        if let Ok(msg) = ControlMsg::decode(&control) {
+            prop_assert_eq!(ControlMsg::decode(&encode(&msg)), Ok(msg));
+        }
+    }
+
+    #[test]
+    fn a_value_of_another_kind_is_invalid(
+        msg in input_msg(), index in any::<Index>(), choice in any::<Index>(),
+    ) {
+        let mut value = serde_json::to_value(&msg).expect("a message is JSON");
+        let Some(slot) = pick(&mut value, &index, |_| true) else {
+            return Ok(());
+        };
+        *slot = other_kind(slot, &choice);
+        let got = InputMsg::decode(&value.to_string());
+        prop_assert!(matches!(got, Err(DecodeError::Invalid(_))), "{} gave {:?}", value, got);
+    }
+
+    #[test]
+    fn a_word_or_a_huge_number_in_a_values_place_is_refused(
+        msg in input_msg(), index in any::<Index>(), word in select(NOT_NUMBERS),
+    ) {
+        let value = serde_json::to_value(&msg).expect("a message is JSON");
+        let Some(text) = with_raw(value, &index, |_| true, word) else {
+            return Ok(());
+        };
+        let got = InputMsg::decode(&text);
+        prop_assert!(matches!(got, Err(DecodeError::Malformed(_))), "{} gave {:?}", text, got);
+    }
+
+    /// Finite numbers beyond the screen or the wheel's range, in every
+    /// number's place.
+    #[test]
+    fn a_number_out_of_range_is_invalid(
+        msg in input_msg(),
+        index in any::<Index>(),
+        number in prop_oneof![
+            select(vec!["1e308", "-1e308", "1e400", "1000.5", "-1000.0001", "18446744073709551616"])
+                .prop_map(String::from),
+            (1001.0..1e300f64).prop_map(|v| v.to_string()),
+        ],
+    ) {
+        let value = serde_json::to_value(&msg).expect("a message is JSON");
+        let Some(text) = with_raw(value, &index, |v| v.is_number(), &number) else {
+            return Ok(());
+        };
+        let got = InputMsg::decode(&text);
+        prop_assert!(matches!(got, Err(DecodeError::Invalid(_))), "{} gave {:?}", text, got);
+    }
+
+    #[test]
+    fn text_over_the_limit_is_too_large(msg in input_msg(), extra in 1usize..2000) {
+        let text = encode(&msg);
+        let padded = format!("{text}{}", " ".repeat(MAX_INPUT_BYTES + extra - text.len()));
+        let want = DecodeError::TooLarge { len: padded.len(), max: MAX_INPUT_BYTES };
+        prop_assert_eq!(InputMsg::decode(&padded), Err(want.clone()));
+        prop_assert_eq!(ControlMsg::decode(&padded), Err(want));
+    }
+}
