@@ -46,6 +46,18 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<meshdesk_relay::Error> for Error {
+    /// The relay's errors keep their message: a config error still names
+    /// the `relay.` field.
+    fn from(e: meshdesk_relay::Error) -> Error {
+        match e {
+            meshdesk_relay::Error::Config(msg) => Error::Config(msg),
+            meshdesk_relay::Error::Io(e) => Error::Io(e),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
 /// Result alias for the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

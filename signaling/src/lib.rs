@@ -15,7 +15,6 @@ pub mod error;
 pub mod feed;
 pub mod hub;
 pub mod ice;
-pub mod relay;
 pub mod resume;
 pub mod state;
 pub mod store;
@@ -37,9 +36,9 @@ pub use error::{Error, Result};
 use crate::auth::throttle::LoginThrottle;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
-use crate::relay::Relay;
 use crate::state::AppState;
 use crate::store::Store;
+use meshdesk_relay::Relay;
 
 /// Open the database in the configured data dir, start the embedded relay
 /// (when enabled) and build the state.
@@ -77,7 +76,7 @@ async fn start_relay(config: &Config) -> Result<(IceIssuer, Option<Arc<Relay>>)>
     if r.enabled {
         let secret = match &r.secret {
             Some(s) => s.clone(),
-            None => relay::settings::load_or_create_secret(&config.data_dir)?,
+            None => meshdesk_relay::settings::load_or_create_secret(&config.data_dir)?,
         };
         let started = Relay::start(r, &secret).await?;
         ice = ice.with_relay(

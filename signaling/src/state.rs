@@ -2,11 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use meshdesk_relay::Relay;
+
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
-use crate::relay::Relay;
 use crate::store::Store;
 
 /// Everything a request or connection needs; cheap to clone.

@@ -124,7 +124,10 @@ impl Server {
             .arg(self.data_dir())
             .arg("--config")
             .arg(&cfg_path)
-            .env("RUST_LOG", "info,meshdesk_signaling=debug")
+            .env(
+                "RUST_LOG",
+                "info,meshdesk_signaling=debug,meshdesk_relay=debug",
+            )
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

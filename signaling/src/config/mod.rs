@@ -11,8 +11,14 @@ use std::time::Duration;
 use meshdesk_protocol::rest::IceServer;
 use serde::Deserialize;
 
+use meshdesk_relay::settings::{self as relay_settings, RelayFile};
+use meshdesk_relay::RelaySettings;
+
 use crate::error::{Error, Result};
-use crate::relay::settings::{self, RelayFile, RelaySettings, TurnExternal, TurnExternalFile};
+
+mod turn_external;
+
+pub use turn_external::{TurnExternal, TurnExternalFile};
 
 /// Longest `session_resume_grace_secs`: a detached session holds a relay
 /// quota and the host's resources, so it must not linger.
@@ -128,7 +134,7 @@ pub struct Config {
 impl Config {
     /// Load the file named on the command line (if any), apply environment
     /// variables (`MESHDESK_LISTEN`, `MESHDESK_DATA_DIR`, `MESHDESK_SIGNUP`,
-    /// and the relay's, see [`settings::apply_env`]) and CLI overrides, and
+    /// and the relay's, see [`relay_settings::apply_env`]) and CLI overrides, and
     /// validate.
     pub fn load(cli: &CliOverrides) -> Result<Config> {
         let file = match &cli.config {
@@ -146,7 +152,8 @@ impl Config {
         if let Some(v) = env("MESHDESK_SIGNUP") {
             file.signup = Some(parse_signup(&v)?);
         }
-        settings::apply_env(&mut file.relay, &mut file.turn_external, env)?;
+        relay_settings::apply_env(&mut file.relay, env)?;
+        turn_external::apply_env(&mut file.turn_external, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -324,7 +331,7 @@ mod tests {
 
     #[test]
     fn example_config_parses() {
-        let text = include_str!("../meshdesk-signaling.example.toml");
+        let text = include_str!("../../meshdesk-signaling.example.toml");
         let f: FileConfig = toml::from_str(text).expect("example parses");
         Config::from_file(f).expect("example is valid");
     }
