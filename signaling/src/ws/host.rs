@@ -73,7 +73,7 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     };
     let result = match send(&mut socket, &welcome).await {
         Ok(()) => serve(&st, &mut socket, &device.id, rx).await,
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     };
     match result {
         Ok(why) => tracing::info!(why, "host connection closed"),
@@ -111,10 +111,7 @@ fn device_event(d: &DeviceRow) -> NewEvent {
 }
 
 /// Challenge, wait for `auth`, verify the signature with the stored key.
-async fn authenticate(
-    st: &AppState,
-    socket: &mut WebSocket,
-) -> std::result::Result<DeviceRow, String> {
+async fn authenticate(st: &AppState, socket: &mut WebSocket) -> Result<DeviceRow> {
     let mut nonce = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let nonce = STANDARD.encode(nonce);
@@ -122,13 +119,13 @@ async fn authenticate(
         protocol: PROTOCOL_VERSION,
         nonce: nonce.clone(),
     };
-    send(socket, &challenge).await.map_err(|e| e.to_string())?;
+    send(socket, &challenge).await?;
     let frame = timeout(AUTH_TIMEOUT, socket.recv())
         .await
-        .map_err(|_| "no auth message in time".to_string())?;
+        .map_err(|_| Error::Handshake("no auth message in time"))?;
     let text = match classify(frame) {
         Incoming::Text(t) => t,
-        _ => return Err("expected an auth message".into()),
+        _ => return Err(Error::Handshake("expected an auth message")),
     };
     let refuse = |code, msg: &str| ServerToHost::Error(error(code, msg, None));
     let (protocol, device_id, signature, info) = match decode::<HostToServer>(&text) {
@@ -144,17 +141,17 @@ async fn authenticate(
                 &refuse(ErrorCode::Unauthorized, "authenticate first"),
             )
             .await;
-            return Err("first message was not auth".into());
+            return Err(Error::Handshake("first message was not auth"));
         }
         Err(e) => {
             let _ = send(socket, &ServerToHost::Error(decode_error(&e))).await;
-            return Err(format!("bad auth message: {e}"));
+            return Err(Error::BadAuthMessage(e));
         }
     };
     if protocol != PROTOCOL_VERSION {
         let msg = format!("server speaks protocol {PROTOCOL_VERSION}");
         let _ = send(socket, &refuse(ErrorCode::UnsupportedVersion, &msg)).await;
-        return Err(format!("protocol {protocol}"));
+        return Err(Error::ProtocolVersion(protocol));
     }
     let device = st.store.device(&device_id).ok().flatten();
     let verified = device
@@ -166,7 +163,7 @@ async fn authenticate(
             &refuse(ErrorCode::Unauthorized, "device authentication failed"),
         )
         .await;
-        return Err(format!("bad signature or unknown device {device_id}"));
+        return Err(Error::DeviceAuth(device_id));
     };
     update_info(st, &device.id, &info);
     Ok(device)
@@ -203,7 +200,7 @@ async fn serve(
     socket: &mut WebSocket,
     device_id: &str,
     mut rx: mpsc::Receiver<HostCmd>,
-) -> std::result::Result<&'static str, String> {
+) -> Result<&'static str> {
     let silence = st.config.heartbeat_timeout;
     let mut deadline = Instant::now() + silence;
     let mut bucket = TokenBucket::new(
@@ -215,7 +212,7 @@ async fn serve(
         tokio::select! {
             biased;
             cmd = rx.recv() => match cmd {
-                Some(HostCmd::Send(msg)) => send(socket, &msg).await.map_err(|e| e.to_string())?,
+                Some(HostCmd::Send(msg)) => send(socket, &msg).await?,
                 Some(HostCmd::Close(why)) => {
                     let msg = ServerToHost::Error(error(ErrorCode::Unauthorized, why, None));
                     let _ = send(socket, &msg).await;
@@ -232,7 +229,7 @@ async fn serve(
                     Admit::Message(msg) => handle(st, device_id, msg),
                 };
                 if let Some(reply) = reply {
-                    send(socket, &reply).await.map_err(|e| e.to_string())?;
+                    send(socket, &reply).await?;
                 }
             }
             _ = sleep_until(deadline) => return Ok("heartbeat timeout"),

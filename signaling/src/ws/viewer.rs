@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use meshdesk_protocol::PROTOCOL_VERSION;
+use meshdesk_tasks::sleep_or_never;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -111,7 +112,7 @@ async fn serve(
     user: &User,
     mut rx: mpsc::Receiver<ViewerCmd>,
     mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
-) -> std::result::Result<(&'static str, Closed), String> {
+) -> Result<(&'static str, Closed)> {
     let welcome = ServerToViewer::Welcome {
         protocol: PROTOCOL_VERSION,
         username: user.username.clone(),
@@ -152,7 +153,7 @@ async fn serve(
                 Err(RecvError::Closed) => return Ok(("hub closed", Closed::Lost)),
             },
             _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
-            _ = sleep_until_or_never(probe_due) => {
+            _ = sleep_or_never(probe_due) => {
                 return Ok(("no answer to a liveness probe", Closed::Lost));
             }
             frame = socket.recv() => {
@@ -178,17 +179,10 @@ async fn serve(
 /// One write to the socket, within [`WRITE_TIMEOUT`].
 async fn timed(
     write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
-) -> std::result::Result<(), String> {
+) -> Result<()> {
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("a write took over {} s", WRITE_TIMEOUT.as_secs())),
-    }
-}
-
-async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::WriteTimeout(WRITE_TIMEOUT)),
     }
 }
 
