@@ -60,6 +60,10 @@ pub enum Error {
     /// A WebSocket failed (the peer went away mid-write, a protocol error).
     #[error("{0}")]
     WebSocket(#[from] axum::Error),
+    /// The server cannot take this now (it is shutting down, or at its
+    /// connection limit); the message says which, and the client may retry.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// A WebSocket write did not finish in time: the peer is gone.
     #[error("a write took over {} s", .0.as_secs())]
     WriteTimeout(std::time::Duration),
@@ -95,6 +99,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::DeviceAuth(_) => StatusCode::UNAUTHORIZED,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_)
             | Error::Database(_)
             | Error::Io(_)
@@ -108,7 +113,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !matches!(self, Error::Unavailable(_)) {
             tracing::error!(error = %self, "request failed");
             "internal server error".to_string()
         } else {

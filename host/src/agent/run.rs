@@ -11,7 +11,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
-use meshdesk_peer::{ConnectOptions, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
 use meshdesk_protocol::signal::{
     DeviceInfo, ErrorCode, HostToServer, Screen, ServerToHost, SessionEndMsg,
 };
@@ -250,6 +250,10 @@ async fn connect_and_serve(
                     if let Some(reply) = handle(m, sessions)? {
                         send(&tx, reply).await?;
                     }
+                }
+                // The server is going away and said why: reconnect.
+                Some(Err(e @ PeerError::ClosedByServer { .. })) => {
+                    return Ok(Exit::Lost(e.to_string()));
                 }
                 Some(Err(e)) => tracing::warn!(error = %e, "bad message from the server"),
                 None => return Ok(Exit::Lost("connection closed".into())),

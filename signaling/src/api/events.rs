@@ -72,7 +72,8 @@ const TOKEN_RECHECK: Duration = Duration::from_secs(60);
 
 /// Resolves when the token a stream was opened with stops being valid: it
 /// was signed out, or the store no longer accepts it (expired, account
-/// removed). A stream must not outlive its sign-in.
+/// removed). A stream must not outlive its sign-in. Also resolves when the
+/// server shuts down, so that open streams do not hold it up.
 async fn token_ends(st: AppState, hash: [u8; 32]) {
     use tokio::sync::broadcast::error::RecvError;
     let mut signed_out = st.hub.signed_out();
@@ -80,8 +81,14 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
     recheck.tick().await;
     let still_valid =
         |st: &AppState| matches!(st.store.user_for_token(&hash, now_ms()), Ok(Some(_)));
+    let stopped = st.shutdown.stopped();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
+            () = &mut stopped => {
+                tracing::debug!("feed stream closed: server shutting down");
+                return;
+            }
             out = signed_out.recv() => match out {
                 Ok(h) if h == hash => break,
                 Ok(_) => {}

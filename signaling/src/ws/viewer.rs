@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
-use super::{admit, configure, send, Admit};
+use super::{accept, admit, close_for_shutdown, configure, send, Admit};
 use crate::auth::extract::token_from_headers;
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
@@ -57,13 +57,22 @@ pub async fn upgrade(
         .ok_or(Error::Unauthorized(
             "session expired or invalid; sign in again",
         ))?;
-    Ok(
-        configure(ws, FANOUT_WRITE_BUFFER).on_upgrade(move |socket| {
-            let conn = st.hub.next_conn_id();
-            let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
-            run(st, socket, conn, user, token.hash()).instrument(span)
-        }),
-    )
+    let conn = st.hub.next_conn_id();
+    let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
+    let state = st.clone();
+    accept(&st, configure(ws, FANOUT_WRITE_BUFFER), move |socket| {
+        run(state, socket, conn, user, token.hash()).instrument(span)
+    })
+}
+
+/// How the connection loop ended.
+#[derive(Debug)]
+enum End {
+    /// The viewer, the hub or a probe ended it: why (for the log), and
+    /// whether its sessions may be resumed.
+    Closed(&'static str, Closed),
+    /// The server is stopping.
+    Shutdown,
 }
 
 async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_hash: [u8; 32]) {
@@ -73,9 +82,16 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_h
     tracing::info!("viewer connected");
     let result = serve(&st, &mut socket, conn, &user, rx, fanout).await;
     let closed = match result {
-        Ok((why, closed)) => {
+        Ok(End::Closed(why, closed)) => {
             tracing::info!(why, "viewer connection closed");
             closed
+        }
+        Ok(End::Shutdown) => {
+            // Sessions are live state that ends with the process (their
+            // media goes on peer to peer): nothing to end or detach.
+            close_for_shutdown(&mut socket).await;
+            tracing::info!("viewer connection closed: server shutting down");
+            return;
         }
         Err(e) => {
             tracing::info!(error = %e, "viewer connection lost");
@@ -112,7 +128,7 @@ async fn serve(
     user: &User,
     mut rx: mpsc::Receiver<ViewerCmd>,
     mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
-) -> Result<(&'static str, Closed)> {
+) -> Result<End> {
     let welcome = ServerToViewer::Welcome {
         protocol: PROTOCOL_VERSION,
         username: user.username.clone(),
@@ -128,9 +144,12 @@ async fn serve(
         std::time::Instant::now(),
     );
     let mut probe_due: Option<tokio::time::Instant> = None;
+    let stopped = st.shutdown.stopped();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
             biased;
+            () = &mut stopped => return Ok(End::Shutdown),
             msg = rx.recv() => match msg {
                 Some(ViewerCmd::Send(m)) => timed(send(socket, &m)).await?,
                 Some(ViewerCmd::Probe) => {
@@ -140,7 +159,7 @@ async fn serve(
                         timed(socket.send(Message::Ping(Default::default()))).await?;
                     }
                 }
-                None => return Ok(("signed out or removed by the server", Closed::SignedOut)),
+                None => return Ok(End::Closed("signed out or removed by the server", Closed::SignedOut)),
             },
             f = fanout.recv() => match f {
                 Ok(f) => timed(send_fanout(socket, &f, user.id)).await?,
@@ -150,11 +169,11 @@ async fn serve(
                         timed(send(socket, &m)).await?;
                     }
                 }
-                Err(RecvError::Closed) => return Ok(("hub closed", Closed::Lost)),
+                Err(RecvError::Closed) => return Ok(End::Closed("hub closed", Closed::Lost)),
             },
             _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
             _ = sleep_or_never(probe_due) => {
-                return Ok(("no answer to a liveness probe", Closed::Lost));
+                return Ok(End::Closed("no answer to a liveness probe", Closed::Lost));
             }
             frame = socket.recv() => {
                 // Anything at all (a pong included) proves it alive.
@@ -162,8 +181,12 @@ async fn serve(
                 let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
                     // A close frame: the page was closed, reloaded or left,
                     // or the viewer quit. Nobody will resume its sessions.
-                    Admit::Closed { said_so: true } => return Ok(("closed by the viewer", Closed::Left)),
-                    Admit::Closed { said_so: false } => return Ok(("connection lost", Closed::Lost)),
+                    Admit::Closed { said_so: true } => {
+                        return Ok(End::Closed("closed by the viewer", Closed::Left));
+                    }
+                    Admit::Closed { said_so: false } => {
+                        return Ok(End::Closed("connection lost", Closed::Lost));
+                    }
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
                     Admit::Message(msg) => handle(st, conn, user, msg),
