@@ -15,6 +15,7 @@ pub mod error;
 pub mod feed;
 pub mod hub;
 pub mod ice;
+pub mod limit;
 pub mod resume;
 pub mod shutdown;
 pub mod state;
@@ -23,7 +24,6 @@ pub mod web;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +37,7 @@ pub use error::{Error, Result};
 use crate::auth::throttle::LoginThrottle;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
+use crate::limit::{Admission, LimitedListener};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Store;
@@ -125,21 +126,12 @@ pub async fn run(
 ) -> Result<()> {
     let relay = state.relay.clone();
     let conns = state.shutdown.clone();
+    let listener = LimitedListener::new(listener, state.config.max_connections);
     let sweep = resume::sweep(state.clone());
-    let app = app(state);
-    // Signaling messages are small and latency-bound: no Nagle delays
-    // (with delayed ACKs they cost ~40 ms per relayed message).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    let serve = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(conns.stopped())
-    .into_future();
+    let app = Admission::new(app(state));
+    let serve = axum::serve(listener, app)
+        .with_graceful_shutdown(conns.stopped())
+        .into_future();
     tokio::pin!(serve);
     // The sweep of detached sessions (see `resume`) lives exactly as long
     // as serving does.

@@ -24,6 +24,11 @@ pub use turn_external::{TurnExternal, TurnExternalFile};
 /// quota and the host's resources, so it must not linger.
 const MAX_RESUME_GRACE_SECS: u64 = 3600;
 
+/// Default `max_connections`: a household's or a small company's hosts and
+/// viewers many times over, well inside a default open-file limit (1024
+/// soft on many systems: raise it with the limit).
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -64,6 +69,9 @@ pub struct FileConfig {
     pub heartbeat_timeout_secs: Option<u64>,
     /// Largest REST request body in bytes. Default 65536.
     pub max_body_bytes: Option<usize>,
+    /// Concurrent HTTP and WebSocket connections; beyond them new ones
+    /// are answered 503. Default 1024.
+    pub max_connections: Option<usize>,
     /// Sustained WebSocket messages per second per connection. Default 50.
     pub ws_rate_per_sec: Option<u32>,
     /// WebSocket message burst per connection. Default 200.
@@ -120,6 +128,8 @@ pub struct Config {
     pub heartbeat_secs: u32,
     pub heartbeat_timeout: Duration,
     pub max_body_bytes: usize,
+    /// Concurrent connections (HTTP and WebSocket) before new ones get 503.
+    pub max_connections: usize,
     pub ws_rate_per_sec: u32,
     pub ws_rate_burst: u32,
     pub login_free_failures: u32,
@@ -245,6 +255,10 @@ impl Config {
             heartbeat_timeout: Duration::from_secs(heartbeat_timeout_secs),
             max_body_bytes: positive("max_body_bytes", f.max_body_bytes.unwrap_or(65536) as u64)?
                 as usize,
+            max_connections: positive(
+                "max_connections",
+                f.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS) as u64,
+            )? as usize,
             ws_rate_per_sec: positive("ws_rate_per_sec", f.ws_rate_per_sec.unwrap_or(50).into())?
                 as u32,
             ws_rate_burst: positive("ws_rate_burst", f.ws_rate_burst.unwrap_or(200).into())? as u32,
@@ -299,6 +313,7 @@ mod tests {
         assert_eq!(c.signup, SignupPolicy::FirstUserOnly);
         assert_eq!(c.enrollment_code_ttl, Duration::from_secs(900));
         assert_eq!(c.session_resume_grace, Duration::from_secs(30));
+        assert_eq!(c.max_connections, 1024);
     }
 
     #[test]
@@ -316,6 +331,14 @@ mod tests {
         let f: FileConfig = toml::from_str("listen = \"nope\"").expect("parses");
         let err = Config::from_file(f).expect_err("invalid").to_string();
         assert!(err.contains("listen"), "{err}");
+        let f: FileConfig = toml::from_str("max_connections = 0").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(
+            err.contains("max_connections: must be greater than 0"),
+            "{err}"
+        );
+        let err = toml::from_str::<FileConfig>("max_connections = -1").expect_err("negative");
+        assert!(err.to_string().contains("max_connections"), "{err}");
         let err = toml::from_str::<FileConfig>("lisen = \"x\"").expect_err("unknown field");
         assert!(err.to_string().contains("lisen"), "{err}");
         let f: FileConfig =
