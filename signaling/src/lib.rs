@@ -100,9 +100,9 @@ async fn start_relay(config: &Config) -> Result<(IceIssuer, Option<Arc<Relay>>)>
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    let api = api::router().merge(ws::router());
+    let api = api::router().into_router().merge(ws::router());
     let router = Router::new()
-        .nest("/api/v1", api)
+        .nest(api::PREFIX, api)
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::method_not_allowed)

@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use meshdesk_protocol::rest::{Account, Credentials, ErrorBody, EventKind, LoginResponse, Me};
 
+use super::routes::Routes;
 use super::{validate, ApiJson};
 use crate::auth::extract::SESSION_COOKIE;
 use crate::auth::origin::origin_allowed;
@@ -21,8 +22,8 @@ use crate::feed;
 use crate::state::AppState;
 use crate::store::NewEvent;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/accounts", post(sign_up))
         .route("/login", post(login))
         .route("/logout", post(logout))

@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::Stream;
 use futures_util::StreamExt;
 use meshdesk_protocol::rest::{ErrorBody, EventsPage};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::routes::Routes;
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -25,8 +26,8 @@ use crate::state::AppState;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/events", get(page))
         .route("/events/stream", get(stream))
 }
