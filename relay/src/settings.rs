@@ -124,49 +124,31 @@ impl RelaySettings {
                 format!("`{listen_text}` is not an address like 0.0.0.0:3478"),
             )
         })?;
-        let public_ip = match f.public_ip {
-            None => None,
-            Some(t) => Some(
-                t.parse::<IpAddr>()
-                    .map_err(|_| err("relay.public_ip", format!("`{t}` is not an IP address")))?,
-            ),
-        };
-        if public_ip.is_some_and(|ip| ip.is_unspecified()) {
-            return Err(err("relay.public_ip", "must not be unspecified"));
-        }
-        let realm = f.realm.unwrap_or_else(|| "meshdesk".into());
-        if realm.is_empty() || realm.len() > 127 || realm.chars().any(|c| c.is_control()) {
-            return Err(err("relay.realm", "must be 1 to 127 printable characters"));
-        }
+        let public_ip = public_ip(f.public_ip)?;
+        let realm = realm(f.realm)?;
         let secret = match f.secret {
             Some(s) if s.len() < 16 => {
                 return Err(err("relay.secret", "must be at least 16 characters"))
             }
             s => s.map(SharedSecret::new),
         };
-        let mut allowed = Vec::new();
-        for (i, r) in f.allowed_peer_ranges.unwrap_or_default().iter().enumerate() {
-            allowed.push(parse_range(r).ok_or_else(|| {
-                err(
-                    &format!("relay.allowed_peer_ranges[{i}]"),
-                    format!("`{r}` is not a CIDR like 10.0.0.0/8 or an IP address"),
-                )
-            })?);
-        }
-        let port_range = match f.relay_port_range {
-            None => None,
-            Some(t) => Some(parse_ports(&t).ok_or_else(|| {
-                err(
-                    "relay.relay_port_range",
-                    format!("`{t}` is not MIN-MAX with 1 <= MIN <= MAX <= 65535"),
-                )
-            })?),
-        };
+        let allowed_peer_ranges = allowed_ranges(f.allowed_peer_ranges.unwrap_or_default())?;
+        let port_range = port_range(f.relay_port_range)?;
         let count = |name: &str, v: Option<usize>, default: usize| match v.unwrap_or(default) {
             0 => Err(err(&format!("relay.{name}"), "must be greater than 0")),
             n => Ok(n),
         };
         let kbps = |v: Option<u64>, default: u64| v.unwrap_or(default).saturating_mul(1000) / 8;
+        let limits = Limits {
+            max_allocations: count("max_allocations", f.max_allocations, 1000)?,
+            max_allocations_per_user: count(
+                "max_allocations_per_user",
+                f.max_allocations_per_user,
+                20,
+            )?,
+            allocation_bytes_per_sec: kbps(f.allocation_bandwidth_kbps, 20_000),
+            total_bytes_per_sec: kbps(f.total_bandwidth_kbps, 200_000),
+        };
         Ok(RelaySettings {
             enabled: f.enabled.unwrap_or(true),
             listen,
@@ -175,20 +157,60 @@ impl RelaySettings {
             realm,
             secret,
             credential_ttl: ttl("relay.credential_ttl_secs", f.credential_ttl_secs)?,
-            allowed_peer_ranges: allowed,
+            allowed_peer_ranges,
             port_range,
-            limits: Limits {
-                max_allocations: count("max_allocations", f.max_allocations, 1000)?,
-                max_allocations_per_user: count(
-                    "max_allocations_per_user",
-                    f.max_allocations_per_user,
-                    20,
-                )?,
-                allocation_bytes_per_sec: kbps(f.allocation_bandwidth_kbps, 20_000),
-                total_bytes_per_sec: kbps(f.total_bandwidth_kbps, 200_000),
-            },
+            limits,
         })
     }
+}
+
+/// `relay.public_ip`: an address clients can reach, not 0.0.0.0 or `::`.
+fn public_ip(text: Option<String>) -> Result<Option<IpAddr>> {
+    let Some(t) = text else { return Ok(None) };
+    let ip = t
+        .parse::<IpAddr>()
+        .map_err(|_| err("relay.public_ip", format!("`{t}` is not an IP address")))?;
+    if ip.is_unspecified() {
+        return Err(err("relay.public_ip", "must not be unspecified"));
+    }
+    Ok(Some(ip))
+}
+
+/// `relay.realm`, default `meshdesk`.
+fn realm(text: Option<String>) -> Result<String> {
+    let realm = text.unwrap_or_else(|| "meshdesk".into());
+    if realm.is_empty() || realm.len() > 127 || realm.chars().any(|c| c.is_control()) {
+        return Err(err("relay.realm", "must be 1 to 127 printable characters"));
+    }
+    Ok(realm)
+}
+
+/// `relay.allowed_peer_ranges`, each a CIDR or a bare address.
+fn allowed_ranges(ranges: Vec<String>) -> Result<Vec<IpNet>> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            parse_range(r).ok_or_else(|| {
+                err(
+                    &format!("relay.allowed_peer_ranges[{i}]"),
+                    format!("`{r}` is not a CIDR like 10.0.0.0/8 or an IP address"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `relay.relay_port_range`, `MIN-MAX`.
+fn port_range(text: Option<String>) -> Result<Option<(u16, u16)>> {
+    let Some(t) = text else { return Ok(None) };
+    let range = parse_ports(&t).ok_or_else(|| {
+        err(
+            "relay.relay_port_range",
+            format!("`{t}` is not MIN-MAX with 1 <= MIN <= MAX <= 65535"),
+        )
+    })?;
+    Ok(Some(range))
 }
 
 /// `10.0.0.0/8`, or a bare address meaning just that address.

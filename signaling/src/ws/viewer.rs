@@ -121,14 +121,8 @@ fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
     }
 }
 
-async fn serve(
-    st: &AppState,
-    socket: &mut WebSocket,
-    conn: u64,
-    user: &User,
-    mut rx: mpsc::Receiver<ViewerCmd>,
-    mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
-) -> Result<End> {
+/// `welcome`, then the presence of every device the user may see.
+async fn greet(st: &AppState, socket: &mut WebSocket, user: &User) -> Result<()> {
     let welcome = ServerToViewer::Welcome {
         protocol: PROTOCOL_VERSION,
         username: user.username.clone(),
@@ -137,6 +131,20 @@ async fn serve(
     for m in snapshot(st, user) {
         timed(send(socket, &m)).await?;
     }
+    Ok(())
+}
+
+/// The connection loop: the hub's commands and fan-out out, the viewer's
+/// messages in, until it closes, fails or the server stops.
+async fn serve(
+    st: &AppState,
+    socket: &mut WebSocket,
+    conn: u64,
+    user: &User,
+    mut rx: mpsc::Receiver<ViewerCmd>,
+    mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
+) -> Result<End> {
+    greet(st, socket, user).await?;
     let mut sweep = tokio::time::interval(PENDING_SWEEP);
     let mut bucket = TokenBucket::new(
         st.config.ws_rate_per_sec,
