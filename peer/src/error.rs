@@ -25,6 +25,10 @@ pub enum PeerError {
     /// The signaling WebSocket could not connect or failed.
     #[error("websocket: {0}")]
     WebSocket(String),
+    /// The server closed the signaling WebSocket with a close frame saying
+    /// why (1012 "server shutting down" when it stops or restarts).
+    #[error("the server closed the connection: {reason} (code {code})")]
+    ClosedByServer { code: u16, reason: String },
     /// A signaling URL or header was invalid.
     #[error("invalid signaling request: {0}")]
     InvalidRequest(String),

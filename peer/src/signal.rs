@@ -34,6 +34,8 @@ use meshdesk_tasks::AbortOnDrop;
 const OUTGOING_CAPACITY: usize = 64;
 /// Decoded messages waiting for the application.
 const INCOMING_CAPACITY: usize = 256;
+/// How long completing the close handshake the server began may take.
+const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A secret token; its `Debug` never shows it.
 #[derive(Clone)]
@@ -191,9 +193,10 @@ impl<Out> SignalSender<Out> {
 }
 
 /// Receives typed messages. `recv` yields `Err(PeerError::Decode)` for a
-/// message that does not decode (the connection goes on) and
-/// `Err(PeerError::WebSocket)` once before the end if the connection failed;
-/// `None` after the connection ended.
+/// message that does not decode (the connection goes on);
+/// `Err(PeerError::WebSocket)` once before the end if the connection
+/// failed, or `Err(PeerError::ClosedByServer)` if the server closed it
+/// saying why (it is shutting down); `None` after the connection ended.
 #[derive(Debug)]
 pub struct SignalReceiver<In> {
     /// From the socket task.
@@ -231,7 +234,7 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
             frame = stream.next() => {
                 let frame = match frame {
                     None => break None,
-                    Some(Err(e)) => break Some(e.to_string()),
+                    Some(Err(e)) => break Some(PeerError::WebSocket(e.to_string())),
                     Some(Ok(frame)) => frame,
                 };
                 last_heard = Instant::now();
@@ -242,7 +245,15 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
                             break None; // Nobody listens any more.
                         }
                     }
-                    Message::Close(_) => break None,
+                    Message::Close(Some(frame)) => {
+                        // Complete the close handshake: the server waits for it.
+                        let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, sink.close()).await;
+                        break Some(PeerError::ClosedByServer {
+                            code: frame.code.into(),
+                            reason: frame.reason.to_string(),
+                        });
+                    }
+                    Message::Close(None) => break None,
                     // Pongs to the server's pings are queued by tungstenite
                     // and flushed on the next read or write.
                     _ => {}
@@ -252,7 +263,7 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
                 Some(Command::Send(message)) => {
                     let text = meshdesk_protocol::encode(&message);
                     if let Err(e) = sink.send(Message::text(text)).await {
-                        break Some(e.to_string());
+                        break Some(PeerError::WebSocket(e.to_string()));
                     }
                 }
                 Some(Command::Close) | None => {
@@ -262,16 +273,23 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() >= options.heartbeat_timeout {
-                    break Some("heartbeat timeout: the server went silent".to_owned());
+                    let silent = "heartbeat timeout: the server went silent".to_owned();
+                    break Some(PeerError::WebSocket(silent));
                 }
                 if let Err(e) = sink.send(Message::Ping(Default::default())).await {
-                    break Some(e.to_string());
+                    break Some(PeerError::WebSocket(e.to_string()));
                 }
             }
         }
     };
-    if let Some(reason) = failure {
-        tracing::debug!(%reason, "signaling connection failed");
-        let _ = incoming.send(Err(PeerError::WebSocket(reason))).await;
+    match &failure {
+        Some(PeerError::ClosedByServer { code, reason }) => {
+            tracing::info!(code, %reason, "the server closed the signaling connection");
+        }
+        Some(error) => tracing::debug!(%error, "signaling connection failed"),
+        None => {}
+    }
+    if let Some(error) = failure {
+        let _ = incoming.send(Err(error)).await;
     }
 }

@@ -44,6 +44,41 @@ pub enum Error {
     /// A bug or an impossible state; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A host's WebSocket broke the authentication handshake; the reason
+    /// is logged and the connection closed.
+    #[error("{0}")]
+    Handshake(&'static str),
+    /// A host's first message was not valid JSON of a known shape.
+    #[error("bad auth message: {0}")]
+    BadAuthMessage(meshdesk_protocol::DecodeError),
+    /// A host speaks another protocol version than the server.
+    #[error("host speaks protocol {0}, the server {server}", server = meshdesk_protocol::PROTOCOL_VERSION)]
+    ProtocolVersion(u32),
+    /// A host's signature did not verify, or its device is unknown.
+    #[error("bad signature or unknown device {0}")]
+    DeviceAuth(String),
+    /// A WebSocket failed (the peer went away mid-write, a protocol error).
+    #[error("{0}")]
+    WebSocket(#[from] axum::Error),
+    /// The server cannot take this now (it is shutting down, or at its
+    /// connection limit); the message says which, and the client may retry.
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// A WebSocket write did not finish in time: the peer is gone.
+    #[error("a write took over {} s", .0.as_secs())]
+    WriteTimeout(std::time::Duration),
+}
+
+impl From<meshdesk_relay::Error> for Error {
+    /// The relay's errors keep their message: a config error still names
+    /// the `relay.` field.
+    fn from(e: meshdesk_relay::Error) -> Error {
+        match e {
+            meshdesk_relay::Error::Config(msg) => Error::Config(msg),
+            meshdesk_relay::Error::Io(e) => Error::Io(e),
+            other => Error::Internal(other.to_string()),
+        }
+    }
 }
 
 /// Result alias for the crate.
@@ -60,9 +95,17 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Config(_) | Error::Database(_) | Error::Io(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
+            Error::Handshake(_) | Error::BadAuthMessage(_) | Error::ProtocolVersion(_) => {
+                StatusCode::BAD_REQUEST
             }
+            Error::DeviceAuth(_) => StatusCode::UNAUTHORIZED,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Config(_)
+            | Error::Database(_)
+            | Error::Io(_)
+            | Error::Internal(_)
+            | Error::WebSocket(_)
+            | Error::WriteTimeout(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -70,7 +113,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !matches!(self, Error::Unavailable(_)) {
             tracing::error!(error = %self, "request failed");
             "internal server error".to_string()
         } else {
@@ -88,5 +131,49 @@ impl IntoResponse for Error {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_errors_read_as_the_log_shows_them() {
+        let cases = [
+            (
+                Error::Handshake("no auth message in time"),
+                "no auth message in time",
+            ),
+            (
+                Error::ProtocolVersion(9),
+                "host speaks protocol 9, the server 1",
+            ),
+            (
+                Error::DeviceAuth("dev_1".into()),
+                "bad signature or unknown device dev_1",
+            ),
+            (
+                Error::WriteTimeout(std::time::Duration::from_secs(10)),
+                "a write took over 10 s",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+        let bad = meshdesk_protocol::decode::<meshdesk_protocol::signal::HostToServer>("{")
+            .expect_err("not JSON");
+        assert!(Error::BadAuthMessage(bad)
+            .to_string()
+            .starts_with("bad auth message: malformed JSON"));
+    }
+
+    #[test]
+    fn relay_config_errors_keep_their_field() {
+        let e: Error = meshdesk_relay::Error::Config("relay.listen: cannot bind".into()).into();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: relay.listen: cannot bind"
+        );
     }
 }

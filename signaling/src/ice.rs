@@ -1,15 +1,14 @@
 //! The ICE servers handed to clients: the static `[[ice_servers]]` first,
 //! then the embedded relay's STUN and TURN URLs and any `[turn_external]`
 //! (coturn) URLs, each TURN entry with fresh time-limited credentials for
-//! one session or one user (see [`relay::credentials`]).
+//! one session or one user (see [`meshdesk_relay::credentials`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use meshdesk_protocol::rest::IceServer;
-
-use crate::auth::secret::Secret;
-use crate::relay::credentials;
+use meshdesk_relay::credentials;
+use meshdesk_relay::SharedSecret;
 
 /// A TURN server whose credentials this server can mint.
 #[derive(Debug, Clone)]
@@ -18,7 +17,7 @@ struct TurnSource {
     stun_urls: Vec<String>,
     /// `turn:`/`turns:` URLs (credentials attached).
     turn_urls: Vec<String>,
-    secret: Secret,
+    secret: SharedSecret,
     ttl: Duration,
 }
 
@@ -43,7 +42,7 @@ impl IceIssuer {
         mut self,
         public: SocketAddr,
         tcp: bool,
-        secret: Secret,
+        secret: SharedSecret,
         ttl: Duration,
     ) -> Self {
         // SocketAddr's Display brackets IPv6, as URLs need.
@@ -61,7 +60,7 @@ impl IceIssuer {
     }
 
     /// Add an external server (coturn with `use-auth-secret`).
-    pub fn with_external(mut self, urls: &[String], secret: Secret, ttl: Duration) -> Self {
+    pub fn with_external(mut self, urls: &[String], secret: SharedSecret, ttl: Duration) -> Self {
         let (stun_urls, turn_urls) = urls.iter().cloned().partition(|u| u.starts_with("stun:"));
         self.turn.push(TurnSource {
             stun_urls,
@@ -119,7 +118,7 @@ mod tests {
         let issuer = IceIssuer::new(vec![stun.clone()]).with_relay(
             "203.0.113.5:3478".parse().expect("addr"),
             true,
-            Secret::new("meshdesk-test-secret".into()),
+            SharedSecret::new("meshdesk-test-secret".into()),
             Duration::from_secs(60),
         );
         let list = issuer.issue("ses_0123", 1_700_000_000 - 60);
@@ -147,13 +146,13 @@ mod tests {
                     "stun:turn.example.com".into(),
                     "turns:turn.example.com:5349".into(),
                 ],
-                Secret::new("coturn".into()),
+                SharedSecret::new("coturn".into()),
                 Duration::from_secs(10),
             )
             .with_relay(
                 "[2001:db8::1]:3478".parse().expect("addr"),
                 false,
-                Secret::new("x".repeat(16)),
+                SharedSecret::new("x".repeat(16)),
                 Duration::from_secs(10),
             );
         let list = issuer.issue("alice", 100);

@@ -15,15 +15,15 @@ pub mod error;
 pub mod feed;
 pub mod hub;
 pub mod ice;
-pub mod relay;
+pub mod limit;
 pub mod resume;
+pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod web;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
@@ -37,9 +37,11 @@ pub use error::{Error, Result};
 use crate::auth::throttle::LoginThrottle;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
-use crate::relay::Relay;
+use crate::limit::{Admission, LimitedListener};
+use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Store;
+use meshdesk_relay::Relay;
 
 /// Open the database in the configured data dir, start the embedded relay
 /// (when enabled) and build the state.
@@ -65,6 +67,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         dummy_hash: Arc::new(dummy_hash),
         ice: Arc::new(ice),
         relay,
+        shutdown: shutdown::Shutdown::new(),
     })
 }
 
@@ -77,7 +80,7 @@ async fn start_relay(config: &Config) -> Result<(IceIssuer, Option<Arc<Relay>>)>
     if r.enabled {
         let secret = match &r.secret {
             Some(s) => s.clone(),
-            None => relay::settings::load_or_create_secret(&config.data_dir)?,
+            None => meshdesk_relay::settings::load_or_create_secret(&config.data_dir)?,
         };
         let started = Relay::start(r, &secret).await?;
         ice = ice.with_relay(
@@ -97,9 +100,9 @@ async fn start_relay(config: &Config) -> Result<(IceIssuer, Option<Arc<Relay>>)>
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    let api = api::router().merge(ws::router());
+    let api = api::router().into_router().merge(ws::router());
     let router = Router::new()
-        .nest("/api/v1", api)
+        .nest(api::PREFIX, api)
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::method_not_allowed)
@@ -113,43 +116,54 @@ pub fn app(state: AppState) -> Router {
     web::security_headers(router).with_state(state)
 }
 
-/// Serve until `shutdown` completes, then stop accepting and let open
-/// requests finish.
+/// Serve until `shutdown` completes, then stop accepting, tell every
+/// WebSocket to close, end feed streams, and wait at most
+/// [`shutdown::GRACE`] for open requests and connections to finish.
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let relay = state.relay.clone();
+    let conns = state.shutdown.clone();
+    let listener = LimitedListener::new(listener, state.config.max_connections);
     let sweep = resume::sweep(state.clone());
-    let app = app(state);
-    let stop_relay = relay.clone();
-    let shutdown = async move {
-        shutdown.await;
-        // Media relaying stops with the signal; open HTTP requests drain.
-        if let Some(r) = stop_relay {
-            r.stop();
-        }
-    };
-    // Signaling messages are small and latency-bound: no Nagle delays
-    // (with delayed ACKs they cost ~40 ms per relayed message).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    let serve = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .into_future();
+    let app = Admission::new(app(state));
+    let serve = axum::serve(listener, app)
+        .with_graceful_shutdown(conns.stopped())
+        .into_future();
+    tokio::pin!(serve);
     // The sweep of detached sessions (see `resume`) lives exactly as long
     // as serving does.
-    let served = tokio::select! {
-        served = serve => served,
-        () = sweep => Ok(()),
+    tokio::select! {
+        served = &mut serve => return stopped(served, relay.as_deref(), &conns),
+        () = sweep => {}
+        () = shutdown => {}
+    }
+    // Media relaying stops with the signal; requests and connections drain.
+    conns.begin();
+    if let Some(r) = &relay {
+        r.stop();
+    }
+    tracing::info!(connections = conns.open(), "closing connections");
+    let drain = async { tokio::join!(&mut serve, conns.drained()).0 };
+    let served = match tokio::time::timeout(shutdown::GRACE, drain).await {
+        Ok(served) => served,
+        Err(_) => {
+            tracing::warn!(
+                connections = conns.open(),
+                grace_secs = shutdown::GRACE.as_secs(),
+                "connections still open after the grace period; dropping them"
+            );
+            Ok(())
+        }
     };
+    stopped(served, relay.as_deref(), &conns)
+}
+
+/// Serving ended: stop what is left.
+fn stopped(served: std::io::Result<()>, relay: Option<&Relay>, conns: &Shutdown) -> Result<()> {
+    conns.abort_all();
     if let Some(r) = relay {
         r.stop();
     }

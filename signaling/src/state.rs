@@ -2,11 +2,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use meshdesk_relay::Relay;
+
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
-use crate::relay::Relay;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 
 /// Everything a request or connection needs; cheap to clone.
@@ -26,4 +28,6 @@ pub struct AppState {
     pub ice: Arc<IceIssuer>,
     /// The embedded STUN/TURN relay, when enabled; stopped by [`crate::run`].
     pub relay: Option<Arc<Relay>>,
+    /// The shutdown signal, and the owner of every WebSocket task.
+    pub shutdown: Shutdown,
 }

@@ -124,7 +124,10 @@ impl Server {
             .arg(self.data_dir())
             .arg("--config")
             .arg(&cfg_path)
-            .env("RUST_LOG", "info,meshdesk_signaling=debug")
+            .env(
+                "RUST_LOG",
+                "info,meshdesk_signaling=debug,meshdesk_relay=debug",
+            )
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -168,7 +171,9 @@ impl Server {
         self.spawn(&addr);
     }
 
-    /// Graceful stop with SIGTERM; returns the exit status success.
+    /// Graceful stop with SIGTERM; returns whether it exited with success
+    /// within 10 s (the server gives open connections up to 5 s to close;
+    /// a test client that never reads its socket takes all of them).
     pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
             return true;
@@ -177,7 +182,7 @@ impl Server {
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
-        for _ in 0..100 {
+        for _ in 0..200 {
             if let Ok(Some(status)) = child.try_wait() {
                 return status.success();
             }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_peer::netwatch::{self, AddressWatch};
-use meshdesk_peer::{ConnectOptions, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
 use meshdesk_protocol::signal::{ErrorCode, HostToServer, ServerToHost, SessionEndMsg};
 use meshdesk_protocol::{device_auth_payload, PROTOCOL_VERSION};
 use tokio::time::{timeout, Instant};
@@ -116,6 +116,10 @@ async fn connect_and_serve(
                         send(&tx, reply).await?;
                     }
                     Verdict::Wait
+                }
+                // The server is going away and said why: reconnect.
+                Some(Err(e @ PeerError::ClosedByServer { .. })) => {
+                    return Ok(Exit::Lost(e.to_string()));
                 }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "bad message from the server");

@@ -1,14 +1,16 @@
 //! Sign-up, sign-in (token + cookie), sign-out and who-am-I.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use meshdesk_protocol::rest::{Account, Credentials, ErrorBody, EventKind, LoginResponse, Me};
 
+use super::routes::Routes;
 use super::{validate, ApiJson};
 use crate::auth::extract::SESSION_COOKIE;
 use crate::auth::origin::origin_allowed;
@@ -19,10 +21,10 @@ use crate::config::SignupPolicy;
 use crate::error::{Error, Result};
 use crate::feed;
 use crate::state::AppState;
-use crate::store::NewEvent;
+use crate::store::{NewEvent, User};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/accounts", post(sign_up))
         .route("/login", post(login))
         .route("/logout", post(logout))
@@ -97,36 +99,53 @@ pub async fn login(
             wait.as_secs_f64().ceil().max(1.0) as u64
         ));
     }
-    let record = st.store.user_for_login(&c.username)?;
-    let ok = match &record {
-        Some(r) => password::verify(c.password, r.password_hash.clone()).await?,
-        None => {
-            password::verify(c.password, st.dummy_hash.to_string()).await?;
-            false
-        }
-    };
-    let Some(record) = record.filter(|_| ok) else {
-        if let Ok(mut t) = st.throttle.lock() {
-            t.failure(&keys, Instant::now());
-        }
-        let user = st.store.user_by_name(&c.username)?;
-        tracing::warn!(%ip, "failed sign-in");
-        feed::record(
-            &st,
-            EventKind::LoginFailed,
-            NewEvent {
-                user_id: user.as_ref().map(|u| u.id),
-                target_user: user.map(|u| u.username),
-                detail: Some(format!("from {ip}")),
-                ..Default::default()
-            },
-        );
+    let Some(user) = check_password(&st, &c.username, c.password).await? else {
+        failed_sign_in(&st, &keys, ip, &c.username)?;
         return Err(Error::Unauthorized("wrong username or password"));
     };
     if let Ok(mut t) = st.throttle.lock() {
         t.success(&keys[0]);
     }
-    let user = record.user;
+    signed_in(&st, user)
+}
+
+/// The account `username` if `password` is its password. Takes as long
+/// for an unknown username (checked against a dummy hash).
+async fn check_password(st: &AppState, username: &str, password: String) -> Result<Option<User>> {
+    let record = st.store.user_for_login(username)?;
+    let ok = match &record {
+        Some(r) => password::verify(password, r.password_hash.clone()).await?,
+        None => {
+            password::verify(password, st.dummy_hash.to_string()).await?;
+            false
+        }
+    };
+    Ok(record.filter(|_| ok).map(|r| r.user))
+}
+
+/// A failed sign-in: it counts against the account and the address, is
+/// logged, and goes to the account's feed.
+fn failed_sign_in(st: &AppState, keys: &[ThrottleKey], ip: IpAddr, username: &str) -> Result<()> {
+    if let Ok(mut t) = st.throttle.lock() {
+        t.failure(keys, Instant::now());
+    }
+    let user = st.store.user_by_name(username)?;
+    tracing::warn!(%ip, "failed sign-in");
+    feed::record(
+        st,
+        EventKind::LoginFailed,
+        NewEvent {
+            user_id: user.as_ref().map(|u| u.id),
+            target_user: user.map(|u| u.username),
+            detail: Some(format!("from {ip}")),
+            ..Default::default()
+        },
+    );
+    Ok(())
+}
+
+/// A new token for `user`: in the body, and as the session cookie.
+fn signed_in(st: &AppState, user: User) -> Result<Response> {
     let token = Secret::generate("mdt_");
     let now = now_ms();
     let ttl = st.config.token_ttl;

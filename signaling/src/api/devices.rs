@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice};
 use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
+use super::routes::Routes;
 use super::{validate, ApiJson};
 use crate::auth::AuthUser;
 use crate::broker;
@@ -16,8 +17,8 @@ use crate::feed;
 use crate::state::AppState;
 use crate::store::{DeviceRow, NewEvent, User};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/devices", get(list))
         .route("/devices/{id}", get(one).patch(rename).delete(remove))
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
@@ -13,6 +13,7 @@ use meshdesk_protocol::rest::{
     EnrollRequest, EnrollResponse, EnrollmentCode, ErrorBody, EventKind,
 };
 
+use super::routes::Routes;
 use super::{validate, ApiJson};
 use crate::auth::{AuthUser, Secret};
 use crate::clock::{now_ms, random_id};
@@ -21,8 +22,8 @@ use crate::feed;
 use crate::state::AppState;
 use crate::store::{NewDevice, NewEvent};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/enrollment-codes", post(create_code))
         .route("/enroll", post(enroll))
 }

@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::Stream;
 use futures_util::StreamExt;
 use meshdesk_protocol::rest::{ErrorBody, EventsPage};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::routes::Routes;
 use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -25,8 +26,8 @@ use crate::state::AppState;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/events", get(page))
         .route("/events/stream", get(stream))
 }
@@ -72,7 +73,8 @@ const TOKEN_RECHECK: Duration = Duration::from_secs(60);
 
 /// Resolves when the token a stream was opened with stops being valid: it
 /// was signed out, or the store no longer accepts it (expired, account
-/// removed). A stream must not outlive its sign-in.
+/// removed). A stream must not outlive its sign-in. Also resolves when the
+/// server shuts down, so that open streams do not hold it up.
 async fn token_ends(st: AppState, hash: [u8; 32]) {
     use tokio::sync::broadcast::error::RecvError;
     let mut signed_out = st.hub.signed_out();
@@ -80,8 +82,14 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
     recheck.tick().await;
     let still_valid =
         |st: &AppState| matches!(st.store.user_for_token(&hash, now_ms()), Ok(Some(_)));
+    let stopped = st.shutdown.stopped();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
+            () = &mut stopped => {
+                tracing::debug!("feed stream closed: server shutting down");
+                return;
+            }
             out = signed_out.recv() => match out {
                 Ok(h) if h == hash => break,
                 Ok(_) => {}

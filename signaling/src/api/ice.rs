@@ -2,14 +2,15 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use meshdesk_protocol::rest::{ErrorBody, IceServers};
 
+use super::routes::Routes;
 use crate::auth::AuthUser;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ice-servers", get(ice_servers))
+pub fn router() -> Routes {
+    Routes::new().route("/ice-servers", get(ice_servers))
 }
 
 /// ICE servers for this user: the static ones, and the embedded relay's

@@ -1,5 +1,7 @@
 //! The REST API under `/api/v1`: one file per area, each with its own
-//! `router()`, assembled here.
+//! `router()`, assembled here. They are built as [`Routes`], which
+//! remember their paths, so the OpenAPI document can be checked against
+//! what is served.
 
 pub mod accounts;
 pub mod devices;
@@ -8,18 +10,17 @@ pub mod events;
 pub mod ice;
 pub mod json;
 pub mod openapi;
+pub mod routes;
 pub mod shares;
 pub mod validate;
 
-use axum::Router;
-
-use crate::state::AppState;
-
 pub use json::ApiJson;
+pub use routes::{Routes, PREFIX};
 
-/// Every REST route, relative to `/api/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every REST route, relative to [`PREFIX`]; `router().paths()` lists
+/// them.
+pub fn router() -> Routes {
+    Routes::new()
         .merge(accounts::router())
         .merge(enroll::router())
         .merge(devices::router())

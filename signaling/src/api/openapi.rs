@@ -1,11 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::state::AppState;
+use super::routes::Routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,8 +39,8 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_json))
+pub fn router() -> Routes {
+    Routes::new().route("/openapi.json", get(openapi_json))
 }
 
 /// This document.

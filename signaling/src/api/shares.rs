@@ -3,11 +3,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use meshdesk_protocol::rest::{ErrorBody, EventKind, Share, ShareRequest};
 use meshdesk_protocol::signal::EndReason;
 
 use super::devices::owned;
+use super::routes::Routes;
 use super::ApiJson;
 use crate::auth::AuthUser;
 use crate::broker;
@@ -17,8 +18,8 @@ use crate::feed;
 use crate::state::AppState;
 use crate::store::NewEvent;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .route("/devices/{id}/shares", get(list).post(grant))
         .route("/devices/{id}/shares/{username}", delete(revoke))
 }

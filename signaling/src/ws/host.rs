@@ -18,7 +18,8 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
-use super::{admit, classify, configure, decode_error, send, Admit, Incoming};
+use super::{accept, admit, classify, close_for_shutdown, configure, decode_error, send};
+use super::{Admit, Incoming};
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
 use crate::broker::{self, error, Relay};
@@ -42,11 +43,21 @@ pub async fn upgrade(
     if !origin_allowed(&headers, &st.config.allowed_origins, false) {
         return Err(Error::Forbidden("origin not allowed"));
     }
-    Ok(configure(ws, 0).on_upgrade(move |socket| {
-        let conn = st.hub.next_conn_id();
-        let span = tracing::info_span!("host", conn, %ip, device = tracing::field::Empty);
-        run(st, socket, conn).instrument(span)
-    }))
+    let conn = st.hub.next_conn_id();
+    let span = tracing::info_span!("host", conn, %ip, device = tracing::field::Empty);
+    let state = st.clone();
+    accept(&st, configure(ws, 0), move |socket| {
+        run(state, socket, conn).instrument(span)
+    })
+}
+
+/// How the authenticated loop ended.
+#[derive(Debug)]
+enum End {
+    /// The host, the hub or the heartbeat ended it; why, for the log.
+    Closed(&'static str),
+    /// The server is stopping.
+    Shutdown,
 }
 
 /// The connection task: log how it ended, clean up.
@@ -73,26 +84,44 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     };
     let result = match send(&mut socket, &welcome).await {
         Ok(()) => serve(&st, &mut socket, &device.id, rx).await,
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     };
     match result {
-        Ok(why) => tracing::info!(why, "host connection closed"),
+        Ok(End::Closed(why)) => tracing::info!(why, "host connection closed"),
+        Ok(End::Shutdown) => return shut_down(&st, &mut socket, &device).await,
         Err(e) => tracing::info!(error = %e, "host connection lost"),
     }
     let _ = futures_util::SinkExt::close(&mut socket).await;
+    went_offline(&st, conn, device);
+}
+
+/// The server is stopping: close with the reason and remember when the
+/// device was last seen. Its presence and sessions are live state that
+/// ends with the process, so no offline event: the device did not go
+/// away, the server did, and its sessions go on peer to peer.
+async fn shut_down(st: &AppState, socket: &mut WebSocket, device: &DeviceRow) {
+    close_for_shutdown(socket).await;
+    tracing::info!("host connection closed: server shutting down");
+    if let Err(e) = st.store.set_last_seen(&device.id, now_ms()) {
+        tracing::warn!(error = %e, "could not store last_seen");
+    }
+}
+
+/// The connection is gone: if it was the device's current one, the device
+/// is offline, and sessions it never accepted cannot start.
+fn went_offline(st: &AppState, conn: u64, device: DeviceRow) {
     if st.hub.unregister_host(&device.id, conn) {
         tracing::info!("device offline");
         if let Err(e) = st.store.set_last_seen(&device.id, now_ms()) {
             tracing::warn!(error = %e, "could not store last_seen");
         }
-        // Sessions the host never accepted cannot start now.
         let id = device.id.clone();
-        broker::end_where(&st, EndReason::PeerGone, |s| {
+        broker::end_where(st, EndReason::PeerGone, |s| {
             s.device_id == id && s.accepted_at.is_none()
         });
         let current = st.store.device(&device.id).ok().flatten().unwrap_or(device);
         feed::presence_changed(
-            &st,
+            st,
             &current.id,
             &current.name,
             false,
@@ -111,10 +140,7 @@ fn device_event(d: &DeviceRow) -> NewEvent {
 }
 
 /// Challenge, wait for `auth`, verify the signature with the stored key.
-async fn authenticate(
-    st: &AppState,
-    socket: &mut WebSocket,
-) -> std::result::Result<DeviceRow, String> {
+async fn authenticate(st: &AppState, socket: &mut WebSocket) -> Result<DeviceRow> {
     let mut nonce = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let nonce = STANDARD.encode(nonce);
@@ -122,13 +148,13 @@ async fn authenticate(
         protocol: PROTOCOL_VERSION,
         nonce: nonce.clone(),
     };
-    send(socket, &challenge).await.map_err(|e| e.to_string())?;
+    send(socket, &challenge).await?;
     let frame = timeout(AUTH_TIMEOUT, socket.recv())
         .await
-        .map_err(|_| "no auth message in time".to_string())?;
+        .map_err(|_| Error::Handshake("no auth message in time"))?;
     let text = match classify(frame) {
         Incoming::Text(t) => t,
-        _ => return Err("expected an auth message".into()),
+        _ => return Err(Error::Handshake("expected an auth message")),
     };
     let refuse = |code, msg: &str| ServerToHost::Error(error(code, msg, None));
     let (protocol, device_id, signature, info) = match decode::<HostToServer>(&text) {
@@ -144,17 +170,17 @@ async fn authenticate(
                 &refuse(ErrorCode::Unauthorized, "authenticate first"),
             )
             .await;
-            return Err("first message was not auth".into());
+            return Err(Error::Handshake("first message was not auth"));
         }
         Err(e) => {
             let _ = send(socket, &ServerToHost::Error(decode_error(&e))).await;
-            return Err(format!("bad auth message: {e}"));
+            return Err(Error::BadAuthMessage(e));
         }
     };
     if protocol != PROTOCOL_VERSION {
         let msg = format!("server speaks protocol {PROTOCOL_VERSION}");
         let _ = send(socket, &refuse(ErrorCode::UnsupportedVersion, &msg)).await;
-        return Err(format!("protocol {protocol}"));
+        return Err(Error::ProtocolVersion(protocol));
     }
     let device = st.store.device(&device_id).ok().flatten();
     let verified = device
@@ -166,7 +192,7 @@ async fn authenticate(
             &refuse(ErrorCode::Unauthorized, "device authentication failed"),
         )
         .await;
-        return Err(format!("bad signature or unknown device {device_id}"));
+        return Err(Error::DeviceAuth(device_id));
     };
     update_info(st, &device.id, &info);
     Ok(device)
@@ -203,8 +229,10 @@ async fn serve(
     socket: &mut WebSocket,
     device_id: &str,
     mut rx: mpsc::Receiver<HostCmd>,
-) -> std::result::Result<&'static str, String> {
+) -> Result<End> {
     let silence = st.config.heartbeat_timeout;
+    let stopped = st.shutdown.stopped();
+    tokio::pin!(stopped);
     let mut deadline = Instant::now() + silence;
     let mut bucket = TokenBucket::new(
         st.config.ws_rate_per_sec,
@@ -214,28 +242,29 @@ async fn serve(
     loop {
         tokio::select! {
             biased;
+            () = &mut stopped => return Ok(End::Shutdown),
             cmd = rx.recv() => match cmd {
-                Some(HostCmd::Send(msg)) => send(socket, &msg).await.map_err(|e| e.to_string())?,
+                Some(HostCmd::Send(msg)) => send(socket, &msg).await?,
                 Some(HostCmd::Close(why)) => {
                     let msg = ServerToHost::Error(error(ErrorCode::Unauthorized, why, None));
                     let _ = send(socket, &msg).await;
-                    return Ok(why);
+                    return Ok(End::Closed(why));
                 }
-                None => return Ok("hub closed"),
+                None => return Ok(End::Closed("hub closed")),
             },
             frame = socket.recv() => {
                 deadline = Instant::now() + silence;
                 let reply = match admit::<HostToServer>(frame, &mut bucket) {
-                    Admit::Closed { .. } => return Ok("closed by the host"),
+                    Admit::Closed { .. } => return Ok(End::Closed("closed by the host")),
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToHost::Error(e)),
                     Admit::Message(msg) => handle(st, device_id, msg),
                 };
                 if let Some(reply) = reply {
-                    send(socket, &reply).await.map_err(|e| e.to_string())?;
+                    send(socket, &reply).await?;
                 }
             }
-            _ = sleep_until(deadline) => return Ok("heartbeat timeout"),
+            _ = sleep_until(deadline) => return Ok(End::Closed("heartbeat timeout")),
         }
     }
 }

@@ -1,19 +1,26 @@
 //! WebSocket endpoints: `/api/v1/ws/host` for devices and
 //! `/api/v1/ws/viewer` for signed-in users. One task per connection, each
-//! with its own tracing span; malformed messages get an error reply and the
-//! connection stays up.
+//! with its own tracing span, owned by the server's
+//! [`Shutdown`](crate::shutdown::Shutdown), which tells it to close when the
+//! server stops; malformed messages get an error reply and the connection
+//! stays up.
 
 pub mod host;
 pub mod ratelimit;
 pub mod viewer;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::future::Future;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use meshdesk_protocol::signal::{ErrorCode, ErrorMsg};
 use meshdesk_protocol::{DecodeError, MAX_MESSAGE_BYTES};
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+use crate::shutdown::{CLOSE_CODE, CLOSE_REASON, CLOSE_REPLY_WAIT};
 use crate::state::AppState;
 
 /// Frames above this close the connection; between the protocol
@@ -40,8 +47,51 @@ pub fn configure(ws: WebSocketUpgrade, write_buffer: usize) -> WebSocketUpgrade 
         .max_frame_size(HARD_FRAME_LIMIT)
 }
 
+/// Complete the upgrade and run `task` on the socket as a connection task
+/// owned by the server's shutdown (see [`crate::shutdown`]). Refused with
+/// 503 once shutdown has begun.
+pub fn accept<F, Fut>(st: &AppState, ws: WebSocketUpgrade, task: F) -> Result<Response>
+where
+    F: FnOnce(WebSocket) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if st.shutdown.is_stopping() {
+        return Err(Error::Unavailable(CLOSE_REASON));
+    }
+    let owner = st.shutdown.clone();
+    Ok(ws.on_upgrade(move |socket| {
+        // axum's own task for the upgrade ends here; ours is owned.
+        owner.spawn(task(socket));
+        std::future::ready(())
+    }))
+}
+
+/// The server is stopping: send a close frame with [`CLOSE_CODE`] and
+/// [`CLOSE_REASON`], then wait (at most [`CLOSE_REPLY_WAIT`]) for the
+/// peer's close reply or the end of the connection.
+pub async fn close_for_shutdown(socket: &mut WebSocket) {
+    let frame = CloseFrame {
+        code: CLOSE_CODE,
+        reason: CLOSE_REASON.into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let peer_gone = async {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, peer_gone).await;
+}
+
 /// Send one message as JSON text.
-pub async fn send<T: Serialize>(socket: &mut WebSocket, msg: &T) -> Result<(), axum::Error> {
+pub async fn send<T: Serialize>(
+    socket: &mut WebSocket,
+    msg: &T,
+) -> std::result::Result<(), axum::Error> {
     socket
         .send(Message::text(meshdesk_protocol::encode(msg)))
         .await
@@ -79,7 +129,7 @@ pub enum Incoming {
 }
 
 /// Classify a received frame.
-pub fn classify(frame: Option<Result<Message, axum::Error>>) -> Incoming {
+pub fn classify(frame: Option<std::result::Result<Message, axum::Error>>) -> Incoming {
     match frame {
         Some(Ok(Message::Text(t))) => Incoming::Text(t.to_string()),
         Some(Ok(Message::Binary(_))) => Incoming::NotText,
@@ -106,7 +156,7 @@ pub enum Admit<In> {
 /// is not a WebSocket ping/pong counts against the rate limit, binary ones
 /// included.
 pub fn admit<In: serde::de::DeserializeOwned>(
-    frame: Option<Result<Message, axum::Error>>,
+    frame: Option<std::result::Result<Message, axum::Error>>,
     bucket: &mut ratelimit::TokenBucket,
 ) -> Admit<In> {
     let text = match classify(frame) {

@@ -9,12 +9,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use meshdesk_protocol::PROTOCOL_VERSION;
+use meshdesk_tasks::sleep_or_never;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
-use super::{admit, configure, send, Admit};
+use super::{accept, admit, close_for_shutdown, configure, send, Admit};
 use crate::auth::extract::token_from_headers;
 use crate::auth::origin::origin_allowed;
 use crate::auth::ClientIp;
@@ -56,13 +57,22 @@ pub async fn upgrade(
         .ok_or(Error::Unauthorized(
             "session expired or invalid; sign in again",
         ))?;
-    Ok(
-        configure(ws, FANOUT_WRITE_BUFFER).on_upgrade(move |socket| {
-            let conn = st.hub.next_conn_id();
-            let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
-            run(st, socket, conn, user, token.hash()).instrument(span)
-        }),
-    )
+    let conn = st.hub.next_conn_id();
+    let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
+    let state = st.clone();
+    accept(&st, configure(ws, FANOUT_WRITE_BUFFER), move |socket| {
+        run(state, socket, conn, user, token.hash()).instrument(span)
+    })
+}
+
+/// How the connection loop ended.
+#[derive(Debug)]
+enum End {
+    /// The viewer, the hub or a probe ended it: why (for the log), and
+    /// whether its sessions may be resumed.
+    Closed(&'static str, Closed),
+    /// The server is stopping.
+    Shutdown,
 }
 
 async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_hash: [u8; 32]) {
@@ -72,9 +82,16 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_h
     tracing::info!("viewer connected");
     let result = serve(&st, &mut socket, conn, &user, rx, fanout).await;
     let closed = match result {
-        Ok((why, closed)) => {
+        Ok(End::Closed(why, closed)) => {
             tracing::info!(why, "viewer connection closed");
             closed
+        }
+        Ok(End::Shutdown) => {
+            // Sessions are live state that ends with the process (their
+            // media goes on peer to peer): nothing to end or detach.
+            close_for_shutdown(&mut socket).await;
+            tracing::info!("viewer connection closed: server shutting down");
+            return;
         }
         Err(e) => {
             tracing::info!(error = %e, "viewer connection lost");
@@ -104,14 +121,8 @@ fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
     }
 }
 
-async fn serve(
-    st: &AppState,
-    socket: &mut WebSocket,
-    conn: u64,
-    user: &User,
-    mut rx: mpsc::Receiver<ViewerCmd>,
-    mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
-) -> std::result::Result<(&'static str, Closed), String> {
+/// `welcome`, then the presence of every device the user may see.
+async fn greet(st: &AppState, socket: &mut WebSocket, user: &User) -> Result<()> {
     let welcome = ServerToViewer::Welcome {
         protocol: PROTOCOL_VERSION,
         username: user.username.clone(),
@@ -120,6 +131,20 @@ async fn serve(
     for m in snapshot(st, user) {
         timed(send(socket, &m)).await?;
     }
+    Ok(())
+}
+
+/// The connection loop: the hub's commands and fan-out out, the viewer's
+/// messages in, until it closes, fails or the server stops.
+async fn serve(
+    st: &AppState,
+    socket: &mut WebSocket,
+    conn: u64,
+    user: &User,
+    mut rx: mpsc::Receiver<ViewerCmd>,
+    mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
+) -> Result<End> {
+    greet(st, socket, user).await?;
     let mut sweep = tokio::time::interval(PENDING_SWEEP);
     let mut bucket = TokenBucket::new(
         st.config.ws_rate_per_sec,
@@ -127,9 +152,12 @@ async fn serve(
         std::time::Instant::now(),
     );
     let mut probe_due: Option<tokio::time::Instant> = None;
+    let stopped = st.shutdown.stopped();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
             biased;
+            () = &mut stopped => return Ok(End::Shutdown),
             msg = rx.recv() => match msg {
                 Some(ViewerCmd::Send(m)) => timed(send(socket, &m)).await?,
                 Some(ViewerCmd::Probe) => {
@@ -139,7 +167,7 @@ async fn serve(
                         timed(socket.send(Message::Ping(Default::default()))).await?;
                     }
                 }
-                None => return Ok(("signed out or removed by the server", Closed::SignedOut)),
+                None => return Ok(End::Closed("signed out or removed by the server", Closed::SignedOut)),
             },
             f = fanout.recv() => match f {
                 Ok(f) => timed(send_fanout(socket, &f, user.id)).await?,
@@ -149,11 +177,11 @@ async fn serve(
                         timed(send(socket, &m)).await?;
                     }
                 }
-                Err(RecvError::Closed) => return Ok(("hub closed", Closed::Lost)),
+                Err(RecvError::Closed) => return Ok(End::Closed("hub closed", Closed::Lost)),
             },
             _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
-            _ = sleep_until_or_never(probe_due) => {
-                return Ok(("no answer to a liveness probe", Closed::Lost));
+            _ = sleep_or_never(probe_due) => {
+                return Ok(End::Closed("no answer to a liveness probe", Closed::Lost));
             }
             frame = socket.recv() => {
                 // Anything at all (a pong included) proves it alive.
@@ -161,8 +189,12 @@ async fn serve(
                 let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
                     // A close frame: the page was closed, reloaded or left,
                     // or the viewer quit. Nobody will resume its sessions.
-                    Admit::Closed { said_so: true } => return Ok(("closed by the viewer", Closed::Left)),
-                    Admit::Closed { said_so: false } => return Ok(("connection lost", Closed::Lost)),
+                    Admit::Closed { said_so: true } => {
+                        return Ok(End::Closed("closed by the viewer", Closed::Left));
+                    }
+                    Admit::Closed { said_so: false } => {
+                        return Ok(End::Closed("connection lost", Closed::Lost));
+                    }
                     Admit::Skip => None,
                     Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
                     Admit::Message(msg) => handle(st, conn, user, msg),
@@ -178,17 +210,10 @@ async fn serve(
 /// One write to the socket, within [`WRITE_TIMEOUT`].
 async fn timed(
     write: impl std::future::Future<Output = std::result::Result<(), axum::Error>>,
-) -> std::result::Result<(), String> {
+) -> Result<()> {
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("a write took over {} s", WRITE_TIMEOUT.as_secs())),
-    }
-}
-
-async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::WriteTimeout(WRITE_TIMEOUT)),
     }
 }
 

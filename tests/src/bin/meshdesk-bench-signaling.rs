@@ -78,7 +78,7 @@ impl Args {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse(std::env::args().skip(1))?;
-    let need = args.devices + args.viewers + 256;
+    let need = connections_needed(&args);
     let limit = open_file_limit()?;
     ensure!(
         limit >= need as u64,
@@ -89,9 +89,20 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// Connections (and so open files) the bench holds at once: every idle
+/// host, every viewer, and room for REST calls.
+fn connections_needed(args: &Args) -> usize {
+    args.devices + args.viewers + 256
+}
+
 async fn run(args: &Args) -> Result<Value> {
     let load_at_start = loadavg();
-    let server = Server::start();
+    // Every idle host and viewer holds a connection: lift the server's
+    // default limit (1024) above what the bench opens.
+    let server = Server::start_with(&format!(
+        "signup = \"open\"\nmax_connections = {}\n",
+        connections_needed(args)
+    ));
     let pid = server.pid().context("server has no pid")?;
     let api = Api::new(&server);
     let owner = api.user("bench").await;

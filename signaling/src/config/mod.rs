@@ -11,12 +11,22 @@ use std::time::Duration;
 use meshdesk_protocol::rest::IceServer;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
-use crate::relay::settings::{self, RelayFile, RelaySettings, TurnExternal, TurnExternalFile};
+use meshdesk_relay::settings::{self as relay_settings, RelayFile};
+use meshdesk_relay::RelaySettings;
 
-/// Longest `session_resume_grace_secs`: a detached session holds a relay
-/// quota and the host's resources, so it must not linger.
-const MAX_RESUME_GRACE_SECS: u64 = 3600;
+use crate::error::{Error, Result};
+
+mod checks;
+mod turn_external;
+
+use checks::positive;
+
+pub use turn_external::{TurnExternal, TurnExternalFile};
+
+/// Default `max_connections`: a household's or a small company's hosts and
+/// viewers many times over, well inside a default open-file limit (1024
+/// soft on many systems: raise it with the limit).
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -58,6 +68,9 @@ pub struct FileConfig {
     pub heartbeat_timeout_secs: Option<u64>,
     /// Largest REST request body in bytes. Default 65536.
     pub max_body_bytes: Option<usize>,
+    /// Concurrent HTTP and WebSocket connections; beyond them new ones
+    /// are answered 503. Default 1024.
+    pub max_connections: Option<usize>,
     /// Sustained WebSocket messages per second per connection. Default 50.
     pub ws_rate_per_sec: Option<u32>,
     /// WebSocket message burst per connection. Default 200.
@@ -114,6 +127,8 @@ pub struct Config {
     pub heartbeat_secs: u32,
     pub heartbeat_timeout: Duration,
     pub max_body_bytes: usize,
+    /// Concurrent connections (HTTP and WebSocket) before new ones get 503.
+    pub max_connections: usize,
     pub ws_rate_per_sec: u32,
     pub ws_rate_burst: u32,
     pub login_free_failures: u32,
@@ -128,7 +143,7 @@ pub struct Config {
 impl Config {
     /// Load the file named on the command line (if any), apply environment
     /// variables (`MESHDESK_LISTEN`, `MESHDESK_DATA_DIR`, `MESHDESK_SIGNUP`,
-    /// and the relay's, see [`settings::apply_env`]) and CLI overrides, and
+    /// and the relay's, see [`relay_settings::apply_env`]) and CLI overrides, and
     /// validate.
     pub fn load(cli: &CliOverrides) -> Result<Config> {
         let file = match &cli.config {
@@ -146,7 +161,8 @@ impl Config {
         if let Some(v) = env("MESHDESK_SIGNUP") {
             file.signup = Some(parse_signup(&v)?);
         }
-        settings::apply_env(&mut file.relay, &mut file.turn_external, env)?;
+        relay_settings::apply_env(&mut file.relay, env)?;
+        turn_external::apply_env(&mut file.turn_external, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -158,95 +174,46 @@ impl Config {
 
     /// Validate a parsed file into a config, naming the field on error.
     pub fn from_file(f: FileConfig) -> Result<Config> {
-        let listen_text = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen = listen_text.parse().map_err(|_| {
-            Error::Config(format!(
-                "listen: `{listen_text}` is not an address like 127.0.0.1:8080"
-            ))
-        })?;
-        let positive = |name: &str, v: u64| {
-            if v == 0 {
-                Err(Error::Config(format!("{name}: must be greater than 0")))
-            } else {
-                Ok(v)
-            }
-        };
-        let heartbeat_secs =
-            positive("heartbeat_secs", f.heartbeat_secs.unwrap_or(10).into())? as u32;
-        let heartbeat_timeout_secs = positive(
-            "heartbeat_timeout_secs",
-            f.heartbeat_timeout_secs.unwrap_or(25),
+        let listen = checks::listen(f.listen)?;
+        let (heartbeat_secs, heartbeat_timeout) =
+            checks::heartbeats(f.heartbeat_secs, f.heartbeat_timeout_secs)?;
+        let allowed_origins = checks::origins(f.allowed_origins.unwrap_or_default())?;
+        let ice_servers = checks::ice_servers(f.ice_servers)?;
+        let session_resume_grace = checks::resume_grace(f.session_resume_grace_secs)?;
+        let hours = positive("token_ttl_hours", f.token_ttl_hours.unwrap_or(720))?;
+        let minutes = positive(
+            "enrollment_code_ttl_minutes",
+            f.enrollment_code_ttl_minutes.unwrap_or(15),
         )?;
-        if heartbeat_timeout_secs <= u64::from(heartbeat_secs) {
-            return Err(Error::Config(
-                "heartbeat_timeout_secs: must be longer than heartbeat_secs".into(),
-            ));
-        }
-        let mut origins = Vec::new();
-        for o in f.allowed_origins.unwrap_or_default() {
-            let o = o.trim_end_matches('/').to_string();
-            if !(o.starts_with("http://") || o.starts_with("https://")) {
-                return Err(Error::Config(format!(
-                    "allowed_origins: `{o}` must start with http:// or https://"
-                )));
-            }
-            origins.push(o);
-        }
-        let mut ice_servers = Vec::new();
-        for (i, s) in f.ice_servers.into_iter().enumerate() {
-            if s.urls.is_empty() {
-                return Err(Error::Config(format!(
-                    "ice_servers[{i}].urls: must not be empty"
-                )));
-            }
-            for u in &s.urls {
-                if !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
-                    return Err(Error::Config(format!(
-                        "ice_servers[{i}].urls: `{u}` must start with stun:, turn: or turns:"
-                    )));
-                }
-            }
-            ice_servers.push(IceServer {
-                urls: s.urls,
-                username: s.username,
-                credential: s.credential,
-            });
-        }
-        let grace_secs = f.session_resume_grace_secs.unwrap_or(30);
-        if grace_secs > MAX_RESUME_GRACE_SECS {
-            return Err(Error::Config(format!(
-                "session_resume_grace_secs: must be at most {MAX_RESUME_GRACE_SECS}"
-            )));
-        }
+        let max_body_bytes = positive("max_body_bytes", f.max_body_bytes.unwrap_or(65536))?;
+        let max_connections = positive(
+            "max_connections",
+            f.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        )?;
+        let ws_rate_per_sec = positive("ws_rate_per_sec", f.ws_rate_per_sec.unwrap_or(50))?;
+        let ws_rate_burst = positive("ws_rate_burst", f.ws_rate_burst.unwrap_or(200))?;
+        let login_max_delay = positive(
+            "login_max_delay_secs",
+            f.login_max_delay_secs.unwrap_or(300),
+        )?;
         Ok(Config {
             listen,
             data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data")),
             signup: f.signup.unwrap_or(SignupPolicy::FirstUserOnly),
-            token_ttl: Duration::from_secs(
-                3600 * positive("token_ttl_hours", f.token_ttl_hours.unwrap_or(720))?,
-            ),
-            enrollment_code_ttl: Duration::from_secs(
-                60 * positive(
-                    "enrollment_code_ttl_minutes",
-                    f.enrollment_code_ttl_minutes.unwrap_or(15),
-                )?,
-            ),
+            token_ttl: Duration::from_secs(3600 * hours),
+            enrollment_code_ttl: Duration::from_secs(60 * minutes),
             cookie_secure: f.cookie_secure.unwrap_or(false),
-            allowed_origins: origins,
+            allowed_origins,
             trusted_proxies: f.trusted_proxies.unwrap_or_default(),
             heartbeat_secs,
-            heartbeat_timeout: Duration::from_secs(heartbeat_timeout_secs),
-            max_body_bytes: positive("max_body_bytes", f.max_body_bytes.unwrap_or(65536) as u64)?
-                as usize,
-            ws_rate_per_sec: positive("ws_rate_per_sec", f.ws_rate_per_sec.unwrap_or(50).into())?
-                as u32,
-            ws_rate_burst: positive("ws_rate_burst", f.ws_rate_burst.unwrap_or(200).into())? as u32,
+            heartbeat_timeout,
+            max_body_bytes,
+            max_connections,
+            ws_rate_per_sec,
+            ws_rate_burst,
             login_free_failures: f.login_free_failures.unwrap_or(5),
-            login_max_delay: Duration::from_secs(positive(
-                "login_max_delay_secs",
-                f.login_max_delay_secs.unwrap_or(300),
-            )?),
-            session_resume_grace: Duration::from_secs(grace_secs),
+            login_max_delay: Duration::from_secs(login_max_delay),
+            session_resume_grace,
             ice_servers,
             relay: RelaySettings::from_file(f.relay)?,
             turn_external: TurnExternal::from_file(f.turn_external)?,
@@ -292,6 +259,7 @@ mod tests {
         assert_eq!(c.signup, SignupPolicy::FirstUserOnly);
         assert_eq!(c.enrollment_code_ttl, Duration::from_secs(900));
         assert_eq!(c.session_resume_grace, Duration::from_secs(30));
+        assert_eq!(c.max_connections, 1024);
     }
 
     #[test]
@@ -309,6 +277,14 @@ mod tests {
         let f: FileConfig = toml::from_str("listen = \"nope\"").expect("parses");
         let err = Config::from_file(f).expect_err("invalid").to_string();
         assert!(err.contains("listen"), "{err}");
+        let f: FileConfig = toml::from_str("max_connections = 0").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(
+            err.contains("max_connections: must be greater than 0"),
+            "{err}"
+        );
+        let err = toml::from_str::<FileConfig>("max_connections = -1").expect_err("negative");
+        assert!(err.to_string().contains("max_connections"), "{err}");
         let err = toml::from_str::<FileConfig>("lisen = \"x\"").expect_err("unknown field");
         assert!(err.to_string().contains("lisen"), "{err}");
         let f: FileConfig =
@@ -324,7 +300,7 @@ mod tests {
 
     #[test]
     fn example_config_parses() {
-        let text = include_str!("../meshdesk-signaling.example.toml");
+        let text = include_str!("../../meshdesk-signaling.example.toml");
         let f: FileConfig = toml::from_str(text).expect("example parses");
         Config::from_file(f).expect("example is valid");
     }

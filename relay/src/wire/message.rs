@@ -177,9 +177,15 @@ impl<'a> Message<'a> {
             .map(|(_, v)| *v)
     }
 
-    /// Types of all attributes before MESSAGE-INTEGRITY.
+    /// Types of all attributes up to and including MESSAGE-INTEGRITY.
     pub fn attr_types(&self) -> impl Iterator<Item = u16> + '_ {
         self.attrs.iter().map(|(t, _)| *t)
+    }
+
+    /// Every attribute up to and including MESSAGE-INTEGRITY, in order,
+    /// as (type, value without padding).
+    pub fn attributes(&self) -> &[(u16, &'a [u8])] {
+        &self.attrs
     }
 
     /// Whether the message carries MESSAGE-INTEGRITY.

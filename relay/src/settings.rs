@@ -1,6 +1,6 @@
-//! The `[relay]` and `[turn_external]` tables of the config file, their
-//! environment overrides, and their validation into [`RelaySettings`] and
-//! [`TurnExternal`]. Errors name the field, like the rest of the config.
+//! The `[relay]` table of the server's config file, its environment
+//! overrides, and its validation into [`RelaySettings`]. Errors name the
+//! field (`relay.listen: ...`), like the rest of the server's config.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -9,8 +9,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::auth::secret::Secret;
 use crate::error::{Error, Result};
+use crate::secret::SharedSecret;
 
 /// `[relay]` as written by an operator; every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -46,19 +46,6 @@ pub struct RelayFile {
     pub total_bandwidth_kbps: Option<u64>,
 }
 
-/// `[turn_external]`: an external TURN server (coturn with
-/// `use-auth-secret`) whose credentials this server hands out.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TurnExternalFile {
-    /// `stun:`/`turn:`/`turns:` URLs of the external server.
-    pub urls: Option<Vec<String>>,
-    /// coturn's `static-auth-secret`.
-    pub shared_secret: Option<String>,
-    /// Lifetime of handed-out credentials, seconds. Default 43200 (12 h).
-    pub credential_ttl_secs: Option<u64>,
-}
-
 /// Limits on what clients may take from the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -79,32 +66,19 @@ pub struct RelaySettings {
     pub public_ip: Option<IpAddr>,
     pub realm: String,
     /// `None`: read or create `DATA_DIR/relay-secret` at start.
-    pub secret: Option<Secret>,
+    pub secret: Option<SharedSecret>,
     pub credential_ttl: Duration,
     pub allowed_peer_ranges: Vec<IpNet>,
     pub port_range: Option<(u16, u16)>,
     pub limits: Limits,
 }
 
-/// The validated `[turn_external]` table.
-#[derive(Debug, Clone)]
-pub struct TurnExternal {
-    pub urls: Vec<String>,
-    pub shared_secret: Secret,
-    pub credential_ttl: Duration,
-}
-
 /// Default credential lifetime: longer than any plausible session.
 const DEFAULT_TTL_SECS: u64 = 12 * 3600;
 
 /// Apply `MESHDESK_RELAY` (true/false), `MESHDESK_RELAY_LISTEN`,
-/// `MESHDESK_RELAY_PUBLIC_IP`, `MESHDESK_RELAY_SECRET` and
-/// `MESHDESK_TURN_SHARED_SECRET` over the file.
-pub fn apply_env(
-    relay: &mut RelayFile,
-    external: &mut Option<TurnExternalFile>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<()> {
+/// `MESHDESK_RELAY_PUBLIC_IP` and `MESHDESK_RELAY_SECRET` over the file.
+pub fn apply_env(relay: &mut RelayFile, env: impl Fn(&str) -> Option<String>) -> Result<()> {
     if let Some(v) = env("MESHDESK_RELAY") {
         relay.enabled = Some(match v.as_str() {
             "1" | "true" | "on" | "yes" => true,
@@ -125,19 +99,15 @@ pub fn apply_env(
     if let Some(v) = env("MESHDESK_RELAY_SECRET") {
         relay.secret = Some(v);
     }
-    if let Some(v) = env("MESHDESK_TURN_SHARED_SECRET") {
-        external
-            .get_or_insert_with(TurnExternalFile::default)
-            .shared_secret = Some(v);
-    }
     Ok(())
 }
 
 fn err(field: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Config(format!("{field}: {msg}"))
+    Error::field(field, msg)
 }
 
-fn ttl(field: &str, v: Option<u64>) -> Result<Duration> {
+/// A credential lifetime in seconds, [`DEFAULT_TTL_SECS`] when absent.
+pub fn ttl(field: &str, v: Option<u64>) -> Result<Duration> {
     match v.unwrap_or(DEFAULT_TTL_SECS) {
         0 => Err(err(field, "must be greater than 0")),
         s => Ok(Duration::from_secs(s)),
@@ -154,49 +124,31 @@ impl RelaySettings {
                 format!("`{listen_text}` is not an address like 0.0.0.0:3478"),
             )
         })?;
-        let public_ip = match f.public_ip {
-            None => None,
-            Some(t) => Some(
-                t.parse::<IpAddr>()
-                    .map_err(|_| err("relay.public_ip", format!("`{t}` is not an IP address")))?,
-            ),
-        };
-        if public_ip.is_some_and(|ip| ip.is_unspecified()) {
-            return Err(err("relay.public_ip", "must not be unspecified"));
-        }
-        let realm = f.realm.unwrap_or_else(|| "meshdesk".into());
-        if realm.is_empty() || realm.len() > 127 || realm.chars().any(|c| c.is_control()) {
-            return Err(err("relay.realm", "must be 1 to 127 printable characters"));
-        }
+        let public_ip = public_ip(f.public_ip)?;
+        let realm = realm(f.realm)?;
         let secret = match f.secret {
             Some(s) if s.len() < 16 => {
                 return Err(err("relay.secret", "must be at least 16 characters"))
             }
-            s => s.map(Secret::new),
+            s => s.map(SharedSecret::new),
         };
-        let mut allowed = Vec::new();
-        for (i, r) in f.allowed_peer_ranges.unwrap_or_default().iter().enumerate() {
-            allowed.push(parse_range(r).ok_or_else(|| {
-                err(
-                    &format!("relay.allowed_peer_ranges[{i}]"),
-                    format!("`{r}` is not a CIDR like 10.0.0.0/8 or an IP address"),
-                )
-            })?);
-        }
-        let port_range = match f.relay_port_range {
-            None => None,
-            Some(t) => Some(parse_ports(&t).ok_or_else(|| {
-                err(
-                    "relay.relay_port_range",
-                    format!("`{t}` is not MIN-MAX with 1 <= MIN <= MAX <= 65535"),
-                )
-            })?),
-        };
+        let allowed_peer_ranges = allowed_ranges(f.allowed_peer_ranges.unwrap_or_default())?;
+        let port_range = port_range(f.relay_port_range)?;
         let count = |name: &str, v: Option<usize>, default: usize| match v.unwrap_or(default) {
             0 => Err(err(&format!("relay.{name}"), "must be greater than 0")),
             n => Ok(n),
         };
         let kbps = |v: Option<u64>, default: u64| v.unwrap_or(default).saturating_mul(1000) / 8;
+        let limits = Limits {
+            max_allocations: count("max_allocations", f.max_allocations, 1000)?,
+            max_allocations_per_user: count(
+                "max_allocations_per_user",
+                f.max_allocations_per_user,
+                20,
+            )?,
+            allocation_bytes_per_sec: kbps(f.allocation_bandwidth_kbps, 20_000),
+            total_bytes_per_sec: kbps(f.total_bandwidth_kbps, 200_000),
+        };
         Ok(RelaySettings {
             enabled: f.enabled.unwrap_or(true),
             listen,
@@ -205,53 +157,60 @@ impl RelaySettings {
             realm,
             secret,
             credential_ttl: ttl("relay.credential_ttl_secs", f.credential_ttl_secs)?,
-            allowed_peer_ranges: allowed,
+            allowed_peer_ranges,
             port_range,
-            limits: Limits {
-                max_allocations: count("max_allocations", f.max_allocations, 1000)?,
-                max_allocations_per_user: count(
-                    "max_allocations_per_user",
-                    f.max_allocations_per_user,
-                    20,
-                )?,
-                allocation_bytes_per_sec: kbps(f.allocation_bandwidth_kbps, 20_000),
-                total_bytes_per_sec: kbps(f.total_bandwidth_kbps, 200_000),
-            },
+            limits,
         })
     }
 }
 
-impl TurnExternal {
-    /// Validate `[turn_external]`; `None` when the table is absent.
-    pub fn from_file(f: Option<TurnExternalFile>) -> Result<Option<TurnExternal>> {
-        let Some(f) = f else { return Ok(None) };
-        let urls = f.urls.unwrap_or_default();
-        if urls.is_empty() {
-            return Err(err("turn_external.urls", "must not be empty"));
-        }
-        for u in &urls {
-            if !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")) {
-                return Err(err(
-                    "turn_external.urls",
-                    format!("`{u}` must start with stun:, turn: or turns:"),
-                ));
-            }
-        }
-        let shared_secret = match f.shared_secret {
-            Some(s) if !s.is_empty() => Secret::new(s),
-            _ => {
-                return Err(err(
-                    "turn_external.shared_secret",
-                    "is required (coturn's static-auth-secret)",
-                ))
-            }
-        };
-        Ok(Some(TurnExternal {
-            urls,
-            shared_secret,
-            credential_ttl: ttl("turn_external.credential_ttl_secs", f.credential_ttl_secs)?,
-        }))
+/// `relay.public_ip`: an address clients can reach, not 0.0.0.0 or `::`.
+fn public_ip(text: Option<String>) -> Result<Option<IpAddr>> {
+    let Some(t) = text else { return Ok(None) };
+    let ip = t
+        .parse::<IpAddr>()
+        .map_err(|_| err("relay.public_ip", format!("`{t}` is not an IP address")))?;
+    if ip.is_unspecified() {
+        return Err(err("relay.public_ip", "must not be unspecified"));
     }
+    Ok(Some(ip))
+}
+
+/// `relay.realm`, default `meshdesk`.
+fn realm(text: Option<String>) -> Result<String> {
+    let realm = text.unwrap_or_else(|| "meshdesk".into());
+    if realm.is_empty() || realm.len() > 127 || realm.chars().any(|c| c.is_control()) {
+        return Err(err("relay.realm", "must be 1 to 127 printable characters"));
+    }
+    Ok(realm)
+}
+
+/// `relay.allowed_peer_ranges`, each a CIDR or a bare address.
+fn allowed_ranges(ranges: Vec<String>) -> Result<Vec<IpNet>> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            parse_range(r).ok_or_else(|| {
+                err(
+                    &format!("relay.allowed_peer_ranges[{i}]"),
+                    format!("`{r}` is not a CIDR like 10.0.0.0/8 or an IP address"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `relay.relay_port_range`, `MIN-MAX`.
+fn port_range(text: Option<String>) -> Result<Option<(u16, u16)>> {
+    let Some(t) = text else { return Ok(None) };
+    let range = parse_ports(&t).ok_or_else(|| {
+        err(
+            "relay.relay_port_range",
+            format!("`{t}` is not MIN-MAX with 1 <= MIN <= MAX <= 65535"),
+        )
+    })?;
+    Ok(Some(range))
 }
 
 /// `10.0.0.0/8`, or a bare address meaning just that address.
@@ -270,13 +229,15 @@ fn parse_ports(t: &str) -> Option<(u16, u16)> {
 
 /// The relay secret from `DATA_DIR/relay-secret`, created (random, mode
 /// 0600) at first start so credentials survive restarts.
-pub fn load_or_create_secret(data_dir: &Path) -> Result<Secret> {
+pub fn load_or_create_secret(data_dir: &Path) -> Result<SharedSecret> {
     let path = data_dir.join("relay-secret");
     let fail = |e: std::io::Error| {
         Error::Config(format!("relay.secret: cannot use {}: {e}", path.display()))
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) if text.trim().len() >= 16 => return Ok(Secret::new(text.trim().to_string())),
+        Ok(text) if text.trim().len() >= 16 => {
+            return Ok(SharedSecret::new(text.trim().to_string()))
+        }
         Ok(_) => {
             return Err(Error::Config(format!(
                 "relay.secret: {} is shorter than 16 characters",
@@ -286,7 +247,7 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<Secret> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(fail(e)),
     }
-    let secret = Secret::generate("");
+    let secret = SharedSecret::generate();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -352,42 +313,17 @@ mod tests {
     }
 
     #[test]
-    fn external_turn_needs_urls_and_secret() {
-        let ext = |t: &str| TurnExternal::from_file(Some(toml::from_str(t).expect("parses")));
-        assert!(ext("shared_secret = \"s\"")
-            .expect_err("no urls")
-            .to_string()
-            .contains("turn_external.urls"));
-        assert!(ext("urls = [\"turn:t:3478\"]")
-            .expect_err("no secret")
-            .to_string()
-            .contains("turn_external.shared_secret"));
-        assert!(ext("urls = [\"http://t\"]\nshared_secret = \"s\"").is_err());
-        let ok = ext("urls = [\"turn:t:3478\"]\nshared_secret = \"s\"")
-            .expect("valid")
-            .expect("some");
-        assert_eq!(ok.credential_ttl, Duration::from_secs(43200));
-        assert!(TurnExternal::from_file(None)
-            .expect("absent is fine")
-            .is_none());
-    }
-
-    #[test]
     fn env_overrides_the_file() {
         let mut r = RelayFile::default();
-        let mut ext = None;
         let env = |k: &str| match k {
             "MESHDESK_RELAY" => Some("false".to_string()),
-            "MESHDESK_TURN_SHARED_SECRET" => Some("coturn-secret".to_string()),
+            "MESHDESK_RELAY_SECRET" => Some("relay-secret-from-env".to_string()),
             _ => None,
         };
-        apply_env(&mut r, &mut ext, env).expect("valid");
+        apply_env(&mut r, env).expect("valid");
         assert_eq!(r.enabled, Some(false));
-        assert_eq!(
-            ext.and_then(|e| e.shared_secret).as_deref(),
-            Some("coturn-secret")
-        );
-        let bad = apply_env(&mut r, &mut None, |_| Some("maybe".into()));
+        assert_eq!(r.secret.as_deref(), Some("relay-secret-from-env"));
+        let bad = apply_env(&mut r, |_| Some("maybe".into()));
         assert!(bad
             .expect_err("invalid")
             .to_string()

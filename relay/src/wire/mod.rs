@@ -9,6 +9,8 @@
 pub mod attr;
 pub mod channel_data;
 pub mod message;
+#[cfg(test)]
+mod proptests;
 
 pub use channel_data::ChannelData;
 pub use message::{Builder, Class, Message, Method, TransactionId};

@@ -11,6 +11,11 @@
 //! Layout: [`wire`] is the codec; [`core`] (with `auth`, `allocate`,
 //! `permission`, `data`) is the pure state machine; this module, `udp`,
 //! `tcp` and `peer` are the thin tokio drivers that own the sockets.
+//! [`settings`] validates the `[relay]` table of the server's config.
+//!
+//! `meshdesk-signaling` embeds it: it starts a [`Relay`] with the
+//! [`RelaySettings`] and [`SharedSecret`], and issues [`credentials`] for
+//! its sessions with the same secret.
 
 mod allocate;
 pub mod allocation;
@@ -21,10 +26,12 @@ pub mod core;
 mod core_tests;
 pub mod credentials;
 mod data;
+mod error;
 pub mod nonce;
 mod peer;
 mod permission;
 pub mod policy;
+mod secret;
 pub mod settings;
 mod tcp;
 mod udp;
@@ -42,10 +49,11 @@ use self::core::{ClientKey, CoreConfig, Now, Output, RelayCore};
 use self::nonce::NonceKey;
 use self::peer::RelaySocket;
 use self::policy::PeerPolicy;
-use self::settings::RelaySettings;
-use crate::auth::secret::Secret;
-use crate::error::{Error, Result};
 use meshdesk_tasks::AbortOnDrop;
+
+pub use self::error::{Error, Result};
+pub use self::secret::SharedSecret;
+pub use self::settings::RelaySettings;
 
 /// How often expired allocations are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -163,7 +171,7 @@ impl Shared {
 
 impl Relay {
     /// Bind the relay's sockets and start serving.
-    pub async fn start(settings: &RelaySettings, secret: &Secret) -> Result<Relay> {
+    pub async fn start(settings: &RelaySettings, secret: &SharedSecret) -> Result<Relay> {
         let (udp, tcp) = bind_listeners(settings).await?;
         let local = udp.local_addr()?;
         let public_ip = settings
@@ -262,10 +270,10 @@ async fn sweep(shared: std::sync::Weak<Shared>) {
 /// until a port is free for both.
 async fn bind_listeners(s: &RelaySettings) -> Result<(UdpSocket, Option<TcpListener>)> {
     let fail = |what: &str, e: std::io::Error| {
-        Error::Config(format!(
-            "relay.listen: cannot bind {what} {}: {e}",
-            s.listen
-        ))
+        Error::field(
+            "relay.listen",
+            format!("cannot bind {what} {}: {e}", s.listen),
+        )
     };
     let attempts = if s.listen.port() == 0 {
         SAME_PORT_ATTEMPTS
