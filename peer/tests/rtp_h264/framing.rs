@@ -193,6 +193,41 @@ proptest! {
         }
     }
 
+    /// A marker on a FU-A fragment that is not the last of its NAL unit:
+    /// the frame ends with the NAL unit still open, and is lost; the
+    /// frames around it still come out.
+    #[test]
+    fn a_frame_ending_inside_a_fragmented_nal_is_lost(s in stream(), choice in any::<Index>()) {
+        let open: Vec<usize> = (0..s.packets.len())
+            .filter(|&i| {
+                let p = &s.packets[i].payload;
+                p[0] & 0x1f == FU_A && p[1] & 0x40 == 0
+            })
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let cut = open[choice.index(open.len())];
+        let broken = s.packets[cut].frame;
+        let first = s.packets[0].sequence_number;
+        let packets: Vec<Packet> = s
+            .packets
+            .iter()
+            .enumerate()
+            .filter(|&(i, p)| p.frame != broken || i <= cut)
+            .enumerate()
+            .map(|(k, (i, p))| Packet {
+                sequence_number: first.wrapping_add(k as u16),
+                marker: p.marker || i == cut,
+                ..p.clone()
+            })
+            .collect();
+        let all: Vec<usize> = (0..s.packets.len()).collect();
+        let mut want = expected(&s, &all);
+        want[broken] = VideoEvent::Lost { rtp_timestamp: s.timestamps[broken] };
+        prop_assert_eq!(assemble(&packets), want);
+    }
+
     /// RFC 6184: a STAP-A aggregates, and a FU-A fragments, plain NAL units
     /// only (types 1 to 23); anything else in them is damage.
     #[test]

@@ -9,7 +9,9 @@ use proptest::option::of;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
-use crate::json::{any_text, other_kind, pick, with_raw, wrong_message, NOT_NUMBERS};
+use crate::json::{
+    any_text, other_kind, pick, wire_words, with_raw, with_string, word, wrong_message, NOT_NUMBERS,
+};
 use crate::{assert_every_variant, config};
 
 const INPUT_TAGS: &[&str] = &[
@@ -27,6 +29,25 @@ fn unit() -> impl Strategy<Value = f64> {
 
 fn wheel_delta() -> impl Strategy<Value = f64> {
     prop_oneof![Just(1000.0), Just(-1000.0), -1000.0..=1000.0f64]
+}
+
+/// Any `f64`, most of them close to `low` or `high` on either side, and
+/// the values JSON cannot write (NaN, infinities).
+fn around(low: f64, high: f64) -> impl Strategy<Value = f64> {
+    let span = high - low;
+    prop_oneof![
+        any::<f64>(),
+        (low - span)..(high + span),
+        (-1e-6..1e-6f64).prop_map(move |d| low + d),
+        (-1e-6..1e-6f64).prop_map(move |d| high + d),
+        select(vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            low - f64::EPSILON * low.abs().max(1.0),
+            high + f64::EPSILON * high.abs().max(1.0),
+        ]),
+    ]
 }
 
 fn button() -> impl Strategy<Value = MouseButton> {
@@ -106,6 +127,23 @@ fn every_input_and_control_variant_is_generated() {
     assert_every_variant(control_msg(), 2, control_variant);
 }
 
+/// The limit is exact: an input message of `MAX_INPUT_BYTES` decodes as
+/// far as size goes, one byte more is too large.
+#[test]
+fn the_input_size_limit_is_exact() {
+    let text = encode(&InputMsg::ReleaseAll);
+    for len in MAX_INPUT_BYTES - 20..MAX_INPUT_BYTES + 20 {
+        let padded = format!("{text}{}", " ".repeat(len - text.len()));
+        let got = InputMsg::decode(&padded);
+        if len <= MAX_INPUT_BYTES {
+            assert_eq!(got, Ok(InputMsg::ReleaseAll));
+        } else {
+            let max = MAX_INPUT_BYTES;
+            assert_eq!(got, Err(DecodeError::TooLarge { len, max }));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config(256))]
 
@@ -124,7 +162,7 @@ proptest! {
     /// Any `f64`, NaN and infinities included (JSON writes them as null).
     #[test]
     fn a_position_decodes_only_when_finite_and_within_the_screen(
-        x in any::<f64>(), y in unit(), button in button(), down in any::<bool>(),
+        x in around(0.0, 1.0), y in unit(), button in button(), down in any::<bool>(),
     ) {
         let inside = x.is_finite() && (0.0..=1.0).contains(&x);
         for msg in [InputMsg::PointerMove { x, y }, InputMsg::PointerButton { button, down, x, y }] {
@@ -140,7 +178,7 @@ proptest! {
 
     #[test]
     fn a_wheel_decodes_only_when_finite_and_at_most_a_thousand_lines(
-        dx in any::<f64>(), dy in wheel_delta(),
+        dx in around(-1000.0, 1000.0), dy in wheel_delta(),
     ) {
         let msg = InputMsg::Wheel { dx, dy };
         let ok = dx.is_finite() && dx.abs() <= 1000.0;
@@ -243,5 +281,27 @@ proptest! {
         let want = DecodeError::TooLarge { len: padded.len(), max: MAX_INPUT_BYTES };
         prop_assert_eq!(InputMsg::decode(&padded), Err(want.clone()));
         prop_assert_eq!(ControlMsg::decode(&padded), Err(want));
+    }
+}
+
+// Each case tries every wire name in one string's place.
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// A string is read as written or refused: no alias, no case folding,
+    /// no trimming of an enum's name.
+    #[test]
+    fn a_string_decodes_only_as_itself(
+        msg in input_msg(), index in any::<Index>(), word in word(),
+    ) {
+        let value = serde_json::to_value(&msg).expect("JSON");
+        for word in wire_words().into_iter().chain([word]) {
+            let Some(changed) = with_string(value.clone(), &index, word) else {
+                return Ok(());
+            };
+            if let Ok(decoded) = InputMsg::decode(&changed.to_string()) {
+                prop_assert_eq!(serde_json::to_value(&decoded).expect("JSON"), changed);
+            }
+        }
     }
 }

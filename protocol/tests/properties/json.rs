@@ -102,6 +102,93 @@ pub const NOT_INTEGERS: &[&str] = &[
     "340282366920938463463374607431768211456",
 ];
 
+/// Every name an enum field takes on the wire.
+const WIRE_NAMES: &[&str] = &[
+    "view",
+    "control",
+    "owner",
+    "viewer_closed",
+    "host_closed",
+    "rejected",
+    "connection_failed",
+    "peer_gone",
+    "revoked",
+    "device_removed",
+    "server_shutdown",
+    "malformed",
+    "too_large",
+    "unknown_type",
+    "invalid",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "offline",
+    "rate_limited",
+    "unsupported_version",
+    "internal",
+    "left",
+    "middle",
+    "right",
+    "back",
+    "forward",
+    "account_created",
+    "login_failed",
+    "device_enrolled",
+    "device_online",
+    "device_offline",
+    "device_renamed",
+    "device_removed",
+    "share_granted",
+    "share_revoked",
+    "session_started",
+    "session_ended",
+];
+
+/// Every wire name and its near misses (other case, camelCase, spaces,
+/// dashes), for a string's place: an enum field must take its own names
+/// exactly and refuse the rest.
+pub fn wire_words() -> Vec<String> {
+    let camel = |w: &str| {
+        let mut out = String::new();
+        let mut up = true;
+        for c in w.chars() {
+            match c {
+                '_' => up = true,
+                c if up => {
+                    out.extend(c.to_uppercase());
+                    up = false;
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    let mut words = vec![String::new()];
+    for w in WIRE_NAMES {
+        words.extend([
+            w.to_string(),
+            w.to_uppercase(),
+            camel(w),
+            format!(" {w}"),
+            format!("{w} "),
+            w.replace('_', "-"),
+        ]);
+    }
+    words
+}
+
+/// Any other string: a word, or any text.
+pub fn word() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-zA-Z_]{0,12}", text()]
+}
+
+/// `message` with a string value, chosen by `index`, replaced by `word`;
+/// `None` when it has no string but its `type`.
+pub fn with_string(mut message: Value, index: &Index, word: String) -> Option<Value> {
+    *pick(&mut message, index, Value::is_string)? = Value::from(word);
+    Some(message)
+}
+
 /// Arbitrary text, also from arbitrary bytes read as UTF-8 lossily.
 pub fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
