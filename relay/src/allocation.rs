@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::bucket::TokenBucket;
-use super::core::ClientKey;
+use super::client::ClientKey;
 use super::credentials::IntegrityKey;
 use super::wire::TransactionId;
 

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+pub use super::client::ClientKey;
+
 use super::allocation::{AllocId, Allocation};
 use super::bucket::TokenBucket;
 use super::nonce::NonceKey;
@@ -21,29 +23,6 @@ use super::settings::Limits;
 use super::wire::channel_data::is_channel_data;
 use super::wire::message::is_stun;
 use super::wire::{attr, Builder, ChannelData, Class, Message, Method};
-
-/// Where a client is: its transport address, and for TCP which connection
-/// (the 5-tuple that identifies an allocation, RFC 5766 §2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClientKey {
-    Udp(SocketAddr),
-    Tcp { conn: u64, addr: SocketAddr },
-}
-
-impl ClientKey {
-    pub fn addr(&self) -> SocketAddr {
-        match self {
-            ClientKey::Udp(a) | ClientKey::Tcp { addr: a, .. } => *a,
-        }
-    }
-
-    pub fn transport(&self) -> &'static str {
-        match self {
-            ClientKey::Udp(_) => "udp",
-            ClientKey::Tcp { .. } => "tcp",
-        }
-    }
-}
 
 /// The time, both monotonic (expiry, bandwidth) and Unix seconds
 /// (credential expiry, nonces).

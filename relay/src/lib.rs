@@ -21,6 +21,7 @@ mod allocate;
 pub mod allocation;
 mod auth;
 pub mod bucket;
+mod client;
 pub mod core;
 #[cfg(test)]
 mod core_tests;

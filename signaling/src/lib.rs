@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod feed;
 pub mod hub;
 pub mod ice;

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::message::{TransactionId, MAGIC_COOKIE};
+use super::{TransactionId, MAGIC_COOKIE};
 
 pub const USERNAME: u16 = 0x0006;
 pub const MESSAGE_INTEGRITY: u16 = 0x0008;

@@ -9,9 +9,8 @@ use sha1::Sha1;
 
 use super::attr;
 use super::WireError;
+pub use super::{TransactionId, MAGIC_COOKIE};
 
-/// The fixed value in every STUN header (RFC 5389 §6).
-pub const MAGIC_COOKIE: u32 = 0x2112_A442;
 /// Bytes in a STUN header.
 pub const HEADER_LEN: usize = 20;
 /// XORed into the CRC-32 of FINGERPRINT ("STUN").
@@ -22,9 +21,6 @@ const INTEGRITY_ATTR_LEN: usize = 24;
 const FINGERPRINT_ATTR_LEN: usize = 8;
 
 type HmacSha1 = Hmac<Sha1>;
-
-/// The 96-bit transaction id that pairs a response with its request.
-pub type TransactionId = [u8; 12];
 
 /// The class of a message: request, indication or one of the responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

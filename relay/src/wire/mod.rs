@@ -13,7 +13,13 @@ pub mod message;
 mod proptests;
 
 pub use channel_data::ChannelData;
-pub use message::{Builder, Class, Message, Method, TransactionId};
+pub use message::{Builder, Class, Message, Method};
+
+/// The fixed value in every STUN header (RFC 5389 §6).
+pub const MAGIC_COOKIE: u32 = 0x2112_A442;
+
+/// The 96-bit transaction id that pairs a response with its request.
+pub type TransactionId = [u8; 12];
 
 /// Why a datagram or TCP frame could not be decoded. The relay drops such
 /// input (and closes a TCP connection whose framing is lost).

@@ -12,13 +12,13 @@ use meshdesk_protocol::rest::{Account, Credentials, ErrorBody, EventKind, LoginR
 
 use super::routes::Routes;
 use super::{validate, ApiJson};
-use crate::auth::extract::SESSION_COOKIE;
 use crate::auth::origin::origin_allowed;
 use crate::auth::throttle::ThrottleKey;
-use crate::auth::{password, AuthUser, ClientIp, Secret};
+use crate::auth::{password, Secret};
 use crate::clock::now_ms;
 use crate::config::SignupPolicy;
 use crate::error::{Error, Result};
+use crate::extract::{AuthUser, ClientIp, SESSION_COOKIE};
 use crate::feed;
 use crate::state::AppState;
 use crate::store::{NewEvent, User};

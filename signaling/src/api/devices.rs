@@ -9,10 +9,10 @@ use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
 use super::routes::Routes;
 use super::{validate, ApiJson};
-use crate::auth::AuthUser;
 use crate::broker;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::extract::AuthUser;
 use crate::feed;
 use crate::state::AppState;
 use crate::store::{DeviceRow, NewEvent, User};

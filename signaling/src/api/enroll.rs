@@ -15,9 +15,10 @@ use meshdesk_protocol::rest::{
 
 use super::routes::Routes;
 use super::{validate, ApiJson};
-use crate::auth::{AuthUser, Secret};
+use crate::auth::Secret;
 use crate::clock::{now_ms, random_id};
 use crate::error::{Error, Result};
+use crate::extract::AuthUser;
 use crate::feed;
 use crate::state::AppState;
 use crate::store::{NewDevice, NewEvent};

@@ -16,9 +16,9 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::routes::Routes;
-use crate::auth::AuthUser;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::extract::AuthUser;
 use crate::hub::FanoutKind;
 use crate::state::AppState;
 

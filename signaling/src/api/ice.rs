@@ -6,7 +6,7 @@ use axum::Json;
 use meshdesk_protocol::rest::{ErrorBody, IceServers};
 
 use super::routes::Routes;
-use crate::auth::AuthUser;
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 pub fn router() -> Routes {

@@ -1,11 +1,10 @@
-//! Who is asking: passwords, tokens, the authenticated-user extractor,
-//! origin checks and sign-in throttling.
+//! Who is asking: passwords, tokens, origin checks and sign-in
+//! throttling. Pure of the server's state; the extractors that apply them
+//! to a request are in [`crate::extract`].
 
-pub mod extract;
 pub mod origin;
 pub mod password;
 pub mod secret;
 pub mod throttle;
 
-pub use extract::{AuthUser, ClientIp};
 pub use secret::Secret;

@@ -16,12 +16,12 @@ use tracing::Instrument;
 
 use super::ratelimit::TokenBucket;
 use super::{accept, admit, close_for_shutdown, configure, send, Admit};
-use crate::auth::extract::token_from_headers;
 use crate::auth::origin::origin_allowed;
-use crate::auth::ClientIp;
 use crate::broker::{self, Relay};
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
+use crate::extract::token_from_headers;
+use crate::extract::ClientIp;
 use crate::hub::{Fanout, ViewerCmd, CONN_QUEUE};
 use crate::resume::{self, Closed};
 use crate::state::AppState;

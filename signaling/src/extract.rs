@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 
-use super::origin::origin_allowed;
-use super::Secret;
+use crate::auth::origin::origin_allowed;
+use crate::auth::Secret;
 use crate::clock::now_ms;
 use crate::error::Error;
 use crate::state::AppState;
