@@ -6,12 +6,11 @@
 //! The host captures one Xvfb display; the viewer's window lives on a
 //! second one, where `xdotool` plays the user.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use meshdesk_tests::viewer::{wait_online, Probe, ProbeWindow, Running, ViewerHome};
-use meshdesk_tests::xvfb::Screenshot;
-use meshdesk_tests::{Api, Host, Server, Xvfb, WAIT};
+use meshdesk_tests::{Api, Host, Screenshot, Server, Xvfb, WAIT};
 
 /// The password `Api::user` signs up with.
 const PASSWORD: &str = "password-123";
@@ -87,15 +86,7 @@ fn picture_rect(w: u32, h: u32) -> (f64, f64, f64, f64) {
 
 /// The viewer window on its display: id and geometry (x, y, w, h).
 fn find_window(x: &Xvfb, title: &str) -> (String, [i32; 4]) {
-    let id = wait_until("the viewer window", || {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", title])
-            .env("DISPLAY", &x.display)
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().next().map(str::to_string)
-    });
+    let id = wait_until("the viewer window", || x.find_window(&["--name", title]));
     let geo = x.run("xdotool", &["getwindowgeometry", "--shell", &id]);
     let get = |k: &str| -> i32 {
         geo.lines()
@@ -163,7 +154,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     let child = s
         .home
         .command(&["connect", "xvfb-pc", "--stats-json"])
-        .env("DISPLAY", &viewer_x.display)
+        .env("DISPLAY", viewer_x.display())
         .stdout(std::fs::File::create(&stats).expect("stats file"))
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
