@@ -71,6 +71,8 @@ class Proc {
     this.name = cmd.split('/').pop();
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));
+    // After 'close' every line it wrote is in `lines`.
+    this.child.on('close', () => { this.closed = true; });
     const log = opts.log ? createWriteStream(opts.log) : null;
     let buf = '';
     this.child.stdout.on('data', (d) => {
@@ -85,8 +87,11 @@ class Proc {
     started.push(() => this.stop());
   }
 
-  line(pred, what) {
-    return waitFor(what ?? `${this.name} output`, () => this.lines.find(pred));
+  /** The first line matching `pred`; fails at once if the process exits without one. */
+  async line(pred, what = `${this.name} output`) {
+    const found = await waitFor(what, () => this.lines.find(pred) ?? (this.closed && { exited: true }));
+    if (found.exited) throw new Error(`${this.name} exited before ${what}`);
+    return found;
   }
 
   async stop(signal = 'SIGTERM') {
@@ -111,7 +116,11 @@ export async function startServer(config = 'signup = "open"\n[relay]\nenabled = 
   return { url, proc: p, log: () => readFileSync(log, 'utf8') };
 }
 
-/** An Xvfb display of the given size; `-noreset` keeps it stable. */
+/**
+ * An Xvfb display of the given size; `-noreset` keeps it stable. The X
+ * server picks a free display number itself and writes it once it accepts
+ * clients (`-displayfd`), as the Rust harness (xtest/) and scripts/demo do.
+ */
 export async function startXvfb(width = 1280, height = 720, { resizable = false } = {}) {
   // Xvfb has one fixed mode; TigerVNC's Xvnc (the same X server code, no
   // VNC port here) can switch modes with xrandr, as a user changing the
