@@ -191,6 +191,46 @@ export function startHost(x, config) {
 }
 
 /**
+ * A device of the user with `token` on a display of its own: the display
+ * (`width` x `height`; `resizable` as for startXvfb), a probe window on it
+ * when `probe` is given (probeWindow's options; the whole screen unless they
+ * say otherwise), the device enrolled as `name` and its host running.
+ */
+export async function startDevice(server, token, {
+  name = 'office-pc', width = 1280, height = 720, resizable = false, probe,
+} = {}) {
+  const x = await startXvfb(width, height, { resizable });
+  const window = probe ? await probeWindow(x, { width, height, left: 0, top: 0, ...probe }) : null;
+  const { config, deviceId } = await enrollWithToken(server, token, name);
+  const host = startHost(x, config);
+  return { x, probe: window, config, deviceId, host };
+}
+
+/**
+ * What most browser tests start from: a server (`config` as for
+ * startServer), the user alice (`alice` is her token) with a device as
+ * startDevice makes it from the other options (its fields are returned
+ * too), and a browser.
+ */
+export async function startWithDevice({ config, ...device } = {}) {
+  const server = await startServer(config);
+  const alice = await createUser(server, 'alice');
+  const started = await startDevice(server, alice, device);
+  const browser = await launchBrowser();
+  return { server, alice, browser, ...started };
+}
+
+/** Until the server says the device is online (asked as the user with `token`). */
+export function waitOnline(server, token, deviceId) {
+  return waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token })).online);
+}
+
+/** A device's entry in the page's list, once it shows the device online. */
+export function onlineDevice(page, deviceId) {
+  return page.locator(`[data-device-id="${deviceId}"][data-online="true"]`);
+}
+
+/**
  * Debian's Chromium, headless. Each user gets their own context (cookies)
  * from `browser.newContext()`.
  */
@@ -262,6 +302,17 @@ export async function signIn(page, server, username, password = 'correct horse b
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('username').waitFor();
+}
+
+/**
+ * A fresh page (newPage) with `username` signed in through the form; with
+ * `online`, once the list shows that device online.
+ */
+export async function signedInPage(browser, server, username = 'alice', { online } = {}) {
+  const page = await newPage(browser);
+  await signIn(page, server, username);
+  if (online) await onlineDevice(page, online).waitFor();
+  return page;
 }
 
 /**

@@ -5,30 +5,20 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, createUser, hex, near, onlineDevice, remotePixel, screenPoint, signedInPage, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('a view share lets a second user watch, not control, until revoked', async () => {
-  const server = await startServer();
-  const x = await startXvfb(1280, 720);
-  const probe = await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ff00' });
-  const alice = await createUser(server, 'alice');
+  const { server, browser, x, probe, deviceId } = await startWithDevice({ name: 'studio-pc', probe: { color: '00ff00' } });
   await createUser(server, 'bob');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'studio-pc');
-  startHost(x, config);
-
-  const browser = await launchBrowser();
-  const owner = await newPage(browser);
-  await signIn(owner, server, 'alice');
-  const viewer = await newPage(browser);
-  await signIn(viewer, server, 'bob');
+  const owner = await signedInPage(browser, server, 'alice');
+  const viewer = await signedInPage(browser, server, 'bob');
   await viewer.getByText('No devices yet.').waitFor();
 
   // Alice shares, view only, through the dialog.
-  const mine = owner.locator(`[data-device-id="${deviceId}"][data-online="true"]`);
+  const mine = onlineDevice(owner, deviceId);
   await mine.waitFor();
   await mine.getByRole('button', { name: 'Share studio-pc' }).click();
   const dialog = owner.getByRole('dialog');
@@ -44,7 +34,7 @@ test('a view share lets a second user watch, not control, until revoked', async 
   // Bob's list shows it without a reload, with his right and the owner.
   const shared = viewer.locator(`[data-device-id="${deviceId}"]`);
   await shared.filter({ hasText: 'view only, shared by alice' }).waitFor();
-  await viewer.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  await onlineDevice(viewer, deviceId).waitFor();
   assert.equal(await shared.getByRole('button', { name: 'Share studio-pc' }).count(), 0, 'no owner actions');
 
   // He can watch, and the session says it is view only.
