@@ -11,6 +11,7 @@ pub mod host;
 pub mod mesh;
 pub mod netns;
 pub mod server;
+pub mod sse;
 pub mod tcp_proxy;
 pub mod turn;
 pub mod viewer;
@@ -20,6 +21,7 @@ pub use conn::{HostConn, ViewerConn};
 pub use host::Host;
 pub use meshdesk_xtest::{Screenshot, Xvfb};
 pub use server::Server;
+pub use sse::FeedStream;
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
