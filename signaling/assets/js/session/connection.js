@@ -13,6 +13,12 @@ const FIRST_FRAME_TIMEOUT_MS = 20000;
 // (`resume_grace_secs` in `session_created`; docs/protocol.md section 10.4).
 const RESUME_RETRY_MS = 1000;
 const DEFAULT_RESUME_GRACE_SECS = 30;
+// The host closes the data channels as soon as a session ends. When the
+// server ended it (a revoke, a removed device), that close can reach the
+// page before the server's session_end, which says why (10 to 20 ms before
+// it on a loaded machine): wait this long for it before concluding that
+// the host closed the session itself.
+const PEER_CLOSE_GRACE_MS = 1000;
 
 function iceServers(list) {
   return (list ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));
@@ -136,7 +142,7 @@ export class Connection {
     pc.addEventListener('datachannel', (e) => {
       const dc = e.channel;
       if (dc.label === 'control') {
-        dc.addEventListener('close', () => this.finish(endMessage('host_closed'), 'host_closed'));
+        dc.addEventListener('close', () => this.peerClosed());
       }
       this.cb.channel?.(dc.label, dc);
     });
@@ -212,6 +218,18 @@ export class Connection {
     }
   }
 
+  /**
+   * The host closed the channels: the server's session_end may follow with
+   * the reason. A host that went offline first (it stopped) has no server
+   * to speak for it, so that end is at once.
+   */
+  peerClosed() {
+    if (this.done || this.closeTimer) return;
+    const closed = () => this.finish(endMessage('host_closed'), 'host_closed');
+    if (this.offline) closed();
+    else this.closeTimer = setTimeout(closed, PEER_CLOSE_GRACE_MS);
+  }
+
   /** The first picture is on screen. */
   shown() {
     this.firstFrame = true;
@@ -231,6 +249,7 @@ export class Connection {
     this.done = true;
     clearTimeout(this.timer);
     clearTimeout(this.resumeTimer);
+    clearTimeout(this.closeTimer);
     for (const f of this.off) f();
     this.pc?.close();
     this.cb.ended?.(message, reason);
