@@ -25,11 +25,8 @@
 //! (needs Xvfb and xterm, and `meshdesk-xprobe` from `MESHDESK_BIN_DIR`,
 //! default `target/release`, for the animation).
 
-#[path = "../tests/xvfb/mod.rs"]
-mod xvfb;
-
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use meshdesk_host::media::convert::I420Picture;
@@ -37,11 +34,11 @@ use meshdesk_host::media::encode::{EncoderComplexity, EncoderTuning, H264Encoder
 use meshdesk_host::media::grab::ScreenGrabber;
 use meshdesk_host::media::scene::scene_cut;
 use meshdesk_host::media::{DEFAULT_BITRATE_BPS, DEFAULT_MAX_FPS};
+use meshdesk_xtest::{KillOnDrop, Xvfb};
 use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
 use serde_json::{json, Map, Value};
 use x11rb::connection::Connection;
-use xvfb::Xvfb;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -154,7 +151,7 @@ fn main() -> Result<(), BoxError> {
 }
 
 fn bench_resolution(width: u32, height: u32, reps: usize) -> Result<Value, BoxError> {
-    let xvfb = Xvfb::start(width, height)?;
+    let xvfb = Xvfb::start(width, height);
     let mut grabber = open_grabber(&xvfb, width, height)?;
     let wanted = std::env::var("BENCH_CONTENTS").unwrap_or_else(|_| "flip,xterm,animate".into());
     let mut contents = Vec::new();
@@ -246,7 +243,7 @@ fn record_xterm(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot run xterm (apt-get install xterm): {e}"))?;
-    let _xterm = Reaped(child);
+    let _xterm = KillOnDrop(child);
     // Let the window map and fill with text first.
     std::thread::sleep(Duration::from_secs(2));
     Ok(record(grabber, |_| {}))
@@ -266,7 +263,7 @@ fn record_animate(
     let xprobe = bin_dir.join("meshdesk-xprobe");
     let geometry = format!("{}x{}+0+0", width / 2, height / 2);
     let child = xvfb
-        .command(&xprobe.to_string_lossy())
+        .command(&xprobe)
         .args(["animate", "--geometry", &geometry, "--color", "336699"])
         .args(["--hz", "30"])
         .stdin(Stdio::null())
@@ -277,19 +274,9 @@ fn record_animate(
             let path = xprobe.display();
             format!("cannot run {path} (cargo build --release -p meshdesk-tests --bins): {e}")
         })?;
-    let _animate = Reaped(child);
+    let _animate = KillOnDrop(child);
     std::thread::sleep(Duration::from_secs(1));
     Ok(record(grabber, |_| {}))
-}
-
-/// Kills and reaps a helper process on drop.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Encodes `pictures` once with every setting, frame by frame in turn.

@@ -15,16 +15,13 @@
 //!
 //! Run: `cargo run --release -p meshdesk-host --example grab_bench` (needs Xvfb).
 
-#[path = "../tests/xvfb/mod.rs"]
-mod xvfb;
-
 use std::time::{Duration, Instant};
 
 use meshdesk_host::media::grab::ScreenGrabber;
+use meshdesk_xtest::Xvfb;
 use serde_json::{json, Value};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
-use xvfb::Xvfb;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -47,7 +44,7 @@ fn main() -> Result<(), BoxError> {
 }
 
 fn bench_resolution(width: u16, height: u16) -> Result<Value, BoxError> {
-    let xvfb = Xvfb::start(width.into(), height.into())?;
+    let xvfb = Xvfb::start(width.into(), height.into());
     let (conn, screen) = x11rb::connect(Some(xvfb.display()))?;
     let root = conn.setup().roots[screen].root;
     let mut grabber = ScreenGrabber::open(Some(xvfb.display()), root, width, height)?;

@@ -10,19 +10,16 @@
 //! Run: `cargo run --release -p meshdesk-host --example media_bench`
 //! (needs Xvfb; figures are from a shared, noisy machine).
 
-#[path = "../tests/xvfb/mod.rs"]
-mod xvfb;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use meshdesk_host::media::{EncodedFrame, MediaConfig, MediaPipeline, Subscription};
+use meshdesk_xtest::Xvfb;
 use serde_json::{json, Value};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux};
-use xvfb::Xvfb;
 
 /// A frame and when the subscriber received it.
 type Received = (Arc<EncodedFrame>, Instant);
@@ -51,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn bench_resolution(width: u32, height: u32) -> Result<Value, Box<dyn std::error::Error>> {
-    let xvfb = Xvfb::start(width, height)?;
+    let xvfb = Xvfb::start(width, height);
     let mut changing = serde_json::Map::new();
     for max_fps in [240, 30] {
         let scroller = Scroller::start(xvfb.display(), width, height);

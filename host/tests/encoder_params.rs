@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-#[path = "screens/mod.rs"]
 mod screens;
 
 use meshdesk_host::media::convert::I420Picture;

@@ -3,18 +3,15 @@
 //! writes what it reads to a file, held keys and buttons through the X
 //! server's own pointer and keyboard state.
 
-mod xvfb_harness;
-
 use std::time::Duration;
 
 use meshdesk_host::input::{EnigoSink, InputSession, Outcome, ScreenRect};
 use meshdesk_protocol::input::{InputMsg, MouseButton};
 use meshdesk_protocol::rest::Permission;
+use meshdesk_xtest::{wait_for, KillOnDrop, Xvfb};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, KeyButMask};
 use x11rb::rust_connection::RustConnection;
-
-use xvfb_harness::{wait_for, KillOnDrop, Xvfb};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
@@ -74,7 +71,7 @@ fn pointer_move_lands_on_the_normalized_pixel() {
     ] {
         let out = session.handle(InputMsg::PointerMove { x: nx, y: ny });
         assert_eq!(out.unwrap(), Outcome::Injected);
-        let (x, y) = xvfb.pointer_location();
+        let (x, y) = xvfb.pointer();
         assert!(
             (x - px).abs() <= 1 && (y - py).abs() <= 1,
             "({nx}, {ny}) landed at ({x}, {y}), expected ({px}, {py})"
@@ -104,13 +101,7 @@ impl TypedLines {
                 .expect("cannot run xterm"),
         );
         let window = wait_for("the xterm window", TIMEOUT, || {
-            let out = xvfb
-                .command("xdotool")
-                .args(["search", "--onlyvisible", "--class", "xterm"])
-                .output()
-                .ok()?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            text.lines().next().map(str::to_owned)
+            xvfb.find_window(&["--class", "xterm"])
         });
         // No window manager: give the xterm the focus, and the pointer too.
         xvfb.run("xdotool", &["windowfocus", "--sync", &window]);
@@ -201,7 +192,7 @@ fn keys_follow_the_host_layout() {
 fn view_only_session_injects_nothing() {
     let (xvfb, mut sink) = start();
     let conn = x11rb::connect(Some(xvfb.display())).unwrap().0;
-    let before = xvfb.pointer_location();
+    let before = xvfb.pointer();
 
     let mut session = InputSession::new(Permission::View, screen(), &mut sink);
     let msgs = [
@@ -221,7 +212,7 @@ fn view_only_session_injects_nothing() {
     assert_eq!(session.stats().dropped_view_only, 4);
     assert_eq!(session.stats().injected, 0);
 
-    assert_eq!(xvfb.pointer_location(), before, "the pointer moved");
+    assert_eq!(xvfb.pointer(), before, "the pointer moved");
     let (mask, any_key) = x_input_state(&conn);
     assert!(!pressed(mask), "something is pressed: {mask:?}");
     assert!(!any_key, "a key is down");

@@ -6,15 +6,13 @@
 //! the screen is static, a new frame soon after a change, the right colour
 //! after decoding, one shared encoder for several subscribers.
 
-mod xvfb;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meshdesk_host::media::frame::{nal_types, NAL_IDR, NAL_PPS, NAL_SPS};
 use meshdesk_host::media::{EncodedFrame, MediaConfig, MediaPipeline, Subscription};
+use meshdesk_xtest::Xvfb;
 use openh264::decoder::Decoder;
-use xvfb::Xvfb;
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 720;
@@ -75,7 +73,7 @@ fn assert_idr(frame: &EncodedFrame) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_frame_is_an_idr_showing_the_screen() {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT).unwrap();
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
     xvfb.paint(BLUE);
     let pipeline = start(&xvfb);
     assert_eq!(pipeline.screen_size(), (WIDTH, HEIGHT));
@@ -89,7 +87,7 @@ async fn first_frame_is_an_idr_showing_the_screen() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_screen_sends_nothing_and_a_change_arrives_promptly() {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT).unwrap();
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
     xvfb.paint(BLUE);
     let pipeline = start(&xvfb);
     let mut sub = pipeline.subscribe().unwrap();
@@ -134,7 +132,7 @@ async fn static_screen_sends_nothing_and_a_change_arrives_promptly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_subscriber_shares_the_encoder_and_starts_on_an_idr() {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT).unwrap();
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
     xvfb.paint(GREEN);
     let pipeline = start(&xvfb);
     let mut one = pipeline.subscribe().unwrap();
@@ -163,7 +161,7 @@ async fn second_subscriber_shares_the_encoder_and_starts_on_an_idr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyframe_request_on_a_static_screen_yields_an_idr() {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT).unwrap();
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
     let pipeline = start(&xvfb);
     let mut sub = pipeline.subscribe().unwrap();
     next_frame(&mut sub).await;
@@ -177,7 +175,7 @@ async fn keyframe_request_on_a_static_screen_yields_an_idr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nobody_subscribed_means_nothing_grabbed_and_drop_joins_threads() {
-    let xvfb = Xvfb::start(WIDTH, HEIGHT).unwrap();
+    let xvfb = Xvfb::start(WIDTH, HEIGHT);
     let pipeline = start(&xvfb);
     // Nobody watching: a changing screen is not grabbed.
     for colour in [RED, GREEN] {

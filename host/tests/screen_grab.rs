@@ -7,13 +7,11 @@
 //! a grab would return the screen as it was after the previous one, and
 //! this test would see the previous colour.
 
-mod xvfb;
-
 use std::time::Duration;
 
 use meshdesk_host::media::grab::ScreenGrabber;
+use meshdesk_xtest::Xvfb;
 use x11rb::connection::Connection;
-use xvfb::Xvfb;
 
 const WIDTH: u16 = 320;
 const HEIGHT: u16 = 240;
@@ -25,7 +23,7 @@ fn first_pixel(image: &[u8]) -> u32 {
 
 #[test]
 fn each_grab_shows_the_change_made_just_before_it() {
-    let xvfb = Xvfb::start(WIDTH.into(), HEIGHT.into()).expect("Xvfb starts");
+    let xvfb = Xvfb::start(WIDTH.into(), HEIGHT.into());
     let (conn, screen) = x11rb::connect(Some(xvfb.display())).expect("connect");
     let root = conn.setup().roots[screen].root;
     let mut grabber =

@@ -72,7 +72,7 @@ impl Host {
         let child = netns::command(self.netns.as_deref(), binary("meshdesk-host"))
             .args(["run", "--config"])
             .arg(&self.config)
-            .env("DISPLAY", &x.display)
+            .env("DISPLAY", x.display())
             .env(
                 "RUST_LOG",
                 std::env::var("MESHDESK_HOST_LOG")

@@ -12,16 +12,17 @@ pub mod mesh;
 pub mod netns;
 pub mod prereq;
 pub mod server;
+pub mod sse;
 pub mod tcp_proxy;
 pub mod turn;
 pub mod viewer;
-pub mod xvfb;
 
 pub use clients::{Api, TestDevice};
 pub use conn::{HostConn, ViewerConn};
 pub use host::Host;
+pub use meshdesk_xtest::{Screenshot, Xvfb};
 pub use server::Server;
-pub use xvfb::Xvfb;
+pub use sse::FeedStream;
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -103,7 +103,7 @@ pub fn motion(x: &Xvfb, dir: &Path) -> Running {
     let child = Command::new(binary("meshdesk-xprobe"))
         .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
         .args(["--hz", "10"])
-        .env("DISPLAY", &x.display)
+        .env("DISPLAY", x.display())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
@@ -144,7 +144,7 @@ impl Probe {
             cmd.args(["--flip", &format!("{flip:06x}")]);
         }
         let mut child = cmd
-            .env("DISPLAY", &x.display)
+            .env("DISPLAY", x.display())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()

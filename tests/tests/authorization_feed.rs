@@ -4,7 +4,7 @@
 
 use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::ServerToViewer;
-use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn, WAIT};
+use meshdesk_tests::{Api, FeedStream, HostConn, Server, TestDevice, ViewerConn};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -142,61 +142,11 @@ async fn paged_feed_shows_each_user_only_their_account_and_visible_devices() {
         .any(|e| e["kind"] == "login_failed" && e["target_user"] == "owner"));
 }
 
-/// A minimal Server-Sent Events reader over a streaming response.
-struct Sse {
-    resp: reqwest::Response,
-    buf: String,
-}
-
-impl Sse {
-    async fn open(f: &Feed, token: &str) -> Sse {
-        let resp = f
-            .api
-            .raw(reqwest::Method::GET, "/events/stream")
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("sse");
-        assert_eq!(resp.status(), StatusCode::OK);
-        Sse {
-            resp,
-            buf: String::new(),
-        }
-    }
-
-    /// The next `event: event`, as JSON; keep-alive comments are skipped.
-    async fn next(&mut self) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name).map(|v| v.trim_start().to_string()))
-                };
-                if field("event:").as_deref() == Some("event") {
-                    return serde_json::from_str(&field("data:").expect("data"))
-                        .expect("event JSON");
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
-                .await
-                .expect("no SSE event in time")
-                .expect("SSE read")
-                .expect("SSE stream ended");
-            self.buf
-                .push_str(std::str::from_utf8(&chunk).expect("utf-8"));
-        }
-    }
-}
-
 #[tokio::test]
 async fn live_feed_reaches_only_those_who_may_see_it() {
     let f = feed().await;
-    let mut stranger_sse = Sse::open(&f, &f.stranger).await;
-    let mut looker_sse = Sse::open(&f, &f.looker).await;
+    let mut stranger_sse = FeedStream::open(&f.api, &f.stranger).await;
+    let mut looker_sse = FeedStream::open(&f.api, &f.looker).await;
     let mut stranger_ws = ViewerConn::connect(&f.server, &f.stranger).await;
     stranger_ws.sync().await;
     let mut looker_ws = ViewerConn::connect(&f.server, &f.looker).await;

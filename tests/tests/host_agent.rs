@@ -370,7 +370,7 @@ async fn enroll_gives_clear_errors() {
 /// arrives at the new size and input lands where the viewer points on it.
 #[tokio::test]
 async fn host_follows_a_change_of_resolution() {
-    let x = Xvfb::start_resizable(1280, 720);
+    let x = Xvfb::start_xvnc(1280, 720);
     x.paint(0xff0000);
     // Bound whole: the server and the host live as long as it.
     let mut r = running_session(&x).await;

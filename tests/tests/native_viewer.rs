@@ -6,12 +6,12 @@
 //! The host captures one Xvfb display; the viewer's window lives on a
 //! second one, where `xdotool` plays the user.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Instant;
 
 use meshdesk_tests::viewer::{wait_online, Probe, ProbeWindow, Running, ViewerHome};
-use meshdesk_tests::xvfb::Screenshot;
-use meshdesk_tests::{Api, Host, Server, Xvfb, WAIT};
+use meshdesk_tests::{Api, Host, Screenshot, Server, Xvfb, WAIT};
+use meshdesk_xtest::wait_for;
 
 /// The password `Api::user` signs up with.
 const PASSWORD: &str = "password-123";
@@ -20,18 +20,6 @@ const HOST_SCREEN: (u32, u32) = (1280, 720);
 const BACKGROUND: u32 = 0x000080;
 const PROBE: (u32, u32, u32, u32) = (640, 360, 320, 180); // x, y, w, h
 const PROBE_COLOUR: u32 = 0xff0000;
-
-/// Poll `check` every 50 ms until it returns `Some`, or panic after `WAIT`.
-fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Server, user `alice` logged in through the viewer CLI, and a running
 /// host named `xvfb-pc` showing the probe window.
@@ -87,14 +75,8 @@ fn picture_rect(w: u32, h: u32) -> (f64, f64, f64, f64) {
 
 /// The viewer window on its display: id and geometry (x, y, w, h).
 fn find_window(x: &Xvfb, title: &str) -> (String, [i32; 4]) {
-    let id = wait_until("the viewer window", || {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", title])
-            .env("DISPLAY", &x.display)
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().next().map(str::to_string)
+    let id = wait_for("the viewer window", WAIT, || {
+        x.find_window(&["--name", title])
     });
     let geo = x.run("xdotool", &["getwindowgeometry", "--shell", &id]);
     let get = |k: &str| -> i32 {
@@ -163,7 +145,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     let child = s
         .home
         .command(&["connect", "xvfb-pc", "--stats-json"])
-        .env("DISPLAY", &viewer_x.display)
+        .env("DISPLAY", viewer_x.display())
         .stdout(std::fs::File::create(&stats).expect("stats file"))
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
@@ -183,7 +165,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     );
     let started = Instant::now();
     let mut last = String::new();
-    wait_until("the probe window in the viewer", || {
+    wait_for("the probe window in the viewer", WAIT, || {
         let shot = viewer_x.screenshot();
         match shows_probe_in_place(&shot, window) {
             Ok(()) => Some(()),
@@ -204,7 +186,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     let (vx, vy) = on_viewer(window, target);
     viewer_x.run("xdotool", &["mousemove", &vx.to_string(), &vy.to_string()]);
     viewer_x.run("xdotool", &["click", "1"]);
-    let pointer = wait_until("the host pointer", || {
+    let pointer = wait_for("the host pointer", WAIT, || {
         let p = s.host_x.pointer();
         let near =
             (f64::from(p.0) - target.0).abs() <= 3.0 && (f64::from(p.1) - target.1).abs() <= 3.0;
@@ -244,7 +226,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     );
     let (_, resized) = find_window(&viewer_x, "xvfb-pc");
     assert_eq!((resized[2], resized[3]), (600, 560));
-    wait_until("the letterboxed picture", || {
+    wait_for("the letterboxed picture", WAIT, || {
         let shot = viewer_x.screenshot();
         let bars = [(300, 20), (300, 540)]
             .iter()
@@ -260,7 +242,7 @@ async fn window_shows_the_remote_screen_scaled_and_controls_it() {
     let v: serde_json::Value = serde_json::from_str(text.trim()).expect("stats JSON");
     eprintln!("window stats: {v}");
     assert!(v["frames_decoded"].as_u64().unwrap_or(0) > 0, "{v}");
-    wait_until("the host to end the session", || {
+    wait_for("the host to end the session", WAIT, || {
         s.host.log_text().contains("session ended").then_some(())
     });
     drop(s.server);

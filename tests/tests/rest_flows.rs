@@ -1,7 +1,7 @@
 //! REST flows end to end against the real server: sign up, sign in,
 //! enrollment, device list, rename, share, revoke, feed paging and SSE.
 
-use meshdesk_tests::{Api, Server, TestDevice, WAIT};
+use meshdesk_tests::{Api, FeedStream, Server, TestDevice, WAIT};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -340,36 +340,19 @@ async fn sse_streams_live_events() {
     let server = Server::start();
     let api = Api::new(&server);
     let alice = api.user("alice").await;
-    let resp = api
-        .raw(reqwest::Method::GET, "/events/stream")
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .expect("ct")
-        .starts_with("text/event-stream"));
-    let mut resp = resp;
+    let mut stream = FeedStream::open(&api, &alice).await;
+    assert!(
+        stream.content_type().starts_with("text/event-stream"),
+        "{}",
+        stream.content_type()
+    );
     let code = api.code(&alice).await;
     TestDevice::enroll(&api, &code, "streamed-pc").await;
-    let mut seen = String::new();
-    let found = tokio::time::timeout(WAIT, async {
-        while let Some(chunk) = resp.chunk().await.expect("chunk") {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-            if seen.contains("\"device_enrolled\"") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(found, Ok(true), "SSE text so far: {seen}");
-    assert!(
-        seen.contains("event: event") && seen.contains("streamed-pc"),
-        "{seen}"
-    );
+    // An `event: event` block carrying it.
+    let e = stream
+        .next_where("device_enrolled", |e| e["kind"] == "device_enrolled")
+        .await;
+    assert_eq!(e["device_name"], "streamed-pc", "{e}");
 }
 
 /// A feed stream must not outlive its sign-in: signing out with the token
@@ -380,37 +363,19 @@ async fn signing_out_ends_the_feed_streams_of_that_token_only() {
     let api = Api::new(&server);
     let first = api.user("alice").await;
     let second = api.login("alice").await;
-    let open = |token: String| {
-        let req = api.raw(reqwest::Method::GET, "/events/stream");
-        async move { req.bearer_auth(token).send().await.expect("stream") }
-    };
-    let mut kept = open(first.clone()).await;
-    let mut ended = open(second.clone()).await;
+    let mut kept = FeedStream::open(&api, &first).await;
+    let mut ended = FeedStream::open(&api, &second).await;
     let (s, _) = api.call("POST", "/logout", Some(&second), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let closed = tokio::time::timeout(WAIT, async {
-        while ended.chunk().await.expect("chunk").is_some() {}
-    })
-    .await;
     assert!(
-        closed.is_ok(),
+        ended.ends_within(WAIT).await,
         "the signed-out token's stream is still open"
     );
     // The other sign-in's stream still carries events.
     let code = api.code(&first).await;
     TestDevice::enroll(&api, &code, "after-logout-pc").await;
-    let mut seen = String::new();
-    let found = tokio::time::timeout(WAIT, async {
-        while let Some(chunk) = kept.chunk().await.expect("chunk") {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-            if seen.contains("after-logout-pc") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(found, Ok(true), "SSE text so far: {seen}");
+    kept.next_where("after-logout-pc", |e| e["device_name"] == "after-logout-pc")
+        .await;
 }
 
 #[tokio::test]

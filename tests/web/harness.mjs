@@ -71,6 +71,8 @@ class Proc {
     this.name = cmd.split('/').pop();
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));
+    // After 'close' every line it wrote is in `lines`.
+    this.child.on('close', () => { this.closed = true; });
     const log = opts.log ? createWriteStream(opts.log) : null;
     let buf = '';
     this.child.stdout.on('data', (d) => {
@@ -85,8 +87,11 @@ class Proc {
     started.push(() => this.stop());
   }
 
-  line(pred, what) {
-    return waitFor(what ?? `${this.name} output`, () => this.lines.find(pred));
+  /** The first line matching `pred`; fails at once if the process exits without one. */
+  async line(pred, what = `${this.name} output`) {
+    const found = await waitFor(what, () => this.lines.find(pred) ?? (this.closed && { exited: true }));
+    if (found.exited) throw new Error(`${this.name} exited before ${what}`);
+    return found;
   }
 
   async stop(signal = 'SIGTERM') {
@@ -111,7 +116,11 @@ export async function startServer(config = 'signup = "open"\n[relay]\nenabled = 
   return { url, proc: p, log: () => readFileSync(log, 'utf8') };
 }
 
-/** An Xvfb display of the given size; `-noreset` keeps it stable. */
+/**
+ * An Xvfb display of the given size; `-noreset` keeps it stable. The X
+ * server picks a free display number itself and writes it once it accepts
+ * clients (`-displayfd`), as the Rust harness (xtest/) and scripts/demo do.
+ */
 export async function startXvfb(width = 1280, height = 720, { resizable = false } = {}) {
   // Xvfb has one fixed mode; TigerVNC's Xvnc (the same X server code, no
   // VNC port here) can switch modes with xrandr, as a user changing the
@@ -179,6 +188,46 @@ export function startHost(x, config) {
     env: { ...process.env, DISPLAY: x.display, RUST_LOG: process.env.MESHDESK_HOST_LOG ?? 'info' },
     log: `${config}.log`,
   });
+}
+
+/**
+ * A device of the user with `token` on a display of its own: the display
+ * (`width` x `height`; `resizable` as for startXvfb), a probe window on it
+ * when `probe` is given (probeWindow's options; the whole screen unless they
+ * say otherwise), the device enrolled as `name` and its host running.
+ */
+export async function startDevice(server, token, {
+  name = 'office-pc', width = 1280, height = 720, resizable = false, probe,
+} = {}) {
+  const x = await startXvfb(width, height, { resizable });
+  const window = probe ? await probeWindow(x, { width, height, left: 0, top: 0, ...probe }) : null;
+  const { config, deviceId } = await enrollWithToken(server, token, name);
+  const host = startHost(x, config);
+  return { x, probe: window, config, deviceId, host };
+}
+
+/**
+ * What most browser tests start from: a server (`config` as for
+ * startServer), the user alice (`alice` is her token) with a device as
+ * startDevice makes it from the other options (its fields are returned
+ * too), and a browser.
+ */
+export async function startWithDevice({ config, ...device } = {}) {
+  const server = await startServer(config);
+  const alice = await createUser(server, 'alice');
+  const started = await startDevice(server, alice, device);
+  const browser = await launchBrowser();
+  return { server, alice, browser, ...started };
+}
+
+/** Until the server says the device is online (asked as the user with `token`). */
+export function waitOnline(server, token, deviceId) {
+  return waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token })).online);
+}
+
+/** A device's entry in the page's list, once it shows the device online. */
+export function onlineDevice(page, deviceId) {
+  return page.locator(`[data-device-id="${deviceId}"][data-online="true"]`);
 }
 
 /**
@@ -253,6 +302,17 @@ export async function signIn(page, server, username, password = 'correct horse b
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('username').waitFor();
+}
+
+/**
+ * A fresh page (newPage) with `username` signed in through the form; with
+ * `online`, once the list shows that device online.
+ */
+export async function signedInPage(browser, server, username = 'alice', { online } = {}) {
+  const page = await newPage(browser);
+  await signIn(page, server, username);
+  if (online) await onlineDevice(page, online).waitFor();
+  return page;
 }
 
 /**

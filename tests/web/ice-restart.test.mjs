@@ -6,20 +6,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets,
-  remotePixel, screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, hex, near, newPage, onlineDevice, recordSockets, remotePixel, screenPoint, signIn, startWithDevice,
+  waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('an ICE restart keeps the browser session going', async () => {
-  const server = await startServer();
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ff0000', flip: '0000ff' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'office-pc');
-  startHost(x, config);
-  const page = await newPage(await launchBrowser());
+  const { server, browser, deviceId } = await startWithDevice({ probe: { color: 'ff0000', flip: '0000ff' } });
+  const page = await newPage(browser);
   // Keep the page's viewer socket and what it sends, its peer connection
   // and the ICE states that one goes through.
   await recordSockets(page.context());
@@ -35,7 +30,7 @@ test('an ICE restart keeps the browser session going', async () => {
     };
   });
   await signIn(page, server, 'alice');
-  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  await onlineDevice(page, deviceId).waitFor();
   await page.goto(`${server.url}/#/session/${deviceId}`);
   await waitFor('the red screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0xff0000)));
 

@@ -3,28 +3,20 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, onlineDevice, remotePixel, signedInPage,
+  signIn, startServer, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('stopping the host ends the session and shows the device offline', async () => {
-  const server = await startServer();
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ffff00' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'laptop');
-  const host = startHost(x, config);
-
-  const browser = await launchBrowser();
-  const session = await newPage(browser);
-  await signIn(session, server, 'alice');
+  const { server, browser, deviceId, host } = await startWithDevice({ name: 'laptop', probe: { color: 'ffff00' } });
+  const session = await signedInPage(browser, server);
   const list = await session.context().newPage();
   list.errors = [];
   list.on('pageerror', (e) => list.errors.push(e.message));
   await list.goto(server.url);
-  await list.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  await onlineDevice(list, deviceId).waitFor();
 
   await session.locator(`[data-device-id="${deviceId}"]`).getByRole('button', { name: /Connect/ }).click();
   await waitFor('the yellow screen', async () => near(await remotePixel(session, 0.5, 0.5), hex(0xffff00)));

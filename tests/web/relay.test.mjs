@@ -5,29 +5,25 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, hex, near, remotePixel, signedInPage, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('a relay-only browser session goes through the embedded TURN relay', async () => {
   // The relay may reach this machine's own addresses in this test only.
-  const server = await startServer(`signup = "open"
+  const { server, browser, deviceId } = await startWithDevice({
+    config: `signup = "open"
 [relay]
 enabled = true
 listen = "127.0.0.1:0"
 allowed_peer_ranges = ["127.0.0.0/8", "0.0.0.0/0"]
-`);
+`,
+    name: 'far-away-pc',
+    probe: { color: '00ffff' },
+  });
   assert.match(server.proc.lines.join('\n'), /relay on 127\.0\.0\.1:\d+/);
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ffff' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'far-away-pc');
-  startHost(x, config);
-  const page = await newPage(await launchBrowser());
-  await signIn(page, server, 'alice');
-  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  const page = await signedInPage(browser, server, 'alice', { online: deviceId });
   await page.goto(`${server.url}/?ice=relay#/session/${deviceId}`);
   await waitFor('the cyan screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0x00ffff)));
   await waitFor('the path in the stats', async () => (await page.locator('.session').getAttribute('data-path')) === 'relayed');

@@ -5,24 +5,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel, rest,
-  screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, hex, near, remotePixel, screenPoint, signedInPage, startWithDevice, waitFor, waitOnline,
 } from './harness.mjs';
 
 after(cleanup);
 
 for (const render of ['video', 'webcodecs']) {
   test(`the picture and the pointer follow a change of resolution (${render})`, async () => {
-    const server = await startServer();
-    const x = await startXvfb(1280, 720, { resizable: true });
-    // Larger than the first screen, so that it covers every later one.
-    await probeWindow(x, { width: 1920, height: 1080, left: 0, top: 0, color: '00ff00' });
-    const alice = await createUser(server, 'alice');
-    const { config, deviceId } = await enrollWithToken(server, alice, 'office-pc');
-    startHost(x, config);
-    await waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token: alice })).online);
-    const page = await newPage(await launchBrowser());
-    await signIn(page, server, 'alice');
+    // The probe is larger than the first screen, so that it covers every later one.
+    const { server, alice, browser, x, deviceId } = await startWithDevice({
+      resizable: true, probe: { color: '00ff00', width: 1920, height: 1080 },
+    });
+    await waitOnline(server, alice, deviceId);
+    const page = await signedInPage(browser, server);
     const query = render === 'video' ? '' : `?render=${render}`;
     await page.goto(`${server.url}/${query}#/session/${encodeURIComponent(deviceId)}`);
     const size = () => page.getByTestId('remote-screen').evaluate((el) => [el.videoWidth ?? el.width, el.videoHeight ?? el.height]);

@@ -7,8 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  signIn, startHost, startProxy, startServer, startXvfb, waitFor,
+  cleanup, hex, near, onlineDevice, probeWindow, remotePixel, signedInPage, startProxy, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
@@ -16,21 +15,18 @@ after(cleanup);
 const GRACE_SECS = 3;
 
 test('a dropped WebSocket is resumed and the session goes on', async () => {
-  const server = await startServer(
-    `signup = "open"\nsession_resume_grace_secs = ${GRACE_SECS}\n[relay]\nenabled = false\n`);
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ffff00' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'laptop');
-  startHost(x, config);
+  const { server, browser, x, deviceId } = await startWithDevice({
+    config: `signup = "open"\nsession_resume_grace_secs = ${GRACE_SECS}\n[relay]\nenabled = false\n`,
+    name: 'laptop',
+    probe: { color: 'ffff00' },
+  });
 
   // The page knows the server only through the proxy.
   const proxy = await startProxy(server);
-  const page = await newPage(await launchBrowser());
+  const page = await signedInPage(browser, proxy);
   const logs = [];
   page.on('console', (m) => logs.push(m.text()));
-  await signIn(page, proxy, 'alice');
-  const item = page.locator(`[data-device-id="${deviceId}"][data-online="true"]`);
+  const item = onlineDevice(page, deviceId);
   await item.getByRole('button', { name: /Connect/ }).click();
   await waitFor('the yellow screen', async () => near(await remotePixel(page, 0.5, 0.5), hex(0xffff00)));
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FIRST_FRAME_TIMEOUT_MS, RESUME_RETRY_MS, SessionController,
+  FIRST_FRAME_TIMEOUT_MS, PEER_CLOSE_GRACE_MS, RESUME_RETRY_MS, SessionController,
 } from '../../signaling/assets/js/session/controller.js';
 
 const created = (extra = {}) => ({
@@ -160,18 +160,27 @@ test('no picture within the timeout fails the session; one in time stops the wat
   assert.equal(running().deadline(), null);
 });
 
-test('the host closing the control channel, or the server ending it, finishes once', () => {
+test('the host closing the channels waits briefly for the server to say why', () => {
+  // The host closed first, the server's reason follows (a revoke).
   const c = running();
   c.handle(0, { type: 'channel_open', label: 'control' });
-  const closed = c.handle(0, { type: 'channel_close', label: 'control' });
-  assert.deepEqual(types(closed), ['finish']);
-  assert.equal(closed[0].reason, 'host_closed');
-  assert.deepEqual(c.handle(0, { type: 'server', msg: { type: 'session_end', session_id: 's1', reason: 'revoked' } }), [],
-    'nothing after the end');
-  const d = running();
-  const revoked = d.handle(0, { type: 'server', msg: { type: 'session_end', session_id: 's1', reason: 'revoked' } });
+  assert.deepEqual(c.handle(0, { type: 'channel_close', label: 'control' }), []);
+  assert.equal(c.deadline(), PEER_CLOSE_GRACE_MS);
+  const revoked = c.handle(20, { type: 'server', msg: { type: 'session_end', session_id: 's1', reason: 'revoked' } });
   assert.deepEqual(types(revoked), ['finish'], 'the server ended it: no session_end back');
   assert.equal(revoked[0].reason, 'revoked');
+  assert.deepEqual(c.handle(PEER_CLOSE_GRACE_MS, { type: 'tick' }), [], 'finished once');
+  // No reason follows: the host ended it.
+  const d = running();
+  d.handle(0, { type: 'channel_close', label: 'control' });
+  assert.deepEqual(d.handle(PEER_CLOSE_GRACE_MS - 1, { type: 'tick' }), []);
+  const closed = d.handle(PEER_CLOSE_GRACE_MS, { type: 'tick' });
+  assert.deepEqual(types(closed), ['finish']);
+  assert.equal(closed[0].reason, 'host_closed');
+  // A host that went offline first has nobody to speak for it: at once.
+  const e = running();
+  e.handle(0, { type: 'device_offline' });
+  assert.equal(e.handle(0, { type: 'channel_close', label: 'control' })[0].reason, 'host_closed');
 });
 
 test('ending from the page tells the server', () => {

@@ -6,21 +6,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets,
-  remotePixel, rest, startHost, startServer, startXvfb, waitFor,
+  cleanup, hex, near, newPage, recordSockets, remotePixel, rest, startWithDevice, waitFor, waitOnline,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('a session link requests its session once, as early as it can', async () => {
-  const server = await startServer();
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ff00' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'office-pc');
-  startHost(x, config);
-  await waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token: alice })).online);
-  const page = await newPage(await launchBrowser());
+  const { server, alice, browser, deviceId } = await startWithDevice({ probe: { color: '00ff00' } });
+  await waitOnline(server, alice, deviceId);
+  const page = await newPage(browser);
   // Every viewer socket the page opens, and what it sends.
   await recordSockets(page.context());
   const link = `${server.url}/#/session/${encodeURIComponent(deviceId)}`;

@@ -4,23 +4,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, remotePixel,
-  screenPoint, signIn, startHost, startServer, startXvfb, waitFor,
+  cleanup, hex, near, probeWindow, remotePixel, screenPoint, signedInPage, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
 test('the WebCodecs renderer shows the screen and sends input', async () => {
-  const server = await startServer();
-  const x = await startXvfb(1280, 720);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: '00ff00' });
+  const { server, browser, x, deviceId } = await startWithDevice({ name: 'canvas-pc', probe: { color: '00ff00' } });
   const probe = await probeWindow(x, { width: 320, height: 360, left: 0, top: 0, color: 'ff00ff' });
-  const alice = await createUser(server, 'alice');
-  const { config, deviceId } = await enrollWithToken(server, alice, 'canvas-pc');
-  startHost(x, config);
-  const page = await newPage(await launchBrowser());
-  await signIn(page, server, 'alice');
-  await page.locator(`[data-device-id="${deviceId}"][data-online="true"]`).waitFor();
+  const page = await signedInPage(browser, server, 'alice', { online: deviceId });
 
   await page.goto(`${server.url}/?render=webcodecs#/session/${deviceId}`);
   await page.locator('.session[data-render="webcodecs"]').waitFor();

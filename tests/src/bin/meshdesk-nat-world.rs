@@ -29,7 +29,7 @@ fn main() {
     let x = Xvfb::start(640, 360);
     let mut probe = Command::new(binary("meshdesk-xprobe"))
         .args(["window", "--geometry", "640x360+0+0", "--color", "00ff00"])
-        .env("DISPLAY", &x.display)
+        .env("DISPLAY", x.display())
         .stdout(Stdio::null())
         .spawn()
         .expect("start meshdesk-xprobe");

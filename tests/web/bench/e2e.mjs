@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import {
-  bin, cleanup, createUser, enrollWithToken, launchBrowser, probeWindow, runBench, startHost, startServer, startXvfb,
-  tempDir, waitFor,
+  bin, cleanup, createUser, launchBrowser, runBench, startDevice, startServer, tempDir, waitFor, waitOnline,
 } from '../harness.mjs';
 import { clickToPhoton, cpuShare, pageProbe, pidsOf, summary } from './measure.mjs';
 
@@ -46,11 +45,10 @@ const freePort = (() => {
 
 /** The flip window over the whole screen, and a Meshdesk host showing it. */
 export async function desktop(server, token, width, height) {
-  const x = await startXvfb(width, height);
-  const flipper = (await probeWindow(x, { width, height, left: 0, top: 0, color: 'ff0000', flip: '0000ff' })).proc;
-  const { config, deviceId } = await enrollWithToken(server, token, `bench-${width}x${height}`);
-  const host = startHost(x, config);
-  return { x, host, deviceId, flipper, width, height };
+  const { x, host, deviceId, probe } = await startDevice(server, token, {
+    name: `bench-${width}x${height}`, width, height, probe: { color: 'ff0000', flip: '0000ff' },
+  });
+  return { x, host, deviceId, flipper: probe.proc, width, height };
 }
 
 /** The page point at the centre of the picture element. */
@@ -375,11 +373,8 @@ export async function setup() {
 }
 
 /** Wait until the desktop's host is online. */
-export async function online(server, token, d) {
-  await waitFor('the device online', async () => {
-    const res = await fetch(`${server.url}/api/v1/devices/${d.deviceId}`, { headers: { Authorization: `Bearer ${token}` } });
-    return res.ok && (await res.json()).online;
-  });
+export function online(server, token, d) {
+  return waitOnline(server, token, d.deviceId);
 }
 
 export async function main() {

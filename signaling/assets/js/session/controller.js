@@ -24,6 +24,12 @@ export const FIRST_FRAME_TIMEOUT_MS = 20000;
 // (`resume_grace_secs` in `session_created`; docs/protocol.md section 10.4).
 export const RESUME_RETRY_MS = 1000;
 export const DEFAULT_RESUME_GRACE_SECS = 30;
+// The host closes the data channels as soon as a session ends. When the
+// server ended it (a revoke, a removed device), that close can reach the
+// page before the server's session_end, which says why (10 to 20 ms before
+// it on a loaded machine): wait this long for it before concluding that
+// the host closed the session itself.
+export const PEER_CLOSE_GRACE_MS = 1000;
 
 export class SessionController {
   /**
@@ -50,12 +56,13 @@ export class SessionController {
     this.firstFrame = false;
     this.firstFrameAt = null;
     this.open = new Set();
+    this.closedAt = null;
     this.done = false;
   }
 
   /** When to call `handle(now, {type: 'tick'})` next, or null. */
   deadline() {
-    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt].filter((t) => t !== null);
+    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt, this.closedAt].filter((t) => t !== null);
     return at.length ? Math.min(...at) : null;
   }
 
@@ -71,7 +78,7 @@ export class SessionController {
       case 'local_ice': return [this.send({ type: 'ice', session_id: this.sessionId, candidate: e.candidate })];
       case 'offer_failed': return this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
       case 'channel_open': return this.channelOpen(e.label);
-      case 'channel_close': return this.channelClose(e.label);
+      case 'channel_close': return this.channelClose(now, e.label);
       case 'first_frame':
         this.firstFrame = true;
         return [{ type: 'status', text: null }];
@@ -231,12 +238,21 @@ export class SessionController {
     return [];
   }
 
-  channelClose(label) {
+  /**
+   * The host closed the channels: the server's session_end may follow with
+   * the reason. A host that went offline first (it stopped) has no server
+   * to speak for it, so that end is at once.
+   */
+  channelClose(now, label) {
     this.open.delete(label);
-    return label === 'control' ? this.finish(endMessage('host_closed'), 'host_closed') : [];
+    if (label !== 'control') return [];
+    if (this.offline) return this.finish(endMessage('host_closed'), 'host_closed');
+    this.closedAt ??= now + PEER_CLOSE_GRACE_MS;
+    return [];
   }
 
   tick(now) {
+    if (this.closedAt !== null && now >= this.closedAt) return this.finish(endMessage('host_closed'), 'host_closed');
     if (!this.firstFrame && this.firstFrameAt !== null && now >= this.firstFrameAt) {
       return this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
     }
