@@ -15,9 +15,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -238,25 +240,8 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
                     Some(Ok(frame)) => frame,
                 };
                 last_heard = Instant::now();
-                match frame {
-                    Message::Text(text) => {
-                        let decoded = meshdesk_protocol::decode::<In>(&text).map_err(PeerError::from);
-                        if incoming.send(decoded).await.is_err() {
-                            break None; // Nobody listens any more.
-                        }
-                    }
-                    Message::Close(Some(frame)) => {
-                        // Complete the close handshake: the server waits for it.
-                        let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, sink.close()).await;
-                        break Some(PeerError::ClosedByServer {
-                            code: frame.code.into(),
-                            reason: frame.reason.to_string(),
-                        });
-                    }
-                    Message::Close(None) => break None,
-                    // Pongs to the server's pings are queued by tungstenite
-                    // and flushed on the next read or write.
-                    _ => {}
+                if let ControlFlow::Break(failure) = on_frame(frame, &incoming, &mut sink).await {
+                    break failure;
                 }
             }
             command = outgoing.recv() => match command {
@@ -292,4 +277,34 @@ async fn run<Out: Serialize, In: DeserializeOwned>(
     if let Some(error) = failure {
         let _ = incoming.send(Err(error)).await;
     }
+}
+
+/// One frame from the server: hand a message on, or end the connection
+/// (`Break`, with the error to report, if any).
+async fn on_frame<In: DeserializeOwned>(
+    frame: Message,
+    incoming: &mpsc::Sender<Result<In, PeerError>>,
+    sink: &mut SplitSink<Socket, Message>,
+) -> ControlFlow<Option<PeerError>> {
+    match frame {
+        Message::Text(text) => {
+            let decoded = meshdesk_protocol::decode::<In>(&text).map_err(PeerError::from);
+            if incoming.send(decoded).await.is_err() {
+                return ControlFlow::Break(None); // Nobody listens any more.
+            }
+        }
+        Message::Close(Some(frame)) => {
+            // Complete the close handshake: the server waits for it.
+            let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, sink.close()).await;
+            return ControlFlow::Break(Some(PeerError::ClosedByServer {
+                code: frame.code.into(),
+                reason: frame.reason.to_string(),
+            }));
+        }
+        Message::Close(None) => return ControlFlow::Break(None),
+        // Pongs to the server's pings are queued by tungstenite and flushed
+        // on the next read or write.
+        _ => {}
+    }
+    ControlFlow::Continue(())
 }

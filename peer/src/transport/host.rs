@@ -104,32 +104,34 @@ impl std::fmt::Debug for HostPeer {
     }
 }
 
+/// The H.264 screen track, sent with our SSRC.
+fn video_track(ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, PeerError> {
+    let encoding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec: h264_codec(),
+        ..Default::default()
+    };
+    let stream = MediaStreamTrack::new(
+        "meshdesk".to_owned(),
+        "screen".to_owned(),
+        "screen".to_owned(),
+        RtpCodecKind::Video,
+        vec![encoding],
+    );
+    let track = TrackLocalStaticSample::new(Instant::now(), stream).map_err(PeerError::webrtc)?;
+    Ok(Arc::new(track))
+}
+
 impl HostPeer {
     /// Create the connection, the video track and both data channels.
     pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, HostStreams), PeerError> {
         let tasks = TaskSet::new();
         let (pc, raw) = build_peer_connection(ice_servers, false, &tasks).await?;
         let ssrc: u32 = rand::random();
-        let track = Arc::new(
-            TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
-                    "meshdesk".to_owned(),
-                    "screen".to_owned(),
-                    "screen".to_owned(),
-                    RtpCodecKind::Video,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec: h264_codec(),
-                        ..Default::default()
-                    }],
-                ),
-            )
-            .map_err(PeerError::webrtc)?,
-        );
+        let track = video_track(ssrc)?;
         let sender = pc
             .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
             .await

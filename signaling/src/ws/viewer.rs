@@ -186,25 +186,41 @@ async fn serve(
             frame = socket.recv() => {
                 // Anything at all (a pong included) proves it alive.
                 probe_due = None;
-                let reply = match admit::<ViewerToServer>(frame, &mut bucket) {
-                    // A close frame: the page was closed, reloaded or left,
-                    // or the viewer quit. Nobody will resume its sessions.
-                    Admit::Closed { said_so: true } => {
-                        return Ok(End::Closed("closed by the viewer", Closed::Left));
-                    }
-                    Admit::Closed { said_so: false } => {
-                        return Ok(End::Closed("connection lost", Closed::Lost));
-                    }
-                    Admit::Skip => None,
-                    Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
-                    Admit::Message(msg) => handle(st, conn, user, msg),
-                };
-                if let Some(reply) = reply {
-                    timed(send(socket, &reply)).await?;
+                if let Some(end) = on_frame(st, socket, conn, user, frame, &mut bucket).await? {
+                    return Ok(end);
                 }
             }
         }
     }
+}
+
+/// One frame from the viewer: handle it and reply, or say how the
+/// connection ended.
+async fn on_frame(
+    st: &AppState,
+    socket: &mut WebSocket,
+    conn: u64,
+    user: &User,
+    frame: Option<std::result::Result<Message, axum::Error>>,
+    bucket: &mut TokenBucket,
+) -> Result<Option<End>> {
+    let reply = match admit::<ViewerToServer>(frame, bucket) {
+        // A close frame: the page was closed, reloaded or left, or the
+        // viewer quit. Nobody will resume its sessions.
+        Admit::Closed { said_so: true } => {
+            return Ok(Some(End::Closed("closed by the viewer", Closed::Left)));
+        }
+        Admit::Closed { said_so: false } => {
+            return Ok(Some(End::Closed("connection lost", Closed::Lost)));
+        }
+        Admit::Skip => None,
+        Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
+        Admit::Message(msg) => handle(st, conn, user, msg),
+    };
+    if let Some(reply) = reply {
+        timed(send(socket, &reply)).await?;
+    }
+    Ok(None)
 }
 
 /// One write to the socket, within [`WRITE_TIMEOUT`].

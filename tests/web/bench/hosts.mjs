@@ -12,7 +12,10 @@
 // range) of the rounds' p50s.
 //
 // Options (env): HOSTS_ROUNDS (6), HOSTS_SAMPLES (40 clicks per viewer and
-// round), HOSTS_CONNECTS (0), HOSTS_RESOLUTION (1280x720).
+// round), HOSTS_CONNECTS (0), HOSTS_RESOLUTION (1280x720), and
+// HOSTS_OLD_VIEWER with HOSTS_NEW_VIEWER: two meshdesk-viewer binaries that
+// alternate with the hosts (old host with old viewer), for a change that
+// touches both.
 // The other binaries come from MESHDESK_BIN_DIR (release builds).
 
 import { copyFileSync, mkdtempSync, symlinkSync } from 'node:fs';
@@ -37,7 +40,10 @@ const log = (...a) => console.error('[hosts]', ...a);
 // with the round's binary.
 const realBins = resolve(env.MESHDESK_BIN_DIR ?? 'target/release');
 const binDir = mkdtempSync(join(tmpdir(), 'meshdesk-hosts-'));
-for (const name of ['meshdesk-signaling', 'meshdesk-viewer', 'meshdesk-xprobe']) {
+const viewers = env.HOSTS_OLD_VIEWER && env.HOSTS_NEW_VIEWER
+  ? { old: resolve(env.HOSTS_OLD_VIEWER), new: resolve(env.HOSTS_NEW_VIEWER) }
+  : null;
+for (const name of ['meshdesk-signaling', 'meshdesk-xprobe', ...(viewers ? [] : ['meshdesk-viewer'])]) {
   symlinkSync(join(realBins, name), join(binDir, name));
 }
 env.MESHDESK_BIN_DIR = binDir;
@@ -58,6 +64,7 @@ async function main() {
   for (let r = 0; r < ROUNDS; r++) {
     const which = r % 2 === 0 ? 'old' : 'new';
     copyFileSync(which === 'old' ? oldHost : newHost, join(binDir, 'meshdesk-host'));
+    if (viewers) copyFileSync(viewers[which], join(binDir, 'meshdesk-viewer'));
     const d = await desktop(server, token, WIDTH, HEIGHT);
     await online(server, token, d);
     const native = await measureNative(server, d, { samples: SAMPLES, loads: CONNECTS });
@@ -80,6 +87,7 @@ async function main() {
   const result = {
     date: new Date().toISOString(),
     hosts: { old: oldHost, new: newHost },
+    viewers,
     resolution: `${WIDTH}x${HEIGHT}`,
     samples_per_round: SAMPLES,
     summary: {
