@@ -11,7 +11,7 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_peer::netwatch::{self, AddressWatch};
 use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
-use meshdesk_protocol::signal::{ErrorCode, HostToServer, ServerToHost, SessionEndMsg};
+use meshdesk_protocol::signal::{ErrorCode, HostToServer, ServerToHost};
 use meshdesk_protocol::{device_auth_payload, PROTOCOL_VERSION};
 use tokio::time::{timeout, Instant};
 
@@ -96,49 +96,56 @@ async fn connect_and_serve(
     sessions.tell_all(&SessionIn::SignalingRestored);
     let mut liveness = Liveness::new(heartbeat, Instant::now());
     loop {
-        let verdict = tokio::select! {
+        let step = tokio::select! {
             biased;
-            Some(done) = sessions.done_rx.recv() => {
-                sessions.remove(&done.session_id);
-                if let Some(reason) = done.reason {
-                    send(&tx, HostToServer::SessionEnd(SessionEndMsg::new(done.session_id, reason))).await?;
-                }
-                Verdict::Wait
-            }
-            Some(out) = sessions.out_rx.recv() => {
-                send(&tx, out).await?;
-                Verdict::Wait
-            }
-            msg = rx.recv() => match msg {
-                Some(Ok(m)) => {
-                    liveness.heard(Instant::now());
-                    if let Some(reply) = handle(m, sessions)? {
-                        send(&tx, reply).await?;
-                    }
-                    Verdict::Wait
-                }
-                // The server is going away and said why: reconnect.
-                Some(Err(e @ PeerError::ClosedByServer { .. })) => {
-                    return Ok(Exit::Lost(e.to_string()));
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "bad message from the server");
-                    Verdict::Wait
-                }
-                None => Verdict::Dead("connection closed"),
-            },
-            removed = netwatch::removed_or_never(watch) => address_removed(removed, sessions, watch),
+            Some(done) = sessions.done_rx.recv() => Step::Send(sessions.finished(done)),
+            Some(out) = sessions.out_rx.recv() => Step::Send(Some(out)),
+            msg = rx.recv() => from_server(msg, sessions, &mut liveness)?,
+            removed = netwatch::removed_or_never(watch) => Step::Judged(address_removed(removed, sessions, watch)),
             () = sessions.path_lost.notified() => {
                 tracing::debug!("a session lost its path: checking the server connection");
-                liveness.path_lost(Instant::now())
+                Step::Judged(liveness.path_lost(Instant::now()))
             }
-            () = tokio::time::sleep_until(liveness.deadline()) => liveness.tick(Instant::now()),
+            () = tokio::time::sleep_until(liveness.deadline()) => Step::Judged(liveness.tick(Instant::now())),
         };
-        match verdict {
-            Verdict::Wait => {}
-            Verdict::Ping => send(&tx, HostToServer::Ping).await?,
-            Verdict::Dead(why) => return Ok(Exit::Lost(why.into())),
+        match step {
+            Step::Send(Some(msg)) => send(&tx, msg).await?,
+            Step::Send(None) | Step::Judged(Verdict::Wait) => {}
+            Step::Judged(Verdict::Ping) => send(&tx, HostToServer::Ping).await?,
+            Step::Judged(Verdict::Dead(why)) => return Ok(Exit::Lost(why.into())),
+            Step::Lost(why) => return Ok(Exit::Lost(why)),
         }
+    }
+}
+
+/// What the connection loop does after one event.
+enum Step {
+    /// Send this to the server (if anything).
+    Send(Option<HostToServer>),
+    /// What the connection's liveness calls for.
+    Judged(Verdict),
+    /// The connection is gone, for this reason.
+    Lost(String),
+}
+
+/// One message (or the end) from the server.
+fn from_server(
+    msg: Option<Result<ServerToHost, PeerError>>,
+    sessions: &mut Sessions,
+    liveness: &mut Liveness,
+) -> Result<Step, AgentError> {
+    match msg {
+        Some(Ok(m)) => {
+            liveness.heard(Instant::now());
+            Ok(Step::Send(handle(m, sessions)?))
+        }
+        // The server is going away and said why: reconnect.
+        Some(Err(e @ PeerError::ClosedByServer { .. })) => Ok(Step::Lost(e.to_string())),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "bad message from the server");
+            Ok(Step::Send(None))
+        }
+        None => Ok(Step::Judged(Verdict::Dead("connection closed"))),
     }
 }
 

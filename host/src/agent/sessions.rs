@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen};
+use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen, SessionEndMsg};
 use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, Notify};
 
@@ -137,8 +137,14 @@ impl Sessions {
         }
     }
 
-    /// A session's task finished: forget it.
-    pub fn remove(&mut self, session_id: &str) {
-        self.map.remove(session_id);
+    /// A session's task finished: forget it, and say what the server
+    /// must be told (nothing when the other side ended it).
+    pub fn finished(&mut self, done: Finished) -> Option<HostToServer> {
+        self.map.remove(&done.session_id);
+        let reason = done.reason?;
+        Some(HostToServer::SessionEnd(SessionEndMsg::new(
+            done.session_id,
+            reason,
+        )))
     }
 }
