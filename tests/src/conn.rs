@@ -271,6 +271,17 @@ impl Conn<ViewerRole> {
         token: &str,
         origin: Option<&str>,
     ) -> Result<ViewerConn, String> {
+        ViewerConn::try_upgrade(server, token, origin)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Attempt the upgrade; a refusal keeps the server's HTTP response.
+    pub async fn try_upgrade(
+        server: &Server,
+        token: &str,
+        origin: Option<&str>,
+    ) -> Result<ViewerConn, tokio_tungstenite::tungstenite::Error> {
         let mut req = server
             .ws_url("viewer")
             .into_client_request()
@@ -283,9 +294,6 @@ impl Conn<ViewerRole> {
             req.headers_mut()
                 .insert("origin", HeaderValue::from_str(o).expect("header"));
         }
-        match ws_connect(req).await {
-            Ok(ws) => Ok(ViewerConn::new(ws)),
-            Err(e) => Err(e.to_string()),
-        }
+        ws_connect(req).await.map(ViewerConn::new)
     }
 }

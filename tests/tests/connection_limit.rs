@@ -5,12 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use meshdesk_tests::conn::ws_connect;
 use meshdesk_tests::{Api, Server, ViewerConn, WAIT};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 const LIMIT: usize = 4;
@@ -28,16 +25,8 @@ fn unpooled() -> reqwest::Client {
 /// Try one viewer WebSocket: the connection, or the refusal's status and
 /// body.
 async fn try_viewer(server: &Server, token: &str) -> Result<ViewerConn, (u16, Value)> {
-    let mut req = server
-        .ws_url("viewer")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "authorization",
-        HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
-    );
-    match ws_connect(req).await {
-        Ok(ws) => Ok(ViewerConn::new(ws)),
+    match ViewerConn::try_upgrade(server, token, None).await {
+        Ok(conn) => Ok(conn),
         Err(WsError::Http(resp)) => {
             let body = resp.body().clone().unwrap_or_default();
             let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
