@@ -141,7 +141,7 @@ export function sessionView(root, live, device, onClose) {
   const conn = new Connection(live, device.id, {
     render,
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
-    state: (t) => !ended && setStatus(page, t),
+    state: (t) => setStatus(page, t),
     created: (m) => showGrant(page, m),
     track: (stream, receiver) => page.surface.attach(receiver, stream),
     attachInput: () => {
