@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+mod tokens;
+mod webhooks;
+
+pub use tokens::{CreatedToken, NewToken, Scope, TokenInfo, ALL_SCOPES};
+pub use webhooks::{CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookPayload};
+
 /// What a user may do with a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -190,6 +196,8 @@ pub enum EventKind {
     ShareRevoked,
     SessionStarted,
     SessionEnded,
+    /// A webhook was turned off after a run of failed deliveries.
+    WebhookDisabled,
 }
 
 impl EventKind {
@@ -207,6 +215,7 @@ impl EventKind {
             EventKind::ShareRevoked => "share_revoked",
             EventKind::SessionStarted => "session_started",
             EventKind::SessionEnded => "session_ended",
+            EventKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -217,7 +226,7 @@ impl EventKind {
 }
 
 /// Every event kind, for parsing and documentation.
-pub const ALL_EVENT_KINDS: [EventKind; 11] = [
+pub const ALL_EVENT_KINDS: [EventKind; 12] = [
     EventKind::AccountCreated,
     EventKind::LoginFailed,
     EventKind::DeviceEnrolled,
@@ -229,6 +238,7 @@ pub const ALL_EVENT_KINDS: [EventKind; 11] = [
     EventKind::ShareRevoked,
     EventKind::SessionStarted,
     EventKind::SessionEnded,
+    EventKind::WebhookDisabled,
 ];
 
 /// One entry of the activity feed. Fields that do not apply are null.
