@@ -1,5 +1,5 @@
-//! Extractors: the authenticated user (bearer token or session cookie) and
-//! the client's address (honouring `X-Forwarded-For` only from trusted
+//! Extractors: the authenticated user (sign-in token, API token or session
+//! cookie) and the client's address (honouring `X-Forwarded-For` only from trusted
 //! proxies).
 
 use std::net::{IpAddr, SocketAddr};
@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 
 use crate::auth::origin::origin_allowed;
-use crate::auth::Secret;
+use crate::auth::{Access, Secret};
 use crate::clock::now_ms;
 use crate::error::Error;
 use crate::state::AppState;
@@ -23,6 +23,22 @@ pub struct AuthUser {
     pub user: User,
     /// The token that authenticated the request (for sign-out).
     pub token: Secret,
+    /// What the token may do: everything for a sign-in, its scopes for
+    /// an API token.
+    pub access: Access,
+}
+
+impl AuthUser {
+    /// `Ok` if the request may use `scope` (403 naming it otherwise).
+    pub fn require(&self, scope: meshdesk_protocol::rest::Scope) -> Result<(), Error> {
+        self.access.require(scope)
+    }
+
+    /// `Ok` for a signed-in session; API tokens get 403 (account
+    /// management is for the account's owner in person).
+    pub fn require_session(&self) -> Result<(), Error> {
+        self.access.require_session()
+    }
 }
 
 /// Find the token in `Authorization: Bearer` or, failing that, the cookie.
@@ -66,14 +82,18 @@ impl FromRequestParts<AppState> for AuthUser {
         {
             return Err(Error::Forbidden("cross-site request refused"));
         }
-        let user =
+        let (user, access) =
             state
                 .store
-                .user_for_token(&token.hash(), now_ms())?
+                .authenticate(&token.hash(), now_ms())?
                 .ok_or(Error::Unauthorized(
                     "session expired or invalid; sign in again",
                 ))?;
-        Ok(AuthUser { user, token })
+        Ok(AuthUser {
+            user,
+            token,
+            access,
+        })
     }
 }
 

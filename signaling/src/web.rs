@@ -50,6 +50,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/views/dialogs.js", JS),
     asset!("js/views/feed.js", JS),
     asset!("js/views/signin.js", JS),
+    asset!("js/views/tokens.js", JS),
 ];
 
 /// The app's modules as one script (`bundle.rs`), from `js/app.js` down.

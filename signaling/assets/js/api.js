@@ -61,4 +61,7 @@ export const api = {
   revoke: (id, username) => call('DELETE', `/devices/${enc(id)}/shares/${enc(username)}`),
   enrollmentCode: () => call('POST', '/enrollment-codes'),
   events: (before) => call('GET', `/events?limit=50${before ? `&before=${before}` : ''}`),
+  tokens: () => call('GET', '/tokens'),
+  createToken: (body) => call('POST', '/tokens', body),
+  revokeToken: (id) => call('DELETE', `/tokens/${enc(id)}`),
 };

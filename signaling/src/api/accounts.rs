@@ -176,8 +176,11 @@ fn signed_in(st: &AppState, user: User) -> Result<Response> {
 
 /// Sign out: the token stops working and the cookie is cleared.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "accounts",
-    responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 401, body = ErrorBody),
+              (status = 403, description = "an API token (revoke it with DELETE /tokens/{id})", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn logout(State(st): State<AppState>, auth: AuthUser) -> Result<Response> {
+    auth.require_session()?;
     st.store.delete_token(&auth.token.hash())?;
     st.hub.close_viewers_with_token(&auth.token.hash());
     let mut resp = StatusCode::NO_CONTENT.into_response();

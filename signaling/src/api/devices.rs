@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
-use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice};
+use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice, Scope};
 use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
 use super::routes::Routes;
@@ -56,8 +56,10 @@ pub fn owned(st: &AppState, user: &User, id: &str) -> Result<DeviceRow> {
 
 /// Devices the signed-in user may see, with online state and permission.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
-    responses((status = 200, body = [Device]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = [Device]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Device>>> {
+    auth.require(Scope::DevicesRead)?;
     let rows = st.store.devices_visible_to(auth.user.id)?;
     Ok(Json(
         rows.into_iter().map(|(d, p)| to_api(&st, d, p)).collect(),
@@ -66,12 +68,14 @@ pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec
 
 /// One device.
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
-    responses((status = 200, body = Device), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Device), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn one(
     State(st): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Device>> {
+    auth.require(Scope::DevicesRead)?;
     let (row, perm) = visible(&st, &auth.user, &id)?;
     Ok(Json(to_api(&st, row, perm)))
 }
@@ -79,14 +83,15 @@ pub async fn one(
 /// Rename a device (owner only).
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
     request_body = RenameDevice,
-    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rename(
     State(st): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RenameDevice>,
 ) -> Result<Json<Device>> {
+    auth.require_session()?;
     let row = owned(&st, &auth.user, &id)?;
     let name = validate::text("name", &body.name, 64)?;
     st.store.rename_device(&id, &name)?;
@@ -113,13 +118,15 @@ pub async fn rename(
 /// Remove a device (owner only): its connection closes at once, its
 /// sessions end, and its key can never enroll or connect again.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn remove(
     State(st): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
+    auth.require_session()?;
     let row = owned(&st, &auth.user, &id)?;
     let audience = st.store.device_audience(&id)?;
     broker::end_where(&st, EndReason::DeviceRemoved, |s| s.device_id == id);

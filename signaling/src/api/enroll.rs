@@ -31,9 +31,11 @@ pub fn router() -> Routes {
 
 /// Create a one-time enrollment code for the signed-in user.
 #[utoipa::path(post, path = "/api/v1/enrollment-codes", tag = "devices",
-    responses((status = 201, body = EnrollmentCode), (status = 401, body = ErrorBody)),
+    responses((status = 201, body = EnrollmentCode), (status = 401, body = ErrorBody),
+              (status = 403, description = "an API token (sign in with a password)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_code(State(st): State<AppState>, auth: AuthUser) -> Result<Response> {
+    auth.require_session()?;
     let code = Secret::generate_code();
     let now = now_ms();
     let expires_at = now + st.config.enrollment_code_ttl.as_millis() as i64;

@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Json;
 use futures_util::Stream;
 use futures_util::StreamExt;
-use meshdesk_protocol::rest::{ErrorBody, EventsPage};
+use meshdesk_protocol::rest::{ErrorBody, EventsPage, Scope};
 use serde::Deserialize;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
@@ -43,13 +43,15 @@ pub struct EventsQuery {
 
 /// Events the user may see, newest first.
 #[utoipa::path(get, path = "/api/v1/events", tag = "feed", params(EventsQuery),
-    responses((status = 200, body = EventsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = EventsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn page(
     State(st): State<AppState>,
     auth: AuthUser,
     q: std::result::Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Json<EventsPage>> {
+    auth.require(Scope::EventsRead)?;
     let Query(q) = q.map_err(|e| Error::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -113,12 +115,13 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
 /// stream fell behind: fetch `/events` to catch up.
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "feed",
     responses((status = 200, description = "text/event-stream of Event objects", content_type = "text/event-stream"),
-              (status = 401, body = ErrorBody)),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn stream(
     State(st): State<AppState>,
     auth: AuthUser,
-) -> Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
+    auth.require(Scope::EventsRead)?;
     let user_id = auth.user.id;
     tracing::debug!(user = %auth.user.username, "feed stream opened");
     let events = BroadcastStream::new(st.hub.subscribe())
@@ -144,5 +147,5 @@ pub async fn stream(
         })
         .flatten()
         .take_until(token_ends(st.clone(), auth.token.hash()));
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

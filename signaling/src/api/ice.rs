@@ -3,9 +3,10 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
-use meshdesk_protocol::rest::{ErrorBody, IceServers};
+use meshdesk_protocol::rest::{ErrorBody, IceServers, Scope};
 
 use super::routes::Routes;
+use crate::error::Result;
 use crate::extract::AuthUser;
 use crate::state::AppState;
 
@@ -18,9 +19,11 @@ pub fn router() -> Routes {
 /// (`EXPIRY:USERNAME`). Sessions get their own in `session_grant` and
 /// `session_created`.
 #[utoipa::path(get, path = "/api/v1/ice-servers", tag = "sessions",
-    responses((status = 200, body = IceServers), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn ice_servers(State(st): State<AppState>, auth: AuthUser) -> Json<IceServers> {
-    Json(IceServers {
+    responses((status = 200, body = IceServers), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn ice_servers(State(st): State<AppState>, auth: AuthUser) -> Result<Json<IceServers>> {
+    auth.require(Scope::SessionsConnect)?;
+    Ok(Json(IceServers {
         ice_servers: st.ice.issue(&auth.user.username, crate::ice::unix_now()),
-    })
+    }))
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod openapi;
 pub mod routes;
 pub mod shares;
+pub mod tokens;
 pub mod validate;
 
 pub use json::ApiJson;
@@ -26,6 +27,7 @@ pub fn router() -> Routes {
         .merge(devices::router())
         .merge(shares::router())
         .merge(events::router())
+        .merge(tokens::router())
         .merge(ice::router())
         .merge(openapi::router())
 }

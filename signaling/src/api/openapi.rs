@@ -18,10 +18,11 @@ use super::routes::Routes;
         super::shares::list, super::shares::grant, super::shares::revoke,
         super::events::page, super::events::stream,
         super::ice::ice_servers,
+        super::tokens::create, super::tokens::list, super::tokens::revoke,
         openapi_json,
     ),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"))
+    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"), (name = "tokens"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;

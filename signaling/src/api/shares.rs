@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Json;
-use meshdesk_protocol::rest::{ErrorBody, EventKind, Share, ShareRequest};
+use meshdesk_protocol::rest::{ErrorBody, EventKind, Scope, Share, ShareRequest};
 use meshdesk_protocol::signal::EndReason;
 
 use super::devices::owned;
@@ -26,13 +26,15 @@ pub fn router() -> Routes {
 
 /// Who a device is shared with (owner only).
 #[utoipa::path(get, path = "/api/v1/devices/{id}/shares", tag = "sharing", params(("id" = String, Path)),
-    responses((status = 200, body = [Share]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = [Share]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Share>>> {
+    auth.require(Scope::DevicesRead)?;
     owned(&st, &auth.user, &id)?;
     Ok(Json(st.store.shares(&id)?))
 }
@@ -40,7 +42,8 @@ pub async fn list(
 /// Grant (or change) another user's `view` or `control` right (owner only).
 #[utoipa::path(post, path = "/api/v1/devices/{id}/shares", tag = "sharing", params(("id" = String, Path)),
     request_body = ShareRequest,
-    responses((status = 201, body = Share), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 201, body = Share), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody),
               (status = 404, description = "no such device or user", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn grant(
@@ -49,6 +52,7 @@ pub async fn grant(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ShareRequest>,
 ) -> Result<(StatusCode, Json<Share>)> {
+    auth.require(Scope::SharesWrite)?;
     let device = owned(&st, &auth.user, &id)?;
     let target = st
         .store
@@ -92,13 +96,15 @@ pub async fn grant(
 /// Revoke a share (owner only); that user's sessions on the device end.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}/shares/{username}", tag = "sharing",
     params(("id" = String, Path), ("username" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke(
     State(st): State<AppState>,
     auth: AuthUser,
     Path((id, username)): Path<(String, String)>,
 ) -> Result<StatusCode> {
+    auth.require(Scope::SharesWrite)?;
     let device = owned(&st, &auth.user, &id)?;
     let target = st
         .store

@@ -49,6 +49,18 @@ pub fn text(field: &str, v: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// An RFC 3339 time (`2026-12-31T23:00:00Z`) as Unix milliseconds.
+pub fn rfc3339_ms(field: &str, v: &str) -> Result<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let t = time::OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+        Error::BadRequest(format!(
+            "{field} must be an RFC 3339 time such as 2026-12-31T23:00:00Z"
+        ))
+    })?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| Error::BadRequest(format!("{field} is out of range")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +75,16 @@ mod tests {
         assert_eq!(text("name", "  pc  ", 64).expect("ok"), "pc");
         assert!(text("name", "a\u{7}b", 64).is_err());
         assert!(text("name", &"x".repeat(65), 64).is_err());
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(rfc3339_ms("t", "1970-01-01T00:00:01.5Z").expect("ok"), 1500);
+        assert_eq!(
+            rfc3339_ms("t", "2026-12-07T01:00:00+01:00").expect("ok"),
+            rfc3339_ms("t", "2026-12-07T00:00:00Z").expect("ok")
+        );
+        let e = rfc3339_ms("expires_at", "tomorrow").expect_err("bad");
+        assert!(e.to_string().contains("expires_at"), "{e}");
     }
 }

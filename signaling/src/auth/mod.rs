@@ -2,9 +2,11 @@
 //! throttling. Pure of the server's state; the extractors that apply them
 //! to a request are in [`crate::extract`].
 
+pub mod access;
 pub mod origin;
 pub mod password;
 pub mod secret;
 pub mod throttle;
 
+pub use access::Access;
 pub use secret::Secret;

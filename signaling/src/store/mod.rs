@@ -1,4 +1,5 @@
-//! Durable state in one SQLite file: accounts, tokens, enrollment codes,
+//! Durable state in one SQLite file: accounts, sign-in and API tokens,
+//! enrollment codes,
 //! devices, shares and the activity feed.
 //!
 //! rusqlite is synchronous; every call is a few hundred microseconds on a
@@ -6,6 +7,7 @@
 //! mutex briefly. Everything that must survive a restart lives here; live
 //! state (connections, sessions, presence) lives in the hub.
 
+mod api_tokens;
 mod devices;
 mod events;
 mod schema;
@@ -19,6 +21,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+pub use api_tokens::NewApiToken;
 pub use devices::{DeviceRow, NewDevice};
 pub use events::NewEvent;
 pub use users::User;

@@ -71,6 +71,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_device ON events(device_id, id);
     CREATE INDEX events_target ON events(target_id, id);
     "#,
+    // 2: personal API tokens.
+    r#"
+    CREATE TABLE api_tokens (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        hash         BLOB NOT NULL UNIQUE,
+        scopes       TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER
+    );
+    CREATE INDEX api_tokens_user ON api_tokens(user_id);
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.

@@ -29,7 +29,7 @@ impl std::fmt::Debug for UserWithHash {
     }
 }
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(super) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -112,8 +112,14 @@ impl Store {
         Ok(())
     }
 
-    /// The account a token hash belongs to, if the token has not expired.
+    /// The account a sign-in or API token belongs to, if it has not
+    /// expired (see [`Store::authenticate`] for what it may do).
     pub fn user_for_token(&self, hash: &[u8], now: i64) -> Result<Option<User>> {
+        Ok(self.authenticate(hash, now)?.map(|(user, _)| user))
+    }
+
+    /// The account a sign-in token belongs to, if it has not expired.
+    pub fn session_user(&self, hash: &[u8], now: i64) -> Result<Option<User>> {
         let conn = self.lock()?;
         Ok(conn
             .query_row(

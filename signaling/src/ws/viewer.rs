@@ -7,6 +7,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use meshdesk_protocol::rest::Scope;
 use meshdesk_protocol::signal::{ServerToViewer, ViewerToServer};
 use meshdesk_protocol::PROTOCOL_VERSION;
 use meshdesk_tasks::sleep_or_never;
@@ -22,7 +23,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::extract::token_from_headers;
 use crate::extract::ClientIp;
-use crate::hub::{Fanout, ViewerCmd, CONN_QUEUE};
+use crate::hub::{Fanout, FanoutKind, ViewerCmd, CONN_QUEUE};
 use crate::resume::{self, Closed};
 use crate::state::AppState;
 use crate::store::User;
@@ -51,17 +52,20 @@ pub async fn upgrade(
         return Err(Error::Forbidden("origin not allowed"));
     }
     let (token, _) = token_from_headers(&headers).ok_or(Error::Unauthorized("sign in first"))?;
-    let user = st
-        .store
-        .user_for_token(&token.hash(), now_ms())?
-        .ok_or(Error::Unauthorized(
-            "session expired or invalid; sign in again",
-        ))?;
+    let (user, access) =
+        st.store
+            .authenticate(&token.hash(), now_ms())?
+            .ok_or(Error::Unauthorized(
+                "session expired or invalid; sign in again",
+            ))?;
+    access.require(Scope::SessionsConnect)?;
+    // Presence comes with the connection; the feed only with its scope.
+    let feed = access.allows(Scope::EventsRead);
     let conn = st.hub.next_conn_id();
     let span = tracing::info_span!("viewer", conn, %ip, user = %user.username);
     let state = st.clone();
     accept(&st, configure(ws, FANOUT_WRITE_BUFFER), move |socket| {
-        run(state, socket, conn, user, token.hash()).instrument(span)
+        run(state, socket, conn, user, token.hash(), feed).instrument(span)
     })
 }
 
@@ -75,12 +79,19 @@ enum End {
     Shutdown,
 }
 
-async fn run(st: AppState, mut socket: WebSocket, conn: u64, user: User, token_hash: [u8; 32]) {
+async fn run(
+    st: AppState,
+    mut socket: WebSocket,
+    conn: u64,
+    user: User,
+    token_hash: [u8; 32],
+    feed: bool,
+) {
     let (tx, rx) = mpsc::channel(CONN_QUEUE);
     let fanout = st.hub.subscribe();
     st.hub.register_viewer(conn, token_hash, tx);
     tracing::info!("viewer connected");
-    let result = serve(&st, &mut socket, conn, &user, rx, fanout).await;
+    let result = serve(&st, &mut socket, conn, &user, feed, rx, fanout).await;
     let closed = match result {
         Ok(End::Closed(why, closed)) => {
             tracing::info!(why, "viewer connection closed");
@@ -141,6 +152,7 @@ async fn serve(
     socket: &mut WebSocket,
     conn: u64,
     user: &User,
+    feed: bool,
     mut rx: mpsc::Receiver<ViewerCmd>,
     mut fanout: tokio::sync::broadcast::Receiver<Arc<Fanout>>,
 ) -> Result<End> {
@@ -170,7 +182,7 @@ async fn serve(
                 None => return Ok(End::Closed("signed out or removed by the server", Closed::SignedOut)),
             },
             f = fanout.recv() => match f {
-                Ok(f) => timed(send_fanout(socket, &f, user.id)).await?,
+                Ok(f) => timed(send_fanout(socket, &f, user.id, feed)).await?,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "viewer fell behind; resending presence");
                     for m in snapshot(st, user) {
@@ -239,10 +251,14 @@ async fn send_fanout(
     socket: &mut WebSocket,
     f: &Fanout,
     user_id: i64,
+    feed: bool,
 ) -> std::result::Result<(), axum::Error> {
     use futures_util::SinkExt;
     let mut queued = false;
-    for part in f.for_user(user_id) {
+    let parts = f
+        .for_user(user_id)
+        .filter(|p| feed || !matches!(p.kind, FanoutKind::Event(_)));
+    for part in parts {
         if let Ok(text) = Utf8Bytes::try_from(part.wire.clone()) {
             socket.feed(Message::Text(text)).await?;
             queued = true;
