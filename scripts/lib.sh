@@ -55,6 +55,23 @@ ensure_npm() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# A Python virtual environment in directory $1 with the packages pinned
+# in requirements file $2, (re)made when missing or older than the file.
+ensure_venv() {
+    local dir="$1" requirements="$2"
+    if [ -x "$dir/bin/python" ] && [ "$dir/.installed" -nt "$requirements" ]; then
+        return 0
+    fi
+    log "installing Python packages from $requirements"
+    rm -rf "$dir"
+    if ! python3 -m venv "$dir" 2>/dev/null; then
+        ensure_packages python3-venv
+        python3 -m venv "$dir"
+    fi
+    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    touch "$dir/.installed"
+}
+
 # openh264's build script does not rerun when nasm appears, and without nasm
 # it silently builds the slow C-only encoder: rebuild it once nasm is there.
 rebuild_openh264_if_needed() {

@@ -71,7 +71,14 @@ impl From<SharePermission> for Permission {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
+    /// 1 to 32 of letters, digits, `.`, `_` and `-`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9._-]+$")
+    )]
     pub username: String,
+    /// 8 to 1024 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 1024))]
     pub password: String,
 }
 
@@ -125,9 +132,13 @@ pub struct EnrollmentCode {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub code: String,
-    /// Ed25519 public key, 32 bytes in standard base64.
+    /// Ed25519 public key, 32 bytes in standard base64 (a valid curve
+    /// point: format `ed25519-public-key`).
+    #[cfg_attr(feature = "openapi", schema(format = "ed25519-public-key"))]
     pub public_key: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub os: String,
 }
 
@@ -160,6 +171,7 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameDevice {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 
@@ -167,6 +179,7 @@ pub struct RenameDevice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "bob"))]
     pub username: String,
     pub permission: SharePermission,
 }

@@ -71,7 +71,10 @@ pub async fn sign_up(
 
 /// Sign in: returns a bearer token and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = Credentials,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = LoginResponse),
+              (status = 400, description = "not a JSON body of this shape", body = ErrorBody),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "cross-site request refused", body = ErrorBody),
               (status = 429, description = "too many failed attempts", body = ErrorBody)))]
 pub async fn login(
     State(st): State<AppState>,
@@ -82,7 +85,7 @@ pub async fn login(
     if !origin_allowed(&headers, &st.config.allowed_origins, false) {
         return Err(Error::Forbidden("cross-site request refused"));
     }
-    if c.username.len() > 64 || c.password.len() > password::MAX_PASSWORD_LEN {
+    if c.username.len() > 64 || c.password.chars().count() > password::MAX_PASSWORD_LEN {
         return Err(Error::Unauthorized("wrong username or password"));
     }
     let keys = [

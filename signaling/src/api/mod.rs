@@ -10,12 +10,15 @@ pub mod events;
 pub mod ice;
 pub mod json;
 pub mod openapi;
+pub mod openapi_rules;
+pub mod path;
 pub mod routes;
 pub mod shares;
 pub mod tokens;
 pub mod validate;
 
 pub use json::ApiJson;
+pub use path::ApiPath;
 pub use routes::{Routes, PREFIX};
 
 /// Every REST route, relative to [`PREFIX`]; `router().paths()` lists

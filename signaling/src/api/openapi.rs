@@ -5,6 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::openapi_rules::Rules;
 use super::routes::Routes;
 
 #[derive(OpenApi)]
@@ -21,7 +22,7 @@ use super::routes::Routes;
         super::tokens::create, super::tokens::list, super::tokens::revoke,
         openapi_json,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Rules),
     tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"), (name = "tokens"))
 )]
 #[derive(Debug)]
@@ -47,6 +48,14 @@ pub fn router() -> Routes {
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "accounts",
     responses((status = 200, description = "the OpenAPI 3.1 document")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
+}
+
+/// The document as served: the annotations, then the links between
+/// operations.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    super::openapi_rules::add_links(&mut doc);
+    doc
 }

@@ -2,14 +2,14 @@
 //! owner. A token's secret is shown once; a revoked token stops working
 //! at once, its open feed streams and viewer connections included.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Json;
 use meshdesk_protocol::rest::{CreatedToken, ErrorBody, NewToken, Scope, TokenInfo};
 
 use super::routes::Routes;
-use super::{validate, ApiJson};
+use super::{validate, ApiJson, ApiPath};
 use crate::auth::Secret;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
@@ -118,7 +118,7 @@ pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec
 pub async fn revoke(
     State(st): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
     let hash = st

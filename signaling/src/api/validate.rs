@@ -22,9 +22,10 @@ pub fn username(u: &str) -> Result<()> {
     Ok(())
 }
 
-/// Passwords: 8 to 1024 bytes.
+/// Passwords: 8 to 1024 characters.
 pub fn password(p: &str) -> Result<()> {
-    if p.len() < MIN_PASSWORD_LEN || p.len() > MAX_PASSWORD_LEN {
+    let chars = p.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&chars) {
         return Err(Error::BadRequest(format!(
             "password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"
         )));
