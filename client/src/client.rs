@@ -132,11 +132,26 @@ impl Client {
 
     /// Sends a REST call: a success reply, or the error it stands for.
     pub(crate) async fn send(&self, request: RequestBuilder) -> Result<Response> {
-        let resp = request
+        let request = request
             .timeout(CALL_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
+            .build()
+            .map_err(|e| Error::BadUrl(error::root_cause(&e)))?;
+        // A pooled connection the server closed (it restarted) fails the
+        // request before any reply: an idempotent one is sent once more,
+        // on a new connection.
+        let again = request
+            .method()
+            .is_idempotent()
+            .then(|| request.try_clone())
+            .flatten();
+        let resp = match (self.http.execute(request).await, again) {
+            (Err(e), Some(again)) if e.is_request() && !e.is_timeout() => {
+                tracing::debug!(error = %error::root_cause(&e), "request failed before a reply; once more");
+                self.http.execute(again).await
+            }
+            (sent, _) => sent,
+        }
+        .map_err(|e| self.unreachable(&e))?;
         if resp.status().is_success() {
             Ok(resp)
         } else {
