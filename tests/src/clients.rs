@@ -1,8 +1,11 @@
-//! Test clients: REST over reqwest, hosts and viewers over WebSocket.
+//! Test clients: REST through meshdesk-client, hosts and viewers over
+//! WebSocket.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
+use meshdesk_client::rest::{EnrollRequest, SharePermission};
+use meshdesk_client::Client;
 use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen};
 use meshdesk_protocol::{device_auth_payload, PROTOCOL_VERSION};
 use reqwest::StatusCode;
@@ -14,19 +17,36 @@ use crate::Server;
 
 use crate::conn::Ws;
 
-/// REST client bound to one server.
+/// The test password of every account [`Api::user`] creates.
+pub const PASSWORD: &str = "password-123";
+
+/// REST client bound to one server: typed calls through `meshdesk-client`
+/// ([`Api::client`]), plus [`Api::call`] and [`Api::raw`], the escape
+/// hatch for tests that check exact statuses and bodies or send what the
+/// typed client never would (bad JSON, odd headers).
 #[derive(Debug, Clone)]
 pub struct Api {
     pub base: String,
-    http: reqwest::Client,
+    /// Not signed in; [`Api::client`] adds a token to a clone of it.
+    client: Client,
 }
 
 impl Api {
     pub fn new(server: &Server) -> Api {
         Api {
             base: server.base.clone(),
-            http: reqwest::Client::new(),
+            client: Client::new(&server.base).expect("the test server's URL"),
         }
+    }
+
+    /// A typed client sending `token`.
+    pub fn client(&self, token: &str) -> Client {
+        self.client.clone().with_token(token)
+    }
+
+    /// A typed client that is not signed in.
+    pub fn anonymous(&self) -> &Client {
+        &self.client
     }
 
     /// Send a request; `token` adds a bearer header. Returns status and the
@@ -39,9 +59,7 @@ impl Api {
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base));
+        let mut req = self.raw(method, path);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -59,60 +77,55 @@ impl Api {
         (status, value)
     }
 
-    /// A raw request builder for unusual cases (headers, raw bodies).
+    /// A raw request builder for unusual cases (headers, raw bodies), on
+    /// the client's connection pool; `path` is below `/api/v1` and may
+    /// carry a query string.
     pub fn raw(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
+        self.client
+            .http()
             .request(method, format!("{}/api/v1{path}", self.base))
     }
 
     /// Sign up and sign in; returns the token.
     pub async fn user(&self, name: &str) -> String {
-        let (s, b) = self
-            .call(
-                "POST",
-                "/accounts",
-                None,
-                Some(json!({"username": name, "password": "password-123"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "sign up {name}: {b}");
+        let made = self.client.sign_up(name, PASSWORD).await;
+        assert!(made.is_ok(), "sign up {name}: {made:?}");
         self.login(name).await
     }
 
     /// Sign in with the test password; returns the token.
     pub async fn login(&self, name: &str) -> String {
-        let (s, b) = self
-            .call(
-                "POST",
-                "/login",
-                None,
-                Some(json!({"username": name, "password": "password-123"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "login {name}: {b}");
-        b["token"].as_str().expect("token").to_string()
+        match self.client.sign_in(name, PASSWORD, None).await {
+            Ok(login) => login.token,
+            Err(e) => panic!("login {name}: {e}"),
+        }
     }
 
     /// Create an enrollment code as `token`'s user.
     pub async fn code(&self, token: &str) -> String {
-        let (s, b) = self
-            .call("POST", "/enrollment-codes", Some(token), None)
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        b["code"].as_str().expect("code").to_string()
+        match self.client(token).enrollment_code().await {
+            Ok(code) => code.code,
+            Err(e) => panic!("enrollment code: {e}"),
+        }
     }
 
-    /// Share a device.
+    /// Share a device (`perm`: `view` or `control`).
     pub async fn share(&self, owner: &str, device: &str, user: &str, perm: &str) {
-        let (s, b) = self
-            .call(
-                "POST",
-                &format!("/devices/{device}/shares"),
-                Some(owner),
-                Some(json!({"username": user, "permission": perm})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let perm = match perm {
+            "view" => SharePermission::View,
+            "control" => SharePermission::Control,
+            other => panic!("not a share permission: {other}"),
+        };
+        let shared = self.client(owner).grant_share(device, user, perm).await;
+        assert!(shared.is_ok(), "{shared:?}");
+    }
+
+    /// Whether `token`'s user sees `device_id` online.
+    pub async fn online(&self, token: &str, device_id: &str) -> bool {
+        self.client(token)
+            .device(device_id)
+            .await
+            .is_ok_and(|d| d.online)
     }
 }
 
@@ -133,12 +146,19 @@ impl TestDevice {
     /// Enroll a new device with `code`.
     pub async fn enroll(api: &Api, code: &str, name: &str) -> TestDevice {
         let key = TestDevice::key();
-        let (s, b) = TestDevice::enroll_raw(api, code, name, &key).await;
-        assert_eq!(s, StatusCode::CREATED, "enroll: {b}");
-        TestDevice {
-            id: b["device_id"].as_str().expect("device_id").to_string(),
-            name: name.to_string(),
-            key,
+        let request = EnrollRequest {
+            code: code.into(),
+            public_key: STANDARD.encode(key.verifying_key().to_bytes()),
+            name: name.into(),
+            os: "TestOS 1.0".into(),
+        };
+        match api.anonymous().enroll(&request).await {
+            Ok(enrolled) => TestDevice {
+                id: enrolled.device_id,
+                name: name.to_string(),
+                key,
+            },
+            Err(e) => panic!("enroll: {e}"),
         }
     }
 

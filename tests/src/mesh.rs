@@ -62,12 +62,10 @@ pub fn start_host(public: &Netns, server: &Server, token: &str, netns: &Netns, x
     let code = public.block_on(api.code(token));
     let mut host = Host::enroll_in(Some(netns), server, &code, DEVICE);
     host.run(x);
-    let path = format!("/devices/{}", host.device_id);
     public.block_on(async {
         let deadline = Instant::now() + WAIT;
         loop {
-            let (_, d) = api.call("GET", &path, Some(token), None).await;
-            if d["online"] == true {
+            if api.online(token, &host.device_id).await {
                 return;
             }
             assert!(Instant::now() < deadline, "host never came online");

@@ -34,6 +34,18 @@ pub fn binary(name: &str) -> PathBuf {
     p
 }
 
+/// Path of a workspace example (under `examples/` of the binaries'
+/// directory); panics with advice when it was not built.
+pub fn example(name: &str) -> PathBuf {
+    let p = bin_dir().join("examples").join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build -p meshdesk-client --examples` first (or set MESHDESK_BIN_DIR)",
+        p.display()
+    );
+    p
+}
+
 /// A fresh temporary directory, removed on drop.
 #[derive(Debug)]
 pub struct TempDir(pub PathBuf);

@@ -194,10 +194,7 @@ impl Probe {
 pub async fn wait_online(api: &crate::Api, token: &str, device_id: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let (_, d) = api
-            .call("GET", &format!("/devices/{device_id}"), Some(token), None)
-            .await;
-        if d["online"] == true {
+        if api.online(token, device_id).await {
             return;
         }
         assert!(Instant::now() < deadline, "host never came online");

@@ -28,7 +28,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Run `connect`.
 pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), ViewerError> {
     let (api, login) = signed_in(path)?;
-    let device = rt.block_on(find_device(&api, &login, &args.device))?;
+    let device = rt.block_on(find_device(&api, &args.device))?;
     // Open the display before the session, so a missing one fails cleanly.
     let event_loop = if args.headless {
         None

@@ -1,9 +1,10 @@
-//! The REST calls the viewer makes (`POST /login`, `GET /devices`) and the
-//! mapping of their failures to [`ViewerError`].
+//! The viewer's use of the REST API, through `meshdesk-client`: a client
+//! for the stored login, the mapping of failed calls to [`ViewerError`],
+//! and finding a device by name or id.
 
+use meshdesk_client::Client;
 use meshdesk_peer::server_url;
-use meshdesk_protocol::rest::{Credentials, Device, ErrorBody, LoginResponse};
-use reqwest::StatusCode;
+use meshdesk_protocol::rest::Device;
 
 use crate::account::login_file::Login;
 use crate::ViewerError;
@@ -19,119 +20,39 @@ pub fn viewer_ws_url(server: &str) -> String {
     server_url::websocket_url(server, "/api/v1/ws/viewer")
 }
 
-/// A REST client bound to one server.
-#[derive(Debug, Clone)]
-pub struct Api {
-    /// Normalised base URL.
-    server: String,
-    /// Connection pool.
-    http: reqwest::Client,
+/// A REST client of the login's server, sending its token.
+pub fn client(login: &Login) -> Result<Client, ViewerError> {
+    Ok(Client::new(&login.server)
+        .map_err(|e| rest_error(e, Call::Authorized))?
+        .with_token(login.token.clone()))
 }
 
-impl Api {
-    pub fn new(server: &str) -> Result<Api, ViewerError> {
-        Ok(Api {
-            server: normalise_server(server)?,
-            http: reqwest::Client::new(),
-        })
-    }
-
-    /// The normalised server URL.
-    pub fn server(&self) -> &str {
-        &self.server
-    }
-
-    /// `POST /login`.
-    pub async fn login(&self, credentials: &Credentials) -> Result<LoginResponse, ViewerError> {
-        let resp = self
-            .http
-            .post(self.url("/login"))
-            .json(credentials)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
-        match resp.status() {
-            StatusCode::OK => resp.json().await.map_err(|e| self.bad_reply(&e)),
-            StatusCode::UNAUTHORIZED => Err(ViewerError::WrongCredentials),
-            StatusCode::TOO_MANY_REQUESTS => {
-                let wait = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1);
-                Err(ViewerError::TooManyAttempts(wait))
-            }
-            status => Err(error_reply(status, resp).await),
-        }
-    }
-
-    /// `GET /devices`: every device this user may see, sorted by name.
-    pub async fn devices(&self, login: &Login) -> Result<Vec<Device>, ViewerError> {
-        let resp = self
-            .authorized(self.http.get(self.url("/devices")), login)
-            .await?;
-        resp.json().await.map_err(|e| self.bad_reply(&e))
-    }
-
-    /// `POST /logout`: invalidate the token on the server.
-    pub async fn logout(&self, login: &Login) -> Result<(), ViewerError> {
-        self.authorized(self.http.post(self.url("/logout")), login)
-            .await
-            .map(drop)
-    }
-
-    /// Send a request with the login's bearer token; 401 means the login expired.
-    async fn authorized(
-        &self,
-        request: reqwest::RequestBuilder,
-        login: &Login,
-    ) -> Result<reqwest::Response, ViewerError> {
-        let resp = request
-            .bearer_auth(&login.token)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
-        match resp.status() {
-            s if s.is_success() => Ok(resp),
-            StatusCode::UNAUTHORIZED => Err(ViewerError::LoginExpired),
-            status => Err(error_reply(status, resp).await),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.server)
-    }
-
-    fn unreachable(&self, e: &reqwest::Error) -> ViewerError {
-        ViewerError::Unreachable {
-            url: self.server.clone(),
-            reason: root_cause(e),
-        }
-    }
-
-    fn bad_reply(&self, e: &reqwest::Error) -> ViewerError {
-        ViewerError::Server(format!("unexpected reply: {}", root_cause(e)))
-    }
+/// Which kind of call failed: a 401 means different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `POST /login`: a 401 is a wrong username or password.
+    SignIn,
+    /// Any call with the stored token: a 401 is an expired login.
+    Authorized,
 }
 
-/// The `{"error": ...}` text of a failed reply, with its status.
-async fn error_reply(status: StatusCode, resp: reqwest::Response) -> ViewerError {
-    let message = resp
-        .json::<ErrorBody>()
-        .await
-        .map(|b| b.error)
-        .unwrap_or_else(|_| "no error message".into());
-    ViewerError::Server(format!("{} ({message})", status.as_u16()))
-}
-
-/// The innermost error text (reqwest's outer text is "error sending request").
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
+/// The viewer's error for a failed REST call.
+pub fn rest_error(e: meshdesk_client::Error, call: Call) -> ViewerError {
+    use meshdesk_client::Error as E;
+    match e {
+        E::BadUrl(url) => ViewerError::BadUrl(url),
+        E::Unreachable { url, reason } => ViewerError::Unreachable { url, reason },
+        E::BadReply(reason) => ViewerError::Server(format!("unexpected reply: {reason}")),
+        E::TooManyAttempts { retry_after_secs } => ViewerError::TooManyAttempts(retry_after_secs),
+        E::SecondFactor { methods, .. } => ViewerError::Server(format!(
+            "this account needs a second factor ({}), which the viewer cannot ask for yet",
+            methods.join(", ")
+        )),
+        E::Api { status: 401, .. } if call == Call::SignIn => ViewerError::WrongCredentials,
+        E::Api { status: 401, .. } => ViewerError::LoginExpired,
+        E::Api { status, message } => ViewerError::Server(format!("{status} ({message})")),
+        other => ViewerError::Server(other.to_string()),
     }
-    cur.to_string()
 }
 
 /// Find a device by id, or else by exact name, or else by name ignoring case.
@@ -193,6 +114,30 @@ mod tests {
             "ws://h:1/api/v1/ws/viewer".to_string()
         );
         assert_eq!(viewer_ws_url("https://h"), "wss://h/api/v1/ws/viewer");
+    }
+
+    #[test]
+    fn a_401_means_wrong_credentials_or_an_expired_login() {
+        let refused = || meshdesk_client::Error::Api {
+            status: 401,
+            message: "wrong username or password".into(),
+        };
+        assert!(matches!(
+            rest_error(refused(), Call::SignIn),
+            ViewerError::WrongCredentials
+        ));
+        assert!(matches!(
+            rest_error(refused(), Call::Authorized),
+            ViewerError::LoginExpired
+        ));
+        let other = meshdesk_client::Error::Api {
+            status: 404,
+            message: "no such device".into(),
+        };
+        assert_eq!(
+            rest_error(other, Call::Authorized).to_string(),
+            "server error: 404 (no such device)"
+        );
     }
 
     #[test]

@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use meshdesk_protocol::rest::{Credentials, Device};
+use meshdesk_client::Client;
+use meshdesk_protocol::rest::Device;
 
 use super::table;
-use crate::account::api::Api;
+use crate::account::api::{self, rest_error, Call};
 use crate::account::login_file::Login;
 use crate::ViewerError;
 
@@ -15,14 +16,13 @@ pub const PASSWORD_ENV: &str = "MESHDESK_PASSWORD";
 
 /// Sign in and save the token.
 pub async fn login(path: &Path, server: &str, username: &str) -> Result<(), ViewerError> {
-    let api = Api::new(server)?;
+    let api =
+        Client::new(&api::normalise_server(server)?).map_err(|e| rest_error(e, Call::SignIn))?;
     let password = read_password()?;
     let reply = api
-        .login(&Credentials {
-            username: username.to_string(),
-            password,
-        })
-        .await?;
+        .sign_in(username, &password, None)
+        .await
+        .map_err(|e| rest_error(e, Call::SignIn))?;
     let login = Login {
         server: api.server().to_string(),
         username: reply.username.clone(),
@@ -49,7 +49,7 @@ pub async fn logout(path: &Path) -> Result<(), ViewerError> {
         }
         Err(e) => return Err(e),
     };
-    if let Err(e) = Api::new(&login.server)?.logout(&login).await {
+    if let Err(e) = api::client(&login)?.sign_out().await {
         tracing::debug!(error = %e, "server logout failed; deleting the token anyway");
     }
     Login::remove(path)?;
@@ -59,8 +59,11 @@ pub async fn logout(path: &Path) -> Result<(), ViewerError> {
 
 /// Print the devices as a table or JSON.
 pub async fn list(path: &Path, json: bool) -> Result<(), ViewerError> {
-    let (api, login) = signed_in(path)?;
-    let devices = api.devices(&login).await?;
+    let (api, _login) = signed_in(path)?;
+    let devices = api
+        .devices()
+        .await
+        .map_err(|e| rest_error(e, Call::Authorized))?;
     if json {
         println!("{}", table::render_json(&devices));
     } else {
@@ -70,17 +73,20 @@ pub async fn list(path: &Path, json: bool) -> Result<(), ViewerError> {
 }
 
 /// The stored login, checked for expiry, and a client for its server.
-pub fn signed_in(path: &Path) -> Result<(Api, Login), ViewerError> {
+pub fn signed_in(path: &Path) -> Result<(Client, Login), ViewerError> {
     let login = Login::load(path)?;
     if login.expired(now_ms()) {
         return Err(ViewerError::LoginExpired);
     }
-    Ok((Api::new(&login.server)?, login))
+    Ok((api::client(&login)?, login))
 }
 
 /// Find the device to connect to and check that it can be reached.
-pub async fn find_device(api: &Api, login: &Login, wanted: &str) -> Result<Device, ViewerError> {
-    let devices = api.devices(login).await?;
+pub async fn find_device(api: &Client, wanted: &str) -> Result<Device, ViewerError> {
+    let devices = api
+        .devices()
+        .await
+        .map_err(|e| rest_error(e, Call::Authorized))?;
     let device = crate::account::api::resolve(&devices, wanted)?;
     if !device.online {
         return Err(ViewerError::Offline(device.name.clone()));
