@@ -101,3 +101,10 @@ pub struct WebhookPayload {
     pub webhook_id: i64,
     pub event: Event,
 }
+
+/// `PATCH /webhooks/{id}`: turn a webhook on (after it was disabled) or off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateWebhook {
+    pub enabled: bool,
+}

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod routes;
 pub mod shares;
 pub mod validate;
+pub mod webhooks;
 
 pub use json::ApiJson;
 pub use routes::{Routes, PREFIX};
@@ -27,5 +28,6 @@ pub fn router() -> Routes {
         .merge(shares::router())
         .merge(events::router())
         .merge(ice::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
 }

@@ -18,10 +18,12 @@ use super::routes::Routes;
         super::shares::list, super::shares::grant, super::shares::revoke,
         super::events::page, super::events::stream,
         super::ice::ice_servers,
+        super::webhooks::create, super::webhooks::list, super::webhooks::one, super::webhooks::update,
+        super::webhooks::remove, super::webhooks::deliveries, super::webhooks::resend,
         openapi_json,
     ),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"))
+    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"), (name = "webhooks"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
