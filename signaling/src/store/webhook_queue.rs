@@ -143,3 +143,80 @@ impl Store {
         Ok(Some(DisabledWebhook { id, user_id, url }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use meshdesk_protocol::rest::{Event, EventKind};
+
+    use super::*;
+    use crate::store::NewWebhookRow;
+
+    fn event(id: i64, kind: EventKind) -> Event {
+        Event {
+            id,
+            at: 0,
+            kind,
+            actor: None,
+            device_id: None,
+            device_name: None,
+            target_user: None,
+            permission: None,
+            session_id: None,
+            duration_ms: None,
+            detail: None,
+        }
+    }
+
+    fn hook(store: &Store, user_id: i64, kinds: Vec<EventKind>) -> i64 {
+        let new = NewWebhookRow {
+            user_id,
+            url: "http://127.0.0.1:9/".into(),
+            secret: Secret::new("whsec_test".into()),
+            kinds,
+            devices: vec![],
+        };
+        store.create_webhook(&new, 0, 20).expect("create").id
+    }
+
+    #[test]
+    fn events_queue_for_their_audience_and_a_disabled_hook_fails_its_queue() {
+        let store = Store::open_in_memory().expect("db");
+        let alice = store.create_user("alice", "h", 0, false).expect("alice").id;
+        let bob = store.create_user("bob", "h", 0, false).expect("bob").id;
+        let a = hook(&store, alice, vec![]);
+        let b = hook(&store, bob, vec![EventKind::LoginFailed]);
+        let queued = store
+            .enqueue_deliveries(&event(1, EventKind::LoginFailed), &[alice], 5)
+            .expect("queue");
+        assert_eq!(queued, 1, "bob may not see alice's event");
+        store
+            .enqueue_deliveries(&event(2, EventKind::ShareGranted), &[alice, bob], 6)
+            .expect("queue");
+        let due = store.due_deliveries().expect("due");
+        assert_eq!(due.len(), 1, "one per webhook, bob's filter refused");
+        assert_eq!((due[0].webhook_id, due[0].next_attempt_at), (a, 5));
+        let job = store
+            .delivery_job(due[0].id)
+            .expect("job")
+            .expect("pending");
+        assert_eq!(job.event.id, 1);
+        let failed = Settled {
+            status: DeliveryStatus::Pending,
+            status_code: Some(500),
+            error: Some("the receiver answered 500".into()),
+            next_attempt_at: Some(100),
+        };
+        assert_eq!(store.settle_delivery(&job, &failed, 10).expect("settle"), 1);
+        let off = store.disable_webhook(a, "disabled").expect("disable");
+        assert_eq!(off.map(|d| d.user_id), Some(alice));
+        assert!(store.due_deliveries().expect("due").is_empty());
+        let list = store.deliveries(a, 10).expect("list");
+        assert!(
+            list.iter().all(|d| d.status == DeliveryStatus::Failed),
+            "{list:?}"
+        );
+        assert_eq!(list[1].last_status_code, Some(500));
+        assert!(store.webhook(bob, a).expect("query").is_none(), "not bob's");
+        assert!(store.webhook(bob, b).expect("query").is_some());
+    }
+}
