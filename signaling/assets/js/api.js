@@ -61,4 +61,10 @@ export const api = {
   revoke: (id, username) => call('DELETE', `/devices/${enc(id)}/shares/${enc(username)}`),
   enrollmentCode: () => call('POST', '/enrollment-codes'),
   events: (before) => call('GET', `/events?limit=50${before ? `&before=${before}` : ''}`),
+  webhooks: () => call('GET', '/webhooks'),
+  addWebhook: (url, kinds, devices) => call('POST', '/webhooks', { url, kinds, devices }),
+  removeWebhook: (id) => call('DELETE', `/webhooks/${enc(id)}`),
+  enableWebhook: (id, enabled) => call('PATCH', `/webhooks/${enc(id)}`, { enabled }),
+  deliveries: (id) => call('GET', `/webhooks/${enc(id)}/deliveries`),
+  resend: (id, deliveryId) => call('POST', `/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/resend`),
 };
