@@ -1,5 +1,5 @@
-//! Recording activity: store the event, then push it live to everyone
-//! allowed to see it.
+//! Recording activity: store the event, queue it for the webhooks that
+//! want it, then push it live to everyone allowed to see it.
 
 use meshdesk_protocol::rest::{Event, EventKind};
 
@@ -7,6 +7,7 @@ use crate::clock::now_ms;
 use crate::hub::{Fanout, FanoutKind, FanoutPart};
 use crate::state::AppState;
 use crate::store::NewEvent;
+use crate::webhooks;
 
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
@@ -63,7 +64,10 @@ fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, V
         .insert_event(&e)
         .and_then(|ev| Ok((ev, state.store.event_audience(&e)?)));
     match stored {
-        Ok(stored) => Some(stored),
+        Ok(stored) => {
+            webhooks::queue_event(state, &stored.0, &stored.1);
+            Some(stored)
+        }
         Err(err) => {
             tracing::error!(error = %err, kind = kind.as_str(), "could not record event");
             None

@@ -3,7 +3,8 @@
 //!
 //! [`run`] serves a [`Config`] on a bound listener until a shutdown signal.
 //! Handlers are grouped by area in [`api`] (REST) and [`ws`] (WebSocket);
-//! durable state is in [`store`], live state in [`hub`].
+//! durable state is in [`store`], live state in [`hub`]; [`webhooks`]
+//! delivers feed events to their owners' URLs.
 
 pub mod api;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};
@@ -69,6 +71,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         ice: Arc::new(ice),
         relay,
         shutdown: shutdown::Shutdown::new(),
+        webhooks: webhooks::Webhooks::new(),
     })
 }
 
@@ -128,17 +131,19 @@ pub async fn run(
     let relay = state.relay.clone();
     let conns = state.shutdown.clone();
     let listener = LimitedListener::new(listener, state.config.max_connections);
+    // The sweep of detached sessions (see `resume`) and the webhook
+    // deliveries live exactly as long as serving does.
     let sweep = resume::sweep(state.clone());
+    let deliveries = webhooks::queue::worker::run(state.clone());
+    let background = async { tokio::join!(sweep, deliveries) };
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())
         .into_future();
     tokio::pin!(serve);
-    // The sweep of detached sessions (see `resume`) lives exactly as long
-    // as serving does.
     tokio::select! {
         served = &mut serve => return stopped(served, relay.as_deref(), &conns),
-        () = sweep => {}
+        _ = background => {}
         () = shutdown => {}
     }
     // Media relaying stops with the signal; requests and connections drain.

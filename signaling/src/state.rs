@@ -10,6 +10,7 @@ use crate::hub::Hub;
 use crate::ice::IceIssuer;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
+use crate::webhooks::Webhooks;
 
 /// Everything a request or connection needs; cheap to clone.
 #[derive(Clone, Debug)]
@@ -30,4 +31,6 @@ pub struct AppState {
     pub relay: Option<Arc<Relay>>,
     /// The shutdown signal, and the owner of every WebSocket task.
     pub shutdown: Shutdown,
+    /// Wakes the webhook delivery worker.
+    pub webhooks: Webhooks,
 }

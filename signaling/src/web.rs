@@ -49,8 +49,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/views/devices.js", JS),
     asset!("js/views/dialogs.js", JS),
     asset!("js/views/feed.js", JS),
+    asset!("js/views/settings.js", JS),
     asset!("js/views/signin.js", JS),
     asset!("js/views/tokens.js", JS),
+    asset!("js/views/webhooks.js", JS),
 ];
 
 /// The app's modules as one script (`bundle.rs`), from `js/app.js` down.

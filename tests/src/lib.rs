@@ -11,6 +11,7 @@ pub mod host;
 pub mod mesh;
 pub mod netns;
 pub mod prereq;
+pub mod receiver;
 pub mod server;
 pub mod sse;
 pub mod tcp_proxy;
@@ -21,6 +22,7 @@ pub use clients::{Api, TestDevice};
 pub use conn::{HostConn, ViewerConn};
 pub use host::Host;
 pub use meshdesk_xtest::{Screenshot, Xvfb};
+pub use receiver::Receiver;
 pub use server::Server;
 pub use sse::FeedStream;
 

@@ -205,6 +205,15 @@ impl Server {
         false
     }
 
+    /// Kill the process with SIGKILL (a crash: nothing is flushed or
+    /// closed); `restart` starts it again on the same data dir.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Full log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -127,6 +127,9 @@ async fn each_scope_allows_its_calls_and_nothing_else() {
         403
     );
     assert_eq!(status(api, "POST", "/logout", &all, None).await, 403);
+    assert_eq!(status(api, "GET", "/webhooks", &all, None).await, 403);
+    let hook = Some(json!({"url": "https://example.com/hook"}));
+    assert_eq!(status(api, "POST", "/webhooks", &all, hook).await, 403);
     assert_eq!(status(api, "GET", "/me", &all, None).await, 200);
     // ...nor anything its user may not: bob's device stays invisible.
     let bobs = format!("/devices/{}", w.bobs.id);

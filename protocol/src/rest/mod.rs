@@ -8,7 +8,9 @@ mod tokens;
 mod webhooks;
 
 pub use tokens::{CreatedToken, NewToken, Scope, TokenInfo, ALL_SCOPES};
-pub use webhooks::{CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, Webhook, WebhookPayload};
+pub use webhooks::{
+    CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, UpdateWebhook, Webhook, WebhookPayload,
+};
 
 /// What a user may do with a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -11,7 +11,16 @@ use super::{Event, EventKind};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewWebhook {
-    /// `http://` or `https://` URL that receives the POSTs.
+    /// `http://` or `https://` URL that receives the POSTs, at most 2048
+    /// characters, without a user name or password.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            format = "uri",
+            max_length = 2048,
+            example = "https://alerts.example.com/meshdesk"
+        )
+    )]
     pub url: String,
     /// Only these kinds (absent or empty: every kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,4 +109,11 @@ pub struct WebhookPayload {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub event: Event,
+}
+
+/// `PATCH /webhooks/{id}`: turn a webhook on (after it was disabled) or off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateWebhook {
+    pub enabled: bool,
 }

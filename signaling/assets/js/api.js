@@ -64,4 +64,10 @@ export const api = {
   tokens: () => call('GET', '/tokens'),
   createToken: (body) => call('POST', '/tokens', body),
   revokeToken: (id) => call('DELETE', `/tokens/${enc(id)}`),
+  webhooks: () => call('GET', '/webhooks'),
+  addWebhook: (url, kinds, devices) => call('POST', '/webhooks', { url, kinds, devices }),
+  removeWebhook: (id) => call('DELETE', `/webhooks/${enc(id)}`),
+  enableWebhook: (id, enabled) => call('PATCH', `/webhooks/${enc(id)}`, { enabled }),
+  deliveries: (id) => call('GET', `/webhooks/${enc(id)}/deliveries`),
+  resend: (id, deliveryId) => call('POST', `/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/resend`),
 };

@@ -1,5 +1,5 @@
 // The Meshdesk web app: sign-in, then devices and activity, and the session
-// view at #/session/DEVICE_ID. One viewer WebSocket per page carries
+// view at #/session/DEVICE_ID, the settings at #/settings. One viewer WebSocket per page carries
 // presence, the live feed and session signaling.
 
 import { api } from './api.js';
@@ -8,6 +8,7 @@ import { Live } from './live.js';
 import { sessionView } from './session/view.js';
 import { Devices } from './views/devices.js';
 import { Feed } from './views/feed.js';
+import { settingsView } from './views/settings.js';
 import { signInView } from './views/signin.js';
 
 const root = document.getElementById('app');
@@ -56,10 +57,11 @@ function home(me, live) {
   let session = null;
   const offline = h('div', { className: 'banner', hidden: true, attrs: { role: 'status' } }, 'Reconnecting to the server…');
   const signOut = h('button', { type: 'button', className: 'secondary small' }, 'Sign out');
+  const settings = h('button', { type: 'button', className: 'secondary small', on: { click: () => { location.hash = '#/settings'; } } }, 'Settings');
   const header = h('header', { className: 'top' },
     h('div', { className: 'brand' }, h('span', { className: 'logo', attrs: { 'aria-hidden': 'true' } }), 'Meshdesk'),
     h('span', { className: 'spacer' }),
-    h('span', { className: 'user', dataset: { testid: 'username' } }, me.username), signOut);
+    h('span', { className: 'user', dataset: { testid: 'username' } }, me.username), settings, signOut);
   const main = h('main', { className: 'home' }, devices.el, feed.el);
   const sessionRoot = h('div', { className: 'session-root' });
 
@@ -87,6 +89,12 @@ function home(me, live) {
   });
 
   const route = async () => {
+    if (location.hash === '#/settings') {
+      if (session && !session.ended) session.close();
+      session = null;
+      settingsView(root, header, () => { location.hash = '#/'; });
+      return;
+    }
     const match = location.hash.match(/^#\/session\/(.+)$/);
     if (!match) {
       if (session && !session.ended) session.close();

@@ -41,6 +41,7 @@ export function describe(e) {
     case 'share_granted': return `${who} shared ${dev} with ${e.target_user}${perm}`;
     case 'share_revoked': return `${who} stopped sharing ${dev} with ${e.target_user}`;
     case 'session_started': return `${who} connected to ${dev}${perm}`;
+    case 'webhook_disabled': return `A webhook was turned off: ${e.detail ?? 'too many failed deliveries'}`;
     case 'session_ended': {
       const len = e.duration_ms !== null && e.duration_ms !== undefined ? `, ${duration(e.duration_ms)}` : '';
       const why = e.detail ? `: ${e.detail}` : '';

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod shares;
 pub mod tokens;
 pub mod validate;
+pub mod webhooks;
 
 pub use json::ApiJson;
 pub use path::ApiPath;
@@ -32,5 +33,6 @@ pub fn router() -> Routes {
         .merge(events::router())
         .merge(tokens::router())
         .merge(ice::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
 }

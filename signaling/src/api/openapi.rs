@@ -20,10 +20,13 @@ use super::routes::Routes;
         super::events::page, super::events::stream,
         super::ice::ice_servers,
         super::tokens::create, super::tokens::list, super::tokens::revoke,
+        super::webhooks::create, super::webhooks::list, super::webhooks::one, super::webhooks::update,
+        super::webhooks::remove, super::webhooks::deliveries, super::webhooks::resend,
         openapi_json,
     ),
     modifiers(&BearerAuth, &Rules),
-    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"), (name = "tokens"))
+    tags((name = "accounts"), (name = "devices"), (name = "sharing"), (name = "feed"), (name = "sessions"), (name = "tokens"),
+         (name = "webhooks"))
 )]
 #[derive(Debug)]
 pub struct ApiDoc;

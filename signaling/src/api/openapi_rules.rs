@@ -41,6 +41,7 @@ const SHARE: &[(&str, &str)] = &[
     ("id", "$request.path.id"),
     ("username", "$response.body#/username"),
 ];
+/// The `id` of what was just created (a token, a webhook).
 const TOKEN_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
 
 fn enroll_body() -> serde_json::Value {

@@ -62,6 +62,35 @@ pub fn rfc3339_ms(field: &str, v: &str) -> Result<i64> {
         .map_err(|_| Error::BadRequest(format!("{field} is out of range")))
 }
 
+/// Longest webhook URL.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// A webhook URL: `http` or `https`, a host, no user name or password,
+/// at most [`MAX_URL_LEN`] bytes. Returns it as parsed (normalised).
+pub fn webhook_url(u: &str) -> Result<String> {
+    if u.len() > MAX_URL_LEN {
+        return Err(Error::BadRequest(format!(
+            "url must be at most {MAX_URL_LEN} characters"
+        )));
+    }
+    let url = url::Url::parse(u.trim())
+        .map_err(|e| Error::BadRequest(format!("url: not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::BadRequest(
+            "url must start with http:// or https://".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::BadRequest(
+            "url must not contain a user name or password".into(),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::BadRequest("url must name a host".into()));
+    }
+    Ok(url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +116,27 @@ mod tests {
         );
         let e = rfc3339_ms("expires_at", "tomorrow").expect_err("bad");
         assert!(e.to_string().contains("expires_at"), "{e}");
+    }
+
+    #[test]
+    fn webhook_urls() {
+        assert_eq!(
+            webhook_url("https://hooks.example.com/in?k=1").expect("ok"),
+            "https://hooks.example.com/in?k=1"
+        );
+        assert_eq!(
+            webhook_url("http://127.0.0.1:9000").expect("ok"),
+            "http://127.0.0.1:9000/"
+        );
+        for (bad, why) in [
+            ("hooks.example.com", "not a valid URL"),
+            ("ftp://example.com/", "http:// or https://"),
+            ("https://user:pw@example.com/", "user name or password"),
+            ("file:///etc/passwd", "http:// or https://"),
+        ] {
+            let e = webhook_url(bad).expect_err(bad).to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        assert!(webhook_url(&format!("https://e.com/{}", "a".repeat(2048))).is_err());
     }
 }

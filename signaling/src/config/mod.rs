@@ -18,10 +18,12 @@ use crate::error::{Error, Result};
 
 mod checks;
 mod turn_external;
+mod webhooks;
 
 use checks::positive;
 
 pub use turn_external::{TurnExternal, TurnExternalFile};
+pub use webhooks::{WebhookSettings, WebhooksFile};
 
 /// Default `max_connections`: a household's or a small company's hosts and
 /// viewers many times over, well inside a default open-file limit (1024
@@ -91,6 +93,9 @@ pub struct FileConfig {
     pub relay: RelayFile,
     /// An external TURN server (coturn) to mint credentials for. Default none.
     pub turn_external: Option<TurnExternalFile>,
+    /// Webhook deliveries: allowed receivers, retries, disabling.
+    #[serde(default)]
+    pub webhooks: WebhooksFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -138,6 +143,7 @@ pub struct Config {
     pub ice_servers: Vec<IceServer>,
     pub relay: RelaySettings,
     pub turn_external: Option<TurnExternal>,
+    pub webhooks: WebhookSettings,
 }
 
 impl Config {
@@ -217,6 +223,7 @@ impl Config {
             ice_servers,
             relay: RelaySettings::from_file(f.relay)?,
             turn_external: TurnExternal::from_file(f.turn_external)?,
+            webhooks: WebhookSettings::from_file(f.webhooks)?,
         })
     }
 

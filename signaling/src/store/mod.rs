@@ -1,6 +1,6 @@
 //! Durable state in one SQLite file: accounts, sign-in and API tokens,
-//! enrollment codes,
-//! devices, shares and the activity feed.
+//! enrollment codes, devices, shares, the activity feed, and webhooks with
+//! their delivery queue.
 //!
 //! rusqlite is synchronous; every call is a few hundred microseconds on a
 //! local file, so handlers call it directly while holding the connection's
@@ -13,6 +13,8 @@ mod events;
 mod schema;
 mod shares;
 mod users;
+mod webhook_queue;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +27,8 @@ pub use api_tokens::NewApiToken;
 pub use devices::{DeviceRow, NewDevice};
 pub use events::NewEvent;
 pub use users::User;
+pub use webhook_queue::DisabledWebhook;
+pub use webhooks::{DeliveryJob, DueDelivery, NewWebhookRow, Settled};
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]

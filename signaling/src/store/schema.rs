@@ -85,6 +85,40 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX api_tokens_user ON api_tokens(user_id);
     "#,
+    // 3: webhooks: registered webhooks and their delivery queue. A
+    // delivery keeps the event's JSON, so retention of the feed never
+    // takes a pending delivery's body away.
+    r#"
+    CREATE TABLE webhooks (
+        id                   INTEGER PRIMARY KEY,
+        user_id              INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        url                  TEXT NOT NULL,
+        secret               TEXT NOT NULL,
+        kinds                TEXT NOT NULL,
+        devices              TEXT NOT NULL,
+        enabled              INTEGER NOT NULL DEFAULT 1,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        created_at           INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_user ON webhooks(user_id);
+    CREATE TABLE webhook_deliveries (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id       INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id         INTEGER NOT NULL,
+        kind             TEXT NOT NULL,
+        event            TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        first_attempt_at INTEGER,
+        next_attempt_at  INTEGER,
+        last_status_code INTEGER,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        delivered_at     INTEGER
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+    CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.

@@ -73,6 +73,10 @@ export class Tokens {
     this.secret.hidden = false;
   }
 
+  load() {
+    return this.reload();
+  }
+
   async reload() {
     try {
       const tokens = await api.tokens();
