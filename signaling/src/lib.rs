@@ -43,6 +43,7 @@ use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Store;
 use meshdesk_relay::Relay;
+use meshdesk_tasks::AbortOnDrop;
 
 /// Open the database in the configured data dir, start the embedded relay
 /// (when enabled) and build the state.
@@ -55,6 +56,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     })?;
     let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
     store.purge_expired(clock::now_ms())?;
+    feed::retention::prune_once(&store, config.events.retention, clock::now_ms());
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
     Ok(AppState {
@@ -129,6 +131,8 @@ pub async fn run(
     let conns = state.shutdown.clone();
     let listener = LimitedListener::new(listener, state.config.max_connections);
     let sweep = resume::sweep(state.clone());
+    // Pruning old feed events runs while this function does.
+    let _prune = AbortOnDrop::spawn(feed::retention::run(state.clone()));
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())

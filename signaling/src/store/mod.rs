@@ -8,6 +8,7 @@
 
 mod devices;
 mod events;
+mod retention;
 mod schema;
 mod shares;
 mod users;
@@ -20,7 +21,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 pub use devices::{DeviceRow, NewDevice};
-pub use events::NewEvent;
+pub use events::{EventQuery, EventRead, NewEvent};
 pub use users::User;
 
 /// Handle to the database; cheap to clone.

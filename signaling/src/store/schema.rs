@@ -71,6 +71,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_device ON events(device_id, id);
     CREATE INDEX events_target ON events(target_id, id);
     "#,
+    // Feed retention: the one row says how far pruning has deleted, so a
+    // resume from before it is told about the gap.
+    r#"
+    CREATE TABLE events_pruned (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        through_id INTEGER NOT NULL,
+        newest_at  INTEGER NOT NULL
+    );
+    CREATE INDEX events_at ON events(at);
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.
