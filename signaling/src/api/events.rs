@@ -50,12 +50,13 @@ pub struct EventsQuery {
     pub since: Option<String>,
 }
 
-/// Decode a query string with repeatable keys; errors are a 400.
+/// Decode a query string with repeatable keys; errors are a 400 worded
+/// as axum's own `Query` rejection.
 pub fn decode_query<T: serde::de::DeserializeOwned + Default>(raw: Option<&str>) -> Result<T> {
     match raw {
         None | Some("") => Ok(T::default()),
         Some(q) => serde_html_form::from_str(q)
-            .map_err(|e| Error::BadRequest(format!("bad query string: {e}"))),
+            .map_err(|e| Error::BadRequest(format!("Failed to deserialize query string: {e}"))),
     }
 }
 
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(err("limit=0"), "limit must be 1 to 200");
         assert_eq!(err("limit=201"), "limit must be 1 to 200");
         assert!(err("since=soon").starts_with("since:"));
-        assert!(err("limit=x").starts_with("bad query string"));
-        assert!(err("before=1&before=2").starts_with("bad query string"));
+        assert!(err("limit=x").starts_with("Failed to deserialize query string: "));
+        assert!(err("before=1&before=2").starts_with("Failed to deserialize query string: "));
     }
 }
