@@ -245,7 +245,8 @@ pub const ALL_EVENT_KINDS: [EventKind; 12] = [
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
-    /// Increasing id; use it as the `before` cursor when paging.
+    /// Increasing id; use it as the `before` cursor when paging back, and
+    /// as `since` or `Last-Event-ID` when catching up.
     pub id: i64,
     pub at: i64,
     pub kind: EventKind,
@@ -283,8 +284,8 @@ pub struct EventsPage {
 }
 
 /// Events lost to retention: ids strictly between `after` and `before`
-/// may have existed and are gone. Sent as the SSE `event: gap` and in
-/// [`EventsPage::gap`].
+/// may have existed and are gone. Sent as the SSE `event: gap` and as the
+/// `gap` of a page read with `since`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Gap {
