@@ -35,8 +35,34 @@ pub struct LiveFeed {
     rx: broadcast::Receiver<Arc<Fanout>>,
     /// What was sent and what is left to replay.
     cursor: FeedCursor,
-    /// SSE events ready to send, in order.
-    queue: VecDeque<SseEvent>,
+    /// What is ready to send, in order.
+    queue: VecDeque<Out>,
+}
+
+/// One thing a stream sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// `event: event`, with the event's id.
+    Event(Event),
+    /// `event: gap`: retention deleted events after the cursor.
+    Gap(Gap),
+}
+
+impl Out {
+    /// The SSE block: `event: event`, `id: ID`, `data: EVENT JSON`; or
+    /// `event: gap`, `data: {"after": A, "before": B}` with no id, so a
+    /// client's `Last-Event-ID` stays the last event it got.
+    pub fn into_sse(self) -> SseEvent {
+        match self {
+            Out::Event(ev) => SseEvent::default()
+                .event("event")
+                .id(ev.id.to_string())
+                .data(meshdesk_protocol::encode(&ev)),
+            Out::Gap(g) => SseEvent::default()
+                .event("gap")
+                .data(meshdesk_protocol::encode(&g)),
+        }
+    }
 }
 
 impl LiveFeed {
@@ -53,7 +79,7 @@ impl LiveFeed {
         let mut queue = VecDeque::new();
         let cursor = match since {
             Some(since) => {
-                queue.extend(gap(since, st.store.pruned()?).map(|g| gap_sse(&g)));
+                queue.extend(gap(since, st.store.pruned()?).map(Out::Gap));
                 FeedCursor::resume(since)
             }
             None => FeedCursor::live(st.store.event_high_water()?),
@@ -71,6 +97,11 @@ impl LiveFeed {
     /// The next SSE event to send; `None` when the stream must end (the
     /// broadcast closed, or the store failed).
     pub async fn next(&mut self) -> Option<SseEvent> {
+        self.next_out().await.map(Out::into_sse)
+    }
+
+    /// The next thing to send, as plain data.
+    pub async fn next_out(&mut self) -> Option<Out> {
         loop {
             if let Some(e) = self.queue.pop_front() {
                 return Some(e);
@@ -98,7 +129,7 @@ impl LiveFeed {
         let read = self.store.read_events(self.user_id, &q)?;
         let full = read.events.len() == REPLAY_PAGE as usize;
         let last = read.events.last().map(|e| e.id);
-        self.queue.extend(read.events.iter().map(event_sse));
+        self.queue.extend(read.events.into_iter().map(Out::Event));
         self.cursor.page_read(last, full, read.high_water);
         Ok(())
     }
@@ -110,7 +141,7 @@ impl LiveFeed {
                 for part in fanout.for_user(self.user_id) {
                     if let FanoutKind::Event(ev) = &part.kind {
                         if self.filter.matches(ev) && self.cursor.admit(ev.id) {
-                            self.queue.push_back(event_sse(ev));
+                            self.queue.push_back(Out::Event(ev.clone()));
                         }
                     }
                 }
@@ -123,7 +154,7 @@ impl LiveFeed {
                 );
                 let since = Since::Id(self.cursor.sent());
                 let pruned = self.store.pruned().ok().flatten();
-                self.queue.extend(gap(since, pruned).map(|g| gap_sse(&g)));
+                self.queue.extend(gap(since, pruned).map(Out::Gap));
                 self.cursor.lagged();
             }
             Err(RecvError::Closed) => return None,
@@ -132,18 +163,56 @@ impl LiveFeed {
     }
 }
 
-/// `event: event`, `id: ID`, `data: EVENT JSON`.
-fn event_sse(ev: &Event) -> SseEvent {
-    SseEvent::default()
-        .event("event")
-        .id(ev.id.to_string())
-        .data(meshdesk_protocol::encode(ev))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::NewEvent;
+    use meshdesk_protocol::rest::EventKind;
+    use std::time::Duration;
 
-/// `event: gap`, `data: {"after": A, "before": B}`; no id, so a client's
-/// `Last-Event-ID` stays the last event it got.
-fn gap_sse(g: &Gap) -> SseEvent {
-    SseEvent::default()
-        .event("gap")
-        .data(meshdesk_protocol::encode(g))
+    /// Events recorded for `user` while the stream is not read at all,
+    /// more than the live broadcast holds.
+    fn flood(st: &AppState, user: i64, n: usize) {
+        for _ in 0..n {
+            let e = NewEvent {
+                user_id: Some(user),
+                ..NewEvent::default()
+            };
+            crate::feed::record(st, EventKind::LoginFailed, e);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_lags_behind_the_broadcast_misses_nothing() {
+        let dir = std::env::temp_dir().join(format!("meshdesk-live-{}", rand::random::<u64>()));
+        let st = crate::build_state(Config::default_for_tests(&dir))
+            .await
+            .expect("state");
+        let user = st
+            .store
+            .create_user("ann", "hash", 0, false)
+            .expect("user")
+            .id;
+        let mut feed = LiveFeed::open(&st, user, EventFilter::default(), None).expect("open");
+        let n = 5_000;
+        flood(&st, user, n);
+        let mut ids = Vec::with_capacity(n);
+        while ids.len() < n {
+            let next = tokio::time::timeout(Duration::from_secs(10), feed.next_out());
+            match next.await.expect("an event in time").expect("an event") {
+                Out::Event(e) => ids.push(e.id),
+                Out::Gap(g) => panic!("no gap without pruning: {g:?}"),
+            }
+        }
+        let want: Vec<i64> = (1..=n as i64).collect();
+        assert!(ids == want, "every event once, in order");
+        // Then live again: the next event is the next one.
+        flood(&st, user, 1);
+        match feed.next_out().await {
+            Some(Out::Event(e)) => assert_eq!(e.id, n as i64 + 1),
+            other => panic!("expected the next live event, got {other:?}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
