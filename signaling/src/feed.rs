@@ -1,5 +1,17 @@
 //! Recording activity: store the event, queue it for the webhooks that
-//! want it, then push it live to everyone allowed to see it.
+//! want it, then push it live to everyone allowed to see it. Storing and
+//! publishing happen under one lock
+//! ([`crate::hub::Hub::publish_in_order`]), so live events go out in id
+//! order, which the resumable stream ([`live`]) depends on.
+//!
+//! Submodules: [`filter`] (what a reader asks for), [`cursor`] (the
+//! resume bookkeeping), [`live`] (the stream's driver) and [`retention`]
+//! (pruning old events).
+
+pub mod cursor;
+pub mod filter;
+pub mod live;
+pub mod retention;
 
 use meshdesk_protocol::rest::{Event, EventKind};
 
@@ -12,11 +24,13 @@ use crate::webhooks;
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
 pub fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
-    let (event, audience) = store(state, kind, e)?;
-    state
-        .hub
-        .publish(Fanout::new(audience, FanoutKind::Event(event.clone())));
-    Some(event)
+    state.hub.publish_in_order(|| match store(state, kind, e) {
+        Some((event, audience)) => {
+            let fanout = Fanout::new(audience, FanoutKind::Event(event.clone()));
+            (Some(event), Some(fanout))
+        }
+        None => (None, None),
+    })
 }
 
 /// Tell everyone who may see a device that it went online or offline.
@@ -42,15 +56,13 @@ pub fn presence_changed(state: &AppState, device_id: &str, name: &str, online: b
     } else {
         EventKind::DeviceOffline
     };
-    let event = store(state, kind, e)
-        .map(|(event, audience)| FanoutPart::new(audience, FanoutKind::Event(event)));
-    let parts: Vec<FanoutPart> = [presence_part(state, device_id, name, online), event]
-        .into_iter()
-        .flatten()
-        .collect();
-    if !parts.is_empty() {
-        state.hub.publish(Fanout { parts });
-    }
+    let presence = presence_part(state, device_id, name, online);
+    state.hub.publish_in_order(|| {
+        let event = store(state, kind, e)
+            .map(|(event, audience)| FanoutPart::new(audience, FanoutKind::Event(event)));
+        let parts: Vec<FanoutPart> = [presence, event].into_iter().flatten().collect();
+        ((), (!parts.is_empty()).then_some(Fanout { parts }))
+    });
 }
 
 /// Store an event; returns it and who may see it.

@@ -45,6 +45,7 @@ use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Store;
 use meshdesk_relay::Relay;
+use meshdesk_tasks::AbortOnDrop;
 
 /// Open the database in the configured data dir, start the embedded relay
 /// (when enabled) and build the state.
@@ -57,6 +58,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     })?;
     let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
     store.purge_expired(clock::now_ms())?;
+    feed::retention::prune_once(&store, config.events.retention, clock::now_ms());
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
     Ok(AppState {
@@ -136,6 +138,8 @@ pub async fn run(
     let sweep = resume::sweep(state.clone());
     let deliveries = webhooks::queue::worker::run(state.clone());
     let background = async { tokio::join!(sweep, deliveries) };
+    // Pruning old feed events runs while this function does.
+    let _prune = AbortOnDrop::spawn(feed::retention::run(state.clone()));
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())

@@ -24,7 +24,7 @@ pub use host::Host;
 pub use meshdesk_xtest::{Screenshot, Xvfb};
 pub use receiver::Receiver;
 pub use server::Server;
-pub use sse::FeedStream;
+pub use sse::{Block, FeedStream};
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -260,7 +260,8 @@ pub const ALL_EVENT_KINDS: [EventKind; 12] = [
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
-    /// Increasing id; use it as the `before` cursor when paging.
+    /// Increasing id; use it as the `before` cursor when paging back, and
+    /// as `since` or `Last-Event-ID` when catching up.
     pub id: i64,
     pub at: i64,
     pub kind: EventKind,
@@ -278,13 +279,36 @@ pub struct Event {
     pub detail: Option<String>,
 }
 
-/// Reply to `GET /events`: newest first.
+/// Reply to `GET /events`: newest first, or oldest first when `since` was
+/// given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsPage {
     pub events: Vec<Event>,
-    /// Pass as `before` to get the next (older) page; null at the end.
+    /// Pass as `before` to get the next (older) page; null at the end, and
+    /// always null when the request had `since`.
     pub next_before: Option<i64>,
+    /// With `since`: pass as `since` to get the next (newer) page; null
+    /// when no more events follow yet.
+    #[serde(default)]
+    pub next_since: Option<i64>,
+    /// With `since`: events the server has already deleted (retention)
+    /// lay after the cursor; null when nothing was lost.
+    #[serde(default)]
+    pub gap: Option<Gap>,
+}
+
+/// Events lost to retention: ids strictly between `after` and `before`
+/// may have existed and are gone. Sent as the SSE `event: gap` and as the
+/// `gap` of a page read with `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Gap {
+    /// The cursor the client resumed from (0 for a time cursor).
+    pub after: i64,
+    /// The first id that is certainly kept: one more than the highest
+    /// deleted id.
+    pub before: i64,
 }
 
 /// An ICE server entry, in the shape of the browser's `RTCIceServer`.

@@ -111,10 +111,19 @@ fn devices() -> impl Strategy<Value = Vec<Device>> {
 }
 
 fn events_page() -> impl Strategy<Value = EventsPage> {
-    (vec(event(), 0..4), of(any::<i64>())).prop_map(|(events, next_before)| EventsPage {
-        events,
-        next_before,
-    })
+    let gap = (any::<i64>(), any::<i64>()).prop_map(|(after, before)| Gap { after, before });
+    (
+        vec(event(), 0..4),
+        of(any::<i64>()),
+        of(any::<i64>()),
+        of(gap),
+    )
+        .prop_map(|(events, next_before, next_since, gap)| EventsPage {
+            events,
+            next_before,
+            next_since,
+            gap,
+        })
 }
 
 fn ice_servers() -> impl Strategy<Value = IceServers> {

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod devices;
 pub mod enroll;
+pub mod event_stream;
 pub mod events;
 pub mod ice;
 pub mod json;

@@ -17,7 +17,7 @@ use super::routes::Routes;
         super::enroll::create_code, super::enroll::enroll,
         super::devices::list, super::devices::one, super::devices::rename, super::devices::remove,
         super::shares::list, super::shares::grant, super::shares::revoke,
-        super::events::page, super::events::stream,
+        super::events::page, super::event_stream::stream,
         super::ice::ice_servers,
         super::tokens::create, super::tokens::list, super::tokens::revoke,
         super::webhooks::create, super::webhooks::list, super::webhooks::one, super::webhooks::update,

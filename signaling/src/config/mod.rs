@@ -17,11 +17,13 @@ use meshdesk_relay::RelaySettings;
 use crate::error::{Error, Result};
 
 mod checks;
+mod events;
 mod turn_external;
 mod webhooks;
 
 use checks::positive;
 
+pub use events::{EventsFile, EventsSettings};
 pub use turn_external::{TurnExternal, TurnExternalFile};
 pub use webhooks::{WebhookSettings, WebhooksFile};
 
@@ -96,6 +98,9 @@ pub struct FileConfig {
     /// Webhook deliveries: allowed receivers, retries, disabling.
     #[serde(default)]
     pub webhooks: WebhooksFile,
+    /// The activity feed: `retention_days` (default 30).
+    #[serde(default)]
+    pub events: EventsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -144,6 +149,8 @@ pub struct Config {
     pub relay: RelaySettings,
     pub turn_external: Option<TurnExternal>,
     pub webhooks: WebhookSettings,
+    /// The activity feed's retention.
+    pub events: EventsSettings,
 }
 
 impl Config {
@@ -224,6 +231,7 @@ impl Config {
             relay: RelaySettings::from_file(f.relay)?,
             turn_external: TurnExternal::from_file(f.turn_external)?,
             webhooks: WebhookSettings::from_file(f.webhooks)?,
+            events: EventsSettings::from_file(f.events)?,
         })
     }
 
@@ -267,6 +275,7 @@ mod tests {
         assert_eq!(c.enrollment_code_ttl, Duration::from_secs(900));
         assert_eq!(c.session_resume_grace, Duration::from_secs(30));
         assert_eq!(c.max_connections, 1024);
+        assert_eq!(c.events.retention, Duration::from_secs(30 * 86_400));
     }
 
     #[test]
@@ -303,6 +312,11 @@ mod tests {
         assert!(err.contains("relay.listen"), "{err}");
         let err = toml::from_str::<FileConfig>("[relay]\nenable = true").expect_err("unknown");
         assert!(err.to_string().contains("enable"), "{err}");
+        let f: FileConfig = toml::from_str("[events]\nretention_days = 0").expect("parses");
+        let err = Config::from_file(f).expect_err("invalid").to_string();
+        assert!(err.contains("events.retention_days"), "{err}");
+        let err = toml::from_str::<FileConfig>("[events]\nretention_days = -1").expect_err("neg");
+        assert!(err.to_string().contains("retention_days"), "{err}");
     }
 
     #[test]

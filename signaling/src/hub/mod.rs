@@ -146,6 +146,9 @@ pub struct Hub {
     /// Hashes of tokens just signed out, for the feed streams opened with
     /// them.
     signed_out: broadcast::Sender<[u8; 32]>,
+    /// Held across storing and publishing a feed event, so events are
+    /// published in id order (see [`Hub::publish_in_order`]).
+    publish_order: Arc<Mutex<()>>,
 }
 
 impl Default for Hub {
@@ -163,6 +166,7 @@ impl Hub {
             fanout,
             detached: Arc::new(Notify::new()),
             signed_out,
+            publish_order: Arc::default(),
         }
     }
 
@@ -339,6 +343,23 @@ impl Hub {
     pub fn publish(&self, fanout: Fanout) {
         // No receivers is fine: nobody is watching.
         let _ = self.fanout.send(Arc::new(fanout));
+    }
+
+    /// Run `make` (which stores an event and builds its fan-out) and
+    /// publish what it returns, with no other `publish_in_order` between:
+    /// events stored this way are published in the order of their ids,
+    /// which feed streams rely on to drop duplicates without losing any.
+    pub fn publish_in_order<T>(&self, make: impl FnOnce() -> (T, Option<Fanout>)) -> T {
+        // A panic while holding this lock poisons nothing we read.
+        let _order = self
+            .publish_order
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (out, fanout) = make();
+        if let Some(f) = fanout {
+            self.publish(f);
+        }
+        out
     }
 
     /// Receive everything published from now on.

@@ -7,10 +7,68 @@
 //! is about a device they may currently see.
 
 use meshdesk_protocol::rest::{Event, EventKind, Permission};
-use rusqlite::{params, Row};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Row};
 
 use super::Store;
 use crate::error::Result;
+use crate::feed::filter::{EventFilter, Since};
+
+/// Which of a user's events to read.
+#[derive(Debug, Clone, Copy)]
+pub struct EventQuery<'a> {
+    /// Kinds and device asked for.
+    pub filter: &'a EventFilter,
+    /// Only events after this (then oldest first).
+    pub since: Option<Since>,
+    /// Only events with an id below this.
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// The result of [`Store::read_events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRead {
+    pub events: Vec<Event>,
+    /// The newest event id stored at the time of the read, visible or not.
+    pub high_water: i64,
+}
+
+fn high_water(conn: &rusqlite::Connection) -> Result<i64> {
+    let max = "SELECT COALESCE(MAX(id), 0) FROM events";
+    Ok(conn.query_row(max, [], |r| r.get(0))?)
+}
+
+/// Add `v` to the statement's arguments; its placeholder.
+fn bind(args: &mut Vec<Value>, v: impl Into<Value>) -> String {
+    args.push(v.into());
+    format!("?{}", args.len())
+}
+
+/// Append the conditions of `q` (other than visibility) to `sql`.
+fn narrow(sql: &mut String, args: &mut Vec<Value>, q: &EventQuery<'_>) {
+    if !q.filter.kinds.is_empty() {
+        let marks: Vec<String> = q
+            .filter
+            .kinds
+            .iter()
+            .map(|k| bind(args, k.as_str().to_string()))
+            .collect();
+        sql.push_str(&format!(" AND kind IN ({})", marks.join(", ")));
+    }
+    if let Some(d) = &q.filter.device {
+        sql.push_str(&format!(" AND device_id = {}", bind(args, d.clone())));
+    }
+    match q.since {
+        Some(Since::Id(id)) => sql.push_str(&format!(" AND id > {}", bind(args, id))),
+        Some(Since::Time(t)) => sql.push_str(&format!(" AND at > {}", bind(args, t))),
+        None => {}
+    }
+    if let Some(b) = q.before {
+        sql.push_str(&format!(" AND id < {}", bind(args, b)));
+    }
+}
 
 /// An event to append. `at` is set by the caller (the clock is an input).
 #[derive(Debug, Clone, Default)]
@@ -87,25 +145,35 @@ impl Store {
         })
     }
 
-    /// A page of events visible to a user, newest first, with ids below
-    /// `before` (all when `None`).
-    pub fn events_for(&self, user_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<Event>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
+    /// Events visible to `user_id` that match `q`: newest first, or
+    /// oldest first with `q.since`. Also returns the newest id stored at
+    /// the time of the read (0 when there is none), read under the same
+    /// lock, so a stream knows every later event is still to come.
+    pub fn read_events(&self, user_id: i64, q: &EventQuery<'_>) -> Result<EventRead> {
+        let mut args: Vec<Value> = vec![Value::Integer(user_id)];
+        let mut sql = String::from(
             "SELECT id, at, kind, actor, device_id, device_name, target_user, permission, session_id,
                     duration_ms, detail
              FROM events
-             WHERE id < ?2 AND (
-                 user_id = ?1 OR target_id = ?1
+             WHERE (user_id = ?1 OR target_id = ?1
                  OR device_id IN (SELECT id FROM devices WHERE owner_id = ?1
-                                  UNION SELECT device_id FROM shares WHERE user_id = ?1))
-             ORDER BY id DESC LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![user_id, before.unwrap_or(i64::MAX), limit],
-            event_from_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                                  UNION SELECT device_id FROM shares WHERE user_id = ?1))",
+        );
+        narrow(&mut sql, &mut args, q);
+        let order = if q.since.is_some() { "ASC" } else { "DESC" };
+        let limit = bind(&mut args, i64::from(q.limit));
+        sql.push_str(&format!(" ORDER BY id {order} LIMIT {limit}"));
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), event_from_row)?;
+        let events = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let high_water = high_water(&conn)?;
+        Ok(EventRead { events, high_water })
+    }
+
+    /// The newest event id stored (0 when there is none).
+    pub fn event_high_water(&self) -> Result<i64> {
+        high_water(&*self.lock()?)
     }
 
     /// Users who may see an event now (for live delivery).

@@ -10,6 +10,7 @@
 mod api_tokens;
 mod devices;
 mod events;
+mod retention;
 mod schema;
 mod shares;
 mod users;
@@ -25,7 +26,7 @@ use crate::error::{Error, Result};
 
 pub use api_tokens::NewApiToken;
 pub use devices::{DeviceRow, NewDevice};
-pub use events::NewEvent;
+pub use events::{EventQuery, EventRead, NewEvent};
 pub use users::User;
 pub use webhook_queue::DisabledWebhook;
 pub use webhooks::{DeliveryJob, DueDelivery, NewWebhookRow, Settled};

@@ -119,6 +119,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
     CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
     "#,
+    // 4: feed retention: the one row says how far pruning has deleted, so a
+    // resume from before it is told about the gap.
+    r#"
+    CREATE TABLE events_pruned (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        through_id INTEGER NOT NULL,
+        newest_at  INTEGER NOT NULL
+    );
+    CREATE INDEX events_at ON events(at);
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.
