@@ -31,20 +31,26 @@ pub struct StreamQuery {
     #[param(value_type = Option<Vec<meshdesk_protocol::rest::EventKind>>, style = Form, explode)]
     pub kind: Vec<String>,
     /// Only events about this device (its id).
+    #[param(min_length = 1)]
     pub device: Option<String>,
     /// First replay the stored events after this event id or RFC 3339
     /// time, then go live. A `Last-Event-ID` header takes precedence.
-    #[param(example = "57")]
+    #[param(
+        example = "57",
+        pattern = r"^([0-9]{1,15}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$"
+    )]
     pub since: Option<String>,
 }
 
 /// Where the stream starts: the `Last-Event-ID` header (a reconnecting
 /// `EventSource` sends it), else `since`, else now.
 fn start(headers: &HeaderMap, since: Option<&str>) -> Result<Option<Since>> {
+    // A bad `since` is refused even when the header overrides it.
+    let since = since.map(Since::parse).transpose()?;
     if let Some(v) = headers.get("last-event-id") {
         return Since::last_event_id(v.as_bytes()).map(Some);
     }
-    since.map(Since::parse).transpose()
+    Ok(since)
 }
 
 /// How often an open feed stream checks that its token is still valid
@@ -94,7 +100,7 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
 /// twice; an `event: gap` with `data: {"after": A, "before": B}` first says
 /// that retention deleted events with ids between A and B.
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "feed", params(StreamQuery,
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id (what EventSource sends on reconnect)")),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, maximum = 999_999_999_999_999_f64, description = "Resume after this event id (what EventSource sends on reconnect)")),
     responses((status = 200, description = "text/event-stream of Event objects", content_type = "text/event-stream"),
               (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),

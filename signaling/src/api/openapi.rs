@@ -60,5 +60,6 @@ pub async fn openapi_json() -> Json<serde_json::Value> {
 pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     super::openapi_rules::add_links(&mut doc);
+    super::openapi_rules::headers_not_null(&mut doc);
     doc
 }

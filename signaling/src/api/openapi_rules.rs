@@ -199,6 +199,31 @@ fn text_patterns(doc: &mut OpenApi) {
     }
 }
 
+/// A header is absent or has a value: utoipa 5.5 documents an optional
+/// header as nullable, which would tell clients to send `null`.
+pub fn headers_not_null(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params.iter_mut().filter(|p| p["in"] == "header") {
+            if let Some(types) = p["schema"]["type"].as_array_mut() {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    p["schema"]["type"] = types[0].clone();
+                }
+            }
+        }
+    }
+}
+
 /// Add [`LINKS`] to the document as JSON (utoipa 5.5 writes a link's
 /// `operationId` as `operation_id`, which no client understands).
 pub fn add_links(doc: &mut Value) {
@@ -267,6 +292,17 @@ mod tests {
                 "link {name} points at {target}"
             );
         }
+        let stream = &doc["paths"]["/api/v1/events/stream"]["get"]["parameters"];
+        let header = stream
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["in"] == "header"))
+            .expect("Last-Event-ID is documented");
+        assert_eq!(header["schema"]["type"], "integer", "{header}");
+        let enroll = &doc["paths"]["/api/v1/accounts"]["post"];
+        assert!(
+            enroll.get("parameters").is_none_or(Value::is_array),
+            "{enroll}"
+        );
         for (schema, field) in TEXT_FIELDS {
             let p = &doc["components"]["schemas"][schema]["properties"][field]["pattern"];
             assert_eq!(p, TEXT_PATTERN, "{schema}.{field}");

@@ -65,11 +65,19 @@ pub enum Since {
     Time(i64),
 }
 
+/// Digits of the largest event id `since` takes.
+const MAX_ID_DIGITS: usize = 15;
+
 impl Since {
     /// `since`: a non-negative event id, or an RFC 3339 time such as
     /// `2026-01-31T12:00:00Z`.
     pub fn parse(text: &str) -> Result<Since> {
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            // Ids have at most 15 digits (the documented pattern); more is
+            // refused even when it would fit in an i64.
+            if text.len() > MAX_ID_DIGITS {
+                return Err(Error::BadRequest("since: the event id is too large".into()));
+            }
             return text
                 .parse()
                 .map(Since::Id)
