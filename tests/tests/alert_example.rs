@@ -80,9 +80,14 @@ async fn prints_an_alert_when_a_chosen_device_goes_offline() {
     let token = api.user("alice").await;
     let dev = TestDevice::enroll(&api, &api.code(&token).await, "office-pc").await;
     let other = TestDevice::enroll(&api, &api.code(&token).await, "laptop").await;
+    // A third-party program signs in with an API token that may only read.
+    let body = serde_json::json!({"name": "alert", "scopes": ["devices:read", "events:read"]});
+    let (status, created) = api.call("POST", "/tokens", Some(&token), Some(body)).await;
+    assert_eq!(status.as_u16(), 201, "{created}");
+    let api_token = created["token"].as_str().expect("token");
     let alert = Alert::start(
         &server,
-        &token,
+        api_token,
         &["--device", "office-pc", "--on", "offline"],
     );
     let laptop = HostConn::connect(&server, &other).await;
