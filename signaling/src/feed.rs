@@ -71,14 +71,10 @@ fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, V
     if e.at == 0 {
         e.at = now_ms();
     }
-    let stored = state
-        .store
-        .insert_event(&e)
-        .and_then(|ev| Ok((ev, state.store.event_audience(&e)?)));
-    match stored {
-        Ok(stored) => {
-            webhooks::queue_event(state, &stored.0, &stored.1);
-            Some(stored)
+    match state.store.record_event(&e, now_ms()) {
+        Ok(r) => {
+            webhooks::queued(state, &r.event, r.deliveries);
+            Some((r.event, r.audience))
         }
         Err(err) => {
             tracing::error!(error = %err, kind = kind.as_str(), "could not record event");

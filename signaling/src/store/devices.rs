@@ -217,12 +217,17 @@ impl Store {
 
     /// Users who may see a device: its owner and everyone it is shared with.
     pub fn device_audience(&self, device_id: &str) -> Result<Vec<i64>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT owner_id FROM devices WHERE id = ?1
-             UNION SELECT user_id FROM shares WHERE device_id = ?1",
-        )?;
-        let ids = stmt.query_map([device_id], |r| r.get(0))?;
-        Ok(ids.collect::<rusqlite::Result<Vec<i64>>>()?)
+        audience_of(&*self.lock()?, device_id)
     }
+}
+
+/// [`Store::device_audience`] on a connection already held (inside a
+/// transaction).
+pub(super) fn audience_of(conn: &rusqlite::Connection, device_id: &str) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT owner_id FROM devices WHERE id = ?1
+         UNION SELECT user_id FROM shares WHERE device_id = ?1",
+    )?;
+    let ids = stmt.query_map([device_id], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<Vec<i64>>>()?)
 }

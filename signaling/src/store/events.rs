@@ -8,7 +8,7 @@
 
 use meshdesk_protocol::rest::{Event, EventKind, Permission};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Row};
+use rusqlite::{params, params_from_iter, Connection, Row};
 
 use super::Store;
 use crate::error::Result;
@@ -109,39 +109,23 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
 impl Store {
     /// Append an event and return it as the API shows it.
     pub fn insert_event(&self, e: &NewEvent) -> Result<Event> {
-        let kind = e.kind.unwrap_or(EventKind::AccountCreated);
-        let conn = self.lock()?;
-        conn.execute(
-            "INSERT INTO events (at, kind, user_id, actor, device_id, device_name, target_user, target_id,
-                                 permission, session_id, duration_ms, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                e.at,
-                kind.as_str(),
-                e.user_id,
-                e.actor,
-                e.device_id,
-                e.device_name,
-                e.target_user,
-                e.target_id,
-                e.permission.map(|p| p.as_str()),
-                e.session_id,
-                e.duration_ms,
-                e.detail
-            ],
-        )?;
-        Ok(Event {
-            id: conn.last_insert_rowid(),
-            at: e.at,
-            kind,
-            actor: e.actor.clone(),
-            device_id: e.device_id.clone(),
-            device_name: e.device_name.clone(),
-            target_user: e.target_user.clone(),
-            permission: e.permission,
-            session_id: e.session_id.clone(),
-            duration_ms: e.duration_ms,
-            detail: e.detail.clone(),
+        insert_in(&*self.lock()?, e)
+    }
+
+    /// Append an event, work out who may see it, and queue it for the
+    /// webhooks that want it, in one transaction: a delivery is queued
+    /// exactly when its event is stored (at-least-once across a crash).
+    pub fn record_event(&self, e: &NewEvent, now: i64) -> Result<Recorded> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let event = insert_in(&tx, e)?;
+        let audience = audience_in(&tx, e)?;
+        let deliveries = super::webhooks::enqueue_in(&tx, &event, &audience, now)?;
+        tx.commit()?;
+        Ok(Recorded {
+            event,
+            audience,
+            deliveries,
         })
     }
 
@@ -178,14 +162,64 @@ impl Store {
 
     /// Users who may see an event now (for live delivery).
     pub fn event_audience(&self, e: &NewEvent) -> Result<Vec<i64>> {
-        let mut ids = match &e.device_id {
-            Some(d) => self.device_audience(d)?,
-            None => Vec::new(),
-        };
-        ids.extend(e.user_id);
-        ids.extend(e.target_id);
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
+        audience_in(&*self.lock()?, e)
     }
+}
+
+/// What [`Store::record_event`] stored.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub event: Event,
+    /// Who may see it now.
+    pub audience: Vec<i64>,
+    /// How many webhook deliveries were queued with it.
+    pub deliveries: usize,
+}
+
+fn audience_in(conn: &Connection, e: &NewEvent) -> Result<Vec<i64>> {
+    let mut ids = match &e.device_id {
+        Some(d) => super::devices::audience_of(conn, d)?,
+        None => Vec::new(),
+    };
+    ids.extend(e.user_id);
+    ids.extend(e.target_id);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {
+    let kind = e.kind.unwrap_or(EventKind::AccountCreated);
+    conn.execute(
+        "INSERT INTO events (at, kind, user_id, actor, device_id, device_name, target_user, target_id,
+                             permission, session_id, duration_ms, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            e.at,
+            kind.as_str(),
+            e.user_id,
+            e.actor,
+            e.device_id,
+            e.device_name,
+            e.target_user,
+            e.target_id,
+            e.permission.map(|p| p.as_str()),
+            e.session_id,
+            e.duration_ms,
+            e.detail
+        ],
+    )?;
+    Ok(Event {
+        id: conn.last_insert_rowid(),
+        at: e.at,
+        kind,
+        actor: e.actor.clone(),
+        device_id: e.device_id.clone(),
+        device_name: e.device_name.clone(),
+        target_user: e.target_user.clone(),
+        permission: e.permission,
+        session_id: e.session_id.clone(),
+        duration_ms: e.duration_ms,
+        detail: e.detail.clone(),
+    })
 }

@@ -235,31 +235,43 @@ impl Store {
     /// Queue `event` for every enabled webhook of a user in `audience`
     /// whose filters match it. Returns how many deliveries were queued.
     pub fn enqueue_deliveries(&self, event: &Event, audience: &[i64], now: i64) -> Result<usize> {
-        if audience.is_empty() {
-            return Ok(0);
-        }
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let marks = vec!["?"; audience.len()].join(", ");
-        let hooks: Vec<Webhook> = {
-            let mut stmt = tx.prepare(&format!(
-                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND user_id IN ({marks})"
-            ))?;
-            let rows = stmt.query_map(params_from_iter(audience), webhook_from_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        let body = json(event)?;
-        let mut queued = 0;
-        for hook in hooks.iter().filter(|h| filter::matches(h, event)) {
-            tx.execute(
-                "INSERT INTO webhook_deliveries (webhook_id, event_id, kind, event, status,
-                     next_attempt_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-                params![hook.id, event.id, event.kind.as_str(), body, now],
-            )?;
-            queued += 1;
-        }
+        let queued = enqueue_in(&tx, event, audience, now)?;
         tx.commit()?;
         Ok(queued)
     }
+}
+
+/// Queue `event` for every enabled webhook of its `audience` that wants
+/// it, on a connection already held (the caller's transaction).
+pub(super) fn enqueue_in(
+    tx: &rusqlite::Connection,
+    event: &Event,
+    audience: &[i64],
+    now: i64,
+) -> Result<usize> {
+    if audience.is_empty() {
+        return Ok(0);
+    }
+    let marks = vec!["?"; audience.len()].join(", ");
+    let hooks: Vec<Webhook> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND user_id IN ({marks})"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(audience), webhook_from_row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let body = json(event)?;
+    let mut queued = 0;
+    for hook in hooks.iter().filter(|h| filter::matches(h, event)) {
+        tx.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, event_id, kind, event, status,
+                 next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![hook.id, event.id, event.kind.as_str(), body, now],
+        )?;
+        queued += 1;
+    }
+    Ok(queued)
 }

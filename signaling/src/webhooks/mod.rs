@@ -1,8 +1,8 @@
 //! Webhooks: signed JSON POSTs of feed events to URLs their owners chose,
 //! delivered at least once from a queue in the database.
 //!
-//! - [`queue_event`]: the feed's one call; queues a recorded event for
-//!   every webhook that wants it (in [`crate::store`]).
+//! - Deliveries are queued in the same transaction that stores their
+//!   event (`Store::record_event`); [`queued`] then wakes the worker.
 //! - [`queue::worker`]: the one task that delivers, with
 //!   [`attempt`] (HTTP), [`signature`], [`backoff`], [`settle`] and the SSRF
 //!   check [`address_policy`]; [`filter`] says which events a webhook
@@ -21,7 +21,6 @@ use std::sync::Arc;
 use meshdesk_protocol::rest::Event;
 use tokio::sync::Notify;
 
-use crate::clock::now_ms;
 use crate::config::WebhookSettings;
 use crate::state::AppState;
 use address_policy::AddressPolicy;
@@ -52,20 +51,12 @@ impl Webhooks {
     }
 }
 
-/// Queue a just-recorded event for the webhooks of `audience` (who may see
-/// it) that want it. Failures are logged: the feed must not fail with it.
-pub fn queue_event(st: &AppState, event: &Event, audience: &[i64]) {
-    match st.store.enqueue_deliveries(event, audience, now_ms()) {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::debug!(
-                event = event.id,
-                deliveries = n,
-                "webhook deliveries queued"
-            );
-            st.webhooks.wake();
-        }
-        Err(e) => tracing::error!(event = event.id, error = %e, "cannot queue webhook deliveries"),
+/// Deliveries of `event` were queued with it (`Store::record_event`, one
+/// transaction): wake the worker.
+pub fn queued(st: &AppState, event: &Event, deliveries: usize) {
+    if deliveries > 0 {
+        tracing::debug!(event = event.id, deliveries, "webhook deliveries queued");
+        st.webhooks.wake();
     }
 }
 
