@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod conn;
 pub mod coturn;
+pub mod feed_world;
 pub mod floor;
 pub mod host;
 pub mod mesh;
@@ -20,6 +21,7 @@ pub mod viewer;
 
 pub use clients::{Api, TestDevice};
 pub use conn::{HostConn, ViewerConn};
+pub use feed_world::FeedWorld;
 pub use host::Host;
 pub use meshdesk_xtest::{Screenshot, Xvfb};
 pub use receiver::Receiver;

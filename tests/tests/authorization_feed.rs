@@ -4,40 +4,9 @@
 
 use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::ServerToViewer;
-use meshdesk_tests::{Api, FeedStream, HostConn, Server, TestDevice, ViewerConn};
+use meshdesk_tests::{Api, FeedStream, FeedWorld, HostConn, TestDevice, ViewerConn};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// Everyone's feed, a device shared with `looker` and one that is not.
-struct Feed {
-    server: Server,
-    api: Api,
-    owner: String,
-    looker: String,
-    stranger: String,
-    shared: TestDevice,
-    private: TestDevice,
-}
-
-async fn feed() -> Feed {
-    let server = Server::start();
-    let api = Api::new(&server);
-    let owner = api.user("owner").await;
-    let looker = api.user("looker").await;
-    let stranger = api.user("stranger").await;
-    let shared = TestDevice::enroll(&api, &api.code(&owner).await, "shared pc").await;
-    let private = TestDevice::enroll(&api, &api.code(&owner).await, "private pc").await;
-    api.share(&owner, &shared.id, "looker", "view").await;
-    Feed {
-        server,
-        api,
-        owner,
-        looker,
-        stranger,
-        shared,
-        private,
-    }
-}
 
 async fn events(api: &Api, token: &str) -> Vec<Value> {
     let (s, page) = api
@@ -53,7 +22,7 @@ async fn fail_login(api: &Api, username: &str) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
-async fn rename(f: &Feed, dev: &TestDevice, name: &str) {
+async fn rename(f: &FeedWorld, dev: &TestDevice, name: &str) {
     let body = json!({ "name": name });
     let (s, b) = f
         .api
@@ -78,7 +47,7 @@ fn summary(e: &Value) -> (String, Option<String>, Option<String>) {
 
 #[tokio::test]
 async fn paged_feed_shows_each_user_only_their_account_and_visible_devices() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     let _host = HostConn::connect(&f.server, &f.shared).await;
     rename(&f, &f.private, "secret pc").await;
     fail_login(&f.api, "owner").await;
@@ -144,7 +113,7 @@ async fn paged_feed_shows_each_user_only_their_account_and_visible_devices() {
 
 #[tokio::test]
 async fn live_feed_reaches_only_those_who_may_see_it() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     let mut stranger_sse = FeedStream::open(&f.api, &f.stranger).await;
     let mut looker_sse = FeedStream::open(&f.api, &f.looker).await;
     let mut stranger_ws = ViewerConn::connect(&f.server, &f.stranger).await;

@@ -3,44 +3,13 @@
 //! stream; `since` pages run oldest first and continue with `next_since`;
 //! bad values are a 400 that names them.
 
-use meshdesk_tests::{Api, FeedStream, Server, TestDevice};
+use meshdesk_tests::{FeedStream, FeedWorld, TestDevice};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// An owner with two devices, one shared with `looker`, and a stranger.
-struct Feed {
-    _server: Server,
-    api: Api,
-    owner: String,
-    looker: String,
-    stranger: String,
-    shared: TestDevice,
-    private: TestDevice,
-}
-
-async fn feed() -> Feed {
-    let server = Server::start();
-    let api = Api::new(&server);
-    let owner = api.user("owner").await;
-    let looker = api.user("looker").await;
-    let stranger = api.user("stranger").await;
-    let shared = TestDevice::enroll(&api, &api.code(&owner).await, "shared pc").await;
-    let private = TestDevice::enroll(&api, &api.code(&owner).await, "private pc").await;
-    api.share(&owner, &shared.id, "looker", "view").await;
-    Feed {
-        _server: server,
-        api,
-        owner,
-        looker,
-        stranger,
-        shared,
-        private,
-    }
-}
-
-async fn rename(f: &Feed, dev: &TestDevice, name: &str) {
+async fn rename(f: &FeedWorld, dev: &TestDevice, name: &str) {
     let path = format!("/devices/{}", dev.id);
     let body = Some(json!({ "name": name }));
     let (s, b) = f.api.call("PATCH", &path, Some(&f.owner), body).await;
@@ -48,7 +17,7 @@ async fn rename(f: &Feed, dev: &TestDevice, name: &str) {
 }
 
 /// `GET /events?{query}` as `token`: the page, asserted 200.
-async fn page(f: &Feed, token: &str, query: &str) -> Value {
+async fn page(f: &FeedWorld, token: &str, query: &str) -> Value {
     let (s, page) = f
         .api
         .call("GET", &format!("/events?{query}"), Some(token), None)
@@ -77,7 +46,7 @@ fn ids(page: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn kind_and_device_narrow_the_page() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     rename(&f, &f.shared, "shared 2").await;
     rename(&f, &f.private, "private 2").await;
 
@@ -101,7 +70,7 @@ async fn kind_and_device_narrow_the_page() {
 
 #[tokio::test]
 async fn since_pages_oldest_first_by_id_or_time() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     let all = page(&f, &f.owner, "limit=200").await;
     let newest_first = ids(&all);
     let mut oldest_first = newest_first.clone();
@@ -139,7 +108,7 @@ async fn since_pages_oldest_first_by_id_or_time() {
 
 #[tokio::test]
 async fn bad_filters_are_refused_with_their_name() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     for (query, message) in [
         (
             "kind=device_online&kind=device_exploded",
@@ -166,7 +135,7 @@ async fn bad_filters_are_refused_with_their_name() {
 
 #[tokio::test]
 async fn kind_and_device_narrow_the_stream() {
-    let f = feed().await;
+    let f = FeedWorld::start().await;
     let query = format!("kind=device_renamed&device={}", f.shared.id);
     let mut narrow = FeedStream::open_with(&f.api, &f.owner, &query, None).await;
     let mut everything = FeedStream::open(&f.api, &f.owner).await;
