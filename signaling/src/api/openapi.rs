@@ -61,5 +61,6 @@ pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     super::openapi_rules::add_links(&mut doc);
     super::openapi_rules::headers_not_null(&mut doc);
+    super::openapi_rules::since_patterns(&mut doc);
     doc
 }

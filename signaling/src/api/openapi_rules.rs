@@ -199,6 +199,30 @@ fn text_patterns(doc: &mut OpenApi) {
     }
 }
 
+/// The feed's `since` query parameters take what
+/// [`crate::feed::filter::Since::parse`] takes (one pattern for both
+/// endpoints, beside the parser).
+pub fn since_patterns(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params
+            .iter_mut()
+            .filter(|p| p["in"] == "query" && p["name"] == "since")
+        {
+            p["schema"]["pattern"] = Value::from(crate::feed::filter::SINCE_PATTERN);
+        }
+    }
+}
+
 /// A header is absent or has a value: utoipa 5.5 documents an optional
 /// header as nullable, which would tell clients to send `null`.
 pub fn headers_not_null(doc: &mut Value) {
@@ -298,6 +322,16 @@ mod tests {
             .and_then(|ps| ps.iter().find(|p| p["in"] == "header"))
             .expect("Last-Event-ID is documented");
         assert_eq!(header["schema"]["type"], "integer", "{header}");
+        for path in ["/api/v1/events", "/api/v1/events/stream"] {
+            let since = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == "since"))
+                .expect("since is documented");
+            assert_eq!(
+                since["schema"]["pattern"],
+                crate::feed::filter::SINCE_PATTERN
+            );
+        }
         let enroll = &doc["paths"]["/api/v1/accounts"]["post"];
         assert!(
             enroll.get("parameters").is_none_or(Value::is_array),

@@ -68,6 +68,11 @@ pub enum Since {
 /// Digits of the largest event id `since` takes.
 const MAX_ID_DIGITS: usize = 15;
 
+/// What `since` accepts, as the OpenAPI document states it: an id of up to
+/// [`MAX_ID_DIGITS`] digits, or an RFC 3339 time (days up to 28, so every
+/// string the pattern allows is a real date).
+pub const SINCE_PATTERN: &str = r"^([0-9]{1,15}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$";
+
 impl Since {
     /// `since`: a non-negative event id, or an RFC 3339 time such as
     /// `2026-01-31T12:00:00Z`.
@@ -124,6 +129,13 @@ mod tests {
             duration_ms: None,
             detail: None,
         }
+    }
+
+    #[test]
+    fn the_documented_pattern_takes_the_ids_parse_takes() {
+        assert!(SINCE_PATTERN.contains(&format!("[0-9]{{1,{MAX_ID_DIGITS}}}")));
+        assert!(Since::parse(&"9".repeat(MAX_ID_DIGITS)).is_ok());
+        assert!(Since::parse(&"9".repeat(MAX_ID_DIGITS + 1)).is_err());
     }
 
     #[test]
