@@ -108,3 +108,21 @@ fn presence_kind(device_id: &str, name: &str, online: bool) -> FanoutKind {
         online,
     }
 }
+
+/// An event with every optional field empty, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(id: i64, kind: EventKind, device: Option<&str>) -> Event {
+    Event {
+        id,
+        at: 0,
+        kind,
+        actor: None,
+        device_id: device.map(str::to_string),
+        device_name: None,
+        target_user: None,
+        permission: None,
+        session_id: None,
+        duration_ms: None,
+        detail: None,
+    }
+}

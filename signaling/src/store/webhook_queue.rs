@@ -152,19 +152,7 @@ mod tests {
     use crate::store::NewWebhookRow;
 
     fn event(id: i64, kind: EventKind) -> Event {
-        Event {
-            id,
-            at: 0,
-            kind,
-            actor: None,
-            device_id: None,
-            device_name: None,
-            target_user: None,
-            permission: None,
-            session_id: None,
-            duration_ms: None,
-            detail: None,
-        }
+        crate::feed::test_event(id, kind, None)
     }
 
     fn hook(store: &Store, user_id: i64, kinds: Vec<EventKind>) -> i64 {

@@ -33,19 +33,7 @@ mod tests {
     }
 
     fn event(kind: EventKind, device: Option<&str>) -> Event {
-        Event {
-            id: 1,
-            at: 0,
-            kind,
-            actor: None,
-            device_id: device.map(String::from),
-            device_name: None,
-            target_user: None,
-            permission: None,
-            session_id: None,
-            duration_ms: None,
-            detail: None,
-        }
+        crate::feed::test_event(1, kind, device)
     }
 
     #[test]
