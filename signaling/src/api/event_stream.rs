@@ -63,8 +63,7 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
     let mut signed_out = st.hub.signed_out();
     let mut recheck = tokio::time::interval(TOKEN_RECHECK);
     recheck.tick().await;
-    let still_valid =
-        |st: &AppState| matches!(st.store.user_for_token(&hash, now_ms()), Ok(Some(_)));
+    let still_valid = |st: &AppState| matches!(st.store.token_valid(&hash, now_ms()), Ok(true));
     let stopped = st.shutdown.stopped();
     tokio::pin!(stopped);
     loop {

@@ -134,6 +134,24 @@ impl Store {
         }))
     }
 
+    /// Whether a sign-in or API token still works (not expired, revoked
+    /// or signed out), without counting as a use of it: for open streams
+    /// checking their credentials now and then.
+    pub fn token_valid(&self, hash: &[u8], now: i64) -> Result<bool> {
+        if self.session_user(hash, now)?.is_some() {
+            return Ok(true);
+        }
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM api_tokens WHERE hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+                params![hash, now],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Who a bearer token or cookie belongs to, and what it may do: a
     /// sign-in first, then an API token (marked used).
     pub fn authenticate(&self, hash: &[u8], now: i64) -> Result<Option<(User, Access)>> {
@@ -141,5 +159,40 @@ impl Store {
             return Ok(Some((user, Access::Session)));
         }
         self.use_api_token(hash, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshdesk_protocol::rest::Scope;
+
+    #[test]
+    fn checking_a_token_is_not_using_it() {
+        let store = Store::open_in_memory().expect("store");
+        let user = store.create_user("alice", "hash", 0, false).expect("user");
+        let hash = [7u8; 32];
+        store
+            .insert_api_token(&NewApiToken {
+                user_id: user.id,
+                name: "t",
+                hash: &hash,
+                scopes: &[Scope::EventsRead],
+                created_at: 0,
+                expires_at: Some(100),
+            })
+            .expect("token");
+        assert!(store.token_valid(&hash, 50).expect("check"));
+        assert_eq!(
+            store.api_tokens_of(user.id).expect("list")[0].last_used_at,
+            None
+        );
+        assert!(store.authenticate(&hash, 60).expect("use").is_some());
+        assert_eq!(
+            store.api_tokens_of(user.id).expect("list")[0].last_used_at,
+            Some(60)
+        );
+        assert!(!store.token_valid(&hash, 100).expect("expired"));
+        assert!(!store.token_valid(&[8u8; 32], 50).expect("unknown"));
     }
 }

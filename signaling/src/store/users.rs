@@ -112,12 +112,6 @@ impl Store {
         Ok(())
     }
 
-    /// The account a sign-in or API token belongs to, if it has not
-    /// expired (see [`Store::authenticate`] for what it may do).
-    pub fn user_for_token(&self, hash: &[u8], now: i64) -> Result<Option<User>> {
-        Ok(self.authenticate(hash, now)?.map(|(user, _)| user))
-    }
-
     /// The account a sign-in token belongs to, if it has not expired.
     pub fn session_user(&self, hash: &[u8], now: i64) -> Result<Option<User>> {
         let conn = self.lock()?;
