@@ -128,8 +128,27 @@ impl Client {
         let body = ShareRequest {
             username: username.into(),
             permission,
+            expires_at: None,
         };
-        self.call(Method::POST, &["devices", device, "shares"], Some(&body))
+        self.grant_share_with(device, &body).await
+    }
+
+    /// `POST /devices/{id}/shares` with every field: a share that ends by
+    /// itself at `expires_at` (RFC 3339).
+    ///
+    /// ```no_run
+    /// # async fn run(client: meshdesk_client::Client) -> Result<(), meshdesk_client::Error> {
+    /// use meshdesk_client::rest::{SharePermission, ShareRequest};
+    /// let share = ShareRequest {
+    ///     username: "bob".into(),
+    ///     permission: SharePermission::Control,
+    ///     expires_at: Some("2027-01-01T09:00:00Z".into()),
+    /// };
+    /// client.grant_share_with("dev_123", &share).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn grant_share_with(&self, device: &str, share: &ShareRequest) -> Result<Share> {
+        self.call(Method::POST, &["devices", device, "shares"], Some(share))
             .await
     }
 

@@ -102,6 +102,8 @@ pub enum EndReason {
     PeerGone,
     /// The viewer's right to the device was revoked.
     Revoked,
+    /// The viewer's share of the device reached its end (`expires_at`).
+    ShareExpired,
     /// The device was removed from its account.
     DeviceRemoved,
     /// The server is shutting down.

@@ -273,6 +273,7 @@ fn reason_text(r: EndReason) -> &'static str {
         EndReason::ConnectionFailed => "connection failed",
         EndReason::PeerGone => "the other side disconnected",
         EndReason::Revoked => "access revoked",
+        EndReason::ShareExpired => "share expired",
         EndReason::DeviceRemoved => "device removed",
         EndReason::ServerShutdown => "server shut down",
     }

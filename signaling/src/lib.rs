@@ -19,6 +19,7 @@ pub mod hub;
 pub mod ice;
 pub mod limit;
 pub mod resume;
+pub mod share_expiry;
 pub mod shutdown;
 pub mod state;
 pub mod store;
@@ -74,6 +75,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         relay,
         shutdown: shutdown::Shutdown::new(),
         webhooks: webhooks::Webhooks::new(),
+        share_expiry: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -140,6 +142,8 @@ pub async fn run(
     let background = async { tokio::join!(sweep, deliveries) };
     // Pruning old feed events runs while this function does.
     let _prune = AbortOnDrop::spawn(feed::retention::run(state.clone()));
+    // So does ending shares at their `expires_at`.
+    let _expiry = AbortOnDrop::spawn(share_expiry::run(state.clone()));
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())

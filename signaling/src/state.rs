@@ -33,4 +33,7 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Wakes the webhook delivery worker.
     pub webhooks: Webhooks,
+    /// Wakes the share expiry task ([`crate::share_expiry`]): a share with
+    /// an end was granted.
+    pub share_expiry: Arc<tokio::sync::Notify>,
 }

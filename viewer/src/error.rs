@@ -80,6 +80,7 @@ fn end_reason_text(reason: EndReason) -> &'static str {
         EndReason::ConnectionFailed => "the connection was lost",
         EndReason::PeerGone => "the remote PC went away",
         EndReason::Revoked => "your access to the device was revoked",
+        EndReason::ShareExpired => "your access to the device has expired",
         EndReason::DeviceRemoved => "the device was removed",
         EndReason::ServerShutdown => "the server is shutting down",
     }

@@ -184,6 +184,11 @@ pub struct ShareRequest {
     #[cfg_attr(feature = "openapi", schema(example = "bob"))]
     pub username: String,
     pub permission: SharePermission,
+    /// When the share ends by itself (RFC 3339, in the future); absent:
+    /// it lasts until revoked. Granting again replaces the old end.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// A share of a device with another user.
@@ -193,6 +198,9 @@ pub struct Share {
     pub username: String,
     pub permission: SharePermission,
     pub created_at: i64,
+    /// When it ends by itself (Unix ms); null: until revoked.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 /// What happened, in an activity-feed [`Event`].
@@ -209,6 +217,8 @@ pub enum EventKind {
     DeviceRemoved,
     ShareGranted,
     ShareRevoked,
+    /// A share given for a time reached its end.
+    ShareExpired,
     SessionStarted,
     SessionEnded,
     /// A webhook was turned off after a run of failed deliveries.
@@ -228,6 +238,7 @@ impl EventKind {
             EventKind::DeviceRemoved => "device_removed",
             EventKind::ShareGranted => "share_granted",
             EventKind::ShareRevoked => "share_revoked",
+            EventKind::ShareExpired => "share_expired",
             EventKind::SessionStarted => "session_started",
             EventKind::SessionEnded => "session_ended",
             EventKind::WebhookDisabled => "webhook_disabled",
@@ -241,7 +252,7 @@ impl EventKind {
 }
 
 /// Every event kind, for parsing and documentation.
-pub const ALL_EVENT_KINDS: [EventKind; 12] = [
+pub const ALL_EVENT_KINDS: [EventKind; 13] = [
     EventKind::AccountCreated,
     EventKind::LoginFailed,
     EventKind::DeviceEnrolled,
@@ -251,6 +262,7 @@ pub const ALL_EVENT_KINDS: [EventKind; 12] = [
     EventKind::DeviceRemoved,
     EventKind::ShareGranted,
     EventKind::ShareRevoked,
+    EventKind::ShareExpired,
     EventKind::SessionStarted,
     EventKind::SessionEnded,
     EventKind::WebhookDisabled,

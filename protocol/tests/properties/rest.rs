@@ -68,10 +68,13 @@ fn rename_device() -> impl Strategy<Value = RenameDevice> {
 }
 
 fn share_request() -> impl Strategy<Value = ShareRequest> {
-    (text(), share_permission()).prop_map(|(username, permission)| ShareRequest {
-        username,
-        permission,
-    })
+    (text(), share_permission(), proptest::option::of(text())).prop_map(
+        |(username, permission, expires_at)| ShareRequest {
+            username,
+            permission,
+            expires_at,
+        },
+    )
 }
 
 fn enroll_response() -> impl Strategy<Value = EnrollResponse> {

@@ -21,6 +21,27 @@ export function ago(at, now = Date.now()) {
   return new Date(at).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
+const SHARE_SPANS = { '1h': 3_600_000, '1d': 86_400_000, '1w': 7 * 86_400_000 };
+
+/**
+ * When a share chosen in the dialog ends, as RFC 3339, or null for no end.
+ * `choice` is never, 1h, 1d, 1w or custom; `custom` is a datetime-local
+ * value (local time). A custom choice without a time is an error.
+ */
+export function shareEnd(choice, custom, now) {
+  if (choice === 'never') return null;
+  if (choice in SHARE_SPANS) return new Date(now + SHARE_SPANS[choice]).toISOString();
+  const at = custom ? new Date(custom) : null;
+  if (!at || Number.isNaN(at.getTime())) throw new Error('Choose when the share ends.');
+  if (at.getTime() <= now) throw new Error('The end of the share must be in the future.');
+  return at.toISOString();
+}
+
+/** "until 7 Dec, 14:30" for a share's end. */
+export function untilText(at) {
+  return `until ${new Date(at).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })}`;
+}
+
 export function permissionLabel(p) {
   return PERMISSION[p] ?? p;
 }
@@ -40,6 +61,7 @@ export function describe(e) {
     case 'device_removed': return `${who} removed ${dev}`;
     case 'share_granted': return `${who} shared ${dev} with ${e.target_user}${perm}`;
     case 'share_revoked': return `${who} stopped sharing ${dev} with ${e.target_user}`;
+    case 'share_expired': return `The share of ${dev} with ${e.target_user} expired`;
     case 'session_started': return `${who} connected to ${dev}${perm}`;
     case 'webhook_disabled': return `A webhook was turned off: ${e.detail ?? 'too many failed deliveries'}`;
     case 'session_ended': {
@@ -66,6 +88,7 @@ export function endMessage(reason, detail) {
     case 'connection_failed': return 'The connection to the remote PC failed.';
     case 'peer_gone': return 'The remote PC disconnected.';
     case 'revoked': return 'Your access to this device was revoked.';
+    case 'share_expired': return 'Your access to this device has expired.';
     case 'device_removed': return 'The device was removed.';
     case 'server_shutdown': return 'The server is shutting down.';
     default: return `The session ended (${reason}).`;

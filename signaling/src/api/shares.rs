@@ -4,19 +4,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Json;
-use meshdesk_protocol::rest::{ErrorBody, EventKind, Scope, Share, ShareRequest};
+use meshdesk_protocol::rest::{ErrorBody, EventKind, Scope, Share, SharePermission, ShareRequest};
 use meshdesk_protocol::signal::EndReason;
 
 use super::devices::owned;
 use super::routes::Routes;
-use super::ApiJson;
+use super::{validate, ApiJson};
 use crate::broker;
 use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::extract::AuthUser;
 use crate::feed;
 use crate::state::AppState;
-use crate::store::NewEvent;
+use crate::store::{EndedShare, NewEvent};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -62,9 +62,14 @@ pub async fn grant(
         return Err(Error::BadRequest("you already own this device".into()));
     }
     let now = now_ms();
-    st.store.upsert_share(&id, target.id, req.permission, now)?;
+    let expires_at = validate::future_time("expires_at", req.expires_at.as_deref(), now)?;
+    st.store
+        .upsert_share(&id, target.id, req.permission, now, expires_at)?;
+    if expires_at.is_some() {
+        st.share_expiry.notify_one();
+    }
     // A downgrade to view ends control sessions, so the new right holds now.
-    if req.permission == meshdesk_protocol::rest::SharePermission::View {
+    if req.permission == SharePermission::View {
         broker::end_where(&st, EndReason::Revoked, |s| {
             s.device_id == id && s.viewer_user_id == target.id && s.permission.may_control()
         });
@@ -89,6 +94,7 @@ pub async fn grant(
         username: target.username,
         permission: req.permission,
         created_at: now,
+        expires_at,
     };
     Ok((StatusCode::CREATED, Json(share)))
 }
@@ -113,23 +119,50 @@ pub async fn revoke(
     if !st.store.delete_share(&id, target.id)? {
         return Err(Error::NotFound("share"));
     }
-    broker::end_where(&st, EndReason::Revoked, |s| {
-        s.device_id == id && s.viewer_user_id == target.id
+    withdrawn(
+        &st,
+        &EndedShare {
+            device_id: id,
+            device_name: device.name,
+            owner_id: device.owner_id,
+            user_id: target.id,
+            username: target.username,
+        },
+        Some(auth.user.username.clone()),
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A share ended, revoked by its owner (`actor`) or expired (no actor):
+/// that user's sessions on the device end at once, the feed says so, and
+/// the device leaves their list.
+pub fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>) {
+    let (reason, kind) = if actor.is_some() {
+        (EndReason::Revoked, EventKind::ShareRevoked)
+    } else {
+        (EndReason::ShareExpired, EventKind::ShareExpired)
+    };
+    broker::end_where(st, reason, |s| {
+        s.device_id == share.device_id && s.viewer_user_id == share.user_id
     });
     feed::record(
-        &st,
-        EventKind::ShareRevoked,
+        st,
+        kind,
         NewEvent {
-            user_id: Some(device.owner_id),
-            actor: Some(auth.user.username.clone()),
-            device_id: Some(id.clone()),
-            device_name: Some(device.name.clone()),
-            target_user: Some(target.username.clone()),
-            target_id: Some(target.id),
+            user_id: Some(share.owner_id),
+            actor,
+            device_id: Some(share.device_id.clone()),
+            device_name: Some(share.device_name.clone()),
+            target_user: Some(share.username.clone()),
+            target_id: Some(share.user_id),
             ..Default::default()
         },
     );
     // The former holder no longer sees the device.
-    feed::gone_for(&st, vec![target.id], &id, &device.name);
-    Ok(StatusCode::NO_CONTENT)
+    feed::gone_for(
+        st,
+        vec![share.user_id],
+        &share.device_id,
+        &share.device_name,
+    );
 }

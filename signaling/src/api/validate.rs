@@ -50,6 +50,16 @@ pub fn text(field: &str, v: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// An optional end time: absent means never; a time must be after `now`.
+pub fn future_time(field: &str, asked: Option<&str>, now: i64) -> Result<Option<i64>> {
+    let Some(v) = asked else { return Ok(None) };
+    let at = rfc3339_ms(field, v)?;
+    if at <= now {
+        return Err(Error::BadRequest(format!("{field} must be in the future")));
+    }
+    Ok(Some(at))
+}
+
 /// An RFC 3339 time (`2026-12-31T23:00:00Z`) as Unix milliseconds.
 pub fn rfc3339_ms(field: &str, v: &str) -> Result<i64> {
     use time::format_description::well_known::Rfc3339;
@@ -138,5 +148,14 @@ mod tests {
             assert!(e.contains(why), "{bad}: {e}");
         }
         assert!(webhook_url(&format!("https://e.com/{}", "a".repeat(2048))).is_err());
+    }
+
+    #[test]
+    fn an_end_time_is_optional_but_never_past() {
+        let end = |v| future_time("expires_at", v, 5);
+        assert_eq!(end(None).expect("ok"), None);
+        assert_eq!(end(Some("1970-01-01T00:00:01Z")).expect("ok"), Some(1000));
+        assert!(future_time("expires_at", Some("1970-01-01T00:00:01Z"), 1000).is_err());
+        assert!(end(Some("soon")).is_err());
     }
 }

@@ -3,6 +3,7 @@
 use meshdesk_protocol::rest::Permission;
 use rusqlite::{params, OptionalExtension, Row};
 
+use super::shares::LIVE;
 use super::Store;
 use crate::error::{Error, Result};
 
@@ -132,7 +133,7 @@ impl Store {
              UNION ALL
              SELECT {DEVICE_COLUMNS}, s.permission FROM shares s
                JOIN devices d ON d.id = s.device_id JOIN users u ON u.id = d.owner_id
-               WHERE s.user_id = ?1
+               WHERE s.user_id = ?1 AND {LIVE}
              ORDER BY 4 COLLATE NOCASE, 1"
         ))?;
         let rows = stmt.query_map([user_id], |r| {
@@ -161,7 +162,10 @@ impl Store {
             Some(_) => {
                 let p: Option<String> = conn
                     .query_row(
-                        "SELECT permission FROM shares WHERE device_id = ?1 AND user_id = ?2",
+                        &format!(
+                            "SELECT s.permission FROM shares s
+                             WHERE s.device_id = ?1 AND s.user_id = ?2 AND {LIVE}"
+                        ),
                         params![device_id, user_id],
                         |r| r.get(0),
                     )

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 pub use api_tokens::NewApiToken;
 pub use devices::{DeviceRow, NewDevice};
 pub use events::{EventQuery, EventRead, NewEvent};
+pub use shares::EndedShare;
 pub use users::User;
 pub use webhook_queue::DisabledWebhook;
 pub use webhooks::{DeliveryJob, DueDelivery, NewWebhookRow, Settled};

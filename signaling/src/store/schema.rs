@@ -129,6 +129,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_at ON events(at);
     "#,
+    // 5: shares given for a time end by themselves at `expires_at`.
+    r#"
+    ALTER TABLE shares ADD COLUMN expires_at INTEGER;
+    CREATE INDEX shares_expiry ON shares(expires_at) WHERE expires_at IS NOT NULL;
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.

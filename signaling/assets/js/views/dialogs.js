@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { dialog, field, h, notice, replace } from '../dom.js';
-import { permissionLabel } from '../format.js';
+import { permissionLabel, shareEnd, untilText } from '../format.js';
 
 /** Run `fn` for a form submit, showing its error in `msg`. */
 function submitter(form, msg, fn) {
@@ -55,10 +55,19 @@ export function shareDialog(device, done) {
   const username = field('Username', { required: true, maxLength: 32, autocomplete: 'off' });
   const perm = h('select', { id: 'share-permission' },
     h('option', { value: 'view' }, 'View only'), h('option', { value: 'control' }, 'Control'));
+  const ends = h('select', { id: 'share-ends' },
+    h('option', { value: 'never' }, 'No end'), h('option', { value: '1h' }, '1 hour'),
+    h('option', { value: '1d' }, '1 day'), h('option', { value: '1w' }, '1 week'),
+    h('option', { value: 'custom' }, 'Custom'));
+  const custom = field('Ends at', { type: 'datetime-local' });
+  custom.hidden = true;
+  ends.addEventListener('change', () => { custom.hidden = ends.value !== 'custom'; });
   const msg = notice();
   const form = h('form', { method: 'dialog', className: 'share-form' },
     h('div', { className: 'row' }, username,
-      h('div', { className: 'field' }, h('label', { htmlFor: 'share-permission' }, 'Access'), perm)),
+      h('div', { className: 'field' }, h('label', { htmlFor: 'share-permission' }, 'Access'), perm),
+      h('div', { className: 'field' }, h('label', { htmlFor: 'share-ends' }, 'Ends'), ends)),
+    custom,
     msg,
     h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Share')));
   const d = dialog(`Share ${device.name}`, h('h3', {}, 'People with access'), list, h('h3', {}, 'Add someone'), form);
@@ -70,6 +79,7 @@ export function shareDialog(device, done) {
         ? shares.map((s) => h('li', {},
           h('span', { className: 'who' }, s.username),
           h('span', { className: 'badge', dataset: { kind: s.permission } }, permissionLabel(s.permission)),
+          s.expires_at ? h('span', { className: 'until' }, untilText(s.expires_at)) : null,
           h('button', {
             type: 'button',
             className: 'secondary small',
@@ -94,7 +104,7 @@ export function shareDialog(device, done) {
   submitter(form, msg, async () => {
     const u = username.input.value.trim();
     if (!u) throw new Error('Enter the username to share with.');
-    await api.share(device.id, u, perm.value);
+    await api.share(device.id, u, perm.value, shareEnd(ends.value, custom.input.value, Date.now()));
     username.input.value = '';
     msg.show(`Shared with ${u} (${permissionLabel(perm.value)}).`, 'ok');
     await load();
