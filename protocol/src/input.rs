@@ -6,9 +6,18 @@
 //! (0.0 top/left to 1.0 bottom/right), so the viewer's window size does not
 //! matter. Keys carry the W3C `KeyboardEvent.code` of the physical key.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{decode_limited, DecodeError};
+
+/// How often a viewer with control sends something on the `input`
+/// channel, a [`InputMsg::Heartbeat`] when it has nothing else.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+/// Input silence after which a host releases what the session holds:
+/// three missed heartbeats.
+pub const HOLD_SILENCE: Duration = Duration::from_millis(1500);
 
 /// Largest input message a host accepts (a key with its text is tiny).
 pub const MAX_INPUT_BYTES: usize = 1024;
@@ -54,6 +63,11 @@ pub enum InputMsg {
     },
     /// Release every key and button this session holds (sent on blur).
     ReleaseAll,
+    /// Nothing else to send: the viewer is still here. A viewer with
+    /// control sends some input message at least every 500 ms; a host that
+    /// hears nothing for 1.5 s releases everything the session holds (a
+    /// viewer killed, or its network pulled, with a key down).
+    Heartbeat,
 }
 
 /// One control message.
@@ -106,7 +120,7 @@ impl InputMsg {
                     _ => Ok(()),
                 }
             }
-            InputMsg::ReleaseAll => Ok(()),
+            InputMsg::ReleaseAll | InputMsg::Heartbeat => Ok(()),
         }
     }
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FIRST_FRAME_TIMEOUT_MS, PEER_CLOSE_GRACE_MS, RESUME_RETRY_MS, SessionController,
+  FIRST_FRAME_TIMEOUT_MS, HEARTBEAT_MS, PEER_CLOSE_GRACE_MS, RESUME_RETRY_MS, SessionController,
 } from '../../signaling/assets/js/session/controller.js';
 
 const created = (extra = {}) => ({
@@ -67,6 +67,21 @@ test('a view-only grant never attaches input, a control grant does', () => {
   assert.deepEqual(view.handle(0, { type: 'channel_open', label: 'input' }), []);
   const control = running('control');
   assert.deepEqual(control.handle(0, { type: 'channel_open', label: 'input' }), [{ type: 'attach_input' }]);
+});
+
+test('a control session sends input heartbeats while its input channel is open; a view one never', () => {
+  const c = running('control');
+  c.handle(0, { type: 'channel_open', label: 'input' });
+  assert.equal(c.deadline(), HEARTBEAT_MS);
+  assert.deepEqual(c.handle(HEARTBEAT_MS / 2, { type: 'tick' }), []);
+  const beat = [{ type: 'input', msg: { type: 'heartbeat' } }];
+  assert.deepEqual(c.handle(HEARTBEAT_MS, { type: 'tick' }), beat);
+  assert.deepEqual(c.handle(2 * HEARTBEAT_MS, { type: 'tick' }), beat);
+  c.handle(2 * HEARTBEAT_MS, { type: 'channel_close', label: 'input' });
+  assert.equal(c.deadline(), null);
+  const view = running('view');
+  view.handle(0, { type: 'channel_open', label: 'input' });
+  assert.equal(view.deadline(), null);
 });
 
 test('keyframe requests go on the control channel only once it is open, however many come', () => {

@@ -106,6 +106,7 @@ impl<S: InputSink> InputSession<S> {
             }
             InputMsg::Wheel { dx, dy } => self.wheel(dx, dy),
             InputMsg::Key { code, down, text } => self.key(&code, down, text.as_deref()),
+            InputMsg::Heartbeat => Ok(Outcome::Ignored),
             InputMsg::ReleaseAll => {
                 if self.held.is_empty() {
                     Ok(Outcome::Ignored)

@@ -44,6 +44,9 @@ pub enum HostEvent {
     ChannelsReady,
     /// A text message on the `input` channel (an `InputMsg`, undecoded).
     InputMessage(String),
+    /// The `input` channel closed (the viewer closed it, or the connection
+    /// went away): release what it held.
+    InputClosed,
     /// A text message on the `control` channel (a `ControlMsg`, undecoded).
     ControlMessage(String),
     /// The viewer sent a PLI or FIR: encode an IDR soon.
@@ -156,7 +159,7 @@ impl HostPeer {
             ChannelEvents {
                 message: Some(HostEvent::InputMessage),
                 open: None,
-                close: None,
+                close: Some(HostEvent::InputClosed),
             },
         ));
         // The viewer closing `control` ends the session at once, well before

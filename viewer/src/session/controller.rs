@@ -9,12 +9,13 @@
 //! until the channels open, keyframe requests and the first-picture
 //! watchdog, answering the host's ICE restarts, checking or replacing the
 //! signaling link when the path breaks, the stats cadence, the connect
-//! timeout, and what the end releases and tells the server.
+//! timeout, the input heartbeat (so the host can release what we hold if
+//! we vanish), and what the end releases and tells the server.
 
 use std::time::Duration;
 
 use meshdesk_peer::{PeerStats, ViewerEvent};
-use meshdesk_protocol::input::InputMsg;
+use meshdesk_protocol::input::{InputMsg, HEARTBEAT};
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{
     EndReason, IceCandidate, IceMsg, SdpMsg, ServerToViewer, ViewerToServer,
@@ -125,6 +126,9 @@ pub struct Controller {
     first_picture_due: Option<Instant>,
     /// When to sample stats next.
     stats_due: Instant,
+    /// When to send the next input heartbeat (a `control` session with
+    /// open channels).
+    heartbeat_due: Option<Instant>,
     /// Whether the session is over.
     stopped: bool,
 }
@@ -142,6 +146,7 @@ impl Controller {
             pictured: false,
             first_picture_due: None,
             stats_due: now,
+            heartbeat_due: None,
             stopped: false,
         }
     }
@@ -157,7 +162,10 @@ impl Controller {
         if self.connected_at.is_none() {
             at = at.min(self.connect_by);
         }
-        if let Some(due) = self.first_picture_due {
+        for due in [self.first_picture_due, self.heartbeat_due]
+            .into_iter()
+            .flatten()
+        {
             at = at.min(due);
         }
         at
@@ -251,6 +259,9 @@ impl Controller {
             }
             ViewerEvent::ChannelsReady => {
                 self.channels_ready = true;
+                if self.may_send_input {
+                    self.heartbeat_due = Some(now + HEARTBEAT);
+                }
                 let mut actions: Vec<Action> =
                     self.early_input.drain(..).map(Action::SendInput).collect();
                 actions.push(Action::Notify(Notice::ChannelsReady));
@@ -323,6 +334,10 @@ impl Controller {
         if now >= self.stats_due {
             actions.push(Action::SampleStats);
             self.stats_due = now + STATS_EVERY;
+        }
+        if self.heartbeat_due.is_some_and(|due| now >= due) {
+            actions.push(Action::SendInput(InputMsg::Heartbeat));
+            self.heartbeat_due = Some(now + HEARTBEAT);
         }
         actions
     }

@@ -301,7 +301,8 @@ fn a_connected_session_has_no_connect_timeout() {
 #[test]
 fn stats_are_sampled_every_second_and_reported() {
     let t0 = Instant::now();
-    let mut c = running(Permission::Control, t0);
+    // A view session: no input heartbeats share the ticks.
+    let mut c = running(Permission::View, t0);
     assert!(matches!(
         c.handle(t0, Event::Tick).as_slice(),
         [Action::SampleStats]
@@ -327,4 +328,27 @@ fn the_peer_closing_means_the_host_ended_it() {
     let mut c = running(Permission::Control, t0);
     let failed = c.handle(t0, Event::Peer(ViewerEvent::Failed));
     assert!(matches!(failed.as_slice(), [Action::Stop(Stop::Failed(_))]));
+}
+
+#[test]
+fn a_control_session_heartbeats_so_the_host_can_tell_it_vanished() {
+    let t0 = Instant::now();
+    let mut c = running(Permission::Control, t0);
+    let step = meshdesk_protocol::input::HEARTBEAT;
+    assert!(c.deadline() <= t0 + step);
+    assert!(sent_inputs(&c.handle(t0 + step / 2, Event::Tick)).is_empty());
+    assert_eq!(
+        sent_inputs(&c.handle(t0 + step, Event::Tick)),
+        vec![InputMsg::Heartbeat]
+    );
+    assert!(sent_inputs(&c.handle(t0 + step + step / 2, Event::Tick)).is_empty());
+    assert_eq!(
+        sent_inputs(&c.handle(t0 + step * 2, Event::Tick)),
+        vec![InputMsg::Heartbeat]
+    );
+    // A view session sends nothing on the input channel, heartbeats included.
+    let mut v = running(Permission::View, t0);
+    for i in 1..10 {
+        assert!(sent_inputs(&v.handle(t0 + step * i, Event::Tick)).is_empty());
+    }
 }

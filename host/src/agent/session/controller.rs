@@ -7,8 +7,9 @@
 //! Decided here: the grant (a `view` session injects nothing), keyframe
 //! requests ([`KeyframePolicy`]), ICE restarts ([`IceRestart`]), how long
 //! a session may stay without connectivity, releasing held input when
-//! connectivity is lost, when frames start, each frame's duration, and
-//! following a change of the screen's size.
+//! connectivity is lost or the viewer's input goes silent ([`HoldWatch`]),
+//! when frames start, each frame's duration, and following a change of the
+//! screen's size.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
 use tokio::time::Instant;
 
+use super::hold::HoldWatch;
 use super::SessionIn;
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
@@ -120,6 +122,8 @@ pub struct Controller {
     last_pts: Option<Duration>,
     /// Whether the session is over (nothing more is done).
     ended: bool,
+    /// Releases held input when the viewer's input goes silent.
+    hold: HoldWatch,
     counters: Counters,
 }
 
@@ -136,6 +140,7 @@ impl Controller {
             screen,
             last_pts: None,
             ended: false,
+            hold: HoldWatch::default(),
             counters: Counters::default(),
         }
     }
@@ -150,10 +155,10 @@ impl Controller {
 
     /// The next instant at which [`Event::Tick`] is due, if any.
     pub fn deadline(&self) -> Option<Instant> {
-        match (self.restart.due(), self.vanish_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.restart.due(), self.vanish_at, self.hold.due()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Counters so far.
@@ -231,7 +236,13 @@ impl Controller {
 
     fn on_peer(&mut self, now: Instant, event: HostEvent) -> Vec<Action> {
         match event {
-            HostEvent::InputMessage(text) => self.on_input(text),
+            HostEvent::InputMessage(text) => self.on_input(now, text),
+            HostEvent::InputClosed => {
+                // The viewer is gone or closed its input: nothing it held
+                // may stay pressed.
+                self.hold.clear();
+                vec![Action::ReleaseInput]
+            }
             HostEvent::ControlMessage(text) => self.on_control(&text),
             HostEvent::KeyframeRequested if self.keyframes.rtcp_request() => {
                 vec![Action::RequestKeyframe]
@@ -267,8 +278,9 @@ impl Controller {
         }
     }
 
-    fn on_input(&mut self, text: String) -> Vec<Action> {
+    fn on_input(&mut self, now: Instant, text: String) -> Vec<Action> {
         if self.permission.may_control() {
+            self.hold.input(now);
             return vec![Action::Inject(text)];
         }
         self.counters.dropped_view_only += 1;
@@ -326,12 +338,15 @@ impl Controller {
             tracing::info!("no connectivity for {VANISH_TIMEOUT:?}; ending the session");
             return vec![Action::End(Some(EndReason::ConnectionFailed))];
         }
-        match self.restart.due() {
-            Some(due) if now >= due => {
-                let attempt = self.restart.restarted(now);
-                vec![Action::RestartIce { attempt }]
-            }
-            _ => Vec::new(),
+        let mut actions = Vec::new();
+        if self.hold.expired(now) {
+            tracing::debug!("the viewer's input went silent; releasing held input");
+            actions.push(Action::ReleaseInput);
         }
+        if self.restart.due().is_some_and(|due| now >= due) {
+            let attempt = self.restart.restarted(now);
+            actions.push(Action::RestartIce { attempt });
+        }
+        actions
     }
 }

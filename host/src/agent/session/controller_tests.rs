@@ -337,3 +337,35 @@ fn the_end_from_the_server_tells_it_nothing_and_a_failed_link_says_why() {
         vec![Action::End(Some(EndReason::ConnectionFailed))]
     );
 }
+
+#[test]
+fn a_viewer_gone_silent_or_closing_its_input_leaves_nothing_pressed() {
+    use meshdesk_protocol::input::{HEARTBEAT, HOLD_SILENCE};
+    let t0 = Instant::now();
+    let mut c = running(Permission::Control, t0);
+    let key = r#"{"type":"key","code":"ShiftLeft","down":true}"#;
+    let input = |s: &str| Event::Peer(HostEvent::InputMessage(s.into()));
+    assert_eq!(c.handle(t0, input(key)), vec![Action::Inject(key.into())]);
+    // Heartbeats keep the hold.
+    let beat = r#"{"type":"heartbeat"}"#;
+    c.handle(t0 + HEARTBEAT, input(beat));
+    assert!(!c
+        .handle(t0 + HOLD_SILENCE, Event::Tick)
+        .contains(&Action::ReleaseInput));
+    // Then the viewer is killed: silence releases, once, within 2 s.
+    let deadline = c.deadline().expect("the hold is watched");
+    assert_eq!(deadline, t0 + HEARTBEAT + HOLD_SILENCE);
+    assert!(deadline - (t0 + HEARTBEAT) < Duration::from_secs(2));
+    assert_eq!(c.handle(deadline, Event::Tick), vec![Action::ReleaseInput]);
+    assert!(c.handle(deadline + HOLD_SILENCE, Event::Tick).is_empty());
+    // A closed input channel releases at once.
+    c.handle(deadline, input(key));
+    assert_eq!(
+        c.handle(deadline, Event::Peer(HostEvent::InputClosed)),
+        vec![Action::ReleaseInput]
+    );
+    // A view session is never watched: it sends no input.
+    let mut v = running(Permission::View, t0);
+    v.handle(t0, input(key));
+    assert_eq!(v.deadline(), None);
+}

@@ -8,6 +8,7 @@
 
 mod controller;
 mod driver;
+mod hold;
 
 #[cfg(test)]
 mod controller_tests;

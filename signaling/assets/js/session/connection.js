@@ -77,6 +77,7 @@ export class Connection {
     switch (a.type) {
       case 'send': this.live.send(a.msg); break;
       case 'control': this.sendOn('control', a.msg); break;
+      case 'input': this.sendOn('input', a.msg); break;
       case 'status': this.cb.state?.(a.text); break;
       case 'created': this.cb.created?.(a.msg); break;
       case 'create_peer': this.createPeer(a.iceServers); break;

@@ -11,7 +11,7 @@
 // device_offline, request_keyframe, end {reason, message}, tick.
 // Actions: send {msg}, control {msg}, status {text}, created {msg},
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
-// attach_input, finish {message, reason}.
+// attach_input, input {msg}, finish {message, reason}.
 // The native viewer decides the same things in viewer/src/session/controller.rs.
 
 import { endMessage, requestError } from '../format.js';
@@ -30,6 +30,10 @@ export const DEFAULT_RESUME_GRACE_SECS = 30;
 // it on a loaded machine): wait this long for it before concluding that
 // the host closed the session itself.
 export const PEER_CLOSE_GRACE_MS = 1000;
+// A session with control sends an input heartbeat this often, so the host
+// can release what we hold within 2 s if the tab dies or the network goes
+// (it releases after 1.5 s of input silence; docs/protocol.md section 9).
+export const HEARTBEAT_MS = 500;
 
 export class SessionController {
   /**
@@ -57,12 +61,14 @@ export class SessionController {
     this.firstFrameAt = null;
     this.open = new Set();
     this.closedAt = null;
+    this.heartbeatAt = null;
     this.done = false;
   }
 
   /** When to call `handle(now, {type: 'tick'})` next, or null. */
   deadline() {
-    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt, this.closedAt].filter((t) => t !== null);
+    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt, this.closedAt, this.heartbeatAt]
+      .filter((t) => t !== null);
     return at.length ? Math.min(...at) : null;
   }
 
@@ -77,7 +83,7 @@ export class SessionController {
       case 'answer': return [this.send({ type: 'answer', session_id: this.sessionId, sdp: e.sdp })];
       case 'local_ice': return [this.send({ type: 'ice', session_id: this.sessionId, candidate: e.candidate })];
       case 'offer_failed': return this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
-      case 'channel_open': return this.channelOpen(e.label);
+      case 'channel_open': return this.channelOpen(now, e.label);
       case 'channel_close': return this.channelClose(now, e.label);
       case 'first_frame':
         this.firstFrame = true;
@@ -227,9 +233,12 @@ export class SessionController {
     return [];
   }
 
-  channelOpen(label) {
+  channelOpen(now, label) {
     this.open.add(label);
-    if (label === 'input' && this.permission !== 'view') return [{ type: 'attach_input' }];
+    if (label === 'input' && this.permission !== 'view') {
+      this.heartbeatAt = now + HEARTBEAT_MS;
+      return [{ type: 'attach_input' }];
+    }
     // Frames decoded in the page never reach the browser's decoder, which
     // would ask for keyframes all the time: the page asks itself.
     if (label === 'control' && this.render === 'webcodecs') {
@@ -245,6 +254,7 @@ export class SessionController {
    */
   channelClose(now, label) {
     this.open.delete(label);
+    if (label === 'input') this.heartbeatAt = null;
     if (label !== 'control') return [];
     if (this.offline) return this.finish(endMessage('host_closed'), 'host_closed');
     this.closedAt ??= now + PEER_CLOSE_GRACE_MS;
@@ -259,6 +269,10 @@ export class SessionController {
     if (this.resumeAt !== null && now >= this.resumeAt) {
       this.resumeAt = null;
       if (this.online) return this.resume(this.resumeAttempt + 1);
+    }
+    if (this.heartbeatAt !== null && now >= this.heartbeatAt) {
+      this.heartbeatAt = now + HEARTBEAT_MS;
+      return [{ type: 'input', msg: { type: 'heartbeat' } }];
     }
     return [];
   }
