@@ -10,7 +10,8 @@
 //! Around a display: paint its root window ([`Xvfb::paint`]), read every
 //! pixel back ([`Xvfb::screenshot`]), run X clients on it
 //! ([`Xvfb::command`], [`Xvfb::run`]), read the pointer and find windows
-//! with `xdotool` ([`Xvfb::pointer`], [`Xvfb::find_window`]), keep a client
+//! with `xdotool` ([`Xvfb::pointer`], [`Xvfb::find_window`]), read what is
+//! held down ([`Xvfb::held`]), keep a client
 //! alive for a test ([`KillOnDrop`]) and wait on a condition
 //! ([`wait_for`]).
 //!
@@ -21,12 +22,14 @@
 //! Packages: `xvfb`, `tigervnc-standalone-server` (Xvnc), `x11-xserver-utils`
 //! (xrandr), `xdotool`.
 
+mod held;
 mod process;
 mod screen;
 mod server;
 mod wait;
 mod xdotool;
 
+pub use held::Held;
 pub use process::KillOnDrop;
 pub use screen::Screenshot;
 pub use server::Xvfb;

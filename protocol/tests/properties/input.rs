@@ -79,6 +79,7 @@ fn input_msg() -> impl Strategy<Value = InputMsg> {
         ("[A-Za-z0-9]{1,32}", any::<bool>(), of(bytes_of_text(64)))
             .prop_map(|(code, down, text)| InputMsg::Key { code, down, text }),
         Just(InputMsg::ReleaseAll),
+        Just(InputMsg::Heartbeat),
     ]
 }
 
@@ -89,6 +90,7 @@ fn input_variant(m: &InputMsg) -> usize {
         InputMsg::Wheel { .. } => 2,
         InputMsg::Key { .. } => 3,
         InputMsg::ReleaseAll => 4,
+        InputMsg::Heartbeat => 5,
     }
 }
 
@@ -123,7 +125,7 @@ fn input_decodes_or_refuses(text: &str) -> Result<(), TestCaseError> {
 
 #[test]
 fn every_input_and_control_variant_is_generated() {
-    assert_every_variant(input_msg(), 5, input_variant);
+    assert_every_variant(input_msg(), 6, input_variant);
     assert_every_variant(control_msg(), 2, control_variant);
 }
 
