@@ -82,6 +82,8 @@ fn end_reason_text(reason: EndReason) -> &'static str {
         EndReason::Revoked => "your access to the device was revoked",
         EndReason::DeviceRemoved => "the device was removed",
         EndReason::ServerShutdown => "the server is shutting down",
+        EndReason::Declined => "The remote user declined",
+        EndReason::RemoteUserEnded => "The remote user ended the session",
     }
 }
 

@@ -10,6 +10,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::AgentError;
+use crate::consent::policy::{ConsentFloor, MAX_PROMPT_TIMEOUT_SECS};
 
 /// Default frame-rate cap when the file does not say.
 const DEFAULT_MAX_FPS: u32 = 30;
@@ -36,6 +37,10 @@ pub struct HostConfig {
     /// decoding is quicker; on suits a screen that mostly plays video).
     #[serde(default)]
     pub deblocking: bool,
+    /// `[consent]`: the least consent this PC requires, whatever the server
+    /// says (default: none beyond the server's), and the prompt's timeout.
+    #[serde(default, skip_serializing_if = "ConsentFloor::is_default")]
+    pub consent: ConsentFloor,
 }
 
 fn default_fps() -> u32 {
@@ -56,6 +61,7 @@ impl std::fmt::Debug for HostConfig {
             .field("max_fps", &self.max_fps)
             .field("bitrate_kbps", &self.bitrate_kbps)
             .field("deblocking", &self.deblocking)
+            .field("consent", &self.consent)
             .finish()
     }
 }
@@ -99,6 +105,14 @@ impl HostConfig {
                 path: path.to_path_buf(),
                 field: "max_fps",
                 reason: "must be 1 to 120".into(),
+            });
+        }
+        let secs = cfg.consent.prompt_timeout_secs;
+        if secs == 0 || secs > MAX_PROMPT_TIMEOUT_SECS {
+            return Err(AgentError::ConfigInvalid {
+                path: path.to_path_buf(),
+                field: "consent.prompt_timeout_secs",
+                reason: format!("must be 1 to {MAX_PROMPT_TIMEOUT_SECS}"),
             });
         }
         Ok(cfg)
@@ -184,6 +198,7 @@ mod tests {
             max_fps: 30,
             bitrate_kbps: 4000,
             deblocking: false,
+            consent: ConsentFloor::default(),
         }
     }
 

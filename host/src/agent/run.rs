@@ -241,13 +241,17 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
             user,
             permission,
             ice_servers,
+            consent,
+            display_name,
         } => {
-            tracing::info!(session = %session_id, %user, ?permission, "session granted");
+            tracing::info!(session = %session_id, %user, ?permission, consent = consent.as_str(), "session granted");
             let grant = Grant {
                 session_id: session_id.clone(),
                 user,
                 permission,
                 ice_servers,
+                consent,
+                display_name,
             };
             if let Err(why) = sessions.start(grant) {
                 tracing::warn!(reason = %why, "refusing session");

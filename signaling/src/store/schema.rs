@@ -129,6 +129,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_at ON events(at);
     "#,
+    // 5: consent: what the person at a device must do before (prompt) or
+    // know during (notify) a session, for the owner's own sessions and for
+    // shared users'. Existing devices stay unattended, as they were.
+    r#"
+    ALTER TABLE devices ADD COLUMN consent_owner TEXT NOT NULL DEFAULT 'unattended'
+        CHECK (consent_owner IN ('unattended', 'notify', 'prompt'));
+    ALTER TABLE devices ADD COLUMN consent_shared TEXT NOT NULL DEFAULT 'unattended'
+        CHECK (consent_shared IN ('unattended', 'notify', 'prompt'));
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.
