@@ -68,6 +68,8 @@ export function endMessage(reason, detail) {
     case 'revoked': return 'Your access to this device was revoked.';
     case 'device_removed': return 'The device was removed.';
     case 'server_shutdown': return 'The server is shutting down.';
+    case 'declined': return 'The remote user declined';
+    case 'remote_user_ended': return 'The remote user ended the session';
     default: return `The session ended (${reason}).`;
   }
 }

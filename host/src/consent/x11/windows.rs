@@ -58,9 +58,12 @@ impl Ui {
         let mask = EventMask::KEY_PRESS | EventMask::EXPOSURE;
         let title = format!("Meshdesk: {}", p.text);
         let win = self.window(self.root, (x, y, PROMPT_W, PROMPT_H), 2, &title, mask)?;
-        let top = (PROMPT_H - BUTTON_H - 20) as i16;
-        let allow = self.button(win, 100, top, "Allow")?;
-        let deny = self.button(win, (PROMPT_W - 100 - BUTTON_W) as i16, top, "Deny")?;
+        // "Allow" lies over the centre of the screen, where a remote
+        // viewer's clicks are likeliest to land: the shield, not the
+        // layout, keeps them off (tests/tests/consent.rs clicks there).
+        let top = ((PROMPT_H - BUTTON_H) / 2) as i16;
+        let allow = self.button(win, (PROMPT_W / 2 + 10 - BUTTON_W) as i16, top, "Allow")?;
+        let deny = self.button(win, (PROMPT_W / 2 + 30) as i16, top, "Deny")?;
         // Raise the shield before the window can be seen or clicked.
         self.shield.prompt_raised();
         self.conn.map_subwindows(win)?;
@@ -174,8 +177,8 @@ impl Ui {
     pub(super) fn draw(&self, win: Window) -> XResult<()> {
         if let Some(s) = &self.shown {
             if win == s.win {
-                self.text(win, 16, 28, &s.text)?;
-                return self.text(win, 16, 48, "Nobody answering denies it.");
+                self.text(win, 16, 24, &s.text)?;
+                return self.text(win, 16, 112, "Nobody answering denies it.");
             }
             if win == s.allow || win == s.deny {
                 let label = if win == s.allow { "Allow" } else { "Deny" };
