@@ -37,7 +37,7 @@ test('a prompted session waits for the remote user and shows the decline', async
   await dialog.getByRole('button', { name: 'Save' }).click();
   await waitFor('the policy stored', async () =>
     (await rest(server, 'GET', `/devices/${deviceId}`, { token: alice })).consent_owner === 'prompt');
-  await page.getByTestId('feed').getByText(/alice/).first().waitFor();
+  await page.getByTestId('feed').getByText('alice changed consent on desk (owner: prompt, shared: unattended)').waitFor();
 
   await onlineDevice(page, deviceId).getByRole('button', { name: /Connect/ }).click();
   await page.getByRole('status').filter({ hasText: 'Waiting for the remote user to allow the session' }).waitFor();

@@ -42,6 +42,10 @@ export function describe(e) {
     case 'share_revoked': return `${who} stopped sharing ${dev} with ${e.target_user}`;
     case 'session_started': return `${who} connected to ${dev}${perm}`;
     case 'webhook_disabled': return `A webhook was turned off: ${e.detail ?? 'too many failed deliveries'}`;
+    case 'consent_allowed': return `The remote user at ${dev} allowed ${who}${perm}`;
+    case 'consent_denied': return `The remote user at ${dev} declined ${who}${perm}${e.detail === 'no answer' ? ' (no answer)' : ''}`;
+    case 'consent_ended': return `The remote user at ${dev} disconnected ${who}${perm}`;
+    case 'consent_changed': return `${who} changed consent on ${dev}${e.detail ? ` (${e.detail})` : ''}`;
     case 'session_ended': {
       const len = e.duration_ms !== null && e.duration_ms !== undefined ? `, ${duration(e.duration_ms)}` : '';
       const why = e.detail ? `: ${e.detail}` : '';
