@@ -193,6 +193,27 @@ async fn the_host_floor_beats_the_server_and_no_answer_is_a_deny() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keyboard_answers_the_prompt() {
+    let w = world("\n[consent]\nowner = \"prompt\"\n").await;
+    // Escape denies.
+    let mut viewer = w.connect(&w.home, "2", "escape");
+    w.button("Allow");
+    w.x.run("xdotool", &["key", "Escape"]);
+    assert!(!exited_ok(&mut viewer));
+    assert!(
+        viewer.log_text().contains("The remote user declined"),
+        "{}",
+        viewer.log_text()
+    );
+    // Deny has the focus first; Tab moves it to Allow, Enter presses it.
+    let mut viewer = w.connect(&w.home, "2", "enter");
+    w.button("Allow");
+    w.x.run("xdotool", &["key", "Tab", "Return"]);
+    assert!(exited_ok(&mut viewer), "{}", viewer.log_text());
+    w.wait_event("consent_allowed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_shows_who_is_connected_and_disconnect_ends_it() {
     let w = world("").await;
     w.set_consent(json!({"consent_owner": "notify"})).await;

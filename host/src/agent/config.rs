@@ -256,4 +256,30 @@ mod tests {
         assert!(err.to_string().contains("deblocking"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    #[test]
+    fn the_consent_floor_reads_back_and_a_bad_value_names_the_field() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-consent-{}", std::process::id()));
+        let path = dir.join("host.toml");
+        sample().save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("[consent]"), "the default is left out");
+        let with = |extra: &str| {
+            std::fs::write(&path, format!("{text}{extra}")).expect("write");
+            HostConfig::load(&path)
+        };
+        let cfg = with("[consent]\nshared = \"prompt\"\n").expect("load");
+        assert_eq!(
+            cfg.consent.shared,
+            meshdesk_protocol::rest::ConsentPolicy::Prompt
+        );
+        let err = with("[consent]\nshared = \"always\"\n").expect_err("bad policy");
+        assert!(err.to_string().contains("shared"), "{err}");
+        let err = with("[consent]\nprompt_timeout_secs = 0\n").expect_err("bad timeout");
+        assert!(
+            err.to_string().contains("consent.prompt_timeout_secs"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
