@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::rest::{Event, IceServer, Permission};
+use crate::rest::{ConsentPolicy, Event, IceServer, Permission};
 
 /// One screen of a host, in pixels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +108,38 @@ pub enum EndReason {
     DeviceRemoved,
     /// The server is shutting down.
     ServerShutdown,
+    /// The person at the remote PC clicked "Deny" on the consent prompt,
+    /// or did not answer it in time.
+    Declined,
+    /// The person at the remote PC ended the session ("Disconnect" on the
+    /// consent notice).
+    RemoteUserEnded,
+}
+
+/// What the person at the remote PC decided about one session, or that
+/// the host waits for them (section "Consent" of docs/protocol.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    /// The prompt is shown; the host waits for an answer.
+    Waiting,
+    /// "Allow": the session starts (`session_accept` follows).
+    Allowed,
+    /// "Deny": a `session_end` with `declined` follows.
+    Denied,
+    /// No answer within the prompt timeout: a deny.
+    TimedOut,
+    /// "Disconnect" on the notice: a `session_end` with
+    /// `remote_user_ended` follows.
+    Disconnected,
+}
+
+/// A host reports a consent step of one session; the server records it in
+/// the feed and relays it to the session's viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentMsg {
+    pub session_id: String,
+    pub state: ConsentState,
 }
 
 /// Stable machine-readable error codes in [`ServerToHost::Error`] and
@@ -182,6 +214,8 @@ pub enum HostToServer {
         session_id: String,
         reason: String,
     },
+    /// A consent step of a granted session (waiting, allowed, denied, ...).
+    Consent(ConsentMsg),
     Offer(SdpMsg),
     Answer(SdpMsg),
     Ice(IceMsg),
@@ -213,6 +247,16 @@ pub enum ServerToHost {
         user: String,
         permission: Permission,
         ice_servers: Vec<IceServer>,
+        /// The device's consent policy that applies to this session
+        /// (`consent_owner` for the owner's own, `consent_shared` for the
+        /// others). The host applies the stricter of it and its own floor.
+        /// Older servers leave it out: `unattended`.
+        #[serde(default)]
+        consent: ConsentPolicy,
+        /// The requesting user's name as people see it, for the consent
+        /// prompt and notice. Older servers leave it out: use `user`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
     },
     /// The owner renamed the device.
     Renamed {
@@ -320,6 +364,9 @@ pub enum ServerToViewer {
     SessionAccepted {
         session_id: String,
     },
+    /// The person at the remote PC is asked (`waiting`), or decided; relayed
+    /// from the host's `consent`.
+    Consent(ConsentMsg),
     /// The session named in `session_resume` is this connection's again.
     /// Host messages held while it was detached (the latest offer and the
     /// candidates after it) follow, then everything new. The session's

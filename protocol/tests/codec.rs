@@ -55,6 +55,8 @@ fn host_messages_round_trip() {
         user: "alice".into(),
         permission: Permission::View,
         ice_servers: vec![],
+        consent: meshdesk_protocol::rest::ConsentPolicy::Prompt,
+        display_name: Some("Alice".into()),
     });
     roundtrip(ServerToHost::Error(ErrorMsg {
         code: ErrorCode::Forbidden,

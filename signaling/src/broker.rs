@@ -81,6 +81,7 @@ pub fn request(
         created_at: now_ms(),
         accepted_at: None,
         resume_secret: Secret::generate("rs_"),
+        consent_asked_at: None,
     };
     let sid = session.id.clone();
     let resume_secret = session.resume_secret.expose().to_string();
@@ -95,6 +96,8 @@ pub fn request(
         user: user.username.clone(),
         permission,
         ice_servers: ice_servers.clone(),
+        consent: device.consent_for(permission),
+        display_name: Some(user.username.clone()),
     };
     if !st.hub.send_to_host(device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));
@@ -131,7 +134,7 @@ pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), Er
 
 /// The feed fields every session event carries: whose device, which
 /// viewer, with what right.
-fn session_event(s: &Session) -> NewEvent {
+pub(crate) fn session_event(s: &Session) -> NewEvent {
     NewEvent {
         user_id: Some(s.owner_id),
         actor: Some(s.viewer_username.clone()),
@@ -210,6 +213,8 @@ fn claimable(reason: EndReason, by_host: bool) -> EndReason {
     match (reason, by_host) {
         (EndReason::ConnectionFailed, _) => EndReason::ConnectionFailed,
         (EndReason::Rejected, true) => EndReason::Rejected,
+        (EndReason::Declined, true) => EndReason::Declined,
+        (EndReason::RemoteUserEnded, true) => EndReason::RemoteUserEnded,
         (_, true) => EndReason::HostClosed,
         (_, false) => EndReason::ViewerClosed,
     }
@@ -218,8 +223,15 @@ fn claimable(reason: EndReason, by_host: bool) -> EndReason {
 /// End this viewer connection's sessions that the host has not accepted
 /// since before `created_before` (the host never answered the grant).
 pub fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
+    // A host asking its user for consent answers within its prompt
+    // timeout (at most crate::consent::MAX_WAIT_MS); until then the
+    // session waits.
+    let asked_before = created_before - crate::consent::MAX_WAIT_MS;
     end_where(st, EndReason::ConnectionFailed, |s| {
-        s.viewer_conn == viewer_conn && s.accepted_at.is_none() && s.created_at < created_before
+        s.viewer_conn == viewer_conn
+            && s.accepted_at.is_none()
+            && s.created_at < created_before
+            && s.consent_asked_at.is_none_or(|at| at < asked_before)
     });
 }
 
@@ -276,6 +288,8 @@ fn reason_text(r: EndReason) -> &'static str {
         EndReason::ShareExpired => "share expired",
         EndReason::DeviceRemoved => "device removed",
         EndReason::ServerShutdown => "server shut down",
+        EndReason::Declined => "declined by the remote user",
+        EndReason::RemoteUserEnded => "ended by the remote user",
     }
 }
 

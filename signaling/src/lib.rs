@@ -12,6 +12,7 @@ pub mod broker;
 pub mod bundle;
 pub mod clock;
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod extract;
 pub mod feed;

@@ -48,6 +48,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/session/view.js", JS),
     asset!("js/views/devices.js", JS),
     asset!("js/views/dialogs.js", JS),
+    asset!("js/views/consent.js", JS),
     asset!("js/views/feed.js", JS),
     asset!("js/views/settings.js", JS),
     asset!("js/views/signin.js", JS),

@@ -83,6 +83,8 @@ fn end_reason_text(reason: EndReason) -> &'static str {
         EndReason::ShareExpired => "your access to the device has expired",
         EndReason::DeviceRemoved => "the device was removed",
         EndReason::ServerShutdown => "the server is shutting down",
+        EndReason::Declined => "The remote user declined",
+        EndReason::RemoteUserEnded => "The remote user ended the session",
     }
 }
 

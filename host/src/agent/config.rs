@@ -10,6 +10,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::AgentError;
+use crate::consent::policy::{ConsentFloor, MAX_PROMPT_TIMEOUT_SECS};
 
 /// Default frame-rate cap when the file does not say.
 const DEFAULT_MAX_FPS: u32 = 30;
@@ -36,6 +37,10 @@ pub struct HostConfig {
     /// decoding is quicker; on suits a screen that mostly plays video).
     #[serde(default)]
     pub deblocking: bool,
+    /// `[consent]`: the least consent this PC requires, whatever the server
+    /// says (default: none beyond the server's), and the prompt's timeout.
+    #[serde(default, skip_serializing_if = "ConsentFloor::is_default")]
+    pub consent: ConsentFloor,
 }
 
 fn default_fps() -> u32 {
@@ -56,6 +61,7 @@ impl std::fmt::Debug for HostConfig {
             .field("max_fps", &self.max_fps)
             .field("bitrate_kbps", &self.bitrate_kbps)
             .field("deblocking", &self.deblocking)
+            .field("consent", &self.consent)
             .finish()
     }
 }
@@ -99,6 +105,14 @@ impl HostConfig {
                 path: path.to_path_buf(),
                 field: "max_fps",
                 reason: "must be 1 to 120".into(),
+            });
+        }
+        let secs = cfg.consent.prompt_timeout_secs;
+        if secs == 0 || secs > MAX_PROMPT_TIMEOUT_SECS {
+            return Err(AgentError::ConfigInvalid {
+                path: path.to_path_buf(),
+                field: "consent.prompt_timeout_secs",
+                reason: format!("must be 1 to {MAX_PROMPT_TIMEOUT_SECS}"),
             });
         }
         Ok(cfg)
@@ -184,6 +198,7 @@ mod tests {
             max_fps: 30,
             bitrate_kbps: 4000,
             deblocking: false,
+            consent: ConsentFloor::default(),
         }
     }
 
@@ -239,6 +254,32 @@ mod tests {
         std::fs::write(&path, format!("{older}deblocking = \"yes\"\n")).expect("write");
         let err = HostConfig::load(&path).expect_err("not a boolean");
         assert!(err.to_string().contains("deblocking"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_consent_floor_reads_back_and_a_bad_value_names_the_field() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-consent-{}", std::process::id()));
+        let path = dir.join("host.toml");
+        sample().save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("[consent]"), "the default is left out");
+        let with = |extra: &str| {
+            std::fs::write(&path, format!("{text}{extra}")).expect("write");
+            HostConfig::load(&path)
+        };
+        let cfg = with("[consent]\nshared = \"prompt\"\n").expect("load");
+        assert_eq!(
+            cfg.consent.shared,
+            meshdesk_protocol::rest::ConsentPolicy::Prompt
+        );
+        let err = with("[consent]\nshared = \"always\"\n").expect_err("bad policy");
+        assert!(err.to_string().contains("shared"), "{err}");
+        let err = with("[consent]\nprompt_timeout_secs = 0\n").expect_err("bad timeout");
+        assert!(
+            err.to_string().contains("consent.prompt_timeout_secs"),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -86,6 +86,7 @@ pub async fn enroll(
         max_fps: 30,
         bitrate_kbps: 4000,
         deblocking: false,
+        consent: Default::default(),
     };
     cfg.save(path)?;
     Ok(cfg)

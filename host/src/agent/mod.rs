@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod config;
+mod consented;
 pub mod enroll;
 pub mod error;
 pub mod keyframes;

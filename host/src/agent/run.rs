@@ -98,8 +98,10 @@ async fn connect_and_serve(
     loop {
         let step = tokio::select! {
             biased;
-            Some(done) = sessions.done_rx.recv() => Step::Send(sessions.finished(done)),
+            // What a session sent goes out before its end (a consent
+            // decision before the `session_end` it leads to).
             Some(out) = sessions.out_rx.recv() => Step::Send(Some(out)),
+            Some(done) = sessions.done_rx.recv() => Step::Send(sessions.finished(done)),
             msg = rx.recv() => from_server(msg, sessions, &mut liveness)?,
             removed = netwatch::removed_or_never(watch) => Step::Judged(address_removed(removed, sessions, watch)),
             () = sessions.path_lost.notified() => {
@@ -241,13 +243,17 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
             user,
             permission,
             ice_servers,
+            consent,
+            display_name,
         } => {
-            tracing::info!(session = %session_id, %user, ?permission, "session granted");
+            tracing::info!(session = %session_id, %user, ?permission, consent = consent.as_str(), "session granted");
             let grant = Grant {
                 session_id: session_id.clone(),
                 user,
                 permission,
                 ice_servers,
+                consent,
+                display_name,
             };
             if let Err(why) = sessions.start(grant) {
                 tracing::warn!(reason = %why, "refusing session");

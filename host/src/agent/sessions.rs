@@ -11,8 +11,9 @@ use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, Notify};
 
 use super::config::HostConfig;
-use super::session::{self, Finished, Grant, SessionIn};
+use super::session::{Finished, Grant, SessionIn};
 use super::AgentError;
+use crate::consent::Consent;
 use crate::media::{MediaConfig, MediaPipeline};
 
 /// Most sessions served at once.
@@ -34,6 +35,8 @@ pub struct Sessions {
     display: Option<String>,
     /// Sessions signal here when their peer connection loses connectivity.
     pub path_lost: Arc<Notify>,
+    /// The consent floor, windows and shield every session goes through.
+    consent: Arc<Consent>,
 }
 
 impl Sessions {
@@ -62,6 +65,7 @@ impl Sessions {
             done_rx,
             media,
             media_error,
+            consent: Arc::new(Consent::new(cfg.consent.clone(), display.as_deref())),
             display,
             path_lost: Arc::new(Notify::new()),
         }
@@ -99,9 +103,11 @@ impl Sessions {
         let done = self.done_tx.clone();
         let display = self.display.clone();
         let path_lost = Arc::clone(&self.path_lost);
+        let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
             async move {
-                let finished = session::run(grant, media, display, rx, out, path_lost).await;
+                let finished =
+                    super::consented::run(grant, consent, media, display, rx, out, path_lost).await;
                 let _ = done.send(Finished {
                     session_id: finished.session_id.clone(),
                     reason: finished.reason,

@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+mod consent;
 mod tokens;
 mod webhooks;
 
+pub use consent::{ConsentPolicy, UpdateDevice};
 pub use tokens::{CreatedToken, NewToken, Scope, TokenInfo, ALL_SCOPES};
 pub use webhooks::{
     CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, UpdateWebhook, Webhook, WebhookPayload,
@@ -167,6 +169,12 @@ pub struct Device {
     pub created_at: i64,
     /// When the device was last connected (null if never).
     pub last_seen: Option<i64>,
+    /// Consent for the owner's own sessions (older servers: absent).
+    #[serde(default)]
+    pub consent_owner: ConsentPolicy,
+    /// Consent for the sessions of users it is shared with.
+    #[serde(default)]
+    pub consent_shared: ConsentPolicy,
 }
 
 /// `PATCH /devices/{id}`.
@@ -223,6 +231,14 @@ pub enum EventKind {
     SessionEnded,
     /// A webhook was turned off after a run of failed deliveries.
     WebhookDisabled,
+    /// The person at the remote PC allowed a session (`prompt`).
+    ConsentAllowed,
+    /// The person at the remote PC denied a session, or did not answer.
+    ConsentDenied,
+    /// The person at the remote PC ended a session ("Disconnect").
+    ConsentEnded,
+    /// The owner changed a device's consent policies.
+    ConsentChanged,
 }
 
 impl EventKind {
@@ -242,6 +258,10 @@ impl EventKind {
             EventKind::SessionStarted => "session_started",
             EventKind::SessionEnded => "session_ended",
             EventKind::WebhookDisabled => "webhook_disabled",
+            EventKind::ConsentAllowed => "consent_allowed",
+            EventKind::ConsentDenied => "consent_denied",
+            EventKind::ConsentEnded => "consent_ended",
+            EventKind::ConsentChanged => "consent_changed",
         }
     }
 
@@ -252,7 +272,7 @@ impl EventKind {
 }
 
 /// Every event kind, for parsing and documentation.
-pub const ALL_EVENT_KINDS: [EventKind; 13] = [
+pub const ALL_EVENT_KINDS: [EventKind; 17] = [
     EventKind::AccountCreated,
     EventKind::LoginFailed,
     EventKind::DeviceEnrolled,
@@ -266,6 +286,10 @@ pub const ALL_EVENT_KINDS: [EventKind; 13] = [
     EventKind::SessionStarted,
     EventKind::SessionEnded,
     EventKind::WebhookDisabled,
+    EventKind::ConsentAllowed,
+    EventKind::ConsentDenied,
+    EventKind::ConsentEnded,
+    EventKind::ConsentChanged,
 ];
 
 /// One entry of the activity feed. Fields that do not apply are null.

@@ -35,9 +35,18 @@ fn end_reason() -> impl Strategy<Value = EndReason> {
         ConnectionFailed,
         PeerGone,
         Revoked,
+        ShareExpired,
         DeviceRemoved,
         ServerShutdown,
+        Declined,
+        RemoteUserEnded,
     ])
+}
+
+fn consent_msg() -> impl Strategy<Value = ConsentMsg> {
+    use ConsentState::*;
+    let state = select(vec![Waiting, Allowed, Denied, TimedOut, Disconnected]);
+    (text(), state).prop_map(|(session_id, state)| ConsentMsg { session_id, state })
 }
 
 fn error_code() -> impl Strategy<Value = ErrorCode> {
@@ -154,6 +163,7 @@ pub fn host_to_server() -> BoxedStrategy<HostToServer> {
         sdp().prop_map(M::Answer),
         ice().prop_map(M::Ice),
         session_end().prop_map(M::SessionEnd),
+        consent_msg().prop_map(M::Consent),
     ]
     .boxed()
 }
@@ -170,9 +180,10 @@ pub fn host_to_server_variant(m: &HostToServer) -> usize {
         M::Answer(_) => 6,
         M::Ice(_) => 7,
         M::SessionEnd(_) => 8,
+        M::Consent(_) => 9,
     }
 }
-pub const HOST_TO_SERVER_VARIANTS: usize = 9;
+pub const HOST_TO_SERVER_VARIANTS: usize = 10;
 
 /// Every [`ServerToHost`]; see [`server_to_host_variant`].
 pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
@@ -189,6 +200,8 @@ pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
             user,
             permission,
             ice_servers,
+            consent: Default::default(),
+            display_name: None,
         },
     );
     prop_oneof![
@@ -307,6 +320,7 @@ pub fn server_to_viewer() -> BoxedStrategy<ServerToViewer> {
         ice().prop_map(M::Ice),
         session_end().prop_map(M::SessionEnd),
         error_msg().prop_map(M::Error),
+        consent_msg().prop_map(M::Consent),
     ]
     .boxed()
 }
@@ -326,6 +340,7 @@ pub fn server_to_viewer_variant(m: &ServerToViewer) -> usize {
         M::Ice(_) => 9,
         M::SessionEnd(_) => 10,
         M::Error(_) => 11,
+        M::Consent(_) => 12,
     }
 }
-pub const SERVER_TO_VIEWER_VARIANTS: usize = 12;
+pub const SERVER_TO_VIEWER_VARIANTS: usize = 13;

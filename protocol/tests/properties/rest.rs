@@ -108,6 +108,8 @@ fn devices() -> impl Strategy<Value = Vec<Device>> {
                 permission,
                 created_at,
                 last_seen,
+                consent_owner: ConsentPolicy::ALL[created_at.unsigned_abs() as usize % 3],
+                consent_shared: ConsentPolicy::ALL[(created_at.unsigned_abs() >> 8) as usize % 3],
             },
         );
     vec(device, 0..4)

@@ -205,7 +205,8 @@ direction_properties!(
         "offer",
         "answer",
         "ice",
-        "session_end"
+        "session_end",
+        "consent",
     ]
 );
 
@@ -267,6 +268,7 @@ direction_properties!(
         "ice",
         "session_end",
         "error",
+        "consent",
     ]
 );
 

@@ -55,6 +55,7 @@ export const api = {
   devices: () => call('GET', '/devices'),
   device: (id) => call('GET', `/devices/${enc(id)}`),
   rename: (id, name) => call('PATCH', `/devices/${enc(id)}`, { name }),
+  updateDevice: (id, body) => call('PATCH', `/devices/${enc(id)}`, body),
   remove: (id) => call('DELETE', `/devices/${enc(id)}`),
   shares: (id) => call('GET', `/devices/${enc(id)}/shares`),
   share: (id, username, permission, expiresAt) => call('POST', `/devices/${enc(id)}/shares`,

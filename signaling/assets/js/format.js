@@ -64,6 +64,10 @@ export function describe(e) {
     case 'share_expired': return `The share of ${dev} with ${e.target_user} expired`;
     case 'session_started': return `${who} connected to ${dev}${perm}`;
     case 'webhook_disabled': return `A webhook was turned off: ${e.detail ?? 'too many failed deliveries'}`;
+    case 'consent_allowed': return `The remote user at ${dev} allowed ${who}${perm}`;
+    case 'consent_denied': return `The remote user at ${dev} declined ${who}${perm}${e.detail === 'no answer' ? ' (no answer)' : ''}`;
+    case 'consent_ended': return `The remote user at ${dev} disconnected ${who}${perm}`;
+    case 'consent_changed': return `${who} changed consent on ${dev}${e.detail ? ` (${e.detail})` : ''}`;
     case 'session_ended': {
       const len = e.duration_ms !== null && e.duration_ms !== undefined ? `, ${duration(e.duration_ms)}` : '';
       const why = e.detail ? `: ${e.detail}` : '';
@@ -91,6 +95,8 @@ export function endMessage(reason, detail) {
     case 'share_expired': return 'Your access to this device has expired.';
     case 'device_removed': return 'The device was removed.';
     case 'server_shutdown': return 'The server is shutting down.';
+    case 'declined': return 'The remote user declined';
+    case 'remote_user_ended': return 'The remote user ended the session';
     default: return `The session ended (${reason}).`;
   }
 }

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
-use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice, Scope};
+use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, Scope, UpdateDevice};
 use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
 use super::routes::Routes;
@@ -33,6 +33,8 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         permission,
         created_at: d.created_at,
         last_seen: d.last_seen,
+        consent_owner: d.consent_owner,
+        consent_shared: d.consent_shared,
     }
 }
 
@@ -80,39 +82,62 @@ pub async fn one(
     Ok(Json(to_api(&st, row, perm)))
 }
 
-/// Rename a device (owner only).
+/// Rename a device and set its consent policies (owner only); each field
+/// is optional, what is absent stays as it is. (Named for what the route
+/// first did, which keeps its operationId.)
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
-    request_body = RenameDevice,
+    request_body = UpdateDevice,
     responses((status = 200, body = Device), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rename(
     State(st): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<RenameDevice>,
+    ApiJson(body): ApiJson<UpdateDevice>,
 ) -> Result<Json<Device>> {
     auth.require_session()?;
     let row = owned(&st, &auth.user, &id)?;
-    let name = validate::text("name", &body.name, 64)?;
-    st.store.rename_device(&id, &name)?;
+    if body == UpdateDevice::default() {
+        return Err(Error::BadRequest(
+            "give at least one of name, consent_owner and consent_shared".into(),
+        ));
+    }
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, 64))
+        .transpose()?;
+    let shown = name.clone().unwrap_or_else(|| row.name.clone());
+    if let Some(name) = name {
+        apply_name(&st, &auth.user, &row, name)?;
+    }
+    super::device_consent::apply(&st, &auth.user, &row, &shown, &body)?;
+    let (row, perm) = visible(&st, &auth.user, &id)?;
+    Ok(Json(to_api(&st, row, perm)))
+}
+
+/// Give the device a new name: the host, the feed and everyone who sees it
+/// learn it.
+fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -> Result<()> {
+    let id = &row.id;
+    st.store.rename_device(id, &name)?;
     st.hub
-        .send_to_host(&id, ServerToHost::Renamed { name: name.clone() });
+        .send_to_host(id, ServerToHost::Renamed { name: name.clone() });
     feed::record(
-        &st,
+        st,
         EventKind::DeviceRenamed,
         NewEvent {
             user_id: Some(row.owner_id),
-            actor: Some(auth.user.username.clone()),
+            actor: Some(user.username.clone()),
             device_id: Some(id.clone()),
             device_name: Some(name.clone()),
             detail: Some(format!("was {}", row.name)),
             ..Default::default()
         },
     );
-    let online = st.hub.is_online(&id);
-    feed::presence(&st, &id, &name, online);
-    let (row, perm) = visible(&st, &auth.user, &id)?;
-    Ok(Json(to_api(&st, row, perm)))
+    let online = st.hub.is_online(id);
+    feed::presence(st, id, &name, online);
+    Ok(())
 }
 
 /// Remove a device (owner only): its connection closes at once, its

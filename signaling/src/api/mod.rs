@@ -4,6 +4,7 @@
 //! what is served.
 
 pub mod accounts;
+pub mod device_consent;
 pub mod devices;
 pub mod enroll;
 pub mod event_stream;

@@ -19,7 +19,7 @@ pub const TEXT_PATTERN: &str =
 const TEXT_FIELDS: &[(&str, &str)] = &[
     ("EnrollRequest", "name"),
     ("EnrollRequest", "os"),
-    ("RenameDevice", "name"),
+    ("UpdateDevice", "name"),
     ("NewToken", "name"),
 ];
 

@@ -39,6 +39,9 @@ pub struct Session {
     /// Given only to the viewer that asked for the session: proof, on a
     /// resume, that it is that viewer. Never printed.
     pub resume_secret: Secret,
+    /// Set when the host said it asks the person at the device for
+    /// consent: the session may wait that long before it is accepted.
+    pub consent_asked_at: Option<i64>,
 }
 
 /// Why a message could not be routed.
@@ -121,6 +124,22 @@ impl Sessions {
         match self.by_id.get_mut(session_id) {
             Some(s) if s.device_id == device_id => {
                 s.accepted_at.get_or_insert(now);
+                Ok(s.clone())
+            }
+            _ => Err(RouteError::NotFound),
+        }
+    }
+
+    /// Mark a session as waiting for consent at its host; returns it.
+    pub fn consent_asked(
+        &mut self,
+        session_id: &str,
+        device_id: &str,
+        now: i64,
+    ) -> Result<Session, RouteError> {
+        match self.by_id.get_mut(session_id) {
+            Some(s) if s.device_id == device_id => {
+                s.consent_asked_at.get_or_insert(now);
                 Ok(s.clone())
             }
             _ => Err(RouteError::NotFound),
@@ -286,6 +305,7 @@ mod tests {
             created_at: 0,
             accepted_at: None,
             resume_secret: Secret::new("secret".into()),
+            consent_asked_at: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Enrolled devices, their keys, and who may see them.
 
-use meshdesk_protocol::rest::Permission;
+use meshdesk_protocol::rest::{ConsentPolicy, Permission};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::shares::LIVE;
@@ -18,6 +18,20 @@ pub struct DeviceRow {
     pub public_key: Vec<u8>,
     pub created_at: i64,
     pub last_seen: Option<i64>,
+    /// Consent for the owner's own sessions.
+    pub consent_owner: ConsentPolicy,
+    /// Consent for shared users' sessions.
+    pub consent_shared: ConsentPolicy,
+}
+
+impl DeviceRow {
+    /// The consent policy that applies to a session with `permission`.
+    pub fn consent_for(&self, permission: Permission) -> ConsentPolicy {
+        match permission {
+            Permission::Owner => self.consent_owner,
+            Permission::View | Permission::Control => self.consent_shared,
+        }
+    }
 }
 
 /// What enrollment creates.
@@ -29,8 +43,14 @@ pub struct NewDevice {
     pub os: String,
 }
 
-const DEVICE_COLUMNS: &str =
-    "d.id, d.owner_id, u.username, d.name, d.os, d.public_key, d.created_at, d.last_seen";
+const DEVICE_COLUMNS: &str = "d.id, d.owner_id, u.username, d.name, d.os, d.public_key, \
+     d.created_at, d.last_seen, d.consent_owner, d.consent_shared";
+
+/// A stored policy; the column's CHECK admits only the three names.
+fn policy(r: &Row<'_>, i: usize) -> rusqlite::Result<ConsentPolicy> {
+    let name: String = r.get(i)?;
+    Ok(ConsentPolicy::parse(&name).unwrap_or_default())
+}
 
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok(DeviceRow {
@@ -42,6 +62,8 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         public_key: r.get(5)?,
         created_at: r.get(6)?,
         last_seen: r.get(7)?,
+        consent_owner: policy(r, 8)?,
+        consent_shared: policy(r, 9)?,
     })
 }
 
@@ -137,7 +159,7 @@ impl Store {
              ORDER BY 4 COLLATE NOCASE, 1"
         ))?;
         let rows = stmt.query_map([user_id], |r| {
-            let perm: String = r.get(8)?;
+            let perm: String = r.get(10)?;
             Ok((
                 device_from_row(r)?,
                 Permission::parse(&perm).unwrap_or(Permission::View),
@@ -181,6 +203,23 @@ impl Store {
         conn.execute(
             "UPDATE devices SET name = ?1 WHERE id = ?2",
             params![name, id],
+        )?;
+        Ok(())
+    }
+
+    /// Set a device's consent policies; `None` keeps one as it is.
+    pub fn set_consent(
+        &self,
+        id: &str,
+        owner: Option<ConsentPolicy>,
+        shared: Option<ConsentPolicy>,
+    ) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE devices SET consent_owner = COALESCE(?1, consent_owner),
+                                consent_shared = COALESCE(?2, consent_shared)
+             WHERE id = ?3",
+            params![owner.map(|p| p.as_str()), shared.map(|p| p.as_str()), id],
         )?;
         Ok(())
     }

@@ -129,7 +129,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_at ON events(at);
     "#,
-    // 5: shares given for a time end by themselves at `expires_at`.
+    // 5: consent: what the person at a device must do before (prompt) or
+    // know during (notify) a session, for the owner's own sessions and for
+    // shared users'. Existing devices stay unattended, as they were.
+    r#"
+    ALTER TABLE devices ADD COLUMN consent_owner TEXT NOT NULL DEFAULT 'unattended'
+        CHECK (consent_owner IN ('unattended', 'notify', 'prompt'));
+    ALTER TABLE devices ADD COLUMN consent_shared TEXT NOT NULL DEFAULT 'unattended'
+        CHECK (consent_shared IN ('unattended', 'notify', 'prompt'));
+    "#,
+    // 6: shares given for a time end by themselves at `expires_at`.
     r#"
     ALTER TABLE shares ADD COLUMN expires_at INTEGER;
     CREATE INDEX shares_expiry ON shares(expires_at) WHERE expires_at IS NOT NULL;

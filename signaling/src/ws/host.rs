@@ -291,6 +291,7 @@ fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToH
                 Some(&reason),
             )
         }
+        HostToServer::Consent(m) => crate::consent::from_host(st, device_id, m),
         HostToServer::Offer(m) => broker::from_host(st, device_id, Relay::Offer(m)),
         HostToServer::Answer(m) => broker::from_host(st, device_id, Relay::Answer(m)),
         HostToServer::Ice(m) => broker::from_host(st, device_id, Relay::Ice(m)),

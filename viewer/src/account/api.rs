@@ -95,6 +95,8 @@ mod tests {
             permission: Permission::Owner,
             created_at: 0,
             last_seen: None,
+            consent_owner: Default::default(),
+            consent_shared: Default::default(),
         }
     }
 

@@ -88,6 +88,8 @@ mod tests {
             permission,
             created_at: 0,
             last_seen: Some(5),
+            consent_owner: Default::default(),
+            consent_shared: Default::default(),
         }
     }
 

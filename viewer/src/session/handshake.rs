@@ -8,8 +8,7 @@ use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, Sig
 use meshdesk_peer::{ViewerPeer, ViewerStreams};
 use meshdesk_protocol::rest::{Device, IceServer, Permission};
 use meshdesk_protocol::signal::{
-    EndReason, ErrorCode, ErrorMsg, IceCandidate, SdpMsg, ServerToViewer, SessionEndMsg,
-    ViewerToServer,
+    EndReason, ErrorCode, ErrorMsg, ServerToViewer, SessionEndMsg, ViewerToServer,
 };
 
 use crate::account::api::viewer_ws_url;
@@ -72,45 +71,64 @@ pub async fn establish(
     device: &Device,
     relay_only: bool,
 ) -> Result<Established, ViewerError> {
-    tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        establish_inner(login, device, relay_only),
-    )
-    .await
-    .map_err(|_| {
-        ViewerError::ConnectionFailed(format!(
+    let mut deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let result = establish_inner(login, device, relay_only, &mut deadline).await;
+    result.map_err(|e| match e {
+        None => ViewerError::ConnectionFailed(format!(
             "no answer from the remote PC within {} s",
             HANDSHAKE_TIMEOUT.as_secs()
-        ))
-    })?
+        )),
+        Some(e) => e,
+    })
 }
 
+/// `fut`, unless `deadline` passes first (`Err(None)`).
+async fn within<T>(
+    deadline: tokio::time::Instant,
+    fut: impl std::future::Future<Output = Result<T, ViewerError>>,
+) -> Result<T, Option<ViewerError>> {
+    match tokio::time::timeout_at(deadline, fut).await {
+        Ok(r) => r.map_err(Some),
+        Err(_) => Err(None),
+    }
+}
+
+/// The handshake; `Err(None)` when `deadline` passed (a consent prompt on
+/// the remote PC moves it).
 async fn establish_inner(
     login: &Login,
     device: &Device,
     relay_only: bool,
-) -> Result<Established, ViewerError> {
+    deadline: &mut tokio::time::Instant,
+) -> Result<Established, Option<ViewerError>> {
     let target = SignalTarget::new(login);
-    let (signal_tx, mut signal_rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
-        &target.url,
-        target.options.clone(),
-    )
-    .await
-    .map_err(websocket_error)?;
-    signal_tx
-        .send(ViewerToServer::SessionRequest {
-            device_id: device.id.clone(),
-            request_id: Some(REQUEST_ID.into()),
-        })
-        .await
-        .map_err(websocket_error)?;
-    let created = await_created(&mut signal_rx, &device.name).await?;
+    let (signal_tx, mut signal_rx) = within(*deadline, async {
+        SignalClient::<ViewerToServer, ServerToViewer>::connect(&target.url, target.options.clone())
+            .await
+            .map_err(websocket_error)
+    })
+    .await?;
+    let created = within(*deadline, async {
+        signal_tx
+            .send(ViewerToServer::SessionRequest {
+                device_id: device.id.clone(),
+                request_id: Some(REQUEST_ID.into()),
+            })
+            .await
+            .map_err(websocket_error)?;
+        await_created(&mut signal_rx, &device.name).await
+    })
+    .await?;
     tracing::info!(session = %created.session_id, permission = created.permission.as_str(), "session created");
-    let (peer, streams) = ViewerPeer::with_policy(&created.ice_servers, relay_only)
-        .await
-        .map_err(peer_error)?;
+    let (peer, streams) = within(*deadline, async {
+        ViewerPeer::with_policy(&created.ice_servers, relay_only)
+            .await
+            .map_err(peer_error)
+    })
+    .await?;
     let sid = &created.session_id;
-    let early = answer_offer(&peer, sid, &signal_tx, &mut signal_rx).await?;
+    let early =
+        super::consent::answer_offer(&peer, sid, &signal_tx, &mut signal_rx, deadline).await?;
     for candidate in early {
         if let Err(e) = peer.add_remote_candidate(candidate).await {
             tracing::debug!(error = %e, "early candidate refused");
@@ -170,40 +188,10 @@ async fn await_created(
     }
 }
 
-/// Wait for the host's offer and answer it. Returns the candidates that
-/// overtook the offer, to be applied now.
-async fn answer_offer(
-    peer: &ViewerPeer,
-    session_id: &str,
-    tx: &SignalSender<ViewerToServer>,
-    rx: &mut SignalReceiver<ServerToViewer>,
-) -> Result<Vec<IceCandidate>, ViewerError> {
-    let mut early = Vec::new();
-    loop {
-        match next(rx).await? {
-            ServerToViewer::Offer(offer) if offer.session_id == session_id => {
-                let sdp = peer.accept_offer(offer.sdp).await.map_err(peer_error)?;
-                let answer = SdpMsg {
-                    session_id: session_id.to_string(),
-                    sdp,
-                };
-                tx.send(ViewerToServer::Answer(answer))
-                    .await
-                    .map_err(websocket_error)?;
-                return Ok(early);
-            }
-            ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
-            ServerToViewer::SessionEnd(end) if end.session_id == session_id => {
-                return Err(ended_early(end))
-            }
-            ServerToViewer::SessionAccepted { .. } => tracing::debug!("host accepted"),
-            _ => {}
-        }
-    }
-}
-
 /// The next decodable message; the connection ending is an error here.
-async fn next(rx: &mut SignalReceiver<ServerToViewer>) -> Result<ServerToViewer, ViewerError> {
+pub(super) async fn next(
+    rx: &mut SignalReceiver<ServerToViewer>,
+) -> Result<ServerToViewer, ViewerError> {
     loop {
         match rx.recv().await {
             Some(Ok(m)) => return Ok(m),
@@ -250,7 +238,7 @@ pub fn websocket_error(e: PeerError) -> ViewerError {
     }
 }
 
-fn peer_error(e: PeerError) -> ViewerError {
+pub(super) fn peer_error(e: PeerError) -> ViewerError {
     ViewerError::ConnectionFailed(e.to_string())
 }
 

@@ -10,6 +10,7 @@
 //! The window, the headless loop and the decoder talk to a running session
 //! with [`SessionCommand`]s; it reports [`Notice`]s.
 
+pub mod consent;
 pub mod controller;
 mod driver;
 pub mod handshake;

@@ -15,11 +15,13 @@ use tokio::time::Instant;
 use super::controller::{Action, Controller, Counters, Event};
 use super::{Finished, Grant, SessionIn};
 use crate::agent::AgentError;
+use crate::consent::{Shield, ShieldedSink};
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
 
 /// Run a session until it ends. `out` carries messages for the server;
-/// `path_lost` tells the agent that this session lost connectivity.
+/// `path_lost` tells the agent that this session lost connectivity;
+/// `shield` keeps its input off the consent windows.
 pub async fn run(
     grant: Grant,
     media: Arc<MediaPipeline>,
@@ -27,8 +29,10 @@ pub async fn run(
     mut inbox: mpsc::Receiver<SessionIn>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
+    shield: Arc<Shield>,
 ) -> Finished {
-    let reason = match serve(&grant, media, display, &mut inbox, out, path_lost).await {
+    let io = (display, out, path_lost, shield);
+    let reason = match serve(&grant, media, io, &mut inbox).await {
         Ok(reason) => reason,
         Err(e) => {
             tracing::warn!(error = %e, "session failed");
@@ -45,8 +49,9 @@ pub async fn run(
 /// What the session's actions are carried out on.
 struct Io {
     peer: HostPeer,
-    /// Injects what the grant admits; dropping it releases what is held.
-    input: InputSession<EnigoSink>,
+    /// Injects what the grant admits (never onto a consent window);
+    /// dropping it releases what is held.
+    input: InputSession<ShieldedSink<EnigoSink>>,
     media: Arc<MediaPipeline>,
     /// The pipeline's frames, once the viewer first connected.
     frames: Option<Subscription>,
@@ -63,16 +68,22 @@ enum Applied {
     End(Option<EndReason>),
 }
 
+/// The display, the server's outbox, the lost-path signal and the shield.
+type IoParts = (
+    Option<String>,
+    mpsc::UnboundedSender<HostToServer>,
+    Arc<Notify>,
+    Arc<Shield>,
+);
+
 async fn serve(
     grant: &Grant,
     media: Arc<MediaPipeline>,
-    display: Option<String>,
+    (display, out, path_lost, shield): IoParts,
     inbox: &mut mpsc::Receiver<SessionIn>,
-    out: mpsc::UnboundedSender<HostToServer>,
-    path_lost: Arc<Notify>,
 ) -> Result<Option<EndReason>, AgentError> {
     let (width, height) = media.screen_size();
-    let sink = EnigoSink::connect(display.as_deref())?;
+    let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
     let input = InputSession::new(
         grant.permission,
         ScreenRect::at_origin(width, height)?,

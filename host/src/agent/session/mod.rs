@@ -13,7 +13,7 @@ mod hold;
 #[cfg(test)]
 mod controller_tests;
 
-use meshdesk_protocol::rest::{IceServer, Permission};
+use meshdesk_protocol::rest::{ConsentPolicy, IceServer, Permission};
 use meshdesk_protocol::signal::{EndReason, IceCandidate};
 
 pub use controller::{Action, Controller, Counters, Event, VANISH_TIMEOUT};
@@ -42,6 +42,10 @@ pub struct Grant {
     pub user: String,
     pub permission: Permission,
     pub ice_servers: Vec<IceServer>,
+    /// The device's consent policy for this session, as the server says.
+    pub consent: ConsentPolicy,
+    /// The requesting user's name for people (the prompt, the notice).
+    pub display_name: Option<String>,
 }
 
 /// Why a session task finished, reported to the agent.

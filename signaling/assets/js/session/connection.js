@@ -8,7 +8,7 @@ import { asDtlsServer } from './sdp.js';
 import { SessionController } from './controller.js';
 
 /** The server messages a session listens to. */
-const SERVER_MESSAGES = ['session_created', 'error', 'session_resumed', 'session_accepted', 'offer', 'ice', 'session_end'];
+const SERVER_MESSAGES = ['session_created', 'error', 'session_resumed', 'session_accepted', 'consent', 'offer', 'ice', 'session_end'];
 
 function iceServers(list) {
   return list.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }));

@@ -18,6 +18,9 @@ import { endMessage, requestError } from '../format.js';
 
 /** No picture this long after the request: the connection failed. */
 export const FIRST_FRAME_TIMEOUT_MS = 20000;
+/** Longest a host may keep its consent prompt up (600 s), and some slack. */
+export const CONSENT_WAIT_MS = 620000;
+export const CONSENT_WAITING_TEXT = 'Waiting for the remote user to allow the session';
 // While the server still holds the session for an old, dead connection of
 // ours, it refuses a resume with `forbidden` and checks that connection;
 // ask again this often, for as long as it keeps the session
@@ -212,11 +215,27 @@ export class SessionController {
         console.info('session resumed on the new connection');
         return [];
       case 'session_accepted': return [{ type: 'status', text: 'Connecting…' }];
+      case 'consent': return this.consent(now, m.state);
       case 'offer': return this.offer(m);
       case 'ice': return this.ice(m);
       case 'session_end': return this.finish(endMessage(m.reason, m.detail), m.reason);
       default: return [];
     }
+  }
+
+  // The person at the remote PC is asked first (consent `prompt`): no
+  // picture can come before they answer, for up to the host's timeout.
+  // A deny arrives as session_end `declined`.
+  consent(now, state) {
+    if (state === 'waiting') {
+      this.firstFrameAt = now + CONSENT_WAIT_MS;
+      return [{ type: 'status', text: CONSENT_WAITING_TEXT }];
+    }
+    if (state === 'allowed') {
+      this.firstFrameAt = now + FIRST_FRAME_TIMEOUT_MS;
+      return [{ type: 'status', text: 'Connecting…' }];
+    }
+    return [];
   }
 
   peerState(state) {

@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { h, replace } from '../dom.js';
 import { ago, permissionLabel } from '../format.js';
 import { addDeviceDialog, removeDialog, renameDialog, shareDialog } from './dialogs.js';
+import { consentDialog } from './consent.js';
 
 export class Devices {
   constructor(onConnect) {
@@ -85,6 +86,7 @@ export class Devices {
     const actions = owner
       ? [act('Rename', () => renameDialog(d, () => this.reload())),
         act('Share', () => shareDialog(d, () => this.reload())),
+        act('Consent', () => consentDialog(d, () => this.reload())),
         act('Remove', () => removeDialog(d, () => this.reload()))]
       : [];
     return h('li', { className: 'device', dataset: { testid: 'device', deviceId: d.id, online: String(d.online) } },

@@ -9,7 +9,7 @@ import { ago } from '../format.js';
 // Kinds a webhook may ask for (none checked: every kind).
 const KINDS = ['device_enrolled', 'device_online', 'device_offline', 'device_renamed', 'device_removed',
   'share_granted', 'share_revoked', 'session_started', 'session_ended', 'login_failed', 'account_created',
-  'webhook_disabled'];
+  'webhook_disabled', 'consent_allowed', 'consent_denied', 'consent_ended', 'consent_changed'];
 
 export class Webhooks {
   constructor() {

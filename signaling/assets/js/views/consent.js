@@ -1,0 +1,46 @@
+// The owner's consent settings of a device: what the person at the remote
+// PC must do before (prompt) or sees during (notify) a session, for the
+// owner's own sessions and for people the device is shared with.
+
+import { api } from '../api.js';
+import { dialog, h, notice } from '../dom.js';
+
+/** The policies, least strict first, with their labels. */
+export const CONSENT_POLICIES = [
+  ['unattended', 'Unattended: start at once'],
+  ['notify', 'Notify: show who is connected, with Disconnect'],
+  ['prompt', 'Prompt: ask to Allow or Deny first'],
+];
+
+function policySelect(id, value) {
+  const select = h('select', { id },
+    ...CONSENT_POLICIES.map(([v, label]) => h('option', { value: v }, label)));
+  select.value = value;
+  return select;
+}
+
+/** The consent dialog for `device`; `done` runs after a save. */
+export function consentDialog(device, done) {
+  const owner = policySelect('consent-owner', device.consent_owner || 'unattended');
+  const shared = policySelect('consent-shared', device.consent_shared || 'unattended');
+  const msg = notice();
+  const row = (label, id, select) =>
+    h('div', { className: 'field' }, h('label', { htmlFor: id }, label), select);
+  const form = h('form', { method: 'dialog' },
+    h('p', {}, 'What the person at the remote PC sees before or during a session. The PC\'s own settings may ask for more.'),
+    row('Your own sessions', 'consent-owner', owner),
+    row('Sessions of people you share with', 'consent-shared', shared),
+    msg,
+    h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Save')));
+  const d = dialog(`Consent on ${device.name}`, form);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api.updateDevice(device.id, { consent_owner: owner.value, consent_shared: shared.value });
+      d.close();
+      done();
+    } catch (err) {
+      msg.show(err.message);
+    }
+  });
+}
