@@ -120,3 +120,39 @@ test('a revoke is named as such when the host closes the channels first', async 
     });
   assert.deepEqual(viewer.errors, []);
 });
+
+test('a share given for a time shows its end, then ends the session and leaves the list at that time', async () => {
+  const { server, alice, browser, deviceId } = await startWithDevice({ name: 'studio-pc', probe: { color: '00ff00' } });
+  await createUser(server, 'bob');
+  const owner = await signedInPage(browser, server, 'alice', { online: deviceId });
+  const viewer = await signedInPage(browser, server, 'bob');
+
+  // The dialog offers an end; a custom end in the past is refused there.
+  await onlineDevice(owner, deviceId).getByRole('button', { name: 'Share studio-pc' }).click();
+  const dialog = owner.getByRole('dialog');
+  await dialog.getByLabel('Username').fill('bob');
+  await dialog.getByLabel('Ends', { exact: true }).selectOption('custom');
+  await dialog.getByLabel('Ends at').fill('2020-01-01T10:00');
+  await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'must be in the future' }).waitFor();
+  await dialog.getByLabel('Ends', { exact: true }).selectOption('1h');
+  await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+  await dialog.locator('.shares li', { hasText: 'bob' }).locator('.until').filter({ hasText: /^until / }).waitFor();
+  const [share] = await rest(server, 'GET', `/devices/${deviceId}/shares`, { token: alice });
+  const hour = share.expires_at - Date.now();
+  assert.ok(hour > 3_500_000 && hour <= 3_600_000, `ends in ${hour} ms`);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  // Given again for a few seconds: bob's session ends when it runs out.
+  const ends = new Date(Date.now() + 6000).toISOString();
+  await rest(server, 'POST', `/devices/${deviceId}/shares`,
+    { token: alice, body: { username: 'bob', permission: 'control', expires_at: ends } });
+  await onlineDevice(viewer, deviceId).getByRole('button', { name: /Connect/ }).click();
+  await waitFor('the green screen', async () => near(await remotePixel(viewer, 0.5, 0.5), hex(0x00ff00)));
+  await viewer.getByTestId('session-ended').filter({ hasText: 'Your access to this device has expired.' }).waitFor();
+  assert.ok(Date.now() >= Date.parse(ends), 'ended before its time');
+  await viewer.getByRole('button', { name: 'Back to devices' }).click();
+  await viewer.getByText('No devices yet.').waitFor();
+  await owner.getByTestId('feed').getByText('The share of studio-pc with bob expired').waitFor();
+  assert.deepEqual([...owner.errors, ...viewer.errors], []);
+});
