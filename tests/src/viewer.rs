@@ -42,6 +42,16 @@ impl ViewerHome {
         self.command(args).output().expect("run meshdesk-viewer")
     }
 
+    /// [`Self::login`], which must succeed.
+    pub fn login_ok(&self, server: &Server, user: &str, password: &str) {
+        let out = self.login(server, user, password);
+        assert!(
+            out.status.success(),
+            "login {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `login` with the password in `MESHDESK_PASSWORD`.
     pub fn login(&self, server: &Server, user: &str, password: &str) -> Output {
         self.command(&["login", "--server", &server.base, "--username", user])

@@ -37,12 +37,7 @@ async fn world(floor: &str) -> World {
     host.run(&x);
     wait_online(&api, &alice, &host.device_id).await;
     let home = ViewerHome::new();
-    let out = home.login(&server, "alice", PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.login_ok(&server, "alice", PASSWORD);
     World {
         server,
         api,
@@ -249,7 +244,7 @@ async fn a_remote_viewers_clicks_cannot_allow() {
         .await;
     w.set_consent(json!({"consent_shared": "prompt"})).await;
     let bob_home = ViewerHome::new();
-    assert!(bob_home.login(&w.server, "bob", PASSWORD).status.success());
+    bob_home.login_ok(&w.server, "bob", PASSWORD);
     let mut asking = w.connect(&bob_home, "2", "bob");
     w.button("Allow");
 

@@ -22,14 +22,7 @@ fn window_centre(x: &Xvfb, title: &str) -> (String, i32, i32) {
     let id = wait_for("the viewer window", WAIT, || {
         x.find_window(&["--name", title])
     });
-    let geo = x.run("xdotool", &["getwindowgeometry", "--shell", &id]);
-    let get = |k: &str| -> i32 {
-        geo.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("geometry field")
-    };
-    let (wx, wy, ww, wh) = (get("X="), get("Y="), get("WIDTH="), get("HEIGHT="));
+    let [wx, wy, ww, wh] = x.window_geometry(&id);
     (id, wx + ww / 2, wy + wh / 2)
 }
 
@@ -43,12 +36,7 @@ async fn a_killed_viewer_leaves_nothing_pressed_within_two_seconds() {
     let host = Host::start(&server, &api, &alice, &host_x, "held-pc").await;
     wait_online(&api, &alice, &host.device_id).await;
     let home = ViewerHome::new();
-    let out = home.login(&server, "alice", PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    home.login_ok(&server, "alice", PASSWORD);
 
     let viewer_x = Xvfb::start(1024, 768);
     let log = home.dir.0.join("viewer.log");

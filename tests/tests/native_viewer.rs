@@ -78,14 +78,8 @@ fn find_window(x: &Xvfb, title: &str) -> (String, [i32; 4]) {
     let id = wait_for("the viewer window", WAIT, || {
         x.find_window(&["--name", title])
     });
-    let geo = x.run("xdotool", &["getwindowgeometry", "--shell", &id]);
-    let get = |k: &str| -> i32 {
-        geo.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("geometry field")
-    };
-    (id, [get("X="), get("Y="), get("WIDTH="), get("HEIGHT=")])
+    let geometry = x.window_geometry(&id);
+    (id, geometry)
 }
 
 fn close_to(got: Option<[u8; 3]>, want: u32) -> bool {

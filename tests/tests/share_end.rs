@@ -49,12 +49,7 @@ async fn world() -> World {
 /// `user`'s native viewer in a session on studio-pc until it ends; returns
 /// once the host has that session's viewer connected.
 fn connect(w: &World, user: &str, dir: &ViewerHome) -> Running {
-    let out = dir.login(&w.server, user, PASSWORD);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dir.login_ok(&w.server, user, PASSWORD);
     let connected_before = connections(&w.host);
     let log = dir.dir.0.join("viewer.log");
     let child = dir

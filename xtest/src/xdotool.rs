@@ -28,4 +28,17 @@ impl Xvfb {
         let text = String::from_utf8_lossy(&out.stdout);
         text.lines().next().map(str::to_owned)
     }
+
+    /// A window's place and size on the screen, `[x, y, width, height]`,
+    /// as `xdotool getwindowgeometry` reports it.
+    pub fn window_geometry(&self, id: &str) -> [i32; 4] {
+        let geo = self.run("xdotool", &["getwindowgeometry", "--shell", id]);
+        let get = |k: &str| -> i32 {
+            geo.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {k} in xdotool's output: {geo}"))
+        };
+        [get("X="), get("Y="), get("WIDTH="), get("HEIGHT=")]
+    }
 }

@@ -121,13 +121,9 @@ impl Sessions {
         device_id: &str,
         now: i64,
     ) -> Result<Session, RouteError> {
-        match self.by_id.get_mut(session_id) {
-            Some(s) if s.device_id == device_id => {
-                s.accepted_at.get_or_insert(now);
-                Ok(s.clone())
-            }
-            _ => Err(RouteError::NotFound),
-        }
+        let s = self.for_host_mut(session_id, device_id)?;
+        s.accepted_at.get_or_insert(now);
+        Ok(s.clone())
     }
 
     /// Mark a session as waiting for consent at its host; returns it.
@@ -137,11 +133,19 @@ impl Sessions {
         device_id: &str,
         now: i64,
     ) -> Result<Session, RouteError> {
+        let s = self.for_host_mut(session_id, device_id)?;
+        s.consent_asked_at.get_or_insert(now);
+        Ok(s.clone())
+    }
+
+    /// [`Self::for_host`], to change.
+    fn for_host_mut(
+        &mut self,
+        session_id: &str,
+        device_id: &str,
+    ) -> Result<&mut Session, RouteError> {
         match self.by_id.get_mut(session_id) {
-            Some(s) if s.device_id == device_id => {
-                s.consent_asked_at.get_or_insert(now);
-                Ok(s.clone())
-            }
+            Some(s) if s.device_id == device_id => Ok(s),
             _ => Err(RouteError::NotFound),
         }
     }
