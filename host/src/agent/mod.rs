@@ -11,5 +11,6 @@ pub mod restart;
 pub mod run;
 pub mod session;
 mod sessions;
+pub mod status;
 
 pub use error::AgentError;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ed25519_dalek::SigningKey;
 use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen, SessionEndMsg};
 use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, Notify};
@@ -34,10 +35,12 @@ pub struct Sessions {
     display: Option<String>,
     /// Sessions signal here when their peer connection loses connectivity.
     pub path_lost: Arc<Notify>,
+    /// The device key, which signs each session's DTLS binding.
+    key: Arc<SigningKey>,
 }
 
 impl Sessions {
-    pub fn new(cfg: &HostConfig) -> Sessions {
+    pub fn new(cfg: &HostConfig, key: &SigningKey) -> Sessions {
         let display = std::env::var("DISPLAY").ok();
         let media_cfg = MediaConfig {
             display: display.clone(),
@@ -64,6 +67,7 @@ impl Sessions {
             media_error,
             display,
             path_lost: Arc::new(Notify::new()),
+            key: Arc::new(key.clone()),
         }
     }
 
@@ -99,9 +103,10 @@ impl Sessions {
         let done = self.done_tx.clone();
         let display = self.display.clone();
         let path_lost = Arc::clone(&self.path_lost);
+        let key = Arc::clone(&self.key);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
             async move {
-                let finished = session::run(grant, media, display, rx, out, path_lost).await;
+                let finished = session::run(grant, key, media, display, rx, out, path_lost).await;
                 let _ = done.send(Finished {
                     session_id: finished.session_id.clone(),
                     reason: finished.reason,

@@ -167,6 +167,11 @@ pub struct Device {
     pub created_at: i64,
     /// When the device was last connected (null if never).
     pub last_seen: Option<i64>,
+    /// The device's enrolled Ed25519 public key (standard base64 of the
+    /// 32 raw bytes): viewers pin it and verify the session's DTLS binding
+    /// with it.
+    #[serde(default)]
+    pub public_key: String,
 }
 
 /// `PATCH /devices/{id}`.

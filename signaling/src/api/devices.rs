@@ -1,6 +1,8 @@
 //! Devices a user may see; owners rename and remove them.
 
 use axum::extract::{Path, State};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
@@ -33,6 +35,7 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         permission,
         created_at: d.created_at,
         last_seen: d.last_seen,
+        public_key: STANDARD.encode(&d.public_key),
     }
 }
 

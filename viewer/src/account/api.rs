@@ -95,6 +95,7 @@ mod tests {
             permission: Permission::Owner,
             created_at: 0,
             last_seen: None,
+            public_key: String::new(),
         }
     }
 

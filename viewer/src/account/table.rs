@@ -88,6 +88,7 @@ mod tests {
             permission,
             created_at: 0,
             last_seen: Some(5),
+            public_key: String::new(),
         }
     }
 

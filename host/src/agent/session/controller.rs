@@ -8,7 +8,8 @@
 //! requests ([`KeyframePolicy`]), ICE restarts ([`IceRestart`]), how long
 //! a session may stay without connectivity, releasing held input when
 //! connectivity is lost, when frames start, each frame's duration, and
-//! following a change of the screen's size.
+//! following a change of the screen's size, and when to sign the DTLS
+//! binding ([`Binding`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
 use tokio::time::Instant;
 
+use super::binding::Binding;
 use super::SessionIn;
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
@@ -43,6 +45,8 @@ pub enum Event {
     Offered(String),
     /// The viewer's answer could not be applied.
     AnswerRefused(String),
+    /// The viewer's answer was applied.
+    AnswerApplied(String),
     /// The pipeline encoded a frame; `screen` is the screen's size now.
     Frame {
         frame: Arc<EncodedFrame>,
@@ -61,8 +65,12 @@ pub enum Event {
 pub enum Action {
     /// Send a message to the server.
     Send(HostToServer),
-    /// Apply the viewer's SDP answer; report a failure as [`Event::AnswerRefused`].
+    /// Apply the viewer's SDP answer; report as [`Event::AnswerApplied`]
+    /// or [`Event::AnswerRefused`].
     ApplyAnswer(String),
+    /// Sign this DTLS binding payload with the device key and send it on
+    /// the `control` channel ([`super::binding`]).
+    SendBinding(Vec<u8>),
     /// Give the peer connection a remote candidate.
     AddCandidate(IceCandidate),
     /// Inject one `input` channel message (the grant admits it).
@@ -120,6 +128,8 @@ pub struct Controller {
     last_pts: Option<Duration>,
     /// Whether the session is over (nothing more is done).
     ended: bool,
+    /// When to sign the DTLS binding.
+    binding: Binding,
     counters: Counters,
 }
 
@@ -127,6 +137,7 @@ impl Controller {
     /// A granted session on a screen of `screen` pixels.
     pub fn new(session_id: String, permission: Permission, screen: (u32, u32)) -> Self {
         Self {
+            binding: Binding::new(session_id.clone()),
             session_id,
             permission,
             keyframes: KeyframePolicy::default(),
@@ -178,11 +189,20 @@ impl Controller {
                 session_id: self.session_id.clone(),
                 candidate,
             }))],
-            Event::Offered(sdp) => vec![Action::Send(HostToServer::Offer(SdpMsg {
-                session_id: self.session_id.clone(),
-                sdp,
-            }))],
+            Event::Offered(sdp) => {
+                self.binding.offered(&sdp);
+                vec![Action::Send(HostToServer::Offer(SdpMsg {
+                    session_id: self.session_id.clone(),
+                    sdp,
+                }))]
+            }
             Event::AnswerRefused(error) => self.on_answer_refused(&error),
+            Event::AnswerApplied(sdp) => self
+                .binding
+                .answered(&sdp)
+                .map(Action::SendBinding)
+                .into_iter()
+                .collect(),
             Event::Frame { frame, screen } => self.on_frame(frame, screen),
             Event::FrameWritten { keyframe, sent } => {
                 if sent {
@@ -260,6 +280,12 @@ impl Controller {
                 // cannot send the release.
                 vec![Action::ReleaseInput, Action::PathLost]
             }
+            HostEvent::ChannelsReady => self
+                .binding
+                .channels_ready()
+                .map(Action::SendBinding)
+                .into_iter()
+                .collect(),
             HostEvent::Failed | HostEvent::Closed => {
                 vec![Action::End(Some(EndReason::ConnectionFailed))]
             }

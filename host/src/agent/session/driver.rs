@@ -6,7 +6,12 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_peer::{HostEvent, HostPeer, HostStreams};
+use meshdesk_protocol::binding::HostControlMsg;
+use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
 use meshdesk_tasks::sleep_or_never;
 use tokio::sync::{mpsc, Notify};
@@ -22,13 +27,14 @@ use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
 /// `path_lost` tells the agent that this session lost connectivity.
 pub async fn run(
     grant: Grant,
+    key: Arc<SigningKey>,
     media: Arc<MediaPipeline>,
     display: Option<String>,
     mut inbox: mpsc::Receiver<SessionIn>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
 ) -> Finished {
-    let reason = match serve(&grant, media, display, &mut inbox, out, path_lost).await {
+    let reason = match serve(&grant, key, media, display, &mut inbox, out, path_lost).await {
         Ok(reason) => reason,
         Err(e) => {
             tracing::warn!(error = %e, "session failed");
@@ -52,6 +58,8 @@ struct Io {
     frames: Option<Subscription>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
+    /// The device key, which signs the DTLS binding.
+    key: Arc<SigningKey>,
 }
 
 /// What carrying out one action led to.
@@ -65,6 +73,7 @@ enum Applied {
 
 async fn serve(
     grant: &Grant,
+    key: Arc<SigningKey>,
     media: Arc<MediaPipeline>,
     display: Option<String>,
     inbox: &mut mpsc::Receiver<SessionIn>,
@@ -87,6 +96,7 @@ async fn serve(
         frames: None,
         out,
         path_lost,
+        key,
     };
     for action in core.start() {
         io.apply(action).await;
@@ -154,8 +164,17 @@ impl Io {
                 let _ = self.out.send(msg);
             }
             Action::ApplyAnswer(sdp) => {
-                if let Err(e) = self.peer.set_remote_answer(sdp).await {
-                    return Applied::Then(Event::AnswerRefused(e.to_string()));
+                return match self.peer.set_remote_answer(sdp.clone()).await {
+                    Ok(()) => Applied::Then(Event::AnswerApplied(sdp)),
+                    Err(e) => Applied::Then(Event::AnswerRefused(e.to_string())),
+                };
+            }
+            Action::SendBinding(payload) => {
+                let signature = STANDARD.encode(self.key.sign(&payload).to_bytes());
+                let msg = encode(&HostControlMsg::Binding { signature });
+                match self.peer.send_control(&msg).await {
+                    Ok(()) => tracing::info!("DTLS binding signed and sent"),
+                    Err(e) => tracing::warn!(error = %e, "DTLS binding not sent"),
                 }
             }
             Action::AddCandidate(c) => {

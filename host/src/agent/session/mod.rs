@@ -6,6 +6,7 @@
 //! (releasing every held key and button), the peer is closed and the
 //! subscription ends.
 
+mod binding;
 mod controller;
 mod driver;
 
