@@ -40,8 +40,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Open a session on a device (by name or id) in a window.
+    /// Open a session on a device (by name or id) in a window. The device
+    /// must prove it holds its key (pinned in `known_devices` beside the
+    /// login file at first use); once it did, "Verified: safety code ..."
+    /// is printed on stderr. A key that changed stops the connection.
     Connect(ConnectArgs),
+    /// Trust the key the server now gives for a device (by name or id),
+    /// after its key changed: compare the printed safety code with
+    /// `meshdesk-host status` on that PC.
+    Trust {
+        /// Device name or id, as `list` shows.
+        device: String,
+    },
 }
 
 /// `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]

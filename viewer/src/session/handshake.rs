@@ -12,6 +12,7 @@ use meshdesk_protocol::signal::{
     ViewerToServer,
 };
 
+use super::verify::Verifier;
 use crate::account::api::viewer_ws_url;
 use crate::account::login_file::Login;
 use crate::ViewerError;
@@ -64,17 +65,22 @@ pub struct Established {
     pub signal_rx: SignalReceiver<ServerToViewer>,
     /// To connect again after the connection failed.
     pub target: SignalTarget,
+    /// Checks the host's DTLS binding before any input goes out.
+    pub verifier: Verifier,
 }
 
 /// Ask for a session on `device` and answer the host's offer.
+/// `key` is the device's pinned public key, which must sign the session's
+/// DTLS binding.
 pub async fn establish(
     login: &Login,
     device: &Device,
+    key: &[u8; 32],
     relay_only: bool,
 ) -> Result<Established, ViewerError> {
     tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        establish_inner(login, device, relay_only),
+        establish_inner(login, device, key, relay_only),
     )
     .await
     .map_err(|_| {
@@ -88,6 +94,7 @@ pub async fn establish(
 async fn establish_inner(
     login: &Login,
     device: &Device,
+    key: &[u8; 32],
     relay_only: bool,
 ) -> Result<Established, ViewerError> {
     let target = SignalTarget::new(login);
@@ -110,7 +117,7 @@ async fn establish_inner(
         .await
         .map_err(peer_error)?;
     let sid = &created.session_id;
-    let early = answer_offer(&peer, sid, &signal_tx, &mut signal_rx).await?;
+    let (early, verifier) = answer_offer(&peer, sid, key, &signal_tx, &mut signal_rx).await?;
     for candidate in early {
         if let Err(e) = peer.add_remote_candidate(candidate).await {
             tracing::debug!(error = %e, "early candidate refused");
@@ -126,6 +133,7 @@ async fn establish_inner(
         signal_tx,
         signal_rx,
         target,
+        verifier,
     })
 }
 
@@ -171,18 +179,25 @@ async fn await_created(
 }
 
 /// Wait for the host's offer and answer it. Returns the candidates that
-/// overtook the offer, to be applied now.
+/// overtook the offer, to be applied now, and the check of the binding
+/// of the fingerprints in the offer and the answer.
 async fn answer_offer(
     peer: &ViewerPeer,
     session_id: &str,
+    key: &[u8; 32],
     tx: &SignalSender<ViewerToServer>,
     rx: &mut SignalReceiver<ServerToViewer>,
-) -> Result<Vec<IceCandidate>, ViewerError> {
+) -> Result<(Vec<IceCandidate>, Verifier), ViewerError> {
     let mut early = Vec::new();
     loop {
         match next(rx).await? {
             ServerToViewer::Offer(offer) if offer.session_id == session_id => {
-                let sdp = peer.accept_offer(offer.sdp).await.map_err(peer_error)?;
+                let sdp = peer
+                    .accept_offer(offer.sdp.clone())
+                    .await
+                    .map_err(peer_error)?;
+                let verifier = Verifier::new(key, session_id, &offer.sdp, &sdp)
+                    .map_err(ViewerError::NotVerified)?;
                 let answer = SdpMsg {
                     session_id: session_id.to_string(),
                     sdp,
@@ -190,7 +205,7 @@ async fn answer_offer(
                 tx.send(ViewerToServer::Answer(answer))
                     .await
                     .map_err(websocket_error)?;
-                return Ok(early);
+                return Ok((early, verifier));
             }
             ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
             ServerToViewer::SessionEnd(end) if end.session_id == session_id => {
