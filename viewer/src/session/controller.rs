@@ -288,6 +288,11 @@ impl Controller {
                 // restart can reach us.
                 vec![Action::CheckLink]
             }
+            ViewerEvent::Failed if !self.verified => {
+                vec![Action::Stop(Stop::Failed(ViewerError::NotVerified(
+                    "the connection failed before the remote PC proved its identity".into(),
+                )))]
+            }
             ViewerEvent::Failed => vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 "the WebRTC connection was lost".into(),
             )))],
@@ -359,6 +364,17 @@ impl Controller {
             ServerToViewer::Offer(offer) if offer.session_id == sid => {
                 vec![Action::AnswerRestart(offer.sdp)]
             }
+            // The host gave up on a connection that never carried its
+            // binding (our DTLS refused its certificate, say).
+            ServerToViewer::SessionEnd(end)
+                if end.session_id == sid
+                    && end.reason == EndReason::ConnectionFailed
+                    && !self.verified =>
+            {
+                vec![Action::Stop(Stop::EndedRemotely(ViewerError::NotVerified(
+                    "the connection failed before the remote PC proved its identity".into(),
+                )))]
+            }
             ServerToViewer::SessionEnd(end) if end.session_id == sid => vec![Action::Stop(
                 Stop::EndedRemotely(ViewerError::Ended(end.reason)),
             )],
@@ -374,7 +390,9 @@ impl Controller {
         if self.connected_at.is_none() && now >= self.connect_by {
             return vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 format!(
-                    "no connection to the remote PC within {} s (blocked by a firewall?)",
+                    "could not verify the remote PC: no secure connection to it within {} s \
+                     (blocked by a firewall?, or the DTLS fingerprint relayed by the server \
+                     is not the remote PC's)",
                     CONNECT_TIMEOUT.as_secs()
                 ),
             )))];

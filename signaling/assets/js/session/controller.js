@@ -251,6 +251,9 @@ export class SessionController {
       this.connected = true;
       return this.firstFrame ? [{ type: 'status', text: null }] : [];
     }
+    if (state === 'failed' && !this.verified) {
+      return this.end('connection_failed', `${NOT_VERIFIED}the secure connection failed before it proved its identity (the DTLS fingerprint relayed by the server may not be the remote PC's).`);
+    }
     if (state === 'failed') return this.end('connection_failed', 'The connection to the remote PC failed.');
     if (state === 'disconnected' && this.offline) return this.end('peer_gone', 'The remote PC went offline.');
     // The host restarts ICE and sends a new offer; the picture resumes.
