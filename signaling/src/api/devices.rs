@@ -1,11 +1,11 @@
 //! Devices a user may see; owners rename and remove them.
 
 use axum::extract::{Path, State};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, RenameDevice, Scope};
 use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
