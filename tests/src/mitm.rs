@@ -6,7 +6,8 @@
 //!   offers (every hex digit changed), so the viewer would talk DTLS with
 //!   someone else's certificate;
 //! - [`Rewrite::DeviceKey`]: every `public_key` in the device list, so the
-//!   viewer would check the binding with the attacker's key.
+//!   viewer would check the binding with the attacker's key (and the
+//!   `device_public_key` of `session_created`, which the browser uses).
 //!
 //! Rewrites keep the length of what they change, so HTTP lengths and
 //! WebSocket frames stay valid (the server's frames are neither masked nor
@@ -37,7 +38,8 @@ pub enum Rewrite {
 }
 
 const FINGERPRINT: &[u8] = b"a=fingerprint:sha-256 ";
-const KEY_FIELD: &[u8] = b"\"public_key\":\"";
+/// Matches `public_key` and `device_public_key` (in `session_created`).
+const KEY_FIELD: &[u8] = b"public_key\":\"";
 
 /// Rewrite `buf` in place; returns how many values were changed.
 pub fn rewrite(buf: &mut [u8], how: &Rewrite) -> usize {

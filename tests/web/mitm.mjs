@@ -3,13 +3,15 @@
 // tests/src/mitm.rs. A TCP proxy that rewrites what the server sends, as a
 // malicious server would: 'fingerprint' changes every hex digit of the
 // sha-256 DTLS fingerprint in the host's SDP offers, {key} replaces every
-// `public_key` in the device list. Rewrites keep lengths, so HTTP bodies
+// `public_key` in the device list and the `device_public_key` of
+// `session_created`. Rewrites keep lengths, so HTTP bodies
 // and WebSocket frames (unmasked, uncompressed from the server) stay valid.
 
 import { connect, createServer } from 'node:net';
 
 const FINGERPRINT = Buffer.from('a=fingerprint:sha-256 ');
-const KEY_FIELD = Buffer.from('"public_key":"');
+// `public_key` of the device list and `device_public_key` of session_created.
+const KEY_FIELD = Buffer.from('public_key":"');
 
 const next = (c) => {
   if (c === 0x39) return 0x41; // 9 -> A

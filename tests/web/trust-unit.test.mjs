@@ -47,7 +47,9 @@ test("the device's signature verifies; another key's or a swapped fingerprint's 
   await assert.rejects(check(await pc.sign('s1', 'a=fingerprint:sha-256 ee:ff\r\n')), /does not match/);
 });
 
-const created = { type: 'session_created', request_id: 'r1', session_id: 's1', permission: 'control', ice_servers: [] };
+const created = {
+  type: 'session_created', request_id: 'r1', session_id: 's1', permission: 'control', ice_servers: [], device_public_key: 'KEY',
+};
 const offer = { type: 'offer', session_id: 's1', sdp: 'v=0' };
 
 function started(keyEvent) {
@@ -60,6 +62,7 @@ function started(keyEvent) {
 test('no peer and no offer applied before the key checked out', () => {
   const { out, after } = started({ type: 'key_checked', state: 'new' });
   assert.ok(!out.some((a) => a.type === 'create_peer' || a.type === 'apply_offer'), JSON.stringify(out));
+  assert.deepEqual(out.find((a) => a.type === 'check_key'), { type: 'check_key', key: 'KEY' });
   assert.deepEqual(after.map((a) => a.type), ['create_peer', 'apply_offer']);
 });
 

@@ -4,7 +4,6 @@
 // and one timer into the controller's events, and carries out its actions.
 // See docs/protocol.md section 10 for the order of messages.
 
-import { api } from '../api.js';
 import { asDtlsServer } from './sdp.js';
 import { SessionController } from './controller.js';
 import { checkPin, pinKey, pinnedKey, safetyCode, verifyBinding } from './trust.js';
@@ -61,7 +60,6 @@ export class Connection {
     listen('open', () => ({ type: 'ws_open' }));
     listen('close', () => ({ type: 'ws_close' }));
     this.feed({ type: 'start', early: Boolean(early), online: this.live.connected });
-    this.checkKey();
     // What arrived for it so far, in order, as if it arrived now.
     for (const m of early?.held ?? []) this.live.emit(m.type, m);
   }
@@ -89,6 +87,7 @@ export class Connection {
       case 'attach_input': this.cb.attachInput?.(); break;
       case 'finish': this.finish(a.message, a.reason); break;
       case 'verify': this.verify(a.signature); break;
+      case 'check_key': this.checkKey(a.key); break;
       case 'verified':
         if (this.pinOnVerify) pinKey(this.deviceId, this.deviceKey).catch((e) => console.error('pinning the key failed', e));
         this.cb.verified?.(a.safetyCode);
@@ -98,10 +97,9 @@ export class Connection {
     }
   }
 
-  /** Compare the device's key (from the server) with the one pinned here. */
-  async checkKey() {
+  /** Compare the device's key (from `session_created`) with the one pinned here. */
+  async checkKey(key) {
     try {
-      const key = (await api.device(this.deviceId)).public_key;
       if (!key) throw new Error('the server gives no key for this device');
       this.deviceKey = key;
       const state = await checkPin(this.deviceId, key);

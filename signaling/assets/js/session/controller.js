@@ -15,7 +15,7 @@
 // Actions: send {msg}, control {msg}, status {text}, created {msg},
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, finish {message, reason}, verify {signature},
-// verified {safetyCode}, key_changed {pinnedCode, newCode}.
+// verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key}.
 // Trust (see trust.js): no peer is made before the device's key matched
 // the pinned one, and no input is attached before the host's DTLS binding
 // verified with it.
@@ -197,6 +197,9 @@ export class SessionController {
       { type: 'created', msg: m },
       { type: 'status', text: 'Waiting for the remote PC to accept…' },
     ];
+    // The device's key comes with the session; the driver compares it
+    // with the pinned one and reports `key_checked`.
+    if (this.keyState === 'pending') out.push({ type: 'check_key', key: m.device_public_key ?? null });
     const peer = { type: 'create_peer', iceServers: m.ice_servers ?? [] };
     if (this.keyState === 'ok') return [...out, peer];
     this.pendingPeer = peer;
