@@ -41,10 +41,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Print this PC's device id, name, server, whether its agent is online
-    /// (from the status file the running agent keeps beside the identity
-    /// file) and the device key's safety code, which viewers show next to
-    /// "Verified".
+    /// Print this PC's device id, name, server, online state and safety code.
+    ///
+    /// The online state comes from the status file the running agent keeps
+    /// beside the identity file; the safety code is the device key's, which
+    /// viewers show next to "Verified".
     Status {
         /// Identity file [default: ~/.config/meshdesk/host.toml]
         #[arg(long)]
