@@ -242,6 +242,7 @@ mod tests {
             last_seen: None,
             consent_owner: Default::default(),
             consent_shared: Default::default(),
+            public_key: String::new(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! `meshdesk-host enroll --server URL --code CODE [--name NAME] [--config PATH]`
 //! `meshdesk-host run [--config PATH]`
+//! `meshdesk-host status [--config PATH]`
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use meshdesk_host::agent::config::{default_path, HostConfig};
+use meshdesk_host::agent::status::{self, StatusFile};
 use meshdesk_host::agent::{enroll, run};
 
 /// The Meshdesk host agent: enrolls this PC and serves remote sessions.
@@ -35,6 +37,16 @@ enum Command {
     },
     /// Stay connected and serve sessions on the display in $DISPLAY.
     Run {
+        /// Identity file [default: ~/.config/meshdesk/host.toml]
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print this PC's device id, name, server, online state and safety code.
+    ///
+    /// The online state comes from the status file the running agent keeps
+    /// beside the identity file; the safety code is the device key's, which
+    /// viewers show next to "Verified".
+    Status {
         /// Identity file [default: ~/.config/meshdesk/host.toml]
         #[arg(long)]
         config: Option<PathBuf>,
@@ -85,11 +97,19 @@ async fn dispatch(cmd: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Status { config } => {
+            let path = config.unwrap_or_else(default_path);
+            let cfg = HostConfig::load(&path)?;
+            let key = cfg.signing_key(&path)?.verifying_key().to_bytes();
+            print!("{}", status::report(&cfg, &key, status::read_status(&path)));
+            Ok(())
+        }
         Command::Run { config } => {
             let path = config.unwrap_or_else(default_path);
             let cfg = HostConfig::load(&path)?;
             let key = cfg.signing_key(&path)?;
-            run::run(cfg, key, shutdown_signal())
+            let status = StatusFile::for_config(&path);
+            run::run(cfg, key, status, shutdown_signal())
                 .await
                 .context("the server refused this device")?;
             Ok(())

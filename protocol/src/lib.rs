@@ -4,18 +4,21 @@
 //! - [`rest`]: JSON bodies of the REST API under `/api/v1`;
 //! - [`signal`]: WebSocket messages between the server and hosts or viewers;
 //! - [`input`]: data-channel messages from a viewer to a host;
-//! - [`turn_tcp`]: how TURN messages are framed on a TCP stream.
+//! - [`turn_tcp`]: how TURN messages are framed on a TCP stream;
+//! - [`binding`]: the DTLS binding to the device key and its safety code.
 //!
 //! The crate is pure: no I/O, no clock, no randomness. Every decoder takes
 //! untrusted text and returns a [`DecodeError`] instead of panicking.
 //! See `docs/protocol.md` for the prose version of this contract.
 
+pub mod binding;
 pub mod codec;
 pub mod input;
 pub mod rest;
 pub mod signal;
 pub mod turn_tcp;
 
+pub use binding::{dtls_binding_payload, safety_code, sdp_fingerprint};
 pub use codec::{decode, encode, DecodeError, MAX_MESSAGE_BYTES};
 
 /// Version of the WebSocket protocol spoken by this crate. Bumped on any

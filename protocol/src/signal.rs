@@ -359,6 +359,12 @@ pub enum ServerToViewer {
         /// for it. Older servers leave it out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device_name: Option<String>,
+        /// The device's `public_key` (as `GET /devices/{id}` gives it), so a
+        /// viewer opened by device id can check it against the key it
+        /// pinned, and the session's DTLS binding with it, without another
+        /// request. Older servers leave it out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_public_key: Option<String>,
     },
     /// The host accepted; its offer follows.
     SessionAccepted {

@@ -2,6 +2,8 @@
 //! host its grant, relay SDP and ICE only between a session's two parties,
 //! and end sessions (recording who and how long in the feed).
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::{
     EndReason, ErrorCode, ErrorMsg, IceMsg, SdpMsg, ServerToHost, ServerToViewer, SessionEndMsg,
@@ -113,6 +115,7 @@ pub fn request(
         resume_secret: Some(resume_secret),
         resume_grace_secs: Some(st.config.session_resume_grace.as_secs()),
         device_name: Some(device.name),
+        device_public_key: Some(STANDARD.encode(&device.public_key)),
     })
 }
 

@@ -45,6 +45,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/session/sdp.js", JS),
     asset!("js/session/stats.js", JS),
     asset!("js/session/surface.js", JS),
+    asset!("js/session/trust.js", JS),
     asset!("js/session/view.js", JS),
     asset!("js/views/devices.js", JS),
     asset!("js/views/dialogs.js", JS),

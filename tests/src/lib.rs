@@ -10,6 +10,7 @@ pub mod feed_world;
 pub mod floor;
 pub mod host;
 pub mod mesh;
+pub mod mitm;
 pub mod netns;
 pub mod prereq;
 pub mod receiver;

@@ -13,21 +13,26 @@ const created = (extra = {}) => ({
   ice_servers: [], resume_secret: 'secret', resume_grace_secs: 3, ...extra,
 });
 const types = (actions) => actions.map((a) => a.type);
+/** The device's key matched the pinned one (trust.js). */
+const KEY_OK = { type: 'key_checked', state: 'match' };
 const sent = (actions) => actions.filter((a) => a.type === 'send').map((a) => a.msg);
 
 /** A controller whose session was created and whose peer connected. */
 function running(permission = 'control', render = 'video') {
   const c = new SessionController('dev_1', 'r1', render);
+  c.handle(0, KEY_OK);
   c.handle(0, { type: 'start', early: false, online: true });
   c.handle(0, { type: 'server', msg: created({ permission }) });
   c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'v=0' } });
   c.handle(0, { type: 'pc_state', state: 'connected' });
   c.handle(0, { type: 'first_frame' });
+  c.handle(0, { type: 'verified', safetyCode: '1234 5678 9012' });
   return c;
 }
 
 test('a session is requested, created, and its offer answered', () => {
   const c = new SessionController('dev_1', 'r1');
+  c.handle(0, KEY_OK);
   assert.deepEqual(sent(c.handle(0, { type: 'start', early: false, online: true })),
     [{ type: 'session_request', device_id: 'dev_1', request_id: 'r1' }]);
   assert.deepEqual(c.handle(0, { type: 'server', msg: created({ request_id: 'other' }) }), [], 'not ours');
@@ -49,6 +54,7 @@ test('a session link does not request again, and an offline page says so', () =>
 
 test('candidates that overtake the offer wait for it, then keep their order', () => {
   const c = new SessionController('dev_1', 'r1');
+  c.handle(0, KEY_OK);
   c.handle(0, { type: 'start', early: false, online: true });
   c.handle(0, { type: 'server', msg: created() });
   const ice = (n) => ({ type: 'server', msg: { type: 'ice', session_id: 's1', candidate: { candidate: `c${n}` } } });

@@ -41,7 +41,20 @@ pub enum Command {
         json: bool,
     },
     /// Open a session on a device (by name or id) in a window.
+    ///
+    /// The device must prove it holds its key (pinned in `known_devices` beside the
+    /// login file at first use); once it did, "Verified: safety code ..."
+    /// is printed on stderr. A key that changed stops the connection.
     Connect(ConnectArgs),
+    /// Trust the key the server now gives for a device (after it changed).
+    ///
+    /// Pins the device's current key (by name or id) in `known_devices` and
+    /// prints its safety code: compare it with `meshdesk-host status` on
+    /// that PC first.
+    Trust {
+        /// Device name or id, as `list` shows.
+        device: String,
+    },
 }
 
 /// `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]

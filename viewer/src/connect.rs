@@ -17,7 +17,8 @@ use winit::event_loop::EventLoop;
 use crate::account::{find_device, signed_in};
 use crate::cli::ConnectArgs;
 use crate::measure::{self, LatencyReport, Report, Timeline};
-use crate::session::{drive, establish, Established, Outcome, SessionCommand};
+use crate::session::{drive, establish, Established, Notice, Outcome, SessionCommand};
+use crate::trust::expected_key;
 use crate::video::{self, DecodeStats, DecoderNeeds, FrameSlot, Need, Output};
 use crate::window::{App, UserEvent, WindowConfig};
 use crate::ViewerError;
@@ -29,6 +30,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), ViewerError> {
     let (api, login) = signed_in(path)?;
     let device = rt.block_on(find_device(&api, &args.device))?;
+    // A key that is not the pinned one stops here, before any media.
+    let expected = expected_key(path, &device)?;
     // Open the display before the session, so a missing one fails cleanly.
     let event_loop = if args.headless {
         None
@@ -40,7 +43,8 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         )
     };
     let requested = Instant::now();
-    let session = rt.block_on(establish(&login, &device, args.relay_only))?;
+    let session = rt.block_on(establish(&login, &device, &expected.key, args.relay_only))?;
+    let on_verified = expected.on_verified();
     let established = Instant::now();
     tracing::info!(device = %device.name, "session established");
 
@@ -49,8 +53,15 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         decode_stats,
         latency,
     } = match event_loop {
-        Some(event_loop) => run_window(rt, event_loop, &device, session, args.duration)?,
-        None => rt.block_on(run_headless(session, args.duration, args.measure_latency))?,
+        Some(event_loop) => {
+            run_window(rt, event_loop, &device, session, args.duration, on_verified)?
+        }
+        None => rt.block_on(run_headless(
+            session,
+            args.duration,
+            args.measure_latency,
+            on_verified,
+        ))?,
     };
     let timeline = Timeline {
         requested,
@@ -110,6 +121,7 @@ fn run_window(
     device: &Device,
     mut session: Established,
     duration: Option<Duration>,
+    mut on_verified: impl FnMut(&Notice) + Send + 'static,
 ) -> Result<Finished, ViewerError> {
     let view_only = !session.permission.may_control();
     let slot = Arc::new(FrameSlot::new());
@@ -130,6 +142,7 @@ fn run_window(
     let ended = event_loop.create_proxy();
     let task = rt.spawn(async move {
         let outcome = drive(session, commands_rx, move |n| {
+            on_verified(&n);
             let _ = notices.send_event(UserEvent::Session(n));
         })
         .await;
@@ -166,6 +179,7 @@ async fn run_headless(
     mut session: Established,
     duration: Option<Duration>,
     measure: Option<u32>,
+    mut on_verified: impl FnMut(&Notice) + Send + 'static,
 ) -> Result<Finished, ViewerError> {
     let stats = Arc::new(DecodeStats::default());
     let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -176,7 +190,7 @@ async fn run_headless(
         None => Output::Discard,
     };
     let decoder = video::spawn(video, output, needs(&commands), Arc::clone(&stats))?;
-    let mut task = tokio::spawn(drive(session, commands_rx, |_| {}));
+    let mut task = tokio::spawn(drive(session, commands_rx, move |n| on_verified(&n)));
     let mut sampler = measure.map(measure::clicks::sampler);
     let measuring = async {
         match sampler.as_mut() {

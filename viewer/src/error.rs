@@ -66,6 +66,24 @@ pub enum ViewerError {
     /// The video decoder could not start or decode.
     #[error("video decoder: {0}")]
     Decoder(String),
+    /// The host's DTLS binding is missing or does not verify.
+    #[error("could not verify the remote PC: {0}")]
+    NotVerified(String),
+    /// The device's key is not the one pinned at first use.
+    #[error(
+        "WARNING: the key of device `{device}` has changed (safety code {pinned_code} pinned, \
+         {new_code} now): someone may be intercepting the connection; connection stopped. \
+         If the PC was enrolled again, compare the new safety code with `meshdesk-host status` \
+         on it and run `meshdesk-viewer trust {device}`"
+    )]
+    KeyChanged {
+        device: String,
+        pinned_code: String,
+        new_code: String,
+    },
+    /// The `known_devices` file could not be read or written.
+    #[error("known devices file {}: {reason}", path.display())]
+    KnownDevices { path: PathBuf, reason: String },
     /// A command-line value is out of range.
     #[error("{0}")]
     BadArgument(String),

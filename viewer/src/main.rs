@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use meshdesk_viewer::account::{self, login_file};
 use meshdesk_viewer::cli::{Cli, Command};
-use meshdesk_viewer::{connect, ViewerError};
+use meshdesk_viewer::{connect, trust, ViewerError};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -40,5 +40,6 @@ fn run(cli: Cli) -> Result<(), ViewerError> {
         Command::Logout => runtime.block_on(account::logout(&path)),
         Command::List { json } => runtime.block_on(account::list(&path, json)),
         Command::Connect(args) => connect::connect(&runtime, &path, &args),
+        Command::Trust { device } => runtime.block_on(trust::trust(&path, &device)),
     }
 }

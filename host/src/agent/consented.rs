@@ -6,23 +6,20 @@
 use std::sync::Arc;
 
 use meshdesk_protocol::signal::{ConsentState, EndReason, HostToServer};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
-use super::session::{self, Finished, Grant, SessionIn};
+use super::session::{self, Finished, Grant, SessionEnv, SessionIn};
 use crate::consent::gate::tell;
 use crate::consent::{Admission, Consent, NoticeGuard};
-use crate::media::MediaPipeline;
 
 /// Run a granted session through consent and then to its end.
 pub async fn run(
     grant: Grant,
     consent: Arc<Consent>,
-    media: Arc<MediaPipeline>,
-    display: Option<String>,
+    env: SessionEnv,
     mut inbox: mpsc::Receiver<SessionIn>,
-    out: mpsc::UnboundedSender<HostToServer>,
-    path_lost: Arc<Notify>,
 ) -> Finished {
+    let out = env.out.clone();
     let session_id = grant.session_id.clone();
     let notice = match consent.admit(&grant, &out, &mut inbox).await {
         Admission::Go(notice) => notice,
@@ -41,10 +38,10 @@ pub async fn run(
     };
     let shield = consent.shield();
     let Some(notice) = notice else {
-        return session::run(grant, media, display, inbox, out, path_lost, shield).await;
+        return session::run(grant, env, inbox, shield).await;
     };
     let (tx, rx) = mpsc::channel(64);
-    let session = session::run(grant, media, display, rx, out.clone(), path_lost, shield);
+    let session = session::run(grant, env, rx, shield);
     until_disconnected(session, notice, inbox, tx, &out, &session_id).await
 }
 

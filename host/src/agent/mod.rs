@@ -12,5 +12,6 @@ pub mod restart;
 pub mod run;
 pub mod session;
 mod sessions;
+pub mod status;
 
 pub use error::AgentError;

@@ -20,6 +20,7 @@ use super::config::HostConfig;
 use super::liveness::{Liveness, Verdict};
 use super::session::{Grant, SessionIn};
 use super::sessions::Sessions;
+use super::status::StatusFile;
 use super::AgentError;
 
 /// How one signaling connection ended.
@@ -36,9 +37,10 @@ enum Exit {
 pub async fn run(
     cfg: HostConfig,
     key: SigningKey,
+    status: StatusFile,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), AgentError> {
-    let mut sessions = Sessions::new(&cfg);
+    let mut sessions = Sessions::new(&cfg, &key);
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);
@@ -46,9 +48,10 @@ pub async fn run(
     loop {
         let began = Instant::now();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch) => r,
+            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch, &status) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
         };
+        status.set_online(false);
         match exit {
             Ok(Exit::Shutdown) => break,
             Ok(Exit::Lost(why)) => tracing::warn!(%why, "disconnected from the server"),
@@ -81,6 +84,7 @@ async fn connect_and_serve(
     key: &SigningKey,
     sessions: &mut Sessions,
     watch: &mut Option<AddressWatch>,
+    status: &StatusFile,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
         SignalClient::connect(url, ConnectOptions::default())
@@ -91,6 +95,7 @@ async fn connect_and_serve(
             })?;
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
     tracing::info!(device = %cfg.device_id, "connected to the server");
+    status.set_online(true);
     // Sessions that outlived the previous connection may owe their viewer
     // an ICE restart offer.
     sessions.tell_all(&SessionIn::SignalingRestored);

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ed25519_dalek::SigningKey;
 use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen, SessionEndMsg};
 use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, Notify};
 
 use super::config::HostConfig;
-use super::session::{Finished, Grant, SessionIn};
+use super::session::{Finished, Grant, SessionEnv, SessionIn};
 use super::AgentError;
 use crate::consent::Consent;
 use crate::media::{MediaConfig, MediaPipeline};
@@ -37,10 +38,12 @@ pub struct Sessions {
     pub path_lost: Arc<Notify>,
     /// The consent floor, windows and shield every session goes through.
     consent: Arc<Consent>,
+    /// The device key, which signs each session's DTLS binding.
+    key: Arc<SigningKey>,
 }
 
 impl Sessions {
-    pub fn new(cfg: &HostConfig) -> Sessions {
+    pub fn new(cfg: &HostConfig, key: &SigningKey) -> Sessions {
         let display = std::env::var("DISPLAY").ok();
         let media_cfg = MediaConfig {
             display: display.clone(),
@@ -68,6 +71,7 @@ impl Sessions {
             consent: Arc::new(Consent::new(cfg.consent.clone(), display.as_deref())),
             display,
             path_lost: Arc::new(Notify::new()),
+            key: Arc::new(key.clone()),
         }
     }
 
@@ -99,15 +103,18 @@ impl Sessions {
         let (tx, rx) = mpsc::channel(64);
         let sid = grant.session_id.clone();
         let span = tracing::info_span!("session", session = %sid, user = %grant.user, permission = ?grant.permission);
-        let out = self.out_tx.clone();
         let done = self.done_tx.clone();
-        let display = self.display.clone();
-        let path_lost = Arc::clone(&self.path_lost);
+        let env = SessionEnv {
+            key: Arc::clone(&self.key),
+            media,
+            display: self.display.clone(),
+            out: self.out_tx.clone(),
+            path_lost: Arc::clone(&self.path_lost),
+        };
         let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
             async move {
-                let finished =
-                    super::consented::run(grant, consent, media, display, rx, out, path_lost).await;
+                let finished = super::consented::run(grant, consent, env, rx).await;
                 let _ = done.send(Finished {
                     session_id: finished.session_id.clone(),
                     reason: finished.reason,

@@ -175,6 +175,11 @@ pub struct Device {
     /// Consent for the sessions of users it is shared with.
     #[serde(default)]
     pub consent_shared: ConsentPolicy,
+    /// The device's enrolled Ed25519 public key (standard base64 of the
+    /// 32 raw bytes): viewers pin it and verify the session's DTLS binding
+    /// with it.
+    #[serde(default)]
+    pub public_key: String,
 }
 
 /// `PATCH /devices/{id}`.

@@ -280,7 +280,13 @@ pub fn server_to_viewer() -> BoxedStrategy<ServerToViewer> {
     use ServerToViewer as M;
     let created = (
         (text(), text(), permission(), vec(ice_server(), 0..3)),
-        (of(text()), of(text()), of(any::<u64>()), of(text())),
+        (
+            of(text()),
+            of(text()),
+            of(any::<u64>()),
+            of(text()),
+            of(text()),
+        ),
     )
         .prop_map(|((session_id, device_id, permission, ice_servers), rest)| {
             M::SessionCreated {
@@ -292,6 +298,7 @@ pub fn server_to_viewer() -> BoxedStrategy<ServerToViewer> {
                 resume_secret: rest.1,
                 resume_grace_secs: rest.2,
                 device_name: rest.3,
+                device_public_key: rest.4,
             }
         });
     let presence =

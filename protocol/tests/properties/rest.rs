@@ -95,21 +95,25 @@ fn login_response() -> impl Strategy<Value = LoginResponse> {
 
 fn devices() -> impl Strategy<Value = Vec<Device>> {
     let device = (
-        (text(), text(), text(), text()),
+        (text(), text(), text(), text(), text()),
         (any::<bool>(), permission(), any::<i64>(), of(any::<i64>())),
     )
         .prop_map(
-            |((id, name, os, owner), (online, permission, created_at, last_seen))| Device {
-                id,
-                name,
-                os,
-                owner,
-                online,
-                permission,
-                created_at,
-                last_seen,
-                consent_owner: ConsentPolicy::ALL[created_at.unsigned_abs() as usize % 3],
-                consent_shared: ConsentPolicy::ALL[(created_at.unsigned_abs() >> 8) as usize % 3],
+            |((id, name, os, owner, public_key), (online, permission, created_at, last_seen))| {
+                Device {
+                    id,
+                    name,
+                    os,
+                    owner,
+                    online,
+                    permission,
+                    created_at,
+                    last_seen,
+                    consent_owner: ConsentPolicy::ALL[created_at.unsigned_abs() as usize % 3],
+                    consent_shared: ConsentPolicy::ALL
+                        [(created_at.unsigned_abs() >> 8) as usize % 3],
+                    public_key,
+                }
             },
         );
     vec(device, 0..4)

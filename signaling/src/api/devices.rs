@@ -4,6 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use meshdesk_protocol::rest::{Device, ErrorBody, EventKind, Permission, Scope, UpdateDevice};
 use meshdesk_protocol::signal::{EndReason, ServerToHost};
 
@@ -35,6 +37,7 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         last_seen: d.last_seen,
         consent_owner: d.consent_owner,
         consent_shared: d.consent_shared,
+        public_key: STANDARD.encode(&d.public_key),
     }
 }
 

@@ -287,6 +287,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     resume_secret,
                     resume_grace_secs,
                     device_name,
+                    device_public_key,
                     ..
                 }) => ServerToViewer::SessionCreated {
                     session_id,
@@ -297,6 +298,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                     resume_secret,
                     resume_grace_secs,
                     device_name,
+                    device_public_key,
                 },
                 Ok(other) => other,
                 Err(mut e) => {

@@ -4,10 +4,12 @@
 //! - [`commands`]: `login`, `logout`, `list`, and finding a device for
 //!   `connect`.
 //! - [`api`]: the REST client; [`login_file`]: the token on disk;
-//!   [`table`]: the device list as text.
+//!   [`table`]: the device list as text; [`known_devices`]: device keys
+//!   pinned at first use.
 
 pub mod api;
 pub mod commands;
+pub mod known_devices;
 pub mod login_file;
 pub mod table;
 

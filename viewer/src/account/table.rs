@@ -90,6 +90,7 @@ mod tests {
             last_seen: Some(5),
             consent_owner: Default::default(),
             consent_shared: Default::default(),
+            public_key: String::new(),
         }
     }
 

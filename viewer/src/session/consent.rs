@@ -12,6 +12,7 @@ use meshdesk_protocol::signal::{
 use tokio::time::{Duration, Instant};
 
 use super::handshake::{ended_early, next, peer_error, websocket_error};
+use super::verify::Verifier;
 use crate::ViewerError;
 
 /// Shown while the remote user is asked.
@@ -37,15 +38,16 @@ pub fn on_consent(state: ConsentState, now: Instant) -> (Option<&'static str>, O
 }
 
 /// Wait for the host's offer and answer it, through any consent steps.
-/// Returns the candidates that overtook the offer; `Err(None)` once the
-/// deadline passed.
+/// Returns the candidates that overtook the offer and the check of the
+/// host's DTLS binding (`key` is the device's pinned key); `Err(None)`
+/// once the deadline passed.
 pub async fn answer_offer(
     peer: &ViewerPeer,
-    session_id: &str,
+    (session_id, key): (&str, &[u8; 32]),
     tx: &SignalSender<ViewerToServer>,
     rx: &mut SignalReceiver<ServerToViewer>,
     deadline: &mut Instant,
-) -> Result<Vec<IceCandidate>, Option<ViewerError>> {
+) -> Result<(Vec<IceCandidate>, Verifier), Option<ViewerError>> {
     let mut early = Vec::new();
     loop {
         let msg = tokio::time::timeout_at(*deadline, next(rx))
@@ -54,7 +56,14 @@ pub async fn answer_offer(
             .map_err(Some)?;
         match msg {
             ServerToViewer::Offer(offer) if offer.session_id == session_id => {
-                let sdp = peer.accept_offer(offer.sdp).await.map_err(peer_error)?;
+                let sdp = peer
+                    .accept_offer(offer.sdp.clone())
+                    .await
+                    .map_err(peer_error)?;
+                // The check of the binding of the fingerprints in the
+                // offer and the answer.
+                let verifier = Verifier::new(key, session_id, &offer.sdp, &sdp)
+                    .map_err(|e| Some(ViewerError::NotVerified(e)))?;
                 let answer = SdpMsg {
                     session_id: session_id.to_string(),
                     sdp,
@@ -62,7 +71,7 @@ pub async fn answer_offer(
                 tx.send(ViewerToServer::Answer(answer))
                     .await
                     .map_err(websocket_error)?;
-                return Ok(early);
+                return Ok((early, verifier));
             }
             ServerToViewer::Ice(ice) if ice.session_id == session_id => early.push(ice.candidate),
             ServerToViewer::SessionEnd(end) if end.session_id == session_id => {

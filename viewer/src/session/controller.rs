@@ -6,7 +6,8 @@
 //! [`Controller::deadline`] says when to call again with [`Event::Tick`].
 //!
 //! Decided here: the grant (a `view` session sends no input), input held
-//! until the channels open, keyframe requests and the first-picture
+//! until the channels open and the host's DTLS binding is verified
+//! ([`Verifier`]; none verified within [`VERIFY_TIMEOUT`] ends the session), keyframe requests and the first-picture
 //! watchdog, answering the host's ICE restarts, checking or replacing the
 //! signaling link when the path breaks, the stats cadence, the connect
 //! timeout, the input heartbeat (so the host can release what we hold if
@@ -23,11 +24,14 @@ use meshdesk_protocol::signal::{
 use tokio::time::Instant;
 
 use super::link::LinkEvent;
+use super::verify::Verifier;
 use super::{Notice, SessionCommand};
 use crate::ViewerError;
 
 /// How long ICE and DTLS may take once the answer is sent.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long after the channels open the host's binding signature may take.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Input messages kept while the data channels are not open yet.
 pub const EARLY_INPUT_LIMIT: usize = 256;
 /// How often stats are sampled for the window title.
@@ -114,6 +118,12 @@ pub struct Controller {
     may_send_input: bool,
     /// The `input` and `control` channels are open.
     channels_ready: bool,
+    /// Checks the host's DTLS binding.
+    verifier: Verifier,
+    /// The binding verified: input may go out.
+    verified: bool,
+    /// The session fails if the binding is not verified by then.
+    verify_by: Option<Instant>,
     /// Input from before the channels opened, oldest first.
     early_input: Vec<InputMsg>,
     /// When ICE first connected.
@@ -135,9 +145,17 @@ pub struct Controller {
 
 impl Controller {
     /// A session whose offer was answered at `now`.
-    pub fn new(session_id: String, permission: Permission, now: Instant) -> Self {
+    pub fn new(
+        session_id: String,
+        permission: Permission,
+        verifier: Verifier,
+        now: Instant,
+    ) -> Self {
         Self {
             session_id,
+            verifier,
+            verified: false,
+            verify_by: None,
             may_send_input: permission.may_control(),
             channels_ready: false,
             early_input: Vec::new(),
@@ -166,6 +184,9 @@ impl Controller {
             .into_iter()
             .flatten()
         {
+            at = at.min(due);
+        }
+        if let (Some(due), false) = (self.verify_by, self.verified) {
             at = at.min(due);
         }
         at
@@ -218,7 +239,7 @@ impl Controller {
             Stop::EndedRemotely(e) => (None, Err(e)),
         };
         Ending {
-            release_input: self.channels_ready && self.may_send_input,
+            release_input: self.input_open() && self.may_send_input,
             end_reason,
             result,
         }
@@ -227,9 +248,10 @@ impl Controller {
     fn on_command(&mut self, command: SessionCommand) -> Vec<Action> {
         match command {
             SessionCommand::Input(_) if !self.may_send_input => Vec::new(),
-            SessionCommand::Input(msg) if self.channels_ready => vec![Action::SendInput(msg)],
+            SessionCommand::Input(msg) if self.input_open() => vec![Action::SendInput(msg)],
             SessionCommand::Input(msg) => {
-                // Input before the channels open waits for them.
+                // Input before the channels open and the binding is
+                // verified waits for both.
                 if self.early_input.len() < EARLY_INPUT_LIMIT {
                     self.early_input.push(msg);
                 }
@@ -259,20 +281,25 @@ impl Controller {
             }
             ViewerEvent::ChannelsReady => {
                 self.channels_ready = true;
-                if self.may_send_input {
-                    self.heartbeat_due = Some(now + HEARTBEAT);
+                if !self.verified {
+                    self.verify_by = Some(now + VERIFY_TIMEOUT);
                 }
-                let mut actions: Vec<Action> =
-                    self.early_input.drain(..).map(Action::SendInput).collect();
+                let mut actions = self.flush_input(now);
                 actions.push(Action::Notify(Notice::ChannelsReady));
                 actions
             }
+            ViewerEvent::ControlMessage(text) => self.on_control(now, &text),
             ViewerEvent::Disconnected => {
                 tracing::warn!("connection interrupted");
                 // Maybe our network changed: the signaling connection must
                 // prove it still works, or be replaced, so the host's ICE
                 // restart can reach us.
                 vec![Action::CheckLink]
+            }
+            ViewerEvent::Failed if !self.verified => {
+                vec![Action::Stop(Stop::Failed(ViewerError::NotVerified(
+                    "the connection failed before the remote PC proved its identity".into(),
+                )))]
             }
             ViewerEvent::Failed => vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 "the WebRTC connection was lost".into(),
@@ -284,6 +311,49 @@ impl Controller {
                 tracing::debug!(?other, "peer event");
                 Vec::new()
             }
+        }
+    }
+
+    /// Whether input goes out now: the channels are open and the host
+    /// proved it holds the device's key.
+    fn input_open(&self) -> bool {
+        self.channels_ready && self.verified
+    }
+
+    /// Input held until [`Self::input_open`], once it is.
+    fn flush_input(&mut self, now: Instant) -> Vec<Action> {
+        if !self.input_open() {
+            return Vec::new();
+        }
+        if self.may_send_input {
+            self.heartbeat_due.get_or_insert(now + HEARTBEAT);
+        }
+        self.early_input.drain(..).map(Action::SendInput).collect()
+    }
+
+    /// A control message from the host: its DTLS binding, checked once.
+    fn on_control(&mut self, now: Instant, text: &str) -> Vec<Action> {
+        let Some(checked) = self.verifier.check(text) else {
+            tracing::debug!("control message from the host ignored");
+            return Vec::new();
+        };
+        if self.verified {
+            // Sent again after an ICE restart; DTLS kept its certificates.
+            if let Err(e) = checked {
+                tracing::warn!(error = %e, "a later binding did not verify");
+            }
+            return Vec::new();
+        }
+        match checked {
+            Ok(()) => {
+                self.verified = true;
+                let safety_code = self.verifier.safety_code();
+                tracing::info!(%safety_code, "remote PC verified");
+                let mut actions = vec![Action::Notify(Notice::Verified { safety_code })];
+                actions.extend(self.flush_input(now));
+                actions
+            }
+            Err(e) => vec![Action::Stop(Stop::Failed(ViewerError::NotVerified(e)))],
         }
     }
 
@@ -305,6 +375,17 @@ impl Controller {
             ServerToViewer::Offer(offer) if offer.session_id == sid => {
                 vec![Action::AnswerRestart(offer.sdp)]
             }
+            // The host gave up on a connection that never carried its
+            // binding (our DTLS refused its certificate, say).
+            ServerToViewer::SessionEnd(end)
+                if end.session_id == sid
+                    && end.reason == EndReason::ConnectionFailed
+                    && !self.verified =>
+            {
+                vec![Action::Stop(Stop::EndedRemotely(ViewerError::NotVerified(
+                    "the connection failed before the remote PC proved its identity".into(),
+                )))]
+            }
             ServerToViewer::SessionEnd(end) if end.session_id == sid => vec![Action::Stop(
                 Stop::EndedRemotely(ViewerError::Ended(end.reason)),
             )],
@@ -320,9 +401,19 @@ impl Controller {
         if self.connected_at.is_none() && now >= self.connect_by {
             return vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 format!(
-                    "no connection to the remote PC within {} s (blocked by a firewall?)",
+                    "could not verify the remote PC: no secure connection to it within {} s \
+                     (blocked by a firewall?, or the DTLS fingerprint relayed by the server \
+                     is not the remote PC's)",
                     CONNECT_TIMEOUT.as_secs()
                 ),
+            )))];
+        }
+        if !self.verified && self.verify_by.is_some_and(|by| now >= by) {
+            return vec![Action::Stop(Stop::Failed(ViewerError::NotVerified(
+                format!(
+                "the remote PC did not prove its identity within {} s (no DTLS binding signature)",
+                VERIFY_TIMEOUT.as_secs()
+            ),
             )))];
         }
         let mut actions = Vec::new();

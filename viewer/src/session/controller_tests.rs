@@ -13,9 +13,10 @@ use tokio::time::Instant;
 
 use super::controller::{
     Action, Controller, Event, Stop, CONNECT_TIMEOUT, EARLY_INPUT_LIMIT, FIRST_PICTURE_WAIT,
-    STATS_EVERY,
+    STATS_EVERY, VERIFY_TIMEOUT,
 };
 use super::link::LinkEvent;
+use super::verify::tests::{binding, device_key, verifier, OFFER};
 use super::{Notice, SessionCommand};
 use crate::ViewerError;
 
@@ -64,19 +65,30 @@ fn keyframe_requests(actions: &[Action]) -> Vec<bool> {
 
 /// A session that connected and opened its channels at `t0`.
 fn running(permission: Permission, t0: Instant) -> Controller {
-    let mut c = Controller::new("s1".into(), permission, t0);
+    let mut c = Controller::new("s1".into(), permission, verifier("s1"), t0);
     c.handle(t0, connected());
+    c.handle(t0, verified());
     c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
     c.handle(t0, Event::Command(SessionCommand::FirstPicture));
     c
 }
 
+/// The host's valid DTLS binding, on the control channel.
+fn verified() -> Event {
+    Event::Peer(ViewerEvent::ControlMessage(binding(
+        &device_key(),
+        "s1",
+        OFFER,
+    )))
+}
+
 #[test]
 fn input_before_the_channels_open_waits_and_then_goes_out_in_order() {
     let t0 = Instant::now();
-    let mut c = Controller::new("s1".into(), Permission::Control, t0);
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
     assert!(c.handle(t0, input(click(true))).is_empty());
     assert!(c.handle(t0, input(click(false))).is_empty());
+    c.handle(t0, verified());
     let opened = c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
     assert_eq!(sent_inputs(&opened), vec![click(true), click(false)]);
     assert!(matches!(
@@ -93,10 +105,11 @@ fn input_before_the_channels_open_waits_and_then_goes_out_in_order() {
 #[test]
 fn early_input_is_bounded() {
     let t0 = Instant::now();
-    let mut c = Controller::new("s1".into(), Permission::Control, t0);
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
     for _ in 0..EARLY_INPUT_LIMIT + 50 {
         c.handle(t0, input(click(true)));
     }
+    c.handle(t0, verified());
     let opened = c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
     assert_eq!(sent_inputs(&opened).len(), EARLY_INPUT_LIMIT);
 }
@@ -132,7 +145,7 @@ fn closing_releases_held_input_and_says_the_viewer_closed() {
 #[test]
 fn no_picture_after_connecting_asks_for_keyframes_until_one_comes() {
     let t0 = Instant::now();
-    let mut c = Controller::new("s1".into(), Permission::Control, t0);
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
     c.handle(t0, Event::Tick); // the first stats sample
     c.handle(t0, connected());
     // Before the channels open the request goes out as RTCP PLI.
@@ -274,7 +287,7 @@ fn messages_for_other_sessions_change_nothing() {
 #[test]
 fn no_connection_within_the_timeout_fails_the_session() {
     let t0 = Instant::now();
-    let mut c = Controller::new("s1".into(), Permission::Control, t0);
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
     let mut now = t0;
     while now < t0 + CONNECT_TIMEOUT {
         assert!(!c
@@ -351,4 +364,65 @@ fn a_control_session_heartbeats_so_the_host_can_tell_it_vanished() {
     for i in 1..10 {
         assert!(sent_inputs(&v.handle(t0 + step * i, Event::Tick)).is_empty());
     }
+}
+
+#[test]
+fn no_input_goes_out_before_the_binding_is_verified() {
+    let t0 = Instant::now();
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
+    c.handle(t0, connected());
+    let opened = c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
+    assert!(sent_inputs(&opened).is_empty());
+    assert!(sent_inputs(&c.handle(t0, input(click(true)))).is_empty());
+    assert!(!c.finish(Stop::Closed).release_input, "nothing was sent");
+    let checked = c.handle(t0, verified());
+    assert!(matches!(
+        checked.first(),
+        Some(Action::Notify(Notice::Verified { safety_code })) if safety_code.len() == 14
+    ));
+    assert_eq!(sent_inputs(&checked), vec![click(true)], "held until now");
+    assert_eq!(
+        sent_inputs(&c.handle(t0, input(click(false)))),
+        vec![click(false)]
+    );
+}
+
+#[test]
+fn a_binding_by_another_key_ends_the_session_and_sends_nothing() {
+    let t0 = Instant::now();
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
+    c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
+    c.handle(t0, input(click(true)));
+    let intruder = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let msg = binding(&intruder, "s1", OFFER);
+    let out = c.handle(t0, Event::Peer(ViewerEvent::ControlMessage(msg)));
+    assert!(sent_inputs(&out).is_empty());
+    let [Action::Stop(Stop::Failed(e))] = out.as_slice() else {
+        panic!("the session stops: {out:?}");
+    };
+    assert!(
+        e.to_string()
+            .starts_with("could not verify the remote PC: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn no_binding_within_the_timeout_ends_the_session() {
+    let t0 = Instant::now();
+    let mut c = Controller::new("s1".into(), Permission::Control, verifier("s1"), t0);
+    c.handle(t0, connected());
+    c.handle(t0, Event::Peer(ViewerEvent::ChannelsReady));
+    c.handle(t0, Event::Command(SessionCommand::FirstPicture));
+    let mut now = t0;
+    while now < t0 + VERIFY_TIMEOUT {
+        let out = c.handle(now, Event::Tick);
+        assert!(!out.iter().any(|a| matches!(a, Action::Stop(_))));
+        now = c.deadline();
+    }
+    let late = c.handle(t0 + VERIFY_TIMEOUT, Event::Tick);
+    assert!(matches!(
+        late.as_slice(),
+        [Action::Stop(Stop::Failed(ViewerError::NotVerified(_)))]
+    ));
 }

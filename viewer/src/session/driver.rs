@@ -74,6 +74,7 @@ async fn drive_inner(
         signal_tx,
         signal_rx,
         target,
+        verifier,
     } = session;
     let key = ResumeKey::new(session_id.clone(), resume_secret, resume_grace_secs);
     let mut io = Io {
@@ -83,7 +84,7 @@ async fn drive_inner(
         candidates_open: true,
         notify,
     };
-    let mut core = Controller::new(session_id.clone(), permission, Instant::now());
+    let mut core = Controller::new(session_id.clone(), permission, verifier, Instant::now());
     let stop = loop {
         let event = io
             .next_event(&mut commands, &mut streams, core.deadline())

@@ -11,6 +11,7 @@ use meshdesk_protocol::signal::{
     EndReason, ErrorCode, ErrorMsg, ServerToViewer, SessionEndMsg, ViewerToServer,
 };
 
+use super::verify::Verifier;
 use crate::account::api::viewer_ws_url;
 use crate::account::login_file::Login;
 use crate::ViewerError;
@@ -63,16 +64,21 @@ pub struct Established {
     pub signal_rx: SignalReceiver<ServerToViewer>,
     /// To connect again after the connection failed.
     pub target: SignalTarget,
+    /// Checks the host's DTLS binding before any input goes out.
+    pub verifier: Verifier,
 }
 
 /// Ask for a session on `device` and answer the host's offer.
+/// `key` is the device's pinned public key, which must sign the session's
+/// DTLS binding.
 pub async fn establish(
     login: &Login,
     device: &Device,
+    key: &[u8; 32],
     relay_only: bool,
 ) -> Result<Established, ViewerError> {
     let mut deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
-    let result = establish_inner(login, device, relay_only, &mut deadline).await;
+    let result = establish_inner(login, device, key, relay_only, &mut deadline).await;
     result.map_err(|e| match e {
         None => ViewerError::ConnectionFailed(format!(
             "no answer from the remote PC within {} s",
@@ -98,6 +104,7 @@ async fn within<T>(
 async fn establish_inner(
     login: &Login,
     device: &Device,
+    key: &[u8; 32],
     relay_only: bool,
     deadline: &mut tokio::time::Instant,
 ) -> Result<Established, Option<ViewerError>> {
@@ -127,8 +134,9 @@ async fn establish_inner(
     })
     .await?;
     let sid = &created.session_id;
-    let early =
-        super::consent::answer_offer(&peer, sid, &signal_tx, &mut signal_rx, deadline).await?;
+    let (early, verifier) =
+        super::consent::answer_offer(&peer, (sid, key), &signal_tx, &mut signal_rx, deadline)
+            .await?;
     for candidate in early {
         if let Err(e) = peer.add_remote_candidate(candidate).await {
             tracing::debug!(error = %e, "early candidate refused");
@@ -144,6 +152,7 @@ async fn establish_inner(
         signal_tx,
         signal_rx,
         target,
+        verifier,
     })
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`handshake`]: the viewer WebSocket, `session_request`, the host's
 //!   offer and our answer.
-//! - [`controller`]: every decision of the running session (pure).
+//! - [`controller`]: every decision of the running session (pure);
+//!   [`verify`]: the check of the host's DTLS binding (pure).
 //! - [`driver`]: the task around the controller, owning the peer and the
 //!   signaling [`link`], which on a failed connection [`resume`]s the
 //!   session on a new one.
@@ -16,6 +17,7 @@ mod driver;
 pub mod handshake;
 pub mod link;
 pub mod resume;
+pub mod verify;
 
 #[cfg(test)]
 mod controller_tests;
@@ -46,6 +48,9 @@ pub enum Notice {
     Connected(CandidatePairType),
     /// The input and control channels are open.
     ChannelsReady,
+    /// The host proved it holds the device's pinned key (its DTLS binding
+    /// verified); input goes out from now on.
+    Verified { safety_code: String },
     /// Counters, once a second.
     Stats(PeerStats),
 }

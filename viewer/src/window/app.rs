@@ -22,7 +22,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::input::InputMapper;
 use super::present::Presenter;
-use super::title::{title, RateMeter};
+use super::title::{title, with_safety_code, RateMeter};
 use crate::session::{Notice, SessionCommand};
 use crate::video::decode::DecodeStats;
 use crate::video::frame::{Frame, FrameSlot};
@@ -68,6 +68,8 @@ pub struct App {
     modifiers: ModifiersState,
     /// fps and RTT in the title (Shift+F11).
     show_stats: bool,
+    /// The device key's safety code, once the session verified.
+    safety_code: Option<String>,
     meter: RateMeter,
     /// Latest live figures for the title.
     live: (f64, Option<Duration>),
@@ -103,6 +105,7 @@ impl App {
             decode_stats,
             modifiers: ModifiersState::empty(),
             show_stats: false,
+            safety_code: None,
             meter: RateMeter::default(),
             live: (0.0, None),
             close_at,
@@ -156,11 +159,8 @@ impl App {
     fn update_title(&self) {
         let live = self.show_stats.then_some(self.live);
         if let Some(w) = &self.window {
-            w.set_title(&title(
-                &self.config.device_name,
-                self.config.view_only,
-                live,
-            ));
+            let t = title(&self.config.device_name, self.config.view_only, live);
+            w.set_title(&with_safety_code(t, self.safety_code.as_deref()));
         }
     }
 
@@ -262,6 +262,10 @@ impl ApplicationHandler<UserEvent> for App {
                 if self.show_stats {
                     self.update_title();
                 }
+            }
+            UserEvent::Session(Notice::Verified { safety_code }) => {
+                self.safety_code = Some(safety_code);
+                self.update_title();
             }
             UserEvent::Session(_) => {}
             UserEvent::SessionEnded => event_loop.exit(),

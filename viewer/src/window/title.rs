@@ -1,5 +1,5 @@
-//! The window title: the device, view-only, and on request the live fps
-//! and round-trip time. Pure: counters and instants go in, text comes out.
+//! The window title: the device, view-only, on request the live fps
+//! and round-trip time, and once verified the device's safety code. Pure: counters and instants go in, text comes out.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,15 @@ pub fn title(device: &str, view_only: bool, live: Option<(f64, Option<Duration>)
     t
 }
 
+/// The title with "Verified" and the device key's safety code, once the
+/// session verified.
+pub fn with_safety_code(mut title: String, code: Option<&str>) -> String {
+    if let Some(code) = code {
+        title.push_str(&format!(" - Verified {code}"));
+    }
+    title
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +61,10 @@ mod tests {
             title("pc", true, Some((29.6, Some(Duration::from_micros(1234))))),
             "pc - Meshdesk (view only) - 30 fps, RTT 1.2 ms"
         );
+        assert_eq!(
+            with_safety_code(title("pc", false, None), Some("1234 5678 9012")),
+            "pc - Meshdesk - Verified 1234 5678 9012"
+        );
+        assert_eq!(with_safety_code("pc".into(), None), "pc");
     }
 }

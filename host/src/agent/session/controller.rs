@@ -8,8 +8,8 @@
 //! requests ([`KeyframePolicy`]), ICE restarts ([`IceRestart`]), how long
 //! a session may stay without connectivity, releasing held input when
 //! connectivity is lost or the viewer's input goes silent ([`HoldWatch`]),
-//! when frames start, each frame's duration, and following a change of the
-//! screen's size.
+//! when frames start, each frame's duration, following a change of the
+//! screen's size, and when to sign the DTLS binding ([`Binding`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
 use tokio::time::Instant;
 
+use super::binding::Binding;
 use super::hold::HoldWatch;
 use super::SessionIn;
 use crate::agent::keyframes::KeyframePolicy;
@@ -45,6 +46,8 @@ pub enum Event {
     Offered(String),
     /// The viewer's answer could not be applied.
     AnswerRefused(String),
+    /// The viewer's answer was applied.
+    AnswerApplied(String),
     /// The pipeline encoded a frame; `screen` is the screen's size now.
     Frame {
         frame: Arc<EncodedFrame>,
@@ -63,8 +66,12 @@ pub enum Event {
 pub enum Action {
     /// Send a message to the server.
     Send(HostToServer),
-    /// Apply the viewer's SDP answer; report a failure as [`Event::AnswerRefused`].
+    /// Apply the viewer's SDP answer; report as [`Event::AnswerApplied`]
+    /// or [`Event::AnswerRefused`].
     ApplyAnswer(String),
+    /// Sign this DTLS binding payload with the device key and send it on
+    /// the `control` channel ([`super::binding`]).
+    SendBinding(Vec<u8>),
     /// Give the peer connection a remote candidate.
     AddCandidate(IceCandidate),
     /// Inject one `input` channel message (the grant admits it).
@@ -124,6 +131,8 @@ pub struct Controller {
     ended: bool,
     /// Releases held input when the viewer's input goes silent.
     hold: HoldWatch,
+    /// When to sign the DTLS binding.
+    binding: Binding,
     counters: Counters,
 }
 
@@ -131,6 +140,7 @@ impl Controller {
     /// A granted session on a screen of `screen` pixels.
     pub fn new(session_id: String, permission: Permission, screen: (u32, u32)) -> Self {
         Self {
+            binding: Binding::new(session_id.clone()),
             session_id,
             permission,
             keyframes: KeyframePolicy::default(),
@@ -183,11 +193,20 @@ impl Controller {
                 session_id: self.session_id.clone(),
                 candidate,
             }))],
-            Event::Offered(sdp) => vec![Action::Send(HostToServer::Offer(SdpMsg {
-                session_id: self.session_id.clone(),
-                sdp,
-            }))],
+            Event::Offered(sdp) => {
+                self.binding.offered(&sdp);
+                vec![Action::Send(HostToServer::Offer(SdpMsg {
+                    session_id: self.session_id.clone(),
+                    sdp,
+                }))]
+            }
             Event::AnswerRefused(error) => self.on_answer_refused(&error),
+            Event::AnswerApplied(sdp) => self
+                .binding
+                .answered(&sdp)
+                .map(Action::SendBinding)
+                .into_iter()
+                .collect(),
             Event::Frame { frame, screen } => self.on_frame(frame, screen),
             Event::FrameWritten { keyframe, sent } => {
                 if sent {
@@ -271,6 +290,12 @@ impl Controller {
                 // cannot send the release.
                 vec![Action::ReleaseInput, Action::PathLost]
             }
+            HostEvent::ChannelsReady => self
+                .binding
+                .channels_ready()
+                .map(Action::SendBinding)
+                .into_iter()
+                .collect(),
             HostEvent::Failed | HostEvent::Closed => {
                 vec![Action::End(Some(EndReason::ConnectionFailed))]
             }

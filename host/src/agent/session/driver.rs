@@ -6,14 +6,19 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_peer::{HostEvent, HostPeer, HostStreams};
+use meshdesk_protocol::binding::HostControlMsg;
+use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
 use meshdesk_tasks::sleep_or_never;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use super::controller::{Action, Controller, Counters, Event};
-use super::{Finished, Grant, SessionIn};
+use super::{Finished, Grant, SessionEnv, SessionIn};
 use crate::agent::AgentError;
 use crate::consent::{Shield, ShieldedSink};
 use crate::input::{EnigoSink, InputSession, ScreenRect};
@@ -24,15 +29,11 @@ use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
 /// `shield` keeps its input off the consent windows.
 pub async fn run(
     grant: Grant,
-    media: Arc<MediaPipeline>,
-    display: Option<String>,
+    env: SessionEnv,
     mut inbox: mpsc::Receiver<SessionIn>,
-    out: mpsc::UnboundedSender<HostToServer>,
-    path_lost: Arc<Notify>,
     shield: Arc<Shield>,
 ) -> Finished {
-    let io = (display, out, path_lost, shield);
-    let reason = match serve(&grant, media, io, &mut inbox).await {
+    let reason = match serve(&grant, env, shield, &mut inbox).await {
         Ok(reason) => reason,
         Err(e) => {
             tracing::warn!(error = %e, "session failed");
@@ -57,6 +58,8 @@ struct Io {
     frames: Option<Subscription>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
+    /// The device key, which signs the DTLS binding.
+    key: Arc<SigningKey>,
 }
 
 /// What carrying out one action led to.
@@ -68,20 +71,19 @@ enum Applied {
     End(Option<EndReason>),
 }
 
-/// The display, the server's outbox, the lost-path signal and the shield.
-type IoParts = (
-    Option<String>,
-    mpsc::UnboundedSender<HostToServer>,
-    Arc<Notify>,
-    Arc<Shield>,
-);
-
 async fn serve(
     grant: &Grant,
-    media: Arc<MediaPipeline>,
-    (display, out, path_lost, shield): IoParts,
+    env: SessionEnv,
+    shield: Arc<Shield>,
     inbox: &mut mpsc::Receiver<SessionIn>,
 ) -> Result<Option<EndReason>, AgentError> {
+    let SessionEnv {
+        key,
+        media,
+        display,
+        out,
+        path_lost,
+    } = env;
     let (width, height) = media.screen_size();
     let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
     let input = InputSession::new(
@@ -98,6 +100,7 @@ async fn serve(
         frames: None,
         out,
         path_lost,
+        key,
     };
     for action in core.start() {
         io.apply(action).await;
@@ -165,8 +168,17 @@ impl Io {
                 let _ = self.out.send(msg);
             }
             Action::ApplyAnswer(sdp) => {
-                if let Err(e) = self.peer.set_remote_answer(sdp).await {
-                    return Applied::Then(Event::AnswerRefused(e.to_string()));
+                return match self.peer.set_remote_answer(sdp.clone()).await {
+                    Ok(()) => Applied::Then(Event::AnswerApplied(sdp)),
+                    Err(e) => Applied::Then(Event::AnswerRefused(e.to_string())),
+                };
+            }
+            Action::SendBinding(payload) => {
+                let signature = STANDARD.encode(self.key.sign(&payload).to_bytes());
+                let msg = encode(&HostControlMsg::Binding { signature });
+                match self.peer.send_control(&msg).await {
+                    Ok(()) => tracing::info!("DTLS binding signed and sent"),
+                    Err(e) => tracing::warn!(error = %e, "DTLS binding not sent"),
                 }
             }
             Action::AddCandidate(c) => {

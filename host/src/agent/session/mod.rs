@@ -6,6 +6,7 @@
 //! (releasing every held key and button), the peer is closed and the
 //! subscription ends.
 
+mod binding;
 mod controller;
 mod driver;
 mod hold;
@@ -13,8 +14,14 @@ mod hold;
 #[cfg(test)]
 mod controller_tests;
 
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
 use meshdesk_protocol::rest::{ConsentPolicy, IceServer, Permission};
-use meshdesk_protocol::signal::{EndReason, IceCandidate};
+use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate};
+use tokio::sync::{mpsc, Notify};
+
+use crate::media::MediaPipeline;
 
 pub use controller::{Action, Controller, Counters, Event, VANISH_TIMEOUT};
 pub use driver::run;
@@ -46,6 +53,30 @@ pub struct Grant {
     pub consent: ConsentPolicy,
     /// The requesting user's name for people (the prompt, the notice).
     pub display_name: Option<String>,
+}
+
+/// What a session runs with besides its grant, the same for every session
+/// of this agent.
+pub struct SessionEnv {
+    /// The device key, which signs the session's DTLS binding.
+    pub key: Arc<SigningKey>,
+    /// The display's shared capture and encode pipeline.
+    pub media: Arc<MediaPipeline>,
+    /// The X display input goes to.
+    pub display: Option<String>,
+    /// Messages for the server.
+    pub out: mpsc::UnboundedSender<HostToServer>,
+    /// Told when the session's peer connection loses connectivity.
+    pub path_lost: Arc<Notify>,
+}
+
+impl std::fmt::Debug for SessionEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("SessionEnv")
+            .field("display", &self.display)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a session task finished, reported to the agent.

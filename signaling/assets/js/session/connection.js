@@ -6,6 +6,7 @@
 
 import { asDtlsServer } from './sdp.js';
 import { SessionController } from './controller.js';
+import { checkPin, pinKey, pinnedKey, safetyCode, verifyBinding } from './trust.js';
 
 /** The server messages a session listens to. */
 const SERVER_MESSAGES = ['session_created', 'error', 'session_resumed', 'session_accepted', 'consent', 'offer', 'ice', 'session_end'];
@@ -36,6 +37,7 @@ export class Connection {
    * `live` is the viewer WebSocket (Live). Options and callbacks: render
    * ('video' or 'webcodecs'), encodedStreams, state(text),
    * created({permission, ...}), track(stream, receiver), attachInput(),
+   * verified(safetyCode), keyChanged({deviceId, key, pinnedCode, newCode}),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
@@ -85,8 +87,45 @@ export class Connection {
       case 'add_ice': this.serially(() => this.addIce(a.candidate)); break;
       case 'attach_input': this.cb.attachInput?.(); break;
       case 'finish': this.finish(a.message, a.reason); break;
+      case 'verify': this.verify(a.signature); break;
+      case 'check_key': this.checkKey(a.key); break;
+      case 'verified':
+        if (this.pinOnVerify) pinKey(this.deviceId, this.deviceKey).catch((e) => console.error('pinning the key failed', e));
+        this.cb.verified?.(a.safetyCode);
+        break;
+      case 'key_changed': this.cb.keyChanged?.({ deviceId: this.deviceId, key: this.deviceKey, pinnedCode: a.pinnedCode, newCode: a.newCode }); break;
       default: console.warn('unknown session action', a.type);
     }
+  }
+
+  /** Compare the device's key (from `session_created`) with the one pinned here. */
+  async checkKey(key) {
+    try {
+      if (!key) throw new Error('the server gives no key for this device');
+      this.deviceKey = key;
+      const state = await checkPin(this.deviceId, key);
+      this.pinOnVerify = state === 'new';
+      const codes = state === 'changed'
+        ? { pinnedCode: await safetyCode(await pinnedKey(this.deviceId)), newCode: await safetyCode(key) }
+        : {};
+      this.feed({ type: 'key_checked', state, ...codes });
+    } catch (e) {
+      this.feed({ type: 'key_checked', state: 'error', message: e.message });
+    }
+  }
+
+  /** Check the host's binding signature against both SDPs and the key. */
+  verify(signature) {
+    verifyBinding({
+      keyBase64: this.deviceKey,
+      sessionId: this.core.sessionId,
+      offerSdp: this.pc.remoteDescription.sdp,
+      answerSdp: this.pc.localDescription.sdp,
+      signature,
+    }).then(
+      (safetyCode) => this.feed({ type: 'verified', safetyCode }),
+      (e) => this.feed({ type: 'verify_failed', message: e.message }),
+    );
   }
 
   /** Offers and candidates are applied strictly in arrival order. */
@@ -121,8 +160,20 @@ export class Connection {
   adopt(dc) {
     this.channels.set(dc.label, dc);
     dc.addEventListener('close', () => this.feed({ type: 'channel_close', label: dc.label }));
+    if (dc.label === 'control') dc.addEventListener('message', (e) => this.controlMessage(e.data));
     if (dc.readyState === 'open') this.feed({ type: 'channel_open', label: dc.label });
     else dc.addEventListener('open', () => this.feed({ type: 'channel_open', label: dc.label }), { once: true });
+  }
+
+  controlMessage(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      console.warn('ignoring a control message that is not JSON');
+      return;
+    }
+    this.feed({ type: 'control_message', msg });
   }
 
   sendOn(label, msg) {

@@ -8,10 +8,17 @@
 // Events: start {early, online}, server {msg}, ws_open, ws_close,
 // pc_state {state}, answer {sdp}, local_ice {candidate}, offer_failed,
 // channel_open {label}, channel_close {label}, first_frame,
-// device_offline, request_keyframe, end {reason, message}, tick.
+// device_offline, request_keyframe, end {reason, message}, tick,
+// key_checked {state: 'new'|'match'|'changed'|'error', message, pinnedCode,
+// newCode}, control_message {msg}, verified {safetyCode},
+// verify_failed {message}.
 // Actions: send {msg}, control {msg}, status {text}, created {msg},
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
-// attach_input, input {msg}, finish {message, reason}.
+// attach_input, input {msg}, finish {message, reason}, verify {signature},
+// verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key}.
+// Trust (see trust.js): no peer is made before the device's key matched
+// the pinned one, and no input is attached before the host's DTLS binding
+// verified with it.
 // The native viewer decides the same things in viewer/src/session/controller.rs.
 
 import { endMessage, requestError } from '../format.js';
@@ -37,6 +44,9 @@ export const PEER_CLOSE_GRACE_MS = 1000;
 // can release what we hold within 2 s if the tab dies or the network goes
 // (it releases after 1.5 s of input silence; docs/protocol.md section 9).
 export const HEARTBEAT_MS = 500;
+/** The host's binding signature must arrive this soon after `control` opens. */
+export const VERIFY_TIMEOUT_MS = 10000;
+const NOT_VERIFIED = 'Could not verify the remote PC: ';
 
 export class SessionController {
   /**
@@ -66,11 +76,20 @@ export class SessionController {
     this.closedAt = null;
     this.heartbeatAt = null;
     this.done = false;
+    // Trust: 'pending' until the device's key was compared with the pin.
+    this.keyState = 'pending';
+    this.keyChange = null;
+    this.pendingPeer = null;
+    this.pendingOffer = null;
+    this.verified = false;
+    this.verifying = false;
+    this.verifyAt = null;
   }
 
   /** When to call `handle(now, {type: 'tick'})` next, or null. */
   deadline() {
-    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt, this.closedAt, this.heartbeatAt]
+    const verifyAt = this.verified ? null : this.verifyAt;
+    const at = [this.firstFrame ? null : this.firstFrameAt, this.resumeAt, this.closedAt, verifyAt, this.heartbeatAt]
       .filter((t) => t !== null);
     return at.length ? Math.min(...at) : null;
   }
@@ -87,6 +106,10 @@ export class SessionController {
       case 'local_ice': return [this.send({ type: 'ice', session_id: this.sessionId, candidate: e.candidate })];
       case 'offer_failed': return this.end('connection_failed', 'The remote PC sent a session description this browser cannot use.');
       case 'channel_open': return this.channelOpen(now, e.label);
+      case 'key_checked': return this.keyChecked(e);
+      case 'control_message': return this.controlMessage(e.msg);
+      case 'verified': return this.verifiedNow(now, e.safetyCode);
+      case 'verify_failed': return this.end('connection_failed', NOT_VERIFIED + e.message);
       case 'channel_close': return this.channelClose(now, e.label);
       case 'first_frame':
         this.firstFrame = true;
@@ -178,15 +201,27 @@ export class SessionController {
     this.resumeSecret = m.resume_secret ?? null;
     const grace = m.resume_grace_secs ?? DEFAULT_RESUME_GRACE_SECS;
     this.resumeAttempts = Math.ceil((grace * 1000) / RESUME_RETRY_MS);
-    return [
+    if (this.keyState === 'changed') return this.keyChangedEnd();
+    const out = [
       { type: 'created', msg: m },
       { type: 'status', text: 'Waiting for the remote PC to accept…' },
-      { type: 'create_peer', iceServers: m.ice_servers ?? [] },
     ];
+    // The device's key comes with the session; the driver compares it
+    // with the pinned one and reports `key_checked`.
+    if (this.keyState === 'pending') out.push({ type: 'check_key', key: m.device_public_key ?? null });
+    const peer = { type: 'create_peer', iceServers: m.ice_servers ?? [] };
+    if (this.keyState === 'ok') return [...out, peer];
+    this.pendingPeer = peer;
+    return out;
   }
 
   /** Offers (the first, and ICE restarts) and candidates keep their order. */
   offer(m) {
+    // No media before the device's key matched the pinned one.
+    if (this.keyState !== 'ok') {
+      this.pendingOffer = m;
+      return [];
+    }
     this.offerSeen = true;
     const held = this.pendingIce.splice(0).map((candidate) => ({ type: 'add_ice', candidate }));
     return [{ type: 'apply_offer', sdp: m.sdp }, ...held];
@@ -244,6 +279,9 @@ export class SessionController {
       this.connected = true;
       return this.firstFrame ? [{ type: 'status', text: null }] : [];
     }
+    if (state === 'failed' && !this.verified) {
+      return this.end('connection_failed', `${NOT_VERIFIED}the secure connection failed before it proved its identity (the DTLS fingerprint relayed by the server may not be the remote PC's).`);
+    }
     if (state === 'failed') return this.end('connection_failed', 'The connection to the remote PC failed.');
     if (state === 'disconnected' && this.offline) return this.end('peer_gone', 'The remote PC went offline.');
     // The host restarts ICE and sends a new offer; the picture resumes.
@@ -252,12 +290,59 @@ export class SessionController {
     return [];
   }
 
+  keyChecked(e) {
+    if (e.state === 'error') return this.end('viewer_closed', NOT_VERIFIED + e.message);
+    if (e.state === 'changed') {
+      this.keyState = 'changed';
+      this.keyChange = { pinnedCode: e.pinnedCode, newCode: e.newCode };
+      // Before `session_created` there is no session to end yet.
+      return this.sessionId ? this.keyChangedEnd() : [];
+    }
+    this.keyState = 'ok';
+    const out = [];
+    if (this.pendingPeer) out.push(this.pendingPeer);
+    if (this.pendingOffer) out.push(...this.offer(this.pendingOffer));
+    this.pendingPeer = null;
+    this.pendingOffer = null;
+    return out;
+  }
+
+  keyChangedEnd() {
+    const { pinnedCode, newCode } = this.keyChange;
+    const message = 'Warning: the key of this remote PC has changed since you first connected '
+      + `(safety code ${pinnedCode} before, ${newCode} now). Someone may be intercepting the connection, `
+      + 'so it was stopped. If the PC was enrolled again, compare the new safety code with '
+      + '`meshdesk-host status` on it before you trust the new key.';
+    // `key_changed` is the page's reason; the server is told the viewer closed.
+    const out = [{ type: 'key_changed', pinnedCode, newCode }];
+    if (this.sessionId) out.push(this.send({ type: 'session_end', session_id: this.sessionId, reason: 'viewer_closed' }));
+    return [...out, ...this.finish(message, 'key_changed')];
+  }
+
+  controlMessage(msg) {
+    if (msg?.type !== 'binding' || this.verified || this.verifying) return [];
+    this.verifying = true;
+    return [{ type: 'verify', signature: String(msg.signature ?? '') }];
+  }
+
+  verifiedNow(now, safetyCode) {
+    this.verified = true;
+    const out = [{ type: 'verified', safetyCode }];
+    if (this.open.has('input') && this.permission !== 'view') out.push(...this.attachInput(now));
+    return out;
+  }
+
+  /** Input goes out from now on, with a heartbeat every HEARTBEAT_MS. */
+  attachInput(now) {
+    this.heartbeatAt = now + HEARTBEAT_MS;
+    return [{ type: 'attach_input' }];
+  }
+
   channelOpen(now, label) {
     this.open.add(label);
-    if (label === 'input' && this.permission !== 'view') {
-      this.heartbeatAt = now + HEARTBEAT_MS;
-      return [{ type: 'attach_input' }];
-    }
+    if (label === 'control' && !this.verified) this.verifyAt ??= now + VERIFY_TIMEOUT_MS;
+    // Input only once the host proved it holds the device's key.
+    if (label === 'input' && this.permission !== 'view') return this.verified ? this.attachInput(now) : [];
     // Frames decoded in the page never reach the browser's decoder, which
     // would ask for keyframes all the time: the page asks itself.
     if (label === 'control' && this.render === 'webcodecs') {
@@ -281,6 +366,9 @@ export class SessionController {
   }
 
   tick(now) {
+    if (!this.verified && this.verifyAt !== null && now >= this.verifyAt) {
+      return this.end('connection_failed', `${NOT_VERIFIED}it did not prove its identity within ${VERIFY_TIMEOUT_MS / 1000} s (no DTLS binding signature).`);
+    }
     if (this.closedAt !== null && now >= this.closedAt) return this.finish(endMessage('host_closed'), 'host_closed');
     if (!this.firstFrame && this.firstFrameAt !== null && now >= this.firstFrameAt) {
       return this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');

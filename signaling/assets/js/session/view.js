@@ -9,6 +9,7 @@ import { Connection } from './connection.js';
 import { InputCapture, LEAVE_CHORD } from './input.js';
 import { statsText, summarize } from './stats.js';
 import { createSurface, renderMode } from './surface.js';
+import { pinKey } from './trust.js';
 
 /** Where the viewer's "Scale to window" choice is remembered. */
 const SCALE_KEY = 'meshdesk.scale';
@@ -28,6 +29,7 @@ function buildPage(root, device, render, act) {
   const stage = h('div', { className: 'stage' }, surface.el, overlay);
   const stats = h('span', { className: 'stats', dataset: { testid: 'session-stats' } }, 'Connecting…');
   const mode = h('span', { className: 'badge', dataset: { testid: 'session-mode' } });
+  const verified = h('span', { className: 'badge verified', hidden: true, dataset: { testid: 'session-verified' } });
   const title = h('strong', { className: 'title' }, device.name);
   const scale = button('Scale to window', 'Enlarge a smaller remote screen to fill the window (off: shown at its own size)',
     () => act.scale());
@@ -42,10 +44,10 @@ function buildPage(root, device, render, act) {
   disconnect.className = 'tool danger';
   const back = h('button', { type: 'button', className: 'tool back', on: { click: () => act.close() } }, '← Devices');
   const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
-    back, title, mode, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
+    back, title, mode, verified, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
-  return { surface, overlay, stage, stats, mode, title, scale, ctrlAltDel, controls, disconnect, back, view };
+  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, controls, disconnect, back, view };
 }
 
 /** Show the picture at its own size (shrunk only if larger) or fill the window. */
@@ -74,15 +76,32 @@ function setStatus(page, text) {
   page.overlay.hidden = !text;
 }
 
+/** The host proved it holds the device's pinned key. */
+function showVerified(page, safetyCode) {
+  replace(page.verified, 'Verified ', h('span', { className: 'code', dataset: { testid: 'safety-code' } }, safetyCode));
+  page.verified.title = 'The remote PC proved it holds its enrolled key. Compare the safety code with `meshdesk-host status` on it once.';
+  page.verified.hidden = false;
+}
+
+/** After a changed key's warning: pin the new key and connect again. */
+function trustButton(change) {
+  const trust = async () => {
+    await pinKey(change.deviceId, change.key);
+    location.reload();
+  };
+  return h('button', { type: 'button', className: 'danger', on: { click: trust } }, 'Trust the new key');
+}
+
 /** The session is over: say why, and offer the way back. */
-function showEnd(page, message, reason, back) {
+function showEnd(page, message, reason, back, keyChange) {
   page.view.dataset.ended = reason;
   page.surface.close();
   page.controls.forEach((b) => { b.disabled = true; });
   page.disconnect.disabled = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   replace(page.overlay, h('p', { dataset: { testid: 'session-ended' } }, message),
-    h('button', { type: 'button', className: 'primary', on: { click: back } }, 'Back to devices'));
+    h('button', { type: 'button', className: 'primary', on: { click: back } }, 'Back to devices'),
+    ...(keyChange ? [trustButton(keyChange)] : []));
   page.overlay.hidden = false;
   page.overlay.querySelector('button').focus();
 }
@@ -127,6 +146,7 @@ export function sessionView(root, live, device, onClose) {
   let input = null;
   let ended = false;
   let stopStats = () => {};
+  let keyChange = null;
   const act = {
     scale: () => setScale(page, page.scale.getAttribute('aria-pressed') !== 'true'),
     ctrlAltDel: () => input?.ctrlAltDel(),
@@ -147,11 +167,13 @@ export function sessionView(root, live, device, onClose) {
     attachInput: () => {
       input = new InputCapture(page.surface.el, picture, (msg) => conn.sendInput(msg), () => page.back.focus());
     },
+    verified: (safetyCode) => showVerified(page, safetyCode),
+    keyChanged: (change) => { keyChange = change; },
     ended: (message, reason) => {
       ended = true;
       input?.detach();
       stopStats();
-      showEnd(page, message, reason, () => close());
+      showEnd(page, message, reason, () => close(), keyChange);
     },
   });
   page.surface.onFirstFrame = () => conn.shown();
