@@ -18,6 +18,7 @@ pub mod feed;
 pub mod hub;
 pub mod ice;
 pub mod limit;
+pub mod passkeys;
 pub mod resume;
 pub mod shutdown;
 pub mod state;
@@ -74,6 +75,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         relay,
         shutdown: shutdown::Shutdown::new(),
         webhooks: webhooks::Webhooks::new(),
+        passkeys: Arc::new(passkeys::Passkeys::default()),
     })
 }
 

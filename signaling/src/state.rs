@@ -8,6 +8,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
+use crate::passkeys::Passkeys;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::webhooks::Webhooks;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Wakes the webhook delivery worker.
     pub webhooks: Webhooks,
+    /// Passkey challenges between their start and finish.
+    pub passkeys: Arc<Passkeys>,
 }

@@ -129,6 +129,35 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_at ON events(at);
     "#,
+    // 5: second factors. A TOTP row with enabled = 0 is an enrollment not
+    // yet confirmed; last_step is the last time step accepted, so a code
+    // works once. Recovery codes are stored hashed; passkeys as
+    // webauthn-rs's JSON, with the credential id for lookups.
+    r#"
+    CREATE TABLE totp (
+        user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret     TEXT NOT NULL,
+        enabled    INTEGER NOT NULL DEFAULT 0,
+        last_step  INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE recovery_codes (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash    BLOB NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, hash)
+    );
+    CREATE TABLE passkeys (
+        id            INTEGER PRIMARY KEY,
+        user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        credential_id BLOB NOT NULL UNIQUE,
+        credential    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER
+    );
+    CREATE INDEX passkeys_user ON passkeys(user_id);
+    "#,
 ];
 
 /// Bring the database to the newest schema, one transaction per step.
