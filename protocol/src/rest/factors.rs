@@ -49,13 +49,15 @@ impl std::fmt::Debug for SignIn {
     }
 }
 
-/// The 401 of `POST /login` when the password was right (or not yet
-/// checked against a code) and a second factor is needed.
+/// The 401 of `POST /login`. With `second_factor`, the password was right
+/// and a second factor is needed (or the one given was wrong); without it,
+/// the username or password was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecondFactorRequired {
     pub error: String,
     /// The factors this account has; any one of them signs in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub second_factor: Vec<SecondFactor>,
 }
 
