@@ -2,8 +2,9 @@
 // Settings (the secret read off the page, the code computed here as an
 // app would, RFC 6238), the recovery codes are shown once, and the next
 // sign-in asks for the code; a passkey is added with Chromium's virtual
-// authenticator (CDP WebAuthn domain) and signs in instead of the code; a
-// recovery code works in the same field as the code.
+// authenticator (CDP WebAuthn domain) and signs in instead of the code,
+// and alone once the app is turned off, until it is removed; a recovery
+// code works in the same field as the code.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +87,7 @@ test('TOTP set up in Settings, then a passkey, each signs in after the password'
   await section.getByRole('alert').filter({ hasText: 'wrong code' }).waitFor();
   await section.getByLabel('Authentication code').fill(totp(secret, -1));
   await section.getByRole('button', { name: 'Turn on' }).click();
+  await section.getByTestId('recovery-codes').waitFor();
   const codes = await section.getByTestId('recovery-codes').locator('li').allTextContents();
   assert.equal(codes.length, 10);
   await section.getByRole('button', { name: 'I have saved them' }).click();
@@ -118,7 +120,29 @@ test('TOTP set up in Settings, then a passkey, each signs in after the password'
   await page.getByRole('button', { name: 'Use a passkey' }).click();
   await page.getByTestId('username').waitFor();
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByRole('region', { name: 'Two-factor sign-in' }).getByText(/last used (?!never)/).first().waitFor();
+  const settings = page.getByRole('region', { name: 'Two-factor sign-in' });
+  await settings.getByText(/last used (?!never)/).first().waitFor();
+
+  // With the app turned off (by a recovery code), the passkey alone is
+  // the second step, instead of a code.
+  await settings.getByLabel('Current code or a recovery code').fill(codes[1]);
+  await settings.getByRole('button', { name: 'Turn off' }).click();
+  await settings.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
+  await signOut(page);
+  await password(page, url, 'alice');
+  assert.equal(await page.getByLabel('Authentication code').isVisible(), false);
+  await page.getByRole('button', { name: 'Use a passkey' }).click();
+  await page.getByTestId('username').waitFor();
+
+  // Removing the passkey leaves the password alone.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await settings.getByRole('button', { name: 'Remove' }).click();
+  await settings.getByText('No passkeys yet.').waitFor();
+  await signOut(page);
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('username').waitFor();
   assert.deepEqual(page.errors, []);
   assert.ok(!server.log().includes(secret), 'the TOTP secret reached the log');
   await browser.close();
