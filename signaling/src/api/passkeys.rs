@@ -94,7 +94,8 @@ pub fn options_json(options: &impl serde::Serialize) -> Result<serde_json::Value
     responses((status = 201, body = PasskeyInfo),
               (status = 400, description = "no challenge pending, or the credential does not answer it", body = ErrorBody),
               (status = 401, body = ErrorBody),
-              (status = 403, description = "an API token, or not the server's own origin", body = ErrorBody)),
+              (status = 403, description = "an API token, or not the server's own origin", body = ErrorBody),
+              (status = 409, description = "this passkey is registered already", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn register_finish(
     State(st): State<AppState>,

@@ -70,10 +70,11 @@ pub async fn login(
         Decision::TotpStep(step) => st.store.totp_use_step(ok.user.id, step)?,
         Decision::Recovery(hash) => st.store.use_recovery_code(ok.user.id, &hash, now_ms())?,
         Decision::VerifyPasskey => {
+            // `Offered::Passkey` above means `webauthn` is there.
             let cred = c
                 .webauthn
                 .as_ref()
-                .ok_or(Error::Internal("no assertion".into()))?;
+                .ok_or_else(|| Error::Internal("passkey offered without an assertion".into()))?;
             super::passkey_sign_in::verify(&st, &headers, ok.user.id, cred)?
         }
         Decision::Ask(factors) => {

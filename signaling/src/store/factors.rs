@@ -33,9 +33,13 @@ impl Store {
             .map(|(s, step)| (s, step.map(|v| v as u64)));
         let mut stmt =
             conn.prepare("SELECT hash FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL")?;
-        let recovery = stmt
+        let hashes = stmt
             .query_map([user_id], |r| r.get::<_, Vec<u8>>(0))?
-            .filter_map(|h| h.ok().and_then(|h| <[u8; 32]>::try_from(h).ok()))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Every stored hash is 32 bytes (SHA-256); anything else is skipped.
+        let recovery = hashes
+            .into_iter()
+            .filter_map(|h| <[u8; 32]>::try_from(h).ok())
             .collect();
         let passkeys: i64 = conn.query_row(
             "SELECT COUNT(*) FROM passkeys WHERE user_id = ?1",
@@ -47,11 +51,6 @@ impl Store {
             recovery,
             passkeys: passkeys as usize,
         })
-    }
-
-    /// Whether TOTP is on for the account.
-    pub fn totp_enabled(&self, user_id: i64) -> Result<bool> {
-        Ok(self.account_factors(user_id)?.totp.is_some())
     }
 
     /// Start (or restart) a TOTP enrollment; TOTP already on is kept.

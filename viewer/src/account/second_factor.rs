@@ -44,3 +44,18 @@ pub fn prompt_code(methods: &[String]) -> Result<String, ViewerError> {
         .map_err(|e| ViewerError::SecondFactor(format!("cannot read the code: {e}")))?;
     Ok(line.trim().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passkey_only_account_is_told_what_the_viewer_cannot_do() {
+        let e = prompt_code(&["webauthn".into()]).expect_err("no code to ask for");
+        let text = e.to_string();
+        assert!(
+            text.contains("webauthn") && text.contains("authenticator app"),
+            "{text}"
+        );
+    }
+}
