@@ -44,7 +44,6 @@ pub async fn start(
     ApiJson(c): ApiJson<PasskeyLoginStart>,
 ) -> Result<Json<WebauthnChallenge>> {
     let ok = check_password_step(&st, ip, &headers, &c.username, c.password).await?;
-    let rp = relying_party::webauthn(st.config.public_url.as_ref(), &headers)?;
     let keys: Vec<Passkey> = stored(&st, ok.user.id)?
         .into_iter()
         .map(|(_, p)| p)
@@ -52,6 +51,7 @@ pub async fn start(
     if keys.is_empty() {
         return Err(Error::BadRequest("this account has no passkey".into()));
     }
+    let rp = relying_party::webauthn(st.config.public_url.as_ref(), &headers)?;
     let (options, state) = rp
         .start_passkey_authentication(&keys)
         .map_err(|e| Error::BadRequest(format!("passkeys: {e}")))?;
