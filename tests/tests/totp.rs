@@ -2,8 +2,9 @@
 //! code), confirmation with recovery codes, sign-in asking for the code,
 //! codes accepted once, wrong codes throttled, recovery codes working
 //! once, turning it off; API tokens cannot enrol; the native viewer signs
-//! in with `MESHDESK_TOTP`. Codes are computed here from the returned
-//! secret with totp-rs, as an authenticator app would.
+//! in with `MESHDESK_TOTP`, or asks for the code on a terminal (a pty from
+//! `script`), and fails clearly with neither. Codes are computed here from
+//! the returned secret with totp-rs, as an authenticator app would.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -233,4 +234,47 @@ async fn the_native_viewer_signs_in_with_meshdesk_totp() {
         "{}",
         String::from_utf8_lossy(&list.stderr)
     );
+    // On a terminal (a pty from `script`), it asks for the code instead.
+    let out = login_on_a_terminal(&home, &server, "carol", &code(&secret, 1));
+    assert!(out.contains("Authentication code"), "no prompt: {out}");
+    assert!(out.contains("logged in as carol"), "not signed in: {out}");
+}
+
+/// `meshdesk-viewer login` on a pseudo-terminal, typing `code` at its
+/// prompt (the password from `MESHDESK_PASSWORD`); returns what the
+/// terminal showed.
+fn login_on_a_terminal(home: &ViewerHome, server: &Server, user: &str, code: &str) -> String {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let viewer = meshdesk_tests::server::binary("meshdesk-viewer");
+    let cmd = format!(
+        "{} --config {} login --server {} --username {user}",
+        viewer.display(),
+        home.config().display(),
+        server.base
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("MESHDESK_PASSWORD", PASSWORD)
+        .env_remove("MESHDESK_TOTP")
+        .env_remove("DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{code}\n").as_bytes())
+        .expect("type the code");
+    let mut status = None;
+    wait_until("the viewer on a terminal to finish", WAIT, || {
+        status = child.try_wait().expect("wait");
+        status.is_some()
+    });
+    drop(stdin);
+    let mut out = String::new();
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_to_string(&mut out).expect("read the terminal");
+    assert!(status.is_some_and(|s| s.success()), "login failed: {out}");
+    out
 }
