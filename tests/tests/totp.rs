@@ -1,7 +1,7 @@
 //! TOTP second factor end to end: enrollment (secret, otpauth URI, QR
 //! code), confirmation with recovery codes, sign-in asking for the code,
 //! codes accepted once, wrong codes throttled, recovery codes working
-//! once, turning it off; API tokens cannot enrol; the native viewer signs
+//! once, new recovery codes, turning it off; API tokens cannot enrol; the native viewer signs
 //! in with `MESHDESK_TOTP`, or asks for the code on a terminal (a pty from
 //! `script`), and fails clearly with neither. Codes are computed here from
 //! the returned secret with totp-rs, as an authenticator app would.
@@ -161,6 +161,23 @@ async fn totp_enrol_sign_in_throttle_recover_and_disable() {
         .call("GET", "/account/factors", Some(&alice), None)
         .await;
     assert_eq!(f["recovery_codes_left"], json!(8), "{f}");
+
+    // New recovery codes, for a recovery code: the old ones stop working.
+    let renew = json!({"code": recovery[2]});
+    let (s, b) = api
+        .call(
+            "POST",
+            "/account/totp/recovery-codes",
+            Some(&alice),
+            Some(renew),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let fresh: Vec<String> = serde_json::from_value(b["recovery_codes"].clone()).expect("codes");
+    assert_eq!(fresh.len(), 10);
+    asks_for_totp(&login_after_wait(&api, "alice", &recovery[3]).await);
+    let third = login_after_wait(&api, "alice", &fresh[0]).await;
+    assert_eq!(third.0, StatusCode::OK, "a new recovery code: {}", third.1);
 
     let bad = json!({"code": "000000"});
     let refused = api

@@ -123,9 +123,19 @@ test('TOTP set up in Settings, then a passkey, each signs in after the password'
   const settings = page.getByRole('region', { name: 'Two-factor sign-in' });
   await settings.getByText(/last used (?!never)/).first().waitFor();
 
-  // With the app turned off (by a recovery code), the passkey alone is
-  // the second step, instead of a code.
+  // New recovery codes replace the old ones; with the app turned off (by
+  // one of the new codes), the passkey alone is the second step.
   await settings.getByLabel('Current code or a recovery code').fill(codes[1]);
+  await settings.getByRole('button', { name: 'New recovery codes' }).click();
+  await settings.getByText(/the old ones no longer work/).waitFor();
+  const fresh = await settings.getByTestId('recovery-codes').locator('li').allTextContents();
+  assert.equal(fresh.length, 10);
+  assert.ok(!fresh.includes(codes[2]), 'new codes, not the old ones');
+  await settings.getByRole('button', { name: 'I have saved them' }).click();
+  await settings.getByLabel('Current code or a recovery code').fill(codes[2]);
+  await settings.getByRole('button', { name: 'Turn off' }).click();
+  await settings.getByRole('alert').filter({ hasText: 'wrong code' }).waitFor();
+  await settings.getByLabel('Current code or a recovery code').fill(fresh[0]);
   await settings.getByRole('button', { name: 'Turn off' }).click();
   await settings.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
   await signOut(page);

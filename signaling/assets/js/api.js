@@ -57,6 +57,7 @@ export const api = {
   startTotp: () => call('POST', '/account/totp'),
   confirmTotp: (code) => call('POST', '/account/totp/confirm', { code }),
   disableTotp: (code) => call('DELETE', '/account/totp', { code }),
+  newRecoveryCodes: (code) => call('POST', '/account/totp/recovery-codes', { code }),
   passkeyRegisterStart: () => call('POST', '/account/webauthn/register/start'),
   passkeyRegisterFinish: (name, credential) => call('POST', '/account/webauthn/register/finish', { name, credential }),
   removePasskey: (id) => call('DELETE', `/account/webauthn/credentials/${enc(id)}`),

@@ -1,6 +1,7 @@
 //! TOTP enrollment: start (a new secret, its URI and QR code), confirm
-//! with a code (TOTP goes on, ten recovery codes are shown once), and turn
-//! off with a current code or a recovery code. For the signed-in owner
+//! with a code (TOTP goes on, ten recovery codes are shown once), new
+//! recovery codes, and turn off, the last two with a current code or a
+//! recovery code. For the signed-in owner
 //! only, never an API token.
 
 use std::time::Instant;
@@ -25,6 +26,7 @@ pub fn router() -> Routes {
     Routes::new()
         .route("/account/totp", post(start).delete(disable))
         .route("/account/totp/confirm", post(confirm))
+        .route("/account/totp/recovery-codes", post(new_recovery_codes))
 }
 
 /// Start TOTP enrollment: a new secret (replacing an unconfirmed one),
@@ -104,6 +106,42 @@ pub async fn disable(
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
+    spend_code(&st, &auth, &body.code)?;
+    st.store.totp_disable(auth.user.id)?;
+    tracing::info!(username = %auth.user.username, "TOTP turned off");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// New recovery codes in place of all the old ones (used or not), shown
+/// this once; the body carries a current code or a recovery code.
+#[utoipa::path(post, path = "/api/v1/account/totp/recovery-codes", tag = "accounts", request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes),
+              (status = 400, description = "wrong code", body = ErrorBody),
+              (status = 401, body = ErrorBody),
+              (status = 403, description = "an API token", body = ErrorBody),
+              (status = 404, description = "TOTP is not on", body = ErrorBody),
+              (status = 429, description = "too many wrong codes", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn new_recovery_codes(
+    State(st): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> Result<Json<RecoveryCodes>> {
+    auth.require_session()?;
+    spend_code(&st, &auth, &body.code)?;
+    let codes = recovery::generate();
+    let hashes: Vec<[u8; 32]> = codes.iter().filter_map(|c| recovery::hash(c)).collect();
+    st.store.replace_recovery_codes(auth.user.id, &hashes)?;
+    tracing::info!(username = %auth.user.username, "new recovery codes");
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
+}
+
+/// Check and spend a current code or a recovery code of the signed-in
+/// account (TOTP must be on). Wrong codes count against the account's
+/// sign-in throttle, which also holds back the next try.
+fn spend_code(st: &AppState, auth: &AuthUser, code: &str) -> Result<()> {
     let factors = st.store.account_factors(auth.user.id)?;
     if factors.totp.is_none() {
         return Err(Error::NotFound("TOTP"));
@@ -117,7 +155,7 @@ pub async fn disable(
     if let Some(wait) = wait {
         return Err(Error::TooManyRequests(wait.as_secs().max(1)));
     }
-    let ok = match decide(&factors, Offered::Code(&body.code), now_ms() as u64 / 1000) {
+    let ok = match decide(&factors, Offered::Code(code), now_ms() as u64 / 1000) {
         Decision::TotpStep(step) => st.store.totp_use_step(auth.user.id, step)?,
         Decision::Recovery(hash) => st.store.use_recovery_code(auth.user.id, &hash, now_ms())?,
         _ => false,
@@ -130,7 +168,5 @@ pub async fn disable(
             "wrong code: give a current code or a recovery code".into(),
         ));
     }
-    st.store.totp_disable(auth.user.id)?;
-    tracing::info!(username = %auth.user.username, "TOTP turned off");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! and passkeys. Spending a step or a code is one conditional UPDATE, so
 //! two sign-ins racing with the same code cannot both win.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::Store;
 use crate::auth::second_factor::AccountFactors;
@@ -89,13 +89,7 @@ impl Store {
         if n != 1 {
             return Ok(false);
         }
-        tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
-        for h in codes {
-            tx.execute(
-                "INSERT INTO recovery_codes (user_id, hash) VALUES (?1, ?2)",
-                params![user_id, &h[..]],
-            )?;
-        }
+        put_recovery_codes(&tx, user_id, codes)?;
         tx.commit()?;
         Ok(true)
     }
@@ -121,6 +115,15 @@ impl Store {
             params![user_id, &hash[..], now],
         )?;
         Ok(n == 1)
+    }
+
+    /// Replace all the account's recovery codes (used or not).
+    pub fn replace_recovery_codes(&self, user_id: i64, codes: &[[u8; 32]]) -> Result<()> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        put_recovery_codes(&tx, user_id, codes)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Turn TOTP off and forget the recovery codes.
@@ -189,6 +192,18 @@ impl Store {
     }
 }
 
+/// The account's recovery codes become `codes`, inside `tx`.
+fn put_recovery_codes(tx: &Transaction<'_>, user_id: i64, codes: &[[u8; 32]]) -> Result<()> {
+    tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
+    for h in codes {
+        tx.execute(
+            "INSERT INTO recovery_codes (user_id, hash) VALUES (?1, ?2)",
+            params![user_id, &h[..]],
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +239,8 @@ mod tests {
         assert!(s.use_recovery_code(id, &[2; 32], 5).expect("code"));
         assert!(!s.use_recovery_code(id, &[2; 32], 6).expect("again"));
         assert_eq!(s.account_factors(id).expect("f").recovery, vec![[1; 32]]);
+        s.replace_recovery_codes(id, &[[3; 32]]).expect("new codes");
+        assert_eq!(s.account_factors(id).expect("f").recovery, vec![[3; 32]]);
         s.totp_disable(id).expect("off");
         assert!(s.account_factors(id).expect("f").names().is_empty());
     }

@@ -1,6 +1,6 @@
 // Settings: two-factor sign-in. An authenticator app (TOTP: a QR code and
 // the secret to type, a confirming code, then ten recovery codes shown
-// once) and passkeys (add, list, remove).
+// once, and new ones on demand) and passkeys (add, list, remove).
 
 import { api } from '../api.js';
 import { field, h, notice, replace } from '../dom.js';
@@ -48,7 +48,17 @@ export class TwoFactor {
     }
     const code = field('Current code or a recovery code', { autocomplete: 'one-time-code', maxLength: 64 });
     const off = h('button', { type: 'submit', className: 'danger small' }, 'Turn off');
-    const form = h('form', { className: 'token-form' }, code, h('div', { className: 'actions' }, off));
+    const renew = h('button', { type: 'button', className: 'secondary small' }, 'New recovery codes');
+    const form = h('form', { className: 'token-form' }, code, h('div', { className: 'actions' }, renew, off));
+    renew.addEventListener('click', async () => {
+      try {
+        const r = await api.newRecoveryCodes(code.input.value.trim());
+        this.msg.show('');
+        this.showRecovery(r.recovery_codes, 'New recovery codes: the old ones no longer work.');
+      } catch (err) {
+        this.msg.show(err.message);
+      }
+    });
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
@@ -94,11 +104,11 @@ export class TwoFactor {
     code.input.focus();
   }
 
-  showRecovery(codes) {
+  showRecovery(codes, lead = 'The authenticator app is on.') {
     const done = h('button', { type: 'button', className: 'secondary small' }, 'I have saved them');
     done.addEventListener('click', () => this.reload());
     replace(this.totp,
-      h('p', {}, 'The authenticator app is on. Save these recovery codes now: each signs in once in place of a code, and they are not shown again.'),
+      h('p', {}, `${lead} Save these recovery codes now: each signs in once in place of a code, and they are not shown again.`),
       h('ul', { className: 'recovery', dataset: { testid: 'recovery-codes' } }, codes.map((c) => h('li', {}, h('code', {}, c)))),
       done);
   }
