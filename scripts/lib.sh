@@ -3,7 +3,7 @@
 
 # Packages needed to build the workspace (scrap links xcb-shm and xcb-randr;
 # openh264 needs nasm for its assembly; rusqlite bundles SQLite).
-BUILD_PACKAGES="build-essential pkg-config nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
+BUILD_PACKAGES="build-essential pkg-config libssl-dev nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
 # and the sqlite3 shell used to age records in tests. The X11 libraries are
 # loaded at run time by meshdesk-viewer's window (winit, softbuffer).

@@ -5,7 +5,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use meshdesk_protocol::rest::ErrorBody;
+use meshdesk_protocol::rest::{ErrorBody, SecondFactorRequired};
 
 /// Everything that can go wrong in meshdesk-signaling.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,13 @@ pub enum Error {
     /// No or invalid credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The password alone is not enough: 401 naming the account's second
+    /// factors (`{"error", "second_factor"}`).
+    #[error("{message}")]
+    SecondFactor {
+        message: &'static str,
+        factors: Vec<meshdesk_protocol::rest::SecondFactor>,
+    },
     /// Authenticated but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -90,7 +97,7 @@ impl Error {
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized(_) | Error::SecondFactor { .. } => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
@@ -119,7 +126,16 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        let mut response = (status, axum::Json(ErrorBody { error: message })).into_response();
+        let mut response = match self {
+            Error::SecondFactor { ref factors, .. } => {
+                let body = SecondFactorRequired {
+                    error: message,
+                    second_factor: factors.clone(),
+                };
+                (status, axum::Json(body)).into_response()
+            }
+            _ => (status, axum::Json(ErrorBody { error: message })).into_response(),
+        };
         if let Error::TooManyRequests(secs) = self {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -19,6 +19,7 @@ pub mod feed;
 pub mod hub;
 pub mod ice;
 pub mod limit;
+pub mod passkeys;
 pub mod resume;
 pub mod share_expiry;
 pub mod shutdown;
@@ -77,6 +78,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         shutdown: shutdown::Shutdown::new(),
         webhooks: webhooks::Webhooks::new(),
         share_expiry: Arc::new(tokio::sync::Notify::new()),
+        passkeys: Arc::new(passkeys::Passkeys::default()),
     })
 }
 

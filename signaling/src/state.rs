@@ -8,6 +8,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::ice::IceIssuer;
+use crate::passkeys::Passkeys;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::webhooks::Webhooks;
@@ -36,4 +37,6 @@ pub struct AppState {
     /// Wakes the share expiry task ([`crate::share_expiry`]): a share with
     /// an end was granted.
     pub share_expiry: Arc<tokio::sync::Notify>,
+    /// Passkey challenges between their start and finish.
+    pub passkeys: Arc<Passkeys>,
 }

@@ -8,6 +8,7 @@ pub mod conn;
 pub mod coturn;
 pub mod feed_world;
 pub mod floor;
+pub mod forwarding_proxy;
 pub mod host;
 pub mod mesh;
 pub mod mitm;

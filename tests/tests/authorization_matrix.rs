@@ -135,6 +135,9 @@ fn rows() -> Vec<Row> {
         row("GET", "/events", None, signed_in(OK)),
         row("GET", "/events/stream", None, signed_in(OK)),
         row("GET", "/ice-servers", None, signed_in(OK)),
+        row("GET", "/account/factors", None, signed_in(OK)),
+        // Starting TOTP enrollment changes nothing until it is confirmed.
+        row("POST", "/account/totp", None, signed_in(OK)),
         Row {
             fresh_token: true,
             ..row("POST", "/logout", None, signed_in(Want::Ok(204)))

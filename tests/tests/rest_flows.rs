@@ -250,7 +250,8 @@ async fn rename_share_revoke_and_feed_paging() {
         .await;
     assert_eq!(
         shares,
-        json!([{"username": "bob", "permission": "view", "created_at": shares[0]["created_at"]}])
+        json!([{"username": "bob", "permission": "view", "created_at": shares[0]["created_at"],
+                "expires_at": null}])
     );
     let (_, list) = api.call("GET", "/devices", Some(&bob), None).await;
     assert_eq!(list[0]["permission"], "view");

@@ -24,7 +24,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in and store the token (password from MESHDESK_PASSWORD or a
-    /// prompt).
+    /// prompt; the authentication code, when the account has one, from
+    /// MESHDESK_TOTP or a prompt).
     Login {
         /// Server URL, e.g. http://127.0.0.1:8080
         #[arg(long)]

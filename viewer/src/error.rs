@@ -24,6 +24,9 @@ pub enum ViewerError {
     /// No password in `MESHDESK_PASSWORD` and no terminal to ask on.
     #[error("cannot read the password: {0} (set MESHDESK_PASSWORD)")]
     Password(String),
+    /// The account needs a second factor that was not given or was wrong.
+    #[error("{0}")]
+    SecondFactor(String),
     /// No stored login.
     #[error("not logged in; run `meshdesk-viewer login --server URL --username NAME`")]
     NotLoggedIn,

@@ -5,10 +5,15 @@
 use serde::{Deserialize, Serialize};
 
 mod consent;
+mod factors;
 mod tokens;
 mod webhooks;
 
 pub use consent::{ConsentPolicy, UpdateDevice};
+pub use factors::{
+    Factors, NewPasskey, PasskeyInfo, PasskeyLoginStart, RecoveryCodes, SecondFactor,
+    SecondFactorRequired, SignIn, TotpCode, TotpEnrollment, WebauthnChallenge,
+};
 pub use tokens::{CreatedToken, NewToken, Scope, TokenInfo, ALL_SCOPES};
 pub use webhooks::{
     CreatedWebhook, Delivery, DeliveryStatus, NewWebhook, UpdateWebhook, Webhook, WebhookPayload,

@@ -2,9 +2,11 @@
 // at sign-in. Every failure becomes an ApiError with the server's message.
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, secondFactor) {
     super(message);
     this.status = status;
+    // POST /login: the second factors the account asks for, e.g. ['totp'].
+    this.secondFactor = secondFactor ?? null;
   }
 }
 
@@ -33,7 +35,7 @@ async function answer(res) {
       const wait = res.headers.get('Retry-After');
       message = `Too many failed sign-ins. Try again in ${wait ?? 'a few'} seconds.`;
     }
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, data?.second_factor);
   }
   return data;
 }
@@ -50,7 +52,16 @@ export const api = {
     return early ? answer(early) : call('GET', '/me');
   },
   signUp: (username, password) => call('POST', '/accounts', { username, password }),
-  signIn: (username, password) => call('POST', '/login', { username, password }),
+  signIn: (username, password, factor = {}) => call('POST', '/login', { username, password, ...factor }),
+  factors: () => call('GET', '/account/factors'),
+  startTotp: () => call('POST', '/account/totp'),
+  confirmTotp: (code) => call('POST', '/account/totp/confirm', { code }),
+  disableTotp: (code) => call('DELETE', '/account/totp', { code }),
+  newRecoveryCodes: (code) => call('POST', '/account/totp/recovery-codes', { code }),
+  passkeyRegisterStart: () => call('POST', '/account/webauthn/register/start'),
+  passkeyRegisterFinish: (name, credential) => call('POST', '/account/webauthn/register/finish', { name, credential }),
+  removePasskey: (id) => call('DELETE', `/account/webauthn/credentials/${enc(id)}`),
+  passkeyLoginStart: (username, password) => call('POST', '/account/webauthn/login/start', { username, password }),
   signOut: () => call('POST', '/logout'),
   devices: () => call('GET', '/devices'),
   device: (id) => call('GET', `/devices/${enc(id)}`),

@@ -1,32 +1,26 @@
-//! Sign-up, sign-in (token + cookie), sign-out and who-am-I.
-
-use std::net::IpAddr;
-use std::time::Instant;
+//! Sign-up, sign-out and who-am-I (sign-in is in [`super::sign_in`]).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
-use meshdesk_protocol::rest::{Account, Credentials, ErrorBody, EventKind, LoginResponse, Me};
+use meshdesk_protocol::rest::{Account, Credentials, ErrorBody, EventKind, Me};
 
 use super::routes::Routes;
 use super::{validate, ApiJson};
-use crate::auth::origin::origin_allowed;
-use crate::auth::throttle::ThrottleKey;
-use crate::auth::{password, Secret};
+use crate::auth::password;
 use crate::clock::now_ms;
 use crate::config::SignupPolicy;
 use crate::error::{Error, Result};
-use crate::extract::{AuthUser, ClientIp, SESSION_COOKIE};
+use crate::extract::AuthUser;
 use crate::feed;
 use crate::state::AppState;
-use crate::store::{NewEvent, User};
+use crate::store::NewEvent;
 
 pub fn router() -> Routes {
     Routes::new()
         .route("/accounts", post(sign_up))
-        .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
 }
@@ -67,114 +61,6 @@ pub async fn sign_up(
         created_at: user.created_at,
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// Sign in: returns a bearer token and sets the session cookie.
-#[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = Credentials,
-    responses((status = 200, body = LoginResponse),
-              (status = 400, description = "not a JSON body of this shape", body = ErrorBody),
-              (status = 401, body = ErrorBody),
-              (status = 403, description = "cross-site request refused", body = ErrorBody),
-              (status = 429, description = "too many failed attempts", body = ErrorBody)))]
-pub async fn login(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    ApiJson(c): ApiJson<Credentials>,
-) -> Result<Response> {
-    if !origin_allowed(&headers, &st.config.allowed_origins, false) {
-        return Err(Error::Forbidden("cross-site request refused"));
-    }
-    if c.username.len() > 64 || c.password.chars().count() > password::MAX_PASSWORD_LEN {
-        return Err(Error::Unauthorized("wrong username or password"));
-    }
-    let keys = [
-        ThrottleKey::Account(c.username.to_lowercase()),
-        ThrottleKey::Address(ip),
-    ];
-    let wait = st
-        .throttle
-        .lock()
-        .ok()
-        .and_then(|t| t.check(&keys, Instant::now()));
-    if let Some(wait) = wait {
-        return Err(Error::TooManyRequests(
-            wait.as_secs_f64().ceil().max(1.0) as u64
-        ));
-    }
-    let Some(user) = check_password(&st, &c.username, c.password).await? else {
-        failed_sign_in(&st, &keys, ip, &c.username)?;
-        return Err(Error::Unauthorized("wrong username or password"));
-    };
-    if let Ok(mut t) = st.throttle.lock() {
-        t.success(&keys[0]);
-    }
-    signed_in(&st, user)
-}
-
-/// The account `username` if `password` is its password. Takes as long
-/// for an unknown username (checked against a dummy hash).
-async fn check_password(st: &AppState, username: &str, password: String) -> Result<Option<User>> {
-    let record = st.store.user_for_login(username)?;
-    let ok = match &record {
-        Some(r) => password::verify(password, r.password_hash.clone()).await?,
-        None => {
-            password::verify(password, st.dummy_hash.to_string()).await?;
-            false
-        }
-    };
-    Ok(record.filter(|_| ok).map(|r| r.user))
-}
-
-/// A failed sign-in: it counts against the account and the address, is
-/// logged, and goes to the account's feed.
-fn failed_sign_in(st: &AppState, keys: &[ThrottleKey], ip: IpAddr, username: &str) -> Result<()> {
-    if let Ok(mut t) = st.throttle.lock() {
-        t.failure(keys, Instant::now());
-    }
-    let user = st.store.user_by_name(username)?;
-    tracing::warn!(%ip, "failed sign-in");
-    feed::record(
-        st,
-        EventKind::LoginFailed,
-        NewEvent {
-            user_id: user.as_ref().map(|u| u.id),
-            target_user: user.map(|u| u.username),
-            detail: Some(format!("from {ip}")),
-            ..Default::default()
-        },
-    );
-    Ok(())
-}
-
-/// A new token for `user`: in the body, and as the session cookie.
-fn signed_in(st: &AppState, user: User) -> Result<Response> {
-    let token = Secret::generate("mdt_");
-    let now = now_ms();
-    let ttl = st.config.token_ttl;
-    let expires_at = now + ttl.as_millis() as i64;
-    st.store
-        .insert_token(&token.hash(), user.id, now, expires_at)?;
-    tracing::info!(username = %user.username, "signed in");
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        token.expose(),
-        ttl.as_secs(),
-        if st.config.cookie_secure {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let body = LoginResponse {
-        token: token.expose().to_string(),
-        username: user.username,
-        expires_at,
-    };
-    let mut resp = Json(body).into_response();
-    let value = HeaderValue::from_str(&cookie).map_err(|e| Error::Internal(e.to_string()))?;
-    resp.headers_mut().insert(header::SET_COOKIE, value);
-    Ok(resp)
 }
 
 /// Sign out: the token stops working and the cookie is cleared.

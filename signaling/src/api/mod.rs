@@ -9,14 +9,19 @@ pub mod devices;
 pub mod enroll;
 pub mod event_stream;
 pub mod events;
+pub mod factors;
 pub mod ice;
 pub mod json;
 pub mod openapi;
 pub mod openapi_rules;
+pub mod passkey_sign_in;
+pub mod passkeys;
 pub mod path;
 pub mod routes;
 pub mod shares;
+pub mod sign_in;
 pub mod tokens;
+pub mod totp;
 pub mod validate;
 pub mod webhooks;
 
@@ -29,6 +34,11 @@ pub use routes::{Routes, PREFIX};
 pub fn router() -> Routes {
     Routes::new()
         .merge(accounts::router())
+        .merge(sign_in::router())
+        .merge(totp::router())
+        .merge(passkeys::router())
+        .merge(passkey_sign_in::router())
+        .merge(factors::router())
         .merge(enroll::router())
         .merge(devices::router())
         .merge(shares::router())

@@ -13,7 +13,10 @@ use super::routes::Routes;
     info(title = "Meshdesk API", description = "Accounts, devices, sharing and the activity feed of a Meshdesk server. \
         WebSocket endpoints /api/v1/ws/host and /api/v1/ws/viewer are described in docs/protocol.md."),
     paths(
-        super::accounts::sign_up, super::accounts::login, super::accounts::logout, super::accounts::me,
+        super::accounts::sign_up, super::sign_in::login, super::accounts::logout, super::accounts::me,
+        super::totp::start, super::totp::confirm, super::totp::disable, super::totp::new_recovery_codes, super::factors::factors,
+        super::passkeys::register_start, super::passkeys::register_finish, super::passkeys::remove,
+        super::passkey_sign_in::start,
         super::enroll::create_code, super::enroll::enroll,
         super::devices::list, super::devices::one, super::devices::rename, super::devices::remove,
         super::shares::list, super::shares::grant, super::shares::revoke,

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 mod checks;
 mod events;
+mod public_url;
 mod turn_external;
 mod webhooks;
 
@@ -66,6 +67,9 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     /// Reverse proxies whose `X-Forwarded-For` is trusted. Default none.
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// The URL users open the web app at (`https://desk.example.com`):
+    /// passkeys belong to its host. Default none: the page's own origin.
+    pub public_url: Option<String>,
     /// Seconds between host heartbeats. Default 10.
     pub heartbeat_secs: Option<u32>,
     /// Seconds of host silence after which it is offline. Default 25.
@@ -134,6 +138,8 @@ pub struct Config {
     pub cookie_secure: bool,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<IpAddr>,
+    /// The passkey relying party, when fixed by `public_url`.
+    pub public_url: Option<url::Url>,
     pub heartbeat_secs: u32,
     pub heartbeat_timeout: Duration,
     pub max_body_bytes: usize,
@@ -218,6 +224,7 @@ impl Config {
             cookie_secure: f.cookie_secure.unwrap_or(false),
             allowed_origins,
             trusted_proxies: f.trusted_proxies.unwrap_or_default(),
+            public_url: public_url::check(f.public_url)?,
             heartbeat_secs,
             heartbeat_timeout,
             max_body_bytes,

@@ -1,4 +1,4 @@
-//! Durable state in one SQLite file: accounts, sign-in and API tokens,
+//! Durable state in one SQLite file: accounts, second factors, sign-in and API tokens,
 //! enrollment codes, devices, shares, the activity feed, and webhooks with
 //! their delivery queue.
 //!
@@ -10,6 +10,7 @@
 mod api_tokens;
 mod devices;
 mod events;
+mod factors;
 mod retention;
 mod schema;
 mod shares;
@@ -27,6 +28,7 @@ use crate::error::{Error, Result};
 pub use api_tokens::NewApiToken;
 pub use devices::{DeviceRow, NewDevice};
 pub use events::{EventQuery, EventRead, NewEvent};
+pub use factors::PasskeyRow;
 pub use shares::EndedShare;
 pub use users::User;
 pub use webhook_queue::DisabledWebhook;

@@ -138,7 +138,36 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE devices ADD COLUMN consent_shared TEXT NOT NULL DEFAULT 'unattended'
         CHECK (consent_shared IN ('unattended', 'notify', 'prompt'));
     "#,
-    // 6: shares given for a time end by themselves at `expires_at`.
+    // 6: second factors. A TOTP row with enabled = 0 is an enrollment not
+    // yet confirmed; last_step is the last time step accepted, so a code
+    // works once. Recovery codes are stored hashed; passkeys as
+    // webauthn-rs's JSON, with the credential id for lookups.
+    r#"
+    CREATE TABLE totp (
+        user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret     TEXT NOT NULL,
+        enabled    INTEGER NOT NULL DEFAULT 0,
+        last_step  INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE recovery_codes (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash    BLOB NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, hash)
+    );
+    CREATE TABLE passkeys (
+        id            INTEGER PRIMARY KEY,
+        user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        credential_id BLOB NOT NULL UNIQUE,
+        credential    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_used_at  INTEGER
+    );
+    CREATE INDEX passkeys_user ON passkeys(user_id);
+    "#,
+    // 7: shares given for a time end by themselves at `expires_at`.
     r#"
     ALTER TABLE shares ADD COLUMN expires_at INTEGER;
     CREATE INDEX shares_expiry ON shares(expires_at) WHERE expires_at IS NOT NULL;

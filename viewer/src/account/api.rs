@@ -44,10 +44,7 @@ pub fn rest_error(e: meshdesk_client::Error, call: Call) -> ViewerError {
         E::Unreachable { url, reason } => ViewerError::Unreachable { url, reason },
         E::BadReply(reason) => ViewerError::Server(format!("unexpected reply: {reason}")),
         E::TooManyAttempts { retry_after_secs } => ViewerError::TooManyAttempts(retry_after_secs),
-        E::SecondFactor { methods, .. } => ViewerError::Server(format!(
-            "this account needs a second factor ({}), which the viewer cannot ask for yet",
-            methods.join(", ")
-        )),
+        E::SecondFactor { .. } => ViewerError::SecondFactor("wrong authentication code".into()),
         E::Api { status: 401, .. } if call == Call::SignIn => ViewerError::WrongCredentials,
         E::Api { status: 401, .. } => ViewerError::LoginExpired,
         E::Api { status, message } => ViewerError::Server(format!("{status} ({message})")),

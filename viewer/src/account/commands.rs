@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use meshdesk_client::Client;
 use meshdesk_protocol::rest::Device;
 
-use super::table;
+use super::{second_factor, table};
 use crate::account::api::{self, rest_error, Call};
 use crate::account::login_file::Login;
 use crate::ViewerError;
@@ -19,10 +19,21 @@ pub async fn login(path: &Path, server: &str, username: &str) -> Result<(), View
     let api =
         Client::new(&api::normalise_server(server)?).map_err(|e| rest_error(e, Call::SignIn))?;
     let password = read_password()?;
-    let reply = api
-        .sign_in(username, &password, None)
-        .await
-        .map_err(|e| rest_error(e, Call::SignIn))?;
+    let code = second_factor::code_from_env()?;
+    let reply = match api.sign_in(username, &password, code.as_deref()).await {
+        Err(meshdesk_client::Error::SecondFactor { .. }) if code.is_some() => {
+            return Err(ViewerError::SecondFactor(format!(
+                "wrong authentication code in {}",
+                second_factor::TOTP_ENV
+            )))
+        }
+        Err(meshdesk_client::Error::SecondFactor { methods, .. }) => {
+            let code = second_factor::prompt_code(&methods)?;
+            api.sign_in(username, &password, Some(&code)).await
+        }
+        other => other,
+    }
+    .map_err(|e| rest_error(e, Call::SignIn))?;
     let login = Login {
         server: api.server().to_string(),
         username: reply.username.clone(),

@@ -5,13 +5,16 @@
 //!   `connect`.
 //! - [`api`]: the REST client; [`login_file`]: the token on disk;
 //!   [`table`]: the device list as text; [`known_devices`]: device keys
-//!   pinned at first use.
+//!   pinned at first use; [`second_factor`]: the authentication code at
+//!   sign-in.
 
 pub mod api;
 pub mod commands;
 pub mod known_devices;
 pub mod login_file;
+pub mod second_factor;
 pub mod table;
 
 pub use commands::{find_device, list, login, logout, signed_in, PASSWORD_ENV};
 pub use login_file::Login;
+pub use second_factor::TOTP_ENV;

@@ -3,11 +3,12 @@
 
 import { h, replace } from '../dom.js';
 import { Tokens } from './tokens.js';
+import { TwoFactor } from './factors.js';
 import { Webhooks } from './webhooks.js';
 
 /** The sections of the page, in order. Add a section here. */
 function sections() {
-  return [new Tokens(), new Webhooks()];
+  return [new TwoFactor(), new Tokens(), new Webhooks()];
 }
 
 /** Draw the settings page into `root`; `back` returns to the devices. */

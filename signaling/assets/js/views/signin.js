@@ -2,6 +2,7 @@
 
 import { api } from '../api.js';
 import { field, h, notice, replace } from '../dom.js';
+import { secondStepForm } from './secondstep.js';
 
 export function signInView(root, onSignedIn) {
   let signUp = false;
@@ -42,6 +43,12 @@ export function signInView(root, onSignedIn) {
       await api.signIn(u, p);
       onSignedIn();
     } catch (err) {
+      if (err.status === 401 && err.secondFactor?.length) {
+        const step = secondStepForm(u, p, err.secondFactor, onSignedIn, () => signInView(root, onSignedIn));
+        form.replaceWith(step);
+        step.focusFirst();
+        return;
+      }
       msg.show(err.status === 401 ? 'Wrong username or password.' : err.message);
       password.input.select();
     } finally {
