@@ -63,10 +63,19 @@ async fn the_owner_sets_each_policy_and_nobody_else_may() {
         e["error"].as_str().unwrap_or("").contains("consent_owner"),
         "{e}"
     );
-    let (status, e) = api
-        .call("PATCH", &path, Some(&alice), Some(json!({})))
-        .await;
-    assert_eq!(status, 400, "{e}");
+    // Nothing to change (absent or null) changes nothing: the device as it is.
+    for empty in [
+        json!({}),
+        json!({"name": null, "consent_owner": null, "consent_shared": null}),
+    ] {
+        let (status, d) = api.call("PATCH", &path, Some(&alice), Some(empty)).await;
+        assert_eq!(status, 200, "{d}");
+        assert_eq!(
+            (d["name"].as_str(), d["consent_shared"].as_str()),
+            (Some("pc"), Some("prompt")),
+            "{d}"
+        );
+    }
 
     api.share(&alice, &dev.id, "bob", "control").await;
     let (rename, _) = api

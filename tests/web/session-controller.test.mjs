@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FIRST_FRAME_TIMEOUT_MS, HEARTBEAT_MS, PEER_CLOSE_GRACE_MS, RESUME_RETRY_MS, SessionController,
+  FIRST_FRAME_TIMEOUT_MS, HEARTBEAT_MS, INSECURE_TEXT, MAX_HELD_INPUT, PEER_CLOSE_GRACE_MS, RESUME_RETRY_MS, SessionController, VERIFY_TIMEOUT_MS,
 } from '../../signaling/assets/js/session/controller.js';
 
 const created = (extra = {}) => ({
@@ -52,6 +52,14 @@ test('a session link does not request again, and an offline page says so', () =>
   assert.match(actions.at(-1).message, /Not connected to the server/);
 });
 
+test('a page that is not a secure context asks for no session and says why', () => {
+  const c = new SessionController('dev_1', 'r1');
+  const actions = c.handle(0, { type: 'start', early: false, online: true, secure: false });
+  assert.deepEqual(sent(actions), []);
+  assert.deepEqual(actions, [{ type: 'finish', message: INSECURE_TEXT, reason: 'error' }]);
+  assert.match(INSECURE_TEXT, /HTTPS/);
+});
+
 test('candidates that overtake the offer wait for it, then keep their order', () => {
   const c = new SessionController('dev_1', 'r1');
   c.handle(0, KEY_OK);
@@ -73,6 +81,42 @@ test('a view-only grant never attaches input, a control grant does', () => {
   assert.deepEqual(view.handle(0, { type: 'channel_open', label: 'input' }), []);
   const control = running('control');
   assert.deepEqual(control.handle(0, { type: 'channel_open', label: 'input' }), [{ type: 'attach_input' }]);
+});
+
+test('input made before the host proved itself is held, then sent in order once verified', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, KEY_OK);
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created() });
+  c.handle(0, { type: 'channel_open', label: 'control' });
+  assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'input' }), [{ type: 'attach_input' }]);
+  const click = (n) => ({ type: 'pointer_button', button: 'left', down: n % 2 === 0 });
+  for (let n = 0; n < MAX_HELD_INPUT + 10; n++) assert.deepEqual(c.handle(0, { type: 'local_input', msg: click(n) }), []);
+  assert.equal(c.deadline(), VERIFY_TIMEOUT_MS, 'no heartbeat before verification');
+  const out = c.handle(5, { type: 'verified', safetyCode: '1234 5678 9012' });
+  assert.equal(out[0].type, 'verified');
+  assert.deepEqual(out.slice(1), Array.from({ length: MAX_HELD_INPUT }, (_, n) => ({ type: 'input', msg: click(n) })));
+  assert.deepEqual(c.handle(6, { type: 'local_input', msg: click(1) }), [{ type: 'input', msg: click(1) }]);
+  assert.equal(c.deadline(), 5 + HEARTBEAT_MS);
+});
+
+test('held input is dropped when the host does not prove itself', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, KEY_OK);
+  c.handle(0, { type: 'start', early: false, online: true });
+  c.handle(0, { type: 'server', msg: created() });
+  c.handle(0, { type: 'channel_open', label: 'control' });
+  c.handle(0, { type: 'channel_open', label: 'input' });
+  c.handle(0, { type: 'local_input', msg: { type: 'key', code: 'KeyA', down: true } });
+  const out = c.handle(0, { type: 'verify_failed', message: 'bad signature' });
+  assert.deepEqual(out.filter((a) => a.type === 'input'), []);
+  assert.equal(out.at(-1).type, 'finish');
+  assert.deepEqual(c.handle(1, { type: 'local_input', msg: { type: 'key', code: 'KeyA', down: false } }), []);
+});
+
+test('a view session never sends input, held or not', () => {
+  const view = running('view');
+  assert.deepEqual(view.handle(0, { type: 'local_input', msg: { type: 'heartbeat' } }), []);
 });
 
 test('a control session sends input heartbeats while its input channel is open; a view one never', () => {

@@ -46,7 +46,9 @@
     window.meshdeskMe = fetch('/api/v1/me', { credentials: 'same-origin' }).catch(() => null);
   }
   const match = location.hash.match(/^#\/session\/(.+)$/);
-  if (!match || typeof WebSocket !== 'function') return;
+  // Outside a secure context no session can be verified (controller.js):
+  // ask for none.
+  if (!match || typeof WebSocket !== 'function' || !window.isSecureContext) return;
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws/viewer`;
   const early = {
     ws: new WebSocket(url),

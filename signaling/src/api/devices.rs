@@ -86,7 +86,8 @@ pub async fn one(
 }
 
 /// Rename a device and set its consent policies (owner only); each field
-/// is optional, what is absent stays as it is. (Named for what the route
+/// is optional, what is absent (or null) stays as it is, so an empty body
+/// changes nothing and answers the device as it is. (Named for what the route
 /// first did, which keeps its operationId.)
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
     request_body = UpdateDevice,
@@ -100,11 +101,6 @@ pub async fn rename(
 ) -> Result<Json<Device>> {
     auth.require_session()?;
     let row = owned(&st, &auth.user, &id)?;
-    if body == UpdateDevice::default() {
-        return Err(Error::BadRequest(
-            "give at least one of name, consent_owner and consent_shared".into(),
-        ));
-    }
     let name = body
         .name
         .as_deref()

@@ -59,7 +59,7 @@ export class Connection {
     for (const type of SERVER_MESSAGES) listen(type, (msg) => ({ type: 'server', msg }));
     listen('open', () => ({ type: 'ws_open' }));
     listen('close', () => ({ type: 'ws_close' }));
-    this.feed({ type: 'start', early: Boolean(early), online: this.live.connected });
+    this.feed({ type: 'start', early: Boolean(early), online: this.live.connected, secure: window.isSecureContext });
     // What arrived for it so far, in order, as if it arrived now.
     for (const m of early?.held ?? []) this.live.emit(m.type, m);
   }
@@ -202,9 +202,9 @@ export class Connection {
     }
   }
 
-  /** Send one input message (only on an open channel). */
+  /** One input message from the page; the controller says when it goes out. */
   sendInput(msg) {
-    this.sendOn('input', msg);
+    this.feed({ type: 'local_input', msg });
   }
 
   /** Ask the host for a full picture. */

@@ -5,20 +5,21 @@
 // to call again with {type: 'tick'} if nothing else happens.
 // docs/protocol.md section 10 gives the order of messages.
 //
-// Events: start {early, online}, server {msg}, ws_open, ws_close,
+// Events: start {early, online, secure}, server {msg}, ws_open, ws_close,
 // pc_state {state}, answer {sdp}, local_ice {candidate}, offer_failed,
 // channel_open {label}, channel_close {label}, first_frame,
 // device_offline, request_keyframe, end {reason, message}, tick,
 // key_checked {state: 'new'|'match'|'changed'|'error', message, pinnedCode,
 // newCode}, control_message {msg}, verified {safetyCode},
-// verify_failed {message}.
+// verify_failed {message}, local_input {msg}.
 // Actions: send {msg}, control {msg}, status {text}, created {msg},
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, input {msg}, finish {message, reason}, verify {signature},
 // verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key}.
 // Trust (see trust.js): no peer is made before the device's key matched
-// the pinned one, and no input is attached before the host's DTLS binding
-// verified with it.
+// the pinned one, and no input goes out before the host's DTLS binding
+// verified with it: what the user does before that (a click on the first
+// picture) is held, and sent once verified, or dropped if it never is.
 // The native viewer decides the same things in viewer/src/session/controller.rs.
 
 import { endMessage, requestError } from '../format.js';
@@ -46,7 +47,15 @@ export const PEER_CLOSE_GRACE_MS = 1000;
 export const HEARTBEAT_MS = 500;
 /** The host's binding signature must arrive this soon after `control` opens. */
 export const VERIFY_TIMEOUT_MS = 10000;
+/** Input held while the binding is checked: at most this many messages. */
+export const MAX_HELD_INPUT = 256;
 const NOT_VERIFIED = 'Could not verify the remote PC: ';
+// Checking the host's signature needs WebCrypto, which browsers give only
+// to secure contexts (HTTPS, or this PC's own 127.0.0.1 and localhost).
+// Without it a session could not prove who is at the other end, so none
+// starts.
+export const INSECURE_TEXT = 'This page is not a secure connection, so the remote PC cannot be verified. '
+  + 'Open Meshdesk over HTTPS (or as http://127.0.0.1 on the server itself).';
 
 export class SessionController {
   /**
@@ -84,6 +93,7 @@ export class SessionController {
     this.verified = false;
     this.verifying = false;
     this.verifyAt = null;
+    this.heldInput = [];
   }
 
   /** When to call `handle(now, {type: 'tick'})` next, or null. */
@@ -109,6 +119,7 @@ export class SessionController {
       case 'key_checked': return this.keyChecked(e);
       case 'control_message': return this.controlMessage(e.msg);
       case 'verified': return this.verifiedNow(now, e.safetyCode);
+      case 'local_input': return this.localInput(e.msg);
       case 'verify_failed': return this.end('connection_failed', NOT_VERIFIED + e.message);
       case 'channel_close': return this.channelClose(now, e.label);
       case 'first_frame':
@@ -130,6 +141,7 @@ export class SessionController {
   start(now, e) {
     this.online = e.online;
     this.firstFrameAt = now + FIRST_FRAME_TIMEOUT_MS;
+    if (e.secure === false) return this.finish(INSECURE_TEXT, 'error');
     const out = [{ type: 'status', text: 'Requesting a session…' }];
     // A session link's request may have gone out before the app loaded.
     if (e.early) return out;
@@ -327,22 +339,37 @@ export class SessionController {
 
   verifiedNow(now, safetyCode) {
     this.verified = true;
-    const out = [{ type: 'verified', safetyCode }];
-    if (this.open.has('input') && this.permission !== 'view') out.push(...this.attachInput(now));
-    return out;
+    return [{ type: 'verified', safetyCode }, ...this.inputOpen(now)];
+  }
+
+  /** Whether input may go out: the channel is open and the host proved itself. */
+  mayInput() {
+    return this.verified && this.open.has('input') && this.permission !== 'view';
   }
 
   /** Input goes out from now on, with a heartbeat every HEARTBEAT_MS. */
-  attachInput(now) {
+  inputOpen(now) {
+    if (!this.mayInput()) return [];
     this.heartbeatAt = now + HEARTBEAT_MS;
-    return [{ type: 'attach_input' }];
+    const held = this.heldInput.map((msg) => ({ type: 'input', msg }));
+    this.heldInput = [];
+    return held;
+  }
+
+  /** One input message from the page: out now, or held until verified. */
+  localInput(msg) {
+    if (this.permission === 'view') return [];
+    if (this.mayInput()) return [{ type: 'input', msg }];
+    if (this.heldInput.length < MAX_HELD_INPUT) this.heldInput.push(msg);
+    return [];
   }
 
   channelOpen(now, label) {
     this.open.add(label);
     if (label === 'control' && !this.verified) this.verifyAt ??= now + VERIFY_TIMEOUT_MS;
-    // Input only once the host proved it holds the device's key.
-    if (label === 'input' && this.permission !== 'view') return this.verified ? this.attachInput(now) : [];
+    // Input is captured from now on; it goes out once the host proved it
+    // holds the device's key.
+    if (label === 'input' && this.permission !== 'view') return [{ type: 'attach_input' }, ...this.inputOpen(now)];
     // Frames decoded in the page never reach the browser's decoder, which
     // would ask for keyframes all the time: the page asks itself.
     if (label === 'control' && this.render === 'webcodecs') {

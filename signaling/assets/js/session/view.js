@@ -165,7 +165,7 @@ export function sessionView(root, live, device, onClose) {
     created: (m) => showGrant(page, m),
     track: (stream, receiver) => page.surface.attach(receiver, stream),
     attachInput: () => {
-      input = new InputCapture(page.surface.el, picture, (msg) => conn.sendInput(msg), () => page.back.focus());
+      input ??= new InputCapture(page.surface.el, picture, (msg) => conn.sendInput(msg), () => page.back.focus());
     },
     verified: (safetyCode) => showVerified(page, safetyCode),
     keyChanged: (change) => { keyChange = change; },
