@@ -134,6 +134,17 @@ async fn malformed_and_mistyped_json_bodies_are_400_with_a_json_error() {
         got,
         "Failed to deserialize the JSON body into the target type: username: invalid type: null",
     );
+    // serde would read a struct from an array; every body is an object.
+    let got = raw(
+        &api,
+        Method::POST,
+        "/accounts",
+        None,
+        JSON,
+        r#"["bob", "password-123"]"#.into(),
+    )
+    .await;
+    assert_bad_request(got, "the body must be a JSON object");
     still_serving(&api).await;
 }
 

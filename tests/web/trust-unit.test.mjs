@@ -74,14 +74,16 @@ test('a changed key stops the session before any media, with the warning', () =>
   assert.equal(after[2].reason, 'key_changed');
 });
 
-test('input is attached only once the binding verified', () => {
+test('input is captured at once but goes out only once the binding verified', () => {
   const { c } = started({ type: 'key_checked', state: 'match' });
   assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'control' }), []);
-  assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'input' }), [], 'not verified yet');
+  assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'input' }), [{ type: 'attach_input' }]);
+  const click = { type: 'pointer_button', button: 'left', down: true };
+  assert.deepEqual(c.handle(0, { type: 'local_input', msg: click }), [], 'not verified yet: held');
   assert.deepEqual(c.handle(0, { type: 'control_message', msg: { type: 'binding', signature: 'S' } }),
     [{ type: 'verify', signature: 'S' }]);
   assert.deepEqual(c.handle(0, { type: 'verified', safetyCode: '1234 5678 9012' }),
-    [{ type: 'verified', safetyCode: '1234 5678 9012' }, { type: 'attach_input' }]);
+    [{ type: 'verified', safetyCode: '1234 5678 9012' }, { type: 'input', msg: click }]);
 });
 
 test('a bad or missing signature ends the session and says why', () => {
