@@ -55,11 +55,17 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let missing = dir.join("missing.pem");
         let e = certificates(&missing).expect_err("missing").to_string();
-        assert!(e.contains("missing.pem") && e.contains("cannot read"), "{e}");
+        assert!(
+            e.contains("missing.pem") && e.contains("cannot read"),
+            "{e}"
+        );
         let junk = dir.join("junk.pem");
         std::fs::write(&junk, "hello\n").expect("write");
         let e = certificates(&junk).expect_err("junk").to_string();
-        assert!(e.contains("junk.pem") && e.contains("no PEM certificate"), "{e}");
+        assert!(
+            e.contains("junk.pem") && e.contains("no PEM certificate"),
+            "{e}"
+        );
         let e = private_key(&junk).expect_err("junk").to_string();
         assert!(e.contains("no PEM private key"), "{e}");
         std::fs::remove_dir_all(&dir).ok();

@@ -115,7 +115,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join(KEY_FILE)).expect("key").permissions();
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .expect("key")
+                .permissions();
             assert_eq!(mode.mode() & 0o077, 0, "the key is the owner's only");
         }
         std::fs::remove_dir_all(&dir).ok();
