@@ -16,6 +16,9 @@ pub enum Error {
     /// The server URL is not `http(s)://HOST[:PORT]`.
     #[error("invalid server URL `{0}`: expected http://HOST[:PORT] or https://HOST[:PORT]")]
     BadUrl(String),
+    /// The TLS settings are unusable (a CA file that cannot be read).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// No HTTP reply at all: refused, timed out, DNS, TLS.
     #[error("cannot reach the server at {url}: {reason}")]
     Unreachable {
