@@ -33,9 +33,15 @@ pub struct Api {
 
 impl Api {
     pub fn new(server: &Server) -> Api {
+        Api::with_trust(server, &meshdesk_client::Trust::System)
+    }
+
+    /// A client of an `https://` server verified as `trust` says (the
+    /// test CA's file, a pinned fingerprint).
+    pub fn with_trust(server: &Server, trust: &meshdesk_client::Trust) -> Api {
         Api {
             base: server.base.clone(),
-            client: Client::new(&server.base).expect("the test server's URL"),
+            client: Client::with_trust(&server.base, trust).expect("the test server's URL"),
         }
     }
 
