@@ -32,8 +32,13 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client of `server`, trusting its test CA if it has one.
     pub fn new(server: &Server) -> Api {
-        Api::with_trust(server, &meshdesk_client::Trust::System)
+        let trust = match &server.ca_file {
+            Some(ca) => meshdesk_client::Trust::CaFile(ca.clone()),
+            None => meshdesk_client::Trust::System,
+        };
+        Api::with_trust(server, &trust)
     }
 
     /// A client of an `https://` server verified as `trust` says (the

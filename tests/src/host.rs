@@ -1,6 +1,7 @@
 //! A real `meshdesk-host`: enrolled through its CLI, then `run` on an Xvfb
 //! display. Killed on drop; its log is printed if the test panicked.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
@@ -56,6 +57,12 @@ impl Host {
             .arg(name)
             .arg("--config")
             .arg(&config)
+            .args(
+                server
+                    .ca_file
+                    .iter()
+                    .flat_map(|ca| [OsStr::new("--ca-file"), ca.as_os_str()]),
+            )
             .args(extra)
             .output()
             .expect("run enroll");

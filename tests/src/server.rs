@@ -86,6 +86,10 @@ pub struct Server {
     /// The TLS certificate's SHA-256 fingerprint as the server printed it
     /// (`None`: plain HTTP).
     pub fingerprint: Option<String>,
+    /// The CA file test clients verify this server with (set by a test
+    /// serving a test CA's certificate): [`crate::Api::new`], host
+    /// enrollment and the viewer's login use it. `None`: system CAs.
+    pub ca_file: Option<PathBuf>,
     /// Data dir (SQLite file inside), kept across restarts.
     pub dir: TempDir,
     /// Extra TOML config the server runs with.
@@ -125,6 +129,7 @@ impl Server {
             child: None,
             base: String::new(),
             fingerprint: None,
+            ca_file: None,
             log: dir.0.join("server.log"),
             dir,
             config,
@@ -147,6 +152,7 @@ impl Server {
             child: None,
             base: String::new(),
             fingerprint: None,
+            ca_file: None,
             log: dir.0.join("server.log"),
             dir,
             config,

@@ -36,11 +36,14 @@ impl CertFiles {
     }
 }
 
-/// A CA made for one test, in its own directory (removed on drop).
+/// A CA made for one test, in its own directory (a temporary one is
+/// removed on drop).
 pub struct TestCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
+    /// Removes `dir` on drop, when it is temporary.
+    _temp: Option<TempDir>,
     /// Holds `ca.pem` and the certificates issued.
-    pub dir: TempDir,
+    pub dir: PathBuf,
     /// The CA certificate, for `ca_file`.
     pub ca_file: PathBuf,
 }
@@ -54,8 +57,17 @@ impl std::fmt::Debug for TestCa {
 }
 
 impl TestCa {
-    /// A new CA ("Meshdesk test CA"), its certificate written to `ca.pem`.
+    /// A new CA ("Meshdesk test CA") in a temporary directory, its
+    /// certificate written to `ca.pem`.
     pub fn new() -> TestCa {
+        let temp = TempDir::new("tls-ca");
+        let mut ca = TestCa::new_in(temp.0.clone());
+        ca._temp = Some(temp);
+        ca
+    }
+
+    /// A new CA whose files go to `dir` and stay there.
+    pub fn new_in(dir: PathBuf) -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params
             .distinguished_name
@@ -64,11 +76,12 @@ impl TestCa {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().expect("CA key");
         let issuer = CertifiedIssuer::self_signed(params, key).expect("CA certificate");
-        let dir = TempDir::new("tls-ca");
-        let ca_file = dir.0.join("ca.pem");
+        std::fs::create_dir_all(&dir).expect("CA dir");
+        let ca_file = dir.join("ca.pem");
         std::fs::write(&ca_file, issuer.pem()).expect("write ca.pem");
         TestCa {
             issuer,
+            _temp: None,
             dir,
             ca_file,
         }
@@ -80,20 +93,20 @@ impl TestCa {
         let params = leaf_params(names);
         let key = KeyPair::generate().expect("server key");
         let cert = params.signed_by(&key, &self.issuer).expect("sign");
-        write_pair(&self.dir.0, stem, &cert, &key)
+        write_pair(&self.dir, stem, &cert, &key)
     }
 
     /// A self-signed certificate for `names`: trusted by no CA.
     pub fn self_signed(&self, stem: &str, names: &[&str]) -> CertFiles {
         let key = KeyPair::generate().expect("key");
         let cert = leaf_params(names).self_signed(&key).expect("self-sign");
-        write_pair(&self.dir.0, stem, &cert, &key)
+        write_pair(&self.dir, stem, &cert, &key)
     }
 
     /// A `HOME` whose NSS database (`.pki/nssdb`, where Chromium on Linux
     /// looks) trusts this CA for servers, made with `certutil`.
     pub fn nss_home(&self) -> PathBuf {
-        let home = self.dir.0.join("home");
+        let home = self.dir.join("home");
         let db = home.join(".pki").join("nssdb");
         std::fs::create_dir_all(&db).expect("nssdb dir");
         let db_arg = format!("sql:{}", db.display());
