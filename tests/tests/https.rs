@@ -42,7 +42,7 @@ fn ca_trust(ca: &TestCa) -> Trust {
 #[tokio::test]
 async fn a_host_with_the_ca_comes_online_over_wss_and_the_viewer_signs_in() {
     let ca = TestCa::new();
-    let (server, cert) = https_server(&ca);
+    let (mut server, cert) = https_server(&ca);
     assert_eq!(
         server.fingerprint.as_deref(),
         Some(cert.fingerprint.to_string().as_str()),
@@ -121,6 +121,23 @@ async fn a_host_with_the_ca_comes_online_over_wss_and_the_viewer_signs_in() {
         err.contains(&cert.fingerprint.to_string()),
         "says what it saw: {err}"
     );
+
+    // SIGTERM over TLS as over plain HTTP: WebSockets are closed with 1012
+    // in time, and the host comes back when the server does.
+    let began = Instant::now();
+    assert!(server.stop(), "SIGTERM: the server exits 0");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    wait_for("the host to log why", WAIT, || {
+        host.log_text()
+            .contains("server shutting down (code 1012)")
+            .then_some(())
+    });
+    server.restart_same_address();
+    wait_online(&api, &alice, &host.device_id).await;
 }
 
 /// The host's failed connection attempts in its log so far.
