@@ -133,6 +133,9 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> u64 {
 /// The innermost error text (reqwest's outer text is "error sending
 /// request").
 pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(refused) = meshdesk_tls::refusal(e) {
+        return refused.to_string();
+    }
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

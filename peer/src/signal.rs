@@ -151,7 +151,11 @@ where
         let (socket, _response) =
             tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
                 .await
-                .map_err(|e| PeerError::WebSocket(e.to_string()))?;
+                .map_err(|e| match meshdesk_tls::refusal(&e) {
+                    // The certificate refusal itself, not "IO error: ...".
+                    Some(refused) => PeerError::WebSocket(refused.to_string()),
+                    None => PeerError::WebSocket(e.to_string()),
+                })?;
 
         let (out_tx, out_rx) = mpsc::channel(OUTGOING_CAPACITY);
         let (in_tx, in_rx) = mpsc::channel(INCOMING_CAPACITY);

@@ -167,6 +167,7 @@ async fn hosts_refuse_a_wrong_pin_or_an_unknown_ca_and_take_the_right_pin() {
     );
     assert!(err.contains(&format!("expected {wrong}")), "{err}");
     assert!(err.contains(&format!("presented {right}")), "{err}");
+    assert!(!err.contains("other error"), "the refusal itself: {err}");
     let err = Host::try_enroll(None, &server, &code, "pc", &[]).expect_err("unknown CA");
     assert!(
         err.contains("UnknownIssuer") && err.contains(&right),
@@ -205,6 +206,7 @@ async fn hosts_refuse_a_wrong_pin_or_an_unknown_ca_and_take_the_right_pin() {
         .expect("a refusal");
     assert!(line.contains(&format!("expected {wrong}")), "{line}");
     assert!(line.contains(&format!("presented {right}")), "{line}");
+    assert!(!line.contains("other error"), "the refusal itself: {line}");
     wait_for("two more refusals", WAIT, || {
         (refusals(&bad, needle) >= 3).then_some(())
     });

@@ -5,12 +5,15 @@
 //! - [`Trust`]: how a client verifies the server (system roots, a CA
 //!   file, or a pinned fingerprint), and [`client_config`] to build the
 //!   rustls config for it. Verification is never skipped.
+//! - [`refusal`]: the certificate refusal inside a failed connection's
+//!   error, to show it plainly.
 //! - [`server_config`] and [`self_signed`]: the server's side, from PEM
 //!   files or a self-signed certificate kept in the data directory.
 
 mod error;
 mod fingerprint;
 mod pem;
+mod refusal;
 pub mod self_signed;
 mod server;
 mod trust;
@@ -20,6 +23,7 @@ use std::sync::Arc;
 
 pub use error::TlsError;
 pub use fingerprint::Fingerprint;
+pub use refusal::refusal;
 pub use server::{server_config, ServerTls};
 pub use trust::{client_config, Trust};
 

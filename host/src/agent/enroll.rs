@@ -115,7 +115,10 @@ fn check_writable(path: &Path) -> Result<(), AgentError> {
 }
 
 /// The innermost error message (reqwest wraps the useful part).
-fn root_cause(e: &dyn std::error::Error) -> String {
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(refused) = meshdesk_tls::refusal(e) {
+        return refused.to_string();
+    }
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;
