@@ -88,10 +88,13 @@ impl Client {
             return Err(bad());
         }
         let api_base = Url::parse(&format!("{server}/api/v1")).map_err(|_| bad())?;
-        let tls = meshdesk_tls::client_config(trust).map_err(|e| Error::Tls(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .use_preconfigured_tls(rustls::ClientConfig::clone(&tls))
+        let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
+        // Only an https:// server needs the CAs read (or the pin set up).
+        if server.starts_with("https://") {
+            let tls = meshdesk_tls::client_config(trust).map_err(|e| Error::Tls(e.to_string()))?;
+            builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(&tls));
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Unreachable {
                 url: server.clone(),
