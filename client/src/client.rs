@@ -94,12 +94,10 @@ impl Client {
             let tls = meshdesk_tls::client_config(trust).map_err(|e| Error::Tls(e.to_string()))?;
             builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(&tls));
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Unreachable {
-                url: server.clone(),
-                reason: error::root_cause(&e),
-            })?;
+        let http = builder.build().map_err(|e| Error::Unreachable {
+            url: server.clone(),
+            reason: error::root_cause(&e),
+        })?;
         Ok(Client {
             server,
             api_base,
