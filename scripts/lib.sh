@@ -12,8 +12,9 @@ RUN_PACKAGES="xvfb xdotool x11-utils x11-apps xterm sqlite3 procps libx11-6 libx
 # Xvfb has one fixed mode, TigerVNC's Xvnc can switch modes with xrandr.
 RESIZE_PACKAGES="tigervnc-standalone-server x11-xserver-utils"
 # What the browser tests drive: Debian's Chromium (playwright-core comes
-# from npm, without a browser download).
-BROWSER_PACKAGES="chromium"
+# from npm, without a browser download), and certutil to make it trust the
+# HTTPS tests' own CA (an NSS database in a test HOME).
+BROWSER_PACKAGES="chromium libnss3-tools"
 # What scripts/bench e2e compares against: x11vnc + noVNC, and ffmpeg's
 # x11grab + libx264 for host CPU.
 COMPARE_PACKAGES="x11vnc novnc websockify ffmpeg"

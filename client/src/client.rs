@@ -7,6 +7,8 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use meshdesk_tls::{rustls, Trust};
+
 use crate::error::{self, Error, Result};
 
 /// How long a new TCP (and TLS) connection may take.
@@ -55,8 +57,27 @@ pub struct Client {
 
 impl Client {
     /// A client of the server at `server_url` (`http(s)://HOST[:PORT]`,
-    /// spaces and trailing slashes ignored), not signed in.
+    /// spaces and trailing slashes ignored), not signed in. An `https://`
+    /// server is verified against the system's trusted CAs; see
+    /// [`Client::with_trust`] for a CA file or a pinned fingerprint.
     pub fn new(server_url: &str) -> Result<Client> {
+        Client::with_trust(server_url, &Trust::System)
+    }
+
+    /// [`Client::new`], verifying an `https://` server's certificate as
+    /// `trust` says: the system's CAs, a CA file
+    /// ([`Trust::CaFile`]), or exactly the certificate with a pinned
+    /// SHA-256 fingerprint ([`Trust::Pinned`], in the form the server
+    /// prints). Verification is never skipped.
+    ///
+    /// ```
+    /// use meshdesk_client::{Client, Trust};
+    /// let pin = "0D:C2:79:7E:15:5F:B0:99:95:BC:2C:40:07:24:43:64:92:97:B3:D1:64:90:EE:D6:46:91:C5:34:8B:D4:8B:94";
+    /// let trust = Trust::from_options(None, Some(pin)).expect("a fingerprint");
+    /// let client = Client::with_trust("https://192.168.1.5:8443", &trust)?;
+    /// # Ok::<(), meshdesk_client::Error>(())
+    /// ```
+    pub fn with_trust(server_url: &str, trust: &Trust) -> Result<Client> {
         let bad = || Error::BadUrl(server_url.to_string());
         let server = server_url.trim().trim_end_matches('/').to_string();
         let rest = server
@@ -67,13 +88,16 @@ impl Client {
             return Err(bad());
         }
         let api_base = Url::parse(&format!("{server}/api/v1")).map_err(|_| bad())?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| Error::Unreachable {
-                url: server.clone(),
-                reason: error::root_cause(&e),
-            })?;
+        let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
+        // Only an https:// server needs the CAs read (or the pin set up).
+        if server.starts_with("https://") {
+            let tls = meshdesk_tls::client_config(trust).map_err(|e| Error::Tls(e.to_string()))?;
+            builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(&tls));
+        }
+        let http = builder.build().map_err(|e| Error::Unreachable {
+            url: server.clone(),
+            reason: error::root_cause(&e),
+        })?;
         Ok(Client {
             server,
             api_base,

@@ -16,6 +16,9 @@ pub enum Error {
     /// The server URL is not `http(s)://HOST[:PORT]`.
     #[error("invalid server URL `{0}`: expected http://HOST[:PORT] or https://HOST[:PORT]")]
     BadUrl(String),
+    /// The TLS settings are unusable (a CA file that cannot be read).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// No HTTP reply at all: refused, timed out, DNS, TLS.
     #[error("cannot reach the server at {url}: {reason}")]
     Unreachable {
@@ -130,6 +133,9 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> u64 {
 /// The innermost error text (reqwest's outer text is "error sending
 /// request").
 pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(refused) = meshdesk_tls::refusal(e) {
+        return refused.to_string();
+    }
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -10,6 +10,8 @@
 //!   `Last-Event-ID`, so each event arrives once, in order.
 //! - [`Client::presence`]: the devices a user may see and each change to
 //!   them, as a stream of [`DeviceState`]s.
+//! - [`Client::with_trust`]: an `https://` server verified against a CA
+//!   file or a pinned certificate fingerprint instead of the system's CAs.
 //! - [`Error`]: whether the server could not be reached, answered
 //!   something unreadable, or refused the request (its status and
 //!   `{"error": ...}` text).
@@ -55,6 +57,8 @@ pub use client::{Client, Token};
 pub use error::{Error, Result};
 pub use events::EventsQuery;
 pub use feed::{FeedConnection, FeedItem};
+/// How an `https://` server is verified ([`Client::with_trust`]).
+pub use meshdesk_tls::{Fingerprint, Trust};
 pub use presence::DeviceState;
 
 /// The REST bodies (from `meshdesk-protocol`).

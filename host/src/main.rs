@@ -1,4 +1,5 @@
-//! `meshdesk-host enroll --server URL --code CODE [--name NAME] [--config PATH]`
+//! `meshdesk-host enroll --server URL --code CODE [--name NAME] [--config PATH]
+//!   [--ca-file PEM | --server-fingerprint SHA256]`
 //! `meshdesk-host run [--config PATH]`
 //! `meshdesk-host status [--config PATH]`
 
@@ -34,6 +35,15 @@ enum Command {
         /// Identity file [default: ~/.config/meshdesk/host.toml]
         #[arg(long)]
         config: Option<PathBuf>,
+        /// PEM file of the CA that signed an https:// server's certificate
+        /// (kept in host.toml as ca_file) [default: the system's CAs]
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Accept only the server certificate with this SHA-256
+        /// fingerprint, as the server printed it (kept in host.toml as
+        /// server_fingerprint)
+        #[arg(long)]
+        server_fingerprint: Option<String>,
     },
     /// Stay connected and serve sessions on the display in $DISPLAY.
     Run {
@@ -85,10 +95,13 @@ async fn dispatch(cmd: Command) -> anyhow::Result<()> {
             code,
             name,
             config,
+            ca_file,
+            server_fingerprint,
         } => {
             let path = config.unwrap_or_else(default_path);
             let name = name.unwrap_or_else(enroll::hostname);
-            let cfg = enroll::enroll(&server, &code, &name, &path).await?;
+            let trust = meshdesk_tls::Trust::from_options(ca_file, server_fingerprint.as_deref())?;
+            let cfg = enroll::enroll(&server, &code, &name, &path, &trust).await?;
             println!(
                 "enrolled as \"{}\" (device {}); identity saved to {}",
                 cfg.name,

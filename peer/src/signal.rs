@@ -9,6 +9,10 @@
 //! `SignalClient::<HostToServer, ServerToHost>` or
 //! `SignalClient::<ViewerToServer, ServerToViewer>`.
 //!
+//! `wss://` URLs verify the server's certificate as [`ConnectOptions::tls`]
+//! says (the system's CAs by default; a CA file or a pinned fingerprint
+//! through `meshdesk_tls`), never skipping it.
+//!
 //! One task owns the socket. It sends WebSocket pings every heartbeat
 //! interval and gives up when nothing at all arrived for the heartbeat
 //! timeout. It is aborted when both the sender and the receiver are dropped.
@@ -66,6 +70,9 @@ pub struct ConnectOptions {
     pub heartbeat_interval: Duration,
     /// Give up when nothing arrived for this long. Default: 45 s.
     pub heartbeat_timeout: Duration,
+    /// How `wss://` servers are verified (`meshdesk_tls::client_config`).
+    /// Default: none, the system's trusted CAs.
+    pub tls: Option<Arc<meshdesk_tls::rustls::ClientConfig>>,
 }
 
 impl Default for ConnectOptions {
@@ -75,6 +82,7 @@ impl Default for ConnectOptions {
             headers: Vec::new(),
             heartbeat_interval: Duration::from_secs(15),
             heartbeat_timeout: Duration::from_secs(45),
+            tls: None,
         }
     }
 }
@@ -89,6 +97,12 @@ impl ConnectOptions {
     /// Add a request header.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Verify `wss://` servers with this config.
+    pub fn with_tls(mut self, tls: Arc<meshdesk_tls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -132,10 +146,16 @@ where
                 .map_err(|e| PeerError::InvalidRequest(e.to_string()))?;
             headers.insert(name, value);
         }
+        let connector = tls_connector(url, &options)?;
         // No Nagle: signaling messages are small and latency-bound.
-        let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
-            .await
-            .map_err(|e| PeerError::WebSocket(e.to_string()))?;
+        let (socket, _response) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                .await
+                .map_err(|e| match meshdesk_tls::refusal(&e) {
+                    // The certificate refusal itself, not "IO error: ...".
+                    Some(refused) => PeerError::WebSocket(refused.to_string()),
+                    None => PeerError::WebSocket(e.to_string()),
+                })?;
 
         let (out_tx, out_rx) = mpsc::channel(OUTGOING_CAPACITY);
         let (in_tx, in_rx) = mpsc::channel(INCOMING_CAPACITY);
@@ -152,6 +172,23 @@ where
         };
         Ok((sender, receiver))
     }
+}
+
+/// The TLS connector for a `wss://` URL: the configured one, or the
+/// system's CAs. `None` for `ws://`.
+fn tls_connector(
+    url: &str,
+    options: &ConnectOptions,
+) -> Result<Option<tokio_tungstenite::Connector>, PeerError> {
+    if !url.starts_with("wss://") {
+        return Ok(None);
+    }
+    let config = match &options.tls {
+        Some(c) => Arc::clone(c),
+        None => meshdesk_tls::client_config(&meshdesk_tls::Trust::System)
+            .map_err(|e| PeerError::InvalidRequest(e.to_string()))?,
+    };
+    Ok(Some(tokio_tungstenite::Connector::Rustls(config)))
 }
 
 /// What the sender asks of the socket task.

@@ -25,6 +25,7 @@ pub mod share_expiry;
 pub mod shutdown;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod web;
 pub mod webhooks;
 pub mod ws;
@@ -47,6 +48,7 @@ use crate::limit::{Admission, LimitedListener};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::tls::listener::TlsListener;
 use meshdesk_relay::Relay;
 use meshdesk_tasks::AbortOnDrop;
 
@@ -64,7 +66,9 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     feed::retention::prune_once(&store, config.events.retention, clock::now_ms());
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
+    let tls = tls::load(&config)?;
     Ok(AppState {
+        tls,
         throttle: Arc::new(Mutex::new(LoginThrottle::new(
             config.login_free_failures,
             config.login_max_delay,
@@ -124,7 +128,8 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
             }),
         );
-    web::security_headers(router).with_state(state)
+    let router = tls::hsts(web::security_headers(router), &state.config);
+    router.with_state(state)
 }
 
 /// Serve until `shutdown` completes, then stop accepting, tell every
@@ -135,9 +140,25 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let listener = LimitedListener::new(listener, state.config.max_connections);
+    match state.tls.clone() {
+        None => serve(state, listener, shutdown).await,
+        Some(tls) => serve(state, TlsListener::new(listener, tls.config), shutdown).await,
+    }
+}
+
+/// [`run`] on a listener, plain or TLS.
+async fn serve<L>(
+    state: AppState,
+    listener: L,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    L::Io: limit::Admitted,
+{
     let relay = state.relay.clone();
     let conns = state.shutdown.clone();
-    let listener = LimitedListener::new(listener, state.config.max_connections);
     // The sweep of detached sessions (see `resume`) and the webhook
     // deliveries live exactly as long as serving does.
     let sweep = resume::sweep(state.clone());

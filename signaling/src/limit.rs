@@ -120,9 +120,15 @@ pub struct Counted {
     permit: Option<OwnedSemaphorePermit>,
 }
 
-impl Counted {
+/// A connection that knows whether it is within the limit: a plain
+/// [`Counted`] one, or one with TLS on top (`crate::tls::listener`).
+pub trait Admitted {
     /// Whether the connection is within the limit.
-    pub fn admitted(&self) -> bool {
+    fn admitted(&self) -> bool;
+}
+
+impl Admitted for Counted {
+    fn admitted(&self) -> bool {
         self.permit.is_some()
     }
 }
@@ -194,7 +200,11 @@ async fn refuse() -> Response {
     response
 }
 
-impl<'a> Service<IncomingStream<'a, LimitedListener>> for Admission {
+impl<'a, L> Service<IncomingStream<'a, L>> for Admission
+where
+    L: Listener<Addr = SocketAddr>,
+    L::Io: Admitted,
+{
     type Response = WithPeer;
     type Error = Infallible;
     type Future = Ready<Result<WithPeer, Infallible>>;
@@ -203,7 +213,7 @@ impl<'a> Service<IncomingStream<'a, LimitedListener>> for Admission {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, incoming: IncomingStream<'a, LimitedListener>) -> Self::Future {
+    fn call(&mut self, incoming: IncomingStream<'a, L>) -> Self::Future {
         let router = if incoming.io().admitted() {
             self.app.clone()
         } else {

@@ -1,4 +1,4 @@
-//! `meshdesk-signaling [--listen ADDR] [--data-dir DIR] [--config FILE]`
+//! `meshdesk-signaling [--listen ADDR] [--data-dir DIR] [--config FILE] [--tls-self-signed]`
 
 use std::path::PathBuf;
 
@@ -19,6 +19,11 @@ struct Cli {
     /// TOML configuration file (see meshdesk-signaling.example.toml)
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made once and kept in
+    /// the data dir (for a LAN; clients pin the fingerprint printed at
+    /// start) [config: tls.self_signed]
+    #[arg(long)]
+    tls_self_signed: bool,
 }
 
 #[tokio::main]
@@ -35,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         listen: cli.listen,
         data_dir: cli.data_dir,
         config: cli.config,
+        tls_self_signed: cli.tls_self_signed,
     })?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -50,8 +56,20 @@ async fn main() -> anyhow::Result<()> {
             relay.public_addr()
         );
     }
+    let scheme = match &state.tls {
+        Some(tls) => {
+            // Printed (and logged) in the form hosts and viewers pin.
+            tracing::info!(fingerprint = %tls.fingerprint, "serving HTTPS");
+            println!(
+                "meshdesk-signaling TLS certificate SHA-256 fingerprint {}",
+                tls.fingerprint
+            );
+            "https"
+        }
+        None => "http",
+    };
     // Scripts and tests read this line to find the server.
-    println!("meshdesk-signaling listening on http://{addr}");
+    println!("meshdesk-signaling listening on {scheme}://{addr}");
     meshdesk_signaling::run(state, listener, meshdesk_signaling::shutdown_signal()).await?;
     Ok(())
 }

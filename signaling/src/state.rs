@@ -28,6 +28,8 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
     /// Builds ICE server lists with fresh TURN credentials.
     pub ice: Arc<IceIssuer>,
+    /// The certificate HTTPS is served with (`[tls]`); `None`: plain HTTP.
+    pub tls: Option<meshdesk_tls::ServerTls>,
     /// The embedded STUN/TURN relay, when enabled; stopped by [`crate::run`].
     pub relay: Option<Arc<Relay>>,
     /// The shutdown signal, and the owner of every WebSocket task.

@@ -32,10 +32,21 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client of `server`, trusting its test CA if it has one.
     pub fn new(server: &Server) -> Api {
+        let trust = match &server.ca_file {
+            Some(ca) => meshdesk_client::Trust::CaFile(ca.clone()),
+            None => meshdesk_client::Trust::System,
+        };
+        Api::with_trust(server, &trust)
+    }
+
+    /// A client of an `https://` server verified as `trust` says (the
+    /// test CA's file, a pinned fingerprint).
+    pub fn with_trust(server: &Server, trust: &meshdesk_client::Trust) -> Api {
         Api {
             base: server.base.clone(),
-            client: Client::new(&server.base).expect("the test server's URL"),
+            client: Client::with_trust(&server.base, trust).expect("the test server's URL"),
         }
     }
 

@@ -1,6 +1,7 @@
 //! A real `meshdesk-host`: enrolled through its CLI, then `run` on an Xvfb
 //! display. Killed on drop; its log is printed if the test panicked.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
@@ -35,6 +36,19 @@ impl Host {
     /// Enroll with `code` from inside network namespace `netns` (where it
     /// also runs later), without starting it.
     pub fn enroll_in(netns: Option<&Netns>, server: &Server, code: &str, name: &str) -> Host {
+        let host = Host::try_enroll(netns, server, code, name, &[]);
+        host.unwrap_or_else(|stderr| panic!("enroll failed: {stderr}"))
+    }
+
+    /// Enroll with extra `enroll` arguments (`--ca-file PEM`,
+    /// `--server-fingerprint FP`); `Err` with its stderr when it fails.
+    pub fn try_enroll(
+        netns: Option<&Netns>,
+        server: &Server,
+        code: &str,
+        name: &str,
+        extra: &[&str],
+    ) -> Result<Host, String> {
         let dir = TempDir::new("host");
         let config = dir.0.join("conf").join("host.toml");
         let netns = netns.map(|n| n.name().to_string());
@@ -43,13 +57,18 @@ impl Host {
             .arg(name)
             .arg("--config")
             .arg(&config)
+            .args(
+                server
+                    .ca_file
+                    .iter()
+                    .flat_map(|ca| [OsStr::new("--ca-file"), ca.as_os_str()]),
+            )
+            .args(extra)
             .output()
             .expect("run enroll");
-        assert!(
-            out.status.success(),
-            "enroll failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
         let text = std::fs::read_to_string(&config).expect("config");
         let device_id = text
             .lines()
@@ -57,14 +76,14 @@ impl Host {
             .expect("device_id")
             .trim_matches('"')
             .to_string();
-        Host {
+        Ok(Host {
             child: None,
             log: dir.0.join("host.log"),
             _dir: dir,
             config,
             device_id,
             netns,
-        }
+        })
     }
 
     /// Start `meshdesk-host run` capturing `x`.

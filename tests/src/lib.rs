@@ -18,6 +18,7 @@ pub mod receiver;
 pub mod server;
 pub mod sse;
 pub mod tcp_proxy;
+pub mod tls;
 pub mod turn;
 pub mod viewer;
 

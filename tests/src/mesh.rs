@@ -91,10 +91,12 @@ impl Viewer {
             dir: TempDir::new("viewer"),
             netns: netns.name().to_string(),
         };
-        let out = viewer.run(
-            &["login", "--server", &server.base, "--username", USER],
-            Some(PASSWORD),
-        );
+        let mut args = vec!["login", "--server", &server.base, "--username", USER];
+        let ca_file = server.ca_file.as_ref().map(|p| p.display().to_string());
+        if let Some(ca) = &ca_file {
+            args.extend(["--ca-file", ca.as_str()]);
+        }
+        let out = viewer.run(&args, Some(PASSWORD));
         assert!(
             out.status.success(),
             "viewer login: {}",

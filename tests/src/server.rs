@@ -68,12 +68,28 @@ impl Drop for TempDir {
     }
 }
 
+/// What the server prints before the fingerprint at start.
+const FINGERPRINT_LINE: &str = "meshdesk-signaling TLS certificate SHA-256 fingerprint ";
+
+/// A line of the server's stdout that the harness reads.
+enum Printed {
+    Fingerprint(String),
+    Url(String),
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
     child: Option<Child>,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` when the config has `[tls]`.
     pub base: String,
+    /// The TLS certificate's SHA-256 fingerprint as the server printed it
+    /// (`None`: plain HTTP).
+    pub fingerprint: Option<String>,
+    /// The CA file test clients verify this server with (set by a test
+    /// serving a test CA's certificate): [`crate::Api::new`], host
+    /// enrollment and the viewer's login use it. `None`: system CAs.
+    pub ca_file: Option<PathBuf>,
     /// Data dir (SQLite file inside), kept across restarts.
     pub dir: TempDir,
     /// Extra TOML config the server runs with.
@@ -112,6 +128,8 @@ impl Server {
         let mut s = Server {
             child: None,
             base: String::new(),
+            fingerprint: None,
+            ca_file: None,
             log: dir.0.join("server.log"),
             dir,
             config,
@@ -122,6 +140,35 @@ impl Server {
     }
 
     fn spawn(&mut self, listen: &str) {
+        self.spawn_with(listen, &[]);
+    }
+
+    /// Start with extra command-line arguments (`--tls-self-signed`).
+    pub fn start_with_args(config: &str, args: &[&str]) -> Server {
+        let mut config = config.to_string();
+        config.push_str("\n[relay]\nenabled = false\n");
+        let dir = TempDir::new("server");
+        let mut s = Server {
+            child: None,
+            base: String::new(),
+            fingerprint: None,
+            ca_file: None,
+            log: dir.0.join("server.log"),
+            dir,
+            config,
+            netns: None,
+        };
+        s.spawn_with("127.0.0.1:0", args);
+        s
+    }
+
+    /// Stop (SIGTERM) and start again on the same data dir with `args`.
+    pub fn restart_with_args(&mut self, args: &[&str]) {
+        self.stop();
+        self.spawn_with("127.0.0.1:0", args);
+    }
+
+    fn spawn_with(&mut self, listen: &str, args: &[&str]) {
         let cfg_path = self.dir.0.join("config.toml");
         std::fs::write(&cfg_path, &self.config).expect("write config");
         let log = std::fs::OpenOptions::new()
@@ -136,6 +183,7 @@ impl Server {
             .arg(self.data_dir())
             .arg("--config")
             .arg(&cfg_path)
+            .args(args)
             .env(
                 "RUST_LOG",
                 "info,meshdesk_signaling=debug,meshdesk_relay=debug",
@@ -148,14 +196,28 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                    let _ = tx.send(url.to_string());
+                if let Some(fp) = line.strip_prefix(FINGERPRINT_LINE) {
+                    let _ = tx.send(Printed::Fingerprint(fp.trim().to_string()));
+                }
+                let url = line
+                    .split_whitespace()
+                    .find(|w| w.starts_with("http://") || w.starts_with("https://"));
+                if let Some(url) = url {
+                    let _ = tx.send(Printed::Url(url.to_string()));
                 }
             }
         });
-        self.base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("server did not start; log:\n{}", self.log_text()));
+        self.fingerprint = None;
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Printed::Fingerprint(fp)) => self.fingerprint = Some(fp),
+                Ok(Printed::Url(url)) => {
+                    self.base = url;
+                    break;
+                }
+                Err(_) => panic!("server did not start; log:\n{}", self.log_text()),
+            }
+        }
         self.child = Some(child);
     }
 
@@ -179,7 +241,12 @@ impl Server {
     /// configured with the old URL find it again).
     pub fn restart_same_address(&mut self) {
         self.stop();
-        let addr = self.base.trim_start_matches("http://").to_string();
+        let addr = self
+            .base
+            .split("://")
+            .last()
+            .unwrap_or_default()
+            .to_string();
         self.spawn(&addr);
     }
 
@@ -219,12 +286,9 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// `ws://127.0.0.1:PORT/api/v1/ws/{kind}`
+    /// `ws://127.0.0.1:PORT/api/v1/ws/{kind}` (`wss://` under TLS)
     pub fn ws_url(&self, kind: &str) -> String {
-        format!(
-            "{}/api/v1/ws/{kind}",
-            self.base.replacen("http://", "ws://", 1)
-        )
+        format!("{}/api/v1/ws/{kind}", self.base.replacen("http", "ws", 1))
     }
 
     /// The SQLite file.

@@ -3,6 +3,7 @@
 // `cleanup()`; tests wait on conditions with deadlines, never bare sleeps.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { createServer, connect } from 'node:net';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,17 +104,32 @@ class Proc {
   }
 }
 
-/** meshdesk-signaling on a free port with a fresh data dir. */
-export async function startServer(config = 'signup = "open"\n[relay]\nenabled = false\n') {
+/**
+ * A test CA and a server certificate it signs for `names`, made by
+ * meshdesk-test-certs (tests/src/bin): `{ ca_file, cert, key, fingerprint,
+ * nss_home }`, where `nss_home` is a HOME whose NSS database trusts the CA.
+ */
+export function testCertificates(names = ['127.0.0.1', 'localhost']) {
+  const dir = tempDir('tls');
+  return JSON.parse(execFileSync(bin('meshdesk-test-certs'), [dir, ...names]).toString());
+}
+
+/**
+ * meshdesk-signaling on a free port with a fresh data dir; with `tls`
+ * (from testCertificates) it serves HTTPS with that certificate, and the
+ * returned server carries the certificates for clients (`server.tls`).
+ */
+export async function startServer(config = 'signup = "open"\n[relay]\nenabled = false\n', { tls } = {}) {
   const dir = tempDir('server');
-  writeFileSync(join(dir, 'config.toml'), config);
+  const tlsTable = tls ? `\n[tls]\ncert = "${tls.cert}"\nkey = "${tls.key}"\n` : '';
+  writeFileSync(join(dir, 'config.toml'), config + tlsTable);
   const log = join(dir, 'server.log');
   const p = new Proc(bin('meshdesk-signaling'),
     ['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--config', join(dir, 'config.toml')],
     { log, env: { ...process.env, RUST_LOG: 'info' } });
-  const line = await p.line((l) => l.includes('listening on http://'), 'the server to listen');
-  const url = line.slice(line.indexOf('http://')).trim();
-  return { url, proc: p, log: () => readFileSync(log, 'utf8') };
+  const line = await p.line((l) => l.includes('listening on http'), 'the server to listen');
+  const url = line.slice(line.indexOf('http')).trim();
+  return { url, tls, proc: p, log: () => readFileSync(log, 'utf8') };
 }
 
 /**
@@ -165,11 +181,15 @@ export async function probeWindow(x, { width, height, left, top, color, flip }) 
   };
 }
 
-/** Run an enroll command as shown by the web UI, with a private config. */
-export function enroll(command, config, name) {
+/**
+ * Run an enroll command as shown by the web UI, with a private config
+ * (and, for a server with a test certificate, its CA file).
+ */
+export function enroll(command, config, name, server) {
   const args = command.trim().split(/\s+/);
   if (args[0] !== 'meshdesk-host') throw new Error(`unexpected command: ${command}`);
-  const extra = ['--config', config, ...(name ? ['--name', name] : [])];
+  const extra = ['--config', config, ...(name ? ['--name', name] : []),
+    ...(server?.tls ? ['--ca-file', server.tls.ca_file] : [])];
   execFileSync(bin('meshdesk-host'), [...args.slice(1), ...extra], { stdio: 'pipe' });
   return readFileSync(config, 'utf8').match(/device_id = "([^"]+)"/)[1];
 }
@@ -178,7 +198,7 @@ export function enroll(command, config, name) {
 export async function enrollWithToken(server, token, name) {
   const { code } = await rest(server, 'POST', '/enrollment-codes', { token });
   const config = join(tempDir('host'), 'host.toml');
-  const deviceId = enroll(`meshdesk-host enroll --server ${server.url} --code ${code}`, config, name);
+  const deviceId = enroll(`meshdesk-host enroll --server ${server.url} --code ${code}`, config, name, server);
   return { config, deviceId };
 }
 
@@ -216,7 +236,7 @@ export async function startWithDevice({ config, ...device } = {}) {
   const server = await startServer(config);
   const alice = await createUser(server, 'alice');
   const started = await startDevice(server, alice, device);
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(server);
   return { server, alice, browser, ...started };
 }
 
@@ -232,12 +252,15 @@ export function onlineDevice(page, deviceId) {
 
 /**
  * Debian's Chromium, headless. Each user gets their own context (cookies)
- * from `browser.newContext()`.
+ * from `browser.newContext()`. For a server with a test certificate it
+ * runs with a HOME whose NSS database trusts the test CA, as a user who
+ * imported it would.
  */
-export async function launchBrowser() {
+export async function launchBrowser(server) {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
+    env: server?.tls ? { ...process.env, HOME: server.tls.nss_home } : process.env,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -283,10 +306,34 @@ export async function rest(server, method, path, { token, body } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const url = `${server.url}/api/v1${path}`;
+  const init = { method, headers, body: body && JSON.stringify(body) };
+  const res = server.tls ? await fetchTrusting(url, init, server.tls.ca_file) : await fetch(url, init);
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+/**
+ * `fetch` for an https:// server whose certificate the test CA in
+ * `caFile` signed (Node's fetch takes no CA of its own).
+ */
+function fetchTrusting(url, { method, headers, body }, caFile) {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, ca: readFileSync(caFile) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({
+        ok: res.statusCode >= 200 && res.statusCode < 300,
+        status: res.statusCode,
+        headers: res.headers,
+        text: async () => text,
+      }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export async function createUser(server, username, password = 'correct horse battery') {

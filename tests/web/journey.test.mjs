@@ -1,26 +1,43 @@
 // A new user's first minutes: sign up, add a device with the command the
 // page shows, watch it come online, connect, see and control the remote PC.
+// Run twice: over plain HTTP, and over HTTPS served by the server itself
+// with a test CA's certificate, which Chromium trusts through its NSS
+// database and the host through `--ca-file`.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   cleanup, enroll, hex, launchBrowser, near, newPage, probeWindow, remotePixel, screenPoint, startHost,
-  startServer, startXvfb, tempDir, waitFor,
+  startServer, startXvfb, tempDir, testCertificates, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
 
-test('sign up, add a device, connect, see and control it', async () => {
-  const server = await startServer();
+test('sign up, add a device, connect, see and control it', () => journey());
+
+test('the same over HTTPS with a certificate the browser and the host trust', () => journey({
+  tls: testCertificates(['127.0.0.1', 'localhost']),
+}));
+
+/** The journey, on a server over HTTPS when `tls` is given. */
+async function journey({ tls } = {}) {
+  const server = await startServer(undefined, { tls });
+  assert.ok(server.url.startsWith(tls ? 'https://' : 'http://'), server.url);
   const x = await startXvfb(1280, 720);
   // Known content: a red left half, and a blue window lower right that
   // reports what it receives.
   await probeWindow(x, { width: 640, height: 720, left: 0, top: 0, color: 'ff0000' });
   const probe = await probeWindow(x, { width: 400, height: 300, left: 800, top: 360, color: '0000ff' });
 
-  const page = await newPage(await launchBrowser());
-  await page.goto(server.url);
+  const page = await newPage(await launchBrowser(server));
+  const loaded = await page.goto(server.url);
+  if (tls) {
+    // Served by the server itself: HTTPS, verified by the browser.
+    const security = await loaded.securityDetails();
+    assert.ok(security, 'the page came over TLS');
+    assert.equal(security.issuer, 'Meshdesk test CA');
+  }
 
   // Sign up.
   await page.getByRole('button', { name: 'Create an account' }).click();
@@ -40,7 +57,7 @@ test('sign up, add a device, connect, see and control it', async () => {
   await page.getByText(/expires at/).waitFor();
   await page.getByRole('button', { name: 'Close' }).click();
   const config = join(tempDir('host'), 'host.toml');
-  const deviceId = enroll(command, config, 'office-pc');
+  const deviceId = enroll(command, config, 'office-pc', server);
 
   // It appears, offline, without a reload; then comes online live.
   const item = page.locator(`[data-device-id="${deviceId}"]`);
@@ -115,4 +132,4 @@ test('sign up, add a device, connect, see and control it', async () => {
   await page.getByTestId('feed').getByText(/alice disconnected from office-pc \(owner\), \d+ s/).waitFor();
   await page.getByTestId('feed').getByText('alice connected to office-pc (owner)').waitFor();
   assert.deepEqual(page.errors, []);
-});
+}

@@ -1,6 +1,8 @@
 // A viewer whose network drops all UDP (as some corporate and hotel
 // networks do): Chromium, in its own network namespace behind such a
-// router, reaches the host through the server's TURN relay over TCP.
+// router, reaches the host through the server's TURN relay over TCP. The
+// page comes from another machine, so it must come over HTTPS: the second
+// world's server serves a test CA's certificate, which Chromium trusts.
 // The topology comes from meshdesk-nat-world (tests/src/bin); root only:
 // elsewhere the test fails, or is skipped and counted with
 // MESHDESK_ALLOW_SKIP=1 (see skip.mjs).
@@ -16,14 +18,20 @@ import { prerequisiteMet } from './skip.mjs';
 
 let world;
 after(async () => {
-  world?.stdin.end();
-  await new Promise((r) => (world && world.exitCode === null ? world.on('exit', r) : r()));
+  await stopWorld();
   await cleanup();
 });
 
-/** Start the topology; resolves with its description. */
-function startWorld() {
-  world = spawn(bin('meshdesk-nat-world'), [], { stdio: ['pipe', 'pipe', 'ignore'] });
+/** End the running topology, if any. */
+async function stopWorld() {
+  world?.stdin.end();
+  await new Promise((r) => (world && world.exitCode === null ? world.on('exit', r) : r()));
+  world = undefined;
+}
+
+/** Start the topology (`--https`: its server over HTTPS); resolves with its description. */
+function startWorld(args = []) {
+  world = spawn(bin('meshdesk-nat-world'), args, { stdio: ['pipe', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     world.stdout.on('data', (d) => {
@@ -35,8 +43,8 @@ function startWorld() {
   });
 }
 
-/** Chromium inside the viewer's namespace, with `extra` flags. */
-function launchInNamespace(ns, extra = []) {
+/** Chromium inside the viewer's namespace, with `home` as its HOME (an NSS database). */
+function launchInNamespace(ns, home) {
   const dir = tempDir('netns-chromium');
   const wrapper = join(dir, 'chromium-in-netns');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} /usr/bin/chromium "$@"\n`);
@@ -45,7 +53,8 @@ function launchInNamespace(ns, extra = []) {
     executablePath: wrapper,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    env: home ? { ...process.env, HOME: home } : process.env,
   });
 }
 
@@ -75,7 +84,7 @@ async function connect(page, w) {
 }
 
 test('a viewer without UDP connects through TURN over TCP', { timeout: 120000 }, async (t) => {
-  const w = await startWorld();
+  let w = await startWorld();
   if (!prerequisiteMet(t, w.unavailable)) return;
   // The page comes from another machine over plain HTTP, which is not a
   // secure context: no WebCrypto, so the remote PC cannot be verified and
@@ -88,9 +97,12 @@ test('a viewer without UDP connects through TURN over TCP', { timeout: 120000 },
   } finally {
     await browser.close();
   }
-  // Served over HTTPS the page would be one; the flag makes this origin
-  // count as secure, as HTTPS would.
-  browser = await launchInNamespace(w.viewer_ns, [`--unsafely-treat-insecure-origin-as-secure=${new URL(w.url).origin}`]);
+  // Served over HTTPS it is one: the same topology, its server with a
+  // test CA's certificate for its address, trusted by this browser.
+  await stopWorld();
+  w = await startWorld(['--https']);
+  assert.ok(w.url.startsWith('https://'), w.url);
+  browser = await launchInNamespace(w.viewer_ns, w.nss_home);
   try {
     const page = await (await browser.newContext()).newPage();
     const errors = [];

@@ -32,6 +32,9 @@ pub enum Command {
         server: String,
         #[arg(long)]
         username: String,
+        /// How an https:// server's certificate is verified.
+        #[command(flatten)]
+        trust: crate::account::TrustArgs,
     },
     /// Sign out and delete the stored token.
     Logout,

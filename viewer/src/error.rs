@@ -12,6 +12,10 @@ pub enum ViewerError {
     /// `--server` is not an `http(s)://host[:port]` URL.
     #[error("invalid server URL `{0}`: expected http://HOST[:PORT] or https://HOST[:PORT]")]
     BadUrl(String),
+    /// The TLS options are unusable (a bad fingerprint, an unreadable CA
+    /// file).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The server could not be reached at all.
     #[error("cannot reach the server at {url}: {reason}")]
     Unreachable { url: String, reason: String },

@@ -34,9 +34,11 @@ fn run(cli: Cli) -> Result<(), ViewerError> {
         .build()
         .map_err(|e| ViewerError::ConnectionFailed(format!("cannot start the runtime: {e}")))?;
     match cli.command {
-        Command::Login { server, username } => {
-            runtime.block_on(account::login(&path, &server, &username))
-        }
+        Command::Login {
+            server,
+            username,
+            trust,
+        } => runtime.block_on(account::login(&path, &server, &username, &trust)),
         Command::Logout => runtime.block_on(account::logout(&path)),
         Command::List { json } => runtime.block_on(account::list(&path, json)),
         Command::Connect(args) => connect::connect(&runtime, &path, &args),

@@ -21,6 +21,15 @@ const DEFAULT_MAX_FPS: u32 = 30;
 pub struct HostConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
     pub server: String,
+    /// PEM file with the CA that signed the server's certificate (or the
+    /// self-signed certificate itself) for `https://` servers. Default
+    /// none: the system's trusted CAs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The SHA-256 fingerprint the server printed at start; only that
+    /// certificate is accepted. Default none. Not with `ca_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_fingerprint: Option<String>,
     /// The id the server gave this device at enrollment.
     pub device_id: String,
     /// Name shown to users.
@@ -55,6 +64,8 @@ impl std::fmt::Debug for HostConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostConfig")
             .field("server", &self.server)
+            .field("ca_file", &self.ca_file)
+            .field("server_fingerprint", &self.server_fingerprint)
             .field("device_id", &self.device_id)
             .field("name", &self.name)
             .field("private_key", &"***")
@@ -100,6 +111,7 @@ impl HostConfig {
             reason: where_in(&text, &e),
         })?;
         cfg.signing_key(path)?;
+        super::tls::trust(&cfg, path)?;
         if cfg.max_fps == 0 || cfg.max_fps > 120 {
             return Err(AgentError::ConfigInvalid {
                 path: path.to_path_buf(),
@@ -192,6 +204,8 @@ mod tests {
     fn sample() -> HostConfig {
         HostConfig {
             server: "http://127.0.0.1:1".into(),
+            ca_file: None,
+            server_fingerprint: None,
             device_id: "dev_x".into(),
             name: "pc".into(),
             private_key: STANDARD.encode([7u8; 32]),

@@ -9,8 +9,10 @@ use ed25519_dalek::SigningKey;
 use meshdesk_peer::server_url;
 use meshdesk_protocol::rest::{EnrollRequest, EnrollResponse, ErrorBody};
 
+use meshdesk_tls::Trust;
+
 use super::config::HostConfig;
-use super::AgentError;
+use super::{tls, AgentError};
 
 /// Check and normalise a server base URL (`http(s)://host[:port]`).
 pub fn normalise_server(url: &str) -> Result<String, AgentError> {
@@ -39,12 +41,14 @@ pub fn hostname() -> String {
 }
 
 /// Enroll with the server and write the config file. The config path is
-/// checked for writability before the one-time code is spent.
+/// checked for writability before the one-time code is spent. `trust`
+/// (how the server's certificate is verified) is kept in the file.
 pub async fn enroll(
     server: &str,
     code: &str,
     name: &str,
     path: &Path,
+    trust: &Trust,
 ) -> Result<HostConfig, AgentError> {
     let server = normalise_server(server)?;
     check_writable(path)?;
@@ -56,7 +60,7 @@ pub async fn enroll(
         os: os_description(),
     };
     let url = format!("{server}/api/v1/enroll");
-    let resp = reqwest::Client::new()
+    let resp = tls::http_client(trust)?
         .post(&url)
         .json(&body)
         .send()
@@ -80,6 +84,8 @@ pub async fn enroll(
         .map_err(|e| AgentError::Protocol(format!("enroll reply: {e}")))?;
     let cfg = HostConfig {
         server,
+        ca_file: trust.ca_file().cloned().map(tls::absolute),
+        server_fingerprint: trust.fingerprint().map(|f| f.to_string()),
         device_id: ok.device_id,
         name: ok.name,
         private_key: STANDARD.encode(key.to_bytes()),
@@ -109,7 +115,10 @@ fn check_writable(path: &Path) -> Result<(), AgentError> {
 }
 
 /// The innermost error message (reqwest wraps the useful part).
-fn root_cause(e: &dyn std::error::Error) -> String {
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(refused) = meshdesk_tls::refusal(e) {
+        return refused.to_string();
+    }
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -22,6 +22,9 @@ pub enum AgentError {
     /// The server URL is not usable.
     #[error("invalid server URL `{0}`: expected http://HOST:PORT or https://HOST")]
     BadUrl(String),
+    /// TLS could not be set up (the CA file, the system's CAs).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The server could not be reached.
     #[error("cannot reach the server at {url}: {reason}")]
     Unreachable { url: String, reason: String },

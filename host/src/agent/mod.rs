@@ -13,5 +13,6 @@ pub mod run;
 pub mod session;
 mod sessions;
 pub mod status;
+pub mod tls;
 
 pub use error::AgentError;

@@ -44,11 +44,12 @@ pub async fn run(
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);
+    let options = super::tls::signal_options(&cfg)?;
     tokio::pin!(shutdown);
     loop {
         let began = Instant::now();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch, &status) => r,
+            r = connect_and_serve(&url, &options, &cfg, &key, &mut sessions, &mut watch, &status) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
         };
         status.set_online(false);
@@ -80,6 +81,7 @@ fn ws_url(server: &str) -> String {
 
 async fn connect_and_serve(
     url: &str,
+    options: &ConnectOptions,
     cfg: &HostConfig,
     key: &SigningKey,
     sessions: &mut Sessions,
@@ -87,7 +89,7 @@ async fn connect_and_serve(
     status: &StatusFile,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
-        SignalClient::connect(url, ConnectOptions::default())
+        SignalClient::connect(url, options.clone())
             .await
             .map_err(|e| AgentError::Unreachable {
                 url: cfg.server.clone(),

@@ -73,10 +73,13 @@ pub async fn logout(State(st): State<AppState>, auth: AuthUser) -> Result<Respon
     st.store.delete_token(&auth.token.hash())?;
     st.hub.close_viewers_with_token(&auth.token.hash());
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("meshdesk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    let clear = if st.config.cookie_secure {
+        "meshdesk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+    } else {
+        "meshdesk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    };
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(clear));
     Ok(resp)
 }
 

@@ -69,6 +69,15 @@ mod tests {
     }
 
     #[test]
+    fn the_https_origin_of_the_server_itself_passes() {
+        // Served over HTTPS ([tls]), the page's origin is https://HOST.
+        let h = headers(Some("https://192.168.1.5:8443"), "192.168.1.5:8443");
+        assert!(origin_allowed(&h, &[], true));
+        let other_port = headers(Some("https://192.168.1.5:9999"), "192.168.1.5:8443");
+        assert!(!origin_allowed(&other_port, &[], true));
+    }
+
+    #[test]
     fn missing_origin_passes_only_when_not_required() {
         assert!(origin_allowed(&headers(None, "h"), &[], false));
         assert!(!origin_allowed(&headers(None, "h"), &[], true));

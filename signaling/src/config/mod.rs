@@ -19,12 +19,14 @@ use crate::error::{Error, Result};
 mod checks;
 mod events;
 mod public_url;
+mod tls;
 mod turn_external;
 mod webhooks;
 
 use checks::positive;
 
 pub use events::{EventsFile, EventsSettings};
+pub use tls::{TlsFile, TlsMode, TlsSettings};
 pub use turn_external::{TurnExternal, TurnExternalFile};
 pub use webhooks::{WebhookSettings, WebhooksFile};
 
@@ -60,7 +62,9 @@ pub struct FileConfig {
     pub token_ttl_hours: Option<u64>,
     /// Lifetime of an enrollment code in minutes. Default 15.
     pub enrollment_code_ttl_minutes: Option<u64>,
-    /// Set the `Secure` flag on the session cookie (behind HTTPS). Default false.
+    /// Set the `Secure` flag on the session cookie (behind HTTPS). Default
+    /// false; always on when the server serves HTTPS (`[tls]`) or
+    /// `public_url` is `https://`.
     pub cookie_secure: Option<bool>,
     /// Extra browser origins allowed to open WebSockets and use the cookie,
     /// besides the server's own origin. Default none.
@@ -105,6 +109,9 @@ pub struct FileConfig {
     /// The activity feed: `retention_days` (default 30).
     #[serde(default)]
     pub events: EventsFile,
+    /// HTTPS served by the server itself. Default: plain HTTP.
+    #[serde(default)]
+    pub tls: TlsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -125,6 +132,8 @@ pub struct CliOverrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub config: Option<PathBuf>,
+    /// `--tls-self-signed`.
+    pub tls_self_signed: bool,
 }
 
 /// The validated configuration the server runs with.
@@ -157,6 +166,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The activity feed's retention.
     pub events: EventsSettings,
+    /// HTTPS served by the server itself, and HSTS.
+    pub tls: TlsSettings,
 }
 
 impl Config {
@@ -188,15 +199,36 @@ impl Config {
         if let Some(v) = &cli.data_dir {
             file.data_dir = Some(v.clone());
         }
-        Config::from_file(file)
+        Config::from_file_with(file, cli.tls_self_signed)
     }
 
     /// Validate a parsed file into a config, naming the field on error.
     pub fn from_file(f: FileConfig) -> Result<Config> {
+        Config::from_file_with(f, false)
+    }
+
+    /// [`Config::from_file`] with `--tls-self-signed` given or not.
+    pub fn from_file_with(f: FileConfig, tls_self_signed: bool) -> Result<Config> {
+        let tls = TlsSettings::from_file(f.tls, tls_self_signed)?;
+        let public_url = public_url::check(f.public_url)?;
+        public_url::check_with_tls(public_url.as_ref(), &tls)?;
+        let cookie_secure = f.cookie_secure.unwrap_or(false)
+            || tls.enabled()
+            || public_url.as_ref().is_some_and(|u| u.scheme() == "https");
         let listen = checks::listen(f.listen)?;
         let (heartbeat_secs, heartbeat_timeout) =
             checks::heartbeats(f.heartbeat_secs, f.heartbeat_timeout_secs)?;
-        let allowed_origins = checks::origins(f.allowed_origins.unwrap_or_default())?;
+        let mut allowed_origins = checks::origins(f.allowed_origins.unwrap_or_default())?;
+        // Behind a proxy the page's origin is `public_url`'s, whatever
+        // `Host` the proxy passes on.
+        if let Some(origin) = public_url
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+        {
+            if !allowed_origins.contains(&origin) {
+                allowed_origins.push(origin);
+            }
+        }
         let ice_servers = checks::ice_servers(f.ice_servers)?;
         let session_resume_grace = checks::resume_grace(f.session_resume_grace_secs)?;
         let hours = positive("token_ttl_hours", f.token_ttl_hours.unwrap_or(720))?;
@@ -221,10 +253,10 @@ impl Config {
             signup: f.signup.unwrap_or(SignupPolicy::FirstUserOnly),
             token_ttl: Duration::from_secs(3600 * hours),
             enrollment_code_ttl: Duration::from_secs(60 * minutes),
-            cookie_secure: f.cookie_secure.unwrap_or(false),
+            cookie_secure,
             allowed_origins,
             trusted_proxies: f.trusted_proxies.unwrap_or_default(),
-            public_url: public_url::check(f.public_url)?,
+            public_url,
             heartbeat_secs,
             heartbeat_timeout,
             max_body_bytes,
@@ -239,6 +271,7 @@ impl Config {
             turn_external: TurnExternal::from_file(f.turn_external)?,
             webhooks: WebhookSettings::from_file(f.webhooks)?,
             events: EventsSettings::from_file(f.events)?,
+            tls,
         })
     }
 

@@ -29,9 +29,35 @@ pub fn check(text: Option<String>) -> Result<Option<Url>> {
     Ok(Some(url))
 }
 
+/// When the server serves HTTPS itself, users open it over https: an
+/// `http://` public URL would make passkeys (and the origin checks) name
+/// an origin no page has.
+pub fn check_with_tls(url: Option<&Url>, tls: &super::TlsSettings) -> Result<()> {
+    match url {
+        Some(u) if tls.enabled() && u.scheme() != "https" => Err(Error::Config(format!(
+            "public_url: `{u}` must be https:// when the server serves HTTPS ([tls])"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn under_tls_it_must_be_https() {
+        let tls = |self_signed| {
+            super::super::TlsSettings::from_file(Default::default(), self_signed).expect("ok")
+        };
+        let http = check(Some("http://desk.lan".into())).expect("ok");
+        let https = check(Some("https://desk.lan".into())).expect("ok");
+        assert!(check_with_tls(http.as_ref(), &tls(false)).is_ok());
+        let e = check_with_tls(http.as_ref(), &tls(true)).expect_err("http under TLS");
+        assert!(e.to_string().contains("public_url"), "{e}");
+        assert!(check_with_tls(https.as_ref(), &tls(true)).is_ok());
+        assert!(check_with_tls(None, &tls(true)).is_ok());
+    }
 
     #[test]
     fn origins_with_a_domain_pass() {

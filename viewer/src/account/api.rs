@@ -22,7 +22,8 @@ pub fn viewer_ws_url(server: &str) -> String {
 
 /// A REST client of the login's server, sending its token.
 pub fn client(login: &Login) -> Result<Client, ViewerError> {
-    Ok(Client::new(&login.server)
+    let trust = crate::account::server_trust::of_login(login)?;
+    Ok(Client::with_trust(&login.server, &trust)
         .map_err(|e| rest_error(e, Call::Authorized))?
         .with_token(login.token.clone()))
 }
@@ -42,6 +43,7 @@ pub fn rest_error(e: meshdesk_client::Error, call: Call) -> ViewerError {
     match e {
         E::BadUrl(url) => ViewerError::BadUrl(url),
         E::Unreachable { url, reason } => ViewerError::Unreachable { url, reason },
+        E::Tls(reason) => ViewerError::Tls(reason),
         E::BadReply(reason) => ViewerError::Server(format!("unexpected reply: {reason}")),
         E::TooManyAttempts { retry_after_secs } => ViewerError::TooManyAttempts(retry_after_secs),
         E::SecondFactor { .. } => ViewerError::SecondFactor("wrong authentication code".into()),

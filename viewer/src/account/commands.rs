@@ -9,15 +9,22 @@ use meshdesk_protocol::rest::Device;
 use super::{second_factor, table};
 use crate::account::api::{self, rest_error, Call};
 use crate::account::login_file::Login;
+use crate::account::server_trust::TrustArgs;
 use crate::ViewerError;
 
 /// Environment variable that supplies the password without a prompt.
 pub const PASSWORD_ENV: &str = "MESHDESK_PASSWORD";
 
 /// Sign in and save the token.
-pub async fn login(path: &Path, server: &str, username: &str) -> Result<(), ViewerError> {
-    let api =
-        Client::new(&api::normalise_server(server)?).map_err(|e| rest_error(e, Call::SignIn))?;
+pub async fn login(
+    path: &Path,
+    server: &str,
+    username: &str,
+    trust_args: &TrustArgs,
+) -> Result<(), ViewerError> {
+    let trust = trust_args.trust()?;
+    let api = Client::with_trust(&api::normalise_server(server)?, &trust)
+        .map_err(|e| rest_error(e, Call::SignIn))?;
     let password = read_password()?;
     let code = second_factor::code_from_env()?;
     let reply = match api.sign_in(username, &password, code.as_deref()).await {
@@ -36,6 +43,8 @@ pub async fn login(path: &Path, server: &str, username: &str) -> Result<(), View
     .map_err(|e| rest_error(e, Call::SignIn))?;
     let login = Login {
         server: api.server().to_string(),
+        ca_file: trust.ca_file().cloned(),
+        server_fingerprint: trust.fingerprint().map(|f| f.to_string()),
         username: reply.username.clone(),
         token: reply.token,
         expires_at: reply.expires_at,

@@ -16,6 +16,12 @@ use crate::ViewerError;
 pub struct Login {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
     pub server: String,
+    /// The CA file an `https://` server is verified with (`--ca-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The server certificate's pinned fingerprint (`--server-fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_fingerprint: Option<String>,
     /// Who signed in.
     pub username: String,
     /// Bearer token from `POST /api/v1/login`. Secret.
@@ -28,6 +34,8 @@ impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Login")
             .field("server", &self.server)
+            .field("ca_file", &self.ca_file)
+            .field("server_fingerprint", &self.server_fingerprint)
             .field("username", &self.username)
             .field("token", &"***")
             .field("expires_at", &self.expires_at)
@@ -120,6 +128,8 @@ mod tests {
     fn sample() -> Login {
         Login {
             server: "http://127.0.0.1:8080".into(),
+            ca_file: None,
+            server_fingerprint: None,
             username: "alice".into(),
             token: "mdt_secret".into(),
             expires_at: 2_000,

@@ -13,8 +13,10 @@ pub mod commands;
 pub mod known_devices;
 pub mod login_file;
 pub mod second_factor;
+pub mod server_trust;
 pub mod table;
 
 pub use commands::{find_device, list, login, logout, signed_in, PASSWORD_ENV};
 pub use login_file::Login;
 pub use second_factor::TOTP_ENV;
+pub use server_trust::TrustArgs;

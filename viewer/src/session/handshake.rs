@@ -37,13 +37,15 @@ pub struct SignalTarget {
 }
 
 impl SignalTarget {
-    pub fn new(login: &Login) -> Self {
-        Self {
+    pub fn new(login: &Login) -> Result<Self, ViewerError> {
+        let tls = crate::account::server_trust::client_config(login)?;
+        Ok(Self {
             url: viewer_ws_url(&login.server),
             options: ConnectOptions::default()
                 .with_bearer(login.bearer())
-                .with_heartbeat(HEARTBEAT.0, HEARTBEAT.1),
-        }
+                .with_heartbeat(HEARTBEAT.0, HEARTBEAT.1)
+                .with_tls(tls),
+        })
     }
 }
 
@@ -108,7 +110,7 @@ async fn establish_inner(
     relay_only: bool,
     deadline: &mut tokio::time::Instant,
 ) -> Result<Established, Option<ViewerError>> {
-    let target = SignalTarget::new(login);
+    let target = SignalTarget::new(login).map_err(Some)?;
     let (signal_tx, mut signal_rx) = within(*deadline, async {
         SignalClient::<ViewerToServer, ServerToViewer>::connect(&target.url, target.options.clone())
             .await
