@@ -50,8 +50,18 @@ async fn main() -> anyhow::Result<()> {
             relay.public_addr()
         );
     }
+    let metrics = meshdesk_signaling::metrics::serve::bind(&state).await?;
     // Scripts and tests read this line to find the server.
     println!("meshdesk-signaling listening on http://{addr}");
+    // `[metrics] listen`: served beside the main listener while it runs.
+    let _metrics = match metrics {
+        Some(l) => {
+            println!("meshdesk-signaling metrics on http://{}", l.local_addr()?);
+            let serve = meshdesk_signaling::metrics::serve::serve_own(state.clone(), l);
+            Some(meshdesk_tasks::AbortOnDrop::spawn(serve))
+        }
+        None => None,
+    };
     meshdesk_signaling::run(state, listener, meshdesk_signaling::shutdown_signal()).await?;
     Ok(())
 }

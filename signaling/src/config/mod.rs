@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 mod checks;
 mod events;
+mod metrics;
 mod public_url;
 mod turn_external;
 mod webhooks;
@@ -25,6 +26,7 @@ mod webhooks;
 use checks::positive;
 
 pub use events::{EventsFile, EventsSettings};
+pub use metrics::{MetricsFile, MetricsPlace, MetricsSettings};
 pub use turn_external::{TurnExternal, TurnExternalFile};
 pub use webhooks::{WebhookSettings, WebhooksFile};
 
@@ -105,6 +107,9 @@ pub struct FileConfig {
     /// The activity feed: `retention_days` (default 30).
     #[serde(default)]
     pub events: EventsFile,
+    /// `GET /metrics`: off unless `enabled` or `listen`; optional `token`.
+    #[serde(default)]
+    pub metrics: MetricsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -157,6 +162,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The activity feed's retention.
     pub events: EventsSettings,
+    /// Where `GET /metrics` is served, and its token.
+    pub metrics: MetricsSettings,
 }
 
 impl Config {
@@ -182,6 +189,7 @@ impl Config {
         }
         relay_settings::apply_env(&mut file.relay, env)?;
         turn_external::apply_env(&mut file.turn_external, env);
+        metrics::apply_env(&mut file.metrics, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -239,6 +247,7 @@ impl Config {
             turn_external: TurnExternal::from_file(f.turn_external)?,
             webhooks: WebhookSettings::from_file(f.webhooks)?,
             events: EventsSettings::from_file(f.events)?,
+            metrics: MetricsSettings::from_file(f.metrics)?,
         })
     }
 

@@ -11,6 +11,7 @@ mod api_tokens;
 mod devices;
 mod events;
 mod factors;
+mod ping;
 mod retention;
 mod schema;
 mod shares;
