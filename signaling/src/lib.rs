@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod bundle;
 pub mod clock;

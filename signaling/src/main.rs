@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use meshdesk_signaling::backup::command::Maintenance;
+use meshdesk_signaling::backup::DataDirLock;
 use meshdesk_signaling::config::{CliOverrides, Config};
 
 /// The Meshdesk server: accounts, devices, presence, feed, sessions, web UI.
@@ -19,6 +21,9 @@ struct Cli {
     /// TOML configuration file (see meshdesk-signaling.example.toml)
     #[arg(long)]
     config: Option<PathBuf>,
+    /// `backup FILE` or `restore FILE` instead of serving
+    #[command(subcommand)]
+    command: Option<Maintenance>,
 }
 
 #[tokio::main]
@@ -31,11 +36,18 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config = Config::load(&CliOverrides {
+    let overrides = CliOverrides {
         listen: cli.listen,
         data_dir: cli.data_dir,
         config: cli.config,
-    })?;
+    };
+    if let Some(command) = cli.command {
+        println!("{}", command.run(overrides)?);
+        return Ok(());
+    }
+    let config = Config::load(&overrides)?;
+    // Held while serving: `restore` refuses to run under a live server.
+    let _data_lock = DataDirLock::shared(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
