@@ -14,7 +14,7 @@ pub use prometheus;
 pub use prometheus::Registry;
 
 pub use error::{Error, Result};
-pub use route::{encode, router, PATH};
+pub use route::{encode, router, serve, PATH};
 pub use token::Token;
 
 /// The prefix of every Meshdesk metric name.

@@ -64,6 +64,12 @@ async fn scrape(State(served): State<Arc<Served>>, headers: HeaderMap) -> Respon
     ([(header::CONTENT_TYPE, kind)], text).into_response()
 }
 
+/// Serve `router` (from [`router`]) on a listener of its own until the
+/// future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
 /// The registry's figures in the text exposition format.
 pub fn encode(registry: &Registry) -> String {
     let mut out = Vec::new();
