@@ -81,11 +81,31 @@ pub async fn scrape(url: &str, token: Option<&str>) -> Scrape {
     Scrape::parse(&body)
 }
 
-/// A port that was free a moment ago on 127.0.0.1, for a config that
-/// cannot take port 0 and tell it back.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+/// The address in a log line `... MESSAGE addr=ADDR` (ANSI colours
+/// removed), from the last such line.
+pub fn logged_addr(log: &str, message: &str) -> Option<String> {
+    let plain = strip_ansi(log);
+    let line = plain.lines().rev().find(|l| l.contains(message))?;
+    let (_, rest) = line.split_once("addr=")?;
+    Some(rest.split_whitespace().next()?.to_string())
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        for e in chars.by_ref() {
+            if e.is_ascii_alphabetic() {
+                break;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -103,5 +123,15 @@ mod tests {
         assert_eq!(s.value("meshdesk_h_bucket", &[("le", "+Inf")]), 2.0);
         assert_eq!(s.value("meshdesk_missing", &[]), 0.0);
         assert!(s.has("meshdesk_a") && !s.has("meshdesk_missing"));
+    }
+
+    #[test]
+    fn finds_a_logged_address_through_colours() {
+        let log = "\u{1b}[2mt\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m serving metrics \u{1b}[3maddr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:4242\n";
+        assert_eq!(
+            logged_addr(log, "serving metrics").as_deref(),
+            Some("127.0.0.1:4242")
+        );
+        assert_eq!(logged_addr(log, "something else"), None);
     }
 }

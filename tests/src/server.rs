@@ -82,6 +82,9 @@ pub struct Server {
     pub log: PathBuf,
     /// Network namespace the process runs in (`None`: the machine's own).
     netns: Option<String>,
+    /// URLs the process printed after its listening line (a metrics
+    /// listener's), in order.
+    printed: Option<mpsc::Receiver<String>>,
 }
 
 impl Server {
@@ -116,6 +119,7 @@ impl Server {
             dir,
             config,
             netns,
+            printed: None,
         };
         s.spawn(listen);
         s
@@ -157,6 +161,15 @@ impl Server {
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("server did not start; log:\n{}", self.log_text()));
         self.child = Some(child);
+        self.printed = Some(rx);
+    }
+
+    /// The next URL the server printed after its listening line (e.g.
+    /// `meshdesk-signaling metrics on http://ADDR`); fails after 10 s.
+    pub fn next_printed_url(&self) -> String {
+        let rx = self.printed.as_ref().expect("server running");
+        rx.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no further URL printed; log:\n{}", self.log_text()))
     }
 
     /// Process id of the running server (for reading `/proc/PID/status`).

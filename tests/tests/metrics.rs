@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use meshdesk_protocol::signal::{ErrorCode, ServerToViewer};
-use meshdesk_tests::prom::{free_port, get, scrape, Scrape};
+use meshdesk_tests::prom::{get, logged_addr, scrape, Scrape};
 use meshdesk_tests::viewer::{motion, wait_online, Running, ViewerHome};
 use meshdesk_tests::{Api, Host, Server, ViewerConn, Xvfb, WAIT};
 
@@ -68,13 +68,11 @@ async fn the_token_is_enforced_on_the_main_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_separate_listen_address_serves_metrics_and_the_main_one_does_not() {
-    let port = free_port();
-    let server = Server::start_with(&format!(
-        "signup = \"open\"\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"
-    ));
+    let server = Server::start_with("signup = \"open\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let own = server.next_printed_url();
     let (status, _) = get(&format!("{}/metrics", server.base), None).await;
     assert_eq!(status, 404, "not on the main listener");
-    let s = scrape(&format!("http://127.0.0.1:{port}/metrics"), None).await;
+    let s = scrape(&format!("{own}/metrics"), None).await;
     assert!(s.has("meshdesk_http_responses_total"), "{s:?}");
     // The main listener's health check is still there.
     let (status, _) = get(&format!("{}/healthz", server.base), None).await;
@@ -102,14 +100,19 @@ async fn session_setup() -> Session {
     let alice = api.user("alice").await;
     let x = Xvfb::start(640, 480);
     let mut host = Host::enroll(&server, &api, &alice, "xvfb-pc").await;
-    let port = free_port();
     let mut cfg = std::fs::read_to_string(&host.config).expect("host config");
     cfg.push_str(&format!(
-        "\n[metrics]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{HOST_TOKEN}\"\n"
+        "\n[metrics]\nlisten = \"127.0.0.1:0\"\ntoken = \"{HOST_TOKEN}\"\n"
     ));
     std::fs::write(&host.config, cfg).expect("write host config");
     host.run(&x);
     wait_online(&api, &alice, &host.device_id).await;
+    let mut addr = None;
+    meshdesk_tests::wait_until("the host's metrics address", WAIT, || {
+        addr = logged_addr(&host.log_text(), "serving metrics");
+        addr.is_some()
+    });
+    let addr = addr.expect("waited for it");
     let home = ViewerHome::new();
     let motion = motion(&x, &home.dir.0);
     Session {
@@ -118,7 +121,7 @@ async fn session_setup() -> Session {
         alice,
         x,
         host,
-        host_metrics: format!("http://127.0.0.1:{port}/metrics"),
+        host_metrics: format!("http://{addr}/metrics"),
         home,
         _motion: motion,
     }

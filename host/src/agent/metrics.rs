@@ -140,8 +140,11 @@ pub async fn start(
     let listener = TcpListener::bind(serve.listen)
         .await
         .map_err(|e| AgentError::Metrics(format!("cannot listen on {}: {e}", serve.listen)))?;
-    let addr = listener.local_addr().ok();
-    tracing::info!(addr = ?addr, "serving metrics");
+    match listener.local_addr() {
+        // Tests with `listen` on port 0 read the port from this line.
+        Ok(addr) => tracing::info!(%addr, "serving metrics"),
+        Err(e) => tracing::warn!(error = %e, "serving metrics on an unknown address"),
+    }
     let registry = metrics.registry.clone();
     let router = meshdesk_exporter::router(registry, serve.token.clone(), move || {
         if let Some(m) = &media {
