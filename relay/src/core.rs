@@ -20,6 +20,7 @@ use super::bucket::TokenBucket;
 use super::nonce::NonceKey;
 use super::policy::PeerPolicy;
 use super::settings::Limits;
+use super::stats::RelayStats;
 use super::wire::channel_data::is_channel_data;
 use super::wire::message::is_stun;
 use super::wire::{attr, Builder, ChannelData, Class, Message, Method};
@@ -90,6 +91,8 @@ pub struct RelayCore<S> {
     pub(super) next_id: AllocId,
     /// Data indications sent, for their transaction ids.
     pub(super) indications: u64,
+    /// Bytes relayed (both directions) since start, for [`RelayStats`].
+    pub(super) relayed_bytes: u64,
 }
 
 impl<S: Clone> RelayCore<S> {
@@ -104,12 +107,23 @@ impl<S: Clone> RelayCore<S> {
             total,
             next_id: 1,
             indications: 0,
+            relayed_bytes: 0,
         }
     }
 
     /// Allocations currently held (open or being opened).
     pub fn allocation_count(&self) -> usize {
         self.allocations.len()
+    }
+
+    /// The figures an operator watches (see [`RelayStats`]).
+    pub fn stats(&self) -> RelayStats {
+        RelayStats {
+            allocations_active: self.allocations.len() as u64,
+            // Ids are handed out from 1, one per allocation ever made.
+            allocations_total: self.next_id - 1,
+            relayed_bytes: self.relayed_bytes,
+        }
     }
 
     /// Bytes from a client: a STUN message or ChannelData. Anything else
@@ -224,6 +238,7 @@ impl<S: Clone> RelayCore<S> {
         }
         a.bucket.take(n);
         self.total.take(n);
+        self.relayed_bytes += n;
         true
     }
 }

@@ -411,6 +411,10 @@ fn channels_carry_data_both_ways() {
         panic!("{out:?}")
     };
     assert_eq!(bytes.len(), 12, "padded to 4 over TCP");
+    let stats = r.core.stats();
+    assert_eq!(stats.allocations_active, 1);
+    assert_eq!(stats.allocations_total, 1);
+    assert_eq!(stats.relayed_bytes, 8, "abc one way, hello the other");
     assert_eq!(
         ChannelData::decode(bytes),
         Ok(ChannelData {

@@ -34,6 +34,7 @@ mod permission;
 pub mod policy;
 mod secret;
 pub mod settings;
+pub mod stats;
 mod tcp;
 mod udp;
 pub mod wire;
@@ -55,6 +56,7 @@ use meshdesk_tasks::AbortOnDrop;
 pub use self::error::{Error, Result};
 pub use self::secret::SharedSecret;
 pub use self::settings::RelaySettings;
+pub use self::stats::RelayStats;
 
 /// How often expired allocations are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -232,6 +234,11 @@ impl Relay {
     /// Whether TURN over TCP is served.
     pub fn serves_tcp(&self) -> bool {
         self.tcp
+    }
+
+    /// Allocations and relayed bytes so far.
+    pub fn stats(&self) -> RelayStats {
+        self.shared.core().stats()
     }
 
     /// Stop serving: abort the listeners, delete every allocation (closing

@@ -121,10 +121,12 @@ pub fn request(
 
 /// The host accepts a session granted to it.
 pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), ErrorMsg> {
+    let now = now_ms();
     let s = st
         .hub
-        .with_sessions(|t| t.accept(session_id, device_id, now_ms()))
+        .with_sessions(|t| t.accept(session_id, device_id, now))
         .map_err(|e| route_error(e, session_id))?;
+    st.metrics.session_started(s.permission, now - s.created_at);
     st.hub.send_to_viewer(
         s.viewer_conn,
         ServerToViewer::SessionAccepted {

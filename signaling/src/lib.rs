@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod bundle;
 pub mod clock;
@@ -16,9 +17,11 @@ pub mod consent;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod health;
 pub mod hub;
 pub mod ice;
 pub mod limit;
+pub mod metrics;
 pub mod passkeys;
 pub mod resume;
 pub mod share_expiry;
@@ -83,6 +86,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         webhooks: webhooks::Webhooks::new(),
         share_expiry: Arc::new(tokio::sync::Notify::new()),
         passkeys: Arc::new(passkeys::Passkeys::default()),
+        metrics: Arc::new(metrics::Metrics::new()?),
     })
 }
 
@@ -119,9 +123,15 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .nest(api::PREFIX, api)
         .merge(web::router())
+        .merge(health::router())
+        .merge(metrics::serve::main_routes(&state))
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::http::count,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // Only method and path: query strings and headers may hold secrets.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use meshdesk_signaling::backup::command::Maintenance;
+use meshdesk_signaling::backup::DataDirLock;
 use meshdesk_signaling::config::{CliOverrides, Config};
 
 /// The Meshdesk server: accounts, devices, presence, feed, sessions, web UI.
@@ -24,6 +26,9 @@ struct Cli {
     /// start) [config: tls.self_signed]
     #[arg(long)]
     tls_self_signed: bool,
+    /// `backup FILE` or `restore FILE` instead of serving
+    #[command(subcommand)]
+    command: Option<Maintenance>,
 }
 
 #[tokio::main]
@@ -36,12 +41,19 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config = Config::load(&CliOverrides {
+    let overrides = CliOverrides {
         listen: cli.listen,
         data_dir: cli.data_dir,
         config: cli.config,
         tls_self_signed: cli.tls_self_signed,
-    })?;
+    };
+    if let Some(command) = cli.command {
+        println!("{}", command.run(overrides)?);
+        return Ok(());
+    }
+    let config = Config::load(&overrides)?;
+    // Held while serving: `restore` refuses to run under a live server.
+    let _data_lock = DataDirLock::shared(&config.data_dir)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -56,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             relay.public_addr()
         );
     }
+    let metrics = meshdesk_signaling::metrics::serve::bind(&state).await?;
     let scheme = match &state.tls {
         Some(tls) => {
             // Printed (and logged) in the form hosts and viewers pin.
@@ -70,6 +83,15 @@ async fn main() -> anyhow::Result<()> {
     };
     // Scripts and tests read this line to find the server.
     println!("meshdesk-signaling listening on {scheme}://{addr}");
+    // `[metrics] listen`: served beside the main listener while it runs.
+    let _metrics = match metrics {
+        Some(l) => {
+            println!("meshdesk-signaling metrics on http://{}", l.local_addr()?);
+            let serve = meshdesk_signaling::metrics::serve::serve_own(state.clone(), l);
+            Some(meshdesk_tasks::AbortOnDrop::spawn(serve))
+        }
+        None => None,
+    };
     meshdesk_signaling::run(state, listener, meshdesk_signaling::shutdown_signal()).await?;
     Ok(())
 }

@@ -41,4 +41,6 @@ pub struct AppState {
     pub share_expiry: Arc<tokio::sync::Notify>,
     /// Passkey challenges between their start and finish.
     pub passkeys: Arc<Passkeys>,
+    /// The figures `GET /metrics` serves.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -14,6 +14,7 @@ pub mod mesh;
 pub mod mitm;
 pub mod netns;
 pub mod prereq;
+pub mod prom;
 pub mod receiver;
 pub mod server;
 pub mod sse;

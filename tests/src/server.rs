@@ -98,6 +98,9 @@ pub struct Server {
     pub log: PathBuf,
     /// Network namespace the process runs in (`None`: the machine's own).
     netns: Option<String>,
+    /// URLs the process printed after its listening line (a metrics
+    /// listener's), in order.
+    printed: Option<mpsc::Receiver<Printed>>,
 }
 
 impl Server {
@@ -134,6 +137,7 @@ impl Server {
             dir,
             config,
             netns,
+            printed: None,
         };
         s.spawn(listen);
         s
@@ -157,6 +161,7 @@ impl Server {
             dir,
             config,
             netns: None,
+            printed: None,
         };
         s.spawn_with("127.0.0.1:0", args);
         s
@@ -219,6 +224,20 @@ impl Server {
             }
         }
         self.child = Some(child);
+        self.printed = Some(rx);
+    }
+
+    /// The next URL the server printed after its listening line (e.g.
+    /// `meshdesk-signaling metrics on http://ADDR`); fails after 10 s.
+    pub fn next_printed_url(&self) -> String {
+        let rx = self.printed.as_ref().expect("server running");
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(Printed::Url(url)) => return url,
+                Ok(Printed::Fingerprint(_)) => continue,
+                Err(_) => panic!("no further URL printed; log:\n{}", self.log_text()),
+            }
+        }
     }
 
     /// Process id of the running server (for reading `/proc/PID/status`).

@@ -9,6 +9,7 @@ use base64::Engine;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
+use super::metrics_config::MetricsConfig;
 use super::AgentError;
 use crate::consent::policy::{ConsentFloor, MAX_PROMPT_TIMEOUT_SECS};
 
@@ -50,6 +51,9 @@ pub struct HostConfig {
     /// says (default: none beyond the server's), and the prompt's timeout.
     #[serde(default, skip_serializing_if = "ConsentFloor::is_default")]
     pub consent: ConsentFloor,
+    /// `[metrics]`: `listen` (default none: not served) and `token`.
+    #[serde(default, skip_serializing_if = "MetricsConfig::is_off")]
+    pub metrics: MetricsConfig,
 }
 
 fn default_fps() -> u32 {
@@ -73,6 +77,7 @@ impl std::fmt::Debug for HostConfig {
             .field("bitrate_kbps", &self.bitrate_kbps)
             .field("deblocking", &self.deblocking)
             .field("consent", &self.consent)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -127,6 +132,7 @@ impl HostConfig {
                 reason: format!("must be 1 to {MAX_PROMPT_TIMEOUT_SECS}"),
             });
         }
+        cfg.metrics.check(path)?;
         Ok(cfg)
     }
 
@@ -213,6 +219,7 @@ mod tests {
             bitrate_kbps: 4000,
             deblocking: false,
             consent: ConsentFloor::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 

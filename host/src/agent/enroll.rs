@@ -93,6 +93,7 @@ pub async fn enroll(
         bitrate_kbps: 4000,
         deblocking: false,
         consent: Default::default(),
+        metrics: Default::default(),
     };
     cfg.save(path)?;
     Ok(cfg)

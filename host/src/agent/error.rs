@@ -49,4 +49,7 @@ pub enum AgentError {
     /// This host serves as many sessions as it may.
     #[error("too many sessions on this host")]
     TooManySessions,
+    /// `[metrics]` could not be set up (its address is taken).
+    #[error("metrics: {0}")]
+    Metrics(String),
 }

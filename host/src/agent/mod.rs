@@ -8,6 +8,8 @@ pub mod enroll;
 pub mod error;
 pub mod keyframes;
 pub mod liveness;
+pub mod metrics;
+pub mod metrics_config;
 pub mod restart;
 pub mod run;
 pub mod session;

@@ -40,7 +40,8 @@ pub async fn run(
     status: StatusFile,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), AgentError> {
-    let mut sessions = Sessions::new(&cfg, &key);
+    let mut sessions = Sessions::new(&cfg, &key)?;
+    let _metrics = sessions.serve_metrics(&cfg.metrics).await?;
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);

@@ -12,6 +12,8 @@ use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, Notify};
 
 use super::config::HostConfig;
+use super::metrics::HostMetrics;
+use super::metrics_config::MetricsConfig;
 use super::session::{Finished, Grant, SessionEnv, SessionIn};
 use super::AgentError;
 use crate::consent::Consent;
@@ -40,10 +42,14 @@ pub struct Sessions {
     consent: Arc<Consent>,
     /// The device key, which signs each session's DTLS binding.
     key: Arc<SigningKey>,
+    /// The figures `[metrics] listen` serves (kept whether served or not:
+    /// counting costs a few atomic adds).
+    metrics: Arc<HostMetrics>,
 }
 
 impl Sessions {
-    pub fn new(cfg: &HostConfig, key: &SigningKey) -> Sessions {
+    pub fn new(cfg: &HostConfig, key: &SigningKey) -> Result<Sessions, AgentError> {
+        let metrics = Arc::new(HostMetrics::new()?);
         let display = std::env::var("DISPLAY").ok();
         let media_cfg = MediaConfig {
             display: display.clone(),
@@ -51,7 +57,8 @@ impl Sessions {
             bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
             deblocking: cfg.deblocking,
         };
-        let (media, media_error) = match MediaPipeline::start(media_cfg) {
+        let probe = Some(metrics.encode_probe());
+        let (media, media_error) = match MediaPipeline::start_probed(media_cfg, probe) {
             Ok(p) => (Some(Arc::new(p)), None),
             Err(e) => {
                 tracing::error!(error = %e, "screen capture unavailable; sessions will be refused");
@@ -60,7 +67,7 @@ impl Sessions {
         };
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Sessions {
+        Ok(Sessions {
             map: HashMap::new(),
             out_tx,
             out_rx,
@@ -72,7 +79,23 @@ impl Sessions {
             display,
             path_lost: Arc::new(Notify::new()),
             key: Arc::new(key.clone()),
-        }
+            metrics,
+        })
+    }
+
+    /// Serve the figures on `[metrics] listen`, when set, for as long as
+    /// the returned task lives.
+    pub async fn serve_metrics(
+        &self,
+        cfg: &MetricsConfig,
+    ) -> Result<Option<AbortOnDrop<()>>, AgentError> {
+        // Checked when the file was loaded; the path only names it.
+        let Some(serve) = cfg.check(std::path::Path::new("host.toml"))? else {
+            return Ok(None);
+        };
+        let served =
+            super::metrics::start(&serve, Arc::clone(&self.metrics), self.media.clone()).await?;
+        Ok(Some(served))
     }
 
     pub fn info(&self) -> DeviceInfo {
@@ -110,6 +133,7 @@ impl Sessions {
             display: self.display.clone(),
             out: self.out_tx.clone(),
             path_lost: Arc::clone(&self.path_lost),
+            metrics: Arc::clone(&self.metrics),
         };
         let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(
@@ -124,6 +148,7 @@ impl Sessions {
             span,
         ));
         self.map.insert(sid, (tx, task));
+        self.metrics.session_started(self.map.len());
         Ok(())
     }
 
@@ -140,6 +165,7 @@ impl Sessions {
             tracing::info!(session = %sid, "ending session");
             drop(task);
         }
+        self.metrics.sessions_running(0);
     }
 
     /// Tell every session something (the signaling connection is back,
@@ -154,6 +180,7 @@ impl Sessions {
     /// must be told (nothing when the other side ended it).
     pub fn finished(&mut self, done: Finished) -> Option<HostToServer> {
         self.map.remove(&done.session_id);
+        self.metrics.sessions_running(self.map.len());
         let reason = done.reason?;
         Some(HostToServer::SessionEnd(SessionEndMsg::new(
             done.session_id,

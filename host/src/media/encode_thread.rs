@@ -122,6 +122,9 @@ fn publish(
         "frame encoded"
     );
     shared.frames_encoded.fetch_add(1, Ordering::Relaxed);
+    if let Some(probe) = &shared.encode_probe {
+        probe.encoded(timings.encode);
+    }
     shared
         .keyframes
         .fetch_add(u64::from(frame.keyframe), Ordering::Relaxed);

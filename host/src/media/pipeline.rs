@@ -19,7 +19,7 @@ use crate::media::encode::{EncoderTuning, H264Encoder};
 use crate::media::encode_thread::encode_loop;
 use crate::media::shared::Shared;
 use crate::media::subscription::Subscription;
-use crate::media::{MediaConfig, MediaError};
+use crate::media::{EncodeProbe, MediaConfig, MediaError};
 
 /// Frames a subscriber may fall behind before it lags (and resyncs on an IDR).
 const BROADCAST_CAPACITY: usize = 16;
@@ -52,6 +52,14 @@ impl MediaPipeline {
     /// Connects to the display and starts the (idle) threads. Capture begins
     /// with the first subscriber.
     pub fn start(config: MediaConfig) -> Result<Self, MediaError> {
+        Self::start_probed(config, None)
+    }
+
+    /// [`start`](Self::start), telling `probe` every frame's encode time.
+    pub fn start_probed(
+        config: MediaConfig,
+        probe: Option<EncodeProbe>,
+    ) -> Result<Self, MediaError> {
         config.validate()?;
         let tuning = EncoderTuning {
             deblocking: config.deblocking,
@@ -70,6 +78,7 @@ impl MediaPipeline {
             frames_encoded: AtomicU64::new(0),
             keyframes: AtomicU64::new(0),
             bytes_encoded: AtomicU64::new(0),
+            encode_probe: probe,
         });
         let (frames_tx, frames_rx) = mpsc::sync_channel::<RawFrame>(capture::PICTURES);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(super) frames_encoded: AtomicU64,
     pub(super) keyframes: AtomicU64,
     pub(super) bytes_encoded: AtomicU64,
+    /// Told each frame's encode time, when someone keeps figures.
+    pub(super) encode_probe: Option<super::EncodeProbe>,
 }
 
 impl Shared {

@@ -164,6 +164,7 @@ fn failed_sign_in(st: &AppState, keys: &[ThrottleKey], ip: IpAddr, username: &st
     if let Ok(mut t) = st.throttle.lock() {
         t.failure(keys, Instant::now());
     }
+    st.metrics.sign_in_failed();
     let user = st.store.user_by_name(username)?;
     tracing::warn!(%ip, "failed sign-in");
     feed::record(

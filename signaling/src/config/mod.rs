@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 
 mod checks;
 mod events;
+mod metrics;
 mod public_url;
 mod tls;
 mod turn_external;
@@ -26,6 +27,7 @@ mod webhooks;
 use checks::positive;
 
 pub use events::{EventsFile, EventsSettings};
+pub use metrics::{MetricsFile, MetricsPlace, MetricsSettings};
 pub use tls::{TlsFile, TlsMode, TlsSettings};
 pub use turn_external::{TurnExternal, TurnExternalFile};
 pub use webhooks::{WebhookSettings, WebhooksFile};
@@ -112,6 +114,9 @@ pub struct FileConfig {
     /// HTTPS served by the server itself. Default: plain HTTP.
     #[serde(default)]
     pub tls: TlsFile,
+    /// `GET /metrics`: off unless `enabled` or `listen`; optional `token`.
+    #[serde(default)]
+    pub metrics: MetricsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -168,6 +173,8 @@ pub struct Config {
     pub events: EventsSettings,
     /// HTTPS served by the server itself, and HSTS.
     pub tls: TlsSettings,
+    /// Where `GET /metrics` is served, and its token.
+    pub metrics: MetricsSettings,
 }
 
 impl Config {
@@ -193,6 +200,7 @@ impl Config {
         }
         relay_settings::apply_env(&mut file.relay, env)?;
         turn_external::apply_env(&mut file.turn_external, env);
+        metrics::apply_env(&mut file.metrics, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -272,6 +280,7 @@ impl Config {
             webhooks: WebhookSettings::from_file(f.webhooks)?,
             events: EventsSettings::from_file(f.events)?,
             tls,
+            metrics: MetricsSettings::from_file(f.metrics)?,
         })
     }
 

@@ -136,6 +136,19 @@ struct HubState {
     sessions: Sessions,
 }
 
+/// A snapshot of live state, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounts {
+    /// Connected hosts (devices online).
+    pub hosts: usize,
+    /// Open viewer WebSockets.
+    pub viewers: usize,
+    /// Sessions brokered and not ended (pending or accepted).
+    pub sessions: usize,
+    /// Of those, the ones the host accepted.
+    pub sessions_accepted: usize,
+}
+
 /// The hub; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Hub {
@@ -229,6 +242,17 @@ impl Hub {
     /// Number of connected hosts.
     pub fn online_count(&self) -> usize {
         self.lock().hosts.len()
+    }
+
+    /// How many hosts, viewer connections and sessions there are now.
+    pub fn live_counts(&self) -> LiveCounts {
+        let s = self.lock();
+        LiveCounts {
+            hosts: s.hosts.len(),
+            viewers: s.viewers.len(),
+            sessions: s.sessions.len(),
+            sessions_accepted: s.sessions.accepted_len(),
+        }
     }
 
     /// Queue a message for a device's connection; false if offline or full.

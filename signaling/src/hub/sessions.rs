@@ -290,6 +290,14 @@ impl Sessions {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+
+    /// Number of sessions the host accepted (the rest wait for it).
+    pub fn accepted_len(&self) -> usize {
+        self.by_id
+            .values()
+            .filter(|s| s.accepted_at.is_some())
+            .count()
+    }
 }
 
 #[cfg(test)]

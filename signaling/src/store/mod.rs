@@ -11,6 +11,7 @@ mod api_tokens;
 mod devices;
 mod events;
 mod factors;
+mod ping;
 mod retention;
 mod schema;
 mod shares;
@@ -33,6 +34,14 @@ pub use shares::EndedShare;
 pub use users::User;
 pub use webhook_queue::DisabledWebhook;
 pub use webhooks::{DeliveryJob, DueDelivery, NewWebhookRow, Settled};
+
+/// The database file's name inside the data dir.
+pub const DB_FILE: &str = "meshdesk.db";
+
+/// The newest schema version this build knows.
+pub fn schema_version() -> i64 {
+    schema::version()
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]

@@ -174,6 +174,12 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The newest schema version this build knows (`user_version` after
+/// [`migrate`]).
+pub fn version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 /// Bring the database to the newest schema, one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let current: usize =

@@ -257,7 +257,10 @@ async fn serve(
                 let reply = match admit::<HostToServer>(frame, &mut bucket) {
                     Admit::Closed { .. } => return Ok(End::Closed("closed by the host")),
                     Admit::Skip => None,
-                    Admit::Refuse(e) => Some(ServerToHost::Error(e)),
+                    Admit::Refuse(e) => {
+                        st.metrics.ws_refused(e.code);
+                        Some(ServerToHost::Error(e))
+                    }
                     Admit::Message(msg) => handle(st, device_id, msg),
                 };
                 if let Some(reply) = reply {
@@ -303,6 +306,7 @@ fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToH
         Ok(()) => None,
         Err(e) => {
             tracing::warn!(code = ?e.code, message = %e.message, "refused host message");
+            st.metrics.ws_refused(e.code);
             Some(ServerToHost::Error(e))
         }
     }

@@ -226,7 +226,10 @@ async fn on_frame(
             return Ok(Some(End::Closed("connection lost", Closed::Lost)));
         }
         Admit::Skip => None,
-        Admit::Refuse(e) => Some(ServerToViewer::Error(e)),
+        Admit::Refuse(e) => {
+            st.metrics.ws_refused(e.code);
+            Some(ServerToViewer::Error(e))
+        }
         Admit::Message(msg) => handle(st, conn, user, msg),
     };
     if let Some(reply) = reply {
@@ -303,6 +306,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
                 Ok(other) => other,
                 Err(mut e) => {
                     tracing::info!(code = ?e.code, device = %device_id, "session request refused");
+                    st.metrics.ws_refused(e.code);
                     e.request_id = request_id;
                     ServerToViewer::Error(e)
                 }
@@ -324,7 +328,10 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
             let secret = resume_secret.as_deref();
             return Some(match resume::resume(st, conn, user, &session_id, secret) {
                 Ok(reply) => reply,
-                Err(e) => ServerToViewer::Error(e),
+                Err(e) => {
+                    st.metrics.ws_refused(e.code);
+                    ServerToViewer::Error(e)
+                }
             });
         }
     };
@@ -332,6 +339,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
         Ok(()) => None,
         Err(e) => {
             tracing::warn!(code = ?e.code, message = %e.message, "refused viewer message");
+            st.metrics.ws_refused(e.code);
             Some(ServerToViewer::Error(e))
         }
     }

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use super::controller::{Action, Controller, Counters, Event};
 use super::{Finished, Grant, SessionEnv, SessionIn};
+use crate::agent::metrics::HostMetrics;
 use crate::agent::AgentError;
 use crate::consent::{Shield, ShieldedSink};
 use crate::input::{EnigoSink, InputSession, ScreenRect};
@@ -60,6 +61,8 @@ struct Io {
     path_lost: Arc<Notify>,
     /// The device key, which signs the DTLS binding.
     key: Arc<SigningKey>,
+    /// Counts frames sent.
+    metrics: Arc<HostMetrics>,
 }
 
 /// What carrying out one action led to.
@@ -83,6 +86,7 @@ async fn serve(
         display,
         out,
         path_lost,
+        metrics,
     } = env;
     let (width, height) = media.screen_size();
     let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
@@ -101,6 +105,7 @@ async fn serve(
         out,
         path_lost,
         key,
+        metrics,
     };
     for action in core.start() {
         io.apply(action).await;
@@ -207,7 +212,10 @@ impl Io {
             },
             Action::WriteFrame { frame, duration } => {
                 let sent = match self.peer.write_frame(&frame.data, duration).await {
-                    Ok(()) => true,
+                    Ok(()) => {
+                        self.metrics.frame_sent(frame.data.len());
+                        true
+                    }
                     Err(e) => {
                         tracing::debug!(error = %e, "frame not sent");
                         false

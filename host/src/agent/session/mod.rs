@@ -68,6 +68,8 @@ pub struct SessionEnv {
     pub out: mpsc::UnboundedSender<HostToServer>,
     /// Told when the session's peer connection loses connectivity.
     pub path_lost: Arc<Notify>,
+    /// Counts the frames the session sends.
+    pub metrics: Arc<crate::agent::metrics::HostMetrics>,
 }
 
 impl std::fmt::Debug for SessionEnv {
