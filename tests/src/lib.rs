@@ -13,6 +13,7 @@ pub mod host;
 pub mod mesh;
 pub mod mitm;
 pub mod netns;
+pub mod notify;
 pub mod prereq;
 pub mod receiver;
 pub mod server;

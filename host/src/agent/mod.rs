@@ -13,5 +13,7 @@ pub mod run;
 pub mod session;
 mod sessions;
 pub mod status;
+pub mod systemd;
+pub mod watchdog;
 
 pub use error::AgentError;

@@ -21,6 +21,7 @@ use super::liveness::{Liveness, Verdict};
 use super::session::{Grant, SessionIn};
 use super::sessions::Sessions;
 use super::status::StatusFile;
+use super::systemd::Systemd;
 use super::AgentError;
 
 /// How one signaling connection ended.
@@ -41,6 +42,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), AgentError> {
     let mut sessions = Sessions::new(&cfg, &key);
+    let systemd = Systemd::from_env(sessions.media());
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);
@@ -48,10 +50,12 @@ pub async fn run(
     loop {
         let began = Instant::now();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch, &status) => r,
+            r = connect_and_serve(&url, &cfg, &key, &mut sessions, &mut watch, &status, &systemd) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
+            never = systemd.beating() => match never {},
         };
         status.set_online(false);
+        systemd.offline();
         match exit {
             Ok(Exit::Shutdown) => break,
             Ok(Exit::Lost(why)) => tracing::warn!(%why, "disconnected from the server"),
@@ -67,6 +71,7 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = &mut shutdown => break,
+            never = systemd.beating() => match never {},
         }
     }
     sessions.end_all();
@@ -85,6 +90,7 @@ async fn connect_and_serve(
     sessions: &mut Sessions,
     watch: &mut Option<AddressWatch>,
     status: &StatusFile,
+    systemd: &Systemd,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
         SignalClient::connect(url, ConnectOptions::default())
@@ -96,6 +102,7 @@ async fn connect_and_serve(
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
     tracing::info!(device = %cfg.device_id, "connected to the server");
     status.set_online(true);
+    systemd.online();
     // Sessions that outlived the previous connection may owe their viewer
     // an ICE restart offer.
     sessions.tell_all(&SessionIn::SignalingRestored);

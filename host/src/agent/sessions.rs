@@ -75,6 +75,11 @@ impl Sessions {
         }
     }
 
+    /// The display's capture pipeline, if the display could be opened.
+    pub fn media(&self) -> Option<Arc<MediaPipeline>> {
+        self.media.clone()
+    }
+
     pub fn info(&self) -> DeviceInfo {
         let screens = self
             .media
