@@ -14,6 +14,7 @@ pub mod mesh;
 pub mod mitm;
 pub mod netns;
 pub mod notify;
+pub mod package;
 pub mod prereq;
 pub mod receiver;
 pub mod server;
