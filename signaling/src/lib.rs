@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod clock;
 pub mod config;
 pub mod consent;
+pub mod downloads;
 pub mod error;
 pub mod extract;
 pub mod feed;
@@ -69,6 +70,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
             config.login_free_failures,
             config.login_max_delay,
         ))),
+        downloads: Arc::new(downloads::Catalog::new(config.downloads.dir.clone())),
         config: Arc::new(config),
         store,
         hub: Hub::new(),
@@ -115,6 +117,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .nest(api::PREFIX, api)
         .merge(web::router())
+        .merge(downloads::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

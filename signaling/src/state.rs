@@ -39,4 +39,6 @@ pub struct AppState {
     pub share_expiry: Arc<tokio::sync::Notify>,
     /// Passkey challenges between their start and finish.
     pub passkeys: Arc<Passkeys>,
+    /// The files offered at `/downloads/`, with their hashes.
+    pub downloads: Arc<crate::downloads::Catalog>,
 }

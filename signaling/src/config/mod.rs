@@ -17,6 +17,7 @@ use meshdesk_relay::RelaySettings;
 use crate::error::{Error, Result};
 
 mod checks;
+mod downloads;
 mod events;
 mod public_url;
 mod turn_external;
@@ -24,6 +25,7 @@ mod webhooks;
 
 use checks::positive;
 
+pub use downloads::{DownloadsFile, DownloadsSettings};
 pub use events::{EventsFile, EventsSettings};
 pub use turn_external::{TurnExternal, TurnExternalFile};
 pub use webhooks::{WebhookSettings, WebhooksFile};
@@ -105,6 +107,9 @@ pub struct FileConfig {
     /// The activity feed: `retention_days` (default 30).
     #[serde(default)]
     pub events: EventsFile,
+    /// `[downloads]`: what `/downloads/` offers.
+    #[serde(default)]
+    pub downloads: DownloadsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -157,6 +162,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The activity feed's retention.
     pub events: EventsSettings,
+    /// The directory served at `/downloads/`.
+    pub downloads: DownloadsSettings,
 }
 
 impl Config {
@@ -215,9 +222,11 @@ impl Config {
             "login_max_delay_secs",
             f.login_max_delay_secs.unwrap_or(300),
         )?;
+        let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data"));
         Ok(Config {
             listen,
-            data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data")),
+            downloads: DownloadsSettings::from_file(f.downloads, &data_dir),
+            data_dir,
             signup: f.signup.unwrap_or(SignupPolicy::FirstUserOnly),
             token_ttl: Duration::from_secs(3600 * hours),
             enrollment_code_ttl: Duration::from_secs(60 * minutes),
@@ -248,6 +257,7 @@ impl Config {
         let mut c = Config::from_file(FileConfig::default())
             .unwrap_or_else(|e| panic!("defaults are valid: {e}"));
         c.data_dir = data_dir.to_path_buf();
+        c.downloads = DownloadsSettings::from_file(DownloadsFile::default(), data_dir);
         c.relay.enabled = false;
         c
     }
