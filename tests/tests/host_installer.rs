@@ -246,6 +246,16 @@ async fn downloads_are_listed_hashed_and_checked() {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let head = http
+        .head(format!(
+            "{}/downloads/meshdesk-host_9.9.9-1_amd64.deb",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["etag"].to_str().unwrap(), etag);
 
     for (path, status) in [
         ("/downloads/..%2F..%2Fmeshdesk.db", StatusCode::BAD_REQUEST),
