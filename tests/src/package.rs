@@ -56,6 +56,13 @@ pub fn unavailable() -> Option<String> {
 /// `scripts/package --profile dev --no-build --out OUT PACKAGES...`, from
 /// the binaries in [`bin_dir`]; panics with its output when it fails.
 pub fn build(out: &Path, packages: &[&str]) {
+    // cargo-deb stages each stripped binary at a fixed place in the target
+    // dir (target/meshdesk-host/...): two runs at once in this process
+    // (tests run in parallel threads) would write over each other.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let target = bin_dir()
         .parent()
         .expect("the binaries' profile dir is inside a target dir")

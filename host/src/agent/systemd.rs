@@ -43,7 +43,7 @@ impl Systemd {
             media.keep_alive(watchdog.beat_every(), heartbeat.clone());
             heartbeat
         });
-        tracing::info!(timeout = ?watchdog.ping_every() * 2, "systemd watchdog enabled");
+        tracing::info!(timeout = ?watchdog.timeout(), "systemd watchdog enabled");
         let pinger = AbortOnDrop::spawn(ping(watchdog, capture, signaling.clone()));
         Self {
             watchdog: Some(watchdog),
@@ -77,7 +77,8 @@ impl Systemd {
 
 /// Every `ping_every`: ping if both loops beat lately.
 async fn ping(watchdog: Watchdog, capture: Option<Heartbeat>, signaling: Heartbeat) {
-    let mut stuck_since_logged = false;
+    // Whether the current stuck spell was logged (once per spell).
+    let mut logged = false;
     loop {
         let verdict = watchdog.judge(
             Instant::now(),
@@ -86,11 +87,13 @@ async fn ping(watchdog: Watchdog, capture: Option<Heartbeat>, signaling: Heartbe
         );
         match verdict {
             Verdict::Ping => {
-                stuck_since_logged = false;
+                if std::mem::take(&mut logged) {
+                    tracing::info!("every loop is alive again; watchdog pings resume");
+                }
                 send(&[NotifyState::Watchdog]);
             }
-            Verdict::Withhold(stuck) if !stuck_since_logged => {
-                stuck_since_logged = true;
+            Verdict::Withhold(stuck) if !logged => {
+                logged = true;
                 tracing::error!(
                     ?stuck,
                     "a loop is stuck: no watchdog ping, systemd will restart the agent"

@@ -45,6 +45,11 @@ impl Watchdog {
         }
     }
 
+    /// systemd's timeout, as honoured.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// How often to check and (maybe) ping: half the timeout, as
     /// `sd_watchdog_enabled(3)` recommends.
     pub fn ping_every(&self) -> Duration {
