@@ -21,6 +21,13 @@ COMPARE_PACKAGES="x11vnc novnc websockify ffmpeg"
 # What the NAT tests (tests/tests/nat.rs) and scripts/bench connect use:
 # network namespaces, NAT with iptables, and coturn as an external relay.
 NAT_PACKAGES="iproute2 iptables coturn"
+# What scripts/package and its test (tests/tests/packages.rs) use: cargo-deb
+# asks dpkg-shlibdeps (dpkg-dev) for the Depends line; the test checks the
+# systemd units with systemd-analyze (systemd) and the served install
+# script with shellcheck.
+PACKAGE_PACKAGES="dpkg-dev systemd shellcheck"
+# The cargo-deb release scripts/package builds with (cargo install, pinned).
+CARGO_DEB_VERSION="3.8.0"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -80,6 +87,15 @@ rebuild_openh264_if_needed() {
         log "nasm was just installed: rebuilding openh264 with its assembly"
         cargo clean -p openh264-sys2 >/dev/null 2>&1 || true
     fi
+}
+
+# Install cargo-deb with cargo when it is missing.
+ensure_cargo_deb() {
+    if cargo deb --version >/dev/null 2>&1; then
+        return 0
+    fi
+    log "installing cargo-deb $CARGO_DEB_VERSION (cargo install)"
+    cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION" --quiet
 }
 
 # Directory the built binaries land in.

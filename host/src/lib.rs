@@ -6,5 +6,6 @@
 
 pub mod agent;
 pub mod consent;
+pub mod heartbeat;
 pub mod input;
 pub mod media;

@@ -13,7 +13,7 @@ use meshdesk_host::agent::{enroll, run};
 
 /// The Meshdesk host agent: enrolls this PC and serves remote sessions.
 #[derive(Debug, Parser)]
-#[command(name = "meshdesk-host", version)]
+#[command(name = "meshdesk-host", version, after_long_help = include_str!("../dist/help.txt"))]
 struct Cli {
     #[command(subcommand)]
     command: Command,

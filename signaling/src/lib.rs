@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod clock;
 pub mod config;
 pub mod consent;
+pub mod downloads;
 pub mod error;
 pub mod extract;
 pub mod feed;
@@ -76,6 +77,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
             config.login_free_failures,
             config.login_max_delay,
         ))),
+        downloads: Arc::new(downloads::Catalog::new(config.downloads.dir.clone())),
         config: Arc::new(config),
         store,
         hub: Hub::new(),
@@ -125,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(health::router())
         .merge(metrics::serve::main_routes(&state))
+        .merge(downloads::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

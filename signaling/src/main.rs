@@ -10,7 +10,7 @@ use meshdesk_signaling::config::{CliOverrides, Config};
 
 /// The Meshdesk server: accounts, devices, presence, feed, sessions, web UI.
 #[derive(Debug, Parser)]
-#[command(name = "meshdesk-signaling", version)]
+#[command(name = "meshdesk-signaling", version, after_long_help = include_str!("../dist/help.txt"))]
 struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long)]

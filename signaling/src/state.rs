@@ -43,4 +43,6 @@ pub struct AppState {
     pub passkeys: Arc<Passkeys>,
     /// The figures `GET /metrics` serves.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The files offered at `/downloads/`, with their hashes.
+    pub downloads: Arc<crate::downloads::Catalog>,
 }

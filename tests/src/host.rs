@@ -88,9 +88,15 @@ impl Host {
 
     /// Start `meshdesk-host run` capturing `x`.
     pub fn run(&mut self, x: &Xvfb) {
+        self.run_with_env(x, &[]);
+    }
+
+    /// [`Self::run`] with extra environment variables (`NOTIFY_SOCKET`, ...).
+    pub fn run_with_env(&mut self, x: &Xvfb, env: &[(&str, &str)]) {
         let child = netns::command(self.netns.as_deref(), binary("meshdesk-host"))
             .args(["run", "--config"])
             .arg(&self.config)
+            .envs(env.iter().copied())
             .env("DISPLAY", x.display())
             .env(
                 "RUST_LOG",

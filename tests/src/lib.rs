@@ -13,6 +13,8 @@ pub mod host;
 pub mod mesh;
 pub mod mitm;
 pub mod netns;
+pub mod notify;
+pub mod package;
 pub mod prereq;
 pub mod prom;
 pub mod receiver;

@@ -54,6 +54,12 @@ async function journey({ tls } = {}) {
   await page.getByRole('button', { name: 'Add device' }).click();
   const command = await page.getByTestId('enroll-command').textContent();
   assert.match(command, new RegExp(`^meshdesk-host enroll --server ${server.url} --code \\S+$`));
+  // Beside it, the one line that installs the host from this server
+  // (tests/tests/host_installer.rs runs it), with the same code.
+  const line = await page.getByTestId('install-command').textContent();
+  const code = command.split(' ').pop();
+  assert.equal(line, `curl -fsSL ${server.url}/install.sh | sh -s -- --code ${code}`);
+  await page.getByRole('button', { name: 'Copy install line' }).waitFor();
   await page.getByText(/expires at/).waitFor();
   await page.getByRole('button', { name: 'Close' }).click();
   const config = join(tempDir('host'), 'host.toml');

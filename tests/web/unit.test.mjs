@@ -8,7 +8,7 @@ import { asDtlsServer } from '../../signaling/assets/js/session/sdp.js';
 import { follows, frameNumber, nalTypes, stale } from '../../signaling/assets/js/session/h264.js';
 import { keyMessage, wheelLines } from '../../signaling/assets/js/session/input.js';
 import { statsText, summarize } from '../../signaling/assets/js/session/stats.js';
-import { enrollCommand } from '../../signaling/assets/js/views/dialogs.js';
+import { enrollCommand, installCommand } from '../../signaling/assets/js/views/dialogs.js';
 
 const event = (kind, extra = {}) => ({
   id: 1, at: 0, kind, actor: null, device_id: 'dev_1', device_name: 'office-pc', target_user: null,
@@ -104,6 +104,11 @@ test('stats say resolution, rate and whether the path is relayed', () => {
 test('the enroll command is the one the host CLI takes', () => {
   assert.equal(enrollCommand('http://127.0.0.1:8080', 'ABCD-1234'),
     'meshdesk-host enroll --server http://127.0.0.1:8080 --code ABCD-1234');
+});
+
+test('the install line pipes this server\'s /install.sh into sh with the code', () => {
+  assert.equal(installCommand('https://desk.example.com', 'ABCD-1234'),
+    'curl -fsSL https://desk.example.com/install.sh | sh -s -- --code ABCD-1234');
 });
 
 test('frame numbers from the host are read from the SEI message', () => {

@@ -11,7 +11,7 @@ use crate::ViewerError;
 /// The Meshdesk native viewer: sign in, list your devices, and control one
 /// in a window.
 #[derive(Debug, Parser)]
-#[command(name = "meshdesk-viewer", version)]
+#[command(name = "meshdesk-viewer", version, after_long_help = include_str!("../dist/help.txt"))]
 pub struct Cli {
     /// Login file [default: $XDG_CONFIG_HOME/meshdesk/viewer.toml or
     /// ~/.config/meshdesk/viewer.toml]

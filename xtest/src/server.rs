@@ -84,6 +84,11 @@ impl Xvfb {
         &self.display
     }
 
+    /// The X server's process id (to stop and continue it in a test).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A command that runs `program` on this display.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);

@@ -15,6 +15,8 @@ pub mod run;
 pub mod session;
 mod sessions;
 pub mod status;
+pub mod systemd;
 pub mod tls;
+pub mod watchdog;
 
 pub use error::AgentError;

@@ -21,6 +21,7 @@ use super::liveness::{Liveness, Verdict};
 use super::session::{Grant, SessionIn};
 use super::sessions::Sessions;
 use super::status::StatusFile;
+use super::systemd::Systemd;
 use super::AgentError;
 
 /// How one signaling connection ended.
@@ -42,6 +43,11 @@ pub async fn run(
 ) -> Result<(), AgentError> {
     let mut sessions = Sessions::new(&cfg, &key)?;
     let _metrics = sessions.serve_metrics(&cfg.metrics).await?;
+    let systemd = Systemd::from_env(sessions.media());
+    let announce = Announce {
+        status: &status,
+        systemd: &systemd,
+    };
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
     let url = ws_url(&cfg.server);
@@ -50,10 +56,11 @@ pub async fn run(
     loop {
         let began = Instant::now();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &options, &cfg, &key, &mut sessions, &mut watch, &status) => r,
+            r = connect_and_serve(&url, &options, &cfg, &key, &mut sessions, &mut watch, &announce) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
+            never = systemd.beating() => match never {},
         };
-        status.set_online(false);
+        announce.offline();
         match exit {
             Ok(Exit::Shutdown) => break,
             Ok(Exit::Lost(why)) => tracing::warn!(%why, "disconnected from the server"),
@@ -69,11 +76,31 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = &mut shutdown => break,
+            never = systemd.beating() => match never {},
         }
     }
     sessions.end_all();
     tracing::info!("host agent stopped");
     Ok(())
+}
+
+/// Who hears that the agent came online or went offline: the status file
+/// `meshdesk-host status` reads, and systemd (READY=1 and its status line).
+struct Announce<'a> {
+    status: &'a StatusFile,
+    systemd: &'a Systemd,
+}
+
+impl Announce<'_> {
+    fn online(&self) {
+        self.status.set_online(true);
+        self.systemd.online();
+    }
+
+    fn offline(&self) {
+        self.status.set_online(false);
+        self.systemd.offline();
+    }
 }
 
 fn ws_url(server: &str) -> String {
@@ -87,7 +114,7 @@ async fn connect_and_serve(
     key: &SigningKey,
     sessions: &mut Sessions,
     watch: &mut Option<AddressWatch>,
-    status: &StatusFile,
+    announce: &Announce<'_>,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
         SignalClient::connect(url, options.clone())
@@ -98,7 +125,7 @@ async fn connect_and_serve(
             })?;
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
     tracing::info!(device = %cfg.device_id, "connected to the server");
-    status.set_online(true);
+    announce.online();
     // Sessions that outlived the previous connection may owe their viewer
     // an ICE restart offer.
     sessions.tell_all(&SessionIn::SignalingRestored);

@@ -98,6 +98,11 @@ impl Sessions {
         Ok(Some(served))
     }
 
+    /// The display's capture pipeline, if the display could be opened.
+    pub fn media(&self) -> Option<Arc<MediaPipeline>> {
+        self.media.clone()
+    }
+
     pub fn info(&self) -> DeviceInfo {
         let screens = self
             .media

@@ -25,9 +25,11 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 
+use crate::heartbeat::Heartbeat;
 use crate::media::convert::I420Picture;
 use crate::media::damage::DamageWatcher;
 use crate::media::grab::ScreenGrabber;
+use crate::media::keep_alive::KeepAlive;
 use crate::media::pacing::{PaceDecision, Pacer};
 use crate::media::MediaError;
 
@@ -39,6 +41,12 @@ pub(crate) enum CaptureCommand {
     Keyframe,
     /// The encoder is done reading this picture.
     ReturnPicture(I420Picture),
+    /// From now on prove liveness every `every` by stamping `heartbeat`
+    /// (see `keep_alive.rs`); for the systemd watchdog.
+    KeepAlive {
+        every: Duration,
+        heartbeat: Heartbeat,
+    },
     /// Exit the thread.
     Stop,
 }
@@ -118,6 +126,8 @@ pub(crate) struct CaptureLoop {
     watched: Watched,
     /// Told each new screen size.
     resized: Resized,
+    /// Liveness proof for a watchdog, once asked for.
+    keep_alive: Option<KeepAlive>,
 }
 
 impl std::fmt::Debug for CaptureLoop {
@@ -169,6 +179,7 @@ impl CaptureLoop {
             frames,
             watched,
             resized,
+            keep_alive: None,
         })
     }
 
@@ -183,6 +194,7 @@ impl CaptureLoop {
             if self.handle_commands() == Flow::Stop {
                 return Ok(());
             }
+            self.beat_if_due()?;
             let changes = self.watcher.take_changes()?;
             if let Some((width, height)) = changes.resized {
                 self.follow_resize(width, height)?;
@@ -201,7 +213,10 @@ impl CaptureLoop {
                     }
                     continue;
                 }
-                Step::Sleep(timeout) => timeout,
+                Step::Sleep(timeout) => match &self.keep_alive {
+                    Some(keep_alive) => keep_alive.cap(timeout, Instant::now()),
+                    None => timeout,
+                },
             };
             self.wait(timeout)?;
         }
@@ -224,12 +239,28 @@ impl CaptureLoop {
         Ok(())
     }
 
+    /// One X round trip and a heartbeat, when a keep-alive is due. Blocks
+    /// while the X server does not answer, so the heartbeat stops.
+    fn beat_if_due(&mut self) -> Result<(), MediaError> {
+        let Some(keep_alive) = &mut self.keep_alive else {
+            return Ok(());
+        };
+        if keep_alive.due(Instant::now()) {
+            self.watcher.round_trip()?;
+            keep_alive.beaten(Instant::now());
+        }
+        Ok(())
+    }
+
     /// Applies queued commands.
     fn handle_commands(&mut self) -> Flow {
         loop {
             match self.commands.try_recv() {
                 Ok(CaptureCommand::Keyframe) => self.pacer.on_keyframe_request(),
                 Ok(CaptureCommand::ReturnPicture(picture)) => self.free.push(picture),
+                Ok(CaptureCommand::KeepAlive { every, heartbeat }) => {
+                    self.keep_alive = Some(KeepAlive::new(every, heartbeat, Instant::now()));
+                }
                 Ok(CaptureCommand::Stop) | Err(TryRecvError::Disconnected) => return Flow::Stop,
                 Err(TryRecvError::Empty) => return Flow::Continue,
             }

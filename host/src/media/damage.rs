@@ -137,6 +137,12 @@ impl DamageWatcher {
         Ok(())
     }
 
+    /// One request and its reply: returns once the X server answered.
+    pub fn round_trip(&self) -> Result<(), MediaError> {
+        self.conn.get_input_focus()?.reply()?;
+        Ok(())
+    }
+
     /// The connection's socket, readable when events may have arrived.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.conn.stream().as_fd()

@@ -25,6 +25,7 @@ mod encoder_ffi;
 mod error;
 pub mod frame;
 pub mod grab;
+mod keep_alive;
 pub mod pacing;
 mod pipeline;
 mod probe;

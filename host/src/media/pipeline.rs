@@ -169,6 +169,14 @@ impl MediaPipeline {
         self.shared.screen_size()
     }
 
+    /// Has the capture thread stamp `heartbeat` every `every`, after an X
+    /// round trip, even while it captures nothing (for a watchdog).
+    pub fn keep_alive(&self, every: std::time::Duration, heartbeat: crate::heartbeat::Heartbeat) {
+        self.shared
+            .capture
+            .send(CaptureCommand::KeepAlive { every, heartbeat });
+    }
+
     /// Number of live subscriptions.
     pub fn subscriber_count(&self) -> usize {
         self.shared.subscriber_count()

@@ -5,11 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 mod consent;
+mod downloads;
 mod factors;
 mod tokens;
 mod webhooks;
 
 pub use consent::{ConsentPolicy, UpdateDevice};
+pub use downloads::{DownloadFile, DownloadList};
 pub use factors::{
     Factors, NewPasskey, PasskeyInfo, PasskeyLoginStart, RecoveryCodes, SecondFactor,
     SecondFactorRequired, SignIn, TotpCode, TotpEnrollment, WebauthnChallenge,

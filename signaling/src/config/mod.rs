@@ -17,6 +17,7 @@ use meshdesk_relay::RelaySettings;
 use crate::error::{Error, Result};
 
 mod checks;
+mod downloads;
 mod events;
 mod metrics;
 mod public_url;
@@ -26,6 +27,7 @@ mod webhooks;
 
 use checks::positive;
 
+pub use downloads::{DownloadsFile, DownloadsSettings};
 pub use events::{EventsFile, EventsSettings};
 pub use metrics::{MetricsFile, MetricsPlace, MetricsSettings};
 pub use tls::{TlsFile, TlsMode, TlsSettings};
@@ -117,6 +119,9 @@ pub struct FileConfig {
     /// `GET /metrics`: off unless `enabled` or `listen`; optional `token`.
     #[serde(default)]
     pub metrics: MetricsFile,
+    /// `[downloads]`: what `/downloads/` offers.
+    #[serde(default)]
+    pub downloads: DownloadsFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -175,6 +180,8 @@ pub struct Config {
     pub tls: TlsSettings,
     /// Where `GET /metrics` is served, and its token.
     pub metrics: MetricsSettings,
+    /// The directory served at `/downloads/`.
+    pub downloads: DownloadsSettings,
 }
 
 impl Config {
@@ -255,9 +262,11 @@ impl Config {
             "login_max_delay_secs",
             f.login_max_delay_secs.unwrap_or(300),
         )?;
+        let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data"));
         Ok(Config {
             listen,
-            data_dir: f.data_dir.unwrap_or_else(|| PathBuf::from("meshdesk-data")),
+            downloads: DownloadsSettings::from_file(f.downloads, &data_dir),
+            data_dir,
             signup: f.signup.unwrap_or(SignupPolicy::FirstUserOnly),
             token_ttl: Duration::from_secs(3600 * hours),
             enrollment_code_ttl: Duration::from_secs(60 * minutes),
@@ -290,6 +299,7 @@ impl Config {
         let mut c = Config::from_file(FileConfig::default())
             .unwrap_or_else(|e| panic!("defaults are valid: {e}"));
         c.data_dir = data_dir.to_path_buf();
+        c.downloads = DownloadsSettings::from_file(DownloadsFile::default(), data_dir);
         c.relay.enabled = false;
         c
     }

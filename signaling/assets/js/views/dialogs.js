@@ -119,29 +119,42 @@ export function enrollCommand(origin, code) {
   return `meshdesk-host enroll --server ${origin} --code ${code}`;
 }
 
+/** The line that installs, enrolls and starts a host from this server (/install.sh). */
+export function installCommand(origin, code) {
+  return `curl -fsSL ${origin}/install.sh | sh -s -- --code ${code}`;
+}
+
+/** A command in a code box with a Copy button (named `label` for screen readers). */
+function copyLine(text, testid, label) {
+  const pre = h('code', { className: 'command', dataset: { testid } }, text);
+  const copy = h('button', { type: 'button', className: 'secondary small', attrs: label ? { 'aria-label': label } : {} }, 'Copy');
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      copy.textContent = 'Copied';
+    } catch {
+      window.getSelection().selectAllChildren(pre);
+      copy.textContent = 'Press Ctrl+C';
+    }
+  });
+  return h('div', { className: 'copyline' }, pre, copy);
+}
+
 export async function addDeviceDialog() {
   const msg = notice();
   const body = h('div', { className: 'enroll' }, h('p', {}, 'Creating a one-time code…'));
   const d = dialog('Add a device', body, msg);
   try {
     const { code, expires_at: expires } = await api.enrollmentCode();
-    const cmd = enrollCommand(location.origin, code);
-    const pre = h('code', { className: 'command', dataset: { testid: 'enroll-command' } }, cmd);
-    const copy = h('button', { type: 'button', className: 'secondary small' }, 'Copy');
-    copy.addEventListener('click', async () => {
-      try {
-        await navigator.clipboard.writeText(cmd);
-        copy.textContent = 'Copied';
-      } catch {
-        window.getSelection().selectAllChildren(pre);
-        copy.textContent = 'Press Ctrl+C';
-      }
-    });
+    const install = copyLine(installCommand(location.origin, code), 'install-command', 'Copy install line');
+    const enroll = copyLine(enrollCommand(location.origin, code), 'enroll-command', null);
     const minutes = Math.max(1, Math.round((expires - Date.now()) / 60000));
     const at = new Date(expires).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
     replace(body,
-      h('p', {}, 'On the PC you want to add, install meshdesk-host and run:'),
-      h('div', { className: 'copyline' }, pre, copy),
+      h('p', {}, 'On the PC you want to add, paste this line into a terminal: it downloads the host from this server, checks it, installs it, enrolls the PC and starts the agent.'),
+      install,
+      h('p', {}, 'Or, where meshdesk-host is installed already, run:'),
+      enroll,
       h('p', { className: 'hint' }, `The code works once and expires at ${at} (in ${minutes} min). Then start the agent with `, h('code', {}, 'meshdesk-host run'), '. The device appears here as soon as it connects.'));
   } catch (err) {
     replace(body);
