@@ -77,7 +77,14 @@ async fn the_install_line_installs_a_host_that_enrolls_and_comes_online() {
         server.base,
         prefix.display()
     );
-    let out = home.paste(&line);
+    installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
+}
+
+/// Paste `line` (which installs into `prefix` and names the PC
+/// `installed-pc`) as `home`'s user; the installed host, started as its
+/// unit would, enrolls into `alice`'s account and comes online.
+async fn installs_and_comes_online(api: &Api, alice: &str, home: &Home, prefix: &Path, line: &str) {
+    let out = home.paste(line);
     let log = stderr(&out);
     eprintln!("{log}");
     assert!(out.status.success(), "the install line failed:\n{log}");
@@ -118,11 +125,78 @@ async fn the_install_line_installs_a_host_that_enrolls_and_comes_online() {
         log: agent_log,
         name: "installed host",
     };
-    wait_online(&api, &alice, &device_id).await;
+    wait_online(api, alice, &device_id).await;
     let (_, d) = api
-        .call("GET", &format!("/devices/{device_id}"), Some(&alice), None)
+        .call("GET", &format!("/devices/{device_id}"), Some(alice), None)
         .await;
     assert_eq!(d["name"], "installed-pc", "{d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_server_installs_by_its_pin() {
+    require!(package::unavailable());
+    let server = Server::start_with_args("signup = \"open\"\n", &["--tls-self-signed"]);
+    package::build(&server.data_dir().join("downloads"), &["host"]);
+    let printed = server
+        .fingerprint
+        .clone()
+        .expect("the fingerprint is printed");
+    let trust = meshdesk_client::Trust::from_options(None, Some(&printed)).expect("pin");
+    let api = Api::with_trust(&server, &trust);
+    let alice = api.user("alice").await;
+    // The code's reply carries what the page puts in the line.
+    let (status, reply) = api
+        .call("POST", "/enrollment-codes", Some(&alice), None)
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(
+        reply["server_fingerprint"].as_str(),
+        Some(printed.as_str()),
+        "{reply}"
+    );
+    let pin = reply["server_pin"]
+        .as_str()
+        .expect("server_pin")
+        .to_string();
+    let code = reply["code"].as_str().expect("code");
+    let home = Home::new();
+    let prefix = home.path().join("opt");
+    // Without the pin curl refuses the certificate: nothing installed.
+    let refused = home.paste(&format!(
+        "curl -fsSL {}/install.sh | sh -s -- --code {code} --prefix {}",
+        server.base,
+        prefix.display()
+    ));
+    // (curl fails; the pipe's `sh` reads nothing and installs nothing.)
+    assert!(
+        stderr(&refused).contains("SSL certificate problem") && !prefix.exists(),
+        "{}",
+        stderr(&refused)
+    );
+    // With a wrong pin neither.
+    let wrong = home.paste(&format!(
+        "curl -fsSL --insecure --pinnedpubkey 'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' {}/install.sh | sh -s -- --code {code} --prefix {}",
+        server.base,
+        prefix.display()
+    ));
+    assert!(
+        stderr(&wrong).contains("does not match pinned public key") && !prefix.exists(),
+        "{}",
+        stderr(&wrong)
+    );
+    // The line as "Add device" shows it (dialogs.js installCommand).
+    let line = format!(
+        "curl -fsSL --insecure --pinnedpubkey '{pin}' {}/install.sh | sh -s -- --code {code} --prefix {} --name installed-pc",
+        server.base,
+        prefix.display()
+    );
+    installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
+    let config =
+        std::fs::read_to_string(home.path().join(".config/meshdesk/host.toml")).expect("identity");
+    assert!(
+        config.contains(&printed),
+        "the host pins the server: {config}"
+    );
 }
 
 /// A task stopped when the test ends.

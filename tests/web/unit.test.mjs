@@ -104,11 +104,17 @@ test('stats say resolution, rate and whether the path is relayed', () => {
 test('the enroll command is the one the host CLI takes', () => {
   assert.equal(enrollCommand('http://127.0.0.1:8080', 'ABCD-1234'),
     'meshdesk-host enroll --server http://127.0.0.1:8080 --code ABCD-1234');
+  // A self-signed server: the host pins its fingerprint.
+  assert.equal(enrollCommand('https://lan:8080', 'ABCD-1234', 'AB:CD'),
+    'meshdesk-host enroll --server https://lan:8080 --server-fingerprint AB:CD --code ABCD-1234');
 });
 
 test('the install line pipes this server\'s /install.sh into sh with the code', () => {
   assert.equal(installCommand('https://desk.example.com', 'ABCD-1234'),
     'curl -fsSL https://desk.example.com/install.sh | sh -s -- --code ABCD-1234');
+  // A self-signed server: curl checks the key's pin instead of a CA.
+  assert.equal(installCommand('https://lan:8080', 'ABCD-1234', 'sha256//q+/w='),
+    "curl -fsSL --insecure --pinnedpubkey 'sha256//q+/w=' https://lan:8080/install.sh | sh -s -- --code ABCD-1234");
 });
 
 test('frame numbers from the host are read from the SEI message', () => {

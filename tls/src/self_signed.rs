@@ -56,12 +56,35 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Loaded, TlsError> 
     if created {
         create(&cert_path, &key_path, names)?;
     }
-    let tls = server::from_der(pem::certificates(&cert_path)?, pem::private_key(&key_path)?)?;
+    let mut tls = server::from_der(pem::certificates(&cert_path)?, pem::private_key(&key_path)?)?;
+    tls.spki_pin = Some(spki_pin(&key_path)?);
     Ok(Loaded {
         tls,
         created,
         cert_path,
     })
+}
+
+/// curl's `--pinnedpubkey` form of the kept key's public half:
+/// `sha256//` and the standard base64 of the SHA-256 of its
+/// SubjectPublicKeyInfo (DER).
+fn spki_pin(key_path: &Path) -> Result<String, TlsError> {
+    use base64::Engine as _;
+    use rcgen::PublicKeyData as _;
+    use sha2::Digest as _;
+    let pem = std::fs::read_to_string(key_path).map_err(|e| TlsError::File {
+        path: key_path.to_path_buf(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    let key = rcgen::KeyPair::from_pem(&pem).map_err(|e| TlsError::File {
+        path: key_path.to_path_buf(),
+        reason: format!("not a private key: {e}"),
+    })?;
+    let digest = sha2::Sha256::digest(key.subject_public_key_info());
+    Ok(format!(
+        "sha256//{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    ))
 }
 
 /// Make the key pair and certificate and write them (the key first,

@@ -15,6 +15,11 @@ pub struct ServerTls {
     pub config: Arc<rustls::ServerConfig>,
     /// The leaf certificate's fingerprint, printed at start for pinning.
     pub fingerprint: Fingerprint,
+    /// For a self-signed certificate only: its public key's pin in curl's
+    /// `--pinnedpubkey` form (`sha256//BASE64` of the SubjectPublicKeyInfo),
+    /// so the one-line installer can fetch from this server. `None` for a
+    /// certificate from files, which clients check against their CAs.
+    pub spki_pin: Option<String>,
 }
 
 /// Load `cert` (a PEM chain, leaf first) and `key`, and check they match.
@@ -40,5 +45,6 @@ pub(crate) fn from_der(
     Ok(ServerTls {
         config: Arc::new(config),
         fingerprint,
+        spki_pin: None,
     })
 }

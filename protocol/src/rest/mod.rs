@@ -136,6 +136,16 @@ impl std::fmt::Debug for LoginResponse {
 pub struct EnrollmentCode {
     pub code: String,
     pub expires_at: i64,
+    /// Only from a server with a self-signed certificate
+    /// (`--tls-self-signed`): its SHA-256 fingerprint as the server prints
+    /// it, for `meshdesk-host enroll --server-fingerprint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_fingerprint: Option<String>,
+    /// Only from a server with a self-signed certificate: its public key's
+    /// pin in curl's `--pinnedpubkey` form (`sha256//BASE64`), for the
+    /// one-line installer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_pin: Option<String>,
 }
 
 /// `POST /enroll`: a host presents a code and its public key.

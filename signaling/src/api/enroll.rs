@@ -41,9 +41,16 @@ pub async fn create_code(State(st): State<AppState>, auth: AuthUser) -> Result<R
     let expires_at = now + st.config.enrollment_code_ttl.as_millis() as i64;
     st.store
         .insert_enrollment_code(&code.code_hash(), auth.user.id, now, expires_at)?;
+    // What a new PC needs to trust a self-signed server (no CA vouches).
+    let pinned = st
+        .tls
+        .as_ref()
+        .and_then(|t| Some((t.spki_pin.clone()?, t.fingerprint)));
     let body = EnrollmentCode {
         code: code.expose().to_string(),
         expires_at,
+        server_fingerprint: pinned.as_ref().map(|(_, fp)| fp.to_string()),
+        server_pin: pinned.map(|(pin, _)| pin),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

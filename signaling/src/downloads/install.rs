@@ -42,9 +42,15 @@ pub fn server_url(
     }
 }
 
-/// The script for a server at `url` (checked by [`server_url`]).
-pub fn script(url: &str) -> String {
-    TEMPLATE.replace(PLACEHOLDER, url)
+/// The script for a server at `url` (checked by [`server_url`]). `pinned`
+/// is a self-signed server's (curl pin, fingerprint): base64, hex and `:`
+/// only, safe inside the script's single quotes.
+pub fn script(url: &str, pinned: Option<(&str, &str)>) -> String {
+    let (pin, fingerprint) = pinned.unwrap_or(("", ""));
+    TEMPLATE
+        .replace(PLACEHOLDER, url)
+        .replace("@MESHDESK_PIN@", pin)
+        .replace("@MESHDESK_FINGERPRINT@", fingerprint)
 }
 
 fn is_plain_host(host: &str) -> bool {
@@ -91,9 +97,13 @@ mod tests {
 
     #[test]
     fn the_script_names_its_server_once_filled() {
-        let s = script("http://127.0.0.1:9");
+        let s = script("http://127.0.0.1:9", None);
         assert!(s.starts_with("#!/bin/sh\n"));
         assert!(s.contains("SERVER='http://127.0.0.1:9'"));
-        assert!(!s.contains(PLACEHOLDER));
+        assert!(s.contains("PIN=''") && s.contains("FINGERPRINT=''"));
+        assert!(!s.contains("@MESHDESK_"), "every placeholder filled");
+        let s = script("https://lan:8443", Some(("sha256//AbC+/=", "AB:CD")));
+        assert!(s.contains("PIN='sha256//AbC+/='"));
+        assert!(s.contains("FINGERPRINT='AB:CD'"));
     }
 }

@@ -17,6 +17,11 @@
 set -eu
 
 SERVER='@MESHDESK_SERVER@'
+# Set only by a server with a self-signed certificate, which no CA vouches
+# for: its public key's pin (curl --pinnedpubkey) and its fingerprint (for
+# the agent's enroll --server-fingerprint).
+PIN='@MESHDESK_PIN@'
+FINGERPRINT='@MESHDESK_FINGERPRINT@'
 CODE=''
 NAME=''
 PREFIX=''
@@ -41,7 +46,11 @@ SERVER="${SERVER%/}"
 # What this needs, all checked before anything is changed.
 have() { command -v "$1" >/dev/null 2>&1; }
 missing=''
-if have curl; then
+if [ -n "$PIN" ]; then
+    # --insecure only lifts the CA check; the pin is still checked.
+    have curl || die "this server's certificate is self-signed: curl is needed to check its pin"
+    fetch() { curl -fsSL --proto '=https' --insecure --pinnedpubkey "$PIN" -o "$2" "$1"; }
+elif have curl; then
     fetch() { curl -fsSL --proto '=http,https' -o "$2" "$1"; }
 elif have wget; then
     fetch() { wget -q -O "$2" "$1"; }
@@ -115,17 +124,26 @@ say "installed $BIN ($("$BIN" --version))"
 
 if [ -n "${SUDO_USER:-}" ] && [ "$METHOD" = deb ]; then
     say "installed system-wide; now, as $SUDO_USER in the desktop session, run:"
-    say "  meshdesk-host enroll --server $SERVER --code ${CODE:-CODE}"
+    say "  meshdesk-host enroll --server $SERVER${FINGERPRINT:+ --server-fingerprint $FINGERPRINT} --code ${CODE:-CODE}"
     say "  systemctl --user enable --now meshdesk-host.service"
     exit 0
 fi
 
+# The agent's enroll, trusting a self-signed server by its fingerprint.
+enroll() {
+    if [ -n "$FINGERPRINT" ]; then
+        "$BIN" enroll --server "$SERVER" --server-fingerprint "$FINGERPRINT" "$@"
+    else
+        "$BIN" enroll --server "$SERVER" "$@"
+    fi
+}
+
 CONFIG="${XDG_CONFIG_HOME:-${HOME:?HOME is not set}/.config}/meshdesk/host.toml"
 if [ -n "$CODE" ]; then
     if [ -n "$NAME" ]; then
-        "$BIN" enroll --server "$SERVER" --code "$CODE" --name "$NAME" || die "enrollment failed (is the code still valid? codes are single-use and expire)"
+        enroll --code "$CODE" --name "$NAME" || die "enrollment failed (is the code still valid? codes are single-use and expire)"
     else
-        "$BIN" enroll --server "$SERVER" --code "$CODE" || die "enrollment failed (is the code still valid? codes are single-use and expire)"
+        enroll --code "$CODE" || die "enrollment failed (is the code still valid? codes are single-use and expire)"
     fi
 elif [ -f "$CONFIG" ]; then
     say "already enrolled ($CONFIG); keeping that identity"

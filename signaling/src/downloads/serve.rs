@@ -74,7 +74,9 @@ pub async fn install_script(State(state): State<AppState>, headers: HeaderMap) -
     // https:// when this server serves TLS itself or sits behind an https proxy.
     let secure = config.cookie_secure || state.tls.is_some();
     let url = install::server_url(config.public_url.as_ref(), host, secure)?;
-    let body = install::script(&url);
+    let fingerprint = state.tls.as_ref().map(|t| t.fingerprint.to_string());
+    let pin = state.tls.as_ref().and_then(|t| t.spki_pin.as_deref());
+    let body = install::script(&url, pin.zip(fingerprint.as_deref()));
     Ok((
         [(header::CONTENT_TYPE, "text/x-shellscript; charset=utf-8")],
         body,

@@ -114,14 +114,23 @@ export function shareDialog(device, done) {
   username.input.focus();
 }
 
-/** The command that enrolls a host with this server. */
-export function enrollCommand(origin, code) {
-  return `meshdesk-host enroll --server ${origin} --code ${code}`;
+/**
+ * The command that enrolls a host with this server; `fingerprint` is a
+ * self-signed server's (from the enrollment code reply), which the host pins.
+ */
+export function enrollCommand(origin, code, fingerprint = null) {
+  const pin = fingerprint ? ` --server-fingerprint ${fingerprint}` : '';
+  return `meshdesk-host enroll --server ${origin}${pin} --code ${code}`;
 }
 
-/** The line that installs, enrolls and starts a host from this server (/install.sh). */
-export function installCommand(origin, code) {
-  return `curl -fsSL ${origin}/install.sh | sh -s -- --code ${code}`;
+/**
+ * The line that installs, enrolls and starts a host from this server
+ * (/install.sh). A self-signed server's `pin` (curl's --pinnedpubkey form)
+ * stands in for the CA check curl cannot make.
+ */
+export function installCommand(origin, code, pin = null) {
+  const trust = pin ? ` --insecure --pinnedpubkey '${pin}'` : '';
+  return `curl -fsSL${trust} ${origin}/install.sh | sh -s -- --code ${code}`;
 }
 
 /** A command in a code box with a Copy button (named `label` for screen readers). */
@@ -145,9 +154,9 @@ export async function addDeviceDialog() {
   const body = h('div', { className: 'enroll' }, h('p', {}, 'Creating a one-time code…'));
   const d = dialog('Add a device', body, msg);
   try {
-    const { code, expires_at: expires } = await api.enrollmentCode();
-    const install = copyLine(installCommand(location.origin, code), 'install-command', 'Copy install line');
-    const enroll = copyLine(enrollCommand(location.origin, code), 'enroll-command', null);
+    const { code, expires_at: expires, server_fingerprint: fingerprint, server_pin: pin } = await api.enrollmentCode();
+    const install = copyLine(installCommand(location.origin, code, pin), 'install-command', 'Copy install line');
+    const enroll = copyLine(enrollCommand(location.origin, code, fingerprint), 'enroll-command', null);
     const minutes = Math.max(1, Math.round((expires - Date.now()) / 60000));
     const at = new Date(expires).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
     replace(body,
