@@ -40,6 +40,12 @@ pub const STATS_EVERY: Duration = Duration::from_secs(1);
 /// asking for a keyframe (again every this long). The host sends one at
 /// once, but packets that beat the receiving track's setup are dropped.
 pub const FIRST_PICTURE_WAIT: Duration = Duration::from_millis(700);
+/// The host closes the peer connection as soon as a session ends. When the
+/// server ended it (a revoke, an expired share, a removed device), that
+/// close can beat the server's `session_end`, which says why: wait this
+/// long for it before concluding the host closed the session itself (as
+/// the browser does, controller.js `PEER_CLOSE_GRACE_MS`).
+pub const PEER_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// What happened, as the driver saw it.
 #[derive(Debug)]
@@ -139,6 +145,9 @@ pub struct Controller {
     /// When to send the next input heartbeat (a `control` session with
     /// open channels).
     heartbeat_due: Option<Instant>,
+    /// The peer connection closed: the session ends by then unless the
+    /// server says why first.
+    closed_due: Option<Instant>,
     /// Whether the session is over.
     stopped: bool,
 }
@@ -165,6 +174,7 @@ impl Controller {
             first_picture_due: None,
             stats_due: now,
             heartbeat_due: None,
+            closed_due: None,
             stopped: false,
         }
     }
@@ -180,7 +190,7 @@ impl Controller {
         if self.connected_at.is_none() {
             at = at.min(self.connect_by);
         }
-        for due in [self.first_picture_due, self.heartbeat_due]
+        for due in [self.first_picture_due, self.heartbeat_due, self.closed_due]
             .into_iter()
             .flatten()
         {
@@ -304,9 +314,10 @@ impl Controller {
             ViewerEvent::Failed => vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 "the WebRTC connection was lost".into(),
             )))],
-            ViewerEvent::Closed => vec![Action::Stop(Stop::EndedRemotely(ViewerError::Ended(
-                EndReason::HostClosed,
-            )))],
+            ViewerEvent::Closed => {
+                self.closed_due.get_or_insert(now + PEER_CLOSE_GRACE);
+                Vec::new()
+            }
             other => {
                 tracing::debug!(?other, "peer event");
                 Vec::new()
@@ -398,6 +409,11 @@ impl Controller {
     }
 
     fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        if self.closed_due.is_some_and(|due| now >= due) {
+            return vec![Action::Stop(Stop::EndedRemotely(ViewerError::Ended(
+                EndReason::HostClosed,
+            )))];
+        }
         if self.connected_at.is_none() && now >= self.connect_by {
             return vec![Action::Stop(Stop::Failed(ViewerError::ConnectionFailed(
                 format!(

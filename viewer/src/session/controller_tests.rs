@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::controller::{
     Action, Controller, Event, Stop, CONNECT_TIMEOUT, EARLY_INPUT_LIMIT, FIRST_PICTURE_WAIT,
-    STATS_EVERY, VERIFY_TIMEOUT,
+    PEER_CLOSE_GRACE, STATS_EVERY, VERIFY_TIMEOUT,
 };
 use super::link::LinkEvent;
 use super::verify::tests::{binding, device_key, verifier, OFFER};
@@ -328,14 +328,30 @@ fn stats_are_sampled_every_second_and_reported() {
 }
 
 #[test]
-fn the_peer_closing_means_the_host_ended_it() {
+fn the_peer_closing_means_the_host_ended_it_unless_the_server_says_why() {
     let t0 = Instant::now();
     let mut c = running(Permission::Control, t0);
-    let closed = c.handle(t0, Event::Peer(ViewerEvent::Closed));
+    assert!(c.handle(t0, Event::Peer(ViewerEvent::Closed)).is_empty());
+    assert!(c.deadline() <= t0 + PEER_CLOSE_GRACE);
+    let closed = c.handle(t0 + PEER_CLOSE_GRACE, Event::Tick);
     assert!(matches!(
         closed.as_slice(),
         [Action::Stop(Stop::EndedRemotely(ViewerError::Ended(
             EndReason::HostClosed
+        )))]
+    ));
+    // The server's reason, arriving within the grace, is the one given.
+    let mut c = running(Permission::Control, t0);
+    assert!(c.handle(t0, Event::Peer(ViewerEvent::Closed)).is_empty());
+    let end = SessionEndMsg::new("s1", EndReason::ShareExpired);
+    let told = c.handle(
+        t0 + PEER_CLOSE_GRACE / 2,
+        from_server(ServerToViewer::SessionEnd(end)),
+    );
+    assert!(matches!(
+        told.as_slice(),
+        [Action::Stop(Stop::EndedRemotely(ViewerError::Ended(
+            EndReason::ShareExpired
         )))]
     ));
     let mut c = running(Permission::Control, t0);
