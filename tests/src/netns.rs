@@ -31,13 +31,7 @@ pub fn unavailable() -> Option<String> {
         return Some("network-namespace tests need root".into());
     }
     for (program, args) in [("ip", &["netns", "list"][..]), ("iptables", &["-V"][..])] {
-        let ok = Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
+        if !crate::prereq::runs(program, args) {
             return Some(format!(
                 "`{program}` is missing or fails (Debian packages iproute2 iptables)"
             ));

@@ -3,7 +3,7 @@
 //! people), into a directory of the test's.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::server::bin_dir;
 
@@ -40,13 +40,7 @@ pub fn unavailable() -> Option<String> {
         ),
     ];
     for (program, args, what) in tools {
-        let ok = Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
+        if !crate::prereq::runs(program, args) {
             return Some(format!("{what} is missing"));
         }
     }

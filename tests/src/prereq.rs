@@ -66,6 +66,17 @@ fn test_name() -> String {
     format!("{binary}::{}", thread.name().unwrap_or("unnamed"))
 }
 
+/// Whether `program args` runs and exits 0 (its output discarded): how
+/// the prerequisite checks tell a tool is installed and works.
+pub fn runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The skip log's path (see the module docs).
 pub fn skip_log() -> PathBuf {
     if let Some(path) = std::env::var_os(SKIP_LOG) {

@@ -117,16 +117,21 @@ impl Server {
         if !config.lines().any(|l| l.trim() == "[relay]") {
             config.push_str("\n[relay]\nenabled = false\n");
         }
-        Server::start_raw(None, "127.0.0.1:0", config)
+        Server::start_raw(None, "127.0.0.1:0", config, &[])
     }
 
     /// Start inside network namespace `netns`, listening on `listen`, with
     /// exactly `config` (the relay keeps its defaults unless configured).
     pub fn start_in(netns: &Netns, listen: &str, config: &str) -> Server {
-        Server::start_raw(Some(netns.name().to_string()), listen, config.to_string())
+        Server::start_raw(
+            Some(netns.name().to_string()),
+            listen,
+            config.to_string(),
+            &[],
+        )
     }
 
-    fn start_raw(netns: Option<String>, listen: &str, config: String) -> Server {
+    fn start_raw(netns: Option<String>, listen: &str, config: String, args: &[&str]) -> Server {
         let dir = TempDir::new("server");
         let mut s = Server {
             child: None,
@@ -139,7 +144,7 @@ impl Server {
             netns,
             printed: None,
         };
-        s.spawn(listen);
+        s.spawn_with(listen, args);
         s
     }
 
@@ -151,20 +156,7 @@ impl Server {
     pub fn start_with_args(config: &str, args: &[&str]) -> Server {
         let mut config = config.to_string();
         config.push_str("\n[relay]\nenabled = false\n");
-        let dir = TempDir::new("server");
-        let mut s = Server {
-            child: None,
-            base: String::new(),
-            fingerprint: None,
-            ca_file: None,
-            log: dir.0.join("server.log"),
-            dir,
-            config,
-            netns: None,
-            printed: None,
-        };
-        s.spawn_with("127.0.0.1:0", args);
-        s
+        Server::start_raw(None, "127.0.0.1:0", config, args)
     }
 
     /// Stop (SIGTERM) and start again on the same data dir with `args`.
