@@ -71,9 +71,8 @@ pub async fn file(
 pub async fn install_script(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let config = &state.config;
-    // https:// when this server serves TLS itself or sits behind an https proxy.
-    let secure = config.cookie_secure || state.tls.is_some();
-    let url = install::server_url(config.public_url.as_ref(), host, secure)?;
+    // `cookie_secure` already holds for TLS served here or an https public_url.
+    let url = install::server_url(config.public_url.as_ref(), host, config.cookie_secure)?;
     let fingerprint = state.tls.as_ref().map(|t| t.fingerprint.to_string());
     let pin = state.tls.as_ref().and_then(|t| t.spki_pin.as_deref());
     let body = install::script(&url, pin.zip(fingerprint.as_deref()));
