@@ -1,9 +1,9 @@
 # Shared helpers for scripts/demo, scripts/test and scripts/bench.
 # Sourced, not run.
 
-# Packages needed to build the workspace (scrap links xcb-shm and xcb-randr;
-# openh264 needs nasm for its assembly; rusqlite bundles SQLite).
-BUILD_PACKAGES="build-essential pkg-config libssl-dev nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev"
+# Packages needed to build the workspace (openh264 needs nasm for its
+# assembly; rusqlite bundles SQLite; the X protocol is x11rb's own Rust).
+BUILD_PACKAGES="build-essential pkg-config libssl-dev nasm"
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
 # and the sqlite3 shell used to age records in tests. The X11 libraries are
 # loaded at run time by meshdesk-viewer's window (winit, softbuffer).
@@ -23,11 +23,15 @@ COMPARE_PACKAGES="x11vnc novnc websockify ffmpeg"
 NAT_PACKAGES="iproute2 iptables coturn"
 # What scripts/package and its test (tests/tests/packages.rs) use: cargo-deb
 # asks dpkg-shlibdeps (dpkg-dev) for the Depends line; the test checks the
-# systemd units with systemd-analyze (systemd) and the served install
-# script with shellcheck.
-PACKAGE_PACKAGES="dpkg-dev systemd shellcheck"
+# systemd units with systemd-analyze (systemd), the served install script
+# with shellcheck, and that the static host is static with file.
+PACKAGE_PACKAGES="dpkg-dev systemd shellcheck file"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
+# The static host binary (scripts/package): a musl build with zig as the C
+# and C++ compiler of openh264 and ring, through cargo-zigbuild (pinned;
+# zig itself comes from PyPI's ziglang, pinned in scripts/zig-requirements.txt).
+CARGO_ZIGBUILD_VERSION="0.24.1"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -96,6 +100,40 @@ ensure_cargo_deb() {
     fi
     log "installing cargo-deb $CARGO_DEB_VERSION (cargo install)"
     cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION" --quiet
+}
+
+# The Rust target of the static host: musl, on this machine's architecture.
+static_target() {
+    echo "$(uname -m)-unknown-linux-musl"
+}
+
+# Install what the static host build needs when it is missing: Rust's musl
+# target (rustup), cargo-zigbuild (cargo install) and zig (a venv in the
+# target dir); points cargo-zigbuild at that zig.
+ensure_static_toolchain() {
+    local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+    if ! rustup target list --installed | grep -qx "$(static_target)"; then
+        log "adding Rust's $(static_target) target (rustup)"
+        rustup target add "$(static_target)" >/dev/null
+    fi
+    if ! cargo-zigbuild --version >/dev/null 2>&1; then
+        log "installing cargo-zigbuild $CARGO_ZIGBUILD_VERSION (cargo install)"
+        cargo install cargo-zigbuild --locked --version "$CARGO_ZIGBUILD_VERSION" --quiet
+    fi
+    ensure_venv "$target/zig-venv" "$ROOT/scripts/zig-requirements.txt"
+    export CARGO_ZIGBUILD_PYTHON_PATH="$target/zig-venv/bin/python"
+}
+
+# Build the static host binary for cargo profile $1 (dev or release).
+build_static_host() {
+    ensure_static_toolchain
+    cargo zigbuild --quiet --profile "$1" -p meshdesk-host --bin meshdesk-host --target "$(static_target)"
+}
+
+# Directory the static host binary lands in, for profile dir $1 (debug, release).
+static_bin_dir() {
+    local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+    echo "$target/$(static_target)/$1"
 }
 
 # Directory the built binaries land in.

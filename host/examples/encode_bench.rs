@@ -211,7 +211,7 @@ fn record(grabber: &mut ScreenGrabber, mut change: impl FnMut(usize)) -> Vec<I42
             std::thread::sleep(FRAME_GAP);
             let mut picture = I420Picture::new();
             picture
-                .convert_from_bgrx(grabber.grab(), width, height, stride)
+                .convert_from_bgrx(grabber.grab().expect("grab"), width, height, stride)
                 .expect("the screen size converts");
             picture
         })

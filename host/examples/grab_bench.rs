@@ -2,13 +2,13 @@
 //!
 //! For 1280x720 and 1920x1080 on a private Xvfb, 100 times: repaint the
 //! whole screen a new colour, then time, back to back,
-//! - `grab` (one scrap `frame()`, MIT-SHM), what the pipeline does;
+//! - `grab` (one `ShmGetImage` into the shared segment), what the
+//!   pipeline does;
 //! - `grab` plus a copy of the image out of shared memory (the previous
 //!   pipeline copied each frame into a buffer of its own);
-//! - two `grab`s plus the copy (the previous pipeline, which believed the
+//! - two `grab`s plus the copy (an earlier pipeline, which believed the
 //!   first frame stale);
-//! - core `GetImage` over the X socket, no shared memory (the only way to
-//!   read the screen from safe Rust without scrap);
+//! - core `GetImage` over the X socket, no shared memory;
 //!
 //! and count how often the first grab after a repaint shows the old colour.
 //! Prints one JSON document with p50 and p95 in milliseconds.
@@ -60,16 +60,16 @@ fn bench_resolution(width: u16, height: u16) -> Result<Value, BoxError> {
             let started = Instant::now();
             match m {
                 0 => {
-                    let image = grabber.grab();
+                    let image = grabber.grab()?;
                     let got = u32::from_le_bytes([image[0], image[1], image[2], 0]);
                     stale += usize::from(got != colour);
                 }
                 1 | 2 => {
                     if m == 2 {
-                        let _ = grabber.grab();
+                        let _ = grabber.grab()?;
                     }
                     copy.clear();
-                    copy.extend_from_slice(grabber.grab());
+                    copy.extend_from_slice(grabber.grab()?);
                 }
                 _ => {
                     let reply = conn

@@ -1,4 +1,4 @@
-//! The media pipeline against a real X server (Xvfb), real scrap capture,
+//! The media pipeline against a real X server (Xvfb), real shared-memory capture,
 //! real OpenH264 encoding and decoding.
 //!
 //! Each test starts its own 1280x720 Xvfb, paints the root window a known

@@ -1,11 +1,11 @@
 //! The grabber against a real X server (Xvfb): one grab shows the screen as
 //! it is at the time of the call.
 //!
-//! The pipeline grabs once per change and relies on scrap's queued
-//! `ShmGetImage` reaching the X server only when `grab` is called (see
-//! `host/src/media/grab.rs`). If a scrap or libxcb update sent it earlier,
-//! a grab would return the screen as it was after the previous one, and
-//! this test would see the previous colour.
+//! The pipeline grabs once per change and relies on `grab` copying the
+//! screen as it is at the call (see `host/src/media/grab.rs`). If a grab
+//! returned an image taken earlier (a request queued ahead, a stale
+//! segment), this test would see the previous colour. Also: a grab of one
+//! rectangle holds that rectangle's pixels only.
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ fn each_grab_shows_the_change_made_just_before_it() {
             // Idle between changes, as between two clicks.
             std::thread::sleep(Duration::from_millis(50));
         }
-        let image = grabber.grab();
+        let image = grabber.grab().expect("grab");
         assert_eq!(
             image.len(),
             usize::from(WIDTH) * usize::from(HEIGHT) * 4,
@@ -50,4 +50,98 @@ fn each_grab_shows_the_change_made_just_before_it() {
             "round {round}: the grab shows an older screen"
         );
     }
+}
+
+#[test]
+fn a_grab_of_one_area_holds_that_area_only() {
+    use meshdesk_host::media::grab::GrabArea;
+    use x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt as _, CreateGCAux, Rectangle};
+
+    let xvfb = Xvfb::start(WIDTH.into(), HEIGHT.into());
+    let (conn, screen) = x11rb::connect(Some(xvfb.display())).expect("connect");
+    let root = conn.setup().roots[screen].root;
+    xvfb.paint(0xff0000);
+    // The right half blue, drawn straight on the root window.
+    let gc = conn.generate_id().expect("id");
+    conn.create_gc(
+        gc,
+        root,
+        &CreateGCAux::new()
+            .subwindow_mode(x11rb::protocol::xproto::SubwindowMode::INCLUDE_INFERIORS),
+    )
+    .expect("create gc");
+    conn.change_gc(gc, &ChangeGCAux::new().foreground(0x0000ff))
+        .expect("gc colour");
+    let half = WIDTH / 2;
+    conn.poly_fill_rectangle(
+        root,
+        gc,
+        &[Rectangle {
+            x: half as i16,
+            y: 0,
+            width: half,
+            height: HEIGHT,
+        }],
+    )
+    .expect("fill");
+    conn.get_input_focus()
+        .expect("sync")
+        .reply()
+        .expect("sync reply");
+
+    let right = GrabArea {
+        x: half as i16,
+        y: 0,
+        width: half,
+        height: HEIGHT,
+    };
+    let mut grabber =
+        ScreenGrabber::open_area(Some(xvfb.display()), root, right).expect("grabber opens");
+    assert_eq!(
+        (grabber.width(), grabber.height()),
+        (half.into(), HEIGHT.into())
+    );
+    let image = grabber.grab().expect("grab");
+    assert_eq!(image.len(), usize::from(half) * usize::from(HEIGHT) * 4);
+    assert_eq!(first_pixel(image), 0x0000ff, "the area's top-left pixel");
+    assert_eq!(
+        first_pixel(&image[image.len() - 4..]),
+        0x0000ff,
+        "the area's bottom-right pixel"
+    );
+
+    let left = GrabArea {
+        x: 0,
+        y: 0,
+        width: half,
+        height: HEIGHT,
+    };
+    let mut grabber =
+        ScreenGrabber::open_area(Some(xvfb.display()), root, left).expect("grabber opens");
+    let image = grabber.grab().expect("grab");
+    assert_eq!(
+        first_pixel(&image[image.len() - 4..]),
+        0xff0000,
+        "the left area ends before the blue"
+    );
+}
+
+#[test]
+fn a_grab_after_the_screen_shrank_says_so() {
+    use meshdesk_host::media::MediaError;
+
+    let xvnc = Xvfb::start_xvnc(1024, 768);
+    let (conn, screen) = x11rb::connect(Some(xvnc.display())).expect("connect");
+    let root = conn.setup().roots[screen].root;
+    let mut grabber = ScreenGrabber::open(Some(xvnc.display()), root, 1024, 768).expect("opens");
+    grabber.grab().expect("a grab of the whole screen");
+    xvnc.resize(800, 600);
+    // Not a failure of the connection: the capture thread follows the
+    // resize and grabs again.
+    assert!(
+        matches!(grabber.grab(), Err(MediaError::OffScreen)),
+        "a grab larger than the screen is refused as off-screen"
+    );
+    let mut grabber = ScreenGrabber::open(Some(xvnc.display()), root, 800, 600).expect("opens");
+    grabber.grab().expect("a grab at the new size");
 }

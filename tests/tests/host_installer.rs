@@ -2,7 +2,8 @@
 //! `SHA256SUMS`, files with ETags, names checked) and the one-line install
 //! `curl -fsSL SERVER/install.sh | sh -s -- --code CODE` run for real into
 //! a temporary prefix (no root), from a package made of the debug host
-//! binary: the installed host enrolls and comes online; a tampered
+//! binaries: the installed host (the static one) enrolls, comes online and
+//! streams to a viewer; a tampered
 //! download is refused before anything is installed.
 
 use std::path::Path;
@@ -10,10 +11,11 @@ use std::process::{Command, Output};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
+use meshdesk_tests::clients::PASSWORD;
 use meshdesk_tests::package;
 use meshdesk_tests::require;
 use meshdesk_tests::server::TempDir;
-use meshdesk_tests::viewer::{wait_online, Running};
+use meshdesk_tests::viewer::{wait_online, Running, ViewerHome};
 use meshdesk_tests::{Api, Server, Xvfb};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -77,13 +79,50 @@ async fn the_install_line_installs_a_host_that_enrolls_and_comes_online() {
         server.base,
         prefix.display()
     );
-    installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
+    let installed = installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
+
+    // The installed host is the static binary, and it streams: the native
+    // viewer decodes its pictures (x11rb capture, openh264 built by zig).
+    let kind = Command::new("file")
+        .args(["-b", "-L"])
+        .arg(prefix.join("bin/meshdesk-host"))
+        .output()
+        .expect("run file");
+    let kind = String::from_utf8_lossy(&kind.stdout);
+    assert!(kind.contains("statically linked"), "{kind}");
+    let viewer = ViewerHome::new();
+    viewer.login_ok(&server, "alice", PASSWORD);
+    let out = viewer.run(&[
+        "connect",
+        "installed-pc",
+        "--headless",
+        "--duration",
+        "2",
+        "--stats-json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}\n{stdout}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(stdout.trim()).expect("stats JSON");
+    assert!(stats["frames_decoded"].as_u64().unwrap_or(0) > 0, "{stats}");
+    drop(installed);
+}
+
+/// The installed agent, running, and the display it runs on.
+struct Installed {
+    _agent: Running,
+    _x: Xvfb,
 }
 
 /// Paste `line` (which installs into `prefix` and names the PC
 /// `installed-pc`) as `home`'s user; the installed host, started as its
 /// unit would, enrolls into `alice`'s account and comes online.
-async fn installs_and_comes_online(api: &Api, alice: &str, home: &Home, prefix: &Path, line: &str) {
+async fn installs_and_comes_online(
+    api: &Api,
+    alice: &str,
+    home: &Home,
+    prefix: &Path,
+    line: &str,
+) -> Installed {
     let out = home.paste(line);
     let log = stderr(&out);
     eprintln!("{log}");
@@ -120,7 +159,7 @@ async fn installs_and_comes_online(api: &Api, alice: &str, home: &Home, prefix: 
         .stderr(std::fs::File::create(&agent_log).expect("log"))
         .spawn()
         .expect("start the installed host");
-    let _agent = Running {
+    let agent = Running {
         child,
         log: agent_log,
         name: "installed host",
@@ -130,6 +169,10 @@ async fn installs_and_comes_online(api: &Api, alice: &str, home: &Home, prefix: 
         .call("GET", &format!("/devices/{device_id}"), Some(alice), None)
         .await;
     assert_eq!(d["name"], "installed-pc", "{d}");
+    Installed {
+        _agent: agent,
+        _x: x,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +233,7 @@ async fn a_self_signed_server_installs_by_its_pin() {
         server.base,
         prefix.display()
     );
-    installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
+    let _installed = installs_and_comes_online(&api, &alice, &home, &prefix, &line).await;
     let config =
         std::fs::read_to_string(home.path().join(".config/meshdesk/host.toml")).expect("identity");
     assert!(

@@ -160,6 +160,7 @@ fn packages_hold_their_files_run_and_install() {
             text(&dry)
         );
     }
+    // The host speaks X through x11rb (Rust): no X library to depend on.
     let host_deps = text(&run(
         "dpkg-deb",
         &[
@@ -172,28 +173,58 @@ fn packages_hold_their_files_run_and_install() {
         None,
     ));
     assert!(
-        host_deps.contains("libxcb-shm0"),
-        "the host links xcb-shm: {host_deps}"
+        !host_deps.contains("libxcb"),
+        "the host links no X library: {host_deps}"
     );
 
-    // The tarball for --prefix installs, and every sum.
+    // The static host, bare and in the tarball for --prefix installs.
+    let bare = package::find(&out.0, "meshdesk-host-", "-linux-static");
+    let kind = text(&run("file", &["-b", bare.to_str().unwrap()], None));
+    assert!(kind.contains("statically linked"), "{bare:?}: {kind}");
+    let ldd = text(&run("ldd", &[bare.to_str().unwrap()], None));
+    assert!(ldd.contains("not a dynamic executable"), "ldd: {ldd}");
+    let version = run(bare.to_str().unwrap(), &["--version"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("meshdesk-host {}", env!("CARGO_PKG_VERSION")),
+        "{}",
+        text(&version)
+    );
     let tarball = package::find(&out.0, "meshdesk-host-", ".tar.gz");
     let listing = text(&run("tar", &["-tzf", tarball.to_str().unwrap()], None));
     for file in [
         "bin/meshdesk-host",
         "share/systemd/user/meshdesk-host.service",
-        "share/doc/meshdesk-host/DEPENDS",
+        "share/doc/meshdesk-host/meshdesk-host.example.toml",
     ] {
         assert!(
             listing.lines().any(|l| l == file),
             "no {file} in\n{listing}"
         );
     }
+    let unpacked = TempDir::new("tarball");
+    let untar = run(
+        "tar",
+        &[
+            "-xzf",
+            tarball.to_str().unwrap(),
+            "-C",
+            unpacked.0.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(untar.status.success(), "{}", text(&untar));
+    let in_tarball = std::fs::read(unpacked.0.join("bin/meshdesk-host")).expect("read");
+    assert_eq!(
+        in_tarball,
+        std::fs::read(&bare).expect("read"),
+        "the tarball holds the static binary"
+    );
     let sums = run(
         "sha256sum",
         &["--check", "--strict", "SHA256SUMS"],
         Some(&out.0),
     );
     assert!(sums.status.success(), "{}", text(&sums));
-    assert_eq!(text(&sums).lines().count(), 4, "{}", text(&sums));
+    assert_eq!(text(&sums).lines().count(), 5, "{}", text(&sums));
 }

@@ -1,13 +1,13 @@
 //! The capture thread: wait for damage or a keyframe request, pace, grab,
 //! convert.
 //!
-//! It owns the X connection that watches for damage and the scrap grabber
-//! (not `Send`, so both are created on this thread). It sleeps in `poll(2)`
+//! It owns the X connection that watches for damage and the shared-memory
+//! grabber (both created on this thread). It sleeps in `poll(2)`
 //! on two sockets, the X connection and a wake-up pair for commands, with no
 //! timeout unless the frame-rate cap asks for one: a static screen, or a
 //! pipeline nobody watches, costs no CPU.
 //!
-//! Each grab is converted to I420 straight from scrap's shared memory (no
+//! Each grab is converted to I420 straight from the shared memory (no
 //! copy of the BGRX image) into one of three [`I420Picture`]s, and goes to
 //! the encoder thread through a channel that never blocks; the encoder
 //! hands a picture back once it has encoded the next one (it keeps the
@@ -108,7 +108,7 @@ pub(crate) struct CaptureLoop {
     display: Option<String>,
     /// Damage and resize events, and the X connection's socket.
     watcher: DamageWatcher,
-    /// The scrap grabber, for the screen's current size.
+    /// The shared-memory grabber, for the screen's current size.
     grabber: ScreenGrabber,
     /// Frame pacing (pure).
     pacer: Pacer,
@@ -222,7 +222,7 @@ impl CaptureLoop {
         }
     }
 
-    /// Captures the screen at its new size from now on: scrap's capturer
+    /// Captures the screen at its new size from now on: the grabber
     /// grabs one fixed rectangle, which after a shrink lies partly off the
     /// screen (the X server refuses the grab and the picture would freeze)
     /// and after a growth misses the new part. The encoder starts a new
@@ -297,7 +297,18 @@ impl CaptureLoop {
             self.grabber.height(),
             self.grabber.stride(),
         );
-        let bgrx = self.grabber.grab();
+        let bgrx = match self.grabber.grab() {
+            Ok(bgrx) => bgrx,
+            Err(MediaError::OffScreen) => {
+                // A shrink whose event is on its way: follow it first, and
+                // try again at the next frame time, not in a busy loop.
+                self.free.push(picture);
+                self.pacer.on_captured(captured_at);
+                self.pacer.on_damage();
+                return Ok(Flow::Continue);
+            }
+            Err(e) => return Err(e),
+        };
         let grabbed_at = Instant::now();
         self.pacer.on_captured(captured_at);
         picture.convert_from_bgrx(bgrx, width, height, stride)?;

@@ -37,9 +37,14 @@ pub enum MediaError {
     #[error("X11 id allocation failed: {0}")]
     X11Id(#[from] x11rb::errors::ReplyOrIdError),
 
-    /// The screen grabber (scrap, MIT-SHM) failed.
+    /// The screen grabber (MIT-SHM) failed.
     #[error("screen capture failed: {0}")]
     Capture(#[source] std::io::Error),
+
+    /// The grab's rectangle no longer lies inside the screen: the screen
+    /// shrank, and the capture thread has not yet seen the resize event.
+    #[error("the grabbed area lies outside the screen (it was resized)")]
+    OffScreen,
 
     /// A screen under 2x2, or a picture whose planes do not match its size.
     #[error(

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  X server ──damage──▶ capture thread ───I420 (3 pictures)──▶ encode thread ──Arc<EncodedFrame>──▶ subscribers
-//!            ◀─MIT-SHM─  pacing, scrap,     ◀──picture back───  openh264           (tokio broadcast)
+//!            ◀─MIT-SHM─  pacing, x11rb,     ◀──picture back───  openh264           (tokio broadcast)
 //!                        yuvutils-rs                            scene cuts
 //! ```
 //!

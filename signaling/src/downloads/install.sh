@@ -10,7 +10,7 @@
 # Options:
 #   --code CODE      one-time enrollment code (not needed when already enrolled)
 #   --name NAME      device name shown to users (default: this machine's host name)
-#   --prefix DIR     install the tarball into DIR/bin (default ~/.local; as
+#   --prefix DIR     install the static host into DIR/bin (default ~/.local; as
 #                    root with dpkg and no --prefix, the .deb is installed)
 #   --server URL     the server (default: the one this script came from)
 #   --no-service     do not enable the systemd user service
@@ -105,14 +105,6 @@ if [ "$METHOD" = deb ]; then
 else
     mkdir -p "$WORK/unpacked"
     tar -xzf "$WORK/$FILE" -C "$WORK/unpacked"
-    # The X libraries the binary links, named by their Debian packages.
-    if have ldd; then
-        absent="$(ldd "$WORK/unpacked/bin/meshdesk-host" 2>/dev/null | awk '/not found/ {print $1}' | tr '\n' ' ')"
-        if [ -n "$absent" ]; then
-            deps="$(cat "$WORK/unpacked/share/doc/meshdesk-host/DEPENDS" 2>/dev/null || true)"
-            die "missing libraries: ${absent}(the host needs the Debian packages: $deps)"
-        fi
-    fi
     mkdir -p "$PREFIX/bin" "$PREFIX/share/doc/meshdesk-host"
     cp "$WORK/unpacked/bin/meshdesk-host" "$PREFIX/bin/meshdesk-host.new"
     chmod 755 "$PREFIX/bin/meshdesk-host.new"
