@@ -26,6 +26,11 @@ NAT_PACKAGES="iproute2 iptables coturn"
 # systemd units with systemd-analyze (systemd), the served install script
 # with shellcheck, and that the static host is static with file.
 PACKAGE_PACKAGES="dpkg-dev systemd shellcheck file"
+# The reverse proxies of the README's examples, which
+# tests/tests/reverse_proxy.rs runs in front of a server (the packages'
+# own services stay stopped: Debian's policy-rc.d in containers, and the
+# tests start their own on free ports).
+PROXY_PACKAGES="nginx caddy"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
 # The static host binary (scripts/package): a musl build with zig as the C

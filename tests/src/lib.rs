@@ -18,6 +18,7 @@ pub mod package;
 pub mod prereq;
 pub mod prom;
 pub mod receiver;
+pub mod reverse_proxy;
 pub mod server;
 pub mod sse;
 pub mod tcp_proxy;
