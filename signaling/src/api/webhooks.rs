@@ -205,10 +205,12 @@ pub async fn resend(
         return Err(Error::Conflict("the delivery is still pending".into()));
     }
     st.store.requeue_delivery(delivery.id, now_ms())?;
-    st.webhooks.wake();
+    // Read back before the worker may take it: the answer is the delivery
+    // as queued (pending), not whatever the worker has done with it since.
     let queued = st
         .store
         .delivery(hook.id, delivery.id)?
         .ok_or(Error::NotFound("delivery"))?;
+    st.webhooks.wake();
     Ok((StatusCode::ACCEPTED, Json(queued)))
 }
