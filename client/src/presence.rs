@@ -243,6 +243,7 @@ mod tests {
             consent_owner: Default::default(),
             consent_shared: Default::default(),
             public_key: String::new(),
+            screens: Vec::new(),
         }
     }
 

@@ -31,6 +31,13 @@ pub enum HostControlMsg {
     /// The device key's Ed25519 signature (standard base64) over
     /// [`dtls_binding_payload`] of this session.
     Binding { signature: String },
+    /// The host's screens, primary first, and the one this session shows:
+    /// sent when the channels open, after each `select_screen` and when
+    /// the monitors change.
+    Screens {
+        screens: Vec<crate::signal::Screen>,
+        current: String,
+    },
 }
 
 impl HostControlMsg {

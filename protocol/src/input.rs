@@ -82,6 +82,9 @@ pub enum ControlMsg {
     /// pipeline would otherwise ask for a keyframe several times a second.
     /// It then asks with `request_keyframe` when it needs one.
     RtcpKeyframeRequests { enabled: bool },
+    /// Show screen `id` (a [`crate::signal::Screen::id`]) from now on, in
+    /// the same session; the host answers with `screens`.
+    SelectScreen { id: String },
 }
 
 impl InputMsg {
@@ -128,7 +131,11 @@ impl InputMsg {
 impl ControlMsg {
     /// Decode one control message from untrusted text.
     pub fn decode(text: &str) -> Result<ControlMsg, DecodeError> {
-        decode_limited(text, MAX_INPUT_BYTES)
+        let msg = decode_limited(text, MAX_INPUT_BYTES)?;
+        if let ControlMsg::SelectScreen { id } = &msg {
+            crate::signal::check_screen_id(id)?;
+        }
+        Ok(msg)
     }
 }
 

@@ -10,12 +10,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::rest::{ConsentPolicy, Event, IceServer, Permission};
 
-/// One screen of a host, in pixels.
+/// One screen (monitor) of a host, in pixels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Screen {
+    /// Stable id, which a viewer names to choose the screen (the
+    /// monitor's RandR name; `screen` for a display without monitors).
+    /// Older hosts leave it out.
+    #[serde(default)]
+    pub id: String,
+    /// What people call it.
+    #[serde(default)]
+    pub name: String,
     pub width: u32,
     pub height: u32,
+    /// The display's primary monitor, which a session shows by default.
+    #[serde(default)]
+    pub primary: bool,
+}
+
+/// Longest screen id a viewer may name.
+pub const MAX_SCREEN_ID_LEN: usize = 64;
+
+/// A screen id a viewer named: 1 to [`MAX_SCREEN_ID_LEN`] bytes, no
+/// control characters.
+pub fn check_screen_id(id: &str) -> Result<(), crate::codec::DecodeError> {
+    if id.is_empty() || id.len() > MAX_SCREEN_ID_LEN || id.chars().any(char::is_control) {
+        return Err(crate::codec::DecodeError::Invalid(format!(
+            "a screen id is 1 to {MAX_SCREEN_ID_LEN} bytes without control characters"
+        )));
+    }
+    Ok(())
 }
 
 /// What a host reports about itself when it connects.
@@ -257,6 +282,10 @@ pub enum ServerToHost {
         /// prompt and notice. Older servers leave it out: use `user`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         display_name: Option<String>,
+        /// The screen the viewer asked for (a [`Screen::id`]); `None`: the
+        /// primary.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        screen: Option<String>,
     },
     /// The owner renamed the device.
     Renamed {
@@ -287,6 +316,10 @@ pub enum ViewerToServer {
         device_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
+        /// The screen to show first (a [`Screen::id`]); `None`: the
+        /// primary. It can be changed in the session (`select_screen`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        screen: Option<String>,
     },
     Offer(SdpMsg),
     Answer(SdpMsg),

@@ -23,8 +23,11 @@ fn host_messages_round_trip() {
         info: DeviceInfo {
             os: "Debian".into(),
             screens: vec![Screen {
+                id: "DP-1".into(),
+                name: "DP-1".into(),
                 width: 1280,
                 height: 720,
+                primary: true,
             }],
             agent_version: "0.1.0".into(),
         },
@@ -57,6 +60,7 @@ fn host_messages_round_trip() {
         ice_servers: vec![],
         consent: meshdesk_protocol::rest::ConsentPolicy::Prompt,
         display_name: Some("Alice".into()),
+        screen: Some("B".into()),
     });
     roundtrip(ServerToHost::Error(ErrorMsg {
         code: ErrorCode::Forbidden,
@@ -71,6 +75,7 @@ fn viewer_messages_round_trip() {
     roundtrip(ViewerToServer::SessionRequest {
         device_id: "d".into(),
         request_id: Some("r1".into()),
+        screen: None,
     });
     roundtrip(ServerToViewer::Presence {
         device_id: "d".into(),

@@ -55,7 +55,13 @@ pub fn request(
     viewer_conn: u64,
     user: &User,
     device_id: &str,
+    screen: Option<String>,
 ) -> Result<ServerToViewer, ErrorMsg> {
+    if let Some(id) = &screen {
+        if let Err(e) = meshdesk_protocol::signal::check_screen_id(id) {
+            return Err(error(ErrorCode::Invalid, e.to_string(), None));
+        }
+    }
     let internal = |e: crate::error::Error| {
         tracing::error!(error = %e, "session request failed");
         error(ErrorCode::Internal, "internal error", None)
@@ -100,6 +106,7 @@ pub fn request(
         ice_servers: ice_servers.clone(),
         consent: device.consent_for(permission),
         display_name: Some(user.username.clone()),
+        screen,
     };
     if !st.hub.send_to_host(device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));

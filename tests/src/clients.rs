@@ -235,8 +235,11 @@ impl TestDevice {
             info: DeviceInfo {
                 os: "TestOS 1.0".into(),
                 screens: vec![Screen {
+                    id: "screen".into(),
+                    name: "screen".into(),
                     width: 1280,
                     height: 720,
+                    primary: true,
                 }],
                 agent_version: "test".into(),
             },

@@ -238,8 +238,11 @@ impl Conn<HostRole> {
             info: DeviceInfo {
                 os: "TestOS 1.0".into(),
                 screens: vec![Screen {
+                    id: "screen".into(),
+                    name: "screen".into(),
                     width: 1280,
                     height: 720,
+                    primary: true,
                 }],
                 agent_version: "test".into(),
             },

@@ -161,6 +161,7 @@ async fn a_removed_device_is_cut_off_and_can_never_return() {
         .send(&ViewerToServer::SessionRequest {
             device_id: dev.id.clone(),
             request_id: None,
+            screen: None,
         })
         .await;
     let sid = match viewer.recv().await {

@@ -116,6 +116,7 @@ async fn request(v: &mut ViewerConn, device_id: &str, request_id: &str) -> Serve
     v.send(&ViewerToServer::SessionRequest {
         device_id: device_id.into(),
         request_id: Some(request_id.into()),
+        screen: None,
     })
     .await;
     v.recv().await

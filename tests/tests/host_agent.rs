@@ -31,6 +31,7 @@ async fn connect(viewer: &mut ViewerConn, device_id: &str) -> Session {
         .send(&ViewerToServer::SessionRequest {
             device_id: device_id.into(),
             request_id: None,
+            screen: None,
         })
         .await;
     let created = viewer

@@ -43,6 +43,7 @@ async fn open_session(
         .send(&ViewerToServer::SessionRequest {
             device_id: device_id.into(),
             request_id: Some("r1".into()),
+            screen: None,
         })
         .await;
     let created = viewer
@@ -268,6 +269,7 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
         .send(&ViewerToServer::SessionRequest {
             device_id: s.dev.id.clone(),
             request_id: None,
+            screen: None,
         })
         .await;
     viewer
@@ -305,6 +307,7 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
         .send(&ViewerToServer::SessionRequest {
             device_id: s.dev.id.clone(),
             request_id: None,
+            screen: None,
         })
         .await;
     let ServerToHost::SessionGrant { session_id, .. } = host
@@ -331,6 +334,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
         .send(&ViewerToServer::SessionRequest {
             device_id: s.dev.id.clone(),
             request_id: Some("a".into()),
+            screen: None,
         })
         .await;
     let m = viewer
@@ -344,6 +348,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
         .send(&ViewerToServer::SessionRequest {
             device_id: "dev_nope".into(),
             request_id: None,
+            screen: None,
         })
         .await;
     let m = viewer
@@ -359,6 +364,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
     bob.send(&ViewerToServer::SessionRequest {
         device_id: s.dev.id.clone(),
         request_id: None,
+        screen: None,
     })
     .await;
     let m = bob

@@ -57,6 +57,7 @@ async fn open_session_with_secret(
         .send(&ViewerToServer::SessionRequest {
             device_id: device_id.into(),
             request_id: None,
+            screen: None,
         })
         .await;
     let ServerToViewer::SessionCreated {
@@ -405,6 +406,7 @@ async fn an_unresumed_session_ends_once_when_the_grace_period_is_over() {
         .send(&ViewerToServer::SessionRequest {
             device_id: s.dev.id.clone(),
             request_id: None,
+            screen: None,
         })
         .await;
     let ServerToHost::SessionGrant {
@@ -473,6 +475,7 @@ async fn session_created_says_how_long_the_server_keeps_a_lost_session() {
             .send(&ViewerToServer::SessionRequest {
                 device_id: s.dev.id.clone(),
                 request_id: Some("r1".into()),
+                screen: None,
             })
             .await;
         let created = viewer

@@ -196,6 +196,7 @@ async fn sessions_get_their_own_turn_credentials() {
         .send(&ViewerToServer::SessionRequest {
             device_id: dev.id.clone(),
             request_id: None,
+            screen: None,
         })
         .await;
     let created = viewer

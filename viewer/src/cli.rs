@@ -61,8 +61,8 @@ pub enum Command {
     },
 }
 
-/// `connect DEVICE [--headless [--measure-latency N]] [--duration SECS]
-/// [--stats-json]`.
+/// `connect DEVICE [--screen ID] [--headless [--measure-latency N]]
+/// [--duration SECS] [--stats-json]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
     /// Device name or id, as `list` shows.
@@ -81,6 +81,10 @@ pub struct ConnectArgs {
     /// addresses are never offered to the remote PC.
     #[arg(long)]
     pub relay_only: bool,
+    /// Show this screen (monitor) of the remote PC, by the id `list`
+    /// shows [default: its primary].
+    #[arg(long, value_name = "ID")]
+    pub screen: Option<String>,
     /// Measure input-to-photon, then end the session: after the first
     /// picture, N times click at the centre of the remote screen and time
     /// until the colour there changes (a window that flips colour on every

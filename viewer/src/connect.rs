@@ -43,7 +43,16 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         )
     };
     let requested = Instant::now();
-    let session = rt.block_on(establish(&login, &device, &expected.key, args.relay_only))?;
+    if let Some(id) = &args.screen {
+        check_screen(&device, id)?;
+    }
+    let session = rt.block_on(establish(
+        &login,
+        &device,
+        &expected.key,
+        args.relay_only,
+        args.screen.as_deref(),
+    ))?;
     let on_verified = expected.on_verified();
     let established = Instant::now();
     tracing::info!(device = %device.name, "session established");
@@ -103,6 +112,20 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         }
     }
     outcome.result
+}
+
+/// `--screen ID` names one of the device's screens (as it last reported
+/// them), or the error lists the ones it has.
+fn check_screen(device: &Device, id: &str) -> Result<(), ViewerError> {
+    if device.screens.is_empty() || device.screens.iter().any(|s| s.id == id) {
+        return Ok(());
+    }
+    let known: Vec<&str> = device.screens.iter().map(|s| s.id.as_str()).collect();
+    Err(ViewerError::UnknownScreen {
+        device: device.name.clone(),
+        id: id.to_string(),
+        known: known.join(", "),
+    })
 }
 
 /// What a session leaves for the report.

@@ -49,6 +49,14 @@ pub enum ViewerError {
     )]
     AmbiguousDevice { name: String, count: usize },
     /// The device is not connected to the server.
+    /// `--screen ID` names no screen of the device.
+    #[error("{device} has no screen `{id}`; its screens: {known}")]
+    UnknownScreen {
+        device: String,
+        id: String,
+        known: String,
+    },
+
     #[error("device `{0}` is offline")]
     Offline(String),
     /// The server or the host refused the session.

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use super::metrics_config::MetricsServe;
 use super::AgentError;
-use crate::media::{EncodeProbe, MediaPipeline, MediaStats};
+use crate::media::{EncodeProbe, MediaStats};
 
 /// Bounds of the encode time histogram, in seconds.
 const ENCODE_BUCKETS: &[f64] = &[0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1];
@@ -135,7 +135,7 @@ fn metric(e: meshdesk_exporter::prometheus::Error) -> AgentError {
 pub async fn start(
     serve: &MetricsServe,
     metrics: Arc<HostMetrics>,
-    media: Option<Arc<MediaPipeline>>,
+    media: impl Fn() -> Option<MediaStats> + Send + Sync + 'static,
 ) -> Result<AbortOnDrop<()>, AgentError> {
     let listener = TcpListener::bind(serve.listen)
         .await
@@ -147,8 +147,8 @@ pub async fn start(
     }
     let registry = metrics.registry.clone();
     let router = meshdesk_exporter::router(registry, serve.token.clone(), move || {
-        if let Some(m) = &media {
-            metrics.refresh(m.stats());
+        if let Some(stats) = media() {
+            metrics.refresh(stats);
         }
     });
     Ok(AbortOnDrop::spawn(async move {

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod metrics_config;
 pub mod restart;
 pub mod run;
+pub mod screens;
 pub mod session;
 mod sessions;
 pub mod status;

@@ -18,6 +18,7 @@ use tokio::time::{timeout, Instant};
 use super::backoff::Backoff;
 use super::config::HostConfig;
 use super::liveness::{Liveness, Verdict};
+use super::screens;
 use super::session::{Grant, SessionIn};
 use super::sessions::Sessions;
 use super::status::StatusFile;
@@ -139,6 +140,7 @@ async fn connect_and_serve(
             Some(done) = sessions.done_rx.recv() => Step::Send(sessions.finished(done)),
             msg = rx.recv() => from_server(msg, sessions, &mut liveness)?,
             removed = netwatch::removed_or_never(watch) => Step::Judged(address_removed(removed, sessions, watch)),
+            changed = screens::changed_or_never(&sessions.monitor_watch) => Step::Send(sessions.monitors_changed(changed)),
             () = sessions.path_lost.notified() => {
                 tracing::debug!("a session lost its path: checking the server connection");
                 Step::Judged(liveness.path_lost(Instant::now()))
@@ -280,6 +282,7 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
             ice_servers,
             consent,
             display_name,
+            screen,
         } => {
             tracing::info!(session = %session_id, %user, ?permission, consent = consent.as_str(), "session granted");
             let grant = Grant {
@@ -289,6 +292,7 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
                 ice_servers,
                 consent,
                 display_name,
+                screen,
             };
             if let Err(why) = sessions.start(grant) {
                 tracing::warn!(reason = %why, "refusing session");

@@ -1,23 +1,27 @@
 //! The sessions the agent runs, by id. The registry outlives any one
 //! signaling connection: media is peer to peer, so a session keeps running
 //! while the server is away. It owns each session's task (dropping it ends
-//! the session and releases its input) and the display's shared pipeline.
+//! the session and releases its input) and the display's monitors with
+//! their shared pipelines.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use meshdesk_protocol::signal::{DeviceInfo, HostToServer, Screen, SessionEndMsg};
+use meshdesk_protocol::signal::{DeviceInfo, HostToServer, SessionEndMsg};
 use meshdesk_tasks::AbortOnDrop;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, Notify};
 
 use super::config::HostConfig;
 use super::metrics::HostMetrics;
 use super::metrics_config::MetricsConfig;
+use super::screens::{self, Screens, SharedScreens};
 use super::session::{Finished, Grant, SessionEnv, SessionIn};
 use super::AgentError;
 use crate::consent::Consent;
-use crate::media::{MediaConfig, MediaPipeline};
+use crate::media::monitors::{Monitor, MonitorWatcher};
+use crate::media::{MediaConfig, MediaError, MediaPipeline};
 
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;
@@ -31,8 +35,10 @@ pub struct Sessions {
     /// Sessions report here when they end.
     done_tx: mpsc::UnboundedSender<Finished>,
     pub done_rx: mpsc::UnboundedReceiver<Finished>,
-    /// The display's shared capture and encode pipeline.
-    media: Option<Arc<MediaPipeline>>,
+    /// The display's monitors and their shared pipelines.
+    screens: Option<SharedScreens>,
+    /// RandR changes of the display, while they can be followed.
+    pub monitor_watch: Option<AsyncFd<MonitorWatcher>>,
     /// Why there is no pipeline, for refusals.
     media_error: Option<String>,
     display: Option<String>,
@@ -56,13 +62,23 @@ impl Sessions {
             max_fps: cfg.max_fps,
             bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
             deblocking: cfg.deblocking,
+            area: None,
         };
         let probe = Some(metrics.encode_probe());
-        let (media, media_error) = match MediaPipeline::start_probed(media_cfg, probe) {
-            Ok(p) => (Some(Arc::new(p)), None),
+        let (screens, monitor_watch, media_error) = match Screens::open(media_cfg, probe) {
+            Ok((screens, watcher)) => {
+                tracing::info!(screens = ?screens.list(), "screens found");
+                // SAFETY: the AsyncFd owns the watcher, whose connection
+                // keeps the same socket open for the watcher's whole life.
+                #[allow(unsafe_code)]
+                let watch = unsafe { AsyncFd::register(watcher) }
+                    .map_err(|e| tracing::warn!(error = %e, "not following monitor changes"))
+                    .ok();
+                (Some(Arc::new(std::sync::Mutex::new(screens))), watch, None)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "screen capture unavailable; sessions will be refused");
-                (None, Some(e.to_string()))
+                (None, None, Some(e.to_string()))
             }
         };
         let (out_tx, out_rx) = mpsc::unbounded_channel();
@@ -73,7 +89,8 @@ impl Sessions {
             out_rx,
             done_tx,
             done_rx,
-            media,
+            screens,
+            monitor_watch,
             media_error,
             consent: Arc::new(Consent::new(cfg.consent.clone(), display.as_deref())),
             display,
@@ -93,24 +110,47 @@ impl Sessions {
         let Some(serve) = cfg.check(std::path::Path::new("host.toml"))? else {
             return Ok(None);
         };
-        let served =
-            super::metrics::start(&serve, Arc::clone(&self.metrics), self.media.clone()).await?;
+        let all = self.screens.clone();
+        let stats = move || all.as_ref().map(|s| screens::lock(s).stats());
+        let served = super::metrics::start(&serve, Arc::clone(&self.metrics), stats).await?;
         Ok(Some(served))
     }
 
-    /// The display's capture pipeline, if the display could be opened.
+    /// The primary monitor's capture pipeline, if the display could be
+    /// opened (its capture loop proves liveness to the watchdog).
     pub fn media(&self) -> Option<Arc<MediaPipeline>> {
-        self.media.clone()
+        self.screens
+            .as_ref()
+            .and_then(|s| screens::lock(s).primary_pipeline())
+    }
+
+    /// What the RandR watch reported: pipelines follow, the sessions hear,
+    /// and the server is told the new screens (the returned message).
+    pub fn monitors_changed(
+        &mut self,
+        changed: Result<Vec<Monitor>, MediaError>,
+    ) -> Option<HostToServer> {
+        let monitors = match changed {
+            Ok(monitors) => monitors,
+            Err(e) => {
+                tracing::warn!(error = %e, "stopped following monitor changes");
+                self.monitor_watch = None;
+                return None;
+            }
+        };
+        let all = self.screens.as_ref()?;
+        if !screens::lock(all).refresh(monitors) {
+            return None;
+        }
+        self.tell_all(&SessionIn::ScreensChanged);
+        Some(HostToServer::Info { info: self.info() })
     }
 
     pub fn info(&self) -> DeviceInfo {
         let screens = self
-            .media
+            .screens
             .as_ref()
-            .map(|m| {
-                let (width, height) = m.screen_size();
-                vec![Screen { width, height }]
-            })
+            .map(|s| screens::lock(s).list())
             .unwrap_or_default();
         DeviceInfo {
             os: super::enroll::os_description(),
@@ -121,7 +161,7 @@ impl Sessions {
 
     /// Start a granted session, or say why not.
     pub fn start(&mut self, grant: Grant) -> Result<(), AgentError> {
-        let Some(media) = self.media.clone() else {
+        let Some(screens) = self.screens.clone() else {
             let why = self.media_error.as_deref().unwrap_or("unknown");
             return Err(AgentError::CaptureUnavailable(why.to_string()));
         };
@@ -134,7 +174,7 @@ impl Sessions {
         let done = self.done_tx.clone();
         let env = SessionEnv {
             key: Arc::clone(&self.key),
-            media,
+            screens,
             display: self.display.clone(),
             out: self.out_tx.clone(),
             path_lost: Arc::clone(&self.path_lost),

@@ -28,7 +28,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use crate::heartbeat::Heartbeat;
 use crate::media::convert::I420Picture;
 use crate::media::damage::DamageWatcher;
-use crate::media::grab::ScreenGrabber;
+use crate::media::grab::{GrabArea, ScreenGrabber};
 use crate::media::keep_alive::KeepAlive;
 use crate::media::pacing::{PaceDecision, Pacer};
 use crate::media::MediaError;
@@ -47,8 +47,22 @@ pub(crate) enum CaptureCommand {
         every: Duration,
         heartbeat: Heartbeat,
     },
+    /// Capture this area of the screen from now on (a monitor moved).
+    SetArea(GrabArea),
     /// Exit the thread.
     Stop,
+}
+
+/// What a capture thread opens: the display, what of it, how fast.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Opening<'a> {
+    /// The X display (`None`: `$DISPLAY`).
+    pub display: Option<&'a str>,
+    /// One monitor's area, or `None` for the whole screen (following its
+    /// size).
+    pub area: Option<GrabArea>,
+    /// The frame-rate cap.
+    pub max_fps: u32,
 }
 
 /// A grabbed and converted screen, on its way to the encoder.
@@ -99,13 +113,17 @@ impl CaptureHandle {
 /// Whether anyone wants frames; checked before every grab.
 pub(crate) type Watched = Box<dyn Fn() -> bool + Send>;
 
-/// Told the new screen size (width, height) after a RandR mode change.
-pub(crate) type Resized = Box<dyn Fn((u32, u32)) + Send>;
+/// Told the captured area after it changed (a RandR mode change of the
+/// whole screen, or a monitor's new place).
+pub(crate) type Resized = Box<dyn Fn(GrabArea) + Send>;
 
 /// State of the capture thread.
 pub(crate) struct CaptureLoop {
     /// The X display (`None`: `$DISPLAY`), to capture a new size.
     display: Option<String>,
+    /// Whether the whole screen is captured (following its size), rather
+    /// than one monitor's area (which the agent moves).
+    whole_screen: bool,
     /// Damage and resize events, and the X connection's socket.
     watcher: DamageWatcher,
     /// The shared-memory grabber, for the screen's current size.
@@ -124,7 +142,7 @@ pub(crate) struct CaptureLoop {
     frames: SyncSender<RawFrame>,
     /// True while at least one subscriber exists.
     watched: Watched,
-    /// Told each new screen size.
+    /// Told each new captured area.
     resized: Resized,
     /// Liveness proof for a watchdog, once asked for.
     keep_alive: Option<KeepAlive>,
@@ -156,19 +174,25 @@ pub(crate) fn command_channel(
 impl CaptureLoop {
     /// Connects to the display and prepares the grabber. Runs on the capture thread.
     pub fn open(
-        display: Option<&str>,
-        max_fps: u32,
+        opening: Opening<'_>,
         commands: Receiver<CaptureCommand>,
         wake: UnixStream,
         frames: SyncSender<RawFrame>,
         watched: Watched,
         resized: Resized,
     ) -> Result<Self, MediaError> {
-        let watcher = DamageWatcher::connect(display)?;
+        let display = opening.display;
+        let mut watcher = DamageWatcher::connect(display)?;
         let (width, height) = watcher.size();
-        let grabber = ScreenGrabber::open(display, watcher.root(), width, height)?;
+        let area = opening
+            .area
+            .unwrap_or_else(|| GrabArea::whole(width, height));
+        watcher.watch_area(opening.area);
+        let grabber = ScreenGrabber::open_area(display, watcher.root(), area)?;
+        let max_fps = opening.max_fps;
         Ok(Self {
             display: display.map(str::to_owned),
+            whole_screen: opening.area.is_none(),
             watcher,
             grabber,
             pacer: Pacer::new(max_fps),
@@ -183,9 +207,14 @@ impl CaptureLoop {
         })
     }
 
-    /// Screen size in pixels.
+    /// Captured size in pixels.
     pub fn size(&self) -> (u32, u32) {
         (self.grabber.width(), self.grabber.height())
+    }
+
+    /// What is captured.
+    pub fn area(&self) -> GrabArea {
+        self.grabber.area()
     }
 
     /// Runs until told to stop (`Ok`) or until the X connection fails.
@@ -197,7 +226,9 @@ impl CaptureLoop {
             self.beat_if_due()?;
             let changes = self.watcher.take_changes()?;
             if let Some((width, height)) = changes.resized {
-                self.follow_resize(width, height)?;
+                if self.whole_screen {
+                    self.capture_area(GrabArea::whole(width, height))?;
+                }
             }
             if changes.damaged || changes.resized.is_some() {
                 if (self.watched)() {
@@ -222,20 +253,24 @@ impl CaptureLoop {
         }
     }
 
-    /// Captures the screen at its new size from now on: the grabber
-    /// grabs one fixed rectangle, which after a shrink lies partly off the
-    /// screen (the X server refuses the grab and the picture would freeze)
-    /// and after a growth misses the new part. The encoder starts a new
-    /// stream, with an IDR, at the first picture of another size.
-    fn follow_resize(&mut self, width: u16, height: u16) -> Result<(), MediaError> {
+    /// Captures `area` from now on: the screen at its new size, or a
+    /// monitor at its new place. The grabber grabs one fixed rectangle,
+    /// which after a shrink lies partly off the screen (the X server
+    /// refuses the grab) and after a growth misses the new part. The
+    /// encoder starts a new stream, with an IDR, at the first picture of
+    /// another size.
+    fn capture_area(&mut self, area: GrabArea) -> Result<(), MediaError> {
+        if area == self.grabber.area() {
+            return Ok(());
+        }
         let root = self.watcher.root();
-        self.grabber = ScreenGrabber::open(self.display.as_deref(), root, width, height)?;
-        tracing::info!(
-            width,
-            height,
-            "the screen was resized; capturing the new size"
-        );
-        (self.resized)(self.size());
+        self.grabber = ScreenGrabber::open_area(self.display.as_deref(), root, area)?;
+        if !self.whole_screen {
+            self.watcher.watch_area(Some(area));
+        }
+        tracing::info!(?area, "capturing a new area");
+        (self.resized)(area);
+        self.pacer.on_damage();
         Ok(())
     }
 
@@ -260,6 +295,11 @@ impl CaptureLoop {
                 Ok(CaptureCommand::ReturnPicture(picture)) => self.free.push(picture),
                 Ok(CaptureCommand::KeepAlive { every, heartbeat }) => {
                     self.keep_alive = Some(KeepAlive::new(every, heartbeat, Instant::now()));
+                }
+                Ok(CaptureCommand::SetArea(area)) => {
+                    if let Err(error) = self.capture_area(area) {
+                        tracing::warn!(%error, ?area, "cannot capture the new area; keeping the old");
+                    }
                 }
                 Ok(CaptureCommand::Stop) | Err(TryRecvError::Disconnected) => return Flow::Stop,
                 Err(TryRecvError::Empty) => return Flow::Continue,

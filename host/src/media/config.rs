@@ -2,6 +2,7 @@
 //!
 //! Validated once in [`MediaConfig::validate`] before any thread starts.
 
+use crate::media::grab::GrabArea;
 use crate::media::MediaError;
 
 /// Default cap on frames per second (issue 3: 30 by default).
@@ -23,6 +24,9 @@ pub struct MediaConfig {
     pub bitrate_bps: u32,
     /// H.264's deblocking filter. Default off (see `encode.rs`).
     pub deblocking: bool,
+    /// The part of the screen to capture: one monitor. `None` (the
+    /// default): the whole screen, following its size.
+    pub area: Option<GrabArea>,
 }
 
 impl Default for MediaConfig {
@@ -32,6 +36,7 @@ impl Default for MediaConfig {
             max_fps: DEFAULT_MAX_FPS,
             bitrate_bps: DEFAULT_BITRATE_BPS,
             deblocking: false,
+            area: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, Eve
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
+use crate::media::grab::GrabArea;
 use crate::media::MediaError;
 
 /// What the X server reported since the last look.
@@ -40,6 +41,9 @@ pub struct DamageWatcher {
     size: (u16, u16),
     /// The damage object tracking the root window.
     damage: damage::Damage,
+    /// Only damage meeting this area counts (one monitor's pipeline), and
+    /// the region that takes the damage to look at; `None`: any damage.
+    area: Option<(GrabArea, xfixes::Region)>,
 }
 
 impl std::fmt::Debug for DamageWatcher {
@@ -91,7 +95,48 @@ impl DamageWatcher {
             root,
             size,
             damage,
+            area: None,
         })
+    }
+
+    /// Counts only damage that meets `area` from now on (`None`: any).
+    pub fn watch_area(&mut self, area: Option<GrabArea>) {
+        self.area = match (area, self.area.take()) {
+            (None, _) => None,
+            (Some(area), Some((_, region))) => Some((area, region)),
+            (Some(area), None) => match self.new_region() {
+                Ok(region) => Some((area, region)),
+                Err(error) => {
+                    // Then every damage counts: more grabs, none missed.
+                    tracing::warn!(%error, "no XFIXES region; any damage wakes the capture");
+                    None
+                }
+            },
+        };
+    }
+
+    fn new_region(&self) -> Result<xfixes::Region, MediaError> {
+        let region = self.conn.generate_id()?;
+        self.conn.xfixes_create_region(region, &[])?;
+        Ok(region)
+    }
+
+    /// Whether the damage so far meets the watched area. Empties the
+    /// damage into the region to read it (so the next change sends a new
+    /// event), one round trip: damage elsewhere on the screen between the
+    /// event and this look is in the region too, so nothing is missed.
+    fn damage_meets_area(
+        &self,
+        area: GrabArea,
+        region: xfixes::Region,
+    ) -> Result<bool, MediaError> {
+        self.conn
+            .damage_subtract(self.damage, x11rb::NONE, region)?;
+        let parts = self.conn.xfixes_fetch_region(region)?.reply()?;
+        Ok(parts
+            .rectangles
+            .iter()
+            .any(|r| area.meets(r.x, r.y, r.width, r.height)))
     }
 
     /// The root window being watched.
@@ -108,9 +153,17 @@ impl DamageWatcher {
     /// Never blocks. Call it before waiting on [`Self::fd`].
     pub fn take_changes(&mut self) -> Result<ScreenChanges, MediaError> {
         let mut changes = ScreenChanges::default();
+        let mut elsewhere = false;
         while let Some(event) = self.conn.poll_for_event()? {
             match event {
-                Event::DamageNotify(_) => changes.damaged = true,
+                Event::DamageNotify(e) => match self.area {
+                    Some((area, _))
+                        if !area.meets(e.area.x, e.area.y, e.area.width, e.area.height) =>
+                    {
+                        elsewhere = true;
+                    }
+                    _ => changes.damaged = true,
+                },
                 Event::ConfigureNotify(e) if e.window == self.root => {
                     let size = (e.width, e.height);
                     if size != self.size {
@@ -123,6 +176,9 @@ impl DamageWatcher {
                 }
                 _ => {}
             }
+        }
+        if let (true, false, Some((area, region))) = (elsewhere, changes.damaged, self.area) {
+            changes.damaged = self.damage_meets_area(area, region)?;
         }
         Ok(changes)
     }

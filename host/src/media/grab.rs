@@ -44,6 +44,17 @@ pub struct GrabArea {
 }
 
 impl GrabArea {
+    /// Whether the rectangle at `(x, y)` of `width` x `height` shares a
+    /// pixel with this area.
+    pub fn meets(&self, x: i16, y: i16, width: u16, height: u16) -> bool {
+        let span = |a: i16, len: u16| (i32::from(a), i32::from(a) + i32::from(len));
+        let (ax0, ax1) = span(self.x, self.width);
+        let (ay0, ay1) = span(self.y, self.height);
+        let (bx0, bx1) = span(x, width);
+        let (by0, by1) = span(y, height);
+        ax0 < bx1 && bx0 < ax1 && ay0 < by1 && by0 < ay1
+    }
+
     /// The whole of a `width` x `height` screen.
     pub fn whole(width: u16, height: u16) -> Self {
         Self {
@@ -132,6 +143,11 @@ impl ScreenGrabber {
             segment,
             image,
         })
+    }
+
+    /// What is grabbed.
+    pub fn area(&self) -> GrabArea {
+        self.area
     }
 
     /// Width of a grabbed frame in pixels.

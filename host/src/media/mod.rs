@@ -26,6 +26,7 @@ mod error;
 pub mod frame;
 pub mod grab;
 mod keep_alive;
+pub mod monitors;
 pub mod pacing;
 mod pipeline;
 mod probe;

@@ -1,4 +1,5 @@
-//! One capture and encode pipeline per display, shared by every session.
+//! One capture and encode pipeline per display or monitor, shared by every
+//! session on it.
 //!
 //! Two owned threads: capture (damage, pacing, grab, convert; see
 //! `capture.rs`) and encode (encode, publish). Encoded frames are published once to a
@@ -17,6 +18,7 @@ use tokio::sync::broadcast;
 use crate::media::capture::{self, CaptureCommand, CaptureLoop, RawFrame};
 use crate::media::encode::{EncoderTuning, H264Encoder};
 use crate::media::encode_thread::encode_loop;
+use crate::media::grab::GrabArea;
 use crate::media::shared::Shared;
 use crate::media::subscription::Subscription;
 use crate::media::{EncodeProbe, MediaConfig, MediaError};
@@ -73,7 +75,7 @@ impl MediaPipeline {
             failure: Mutex::new(None),
             keyframe_wanted: AtomicBool::new(true),
             capture: handle,
-            screen_size: AtomicU64::new(0),
+            area: Mutex::new(GrabArea::whole(0, 0)),
             frames_captured: AtomicU64::new(0),
             frames_encoded: AtomicU64::new(0),
             keyframes: AtomicU64::new(0),
@@ -89,13 +91,16 @@ impl MediaPipeline {
                 let watched_shared = Arc::clone(&capture_shared);
                 let watched = Box::new(move || watched_shared.subscriber_count() > 0);
                 let resized_shared = Arc::clone(&capture_shared);
-                let resized = Box::new(move |size| resized_shared.set_screen_size(size));
-                let display = config.display.as_deref();
-                let fps = config.max_fps;
-                match CaptureLoop::open(display, fps, commands, wake, frames_tx, watched, resized) {
+                let resized = Box::new(move |area| resized_shared.set_area(area));
+                let opening = capture::Opening {
+                    display: config.display.as_deref(),
+                    area: config.area,
+                    max_fps: config.max_fps,
+                };
+                match CaptureLoop::open(opening, commands, wake, frames_tx, watched, resized) {
                     Ok(capture) => {
                         // Set here, before any resize can be reported.
-                        capture_shared.set_screen_size(capture.size());
+                        capture_shared.set_area(capture.area());
                         let _ = ready_tx.send(Ok(capture.size()));
                         if let Err(error) = capture.run() {
                             tracing::error!(%error, "screen capture stopped");
@@ -163,10 +168,23 @@ impl MediaPipeline {
         self.shared.request_keyframe();
     }
 
-    /// Size of the captured screen in pixels (the stream is cropped to
+    /// Size of the captured area in pixels (the stream is cropped to
     /// even). It follows the screen when its resolution changes.
     pub fn screen_size(&self) -> (u32, u32) {
-        self.shared.screen_size()
+        let area = self.shared.area();
+        (area.width.into(), area.height.into())
+    }
+
+    /// What is captured, in X screen pixels (where the stream's pixels are
+    /// on the screen, for input).
+    pub fn area(&self) -> GrabArea {
+        self.shared.area()
+    }
+
+    /// Captures `area` from now on (a monitor moved or changed its size);
+    /// the stream restarts with an IDR at a new size.
+    pub fn set_area(&self, area: GrabArea) {
+        self.shared.capture.send(CaptureCommand::SetArea(area));
     }
 
     /// Has the capture thread stamp `heartbeat` every `every`, after an X

@@ -1,6 +1,6 @@
 //! The state a pipeline shares with its capture and encode threads and its
 //! subscriptions: the frame channel, why it stopped, the keyframe flag, the
-//! screen's size and the counters.
+//! captured area and the counters.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 
 use super::capture::{CaptureCommand, CaptureHandle};
 use super::frame::EncodedFrame;
+use super::grab::GrabArea;
 use super::MediaError;
 
 /// State shared by the pipeline handle, its threads and its subscriptions.
@@ -23,9 +24,9 @@ pub(crate) struct Shared {
     pub(super) keyframe_wanted: AtomicBool,
     /// Commands to the capture thread.
     pub(super) capture: CaptureHandle,
-    /// The screen's size in pixels, width in the high half: it changes
-    /// with a RandR mode change.
-    pub(super) screen_size: AtomicU64,
+    /// What is captured, in X screen pixels: it changes with a RandR mode
+    /// change (the whole screen) or a monitor's new place (one monitor).
+    pub(super) area: Mutex<GrabArea>,
     /// See [`MediaStats`].
     pub(super) frames_captured: AtomicU64,
     pub(super) frames_encoded: AtomicU64,
@@ -42,16 +43,14 @@ impl Shared {
         self.capture.send(CaptureCommand::Keyframe);
     }
 
-    /// Records the screen's size (at start, and after each resize).
-    pub(super) fn set_screen_size(&self, (width, height): (u32, u32)) {
-        let packed = (u64::from(width) << 32) | u64::from(height);
-        self.screen_size.store(packed, Ordering::Relaxed);
+    /// Records what is captured (at start, and after each change).
+    pub(super) fn set_area(&self, area: GrabArea) {
+        *self.area.lock().unwrap_or_else(PoisonError::into_inner) = area;
     }
 
-    /// The screen's size as last recorded.
-    pub(super) fn screen_size(&self) -> (u32, u32) {
-        let packed = self.screen_size.load(Ordering::Relaxed);
-        ((packed >> 32) as u32, packed as u32)
+    /// What is captured, as last recorded.
+    pub(super) fn area(&self) -> GrabArea {
+        *self.area.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Number of live subscriptions.

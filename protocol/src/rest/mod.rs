@@ -197,6 +197,10 @@ pub struct Device {
     /// with it.
     #[serde(default)]
     pub public_key: String,
+    /// The screens (monitors) the host last reported, primary first;
+    /// empty until it first connected.
+    #[serde(default)]
+    pub screens: Vec<crate::signal::Screen>,
 }
 
 /// `PATCH /devices/{id}`.

@@ -67,7 +67,15 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 }
 
 fn device_info() -> impl Strategy<Value = DeviceInfo> {
-    let screen = (any::<u32>(), any::<u32>()).prop_map(|(width, height)| Screen { width, height });
+    let screen = (text(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
+        |(id, width, height, primary)| Screen {
+            name: id.clone(),
+            id,
+            width,
+            height,
+            primary,
+        },
+    );
     (text(), vec(screen, 0..4), text()).prop_map(|(os, screens, agent_version)| DeviceInfo {
         os,
         screens,
@@ -202,6 +210,7 @@ pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
             ice_servers,
             consent: Default::default(),
             display_name: None,
+            screen: None,
         },
     );
     prop_oneof![
@@ -243,9 +252,12 @@ pub fn viewer_to_server() -> BoxedStrategy<ViewerToServer> {
     use ViewerToServer as M;
     prop_oneof![
         Just(M::Ping),
-        (text(), of(text())).prop_map(|(device_id, request_id)| M::SessionRequest {
-            device_id,
-            request_id
+        (text(), of(text()), of(text())).prop_map(|(device_id, request_id, screen)| {
+            M::SessionRequest {
+                device_id,
+                request_id,
+                screen,
+            }
         }),
         sdp().prop_map(M::Offer),
         sdp().prop_map(M::Answer),

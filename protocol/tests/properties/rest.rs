@@ -113,6 +113,7 @@ fn devices() -> impl Strategy<Value = Vec<Device>> {
                     consent_shared: ConsentPolicy::ALL
                         [(created_at.unsigned_abs() >> 8) as usize % 3],
                     public_key,
+                    screens: Vec::new(),
                 }
             },
         );

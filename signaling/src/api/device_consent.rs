@@ -76,6 +76,7 @@ mod tests {
             last_seen: None,
             consent_owner: owner,
             consent_shared: shared,
+            screens: Vec::new(),
         }
     }
 

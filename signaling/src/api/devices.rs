@@ -38,6 +38,7 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         consent_owner: d.consent_owner,
         consent_shared: d.consent_shared,
         public_key: STANDARD.encode(&d.public_key),
+        screens: d.screens,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Enrolled devices, their keys, and who may see them.
 
 use meshdesk_protocol::rest::{ConsentPolicy, Permission};
+use meshdesk_protocol::signal::Screen;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::shares::LIVE;
@@ -22,6 +23,8 @@ pub struct DeviceRow {
     pub consent_owner: ConsentPolicy,
     /// Consent for shared users' sessions.
     pub consent_shared: ConsentPolicy,
+    /// The screens the host last reported, primary first.
+    pub screens: Vec<Screen>,
 }
 
 impl DeviceRow {
@@ -44,7 +47,10 @@ pub struct NewDevice {
 }
 
 const DEVICE_COLUMNS: &str = "d.id, d.owner_id, u.username, d.name, d.os, d.public_key, \
-     d.created_at, d.last_seen, d.consent_owner, d.consent_shared";
+     d.created_at, d.last_seen, d.consent_owner, d.consent_shared, d.screens";
+/// How many columns [`DEVICE_COLUMNS`] names: a query's own columns come
+/// after them.
+const DEVICE_COLUMN_COUNT: usize = 11;
 
 /// A stored policy; the column's CHECK admits only the three names.
 fn policy(r: &Row<'_>, i: usize) -> rusqlite::Result<ConsentPolicy> {
@@ -64,6 +70,9 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         last_seen: r.get(7)?,
         consent_owner: policy(r, 8)?,
         consent_shared: policy(r, 9)?,
+        // Written by this server only (`touch_device`); an unreadable
+        // value reads as no screens.
+        screens: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
     })
 }
 
@@ -159,7 +168,7 @@ impl Store {
              ORDER BY 4 COLLATE NOCASE, 1"
         ))?;
         let rows = stmt.query_map([user_id], |r| {
-            let perm: String = r.get(10)?;
+            let perm: String = r.get(DEVICE_COLUMN_COUNT)?;
             Ok((
                 device_from_row(r)?,
                 Permission::parse(&perm).unwrap_or(Permission::View),
@@ -238,12 +247,14 @@ impl Store {
         Ok(())
     }
 
-    /// Record that a device connected: its OS string and when.
-    pub fn touch_device(&self, id: &str, os: &str, now: i64) -> Result<()> {
+    /// Record what a connected device reported: its OS string, its
+    /// screens, and when.
+    pub fn touch_device(&self, id: &str, os: &str, screens: &[Screen], now: i64) -> Result<()> {
+        let screens = serde_json::to_string(screens).map_err(|e| Error::Internal(e.to_string()))?;
         let conn = self.lock()?;
         conn.execute(
-            "UPDATE devices SET os = ?1, last_seen = ?2 WHERE id = ?3",
-            params![os, now, id],
+            "UPDATE devices SET os = ?1, screens = ?2, last_seen = ?3 WHERE id = ?4",
+            params![os, screens, now, id],
         )?;
         Ok(())
     }
@@ -273,4 +284,14 @@ pub(super) fn audience_of(conn: &rusqlite::Connection, device_id: &str) -> Resul
     )?;
     let ids = stmt.query_map([device_id], |r| r.get(0))?;
     Ok(ids.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_count_matches_the_columns() {
+        assert_eq!(DEVICE_COLUMNS.split(',').count(), DEVICE_COLUMN_COUNT);
+    }
 }

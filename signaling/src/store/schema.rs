@@ -172,6 +172,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE shares ADD COLUMN expires_at INTEGER;
     CREATE INDEX shares_expiry ON shares(expires_at) WHERE expires_at IS NOT NULL;
     "#,
+    // 8: the screens a host last reported (a JSON array of
+    // `{id, name, width, height, primary}`).
+    r#"
+    ALTER TABLE devices ADD COLUMN screens TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 /// The newest schema version this build knows (`user_version` after

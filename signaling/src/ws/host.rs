@@ -10,7 +10,10 @@ use axum::response::Response;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use meshdesk_protocol::signal::{DeviceInfo, EndReason, ErrorCode, HostToServer, ServerToHost};
+use meshdesk_protocol::signal::{
+    check_screen_id, DeviceInfo, EndReason, ErrorCode, HostToServer, Screen, ServerToHost,
+    MAX_SCREEN_ID_LEN,
+};
 use meshdesk_protocol::{decode, device_auth_payload, PROTOCOL_VERSION};
 use rand::RngCore;
 use tokio::sync::mpsc;
@@ -214,11 +217,35 @@ fn verify(public_key: &[u8], nonce: &str, signature_b64: &str) -> bool {
     key.verify(&device_auth_payload(nonce), &sig).is_ok()
 }
 
+/// Most screens a host may report.
+const MAX_SCREENS: usize = 16;
+
 fn update_info(st: &AppState, device_id: &str, info: &DeviceInfo) {
     let Ok(os) = crate::api::validate::text("os", &info.os, 128) else {
         return;
     };
-    if let Err(e) = st.store.touch_device(device_id, &os, now_ms()) {
+    let sane = |s: &&Screen| {
+        check_screen_id(&s.id).is_ok()
+            && s.name.len() <= MAX_SCREEN_ID_LEN
+            && !s.name.chars().any(char::is_control)
+            && (1..=32767).contains(&s.width)
+            && (1..=32767).contains(&s.height)
+    };
+    let screens: Vec<Screen> = info
+        .screens
+        .iter()
+        .filter(sane)
+        .take(MAX_SCREENS)
+        .cloned()
+        .collect();
+    if screens.len() != info.screens.len() {
+        tracing::warn!(
+            reported = info.screens.len(),
+            kept = screens.len(),
+            "left out screens the host described badly"
+        );
+    }
+    if let Err(e) = st.store.touch_device(device_id, &os, &screens, now_ms()) {
         tracing::warn!(error = %e, "could not store device info");
     }
 }

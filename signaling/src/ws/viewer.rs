@@ -280,8 +280,9 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
         ViewerToServer::SessionRequest {
             device_id,
             request_id,
+            screen,
         } => {
-            return Some(match broker::request(st, conn, user, &device_id) {
+            return Some(match broker::request(st, conn, user, &device_id, screen) {
                 Ok(ServerToViewer::SessionCreated {
                     session_id,
                     device_id,

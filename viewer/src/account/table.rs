@@ -4,22 +4,38 @@
 use meshdesk_protocol::rest::Device;
 use serde::Serialize;
 
-const HEADERS: [&str; 5] = ["NAME", "STATE", "PERMISSION", "OWNER", "ID"];
+const HEADERS: [&str; 6] = ["NAME", "STATE", "PERMISSION", "OWNER", "ID", "SCREENS"];
+
+/// A device's screens for the table: `id WxH`, the primary marked `*`.
+fn screens_cell(d: &Device) -> String {
+    let cells: Vec<String> = d
+        .screens
+        .iter()
+        .map(|s| {
+            let mark = if s.primary { "*" } else { "" };
+            format!("{}{mark} {}x{}", s.id, s.width, s.height)
+        })
+        .collect();
+    cells.join(", ")
+}
 
 /// The devices as an aligned table with a header line, one device a line.
 pub fn render(devices: &[Device]) -> String {
     if devices.is_empty() {
         return "no devices; enroll one with `meshdesk-host enroll`\n".to_string();
     }
-    let rows: Vec<[&str; 5]> = devices
+    let screens: Vec<String> = devices.iter().map(screens_cell).collect();
+    let rows: Vec<[&str; 6]> = devices
         .iter()
-        .map(|d| {
+        .zip(&screens)
+        .map(|(d, screens)| {
             [
                 d.name.as_str(),
                 if d.online { "online" } else { "offline" },
                 d.permission.as_str(),
                 d.owner.as_str(),
                 d.id.as_str(),
+                screens.as_str(),
             ]
         })
         .collect();
@@ -52,6 +68,7 @@ struct JsonDevice<'a> {
     owner: &'a str,
     os: &'a str,
     last_seen: Option<i64>,
+    screens: &'a [meshdesk_protocol::signal::Screen],
 }
 
 /// The devices as a JSON array.
@@ -66,6 +83,7 @@ pub fn render_json(devices: &[Device]) -> String {
             owner: &d.owner,
             os: &d.os,
             last_seen: d.last_seen,
+            screens: &d.screens,
         })
         .collect();
     // Serializing plain strings, bools and integers cannot fail.
@@ -91,6 +109,7 @@ mod tests {
             consent_owner: Default::default(),
             consent_shared: Default::default(),
             public_key: String::new(),
+            screens: Vec::new(),
         }
     }
 

@@ -57,9 +57,19 @@ pub struct Report {
     pub remote_candidate_type: String,
     /// Whether media goes through a TURN relay on either side.
     pub relayed: bool,
+    /// The latest decoded picture: its size and the Y, U, V at its centre.
+    pub last_picture: Option<PictureReport>,
     /// With `--measure-latency`: the samples and their figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_to_photon_ms: Option<LatencyReport>,
+}
+
+/// The latest decoded picture, as the report gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PictureReport {
+    pub width: u32,
+    pub height: u32,
+    pub centre_yuv: [u8; 3],
 }
 
 /// The instants a report is measured between.
@@ -121,6 +131,15 @@ impl Report {
                 .map_or("unknown", |t| t.as_str())
                 .to_string(),
             relayed: peer.relayed(),
+            last_picture: decode
+                .last_picture
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .map(|p| PictureReport {
+                    width: p.width,
+                    height: p.height,
+                    centre_yuv: p.centre.0,
+                }),
             input_to_photon_ms: None,
         }
     }

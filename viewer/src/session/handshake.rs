@@ -72,15 +72,16 @@ pub struct Established {
 
 /// Ask for a session on `device` and answer the host's offer.
 /// `key` is the device's pinned public key, which must sign the session's
-/// DTLS binding.
+/// DTLS binding; `screen` the monitor to show first (`None`: the primary).
 pub async fn establish(
     login: &Login,
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
+    screen: Option<&str>,
 ) -> Result<Established, ViewerError> {
     let mut deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
-    let result = establish_inner(login, device, key, relay_only, &mut deadline).await;
+    let result = establish_inner(login, device, key, relay_only, screen, &mut deadline).await;
     result.map_err(|e| match e {
         None => ViewerError::ConnectionFailed(format!(
             "no answer from the remote PC within {} s",
@@ -108,6 +109,7 @@ async fn establish_inner(
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
+    screen: Option<&str>,
     deadline: &mut tokio::time::Instant,
 ) -> Result<Established, Option<ViewerError>> {
     let target = SignalTarget::new(login).map_err(Some)?;
@@ -122,6 +124,7 @@ async fn establish_inner(
             .send(ViewerToServer::SessionRequest {
                 device_id: device.id.clone(),
                 request_id: Some(REQUEST_ID.into()),
+                screen: screen.map(str::to_owned),
             })
             .await
             .map_err(websocket_error)?;

@@ -49,7 +49,9 @@ impl Verifier {
     /// Check one control message from the host. `None`: not a binding
     /// message; `Some(Err)` says why the signature is refused.
     pub fn check(&self, text: &str) -> Option<Result<(), String>> {
-        let HostControlMsg::Binding { signature } = HostControlMsg::decode(text).ok()?;
+        let HostControlMsg::Binding { signature } = HostControlMsg::decode(text).ok()? else {
+            return None;
+        };
         Some(self.check_signature(&signature))
     }
 

@@ -66,10 +66,25 @@ pub struct DecodeStats {
     pub first_frame_at: OnceLock<Instant>,
     /// When the latest picture was ready.
     pub last_frame_at: std::sync::Mutex<Option<Instant>>,
+    /// The latest picture's size and centre colour.
+    pub last_picture: std::sync::Mutex<Option<LastPicture>>,
+}
+
+/// What the report says of the latest decoded picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastPicture {
+    pub width: u32,
+    pub height: u32,
+    /// The limited-range Y, U and V at its centre.
+    pub centre: Yuv,
 }
 
 impl DecodeStats {
-    fn record(&self, took_us: u64, now: Instant) {
+    fn record(&self, took_us: u64, now: Instant, picture: LastPicture) {
+        *self
+            .last_picture
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(picture);
         self.frames_decoded.fetch_add(1, Ordering::Relaxed);
         self.decode_us_total.fetch_add(took_us, Ordering::Relaxed);
         self.decode_us_max.fetch_max(took_us, Ordering::Relaxed);
@@ -171,14 +186,14 @@ impl Pipeline {
                 let decision = self.recovery.on_frame(unit.keyframe, now);
                 if decision.decode {
                     match self.decode(&data, now, decoder, output) {
-                        Ok(true) => {
+                        Ok(Some(picture)) => {
                             let first = stats.first_frame_at.get().is_none();
-                            stats.record(elapsed_us(now), Instant::now());
+                            stats.record(elapsed_us(now), Instant::now(), picture);
                             if first {
                                 needs(Need::FirstPicture);
                             }
                         }
-                        Ok(false) => {}
+                        Ok(None) => {}
                         Err(reason) => {
                             tracing::debug!(%reason, "decode failed");
                             stats.decode_errors.fetch_add(1, Ordering::Relaxed);
@@ -198,18 +213,26 @@ impl Pipeline {
         }
     }
 
-    /// Decode one access unit taken off the queue at `received`; `Ok(true)`
-    /// when a picture came out.
+    /// Decode one access unit taken off the queue at `received`; what
+    /// came out, if a picture did.
     fn decode(
         &mut self,
         data: &[u8],
         received: Instant,
         decoder: &mut Decoder,
         output: &mut Output,
-    ) -> Result<bool, ViewerError> {
+    ) -> Result<Option<LastPicture>, ViewerError> {
         let decoded = decoder.decode(data);
         let Some(yuv) = decoded.map_err(|e| ViewerError::Decoder(e.to_string()))? else {
-            return Ok(false);
+            return Ok(None);
+        };
+        let all = planes(&yuv);
+        let centre = Yuv::at_centre(&all)
+            .ok_or_else(|| ViewerError::Decoder("picture planes too short".into()))?;
+        let picture = LastPicture {
+            width: all.width,
+            height: all.height,
+            centre,
         };
         match output {
             Output::Window { slot, wake } => {
@@ -223,17 +246,15 @@ impl Pipeline {
             Output::Discard => {}
             Output::Probe(pictures) => {
                 let decoded = Instant::now();
-                let colour = Yuv::at_centre(&planes(&yuv))
-                    .ok_or_else(|| ViewerError::Decoder("picture planes too short".into()))?;
                 // The measurement may have finished; pictures then go nowhere.
                 let _ = pictures.send(Picture {
                     received,
                     decoded,
-                    colour,
+                    colour: centre,
                 });
             }
         }
-        Ok(true)
+        Ok(Some(picture))
     }
 }
 

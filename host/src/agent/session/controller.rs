@@ -25,6 +25,7 @@ use super::hold::HoldWatch;
 use super::SessionIn;
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
+use crate::media::grab::GrabArea;
 use crate::media::EncodedFrame;
 
 /// How long a session survives without connectivity (the viewer vanished
@@ -48,10 +49,11 @@ pub enum Event {
     AnswerRefused(String),
     /// The viewer's answer was applied.
     AnswerApplied(String),
-    /// The pipeline encoded a frame; `screen` is the screen's size now.
+    /// The pipeline encoded a frame; `screen` is where its pixels are on
+    /// the X screen now.
     Frame {
         frame: Arc<EncodedFrame>,
-        screen: (u32, u32),
+        screen: GrabArea,
     },
     /// A frame from [`Action::WriteFrame`] went out (`sent`) or did not.
     FrameWritten { keyframe: bool, sent: bool },
@@ -78,8 +80,13 @@ pub enum Action {
     Inject(String),
     /// Release every key and button this session holds.
     ReleaseInput,
-    /// Input maps onto a screen of this size from now on.
-    SetScreen(u32, u32),
+    /// Input maps onto this area of the X screen from now on.
+    SetScreen(GrabArea),
+    /// Show the viewer this screen (monitor) from now on; the driver then
+    /// tells the viewer the screens ([`Action::SendScreens`]).
+    SwitchScreen(String),
+    /// Tell the viewer the screens and which one it sees.
+    SendScreens,
     /// Ask the pipeline for a keyframe.
     RequestKeyframe,
     /// Start receiving the pipeline's frames.
@@ -123,8 +130,8 @@ pub struct Controller {
     vanish_at: Option<Instant>,
     /// Frames flow (subscribed once the first connection was made).
     streaming: bool,
-    /// The screen size input maps onto.
-    screen: (u32, u32),
+    /// The area input maps onto.
+    screen: GrabArea,
     /// The previous frame's timestamp.
     last_pts: Option<Duration>,
     /// Whether the session is over (nothing more is done).
@@ -137,8 +144,8 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// A granted session on a screen of `screen` pixels.
-    pub fn new(session_id: String, permission: Permission, screen: (u32, u32)) -> Self {
+    /// A granted session showing `screen` of the X screen.
+    pub fn new(session_id: String, permission: Permission, screen: GrabArea) -> Self {
         Self {
             binding: Binding::new(session_id.clone()),
             session_id,
@@ -176,8 +183,8 @@ impl Controller {
         self.counters
     }
 
-    /// The screen size input maps onto.
-    pub fn screen(&self) -> (u32, u32) {
+    /// The area input maps onto.
+    pub fn screen(&self) -> GrabArea {
         self.screen
     }
 
@@ -249,6 +256,7 @@ impl Controller {
                 self.restart.network_changed();
                 Vec::new()
             }
+            SessionIn::ScreensChanged => vec![Action::SendScreens],
             SessionIn::End => vec![Action::End(None)],
         }
     }
@@ -295,6 +303,7 @@ impl Controller {
                 .channels_ready()
                 .map(Action::SendBinding)
                 .into_iter()
+                .chain([Action::SendScreens])
                 .collect(),
             HostEvent::Failed | HostEvent::Closed => {
                 vec![Action::End(Some(EndReason::ConnectionFailed))]
@@ -323,6 +332,9 @@ impl Controller {
                 self.keyframes.set_rtcp(enabled);
                 Vec::new()
             }
+            // Any session may look at another monitor: it shows no more
+            // than its grant already does.
+            Ok(ControlMsg::SelectScreen { id }) => vec![Action::SwitchScreen(id)],
             Err(e) => {
                 self.counters.rejected_control += 1;
                 tracing::warn!(error = %e, "rejected control message");
@@ -342,12 +354,13 @@ impl Controller {
         vec![Action::End(Some(EndReason::ConnectionFailed))]
     }
 
-    fn on_frame(&mut self, frame: Arc<EncodedFrame>, screen: (u32, u32)) -> Vec<Action> {
+    fn on_frame(&mut self, frame: Arc<EncodedFrame>, screen: GrabArea) -> Vec<Action> {
         let mut actions = Vec::with_capacity(2);
         if screen != self.screen {
-            // The screen's resolution changed: input follows the new size.
+            // A new resolution, another monitor, or the monitor moved:
+            // input follows before this frame shows.
             self.screen = screen;
-            actions.push(Action::SetScreen(screen.0, screen.1));
+            actions.push(Action::SetScreen(screen));
         }
         let duration = match self.last_pts {
             Some(prev) if frame.pts > prev => frame.pts - prev,

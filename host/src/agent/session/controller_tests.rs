@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::controller::{Action, Controller, Event, VANISH_TIMEOUT};
 use super::SessionIn;
 use crate::agent::restart::RETRY;
+use crate::media::grab::GrabArea;
 use crate::media::{EncodedFrame, StageTimings};
 
 fn frame(pts_ms: u64, keyframe: bool) -> Arc<EncodedFrame> {
@@ -36,7 +37,7 @@ fn connected() -> Event {
 
 /// A controller whose viewer has connected once, with `permission`.
 fn running(permission: Permission, t0: Instant) -> Controller {
-    let mut c = Controller::new("s1".into(), permission, (1280, 720));
+    let mut c = Controller::new("s1".into(), permission, GrabArea::whole(1280, 720));
     assert_eq!(c.handle(t0, connected()), vec![Action::Subscribe]);
     c
 }
@@ -47,7 +48,7 @@ fn send_frame(c: &mut Controller, now: Instant, pts_ms: u64, keyframe: bool) {
         now,
         Event::Frame {
             frame: frame(pts_ms, keyframe),
-            screen: (1280, 720),
+            screen: GrabArea::whole(1280, 720),
         },
     );
     assert!(matches!(actions.last(), Some(Action::WriteFrame { .. })));
@@ -70,7 +71,7 @@ fn offers(actions: &[Action]) -> usize {
 #[test]
 fn a_session_accepts_then_offers_and_streams_once_connected() {
     let t0 = Instant::now();
-    let mut c = Controller::new("s1".into(), Permission::Control, (1280, 720));
+    let mut c = Controller::new("s1".into(), Permission::Control, GrabArea::whole(1280, 720));
     assert_eq!(
         c.start(),
         vec![Action::Send(HostToServer::SessionAccept {
@@ -265,17 +266,17 @@ fn a_screen_resize_mid_session_moves_input_before_the_next_frame() {
         t0,
         Event::Frame {
             frame: frame(33, true),
-            screen: (800, 600),
+            screen: GrabArea::whole(800, 600),
         },
     );
-    assert_eq!(actions[0], Action::SetScreen(800, 600));
+    assert_eq!(actions[0], Action::SetScreen(GrabArea::whole(800, 600)));
     assert!(matches!(actions[1], Action::WriteFrame { .. }));
-    assert_eq!(c.screen(), (800, 600));
+    assert_eq!(c.screen(), GrabArea::whole(800, 600));
     let again = c.handle(
         t0,
         Event::Frame {
             frame: frame(66, false),
-            screen: (800, 600),
+            screen: GrabArea::whole(800, 600),
         },
     );
     assert_eq!(again.len(), 1, "no second SetScreen: {again:?}");
@@ -290,7 +291,7 @@ fn frames_last_until_the_next_timestamp() {
             t0,
             Event::Frame {
                 frame: frame(pts, false),
-                screen: (1280, 720),
+                screen: GrabArea::whole(1280, 720),
             },
         )
         .pop()
@@ -306,7 +307,7 @@ fn frames_last_until_the_next_timestamp() {
 #[test]
 fn a_refused_first_answer_ends_the_session_but_a_stale_restart_answer_does_not() {
     let t0 = Instant::now();
-    let mut first = Controller::new("s1".into(), Permission::Control, (1280, 720));
+    let mut first = Controller::new("s1".into(), Permission::Control, GrabArea::whole(1280, 720));
     assert_eq!(
         first.handle(t0, Event::AnswerRefused("bad sdp".into())),
         vec![Action::End(Some(EndReason::ConnectionFailed))]

@@ -20,10 +20,42 @@ use tokio::time::Instant;
 use super::controller::{Action, Controller, Counters, Event};
 use super::{Finished, Grant, SessionEnv, SessionIn};
 use crate::agent::metrics::HostMetrics;
+use crate::agent::screens::{self, SharedScreens};
 use crate::agent::AgentError;
 use crate::consent::{Shield, ShieldedSink};
 use crate::input::{EnigoSink, InputSession, ScreenRect};
+use crate::media::grab::GrabArea;
 use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
+
+/// The screen a session starts on: the one the viewer asked for, or the
+/// primary (also when the one asked for does not exist).
+fn first_screen(
+    screens: &SharedScreens,
+    wanted: Option<&str>,
+) -> Result<(String, Arc<MediaPipeline>), AgentError> {
+    let mut all = screens::lock(screens);
+    if let Some(id) = wanted {
+        match all.pipeline(Some(id)) {
+            Ok(media) => return Ok((id.to_string(), media)),
+            Err(e) => tracing::warn!(error = %e, "showing the primary screen instead"),
+        }
+    }
+    let primary = all.primary_id();
+    let media = all
+        .pipeline(Some(&primary))
+        .map_err(|e| AgentError::CaptureUnavailable(e.to_string()))?;
+    Ok((primary, media))
+}
+
+/// Where input lands: the captured area of the X screen.
+fn screen_rect(area: GrabArea) -> Result<ScreenRect, crate::input::InputError> {
+    ScreenRect::new(
+        area.x.into(),
+        area.y.into(),
+        area.width.into(),
+        area.height.into(),
+    )
+}
 
 /// Run a session until it ends. `out` carries messages for the server;
 /// `path_lost` tells the agent that this session lost connectivity;
@@ -54,6 +86,10 @@ struct Io {
     /// Injects what the grant admits (never onto a consent window);
     /// dropping it releases what is held.
     input: InputSession<ShieldedSink<EnigoSink>>,
+    /// The monitors, to switch between.
+    screens: SharedScreens,
+    /// The shown monitor's id and pipeline.
+    current: String,
     media: Arc<MediaPipeline>,
     /// The pipeline's frames, once the viewer first connected.
     frames: Option<Subscription>,
@@ -82,24 +118,23 @@ async fn serve(
 ) -> Result<Option<EndReason>, AgentError> {
     let SessionEnv {
         key,
-        media,
+        screens,
         display,
         out,
         path_lost,
         metrics,
     } = env;
-    let (width, height) = media.screen_size();
+    let (current, media) = first_screen(&screens, grant.screen.as_deref())?;
+    let area = media.area();
     let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
-    let input = InputSession::new(
-        grant.permission,
-        ScreenRect::at_origin(width, height)?,
-        sink,
-    );
+    let input = InputSession::new(grant.permission, screen_rect(area)?, sink);
     let (peer, mut streams) = HostPeer::new(&grant.ice_servers).await?;
-    let mut core = Controller::new(grant.session_id.clone(), grant.permission, (width, height));
+    let mut core = Controller::new(grant.session_id.clone(), grant.permission, area);
     let mut io = Io {
         peer,
         input,
+        screens,
+        current,
         media,
         frames: None,
         out,
@@ -151,7 +186,7 @@ async fn next_event(
         ev = streams.events.recv() => Event::Peer(ev.unwrap_or(HostEvent::Closed)),
         Some(candidate) = streams.candidates.recv() => Event::LocalCandidate(candidate),
         frame = next_frame(&mut io.frames) => match frame {
-            Ok(frame) => Event::Frame { frame, screen: io.media.screen_size() },
+            Ok(frame) => Event::Frame { frame, screen: io.media.area() },
             Err(e) => Event::MediaStopped(e.to_string()),
         },
         () = sleep_or_never(deadline) => Event::Tick,
@@ -201,10 +236,21 @@ impl Io {
                     tracing::warn!(error = %e, "releasing held input failed");
                 }
             }
-            Action::SetScreen(width, height) => match ScreenRect::at_origin(width, height) {
+            Action::SetScreen(area) => match screen_rect(area) {
                 Ok(screen) => self.input.set_screen(screen),
                 Err(e) => tracing::warn!(error = %e, "input keeps the old screen size"),
             },
+            Action::SwitchScreen(id) => {
+                self.switch_screen(&id);
+                self.send_screens().await;
+            }
+            Action::SendScreens => {
+                if self.screens_gone() {
+                    let primary = screens::lock(&self.screens).primary_id();
+                    self.switch_screen(&primary);
+                }
+                self.send_screens().await;
+            }
             Action::RequestKeyframe => self.media.request_keyframe(),
             Action::Subscribe => match self.media.subscribe() {
                 Ok(frames) => self.frames = Some(frames),
@@ -235,6 +281,52 @@ impl Io {
             Action::End(reason) => return Applied::End(reason),
         }
         Applied::Done
+    }
+
+    /// Shows monitor `id` from now on: the frames of its pipeline (the
+    /// first an IDR at its size); input follows with that first frame.
+    /// An unknown id or a pipeline that cannot start keeps the current one.
+    fn switch_screen(&mut self, id: &str) {
+        if id == self.current && self.frames.is_some() {
+            return;
+        }
+        let media = match screens::lock(&self.screens).pipeline(Some(id)) {
+            Ok(media) => media,
+            Err(e) => {
+                tracing::warn!(screen = %id, error = %e, "screen not switched");
+                return;
+            }
+        };
+        if self.frames.is_some() {
+            match media.subscribe() {
+                Ok(frames) => self.frames = Some(frames),
+                Err(e) => {
+                    tracing::warn!(screen = %id, error = %e, "screen not switched");
+                    return;
+                }
+            }
+        }
+        tracing::info!(screen = %id, "showing another screen");
+        self.current = id.to_string();
+        self.media = media;
+    }
+
+    /// Whether the shown monitor is no longer on the display.
+    fn screens_gone(&self) -> bool {
+        let all = screens::lock(&self.screens);
+        !all.list().iter().any(|s| s.id == self.current)
+    }
+
+    /// Tells the viewer the screens and the one it sees.
+    async fn send_screens(&self) {
+        let screens = screens::lock(&self.screens).list();
+        let msg = encode(&HostControlMsg::Screens {
+            screens,
+            current: self.current.clone(),
+        });
+        if let Err(e) = self.peer.send_control(&msg).await {
+            tracing::debug!(error = %e, "screens not sent");
+        }
     }
 
     /// Release everything held before the peer goes away, then close it.

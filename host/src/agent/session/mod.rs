@@ -21,7 +21,7 @@ use meshdesk_protocol::rest::{ConsentPolicy, IceServer, Permission};
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate};
 use tokio::sync::{mpsc, Notify};
 
-use crate::media::MediaPipeline;
+use crate::agent::screens::SharedScreens;
 
 pub use controller::{Action, Controller, Counters, Event, VANISH_TIMEOUT};
 pub use driver::run;
@@ -38,6 +38,9 @@ pub enum SessionIn {
     NetworkChanged,
     /// The viewer asks for an ICE restart (its network changed).
     RestartRequested,
+    /// The display's monitors changed: tell the viewer (and leave a
+    /// monitor that is gone).
+    ScreensChanged,
     /// The server or viewer ended it.
     End,
 }
@@ -53,6 +56,8 @@ pub struct Grant {
     pub consent: ConsentPolicy,
     /// The requesting user's name for people (the prompt, the notice).
     pub display_name: Option<String>,
+    /// The screen the viewer asked to see first (`None`: the primary).
+    pub screen: Option<String>,
 }
 
 /// What a session runs with besides its grant, the same for every session
@@ -60,8 +65,9 @@ pub struct Grant {
 pub struct SessionEnv {
     /// The device key, which signs the session's DTLS binding.
     pub key: Arc<SigningKey>,
-    /// The display's shared capture and encode pipeline.
-    pub media: Arc<MediaPipeline>,
+    /// The display's monitors and their shared capture and encode
+    /// pipelines.
+    pub screens: SharedScreens,
     /// The X display input goes to.
     pub display: Option<String>,
     /// Messages for the server.
