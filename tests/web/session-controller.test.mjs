@@ -254,3 +254,23 @@ test('ending from the page tells the server', () => {
   assert.deepEqual(sent(actions), [{ type: 'session_end', session_id: 's1', reason: 'viewer_closed' }]);
   assert.equal(actions.at(-1).type, 'finish');
 });
+
+test('a chosen screen goes in the request, the host\'s screens reach the page, and a choice goes to the host', () => {
+  const c = new SessionController('dev_1', 'r1', 'video', 'B');
+  c.handle(0, KEY_OK);
+  assert.deepEqual(sent(c.handle(0, { type: 'start', early: false, online: true })),
+    [{ type: 'session_request', device_id: 'dev_1', request_id: 'r1', screen: 'B' }]);
+  const r = running();
+  assert.deepEqual(r.handle(0, { type: 'select_screen', id: 'B' }), [], 'no control channel yet');
+  r.handle(0, { type: 'channel_open', label: 'control' });
+  assert.deepEqual(r.handle(0, { type: 'select_screen', id: 'B' }),
+    [{ type: 'control', msg: { type: 'select_screen', id: 'B' } }]);
+  const screens = [
+    { id: 'A', name: 'A', width: 1280, height: 720, primary: true },
+    { id: 'B', name: 'B', width: 1024, height: 768, primary: false },
+    { id: 7, width: 'wide' },
+  ];
+  assert.deepEqual(r.handle(0, { type: 'control_message', msg: { type: 'screens', screens, current: 'B' } }),
+    [{ type: 'screens', screens: screens.slice(0, 2), current: 'B' }], 'a malformed entry is dropped');
+  assert.deepEqual(r.handle(0, { type: 'control_message', msg: { type: 'screens', screens: 'x', current: 'B' } }), []);
+});

@@ -95,7 +95,7 @@ function home(me, live) {
       settingsView(root, header, () => { location.hash = '#/'; });
       return;
     }
-    const match = location.hash.match(/^#\/session\/(.+)$/);
+    const match = location.hash.match(/^#\/session\/([^?]+)(?:\?(.*))?$/);
     if (!match) {
       if (session && !session.ended) session.close();
       session = null;
@@ -110,7 +110,9 @@ function home(me, live) {
     const device = devices.find(id) ?? { id, name: 'remote PC' };
     replace(root, offline, sessionRoot);
     const open = () => {
-      session = sessionView(sessionRoot, live, device, () => {
+      // ?screen=ID (in the link or the page's query): the monitor to show first.
+      const screen = new URLSearchParams(match[2] ?? location.search).get('screen');
+      session = sessionView(sessionRoot, live, device, screen, () => {
         session = null;
         location.hash = '#/';
       });

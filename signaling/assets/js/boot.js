@@ -45,7 +45,9 @@
   if (typeof fetch === 'function') {
     window.meshdeskMe = fetch('/api/v1/me', { credentials: 'same-origin' }).catch(() => null);
   }
-  const match = location.hash.match(/^#\/session\/(.+)$/);
+  // A session link: #/session/DEVICE, optionally ?screen=ID (in the hash
+  // or the page's query) for the monitor to show first.
+  const match = location.hash.match(/^#\/session\/([^?]+)(?:\?(.*))?$/);
   // Outside a secure context no session can be verified (controller.js):
   // ask for none.
   if (!match || typeof WebSocket !== 'function' || !window.isSecureContext) return;
@@ -54,13 +56,16 @@
     ws: new WebSocket(url),
     messages: [],
     deviceId: decodeURIComponent(match[1]),
+    screen: new URLSearchParams(match[2] ?? location.search).get('screen'),
     requestId: 'r0',
     requested: false,
   };
   early.onMessage = (e) => {
     early.messages.push(e.data);
     if (!early.requested && e.data.includes('"welcome"')) {
-      early.ws.send(JSON.stringify({ type: 'session_request', device_id: early.deviceId, request_id: early.requestId }));
+      const request = { type: 'session_request', device_id: early.deviceId, request_id: early.requestId };
+      if (early.screen) request.screen = early.screen;
+      early.ws.send(JSON.stringify(request));
       early.requested = true;
     }
   };

@@ -56,6 +56,7 @@ export class Live {
     early.ws.removeEventListener('message', early.onMessage);
     this.early = {
       deviceId: early.deviceId,
+      screen: early.screen,
       requestId: early.requestId,
       sessionId: null,
       held: [],
@@ -123,7 +124,9 @@ export class Live {
       this.welcomed = true;
       if (this.early?.pendingRequest) {
         this.early.pendingRequest = false;
-        this.send({ type: 'session_request', device_id: this.early.deviceId, request_id: this.early.requestId });
+        const request = { type: 'session_request', device_id: this.early.deviceId, request_id: this.early.requestId };
+        if (this.early.screen) request.screen = this.early.screen;
+        this.send(request);
       }
       this.emit('open', msg);
     }

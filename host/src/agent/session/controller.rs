@@ -132,6 +132,8 @@ pub struct Controller {
     streaming: bool,
     /// The area input maps onto.
     screen: GrabArea,
+    /// Another screen was chosen and its first keyframe is still to come.
+    switched: bool,
     /// The previous frame's timestamp.
     last_pts: Option<Duration>,
     /// Whether the session is over (nothing more is done).
@@ -155,6 +157,7 @@ impl Controller {
             vanish_at: None,
             streaming: false,
             screen,
+            switched: false,
             last_pts: None,
             ended: false,
             hold: HoldWatch::default(),
@@ -334,7 +337,10 @@ impl Controller {
             }
             // Any session may look at another monitor: it shows no more
             // than its grant already does.
-            Ok(ControlMsg::SelectScreen { id }) => vec![Action::SwitchScreen(id)],
+            Ok(ControlMsg::SelectScreen { id }) => {
+                self.switched = true;
+                vec![Action::SwitchScreen(id)]
+            }
             Err(e) => {
                 self.counters.rejected_control += 1;
                 tracing::warn!(error = %e, "rejected control message");
@@ -367,7 +373,17 @@ impl Controller {
             _ => DEFAULT_FRAME_DURATION,
         };
         self.last_pts = Some(frame.pts);
+        let first_of_new_screen = self.switched && frame.keyframe;
         actions.push(Action::WriteFrame { frame, duration });
+        if first_of_new_screen {
+            // Chromium's <video> path does not show the first IDR of the
+            // other monitor's stream (a new encoder, its frame numbers
+            // starting again): it waits, then asks by PLI 3 s later.
+            // Measured in tests/web/screens.test.mjs: 3.1 s to B's picture
+            // with one IDR, 43 ms with a second one right after it.
+            self.switched = false;
+            actions.push(Action::RequestKeyframe);
+        }
         actions
     }
 

@@ -283,6 +283,58 @@ fn a_screen_resize_mid_session_moves_input_before_the_next_frame() {
 }
 
 #[test]
+fn choosing_another_screen_switches_and_its_first_keyframe_is_sent_twice() {
+    let t0 = Instant::now();
+    let mut c = running(Permission::View, t0);
+    let chose = c.handle(
+        t0,
+        Event::Peer(HostEvent::ControlMessage(
+            r#"{"type":"select_screen","id":"B"}"#.into(),
+        )),
+    );
+    assert_eq!(
+        chose,
+        [Action::SwitchScreen("B".into())],
+        "a view session may look at B"
+    );
+    let b = GrabArea {
+        x: 1280,
+        y: 0,
+        width: 1024,
+        height: 768,
+    };
+    let first = c.handle(
+        t0,
+        Event::Frame {
+            frame: frame(40, true),
+            screen: b,
+        },
+    );
+    assert_eq!(first[0], Action::SetScreen(b), "input moves to B first");
+    assert!(matches!(first[1], Action::WriteFrame { .. }));
+    assert_eq!(
+        first[2],
+        Action::RequestKeyframe,
+        "a second IDR of B: {first:?}"
+    );
+    let next = c.handle(
+        t0,
+        Event::Frame {
+            frame: frame(80, true),
+            screen: b,
+        },
+    );
+    assert_eq!(next.len(), 1, "only once per switch: {next:?}");
+    let bad = c.handle(
+        t0,
+        Event::Peer(HostEvent::ControlMessage(
+            r#"{"type":"select_screen","id":""}"#.into(),
+        )),
+    );
+    assert!(bad.is_empty(), "an empty id is refused: {bad:?}");
+}
+
+#[test]
 fn frames_last_until_the_next_timestamp() {
     let t0 = Instant::now();
     let mut c = running(Permission::Control, t0);

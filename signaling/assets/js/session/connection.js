@@ -38,6 +38,7 @@ export class Connection {
    * ('video' or 'webcodecs'), encodedStreams, state(text),
    * created({permission, ...}), track(stream, receiver), attachInput(),
    * verified(safetyCode), keyChanged({deviceId, key, pinnedCode, newCode}),
+   * screen (the monitor to show first, or null), screens(list, current),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
@@ -54,7 +55,7 @@ export class Connection {
     // A session link's request may have gone out before the app loaded.
     const early = this.live.claimEarly(this.deviceId);
     const requestId = early?.requestId ?? this.live.requestId();
-    this.core = new SessionController(this.deviceId, requestId, this.cb.render);
+    this.core = new SessionController(this.deviceId, requestId, this.cb.render, this.cb.screen ?? null);
     const listen = (type, event) => this.off.push(this.live.on(type, (msg) => this.feed(event(msg))));
     for (const type of SERVER_MESSAGES) listen(type, (msg) => ({ type: 'server', msg }));
     listen('open', () => ({ type: 'ws_open' }));
@@ -93,6 +94,7 @@ export class Connection {
         if (this.pinOnVerify) pinKey(this.deviceId, this.deviceKey).catch((e) => console.error('pinning the key failed', e));
         this.cb.verified?.(a.safetyCode);
         break;
+      case 'screens': this.cb.screens?.(a.screens, a.current); break;
       case 'key_changed': this.cb.keyChanged?.({ deviceId: this.deviceId, key: this.deviceKey, pinnedCode: a.pinnedCode, newCode: a.newCode }); break;
       default: console.warn('unknown session action', a.type);
     }
@@ -205,6 +207,11 @@ export class Connection {
   /** One input message from the page; the controller says when it goes out. */
   sendInput(msg) {
     this.feed({ type: 'local_input', msg });
+  }
+
+  /** Show the remote PC's monitor `id` from now on, in this session. */
+  selectScreen(id) {
+    this.feed({ type: 'select_screen', id });
   }
 
   /** Ask the host for a full picture. */

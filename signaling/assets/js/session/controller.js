@@ -11,11 +11,12 @@
 // device_offline, request_keyframe, end {reason, message}, tick,
 // key_checked {state: 'new'|'match'|'changed'|'error', message, pinnedCode,
 // newCode}, control_message {msg}, verified {safetyCode},
-// verify_failed {message}, local_input {msg}.
+// verify_failed {message}, local_input {msg}, select_screen {id}.
 // Actions: send {msg}, control {msg}, status {text}, created {msg},
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, input {msg}, finish {message, reason}, verify {signature},
-// verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key}.
+// verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key},
+// screens {screens, current}.
 // Trust (see trust.js): no peer is made before the device's key matched
 // the pinned one, and no input goes out before the host's DTLS binding
 // verified with it: what the user does before that (a click on the first
@@ -60,10 +61,12 @@ export const INSECURE_TEXT = 'This page is not a secure connection, so the remot
 export class SessionController {
   /**
    * `requestId` names our `session_request`; `render` is the surface's
-   * mode ('video' or 'webcodecs').
+   * mode ('video' or 'webcodecs'); `screen` the monitor to show first
+   * (null: the remote PC's primary).
    */
-  constructor(deviceId, requestId, render = 'video') {
+  constructor(deviceId, requestId, render = 'video', screen = null) {
     this.deviceId = deviceId;
+    this.screen = screen;
     this.requestId = requestId;
     this.render = render;
     this.sessionId = null;
@@ -120,6 +123,8 @@ export class SessionController {
       case 'control_message': return this.controlMessage(e.msg);
       case 'verified': return this.verifiedNow(now, e.safetyCode);
       case 'local_input': return this.localInput(e.msg);
+      case 'select_screen':
+        return this.open.has('control') ? [{ type: 'control', msg: { type: 'select_screen', id: String(e.id) } }] : [];
       case 'verify_failed': return this.end('connection_failed', NOT_VERIFIED + e.message);
       case 'channel_close': return this.channelClose(now, e.label);
       case 'first_frame':
@@ -146,7 +151,9 @@ export class SessionController {
     // A session link's request may have gone out before the app loaded.
     if (e.early) return out;
     if (!e.online) return [...out, ...this.finish('Not connected to the server. Try again in a moment.', 'error')];
-    return [...out, this.send({ type: 'session_request', device_id: this.deviceId, request_id: this.requestId })];
+    const request = { type: 'session_request', device_id: this.deviceId, request_id: this.requestId };
+    if (this.screen) request.screen = this.screen;
+    return [...out, this.send(request)];
   }
 
   // The WebSocket came back after a drop (a network change): take the
@@ -332,9 +339,19 @@ export class SessionController {
   }
 
   controlMessage(msg) {
+    if (msg?.type === 'screens') return this.screensMessage(msg);
     if (msg?.type !== 'binding' || this.verified || this.verifying) return [];
     this.verifying = true;
     return [{ type: 'verify', signature: String(msg.signature ?? '') }];
+  }
+
+  /** The host's monitors and the one shown; anything malformed is dropped. */
+  screensMessage(msg) {
+    if (!Array.isArray(msg.screens) || typeof msg.current !== 'string') return [];
+    const screens = msg.screens
+      .filter((s) => s && typeof s.id === 'string' && Number.isInteger(s.width) && Number.isInteger(s.height))
+      .map((s) => ({ id: s.id, name: String(s.name || s.id), width: s.width, height: s.height, primary: s.primary === true }));
+    return [{ type: 'screens', screens, current: msg.current }];
   }
 
   verifiedNow(now, safetyCode) {

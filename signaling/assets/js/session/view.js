@@ -34,7 +34,17 @@ function buildPage(root, device, render, act) {
   const scale = button('Scale to window', 'Enlarge a smaller remote screen to fill the window (off: shown at its own size)',
     () => act.scale());
   const ctrlAltDel = button('Ctrl+Alt+Del', 'Send Ctrl+Alt+Del', () => act.ctrlAltDel());
+  // The remote PC's monitors, once it says it has more than one.
+  const screens = h('select', {
+    className: 'tool',
+    title: 'Show another screen of the remote PC',
+    attrs: { 'aria-label': 'Screen' },
+    dataset: { testid: 'screen-menu' },
+    on: { change: (e) => act.screen(e.target.value) },
+  });
+  const screenMenu = h('label', { className: 'tool-menu', hidden: true }, 'Screen ', screens);
   const controls = [
+    screenMenu,
     scale,
     button('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => act.fullscreen()),
     ctrlAltDel,
@@ -47,7 +57,17 @@ function buildPage(root, device, render, act) {
     back, title, mode, verified, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
   replace(root, view);
-  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, controls, disconnect, back, view };
+  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, screens, screenMenu, controls, disconnect, back, view };
+}
+
+/** The host's monitors in the Screen menu, the shown one selected. */
+function showScreens(page, screens, current) {
+  const option = (s) => h('option', { value: s.id, selected: s.id === current },
+    `${s.name} (${s.width}×${s.height}${s.primary ? ', primary' : ''})`);
+  replace(page.screens, ...screens.map(option));
+  page.screens.value = current;
+  page.screenMenu.hidden = screens.length < 2;
+  page.view.dataset.screen = current;
 }
 
 /** Show the picture at its own size (shrunk only if larger) or fill the window. */
@@ -141,7 +161,7 @@ function onFullscreenChange() {
   }
 }
 
-export function sessionView(root, live, device, onClose) {
+export function sessionView(root, live, device, screen, onClose) {
   const render = renderMode();
   let input = null;
   let ended = false;
@@ -152,6 +172,7 @@ export function sessionView(root, live, device, onClose) {
     ctrlAltDel: () => input?.ctrlAltDel(),
     fullscreen: () => toggleFullscreen(page, input),
     refresh: () => conn.requestKeyframe(),
+    screen: (id) => conn.selectScreen(id),
     disconnect: () => conn.end('viewer_closed'),
     close: () => close(),
   };
@@ -160,6 +181,8 @@ export function sessionView(root, live, device, onClose) {
   const picture = () => ({ ...page.surface.size(), enlarge: page.view.dataset.scale === 'window' });
   const conn = new Connection(live, device.id, {
     render,
+    screen,
+    screens: (list, current) => showScreens(page, list, current),
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
     state: (t) => setStatus(page, t),
     created: (m) => showGrant(page, m),
