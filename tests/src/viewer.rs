@@ -42,6 +42,21 @@ impl ViewerHome {
         self.command(args).output().expect("run meshdesk-viewer")
     }
 
+    /// `connect DEVICE --headless --stats-json EXTRA...`, which must
+    /// succeed: its one JSON object.
+    pub fn connect_stats(&self, device: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["connect", device, "--headless", "--stats-json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "connect {device}: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.trim()).expect("one JSON object")
+    }
+
     /// [`Self::login`], which must succeed.
     pub fn login_ok(&self, server: &Server, user: &str, password: &str) {
         let out = self.login(server, user, password);

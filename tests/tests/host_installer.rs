@@ -92,17 +92,7 @@ async fn the_install_line_installs_a_host_that_enrolls_and_comes_online() {
     assert!(kind.contains("statically linked"), "{kind}");
     let viewer = ViewerHome::new();
     viewer.login_ok(&server, "alice", PASSWORD);
-    let out = viewer.run(&[
-        "connect",
-        "installed-pc",
-        "--headless",
-        "--duration",
-        "2",
-        "--stats-json",
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}\n{stdout}", stderr(&out));
-    let stats: serde_json::Value = serde_json::from_str(stdout.trim()).expect("stats JSON");
+    let stats = viewer.connect_stats("installed-pc", &["--duration", "2"]);
     assert!(stats["frames_decoded"].as_u64().unwrap_or(0) > 0, "{stats}");
     drop(installed);
 }

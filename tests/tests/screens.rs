@@ -126,17 +126,7 @@ impl World {
 
     /// `connect two-screens --headless --stats-json EXTRA...`.
     fn connect(&self, extra: &[&str]) -> Value {
-        let mut args = vec!["connect", "two-screens", "--headless", "--stats-json"];
-        args.extend_from_slice(extra);
-        let out = self.home.run(&args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}\n{stdout}\n--- host ---\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.host.log_text()
-        );
-        serde_json::from_str(stdout.trim()).expect("one JSON object")
+        self.home.connect_stats("two-screens", extra)
     }
 }
 

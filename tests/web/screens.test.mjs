@@ -12,6 +12,7 @@ import {
   cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets, remotePixel,
   screenPoint, signedInPage, signIn, startHost, startServer, startXvfb, waitFor, waitOnline,
 } from './harness.mjs';
+import { timeUntilShown } from './bench/measure.mjs';
 
 after(cleanup);
 
@@ -59,27 +60,9 @@ for (const render of ['video', 'webcodecs']) {
     assert.deepEqual(options, ['A (1280×720, primary)', 'B (1024×768)']);
 
     // The choice, timed in the page from just before it to the first
-    // animation frame that shows B (its size, blue at its centre).
-    const watch = page.evaluate(() => new Promise((resolve) => {
-      const started = performance.now();
-      const c = document.createElement('canvas');
-      const g = c.getContext('2d', { willReadFrequently: true });
-      const look = (now) => {
-        const v = document.querySelector('[data-testid="remote-screen"]');
-        const w = v.videoWidth ?? v.width;
-        const h = v.videoHeight ?? v.height;
-        if (w === 1024 && h === 768) {
-          c.width = w;
-          c.height = h;
-          g.drawImage(v, 0, 0);
-          const [r, gr, b] = g.getImageData(512, 384, 1, 1).data;
-          if (r < 60 && gr < 60 && b > 200) return resolve(now - started);
-        }
-        if (now - started > 10000) return resolve(null);
-        requestAnimationFrame(look);
-      };
-      requestAnimationFrame(look);
-    }));
+    // animation frame that shows B (its size, blue at its centre); the
+    // figure is `scripts/bench screens`'s, printed here once.
+    const watch = page.evaluate(timeUntilShown, { width: 1024, height: 768, rgb: hex(BLUE) });
     await menu.selectOption('B');
     const ms = await watch;
     console.log(`screen switch (${render}): B's first picture ${ms === null ? 'never' : Math.round(ms)} ms after the choice`);

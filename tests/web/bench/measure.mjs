@@ -96,6 +96,34 @@ export function summary(xs) {
   return { n: v.length, lost: xs.length - v.length, min: r(v[0] ?? null), p50: r(q(0.5)), p95: r(q(0.95)), max: r(v.at(-1) ?? null) };
 }
 
+/**
+ * Run in the page (`page.evaluate(timeUntilShown, want)`): ms from now to
+ * the first animation frame whose picture is `want.width` x `want.height`
+ * with `want.rgb` at its centre; null after 10 s.
+ */
+export function timeUntilShown(want) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const c = document.createElement('canvas');
+    const g = c.getContext('2d', { willReadFrequently: true });
+    const look = (now) => {
+      const v = document.querySelector('[data-testid="remote-screen"]');
+      const w = v.videoWidth ?? v.width;
+      const h = v.videoHeight ?? v.height;
+      if (w === want.width && h === want.height) {
+        c.width = w;
+        c.height = h;
+        g.drawImage(v, 0, 0);
+        const d = g.getImageData(w >> 1, h >> 1, 1, 1).data;
+        if ([0, 1, 2].every((i) => Math.abs(d[i] - want.rgb[i]) <= 60)) return resolve(now - started);
+      }
+      if (now - started > 10000) return resolve(null);
+      requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  });
+}
+
 /** Total CPU time (user + system) of processes, in seconds. */
 export function cpuSeconds(pids) {
   const tick = 100; // USER_HZ on Linux

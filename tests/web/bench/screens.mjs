@@ -12,37 +12,13 @@ import {
   cleanup, createUser, enrollWithToken, launchBrowser, newPage, probeWindow, runBench, signIn, startHost,
   startServer, startXvfb, waitFor, waitOnline,
 } from '../harness.mjs';
-import { summary } from './measure.mjs';
+import { summary, timeUntilShown } from './measure.mjs';
 
 const SWITCHES = Number(process.env.SCREENS_SWITCHES ?? 30);
 const MONITORS = {
   A: { width: 1280, height: 720, rgb: [255, 0, 0] },
   B: { width: 1024, height: 768, rgb: [0, 0, 255] },
 };
-
-/** In the page: ms from now until an animation frame shows `want`. */
-function timeUntilShown(want) {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const c = document.createElement('canvas');
-    const g = c.getContext('2d', { willReadFrequently: true });
-    const look = (now) => {
-      const v = document.querySelector('[data-testid="remote-screen"]');
-      const w = v.videoWidth ?? v.width;
-      const h = v.videoHeight ?? v.height;
-      if (w === want.width && h === want.height) {
-        c.width = w;
-        c.height = h;
-        g.drawImage(v, 0, 0);
-        const d = g.getImageData(w >> 1, h >> 1, 1, 1).data;
-        if ([0, 1, 2].every((i) => Math.abs(d[i] - want.rgb[i]) <= 60)) return resolve(now - started);
-      }
-      if (now - started > 10000) return resolve(null);
-      requestAnimationFrame(look);
-    };
-    requestAnimationFrame(look);
-  });
-}
 
 async function main() {
   const server = await startServer();
