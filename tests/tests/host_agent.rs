@@ -369,6 +369,9 @@ async fn enroll_gives_clear_errors() {
 
 /// A user changes the remote PC's resolution during a session: the picture
 /// arrives at the new size and input lands where the viewer points on it.
+/// On Xvnc the screen is RandR's monitor `VNC-0`, so this is also a running
+/// session following its monitor to a new size (the agent's monitor watch
+/// moves the monitor's pipeline; `agent/screens.rs`).
 #[tokio::test]
 async fn host_follows_a_change_of_resolution() {
     let x = Xvfb::start_xvnc(1280, 720);
