@@ -11,16 +11,7 @@ const SCREEN: (u32, u32) = (1280, 720);
 
 /// Run `connect ARGS` headless with `--stats-json`; the JSON object.
 fn connect(home: &ViewerHome, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["connect", "flip-pc", "--headless", "--stats-json"];
-    args.extend_from_slice(extra);
-    let out = home.run(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).expect("one JSON object")
+    home.connect_stats("flip-pc", extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

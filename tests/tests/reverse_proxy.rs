@@ -73,21 +73,7 @@ async fn journey_through(proxy: &Proxy, mut server: Server) {
         "login through the proxy: {}",
         String::from_utf8_lossy(&login.stderr)
     );
-    let out = viewer.run(&[
-        "connect",
-        "proxied-pc",
-        "--headless",
-        "--duration",
-        "2",
-        "--stats-json",
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stats: serde_json::Value = serde_json::from_str(stdout.trim()).expect("stats JSON");
+    let stats = viewer.connect_stats("proxied-pc", &["--duration", "2"]);
     assert!(stats["frames_decoded"].as_u64().unwrap_or(0) > 0, "{stats}");
 }
 

@@ -13,6 +13,7 @@ use meshdesk_tests::viewer::{wait_online, Probe, ProbeWindow, ViewerHome};
 use meshdesk_tests::{Api, Host, Server, Xvfb};
 use serde_json::Value;
 
+/// Where `Xvfb::start_two_monitors` puts A and B: x, y, width, height.
 const A: (u32, u32, u32, u32) = (0, 0, 1280, 720);
 const B: (u32, u32, u32, u32) = (1280, 0, 1024, 768);
 const RED: u32 = 0xff0000;
@@ -56,15 +57,7 @@ async fn world() -> World {
     let server = Server::start();
     let api = Api::new(&server);
     let alice = api.user("alice").await;
-    let x = Xvfb::start_xvnc(2304, 768);
-    x.run(
-        "xrandr",
-        &["--setmonitor", "A", "1280/340x720/190+0+0", "VNC-0"],
-    );
-    x.run(
-        "xrandr",
-        &["--setmonitor", "B", "1024/270x768/200+1280+0", "none"],
-    );
+    let x = Xvfb::start_two_monitors();
     let home = ViewerHome::new();
     let probe = |geometry, colour, flip| {
         Probe::start(

@@ -182,6 +182,26 @@ export async function probeWindow(x, { width, height, left, top, color, flip }) 
 }
 
 /**
+ * The two-monitor display of the screens test and bench: Xvnc 2304x768
+ * with RandR monitor A (1280x720 at the left, a red window) and B
+ * (1024x768 beside it, a blue window), and alice's host on it. Returns
+ * {server, alice, x, a, b, deviceId} (a and b: the probe windows).
+ */
+export async function startTwoScreens() {
+  const server = await startServer();
+  const alice = await createUser(server, 'alice');
+  const x = await startXvfb(2304, 768, { resizable: true });
+  x.run('xrandr', ['--setmonitor', 'A', '1280/340x720/190+0+0', 'VNC-0']);
+  x.run('xrandr', ['--setmonitor', 'B', '1024/270x768/200+1280+0', 'none']);
+  const a = await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ff0000' });
+  const b = await probeWindow(x, { width: 1024, height: 768, left: 1280, top: 0, color: '0000ff' });
+  const { config, deviceId } = await enrollWithToken(server, alice, 'two-screens');
+  startHost(x, config);
+  await waitOnline(server, alice, deviceId);
+  return { server, alice, x, a, b, deviceId };
+}
+
+/**
  * Run an enroll command as shown by the web UI, with a private config
  * (and, for a server with a test certificate, its CA file).
  */

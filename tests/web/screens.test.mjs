@@ -9,8 +9,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, enrollWithToken, hex, launchBrowser, near, newPage, probeWindow, recordSockets, remotePixel,
-  screenPoint, signedInPage, signIn, startHost, startServer, startXvfb, waitFor, waitOnline,
+  cleanup, hex, launchBrowser, near, newPage, recordSockets, remotePixel, screenPoint, signedInPage, signIn,
+  startTwoScreens, waitFor,
 } from './harness.mjs';
 import { timeUntilShown } from './bench/measure.mjs';
 
@@ -19,20 +19,10 @@ after(cleanup);
 const RED = 0xff0000;
 const BLUE = 0x0000ff;
 
-/** The two-monitor display with a red window on A and a blue one on B. */
+/** The two-monitor display (harness.mjs) and a browser. */
 async function twoScreens() {
-  const server = await startServer();
-  const alice = await createUser(server, 'alice');
-  const x = await startXvfb(2304, 768, { resizable: true });
-  x.run('xrandr', ['--setmonitor', 'A', '1280/340x720/190+0+0', 'VNC-0']);
-  x.run('xrandr', ['--setmonitor', 'B', '1024/270x768/200+1280+0', 'none']);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ff0000' });
-  const b = await probeWindow(x, { width: 1024, height: 768, left: 1280, top: 0, color: '0000ff' });
-  const { config, deviceId } = await enrollWithToken(server, alice, 'two-screens');
-  startHost(x, config);
-  await waitOnline(server, alice, deviceId);
-  const browser = await launchBrowser(server);
-  return { server, x, b, deviceId, browser };
+  const world = await startTwoScreens();
+  return { ...world, browser: await launchBrowser(world.server) };
 }
 
 /** The picture's size now. */

@@ -53,6 +53,22 @@ impl Xvfb {
         Self::spawn(command, "Xvnc (Debian package tigervnc-standalone-server)")
     }
 
+    /// Xvnc at 2304x768 with two RandR monitors of different sizes (Xvfb
+    /// keeps none): `A`, 1280x720 at the left on output VNC-0, and `B`,
+    /// 1024x768 beside it on no output.
+    pub fn start_two_monitors() -> Xvfb {
+        let x = Self::start_xvnc(2304, 768);
+        x.run(
+            "xrandr",
+            &["--setmonitor", "A", "1280/340x720/190+0+0", "VNC-0"],
+        );
+        x.run(
+            "xrandr",
+            &["--setmonitor", "B", "1024/270x768/200+1280+0", "none"],
+        );
+        x
+    }
+
     /// Runs `command` with the options every test display shares and waits
     /// until it reports its display number.
     fn spawn(mut command: Command, what: &str) -> Xvfb {

@@ -102,6 +102,11 @@ impl Screens {
             .collect()
     }
 
+    /// Whether the display has monitor `id` now.
+    pub fn has(&self, id: &str) -> bool {
+        self.monitors.iter().any(|m| m.id == id)
+    }
+
     /// The pipeline of monitor `id` (`None`: the primary), started if
     /// it was not yet.
     pub fn pipeline(&mut self, id: Option<&str>) -> Result<Arc<MediaPipeline>, ScreenError> {

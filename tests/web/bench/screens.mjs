@@ -8,9 +8,9 @@
 // p50, p95, min and max per renderer and direction, and every sample.
 // The binaries come from MESHDESK_BIN_DIR.
 
+import { readFileSync } from 'node:fs';
 import {
-  cleanup, createUser, enrollWithToken, launchBrowser, newPage, probeWindow, runBench, signIn, startHost,
-  startServer, startXvfb, waitFor, waitOnline,
+  cleanup, launchBrowser, newPage, runBench, signIn, startTwoScreens, waitFor,
 } from '../harness.mjs';
 import { summary, timeUntilShown } from './measure.mjs';
 
@@ -21,16 +21,7 @@ const MONITORS = {
 };
 
 async function main() {
-  const server = await startServer();
-  const alice = await createUser(server, 'alice');
-  const x = await startXvfb(2304, 768, { resizable: true });
-  x.run('xrandr', ['--setmonitor', 'A', '1280/340x720/190+0+0', 'VNC-0']);
-  x.run('xrandr', ['--setmonitor', 'B', '1024/270x768/200+1280+0', 'none']);
-  await probeWindow(x, { width: 1280, height: 720, left: 0, top: 0, color: 'ff0000' });
-  await probeWindow(x, { width: 1024, height: 768, left: 1280, top: 0, color: '0000ff' });
-  const { config, deviceId } = await enrollWithToken(server, alice, 'two-screens');
-  startHost(x, config);
-  await waitOnline(server, alice, deviceId);
+  const { server, deviceId } = await startTwoScreens();
   const browser = await launchBrowser(server);
   const results = {};
   for (const render of ['video', 'webcodecs']) {
@@ -64,7 +55,7 @@ async function main() {
   await cleanup();
   return {
     what: 'Screen menu choice to the first animation frame showing the other monitor (ms, page clock)',
-    load_average_after: (await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').trim(),
+    load_average_after: readFileSync('/proc/loadavg', 'utf8').trim(),
     results,
   };
 }

@@ -313,8 +313,7 @@ impl Io {
 
     /// Whether the shown monitor is no longer on the display.
     fn screens_gone(&self) -> bool {
-        let all = screens::lock(&self.screens);
-        !all.list().iter().any(|s| s.id == self.current)
+        !screens::lock(&self.screens).has(&self.current)
     }
 
     /// Tells the viewer the screens and the one it sees.
