@@ -73,8 +73,7 @@ impl Screens {
             monitors: watcher.monitors()?,
             pipelines: HashMap::new(),
         };
-        let primary = screens.primary_id();
-        screens.pipeline(Some(&primary)).map_err(|e| match e {
+        screens.pipeline(None).map_err(|e| match e {
             ScreenError::Media(e) => e,
             ScreenError::Unknown(id) => MediaError::InvalidConfig(format!("no monitor {id}")),
         })?;

@@ -236,7 +236,7 @@ impl Pipeline {
         };
         match output {
             Output::Window { slot, wake } => {
-                i420_to_frame(&planes(&yuv), &mut self.frame)?;
+                i420_to_frame(&all, &mut self.frame)?;
                 // A replaced picture was never taken, so its wake-up is still
                 // pending: one wake-up per picture the window will see.
                 if !slot.publish(&mut self.frame) {
