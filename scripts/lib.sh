@@ -2,8 +2,10 @@
 # Sourced, not run.
 
 # Packages needed to build the workspace (openh264 needs nasm for its
-# assembly; rusqlite bundles SQLite; the X protocol is x11rb's own Rust).
-BUILD_PACKAGES="build-essential pkg-config libssl-dev nasm"
+# assembly; rusqlite bundles SQLite; the X protocol is x11rb's own Rust;
+# libopus is built from its bundled source with cmake; the viewer's sound
+# output, cpal, links ALSA's libasound).
+BUILD_PACKAGES="build-essential pkg-config libssl-dev nasm cmake libasound2-dev"
 # Packages the tests and the demo run: a virtual display, tools to inspect it,
 # and the sqlite3 shell used to age records in tests. The X11 libraries are
 # loaded at run time by meshdesk-viewer's window (winit, softbuffer).
@@ -31,6 +33,9 @@ PACKAGE_PACKAGES="dpkg-dev systemd shellcheck file"
 # own services stay stopped: Debian's policy-rc.d in containers, and the
 # tests start their own on free ports).
 PROXY_PACKAGES="nginx caddy"
+# The sound tests and scripts/bench sound: a PulseAudio server per side
+# (started by the test, with null sinks), and its pacat/parec/pactl.
+SOUND_PACKAGES="pulseaudio pulseaudio-utils"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
 # The static host binary (scripts/package): a musl build with zig as the C

@@ -38,6 +38,14 @@ pub enum HostControlMsg {
         screens: Vec<crate::signal::Screen>,
         current: String,
     },
+    /// Whether this session carries the device's sound (an Opus audio
+    /// track), sent when the channels open. `reason` says why not: no
+    /// sound server on the host, or the owner turned sound off.
+    Sound {
+        available: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 impl HostControlMsg {

@@ -100,3 +100,9 @@ pub fn encode<T: Serialize>(msg: &T) -> String {
     // Serialization of plain data structs with string keys cannot fail.
     serde_json::to_string(msg).unwrap_or_else(|_| String::from("{}"))
 }
+
+/// `true`, for `#[serde(default = "crate::codec::yes")]` on switches that
+/// are on unless turned off.
+pub(crate) fn yes() -> bool {
+    true
+}

@@ -286,6 +286,11 @@ pub enum ServerToHost {
         /// primary.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         screen: Option<String>,
+        /// Whether the session may hear the device's sound: the owner can
+        /// turn it off per device (`Device::sound`). Older servers leave it
+        /// out: on.
+        #[serde(default = "crate::codec::yes")]
+        sound: bool,
     },
     /// The owner renamed the device.
     Renamed {

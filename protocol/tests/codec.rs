@@ -61,7 +61,14 @@ fn host_messages_round_trip() {
         consent: meshdesk_protocol::rest::ConsentPolicy::Prompt,
         display_name: Some("Alice".into()),
         screen: Some("B".into()),
+        sound: false,
     });
+    // A grant from an older server, without `sound`, has it on.
+    let old = r#"{"type":"session_grant","session_id":"s","user":"a","permission":"view","ice_servers":[]}"#;
+    assert!(matches!(
+        meshdesk_protocol::decode::<ServerToHost>(old),
+        Ok(ServerToHost::SessionGrant { sound: true, .. })
+    ));
     roundtrip(ServerToHost::Error(ErrorMsg {
         code: ErrorCode::Forbidden,
         message: "no".into(),

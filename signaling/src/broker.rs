@@ -107,6 +107,7 @@ pub fn request(
         consent: device.consent_for(permission),
         display_name: Some(user.username.clone()),
         screen,
+        sound: device.sound,
     };
     if !st.hub.send_to_host(device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));

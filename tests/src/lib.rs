@@ -17,6 +17,7 @@ pub mod notify;
 pub mod package;
 pub mod prereq;
 pub mod prom;
+pub mod pulse;
 pub mod receiver;
 pub mod reverse_proxy;
 pub mod server;

@@ -18,6 +18,11 @@ export const bin = (name) => join(binDir, name);
 const WAIT_MS = 20000;
 const started = [];
 
+/** Run `stop` at cleanup (with what the harness started itself). */
+export function atCleanup(stop) {
+  started.push(stop);
+}
+
 /** Stop everything this test file started, newest first. */
 export async function cleanup() {
   for (const stop of started.splice(0).reverse()) {
@@ -222,10 +227,10 @@ export async function enrollWithToken(server, token, name) {
   return { config, deviceId };
 }
 
-/** `meshdesk-host run` on display `x`. */
-export function startHost(x, config) {
+/** `meshdesk-host run` on display `x`, with `env` added to its environment. */
+export function startHost(x, config, env = {}) {
   return new Proc(bin('meshdesk-host'), ['run', '--config', config], {
-    env: { ...process.env, DISPLAY: x.display, RUST_LOG: process.env.MESHDESK_HOST_LOG ?? 'info' },
+    env: { ...process.env, DISPLAY: x.display, RUST_LOG: process.env.MESHDESK_HOST_LOG ?? 'info', ...env },
     log: `${config}.log`,
   });
 }
@@ -234,15 +239,16 @@ export function startHost(x, config) {
  * A device of the user with `token` on a display of its own: the display
  * (`width` x `height`; `resizable` as for startXvfb), a probe window on it
  * when `probe` is given (probeWindow's options; the whole screen unless they
- * say otherwise), the device enrolled as `name` and its host running.
+ * say otherwise), the device enrolled as `name` and its host running (with
+ * `env` added to its environment).
  */
 export async function startDevice(server, token, {
-  name = 'office-pc', width = 1280, height = 720, resizable = false, probe,
+  name = 'office-pc', width = 1280, height = 720, resizable = false, probe, env,
 } = {}) {
   const x = await startXvfb(width, height, { resizable });
   const window = probe ? await probeWindow(x, { width, height, left: 0, top: 0, ...probe }) : null;
   const { config, deviceId } = await enrollWithToken(server, token, name);
-  const host = startHost(x, config);
+  const host = startHost(x, config, env);
   return { x, probe: window, config, deviceId, host };
 }
 
@@ -274,13 +280,18 @@ export function onlineDevice(page, deviceId) {
  * Debian's Chromium, headless. Each user gets their own context (cookies)
  * from `browser.newContext()`. For a server with a test certificate it
  * runs with a HOME whose NSS database trusts the test CA, as a user who
- * imported it would.
+ * imported it would. With `speakers` (a PulseAudio server, pulse.mjs) it
+ * plays sound there, as a desktop browser plays it to the sound card.
  */
-export async function launchBrowser(server) {
+export async function launchBrowser(server, { speakers } = {}) {
+  const env = server?.tls ? { ...process.env, HOME: server.tls.nss_home } : { ...process.env };
+  if (speakers) env.PULSE_SERVER = speakers.server;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    env: server?.tls ? { ...process.env, HOME: server.tls.nss_home } : process.env,
+    env,
+    // Playwright mutes the browser unless told not to.
+    ignoreDefaultArgs: speakers ? ['--mute-audio'] : [],
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });

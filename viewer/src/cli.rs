@@ -61,8 +61,8 @@ pub enum Command {
     },
 }
 
-/// `connect DEVICE [--screen ID] [--headless [--measure-latency N]]
-/// [--duration SECS] [--stats-json]`.
+/// `connect DEVICE [--screen ID] [--no-sound] [--headless
+/// [--measure-latency N]] [--duration SECS] [--stats-json]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
     /// Device name or id, as `list` shows.
@@ -85,6 +85,9 @@ pub struct ConnectArgs {
     /// shows [default: its primary].
     #[arg(long, value_name = "ID")]
     pub screen: Option<String>,
+    /// Do not play the remote PC's sound here.
+    #[arg(long)]
+    pub no_sound: bool,
     /// Measure input-to-photon, then end the session: after the first
     /// picture, N times click at the centre of the remote screen and time
     /// until the colour there changes (a window that flips colour on every

@@ -18,6 +18,7 @@ use crate::account::{find_device, signed_in};
 use crate::cli::ConnectArgs;
 use crate::measure::{self, LatencyReport, Report, Timeline};
 use crate::session::{drive, establish, Established, Notice, Outcome, SessionCommand};
+use crate::sound::{self, SoundStats};
 use crate::trust::expected_key;
 use crate::video::{self, DecodeStats, DecoderNeeds, FrameSlot, Need, Output};
 use crate::window::{App, UserEvent, WindowConfig};
@@ -53,7 +54,32 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         args.relay_only,
         args.screen.as_deref(),
     ))?;
-    let on_verified = expected.on_verified();
+    let mut on_verified = expected.on_verified();
+    let name = device.name.clone();
+    let on_notice = move |n: &Notice| {
+        on_verified(n);
+        if let Notice::Sound {
+            available: false,
+            reason,
+        } = n
+        {
+            let why = reason.as_deref().unwrap_or("the remote PC sends none");
+            eprintln!("{name}: no sound ({why})");
+        }
+    };
+    let mut session = session;
+    let sound_stats = Arc::new(SoundStats::default());
+    let audio = std::mem::replace(&mut session.streams.audio, mpsc::channel(1).1);
+    let _player = match args.no_sound {
+        true => None,
+        false => {
+            let _runtime = rt.enter();
+            Some(meshdesk_tasks::AbortOnDrop::spawn(sound::play(
+                audio,
+                Arc::clone(&sound_stats),
+            )))
+        }
+    };
     let established = Instant::now();
     tracing::info!(device = %device.name, "session established");
 
@@ -62,14 +88,12 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         decode_stats,
         latency,
     } = match event_loop {
-        Some(event_loop) => {
-            run_window(rt, event_loop, &device, session, args.duration, on_verified)?
-        }
+        Some(event_loop) => run_window(rt, event_loop, &device, session, args.duration, on_notice)?,
         None => rt.block_on(run_headless(
             session,
             args.duration,
             args.measure_latency,
-            on_verified,
+            on_notice,
         ))?,
     };
     let timeline = Timeline {
@@ -85,6 +109,9 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         &decode_stats,
     );
     report.input_to_photon_ms = latency;
+    report.audio_packets_played = sound_stats
+        .packets
+        .load(std::sync::atomic::Ordering::Relaxed);
     if args.stats_json {
         println!("{}", report.to_json());
     } else if args.headless {

@@ -22,6 +22,7 @@ pub mod connect;
 pub mod error;
 pub mod measure;
 pub mod session;
+pub mod sound;
 pub mod trust;
 pub mod video;
 pub mod window;

@@ -44,6 +44,13 @@ pub async fn run(
 ) -> Result<(), AgentError> {
     let mut sessions = Sessions::new(&cfg, &key)?;
     let _metrics = sessions.serve_metrics(&cfg.metrics).await?;
+    // Says in the log, once and now, when there is no sound to be had.
+    let sound = sessions.sound();
+    let _sound_check = meshdesk_tasks::AbortOnDrop::spawn(async move {
+        if sound.check().await.is_ok() {
+            tracing::info!("sound server found: sessions get the PC's sound");
+        }
+    });
     let systemd = Systemd::from_env(sessions.media());
     let announce = Announce {
         status: &status,
@@ -283,6 +290,7 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
             consent,
             display_name,
             screen,
+            sound,
         } => {
             tracing::info!(session = %session_id, %user, ?permission, consent = consent.as_str(), "session granted");
             let grant = Grant {
@@ -293,6 +301,7 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
                 consent,
                 display_name,
                 screen,
+                sound,
             };
             if let Err(why) = sessions.start(grant) {
                 tracing::warn!(reason = %why, "refusing session");

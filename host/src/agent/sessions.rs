@@ -22,6 +22,7 @@ use super::AgentError;
 use crate::consent::Consent;
 use crate::media::monitors::{Monitor, MonitorWatcher};
 use crate::media::{MediaConfig, MediaError, MediaPipeline};
+use crate::sound::SoundService;
 
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;
@@ -51,6 +52,8 @@ pub struct Sessions {
     /// The figures `[metrics] listen` serves (kept whether served or not:
     /// counting costs a few atomic adds).
     metrics: Arc<HostMetrics>,
+    /// The PC's sound, for the sessions that may hear it.
+    sound: Arc<SoundService>,
 }
 
 impl Sessions {
@@ -97,7 +100,14 @@ impl Sessions {
             path_lost: Arc::new(Notify::new()),
             key: Arc::new(key.clone()),
             metrics,
+            sound: SoundService::new(),
         })
+    }
+
+    /// The PC's sound (checked once at start, so a host without a sound
+    /// server says so before the first session).
+    pub fn sound(&self) -> Arc<SoundService> {
+        Arc::clone(&self.sound)
     }
 
     /// Serve the figures on `[metrics] listen`, when set, for as long as
@@ -179,6 +189,7 @@ impl Sessions {
             out: self.out_tx.clone(),
             path_lost: Arc::clone(&self.path_lost),
             metrics: Arc::clone(&self.metrics),
+            sound: Arc::clone(&self.sound),
         };
         let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(

@@ -16,6 +16,7 @@ use webrtc::peer_connection::{
     RTCConfigurationBuilder, RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder,
 };
 
+use super::audio::opus_codec;
 use super::events::{Handler, RawEvent};
 use super::keyframe::{KeyframeRequestInterceptor, KEYFRAME_SLOT};
 use super::turn_bridge::bridge_turn_servers;
@@ -23,6 +24,8 @@ use super::Pc;
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
 
+/// RTP payload type we offer for Opus (the one browsers use).
+const OPUS_PAYLOAD_TYPE: u8 = 111;
 /// RTP payload type we offer for H.264. Any dynamic type works; the
 /// negotiated one is read back from the sender.
 const H264_PAYLOAD_TYPE: u8 = 102;
@@ -75,6 +78,15 @@ fn media_engine() -> Result<(MediaEngine, Registry), PeerError> {
                 payload_type: H264_PAYLOAD_TYPE,
             },
             RtpCodecKind::Video,
+        )
+        .map_err(PeerError::webrtc)?;
+    engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PAYLOAD_TYPE,
+            },
+            RtpCodecKind::Audio,
         )
         .map_err(PeerError::webrtc)?;
     engine

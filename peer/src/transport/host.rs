@@ -1,5 +1,6 @@
-//! The sending side of a session (meshdesk-host): one H.264 video track and
-//! the `input` and `control` data channels, created here; the host offers.
+//! The sending side of a session (meshdesk-host): one H.264 video track,
+//! an Opus track when the session has sound, and the `input` and `control`
+//! data channels, created here; the host offers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -23,6 +24,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::RTCSessionDescription;
 use webrtc::rtp_transceiver::RtpSender;
 
+use super::audio::{AudioPacket, AudioTrack};
 use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
@@ -87,6 +89,8 @@ pub struct HostPeer {
     ssrc: u32,
     /// Negotiated H.264 payload type; set when the answer is applied.
     payload_type: OnceLock<u8>,
+    /// The sound track, when the session carries sound.
+    audio: Option<AudioTrack>,
     /// Host-created `input` channel, kept to close it on `close`.
     input: Arc<dyn DataChannel>,
     /// Host-created `control` channel (the host may send on it too).
@@ -129,8 +133,12 @@ fn video_track(ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, PeerError> {
 }
 
 impl HostPeer {
-    /// Create the connection, the video track and both data channels.
-    pub async fn new(ice_servers: &[IceServer]) -> Result<(Self, HostStreams), PeerError> {
+    /// Create the connection, the video track, with `sound` the Opus
+    /// track, and both data channels.
+    pub async fn new(
+        ice_servers: &[IceServer],
+        sound: bool,
+    ) -> Result<(Self, HostStreams), PeerError> {
         let tasks = TaskSet::new();
         let (pc, raw) = build_peer_connection(ice_servers, false, &tasks).await?;
         let ssrc: u32 = rand::random();
@@ -139,6 +147,10 @@ impl HostPeer {
             .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
             .await
             .map_err(PeerError::webrtc)?;
+        let audio = match sound {
+            true => Some(AudioTrack::add(&pc).await?),
+            false => None,
+        };
         // Both channels: ordered and reliable (the W3C defaults).
         let input = create_channel(&pc, INPUT_CHANNEL).await?;
         let control = create_channel(&pc, CONTROL_CHANNEL).await?;
@@ -182,6 +194,7 @@ impl HostPeer {
             sender,
             ssrc,
             payload_type: OnceLock::new(),
+            audio,
             input,
             control,
             closed: AtomicBool::new(false),
@@ -236,6 +249,9 @@ impl HostPeer {
                 "the answer accepts no H.264".into(),
             ))?;
         let _ = self.payload_type.set(codec.payload_type);
+        if let Some(audio) = &self.audio {
+            audio.answered().await;
+        }
         Ok(())
     }
 
@@ -278,6 +294,17 @@ impl HostPeer {
             .write_sample(&sample)
             .await
             .map_err(PeerError::webrtc)
+    }
+
+    /// Send one Opus packet on the sound track (an error without one).
+    pub async fn write_audio(&self, packet: &AudioPacket) -> Result<(), PeerError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(PeerError::Closed);
+        }
+        match &self.audio {
+            Some(audio) => audio.write(packet).await,
+            None => Err(PeerError::NotReady("this session has no sound track")),
+        }
     }
 
     /// Send a text message on the `control` channel.

@@ -1,6 +1,7 @@
 //! The WebRTC session wrapper: the only module that touches `webrtc`/`rtc`.
 //!
-//! [`HostPeer`] sends one H.264 video track and creates the `input` and
+//! [`HostPeer`] sends one H.264 video track (and, with sound, one Opus
+//! track) and creates the `input` and
 //! `control` data channels; [`ViewerPeer`] answers, receives the video as
 //! whole access units and talks back over the channels. Both expose plain
 //! Meshdesk types (SDP strings, [`IceCandidate`], events over tokio channels)
@@ -33,6 +34,7 @@ macro_rules! link_events {
     };
 }
 
+mod audio;
 mod channels;
 mod config;
 mod events;
@@ -49,6 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use meshdesk_protocol::signal::IceCandidate;
 use tokio::sync::mpsc;
 
+pub use audio::{AudioPacket, ReceivedAudio, OPUS_CLOCK_RATE};
 pub use host::{HostEvent, HostPeer, HostStreams};
 pub use stats::{CandidatePairType, PeerStats};
 pub use viewer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::statistics::stats::ice_candidate_pair::RTCIceCandidatePairStats;
 use serde::Serialize;
 use webrtc::peer_connection::StatsSelector;
@@ -83,6 +84,8 @@ pub struct PeerStats {
     pub frames_lost: u64,
     /// Received RTP packets that carried the playout-delay extension (viewer).
     pub packets_with_playout_delay: u64,
+    /// RTP packets received on the sound stream (viewer).
+    pub audio_packets_received: u64,
 }
 
 /// Read webrtc's report into [`PeerStats`]; role-specific counters are
@@ -96,6 +99,10 @@ pub(crate) async fn collect(pc: &Pc) -> PeerStats {
     }
     for inbound in report.inbound_rtp_streams() {
         let received = &inbound.received_rtp_stream_stats;
+        if received.rtp_stream_stats.kind == RtpCodecKind::Audio {
+            stats.audio_packets_received += received.packets_received;
+            continue;
+        }
         stats.packets_received += received.packets_received;
         stats.packets_lost += received.packets_lost;
     }

@@ -1,8 +1,9 @@
 //! The receiving side of a session (meshdesk-viewer): answers the host's
-//! offer, receives H.264 as whole access units assembled on the marker bit,
+//! offer, receives H.264 as whole access units assembled on the marker bit
+//! (and the host's Opus sound packet by packet),
 //! sends input and control messages, and asks for keyframes with PLI.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use meshdesk_protocol::rest::IceServer;
@@ -12,6 +13,7 @@ use tokio::task::JoinSet;
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::RTCSessionDescription;
 
+use super::audio::{receive_audio, ReceivedAudio};
 use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, PLAYOUT_DELAY_URI};
 use super::events::{drive, remote_candidate, RawEvent};
@@ -27,6 +29,9 @@ const EVENT_CAPACITY: usize = 256;
 /// Frames buffered for the decoder; beyond this frames are dropped and a
 /// loss is reported, so a slow decoder never stalls the network side.
 const VIDEO_CAPACITY: usize = 32;
+/// Sound packets buffered for the player (10 ms each): more than its own
+/// buffer holds, so only a stalled player loses any.
+const AUDIO_CAPACITY: usize = 64;
 
 /// What a viewer session reports to the application (besides video).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +64,8 @@ pub struct ViewerStreams {
     pub candidates: CandidateReceiver,
     /// Received access units and loss reports, in RTP order.
     pub video: mpsc::Receiver<VideoEvent>,
+    /// The host's sound, packet by packet, when the session has it.
+    pub audio: mpsc::Receiver<ReceivedAudio>,
 }
 
 /// State shared between the viewer handle and its reader tasks.
@@ -72,6 +79,8 @@ struct Shared {
     video: Arc<VideoState>,
     /// `ChannelsReady` was reported (once per session).
     channels_ready: AtomicBool,
+    /// Sound packets received.
+    audio_packets: Arc<AtomicU64>,
 }
 
 /// A viewer's WebRTC session. Dropping it closes the connection and aborts
@@ -113,6 +122,7 @@ impl ViewerPeer {
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
         let (video_tx, video) = mpsc::channel(VIDEO_CAPACITY);
+        let (audio_tx, audio) = mpsc::channel(AUDIO_CAPACITY);
 
         let on_remote = {
             let shared = Arc::clone(&shared);
@@ -122,10 +132,11 @@ impl ViewerPeer {
                     children.spawn(adopt_channel(channel, Arc::clone(&shared), events.clone()));
                 }
                 RawEvent::Track(track) => {
-                    children.spawn(receive_video(
+                    children.spawn(receive_track(
                         track,
-                        Arc::clone(&shared.video),
+                        Arc::clone(&shared),
                         video_tx.clone(),
+                        audio_tx.clone(),
                     ));
                 }
                 _ => {}
@@ -149,6 +160,7 @@ impl ViewerPeer {
             events,
             candidates,
             video,
+            audio,
         };
         Ok((peer, streams))
     }
@@ -256,6 +268,21 @@ impl Drop for ViewerPeer {
     fn drop(&mut self) {
         self.tasks.abort_all();
         close_on_drop(&self.pc, &self.closed);
+    }
+}
+
+/// Read a track of the host's: the screen or the sound.
+async fn receive_track(
+    track: Arc<dyn webrtc::media_stream::track_remote::TrackRemote>,
+    shared: Arc<Shared>,
+    video: mpsc::Sender<VideoEvent>,
+    audio: mpsc::Sender<ReceivedAudio>,
+) {
+    use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+    if track.kind().await == RtpCodecKind::Audio {
+        receive_audio(track, audio, Arc::clone(&shared.audio_packets)).await;
+    } else {
+        receive_video(track, Arc::clone(&shared.video), video).await;
     }
 }
 

@@ -69,6 +69,9 @@ pub struct UpdateDevice {
     /// Consent for the sessions of users the device is shared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_shared: Option<ConsentPolicy>,
+    /// Whether sessions hear the device's sound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sound: Option<bool>,
 }
 
 #[cfg(test)]

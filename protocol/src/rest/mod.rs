@@ -201,6 +201,10 @@ pub struct Device {
     /// empty until it first connected.
     #[serde(default)]
     pub screens: Vec<crate::signal::Screen>,
+    /// Whether sessions hear the device's sound (the owner's switch; on
+    /// unless turned off; older servers: absent, on).
+    #[serde(default = "crate::codec::yes")]
+    pub sound: bool,
 }
 
 /// `PATCH /devices/{id}`.

@@ -211,6 +211,7 @@ pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
             consent: Default::default(),
             display_name: None,
             screen: None,
+            sound: permission == meshdesk_protocol::rest::Permission::Owner,
         },
     );
     prop_oneof![

@@ -114,6 +114,7 @@ fn devices() -> impl Strategy<Value = Vec<Device>> {
                         [(created_at.unsigned_abs() >> 8) as usize % 3],
                     public_key,
                     screens: Vec::new(),
+                    sound: online,
                 }
             },
         );

@@ -77,6 +77,7 @@ mod tests {
             consent_owner: owner,
             consent_shared: shared,
             screens: Vec::new(),
+            sound: true,
         }
     }
 

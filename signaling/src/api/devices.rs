@@ -39,6 +39,7 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         consent_shared: d.consent_shared,
         public_key: STANDARD.encode(&d.public_key),
         screens: d.screens,
+        sound: d.sound,
     }
 }
 
@@ -86,7 +87,8 @@ pub async fn one(
     Ok(Json(to_api(&st, row, perm)))
 }
 
-/// Rename a device and set its consent policies (owner only); each field
+/// Rename a device, set its consent policies and switch its sound (owner
+/// only; sound applies to sessions granted from then on); each field
 /// is optional, what is absent (or null) stays as it is, so an empty body
 /// changes nothing and answers the device as it is. (Named for what the route
 /// first did, which keeps its operationId.)
@@ -112,6 +114,10 @@ pub async fn rename(
         apply_name(&st, &auth.user, &row, name)?;
     }
     super::device_consent::apply(&st, &auth.user, &row, &shown, &body)?;
+    if let Some(on) = body.sound.filter(|&on| on != row.sound) {
+        st.store.set_sound(&row.id, on)?;
+        tracing::info!(device = %row.id, sound = on, "sound switched");
+    }
     let (row, perm) = visible(&st, &auth.user, &id)?;
     Ok(Json(to_api(&st, row, perm)))
 }

@@ -25,6 +25,8 @@ pub struct DeviceRow {
     pub consent_shared: ConsentPolicy,
     /// The screens the host last reported, primary first.
     pub screens: Vec<Screen>,
+    /// Whether sessions hear the device's sound.
+    pub sound: bool,
 }
 
 impl DeviceRow {
@@ -47,10 +49,10 @@ pub struct NewDevice {
 }
 
 const DEVICE_COLUMNS: &str = "d.id, d.owner_id, u.username, d.name, d.os, d.public_key, \
-     d.created_at, d.last_seen, d.consent_owner, d.consent_shared, d.screens";
+     d.created_at, d.last_seen, d.consent_owner, d.consent_shared, d.screens, d.sound";
 /// How many columns [`DEVICE_COLUMNS`] names: a query's own columns come
 /// after them.
-const DEVICE_COLUMN_COUNT: usize = 11;
+const DEVICE_COLUMN_COUNT: usize = 12;
 
 /// A stored policy; the column's CHECK admits only the three names.
 fn policy(r: &Row<'_>, i: usize) -> rusqlite::Result<ConsentPolicy> {
@@ -73,6 +75,7 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         // Written by this server only (`touch_device`); an unreadable
         // value reads as no screens.
         screens: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
+        sound: r.get(11)?,
     })
 }
 
@@ -229,6 +232,16 @@ impl Store {
                                 consent_shared = COALESCE(?2, consent_shared)
              WHERE id = ?3",
             params![owner.map(|p| p.as_str()), shared.map(|p| p.as_str()), id],
+        )?;
+        Ok(())
+    }
+
+    /// Turn the device's sound in sessions on or off.
+    pub fn set_sound(&self, id: &str, on: bool) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE devices SET sound = ?1 WHERE id = ?2",
+            params![on, id],
         )?;
         Ok(())
     }

@@ -177,6 +177,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE devices ADD COLUMN screens TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 9: the owner's switch for the device's sound in sessions.
+    r#"
+    ALTER TABLE devices ADD COLUMN sound INTEGER NOT NULL DEFAULT 1 CHECK (sound IN (0, 1));
+    "#,
 ];
 
 /// The newest schema version this build knows (`user_version` after

@@ -110,6 +110,7 @@ mod tests {
             consent_shared: Default::default(),
             public_key: String::new(),
             screens: Vec::new(),
+            sound: true,
         }
     }
 

@@ -59,6 +59,10 @@ pub struct Report {
     pub relayed: bool,
     /// The latest decoded picture: its size and the Y, U, V at its centre.
     pub last_picture: Option<PictureReport>,
+    /// RTP packets of the PC's sound received, and decoded for the sound
+    /// card (0 with `--no-sound`).
+    pub audio_packets_received: u64,
+    pub audio_packets_played: u64,
     /// With `--measure-latency`: the samples and their figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_to_photon_ms: Option<LatencyReport>,
@@ -115,6 +119,8 @@ impl Report {
             bytes_sent: peer.bytes_sent,
             packets_received: peer.packets_received,
             packets_lost: peer.packets_lost,
+            audio_packets_received: peer.audio_packets_received,
+            audio_packets_played: 0,
             kbps: round3(peer.bytes_received as f64 * 8.0 / 1e3 / secs),
             rtt_ms: peer.round_trip_time.map(ms),
             connect_ms: timeline.connected.map(since_request),

@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use meshdesk_peer::{PeerStats, ViewerEvent};
+use meshdesk_protocol::binding::HostControlMsg;
 use meshdesk_protocol::input::{InputMsg, HEARTBEAT};
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{
@@ -342,8 +343,12 @@ impl Controller {
         self.early_input.drain(..).map(Action::SendInput).collect()
     }
 
-    /// A control message from the host: its DTLS binding, checked once.
+    /// A control message from the host: whether it sends sound, or its
+    /// DTLS binding, checked once.
     fn on_control(&mut self, now: Instant, text: &str) -> Vec<Action> {
+        if let Ok(HostControlMsg::Sound { available, reason }) = HostControlMsg::decode(text) {
+            return vec![Action::Notify(Notice::Sound { available, reason })];
+        }
         let Some(checked) = self.verifier.check(text) else {
             tracing::debug!("control message from the host ignored");
             return Vec::new();

@@ -53,4 +53,9 @@ pub enum Notice {
     Verified { safety_code: String },
     /// Counters, once a second.
     Stats(PeerStats),
+    /// Whether the session carries the PC's sound, and why not.
+    Sound {
+        available: bool,
+        reason: Option<String>,
+    },
 }

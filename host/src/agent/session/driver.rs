@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
-use meshdesk_peer::{HostEvent, HostPeer, HostStreams};
+use meshdesk_peer::{AudioPacket, HostEvent, HostPeer, HostStreams};
 use meshdesk_protocol::binding::HostControlMsg;
 use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
@@ -26,6 +26,19 @@ use crate::consent::{Shield, ShieldedSink};
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::grab::GrabArea;
 use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
+use crate::sound::{SoundPackets, SoundService};
+
+/// What the viewer is told when the owner turned the device's sound off.
+const SOUND_OFF_BY_OWNER: &str = "the owner turned sound off for this device";
+
+/// Whether this session gets sound, and why not: the owner's switch, then
+/// the sound server.
+async fn sound_for(grant: &Grant, service: &SoundService) -> Result<(), String> {
+    if !grant.sound {
+        return Err(SOUND_OFF_BY_OWNER.to_string());
+    }
+    service.check().await.map_err(|e| e.to_string())
+}
 
 /// The screen a session starts on: the one the viewer asked for, or the
 /// primary (also when the one asked for does not exist).
@@ -93,6 +106,11 @@ struct Io {
     media: Arc<MediaPipeline>,
     /// The pipeline's frames, once the viewer first connected.
     frames: Option<Subscription>,
+    /// The PC's sound: whether this session has it (why not), the shared
+    /// pipeline, and its packets once subscribed.
+    sound: Result<(), String>,
+    sound_service: Arc<SoundService>,
+    audio: Option<SoundPackets>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
     /// The device key, which signs the DTLS binding.
@@ -123,12 +141,14 @@ async fn serve(
         out,
         path_lost,
         metrics,
+        sound: sound_service,
     } = env;
     let (current, media) = first_screen(&screens, grant.screen.as_deref())?;
     let area = media.area();
     let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
     let input = InputSession::new(grant.permission, screen_rect(area)?, sink);
-    let (peer, mut streams) = HostPeer::new(&grant.ice_servers).await?;
+    let sound = sound_for(grant, &sound_service).await;
+    let (peer, mut streams) = HostPeer::new(&grant.ice_servers, sound.is_ok()).await?;
     let mut core = Controller::new(grant.session_id.clone(), grant.permission, area);
     let mut io = Io {
         peer,
@@ -137,6 +157,9 @@ async fn serve(
         current,
         media,
         frames: None,
+        sound,
+        sound_service,
+        audio: None,
         out,
         path_lost,
         key,
@@ -189,6 +212,7 @@ async fn next_event(
             Ok(frame) => Event::Frame { frame, screen: io.media.area() },
             Err(e) => Event::MediaStopped(e.to_string()),
         },
+        Some(packet) = next_audio(&mut io.audio) => Event::Audio(packet),
         () = sleep_or_never(deadline) => Event::Tick,
     }
 }
@@ -197,6 +221,24 @@ async fn next_frame(frames: &mut Option<Subscription>) -> Result<Arc<EncodedFram
     match frames {
         Some(f) => f.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// The next sound packet; `None` once the pipeline stopped (the session
+/// goes on without sound). A session that fell behind skips ahead.
+async fn next_audio(audio: &mut Option<SoundPackets>) -> Option<Arc<AudioPacket>> {
+    use tokio::sync::broadcast::error::RecvError;
+    let packets = audio.as_mut()?;
+    loop {
+        match packets.recv().await {
+            Ok(packet) => return Some(packet),
+            Err(RecvError::Lagged(n)) => tracing::debug!(skipped = n, "sound fell behind"),
+            Err(RecvError::Closed) => {
+                tracing::info!("the sound pipeline stopped");
+                *audio = None;
+                return None;
+            }
+        }
     }
 }
 
@@ -252,10 +294,19 @@ impl Io {
                 self.send_screens().await;
             }
             Action::RequestKeyframe => self.media.request_keyframe(),
-            Action::Subscribe => match self.media.subscribe() {
-                Ok(frames) => self.frames = Some(frames),
-                Err(e) => return Applied::Then(Event::MediaStopped(e.to_string())),
-            },
+            Action::Subscribe => {
+                self.subscribe_sound().await;
+                match self.media.subscribe() {
+                    Ok(frames) => self.frames = Some(frames),
+                    Err(e) => return Applied::Then(Event::MediaStopped(e.to_string())),
+                }
+            }
+            Action::SendSound => self.send_sound().await,
+            Action::WriteAudio(packet) => {
+                if let Err(e) = self.peer.write_audio(&packet).await {
+                    tracing::trace!(error = %e, "sound packet not sent");
+                }
+            }
             Action::WriteFrame { frame, duration } => {
                 let sent = match self.peer.write_frame(&frame.data, duration).await {
                     Ok(()) => {
@@ -311,6 +362,32 @@ impl Io {
         self.media = media;
     }
 
+    /// Start hearing the PC, when this session has sound. If the pipeline
+    /// cannot start after all, the viewer learns why.
+    async fn subscribe_sound(&mut self) {
+        if self.sound.is_err() || self.audio.is_some() {
+            return;
+        }
+        match self.sound_service.subscribe().await {
+            Ok(packets) => self.audio = Some(packets),
+            Err(e) => {
+                self.sound = Err(e.to_string());
+                self.send_sound().await;
+            }
+        }
+    }
+
+    /// Tells the viewer whether it hears the PC.
+    async fn send_sound(&self) {
+        let msg = encode(&HostControlMsg::Sound {
+            available: self.sound.is_ok(),
+            reason: self.sound.as_ref().err().cloned(),
+        });
+        if let Err(e) = self.peer.send_control(&msg).await {
+            tracing::debug!(error = %e, "sound state not sent");
+        }
+    }
+
     /// Whether the shown monitor is no longer on the display.
     fn screens_gone(&self) -> bool {
         !screens::lock(&self.screens).has(&self.current)
@@ -340,6 +417,7 @@ impl Io {
         );
         drop(self.input);
         drop(self.frames);
+        drop(self.audio);
         let _ = self.peer.close().await;
     }
 }

@@ -58,6 +58,8 @@ pub struct Grant {
     pub display_name: Option<String>,
     /// The screen the viewer asked to see first (`None`: the primary).
     pub screen: Option<String>,
+    /// Whether the owner lets sessions hear the device's sound.
+    pub sound: bool,
 }
 
 /// What a session runs with besides its grant, the same for every session
@@ -76,6 +78,8 @@ pub struct SessionEnv {
     pub path_lost: Arc<Notify>,
     /// Counts the frames the session sends.
     pub metrics: Arc<crate::agent::metrics::HostMetrics>,
+    /// The PC's sound, shared by the sessions that have it.
+    pub sound: Arc<crate::sound::SoundService>,
 }
 
 impl std::fmt::Debug for SessionEnv {

@@ -39,6 +39,7 @@ export class Connection {
    * created({permission, ...}), track(stream, receiver), attachInput(),
    * verified(safetyCode), keyChanged({deviceId, key, pinnedCode, newCode}),
    * screen (the monitor to show first, or null), screens(list, current),
+   * audio(stream) (the PC's sound), sound(available, reason),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
@@ -95,6 +96,7 @@ export class Connection {
         this.cb.verified?.(a.safetyCode);
         break;
       case 'screens': this.cb.screens?.(a.screens, a.current); break;
+      case 'sound': this.cb.sound?.(a.available, a.reason); break;
       case 'key_changed': this.cb.keyChanged?.({ deviceId: this.deviceId, key: this.deviceKey, pinnedCode: a.pinnedCode, newCode: a.newCode }); break;
       default: console.warn('unknown session action', a.type);
     }
@@ -152,6 +154,8 @@ export class Connection {
       // No extra buffering: play frames as soon as they are decoded.
       if ('playoutDelayHint' in e.receiver) e.receiver.playoutDelayHint = 0;
       if ('jitterBufferTarget' in e.receiver) e.receiver.jitterBufferTarget = 0;
+      // The PC's sound plays on its own element; the picture's stays muted.
+      if (e.track.kind === 'audio') return this.cb.audio?.(new MediaStream([e.track]));
       this.cb.track?.(e.streams[0] ?? new MediaStream([e.track]), e.receiver);
     });
     pc.addEventListener('datachannel', (e) => this.adopt(e.channel));

@@ -16,7 +16,7 @@
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, input {msg}, finish {message, reason}, verify {signature},
 // verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key},
-// screens {screens, current}.
+// screens {screens, current}, sound {available, reason}.
 // Trust (see trust.js): no peer is made before the device's key matched
 // the pinned one, and no input goes out before the host's DTLS binding
 // verified with it: what the user does before that (a click on the first
@@ -340,6 +340,9 @@ export class SessionController {
 
   controlMessage(msg) {
     if (msg?.type === 'screens') return this.screensMessage(msg);
+    if (msg?.type === 'sound') {
+      return [{ type: 'sound', available: msg.available === true, reason: typeof msg.reason === 'string' ? msg.reason : null }];
+    }
     if (msg?.type !== 'binding' || this.verified || this.verifying) return [];
     this.verifying = true;
     return [{ type: 'verify', signature: String(msg.signature ?? '') }];

@@ -13,6 +13,8 @@ import { pinKey } from './trust.js';
 
 /** Where the viewer's "Scale to window" choice is remembered. */
 const SCALE_KEY = 'meshdesk.scale';
+/** Whether sound plays, remembered for this browser ('off' or 'on'). */
+const SOUND_KEY = 'meshdesk.sound';
 /** How often the toolbar's stats are refreshed. */
 const STATS_EVERY_MS = 1000;
 
@@ -43,8 +45,14 @@ function buildPage(root, device, render, act) {
     on: { change: (e) => act.screen(e.target.value) },
   });
   const screenMenu = h('label', { className: 'tool-menu', hidden: true }, 'Screen ', screens);
+  // The remote PC's sound: shown once the PC says it sends some.
+  const sound = button('Sound', 'Play the remote PC\'s sound here (off: muted)', () => act.sound());
+  sound.hidden = true;
+  sound.dataset.testid = 'sound-button';
+  const audio = h('audio', { autoplay: true, hidden: true, dataset: { testid: 'remote-sound' } });
   const controls = [
     screenMenu,
+    sound,
     scale,
     button('Fullscreen', 'Full screen (keyboard shortcuts go to the remote PC)', () => act.fullscreen()),
     ctrlAltDel,
@@ -55,9 +63,24 @@ function buildPage(root, device, render, act) {
   const back = h('button', { type: 'button', className: 'tool back', on: { click: () => act.close() } }, '← Devices');
   const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
     back, title, mode, verified, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
-  const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage);
+  const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage, audio);
   replace(root, view);
-  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, screens, screenMenu, controls, disconnect, back, view };
+  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, screens, screenMenu, sound, audio, controls, disconnect, back, view };
+}
+
+/** Sound on or off (the button pressed when on); `remember` keeps it. */
+function setSound(page, on, remember = true) {
+  page.audio.muted = !on;
+  page.sound.setAttribute('aria-pressed', String(on));
+  page.view.dataset.sound = on ? 'on' : 'off';
+  if (remember) localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
+}
+
+/** Whether the PC sends sound: the Sound button shows only then. */
+function showSound(page, available, reason) {
+  page.sound.hidden = !available;
+  page.view.dataset.soundAvailable = String(available);
+  if (!available && reason) page.sound.title = `No sound: ${reason}`;
 }
 
 /** The host's monitors in the Screen menu, the shown one selected. */
@@ -116,6 +139,7 @@ function trustButton(change) {
 function showEnd(page, message, reason, back, keyChange) {
   page.view.dataset.ended = reason;
   page.surface.close();
+  page.audio.srcObject = null;
   page.controls.forEach((b) => { b.disabled = true; });
   page.disconnect.disabled = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -173,16 +197,24 @@ export function sessionView(root, live, device, screen, onClose) {
     fullscreen: () => toggleFullscreen(page, input),
     refresh: () => conn.requestKeyframe(),
     screen: (id) => conn.selectScreen(id),
+    sound: () => setSound(page, page.sound.getAttribute('aria-pressed') !== 'true'),
     disconnect: () => conn.end('viewer_closed'),
     close: () => close(),
   };
   const page = buildPage(root, device, render, act);
   setScale(page, localStorage.getItem(SCALE_KEY) === 'window', false);
+  setSound(page, localStorage.getItem(SOUND_KEY) !== 'off', false);
   const picture = () => ({ ...page.surface.size(), enlarge: page.view.dataset.scale === 'window' });
   const conn = new Connection(live, device.id, {
     render,
     screen,
     screens: (list, current) => showScreens(page, list, current),
+    // Connect was clicked, so the browser lets the sound play.
+    audio: (stream) => {
+      page.audio.srcObject = stream;
+      page.audio.play().catch((e) => console.warn('the remote PC\'s sound does not play', e));
+    },
+    sound: (available, reason) => showSound(page, available, reason),
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
     state: (t) => setStatus(page, t),
     created: (m) => showGrant(page, m),

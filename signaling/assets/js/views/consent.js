@@ -1,6 +1,7 @@
 // The owner's consent settings of a device: what the person at the remote
 // PC must do before (prompt) or sees during (notify) a session, for the
-// owner's own sessions and for people the device is shared with.
+// owner's own sessions and for people the device is shared with; and
+// whether sessions hear the PC's sound.
 
 import { api } from '../api.js';
 import { dialog, h, notice } from '../dom.js';
@@ -23,6 +24,8 @@ function policySelect(id, value) {
 export function consentDialog(device, done) {
   const owner = policySelect('consent-owner', device.consent_owner || 'unattended');
   const shared = policySelect('consent-shared', device.consent_shared || 'unattended');
+  // The owner's switch for the PC's sound in sessions (on unless turned off).
+  const sound = h('input', { type: 'checkbox', id: 'device-sound', checked: device.sound !== false });
   const msg = notice();
   const row = (label, id, select) =>
     h('div', { className: 'field' }, h('label', { htmlFor: id }, label), select);
@@ -30,13 +33,14 @@ export function consentDialog(device, done) {
     h('p', {}, 'What the person at the remote PC sees before or during a session. The PC\'s own settings may ask for more.'),
     row('Your own sessions', 'consent-owner', owner),
     row('Sessions of people you share with', 'consent-shared', shared),
+    h('div', { className: 'field check' }, sound, h('label', { htmlFor: 'device-sound' }, 'Sessions hear this PC\'s sound')),
     msg,
     h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Save')));
   const d = dialog(`Consent on ${device.name}`, form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await api.updateDevice(device.id, { consent_owner: owner.value, consent_shared: shared.value });
+      await api.updateDevice(device.id, { consent_owner: owner.value, consent_shared: shared.value, sound: sound.checked });
       d.close();
       done();
     } catch (err) {
