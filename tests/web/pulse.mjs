@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { atCleanup, tempDir, waitFor } from './harness.mjs';
 
 export const RATE = 48000;
-/** One analysis block: 20 ms. */
+/** One analysis block: 20 ms (recordings may ask for shorter ones). */
 const BLOCK = RATE / 50;
 
 /** Start a server; resolves once it answers. */
@@ -46,12 +46,21 @@ export async function startPulse() {
       atCleanup(() => p.kill('SIGKILL'));
       return p;
     },
+    /** Play what is written to the returned child's stdin. */
+    stream() {
+      const p = spawn('pacat', ['--playback', ...raw], { env: toolEnv, stdio: ['pipe', 'ignore', 'ignore'] });
+      atCleanup(() => p.kill('SIGKILL'));
+      return p;
+    },
     /**
      * Record the default sink's monitor: `onBlock(at, mono)` for every
-     * 20 ms block (`at`: Date.now() when it was read). Returns stop().
+     * block of `blockMs` (`at`: Date.now() when it was read). Returns stop().
      */
-    record(onBlock) {
-      const p = spawn('parec', ['--device=out.monitor', ...raw], { env: toolEnv, stdio: ['ignore', 'pipe', 'ignore'] });
+    record(onBlock, blockMs = 20) {
+      const BLOCK = (RATE * blockMs) / 1000;
+      const latency = `--latency-msec=${Math.min(10, blockMs)}`;
+      const p = spawn('parec', ['--device=out.monitor', ...raw.slice(0, -1), latency],
+        { env: toolEnv, stdio: ['ignore', 'pipe', 'ignore'] });
       let buf = Buffer.alloc(0);
       p.stdout.on('data', (d) => {
         buf = Buffer.concat([buf, d]);

@@ -23,7 +23,7 @@ async function world({ pc, speakers, hostEnv }) {
   const server = await startServer();
   const alice = await createUser(server, 'alice');
   const env = hostEnv ?? { PULSE_SERVER: pc.server };
-  const device = await startDevice(server, alice, { name: 'speaker-pc', probe: { color: 0x336699 }, env });
+  const device = await startDevice(server, alice, { name: 'speaker-pc', probe: { color: '336699' }, env });
   const browser = await launchBrowser(server, { speakers });
   const page = await signedInPage(browser, server, 'alice', { online: device.deviceId });
   return { server, alice, browser, page, ...device };
