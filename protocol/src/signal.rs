@@ -27,6 +27,28 @@ pub struct Screen {
     /// The display's primary monitor, which a session shows by default.
     #[serde(default)]
     pub primary: bool,
+    /// Where it is on the display, in pixels from the top left of the X
+    /// screen (older hosts leave it out: 0).
+    #[serde(default)]
+    pub x: i32,
+    #[serde(default)]
+    pub y: i32,
+}
+
+/// The screen id that names every monitor at once: one picture of the
+/// rectangle around them all, which a viewer cuts into one window per
+/// monitor ([`Screen::x`], [`Screen::y`] place each in it). No monitor
+/// may be chosen by this name.
+pub const ALL_SCREENS: &str = "*";
+
+/// The rectangle around `screens` (x, y, width, height): where the
+/// [`ALL_SCREENS`] picture is on the display.
+pub fn bounding_box(screens: &[Screen]) -> Option<(i32, i32, u32, u32)> {
+    let left = screens.iter().map(|s| s.x).min()?;
+    let top = screens.iter().map(|s| s.y).min()?;
+    let right = screens.iter().map(|s| s.x + s.width as i32).max()?;
+    let bottom = screens.iter().map(|s| s.y + s.height as i32).max()?;
+    Some((left, top, (right - left) as u32, (bottom - top) as u32))
 }
 
 /// Longest screen id a viewer may name.

@@ -28,6 +28,8 @@ fn host_messages_round_trip() {
                 width: 1280,
                 height: 720,
                 primary: true,
+                x: 0,
+                y: 0,
             }],
             agent_version: "0.1.0".into(),
         },

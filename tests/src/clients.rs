@@ -240,6 +240,8 @@ impl TestDevice {
                     width: 1280,
                     height: 720,
                     primary: true,
+                    x: 0,
+                    y: 0,
                 }],
                 agent_version: "test".into(),
             },

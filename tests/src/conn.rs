@@ -243,6 +243,8 @@ impl Conn<HostRole> {
                     width: 1280,
                     height: 720,
                     primary: true,
+                    x: 0,
+                    y: 0,
                 }],
                 agent_version: "test".into(),
             },

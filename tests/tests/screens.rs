@@ -3,8 +3,9 @@
 //! 1280x720 at the left, monitor B 1024x768 beside it; Xvfb keeps no RandR
 //! monitors) and a known colour on each. The server lists both; the native
 //! viewer shows the primary by default and `--screen B` shows B at B's
-//! size; a click on B lands on B's pixel; a monitor that goes away leaves
-//! the list live.
+//! size; a click on B lands on B's pixel; `--all-screens` opens one window
+//! per monitor, each showing its monitor and taking its input; a monitor
+//! that goes away leaves the list live.
 
 use std::time::Duration;
 
@@ -130,8 +131,8 @@ async fn each_monitor_is_listed_and_shown_at_its_own_size() {
     assert_eq!(
         screens,
         serde_json::json!([
-            {"id": "A", "name": "A", "width": 1280, "height": 720, "primary": true},
-            {"id": "B", "name": "B", "width": 1024, "height": 768, "primary": false},
+            {"id": "A", "name": "A", "width": 1280, "height": 720, "primary": true, "x": 0, "y": 0},
+            {"id": "B", "name": "B", "width": 1024, "height": 768, "primary": false, "x": 1280, "y": 0},
         ]),
         "GET /devices/ID screens"
     );
@@ -193,6 +194,96 @@ async fn a_click_on_the_second_monitor_lands_on_its_pixel() {
         (x - centre.0).abs() <= 1 && (y - centre.1).abs() <= 1,
         "the pointer is at {:?}, B's centre is {centre:?}",
         (x, y)
+    );
+}
+
+/// The RGB of the pixel at the centre of window `id` on `desk`.
+fn window_centre(desk: &Xvfb, id: &str) -> Option<[u8; 3]> {
+    let [x, y, w, h] = desk.window_geometry(id);
+    desk.screenshot().rgb(x + w / 2, y + h / 2)
+}
+
+fn near_rgb(got: Option<[u8; 3]>, rgb: u32) -> bool {
+    let want = [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8];
+    got.is_some_and(|g| {
+        g.iter()
+            .zip(want)
+            .all(|(g, w)| (*g as i32 - w as i32).abs() <= 40)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_screens_opens_a_window_per_monitor_with_its_own_input() {
+    let w = world().await;
+    // The viewer's own display, wide enough for both windows side by side.
+    let desk = Xvfb::start(2560, 1024);
+    let log = w.home.dir.0.join("all-screens.log");
+    let child = w
+        .home
+        .command(&[
+            "connect",
+            "two-screens",
+            "--all-screens",
+            "--duration",
+            "60",
+        ])
+        .env("DISPLAY", desk.display())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start the viewer");
+    let _viewer = meshdesk_tests::viewer::Running {
+        child,
+        log,
+        name: "meshdesk-viewer --all-screens",
+    };
+    let find = |name: &str| {
+        meshdesk_xtest::wait_for(
+            &format!("the window of {name}"),
+            Duration::from_secs(15),
+            || desk.find_window(&["--name", &format!("two-screens: {name} ")]),
+        )
+    };
+    let (a, b) = (find("A"), find("B"));
+    // No window manager: put them side by side.
+    desk.run("xdotool", &["windowmove", &a, "0", "0"]);
+    desk.run("xdotool", &["windowmove", &b, "1300", "0"]);
+    assert_eq!(
+        desk.window_geometry(&a)[2..],
+        [1280, 720],
+        "A's window at A's size"
+    );
+    assert_eq!(
+        desk.window_geometry(&b)[2..],
+        [1024, 768],
+        "B's window at B's size"
+    );
+    meshdesk_xtest::wait_for("A's window red, B's blue", Duration::from_secs(15), || {
+        (near_rgb(window_centre(&desk, &a), RED) && near_rgb(window_centre(&desk, &b), BLUE))
+            .then_some(())
+    });
+
+    // A click in B's window lands at B's centre on the remote PC, and B's
+    // window then shows B's flip.
+    desk.run(
+        "xdotool",
+        &["mousemove", "--window", &b, "512", "384", "click", "1"],
+    );
+    let centre = ((B.0 + B.2 / 2) as i32, (B.1 + B.3 / 2) as i32);
+    meshdesk_xtest::wait_for(
+        "the remote pointer at B's centre",
+        Duration::from_secs(10),
+        || {
+            let (x, y) = w.x.pointer();
+            ((x - centre.0).abs() <= 1 && (y - centre.1).abs() <= 1).then_some(())
+        },
+    );
+    meshdesk_xtest::wait_for("B's window shows the flip", Duration::from_secs(10), || {
+        near_rgb(window_centre(&desk, &b), YELLOW).then_some(())
+    });
+    assert!(
+        near_rgb(window_centre(&desk, &a), RED),
+        "A's window still red"
     );
 }
 

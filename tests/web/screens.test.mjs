@@ -1,8 +1,8 @@
 // Every monitor of the remote PC in the browser: an X display with two
 // RandR monitors of different sizes (TigerVNC's Xvnc 2304x768, monitor A
 // 1280x720 at the left, B 1024x768 beside it) and a known colour on each.
-// The toolbar's "Screen" menu lists both and switches within the running
-// session, to B's picture at B's size (the time from the choice to B's
+// The toolbar's "Screen" menu lists both (and "All screens") and switches
+// within the running session, to B's picture at B's size (the time from the choice to B's
 // first picture is printed); `?screen=B` on a session link shows B from
 // the start; a click on B lands on B's pixel.
 
@@ -47,7 +47,7 @@ for (const render of ['video', 'webcodecs']) {
     const menu = page.getByLabel('Screen', { exact: true });
     await waitFor('the Screen menu', () => menu.isVisible());
     const options = await menu.locator('option').allTextContents();
-    assert.deepEqual(options, ['A (1280×720, primary)', 'B (1024×768)']);
+    assert.deepEqual(options, ['A (1280×720, primary)', 'B (1024×768)', 'All screens']);
 
     // The choice, timed in the page from just before it to the first
     // animation frame that shows B (its size, blue at its centre); the
@@ -58,6 +58,15 @@ for (const render of ['video', 'webcodecs']) {
     console.log(`screen switch (${render}): B's first picture ${ms === null ? 'never' : Math.round(ms)} ms after the choice`);
     await waitFor('B at 1024x768 in blue', () => shows(page, 1024, 768, BLUE));
     assert.equal(await menu.inputValue(), 'B');
+    // "All screens": one picture of both, A red at the left, B blue beside it.
+    await menu.selectOption('*');
+    await waitFor('both monitors in one 2304x768 picture', async () => {
+      const [gw, gh] = await size(page);
+      return gw === 2304 && gh === 768 && near(await remotePixel(page, 0.25, 0.5), hex(RED))
+        && near(await remotePixel(page, 0.78, 0.5), hex(BLUE));
+    });
+    await menu.selectOption('B');
+    await waitFor('B again', () => shows(page, 1024, 768, BLUE));
     // The same session: one session_request in all, and the switch went
     // over the session's own control channel.
     const requests = await page.evaluate(() => window.__sockets

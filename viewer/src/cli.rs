@@ -61,7 +61,7 @@ pub enum Command {
     },
 }
 
-/// `connect DEVICE [--screen ID] [--no-sound] [--headless
+/// `connect DEVICE [--screen ID | --all-screens] [--no-sound] [--headless
 /// [--measure-latency N]] [--duration SECS] [--stats-json]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
@@ -83,8 +83,12 @@ pub struct ConnectArgs {
     pub relay_only: bool,
     /// Show this screen (monitor) of the remote PC, by the id `list`
     /// shows [default: its primary].
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "all_screens")]
     pub screen: Option<String>,
+    /// One window per screen (monitor) of the remote PC, each with its
+    /// own picture and input, in one session.
+    #[arg(long)]
+    pub all_screens: bool,
     /// Do not play the remote PC's sound here.
     #[arg(long)]
     pub no_sound: bool,

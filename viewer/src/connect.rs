@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use meshdesk_protocol::rest::Device;
+use meshdesk_protocol::signal::ALL_SCREENS;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use winit::event_loop::EventLoop;
@@ -21,6 +22,7 @@ use crate::session::{drive, establish, Established, Notice, Outcome, SessionComm
 use crate::sound::{self, SoundStats};
 use crate::trust::expected_key;
 use crate::video::{self, DecodeStats, DecoderNeeds, FrameSlot, Need, Output};
+use crate::window::region::{self, Region};
 use crate::window::{App, UserEvent, WindowConfig};
 use crate::ViewerError;
 
@@ -47,12 +49,27 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
     if let Some(id) = &args.screen {
         check_screen(&device, id)?;
     }
+    // `--all-screens`: the host's picture of every monitor, cut into one
+    // window per monitor.
+    let (screen, regions) = match args.all_screens {
+        true => {
+            if device.screens.is_empty() {
+                return Err(ViewerError::UnknownScreen {
+                    device: device.name.clone(),
+                    id: ALL_SCREENS.into(),
+                    known: "none reported yet".into(),
+                });
+            }
+            (Some(ALL_SCREENS), region::regions(&device.screens))
+        }
+        false => (args.screen.as_deref(), Vec::new()),
+    };
     let session = rt.block_on(establish(
         &login,
         &device,
         &expected.key,
         args.relay_only,
-        args.screen.as_deref(),
+        screen,
     ))?;
     let mut on_verified = expected.on_verified();
     let name = device.name.clone();
@@ -88,7 +105,14 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         decode_stats,
         latency,
     } = match event_loop {
-        Some(event_loop) => run_window(rt, event_loop, &device, session, args.duration, on_notice)?,
+        Some(event_loop) => run_window(
+            rt,
+            event_loop,
+            &device,
+            session,
+            (args.duration, regions),
+            on_notice,
+        )?,
         None => rt.block_on(run_headless(
             session,
             args.duration,
@@ -170,7 +194,7 @@ fn run_window(
     event_loop: EventLoop<UserEvent>,
     device: &Device,
     mut session: Established,
-    duration: Option<Duration>,
+    (duration, regions): (Option<Duration>, Vec<Region>),
     mut on_verified: impl FnMut(&Notice) + Send + 'static,
 ) -> Result<Finished, ViewerError> {
     let view_only = !session.permission.may_control();
@@ -204,6 +228,7 @@ fn run_window(
         device_name: device.name.clone(),
         view_only,
         duration,
+        regions,
     };
     let mut app = App::new(config, slot, commands.clone(), Arc::clone(&stats));
     let run = event_loop.run_app(&mut app);

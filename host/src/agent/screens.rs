@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use meshdesk_protocol::signal::Screen;
+use meshdesk_protocol::signal::{Screen, ALL_SCREENS};
 use tokio::io::unix::AsyncFd;
 
+use crate::media::grab::GrabArea;
 use crate::media::monitors::{Monitor, MonitorWatcher, WHOLE_SCREEN_ID};
 use crate::media::{EncodeProbe, MediaConfig, MediaError, MediaPipeline, MediaStats};
 
@@ -97,31 +98,64 @@ impl Screens {
                 width: m.width.into(),
                 height: m.height.into(),
                 primary: m.primary,
+                x: m.x.into(),
+                y: m.y.into(),
             })
             .collect()
     }
 
-    /// Whether the display has monitor `id` now.
+    /// Whether the display has monitor `id` now ([`ALL_SCREENS`] always).
     pub fn has(&self, id: &str) -> bool {
-        self.monitors.iter().any(|m| m.id == id)
+        id == ALL_SCREENS || self.monitors.iter().any(|m| m.id == id)
+    }
+
+    /// What [`ALL_SCREENS`] captures: the rectangle around every monitor
+    /// (`None`: the whole screen, following its size by itself).
+    fn all_area(&self) -> Option<GrabArea> {
+        let real: Vec<&Monitor> = self
+            .monitors
+            .iter()
+            .filter(|m| m.id != WHOLE_SCREEN_ID)
+            .collect();
+        let left = real.iter().map(|m| m.x).min()?;
+        let top = real.iter().map(|m| m.y).min()?;
+        let right = real
+            .iter()
+            .map(|m| i32::from(m.x) + i32::from(m.width))
+            .max()?;
+        let bottom = real
+            .iter()
+            .map(|m| i32::from(m.y) + i32::from(m.height))
+            .max()?;
+        Some(GrabArea {
+            x: left,
+            y: top,
+            width: u16::try_from(right - i32::from(left)).ok()?,
+            height: u16::try_from(bottom - i32::from(top)).ok()?,
+        })
     }
 
     /// The pipeline of monitor `id` (`None`: the primary), started if
     /// it was not yet.
     pub fn pipeline(&mut self, id: Option<&str>) -> Result<Arc<MediaPipeline>, ScreenError> {
         let id = id.map_or_else(|| self.primary_id(), str::to_owned);
-        let monitor = self
-            .monitors
-            .iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| ScreenError::Unknown(id.clone()))?;
+        // The whole screen follows its own size; a monitor (and the
+        // rectangle around them all) is moved by `refresh`.
+        let area = if id == ALL_SCREENS {
+            self.all_area()
+        } else {
+            let monitor = self
+                .monitors
+                .iter()
+                .find(|m| m.id == id)
+                .ok_or_else(|| ScreenError::Unknown(id.clone()))?;
+            (monitor.id != WHOLE_SCREEN_ID).then(|| monitor.area())
+        };
         if let Some(p) = self.pipelines.get(&id) {
             return Ok(Arc::clone(p));
         }
         let config = MediaConfig {
-            // The whole screen follows its own size; a monitor is moved by
-            // `refresh`.
-            area: (monitor.id != WHOLE_SCREEN_ID).then(|| monitor.area()),
+            area,
             ..self.template.clone()
         };
         let pipeline = Arc::new(MediaPipeline::start_probed(config, self.probe.clone())?);
@@ -162,10 +196,13 @@ impl Screens {
                     true
                 }
                 Some(_) => true,
-                None => false,
+                None => id == ALL_SCREENS,
             });
         tracing::info!(?monitors, "the monitors changed");
         self.monitors = monitors;
+        if let (Some(all), Some(area)) = (self.pipelines.get(ALL_SCREENS), self.all_area()) {
+            all.set_area(area);
+        }
         true
     }
 }

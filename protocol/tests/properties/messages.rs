@@ -67,15 +67,22 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 }
 
 fn device_info() -> impl Strategy<Value = DeviceInfo> {
-    let screen = (text(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
-        |(id, width, height, primary)| Screen {
+    let screen = (
+        text(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<bool>(),
+        any::<i32>(),
+    )
+        .prop_map(|(id, width, height, primary, x)| Screen {
             name: id.clone(),
             id,
             width,
             height,
             primary,
-        },
-    );
+            x,
+            y: x / 2,
+        });
     (text(), vec(screen, 0..4), text()).prop_map(|(os, screens, agent_version)| DeviceInfo {
         os,
         screens,

@@ -5,6 +5,10 @@
 //!
 //! Keys the viewer keeps for itself: F11 toggles fullscreen, Shift+F11 shows
 //! or hides fps and round-trip time in the title.
+//!
+//! With `--all-screens` there is one window per remote monitor, each
+//! showing its [`Region`] of the one picture and sending input placed in
+//! the whole picture.
 
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -22,6 +26,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 
 use super::input::InputMapper;
 use super::present::Presenter;
+use super::region::{crop, to_picture, Region};
 use super::title::{title, with_safety_code, RateMeter};
 use crate::session::{Notice, SessionCommand};
 use crate::video::decode::DecodeStats;
@@ -52,17 +57,29 @@ pub struct WindowConfig {
     pub view_only: bool,
     /// Close by itself after this long (`--duration`).
     pub duration: Option<Duration>,
+    /// `--all-screens`: one window per monitor's region of the picture;
+    /// empty: one window with the whole picture.
+    pub regions: Vec<Region>,
+}
+
+/// One window and what it shows.
+struct View {
+    window: Rc<Window>,
+    presenter: Presenter,
+    mapper: InputMapper,
+    /// The monitor it shows (`None`: the whole picture).
+    region: Option<Region>,
+    /// The region cut out of the picture.
+    shown: Frame,
 }
 
 /// The window application state.
 pub struct App {
     config: WindowConfig,
-    window: Option<Rc<Window>>,
-    presenter: Option<Presenter>,
+    views: Vec<View>,
     slot: Arc<FrameSlot>,
     /// The picture on screen (redrawn on resize).
     current: Frame,
-    mapper: InputMapper,
     commands: UnboundedSender<SessionCommand>,
     decode_stats: Arc<DecodeStats>,
     modifiers: ModifiersState,
@@ -96,11 +113,9 @@ impl App {
         let close_at = config.duration.map(|d| Instant::now() + d);
         App {
             config,
-            window: None,
-            presenter: None,
+            views: Vec::new(),
             slot,
             current: Frame::default(),
-            mapper: InputMapper::new(),
             commands,
             decode_stats,
             modifiers: ModifiersState::empty(),
@@ -114,41 +129,98 @@ impl App {
     }
 
     fn open(&mut self, event_loop: &ActiveEventLoop) -> Result<(), ViewerError> {
-        let size = initial_size(event_loop);
-        let attributes = Window::default_attributes()
-            .with_title(title(&self.config.device_name, self.config.view_only, None))
-            .with_inner_size(size);
-        let window = event_loop
-            .create_window(attributes)
-            .map_err(|e| ViewerError::Window(e.to_string()))?;
-        let window = Rc::new(window);
-        self.presenter = Some(Presenter::new(Rc::clone(&window))?);
-        // A picture may have arrived before the window existed.
-        window.request_redraw();
-        self.window = Some(window);
+        let regions: Vec<Option<Region>> = match self.config.regions.is_empty() {
+            true => vec![None],
+            false => self.config.regions.iter().cloned().map(Some).collect(),
+        };
+        for region in regions {
+            let size = match &region {
+                Some(r) => fit_monitor(event_loop, r.width, r.height),
+                None => fit_monitor(event_loop, DEFAULT_SIZE.0, DEFAULT_SIZE.1),
+            };
+            let name = self.window_name(region.as_ref());
+            let attributes = Window::default_attributes()
+                .with_title(title(&name, self.config.view_only, None))
+                .with_inner_size(size);
+            let window = event_loop
+                .create_window(attributes)
+                .map_err(|e| ViewerError::Window(e.to_string()))?;
+            let window = Rc::new(window);
+            let presenter = Presenter::new(Rc::clone(&window))?;
+            // A picture may have arrived before the window existed.
+            window.request_redraw();
+            self.views.push(View {
+                window,
+                presenter,
+                mapper: InputMapper::new(),
+                region,
+                shown: Frame::default(),
+            });
+        }
         Ok(())
     }
 
-    fn send(&self, msg: Option<InputMsg>) {
-        if let Some(msg) = msg.filter(|_| !self.config.view_only) {
-            let _ = self.commands.send(SessionCommand::Input(msg));
+    /// The device's name, and the monitor's when a window shows one.
+    fn window_name(&self, region: Option<&Region>) -> String {
+        match region {
+            Some(r) => format!("{}: {}", self.config.device_name, r.name),
+            None => self.config.device_name.clone(),
+        }
+    }
+
+    /// Which view `id` is.
+    fn view(&self, id: WindowId) -> Option<usize> {
+        self.views.iter().position(|v| v.window.id() == id)
+    }
+
+    /// Send a message from view `i` (placed in the whole picture).
+    fn send(&self, i: usize, msg: Option<InputMsg>) {
+        let Some(msg) = msg.filter(|_| !self.config.view_only) else {
+            return;
+        };
+        let msg = match self.views.get(i).and_then(|v| v.region.as_ref()) {
+            Some(r) => to_picture(msg, r, self.current.width, self.current.height),
+            None => msg,
+        };
+        let _ = self.commands.send(SessionCommand::Input(msg));
+    }
+
+    fn release(&mut self, i: usize) {
+        if let Some(view) = self.views.get_mut(i) {
+            let release = view.mapper.release_all();
+            self.send(i, Some(release));
         }
     }
 
     fn close(&mut self, event_loop: &ActiveEventLoop) {
-        let release = self.mapper.release_all();
-        self.send(Some(release));
+        for i in 0..self.views.len() {
+            self.release(i);
+        }
         let _ = self.commands.send(SessionCommand::Close);
         event_loop.exit();
     }
 
-    fn redraw(&mut self, event_loop: &ActiveEventLoop) {
-        self.slot.take(&mut self.current);
-        let Some(presenter) = self.presenter.as_mut() else {
+    fn redraw(&mut self, event_loop: &ActiveEventLoop, i: usize) {
+        if self.slot.take(&mut self.current) {
+            // The other windows show parts of the same new picture.
+            for (j, v) in self.views.iter().enumerate() {
+                if j != i {
+                    v.window.request_redraw();
+                }
+            }
+        }
+        let Some(view) = self.views.get_mut(i) else {
             return;
         };
-        match presenter.draw(&self.current) {
-            Ok(rect) => self.mapper.set_picture(rect),
+        let drawn = match &view.region {
+            Some(r) => {
+                crop(&self.current, r, &mut view.shown);
+                view.presenter.draw(&view.shown)
+            }
+            None => view.presenter.draw(&self.current),
+        };
+        match drawn {
+            Ok(rect) => view.mapper.set_picture(rect),
             Err(e) => {
                 self.error = Some(e);
                 self.close(event_loop);
@@ -158,14 +230,16 @@ impl App {
 
     fn update_title(&self) {
         let live = self.show_stats.then_some(self.live);
-        if let Some(w) = &self.window {
-            let t = title(&self.config.device_name, self.config.view_only, live);
-            w.set_title(&with_safety_code(t, self.safety_code.as_deref()));
+        for view in &self.views {
+            let name = self.window_name(view.region.as_ref());
+            let t = title(&name, self.config.view_only, live);
+            view.window
+                .set_title(&with_safety_code(t, self.safety_code.as_deref()));
         }
     }
 
     /// Keys the viewer keeps; returns whether `key` was one of them.
-    fn local_key(&mut self, key: KeyCode, pressed: bool) -> bool {
+    fn local_key(&mut self, i: usize, key: KeyCode, pressed: bool) -> bool {
         if key != KeyCode::F11 {
             return false;
         }
@@ -173,31 +247,44 @@ impl App {
             self.show_stats = !self.show_stats;
             self.update_title();
         } else if pressed {
-            if let Some(w) = &self.window {
-                let full = w.fullscreen().is_some();
-                w.set_fullscreen((!full).then_some(Fullscreen::Borderless(None)));
+            if let Some(v) = self.views.get(i) {
+                let full = v.window.fullscreen().is_some();
+                v.window
+                    .set_fullscreen((!full).then_some(Fullscreen::Borderless(None)));
             }
         }
         true
     }
 
-    fn keyboard(&mut self, event: KeyEvent) {
+    fn keyboard(&mut self, i: usize, event: KeyEvent) {
         let pressed = event.state == ElementState::Pressed;
         let code = match event.physical_key {
             PhysicalKey::Code(code) => Some(code),
             PhysicalKey::Unidentified(_) => None,
         };
-        if code.is_some_and(|c| self.local_key(c, pressed)) {
+        if code.is_some_and(|c| self.local_key(i, c, pressed)) {
             return;
         }
-        let msg = self.mapper.key(code, pressed, event.text.as_deref());
-        self.send(msg);
+        let Some(view) = self.views.get_mut(i) else {
+            return;
+        };
+        let msg = view.mapper.key(code, pressed, event.text.as_deref());
+        self.send(i, msg);
+    }
+
+    /// What view `i`'s mapper makes of a pointer event.
+    fn pointer(&mut self, i: usize, event: impl FnOnce(&mut InputMapper) -> Option<InputMsg>) {
+        let Some(view) = self.views.get_mut(i) else {
+            return;
+        };
+        let msg = event(&mut view.mapper);
+        self.send(i, msg);
     }
 }
 
 impl ApplicationHandler<UserEvent> for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
-        if self.window.is_some() {
+        if !self.views.is_empty() {
             return;
         }
         if let Err(e) = self.open(event_loop) {
@@ -206,44 +293,33 @@ impl ApplicationHandler<UserEvent> for App {
         }
     }
 
-    fn window_event(&mut self, event_loop: &ActiveEventLoop, _: WindowId, event: WindowEvent) {
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
         tracing::trace!(?event, "window event");
+        let Some(i) = self.view(id) else {
+            return;
+        };
         match event {
             WindowEvent::CloseRequested | WindowEvent::Destroyed => self.close(event_loop),
-            WindowEvent::RedrawRequested => self.redraw(event_loop),
-            WindowEvent::Resized(_) => {
-                if let Some(w) = &self.window {
-                    w.request_redraw();
-                }
-            }
-            WindowEvent::Focused(false) => {
-                let release = self.mapper.release_all();
-                self.send(Some(release));
-            }
+            WindowEvent::RedrawRequested => self.redraw(event_loop, i),
+            WindowEvent::Resized(_) => self.views[i].window.request_redraw(),
+            WindowEvent::Focused(false) => self.release(i),
             WindowEvent::ModifiersChanged(m) => self.modifiers = m.state(),
             WindowEvent::KeyboardInput {
                 event,
                 is_synthetic: false,
                 ..
-            } => self.keyboard(event),
+            } => self.keyboard(i, event),
             WindowEvent::CursorMoved { position, .. } => {
-                let msg = self.mapper.pointer_moved(position.x, position.y);
-                self.send(msg);
+                self.pointer(i, |m| m.pointer_moved(position.x, position.y));
             }
-            WindowEvent::CursorLeft { .. } => self.mapper.pointer_left(),
+            WindowEvent::CursorLeft { .. } => self.views[i].mapper.pointer_left(),
             WindowEvent::MouseInput { state, button, .. } => {
-                let msg = self.mapper.button(button, state == ElementState::Pressed);
-                self.send(msg);
+                self.pointer(i, |m| m.button(button, state == ElementState::Pressed));
             }
-            WindowEvent::MouseWheel { delta, .. } => {
-                let msg = match delta {
-                    MouseScrollDelta::LineDelta(x, y) => {
-                        self.mapper.wheel_lines(f64::from(x), f64::from(y))
-                    }
-                    MouseScrollDelta::PixelDelta(p) => self.mapper.wheel_pixels(p.x, p.y),
-                };
-                self.send(msg);
-            }
+            WindowEvent::MouseWheel { delta, .. } => self.pointer(i, |m| match delta {
+                MouseScrollDelta::LineDelta(x, y) => m.wheel_lines(f64::from(x), f64::from(y)),
+                MouseScrollDelta::PixelDelta(p) => m.wheel_pixels(p.x, p.y),
+            }),
             _ => {}
         }
     }
@@ -251,8 +327,8 @@ impl ApplicationHandler<UserEvent> for App {
     fn user_event(&mut self, event_loop: &ActiveEventLoop, event: UserEvent) {
         match event {
             UserEvent::FrameReady => {
-                if let Some(w) = &self.window {
-                    w.request_redraw();
+                for v in &self.views {
+                    v.window.request_redraw();
                 }
             }
             UserEvent::Session(Notice::Stats(stats)) => {
@@ -281,9 +357,9 @@ impl ApplicationHandler<UserEvent> for App {
     }
 }
 
-/// 1280x720, or 16:9 within 90 % of a smaller monitor.
-fn initial_size(event_loop: &ActiveEventLoop) -> PhysicalSize<u32> {
-    let (w, h) = DEFAULT_SIZE;
+/// `w` x `h` (1280x720 before anything is known), or its shape within
+/// 90 % of a smaller monitor.
+fn fit_monitor(event_loop: &ActiveEventLoop, w: u32, h: u32) -> PhysicalSize<u32> {
     let Some(monitor) = event_loop
         .primary_monitor()
         .or_else(|| event_loop.available_monitors().next())

@@ -8,6 +8,7 @@ pub mod input;
 pub mod keymap;
 pub mod letterbox;
 pub mod present;
+pub mod region;
 pub mod scale;
 pub mod title;
 

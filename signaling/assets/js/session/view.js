@@ -87,7 +87,9 @@ function showSound(page, available, reason) {
 function showScreens(page, screens, current) {
   const option = (s) => h('option', { value: s.id, selected: s.id === current },
     `${s.name} (${s.width}×${s.height}${s.primary ? ', primary' : ''})`);
-  replace(page.screens, ...screens.map(option));
+  // `*`: every monitor in one picture.
+  const all = h('option', { value: '*', selected: current === '*' }, 'All screens');
+  replace(page.screens, ...screens.map(option), all);
   page.screens.value = current;
   page.screenMenu.hidden = screens.length < 2;
   page.view.dataset.screen = current;
