@@ -136,6 +136,16 @@ async function main() {
   const silent = await silentRate(page, 10000);
   const t0s = await events(d.x, speaker);
   const rec = await page.evaluate(() => window.__rec);
+  // Chromium's own account of the sound's wait in its jitter buffer.
+  const jitterBufferMs = await page.evaluate(async () => {
+    let ms = null;
+    (await window.__pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.jitterBufferEmittedCount) {
+        ms = (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount;
+      }
+    });
+    return ms;
+  });
   const browserAudio = t0s.map((t0) => {
     const card = firstAfter(cardOnsets, t0);
     const audio = card === null ? null : firstAfter(rec.audio, card);
@@ -185,6 +195,7 @@ async function main() {
       video_click_to_photon_ms: browser_.video,
       audio_minus_video_p50_ms: skew(browser_),
       silence_audio_bytes_per_s: Math.round(silent),
+      jitter_buffer_mean_ms: jitterBufferMs === null ? null : Math.round(jitterBufferMs * 10) / 10,
     },
     native: {
       audio_behind_card_ms: native.audio,
