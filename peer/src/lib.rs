@@ -29,7 +29,7 @@ pub use error::PeerError;
 pub use framing::{AccessUnit, VideoEvent};
 pub use signal::{BearerToken, ConnectOptions, SignalClient, SignalReceiver, SignalSender};
 pub use transport::{
-    AudioPacket, CandidatePairType, CandidateReceiver, HostEvent, HostPeer, HostStreams, PeerStats,
-    ReceivedAudio, ViewerEvent, ViewerPeer, ViewerStreams, CONTROL_CHANNEL, INPUT_CHANNEL,
-    OPUS_CLOCK_RATE,
+    AudioPacket, AudioSender, CandidatePairType, CandidateReceiver, HostEvent, HostPeer,
+    HostStreams, PeerStats, ReceivedAudio, ViewerEvent, ViewerPeer, ViewerStreams, CONTROL_CHANNEL,
+    INPUT_CHANNEL, OPUS_CLOCK_RATE,
 };

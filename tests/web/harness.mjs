@@ -266,6 +266,16 @@ export async function startWithDevice({ config, ...device } = {}) {
   return { server, alice, browser, ...started };
 }
 
+/**
+ * Until the session sends input: the remote PC is verified (its input
+ * channel is open by then). Pictures can show earlier (media flows once
+ * DTLS is up, the data channels open a round trip or more later, longer
+ * on a loaded machine), and a click before that is not captured.
+ */
+export function inputReady(page) {
+  return page.getByTestId('session-verified').getByText(/^Verified/).waitFor();
+}
+
 /** Until the server says the device is online (asked as the user with `token`). */
 export function waitOnline(server, token, deviceId) {
   return waitFor('the device online', async () => (await rest(server, 'GET', `/devices/${deviceId}`, { token })).online);

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  cleanup, enroll, hex, launchBrowser, near, newPage, probeWindow, remotePixel, screenPoint, startHost,
+  cleanup, enroll, hex, inputReady, launchBrowser, near, newPage, probeWindow, remotePixel, screenPoint, startHost,
   startServer, startXvfb, tempDir, testCertificates, waitFor,
 } from './harness.mjs';
 
@@ -86,6 +86,7 @@ async function journey({ tls } = {}) {
   assert.ok(near(await remotePixel(page, 0.9, 0.2), hex(0x000000)), 'black background upper right');
 
   // A click on the picture lands on the matching screen point.
+  await inputReady(page);
   const at = await screenPoint(page, 0.75, 0.75);
   await page.mouse.click(at.x, at.y);
   await waitFor('the click on the probe window', () => probe.clicks().length > 0);

@@ -9,7 +9,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, hex, launchBrowser, near, newPage, recordSockets, remotePixel, screenPoint, signedInPage, signIn,
+  cleanup, hex, inputReady, launchBrowser, near, newPage, recordSockets, remotePixel, screenPoint, signedInPage, signIn,
   startTwoScreens, waitFor,
 } from './harness.mjs';
 import { timeUntilShown } from './bench/measure.mjs';
@@ -81,6 +81,7 @@ test('?screen=B on a session link shows B from the start, and a click on it land
   const page = await signedInPage(browser, server);
   await page.goto(`${server.url}/#/session/${encodeURIComponent(deviceId)}?screen=B`);
   await waitFor('B at 1024x768 in blue', () => shows(page, 1024, 768, BLUE));
+  await inputReady(page);
   const at = await screenPoint(page, 0.5, 0.5);
   await page.mouse.click(at.x, at.y);
   await waitFor('the click on B', () => b.clicks().length > 0);

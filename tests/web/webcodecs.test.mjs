@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, hex, near, probeWindow, remotePixel, screenPoint, signedInPage, startWithDevice, waitFor,
+  cleanup, hex, inputReady, near, probeWindow, remotePixel, screenPoint, signedInPage, startWithDevice, waitFor,
 } from './harness.mjs';
 
 after(cleanup);
@@ -20,6 +20,7 @@ test('the WebCodecs renderer shows the screen and sends input', async () => {
   await waitFor('the green screen', async () => near(await remotePixel(page, 0.75, 0.75), hex(0x00ff00)));
   assert.ok(near(await remotePixel(page, 0.1, 0.2), hex(0xff00ff)), 'the magenta window top left');
 
+  await inputReady(page);
   const at = await screenPoint(page, 0.125, 0.25);
   await page.mouse.click(at.x, at.y);
   await waitFor('the click', () => probe.clicks().length > 0);

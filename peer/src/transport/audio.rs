@@ -59,6 +59,26 @@ pub struct ReceivedAudio {
     pub sequence_number: u16,
 }
 
+/// Where a host writes the sound, apart from the session's other work (a
+/// big video frame being sent never holds a sound packet back).
+#[derive(Clone)]
+pub struct AudioSender(pub(crate) Arc<AudioTrack>);
+
+impl std::fmt::Debug for AudioSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioSender")
+            .field("ssrc", &self.0.ssrc)
+            .finish()
+    }
+}
+
+impl AudioSender {
+    /// Send one Opus packet.
+    pub async fn write(&self, packet: &AudioPacket) -> Result<(), PeerError> {
+        self.0.write(packet).await
+    }
+}
+
 /// The host's sending end of the sound track.
 pub(crate) struct AudioTrack {
     track: Arc<TrackLocalStaticRTP>,

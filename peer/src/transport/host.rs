@@ -24,7 +24,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::RTCSessionDescription;
 use webrtc::rtp_transceiver::RtpSender;
 
-use super::audio::{AudioPacket, AudioTrack};
+use super::audio::{AudioSender, AudioTrack};
 use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
@@ -90,7 +90,7 @@ pub struct HostPeer {
     /// Negotiated H.264 payload type; set when the answer is applied.
     payload_type: OnceLock<u8>,
     /// The sound track, when the session carries sound.
-    audio: Option<AudioTrack>,
+    audio: Option<Arc<AudioTrack>>,
     /// Host-created `input` channel, kept to close it on `close`.
     input: Arc<dyn DataChannel>,
     /// Host-created `control` channel (the host may send on it too).
@@ -148,7 +148,7 @@ impl HostPeer {
             .await
             .map_err(PeerError::webrtc)?;
         let audio = match sound {
-            true => Some(AudioTrack::add(&pc).await?),
+            true => Some(Arc::new(AudioTrack::add(&pc).await?)),
             false => None,
         };
         // Both channels: ordered and reliable (the W3C defaults).
@@ -296,15 +296,9 @@ impl HostPeer {
             .map_err(PeerError::webrtc)
     }
 
-    /// Send one Opus packet on the sound track (an error without one).
-    pub async fn write_audio(&self, packet: &AudioPacket) -> Result<(), PeerError> {
-        if self.closed.load(Ordering::Relaxed) {
-            return Err(PeerError::Closed);
-        }
-        match &self.audio {
-            Some(audio) => audio.write(packet).await,
-            None => Err(PeerError::NotReady("this session has no sound track")),
-        }
+    /// The sound track's writer, when the session carries sound.
+    pub fn audio_sender(&self) -> Option<AudioSender> {
+        self.audio.clone().map(AudioSender)
     }
 
     /// Send a text message on the `control` channel.

@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use meshdesk_protocol::signal::IceCandidate;
 use tokio::sync::mpsc;
 
-pub use audio::{AudioPacket, ReceivedAudio, OPUS_CLOCK_RATE};
+pub use audio::{AudioPacket, AudioSender, ReceivedAudio, OPUS_CLOCK_RATE};
 pub use host::{HostEvent, HostPeer, HostStreams};
 pub use stats::{CandidatePairType, PeerStats};
 pub use viewer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use meshdesk_peer::{AudioPacket, HostEvent};
+use meshdesk_peer::HostEvent;
 use meshdesk_protocol::input::ControlMsg;
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
@@ -57,8 +57,7 @@ pub enum Event {
     },
     /// A frame from [`Action::WriteFrame`] went out (`sent`) or did not.
     FrameWritten { keyframe: bool, sent: bool },
-    /// The sound pipeline encoded a packet.
-    Audio(Arc<AudioPacket>),
+
     /// The media pipeline stopped.
     MediaStopped(String),
     /// Nothing but time passed (a [`Controller::deadline`] came).
@@ -91,13 +90,12 @@ pub enum Action {
     SendScreens,
     /// Ask the pipeline for a keyframe.
     RequestKeyframe,
-    /// Start receiving the pipeline's frames (and the sound, when the
-    /// session has it).
+    /// Start receiving the pipeline's frames (and, when the session has
+    /// it, the sound, which goes to its track from a task of its own).
     Subscribe,
     /// Tell the viewer whether the session has sound, and why not.
     SendSound,
-    /// Write a sound packet to the audio track.
-    WriteAudio(Arc<AudioPacket>),
+
     /// Write a frame to the video track; report as [`Event::FrameWritten`].
     WriteFrame {
         frame: Arc<EncodedFrame>,
@@ -225,8 +223,7 @@ impl Controller {
                 .into_iter()
                 .collect(),
             Event::Frame { frame, screen } => self.on_frame(frame, screen),
-            // Sound flows only once subscribed, which is after connecting.
-            Event::Audio(packet) => vec![Action::WriteAudio(packet)],
+
             Event::FrameWritten { keyframe, sent } => {
                 if sent {
                     self.keyframes.frame_sent(keyframe);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
-use meshdesk_peer::{AudioPacket, HostEvent, HostPeer, HostStreams};
+use meshdesk_peer::{AudioSender, HostEvent, HostPeer, HostStreams};
 use meshdesk_protocol::binding::HostControlMsg;
 use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
@@ -107,10 +107,12 @@ struct Io {
     /// The pipeline's frames, once the viewer first connected.
     frames: Option<Subscription>,
     /// The PC's sound: whether this session has it (why not), the shared
-    /// pipeline, and its packets once subscribed.
+    /// pipeline, and once subscribed the task that writes its packets to
+    /// the track (apart from this loop, so that writing a big frame never
+    /// holds the sound back).
     sound: Result<(), String>,
     sound_service: Arc<SoundService>,
-    audio: Option<SoundPackets>,
+    audio: Option<meshdesk_tasks::AbortOnDrop<()>>,
     out: mpsc::UnboundedSender<HostToServer>,
     path_lost: Arc<Notify>,
     /// The device key, which signs the DTLS binding.
@@ -212,7 +214,6 @@ async fn next_event(
             Ok(frame) => Event::Frame { frame, screen: io.media.area() },
             Err(e) => Event::MediaStopped(e.to_string()),
         },
-        Some(packet) = next_audio(&mut io.audio) => Event::Audio(packet),
         () = sleep_or_never(deadline) => Event::Tick,
     }
 }
@@ -224,19 +225,21 @@ async fn next_frame(frames: &mut Option<Subscription>) -> Result<Arc<EncodedFram
     }
 }
 
-/// The next sound packet; `None` once the pipeline stopped (the session
-/// goes on without sound). A session that fell behind skips ahead.
-async fn next_audio(audio: &mut Option<SoundPackets>) -> Option<Arc<AudioPacket>> {
+/// Write the sound's packets to the track until the pipeline stops (the
+/// session goes on without sound). A session that fell behind skips ahead.
+async fn forward_sound(mut packets: SoundPackets, track: AudioSender) {
     use tokio::sync::broadcast::error::RecvError;
-    let packets = audio.as_mut()?;
     loop {
         match packets.recv().await {
-            Ok(packet) => return Some(packet),
+            Ok(packet) => {
+                if let Err(e) = track.write(&packet).await {
+                    tracing::trace!(error = %e, "sound packet not sent");
+                }
+            }
             Err(RecvError::Lagged(n)) => tracing::debug!(skipped = n, "sound fell behind"),
             Err(RecvError::Closed) => {
                 tracing::info!("the sound pipeline stopped");
-                *audio = None;
-                return None;
+                return;
             }
         }
     }
@@ -302,11 +305,6 @@ impl Io {
                 }
             }
             Action::SendSound => self.send_sound().await,
-            Action::WriteAudio(packet) => {
-                if let Err(e) = self.peer.write_audio(&packet).await {
-                    tracing::trace!(error = %e, "sound packet not sent");
-                }
-            }
             Action::WriteFrame { frame, duration } => {
                 let sent = match self.peer.write_frame(&frame.data, duration).await {
                     Ok(()) => {
@@ -368,8 +366,16 @@ impl Io {
         if self.sound.is_err() || self.audio.is_some() {
             return;
         }
+        let Some(track) = self.peer.audio_sender() else {
+            return;
+        };
         match self.sound_service.subscribe().await {
-            Ok(packets) => self.audio = Some(packets),
+            Ok(packets) => {
+                let span = tracing::Span::current();
+                self.audio = Some(meshdesk_tasks::AbortOnDrop::spawn(
+                    tracing::Instrument::instrument(forward_sound(packets, track), span),
+                ));
+            }
             Err(e) => {
                 self.sound = Err(e.to_string());
                 self.send_sound().await;
