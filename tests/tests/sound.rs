@@ -2,7 +2,8 @@
 //! (a null sink as each one's default): a tone played on the host's side is
 //! recorded by the host, sent as Opus in the session, played by the native
 //! viewer into its own server's sink, and found there at its frequency.
-//! `--no-sound` plays nothing; the owner's switch turns it off; a host
+//! `--no-sound` plays nothing; a view session hears it too; the owner's
+//! switch turns it off; a host
 //! without a sound server still streams its screen and says why once.
 
 use std::time::Duration;
@@ -18,7 +19,7 @@ const TONE_HZ: f64 = 1000.0;
 const HEARD: Duration = Duration::from_secs(10);
 
 struct World {
-    _server: Server,
+    server: Server,
     api: Api,
     alice: String,
     _x: Xvfb,
@@ -38,7 +39,7 @@ async fn world(env: &[(&str, &str)]) -> World {
     let home = ViewerHome::new();
     home.login_ok(&server, "alice", PASSWORD);
     World {
-        _server: server,
+        server,
         api,
         alice,
         _x: x,
@@ -193,5 +194,32 @@ async fn a_host_without_a_sound_server_streams_its_screen() {
         log.matches("no sound: sessions stream video only").count(),
         1,
         "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_view_session_hears_the_pc_like_any_other() {
+    let pc = Pulse::start();
+    let speakers = Pulse::start();
+    let w = world(&[("PULSE_SERVER", &pc.server())]).await;
+    w.api.user("bob").await;
+    w.api
+        .share(&w.alice, &w.host.device_id, "bob", "view")
+        .await;
+    let bob = ViewerHome::new();
+    bob.login_ok(&w.server, "bob", PASSWORD);
+    let _tone = pc.play_tone(TONE_HZ, Duration::from_secs(60));
+    let recording = speakers.record();
+    let (heard, report, stderr) = std::thread::scope(|s| {
+        let home = &bob;
+        let speakers = &speakers;
+        let viewer = s.spawn(move || connect(home, speakers, "6", &[]));
+        let heard = recording.wait_for_tone(TONE_HZ, HEARD);
+        let (report, stderr) = viewer.join().expect("viewer thread");
+        (heard, report, stderr)
+    });
+    assert!(
+        heard.is_some(),
+        "bob's view session played no sound: {report}\n{stderr}"
     );
 }
