@@ -3,8 +3,8 @@
 //! recorded by the host, sent as Opus in the session, played by the native
 //! viewer into its own server's sink, and found there at its frequency.
 //! `--no-sound` plays nothing; a view session hears it too; the owner's
-//! switch turns it off; a host
-//! without a sound server still streams its screen and says why once.
+//! switch turns it off; a host without a sound server still streams its
+//! screen and says why once.
 
 use std::time::Duration;
 
