@@ -52,36 +52,56 @@ impl World {
     fn connect(&self, speakers: &Pulse, secs: &str, extra: &[&str]) -> (Value, String) {
         connect(&self.home, speakers, secs, extra)
     }
+
+    /// The owner's switch, through `PATCH /devices/{id}`.
+    async fn switch_sound(&self, on: bool) {
+        let path = format!("/devices/{}", self.host.device_id);
+        let body = serde_json::json!({ "sound": on });
+        let (status, device) = self
+            .api
+            .call("PATCH", &path, Some(&self.alice), Some(body))
+            .await;
+        assert_eq!(status, 200, "{device}");
+        assert_eq!(device["sound"], on);
+    }
 }
 
 /// `connect speaker-pc --headless --duration SECS --stats-json EXTRA` with
 /// the viewer's sound going to `speakers`: its report and stderr.
 fn connect(home: &ViewerHome, speakers: &Pulse, secs: &str, extra: &[&str]) -> (Value, String) {
-    {
-        let out = home
-            .command(&["connect", "speaker-pc", "--headless", "--duration", secs])
-            .args(["--stats-json"])
-            .args(extra)
-            .env("PULSE_SERVER", speakers.server())
-            .output()
-            .expect("run meshdesk-viewer");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "connect failed: {stderr}\n{stdout}");
-        let report = serde_json::from_str(stdout.trim()).expect("one JSON object");
-        (report, stderr)
-    }
+    let out = home
+        .command(&["connect", "speaker-pc", "--headless", "--duration", secs])
+        .args(["--stats-json"])
+        .args(extra)
+        .env("PULSE_SERVER", speakers.server())
+        .output()
+        .expect("run meshdesk-viewer");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "connect failed: {stderr}\n{stdout}");
+    let report = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    (report, stderr)
 }
 
-/// Run the viewer in the background while `check` looks at what it plays.
+/// Run alice's viewer in the background while `check` looks at what it
+/// plays.
 fn while_connected<T>(
     w: &World,
     speakers: &Pulse,
     extra: &[&str],
     check: impl FnOnce() -> T,
 ) -> (T, Value, String) {
+    while_connected_as(&w.home, speakers, extra, check)
+}
+
+/// The same for the viewer signed in at `home`.
+fn while_connected_as<T>(
+    home: &ViewerHome,
+    speakers: &Pulse,
+    extra: &[&str],
+    check: impl FnOnce() -> T,
+) -> (T, Value, String) {
     std::thread::scope(|s| {
-        let home = &w.home;
         let viewer = s.spawn(move || connect(home, speakers, "6", extra));
         let seen = check();
         let (report, stderr) = viewer.join().expect("viewer thread");
@@ -129,17 +149,7 @@ async fn the_owner_can_turn_a_devices_sound_off() {
     let pc = Pulse::start();
     let speakers = Pulse::start();
     let w = world(&[("PULSE_SERVER", &pc.server())]).await;
-    let (status, device) = w
-        .api
-        .call(
-            "PATCH",
-            &format!("/devices/{}", w.host.device_id),
-            Some(&w.alice),
-            Some(serde_json::json!({"sound": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "{device}");
-    assert_eq!(device["sound"], false);
+    w.switch_sound(false).await;
     let _tone = pc.play_tone(TONE_HZ, Duration::from_secs(60));
     let recording = speakers.record();
     let (heard, report, stderr) = while_connected(&w, &speakers, &[], || {
@@ -154,17 +164,7 @@ async fn the_owner_can_turn_a_devices_sound_off() {
     );
 
     // On again: the next session has it.
-    let (status, device) = w
-        .api
-        .call(
-            "PATCH",
-            &format!("/devices/{}", w.host.device_id),
-            Some(&w.alice),
-            Some(serde_json::json!({"sound": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{device}");
-    assert_eq!(device["sound"], true);
+    w.switch_sound(true).await;
     let (heard, report, _) = while_connected(&w, &speakers, &[], || {
         recording.wait_for_tone(TONE_HZ, HEARD)
     });
@@ -210,13 +210,8 @@ async fn a_view_session_hears_the_pc_like_any_other() {
     bob.login_ok(&w.server, "bob", PASSWORD);
     let _tone = pc.play_tone(TONE_HZ, Duration::from_secs(60));
     let recording = speakers.record();
-    let (heard, report, stderr) = std::thread::scope(|s| {
-        let home = &bob;
-        let speakers = &speakers;
-        let viewer = s.spawn(move || connect(home, speakers, "6", &[]));
-        let heard = recording.wait_for_tone(TONE_HZ, HEARD);
-        let (report, stderr) = viewer.join().expect("viewer thread");
-        (heard, report, stderr)
+    let (heard, report, stderr) = while_connected_as(&bob, &speakers, &[], || {
+        recording.wait_for_tone(TONE_HZ, HEARD)
     });
     assert!(
         heard.is_some(),
