@@ -274,3 +274,11 @@ test('a chosen screen goes in the request, the host\'s screens reach the page, a
     [{ type: 'screens', screens: screens.slice(0, 2), current: 'B' }], 'a malformed entry is dropped');
   assert.deepEqual(r.handle(0, { type: 'control_message', msg: { type: 'screens', screens: 'x', current: 'B' } }), []);
 });
+
+test('what the host says of its sound reaches the view, malformed or not', () => {
+  const c = running();
+  assert.deepEqual(c.handle(0, { type: 'control_message', msg: { type: 'sound', available: false, reason: 'no sound server' } }),
+    [{ type: 'sound', available: false, reason: 'no sound server' }]);
+  assert.deepEqual(c.handle(0, { type: 'control_message', msg: { type: 'sound', available: 'yes', reason: 7 } }),
+    [{ type: 'sound', available: false, reason: null }]);
+});

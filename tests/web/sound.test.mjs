@@ -10,7 +10,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cleanup, createUser, launchBrowser, onlineDevice, rest, signedInPage, startDevice, startServer, waitFor,
+  cleanup, createUser, inputReady, launchBrowser, onlineDevice, rest, screenPoint, signedInPage, startDevice,
+  startServer, waitFor,
 } from './harness.mjs';
 import { hasTone, pageToneHz, startPulse, tone } from './pulse.mjs';
 
@@ -53,7 +54,7 @@ async function connect(page, deviceId) {
 test('the session plays the PC\'s sound; the Sound button mutes it, remembered', async () => {
   const pc = await startPulse();
   const speakers = await startPulse();
-  const { page, deviceId } = await world({ pc, speakers });
+  const { page, deviceId, probe } = await world({ pc, speakers });
   pc.play(tone(TONE_HZ, 120), 'tone');
   const card = listen(speakers);
 
@@ -68,6 +69,11 @@ test('the session plays the PC\'s sound; the Sound button mutes it, remembered',
   console.log(`tone found in the page at ${hz.toFixed(1)} Hz`);
   const connected = Date.now();
   await waitFor('the tone at the browser\'s sound card', () => card.heard(connected));
+  // Input goes on as in any session.
+  await inputReady(page);
+  const at = await screenPoint(page, 0.5, 0.5);
+  await page.mouse.click(at.x, at.y);
+  await waitFor('the click on the PC', () => probe.clicks().length > 0);
 
   // Muted: the card goes quiet (after what was already on its way).
   await sound.click();

@@ -422,3 +422,11 @@ fn a_viewer_gone_silent_or_closing_its_input_leaves_nothing_pressed() {
     v.handle(t0, input(key));
     assert_eq!(v.deadline(), None);
 }
+
+#[test]
+fn the_viewer_hears_whether_there_is_sound_when_the_channels_open() {
+    let t0 = Instant::now();
+    let mut c = running(Permission::View, t0);
+    let ready = c.handle(t0, Event::Peer(HostEvent::ChannelsReady));
+    assert!(ready.contains(&Action::SendSound), "{ready:?}");
+}
