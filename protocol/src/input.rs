@@ -85,6 +85,10 @@ pub enum ControlMsg {
     /// Show screen `id` (a [`crate::signal::Screen::id`]) from now on, in
     /// the same session; the host answers with `screens`.
     SelectScreen { id: String },
+    /// Send the sound on the `sound` data channel instead of the audio
+    /// track (or back on the track): a browser that decodes and plays it
+    /// itself (WebCodecs and an AudioWorklet) skips its jitter buffer.
+    SoundChannel { enabled: bool },
 }
 
 impl InputMsg {

@@ -40,6 +40,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/session/connection.js", JS),
     asset!("js/session/controller.js", JS),
     asset!("js/session/decoder-worker.js", JS),
+    asset!("js/session/sound-worklet.js", JS),
+    asset!("js/session/sound.js", JS),
     asset!("js/session/geometry.js", JS),
     asset!("js/session/h264.js", JS),
     asset!("js/session/input.js", JS),

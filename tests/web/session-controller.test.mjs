@@ -282,3 +282,16 @@ test('what the host says of its sound reaches the view, malformed or not', () =>
   assert.deepEqual(c.handle(0, { type: 'control_message', msg: { type: 'sound', available: 'yes', reason: 7 } }),
     [{ type: 'sound', available: false, reason: null }]);
 });
+
+test('a page that plays the sound itself asks for the sound channel once it and control are open', () => {
+  for (const order of [['sound', 'control'], ['control', 'sound']]) {
+    const c = running();
+    c.soundChannel = true;
+    const ask = { type: 'control', msg: { type: 'sound_channel', enabled: true } };
+    assert.ok(!c.handle(0, { type: 'channel_open', label: order[0] }).some((a) => a.msg?.type === 'sound_channel'));
+    assert.deepEqual(c.handle(0, { type: 'channel_open', label: order[1] })[0], ask, order.join(' then '));
+  }
+  const plain = running();
+  plain.handle(0, { type: 'channel_open', label: 'sound' });
+  assert.deepEqual(plain.handle(0, { type: 'channel_open', label: 'control' }), [], 'a page that does not asks nothing');
+});

@@ -4,10 +4,10 @@
 //! that a sample packetizer would close up (or mark as loss). The viewer
 //! gets each packet's payload with its RTP timestamp and sequence number.
 
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtp;
@@ -15,6 +15,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -60,14 +61,22 @@ pub struct ReceivedAudio {
 }
 
 /// Where a host writes the sound, apart from the session's other work (a
-/// big video frame being sent never holds a sound packet back).
+/// big video frame being sent never holds a sound packet back): the audio
+/// track, or once the viewer asks for it, the `sound` data channel
+/// (unordered, never retransmitted). On the channel each message is the
+/// packet's RTP timestamp (4 bytes, big-endian) and the Opus packet.
 #[derive(Clone)]
-pub struct AudioSender(pub(crate) Arc<AudioTrack>);
+pub struct AudioSender {
+    pub(crate) track: Arc<AudioTrack>,
+    pub(crate) channel: Arc<dyn DataChannel>,
+    pub(crate) on_channel: Arc<AtomicBool>,
+}
 
 impl std::fmt::Debug for AudioSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AudioSender")
-            .field("ssrc", &self.0.ssrc)
+            .field("ssrc", &self.track.ssrc)
+            .field("on_channel", &self.on_channel.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -75,7 +84,18 @@ impl std::fmt::Debug for AudioSender {
 impl AudioSender {
     /// Send one Opus packet.
     pub async fn write(&self, packet: &AudioPacket) -> Result<(), PeerError> {
-        self.0.write(packet).await
+        if !self.on_channel.load(Ordering::Relaxed) {
+            return self.track.write(packet).await;
+        }
+        let mut message = BytesMut::with_capacity(4 + packet.data.len());
+        message.put_u32(packet.rtp_timestamp);
+        message.put_slice(&packet.data);
+        self.channel.send(message).await.map_err(PeerError::webrtc)
+    }
+
+    /// Send on the `sound` channel from now on (`false`: on the track).
+    pub fn use_channel(&self, on: bool) {
+        self.on_channel.store(on, Ordering::Relaxed);
     }
 }
 

@@ -30,7 +30,7 @@ use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
 use super::keyframe::is_keyframe_request;
 use super::stats::{collect, CandidatePairType, PeerStats};
-use super::{close_on_drop, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
+use super::{close_on_drop, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL, SOUND_CHANNEL};
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
 
@@ -89,8 +89,9 @@ pub struct HostPeer {
     ssrc: u32,
     /// Negotiated H.264 payload type; set when the answer is applied.
     payload_type: OnceLock<u8>,
-    /// The sound track, when the session carries sound.
-    audio: Option<Arc<AudioTrack>>,
+    /// The sound's writer (its track and channel), when the session
+    /// carries sound.
+    audio: Option<AudioSender>,
     /// Host-created `input` channel, kept to close it on `close`.
     input: Arc<dyn DataChannel>,
     /// Host-created `control` channel (the host may send on it too).
@@ -148,7 +149,21 @@ impl HostPeer {
             .await
             .map_err(PeerError::webrtc)?;
         let audio = match sound {
-            true => Some(Arc::new(AudioTrack::add(&pc).await?)),
+            true => Some(AudioSender {
+                track: Arc::new(AudioTrack::add(&pc).await?),
+                channel: pc
+                    .create_data_channel(
+                        SOUND_CHANNEL,
+                        Some(RTCDataChannelInit {
+                            ordered: false,
+                            max_retransmits: Some(0),
+                            ..Default::default()
+                        }),
+                    )
+                    .await
+                    .map_err(PeerError::webrtc)?,
+                on_channel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            }),
             false => None,
         };
         // Both channels: ordered and reliable (the W3C defaults).
@@ -186,6 +201,22 @@ impl HostPeer {
                 close: Some(HostEvent::Closed),
             },
         ));
+        // Nothing comes on `sound`, but its events must be read: a channel
+        // whose events nobody reads fills its queue and stalls the whole
+        // SCTP association (every channel: input stopped after some 80
+        // sound packets).
+        if let Some(audio) = &audio {
+            tasks.spawn(pump_text(
+                Arc::clone(&audio.channel),
+                SOUND_CHANNEL,
+                events_tx.clone(),
+                ChannelEvents {
+                    message: None,
+                    open: None,
+                    close: None,
+                },
+            ));
+        }
         tasks.spawn(keyframe_requests(Arc::clone(&track), events_tx));
 
         let peer = HostPeer {
@@ -250,7 +281,7 @@ impl HostPeer {
             ))?;
         let _ = self.payload_type.set(codec.payload_type);
         if let Some(audio) = &self.audio {
-            audio.answered().await;
+            audio.track.answered().await;
         }
         Ok(())
     }
@@ -298,7 +329,7 @@ impl HostPeer {
 
     /// The sound track's writer, when the session carries sound.
     pub fn audio_sender(&self) -> Option<AudioSender> {
-        self.audio.clone().map(AudioSender)
+        self.audio.clone()
     }
 
     /// Send a text message on the `control` channel.
@@ -318,6 +349,9 @@ impl HostPeer {
             return Ok(());
         }
         close_channels(&[&self.input, &self.control]).await;
+        if let Some(audio) = &self.audio {
+            close_channels(&[&audio.channel]).await;
+        }
         self.pc.close().await.map_err(PeerError::webrtc)
     }
 }

@@ -60,6 +60,9 @@ pub use viewer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};
 pub const INPUT_CHANNEL: &str = "input";
 /// Label of the data channel carrying `meshdesk_protocol::input::ControlMsg`.
 pub const CONTROL_CHANNEL: &str = "control";
+/// Label of the unreliable data channel that carries the sound to a viewer
+/// that asks for it (`sound_channel`).
+pub const SOUND_CHANNEL: &str = "sound";
 
 /// Local ICE candidates to trickle to the other side. An empty `candidate`
 /// string marks the end of gathering.

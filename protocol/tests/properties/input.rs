@@ -99,6 +99,7 @@ fn control_msg() -> impl Strategy<Value = ControlMsg> {
         Just(ControlMsg::RequestKeyframe),
         any::<bool>().prop_map(|enabled| ControlMsg::RtcpKeyframeRequests { enabled }),
         "[A-Za-z0-9-]{1,64}".prop_map(|id| ControlMsg::SelectScreen { id }),
+        any::<bool>().prop_map(|enabled| ControlMsg::SoundChannel { enabled }),
     ]
 }
 
@@ -107,6 +108,7 @@ fn control_variant(m: &ControlMsg) -> usize {
         ControlMsg::RequestKeyframe => 0,
         ControlMsg::RtcpKeyframeRequests { .. } => 1,
         ControlMsg::SelectScreen { .. } => 2,
+        ControlMsg::SoundChannel { .. } => 3,
     }
 }
 
@@ -128,7 +130,7 @@ fn input_decodes_or_refuses(text: &str) -> Result<(), TestCaseError> {
 #[test]
 fn every_input_and_control_variant_is_generated() {
     assert_every_variant(input_msg(), 6, input_variant);
-    assert_every_variant(control_msg(), 3, control_variant);
+    assert_every_variant(control_msg(), 4, control_variant);
 }
 
 /// The limit is exact: an input message of `MAX_INPUT_BYTES` decodes as

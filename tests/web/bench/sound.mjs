@@ -10,7 +10,9 @@
 // - the host's sound card: when the burst shows in its sink's monitor
 //   (5 ms blocks, parec), the reference of every audio figure;
 // - browser audio: the first 1 ms poll of a WebAudio analyser on the
-//   session's sound that hears it;
+//   session's sound that hears it, on both of the page's paths in the same
+//   run: its own player (the `sound` data channel, `browser`) and the
+//   audio track (`?sound=track`, `browser_audio_track`);
 // - native audio: when the burst shows in the viewer side's sink monitor
 //   (the native viewer's own output), recorded like the host's;
 // - video, beside them: click to photon in the same run (the page's own
@@ -96,7 +98,12 @@ async function silentRate(page, ms) {
   const bytes = () => page.evaluate(async () => {
     const stats = await window.__pc.getStats();
     let b = 0;
-    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') b += s.bytesReceived; });
+    // On the audio track, or on the `sound` channel where the page plays
+    // the sound itself.
+    stats.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') b += s.bytesReceived;
+      if (s.type === 'data-channel' && s.label === 'sound') b += s.bytesReceived;
+    });
     return b;
   });
   const b0 = await bytes();
@@ -115,51 +122,13 @@ async function main() {
   const cardOnsets = onsets(pc);
   const speaker = pc.stream();
 
-  // The browser.
+  // The browser, on both of its paths for the sound, in this run: its own
+  // player (the `sound` channel) and the audio track (?sound=track).
   // Playing to a sound card, as a user's browser does (a muted browser's
   // audio output runs on a fake device with coarser buffers).
   const browser = await launchBrowser(server, { speakers });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.addInitScript(pageProbe, '[data-testid="remote-screen"]');
-  // The page's peer connection, for its audio byte counts.
-  await context.addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    window.RTCPeerConnection = function (...a) { window.__pc = new Native(...a); return window.__pc; };
-    window.RTCPeerConnection.prototype = Native.prototype;
-  });
-  const page = await context.newPage();
-  await signIn(page, server, 'alice');
-  await onlineDevice(page, d.deviceId).getByRole('button', { name: /Connect/ }).click();
-  await page.getByRole('button', { name: 'Sound' }).waitFor();
-  await waitFor('the picture', () => page.evaluate(() => window.__bench.pixel() !== null));
-  await page.evaluate(pageRecorders);
-  const silent = await silentRate(page, 10000);
-  const t0s = await events(d.x, speaker);
-  const rec = await page.evaluate(() => window.__rec);
-  // Chromium's own account of the sound's wait in its jitter buffer.
-  const jitterBufferMs = await page.evaluate(async () => {
-    let ms = null;
-    (await window.__pc.getStats()).forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.jitterBufferEmittedCount) {
-        ms = (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount;
-      }
-    });
-    return ms;
-  });
-  const browserAudio = t0s.map((t0) => {
-    const card = firstAfter(cardOnsets, t0);
-    const audio = card === null ? null : firstAfter(rec.audio, card);
-    return audio === null ? null : audio - card;
-  });
-  // The picture's path in the same session: click to photon.
-  const at = await page.getByTestId('remote-screen').evaluate((el) => {
-    const r = el.getBoundingClientRect();
-    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
-  });
-  await clickToPhoton(page, at, 3);
-  const browserVideo = await clickToPhoton(page, at, BURSTS);
-  await page.getByRole('button', { name: 'Disconnect' }).click();
-  await context.close();
+  const ownPlayer = await measureBrowser(browser, server, d, speaker, cardOnsets, '');
+  const track = await measureBrowser(browser, server, d, speaker, cardOnsets, '?sound=track');
 
   // The native viewer, playing into the second server.
   const home = viewerHome(server);
@@ -184,26 +153,83 @@ async function main() {
     { env: viewerEnv }).toString());
 
   await cleanup();
-  const browser_ = { audio: summary(browserAudio), video: summary(browserVideo) };
   const { n, lost, min, p50, p95, max } = measured.input_to_photon_ms ?? {};
-  const native = { audio: summary(nativeAudio), video: p50 === undefined ? null : { n, lost, min, p50, p95, max } };
-  const skew = (x) => (x.audio.p50 === null || !x.video?.p50 ? null : Math.round((x.audio.p50 - x.video.p50) * 10) / 10);
+  const nativeSound = summary(nativeAudio);
+  const nativeVideo = p50 === undefined ? null : { n, lost, min, p50, p95, max };
   return {
     bursts: BURSTS,
-    browser: {
-      audio_behind_card_ms: browser_.audio,
-      video_click_to_photon_ms: browser_.video,
-      audio_minus_video_p50_ms: skew(browser_),
-      silence_audio_bytes_per_s: Math.round(silent),
-      jitter_buffer_mean_ms: jitterBufferMs === null ? null : Math.round(jitterBufferMs * 10) / 10,
-    },
+    browser: ownPlayer,
+    browser_audio_track: track,
     native: {
-      audio_behind_card_ms: native.audio,
-      video_click_to_photon_ms: native.video,
-      audio_minus_video_p50_ms: skew(native),
+      audio_behind_card_ms: nativeSound,
+      video_click_to_photon_ms: nativeVideo,
+      audio_minus_video_p50_ms: nativeSound.p50 === null || !nativeVideo
+        ? null : Math.round((nativeSound.p50 - nativeVideo.p50) * 10) / 10,
+      samples_ms: nativeAudio,
     },
     goals: { audio_behind_card_ms: 60, audio_minus_video_ms: 40, silence_bytes_per_s: 1000 },
-    samples: { browser_audio_ms: browserAudio, native_audio_ms: nativeAudio },
+  };
+}
+
+/** One browser session on the page at `query`: its sound and picture. */
+async function measureBrowser(browser, server, d, speaker, cardOnsets, query) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.addInitScript(pageProbe, '[data-testid="remote-screen"]');
+  // The page's peer connection, for its audio byte counts.
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.RTCPeerConnection = function (...a) { window.__pc = new Native(...a); return window.__pc; };
+    window.RTCPeerConnection.prototype = Native.prototype;
+  });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/${query}`);
+  await signIn(page, server, 'alice');
+  if (query) await page.goto(`${server.url}/${query}`);
+  await onlineDevice(page, d.deviceId).getByRole('button', { name: /Connect/ }).click();
+  await page.getByRole('button', { name: 'Sound' }).waitFor();
+  await waitFor('the picture', () => page.evaluate(() => window.__bench.pixel() !== null));
+  await waitFor('the sound', () => page.evaluate(() => Boolean(document.querySelector('[data-testid="remote-sound"]').srcObject)));
+  await page.evaluate(pageRecorders);
+  const silent = await silentRate(page, 10000);
+  const t0s = await events(d.x, speaker);
+  const rec = await page.evaluate(() => window.__rec);
+  // Chromium's own account of the sound's wait in its jitter buffer (on
+  // the track), and which path the sound took.
+  const { jitterBufferMs, path } = await page.evaluate(async () => {
+    let ms = null;
+    let channel = 0;
+    (await window.__pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.jitterBufferEmittedCount) {
+        ms = (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount;
+      }
+      if (s.type === 'data-channel' && s.label === 'sound') channel = s.bytesReceived;
+    });
+    return { jitterBufferMs: ms, path: channel > 0 ? 'sound channel' : 'audio track' };
+  });
+  const audio = t0s.map((t0) => {
+    const card = firstAfter(cardOnsets, t0);
+    const heard = card === null ? null : firstAfter(rec.audio, card);
+    return heard === null ? null : heard - card;
+  });
+  // The picture's path in the same session: click to photon.
+  const at = await page.getByTestId('remote-screen').evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  });
+  await clickToPhoton(page, at, 3);
+  const video = await clickToPhoton(page, at, BURSTS);
+  await page.getByRole('button', { name: 'Disconnect' }).click();
+  await context.close();
+  const a = summary(audio);
+  const v = summary(video);
+  return {
+    path,
+    audio_behind_card_ms: a,
+    video_click_to_photon_ms: v,
+    audio_minus_video_p50_ms: a.p50 === null || v.p50 === null ? null : Math.round((a.p50 - v.p50) * 10) / 10,
+    jitter_buffer_mean_ms: jitterBufferMs === null ? null : Math.round(jitterBufferMs * 10) / 10,
+    silence_audio_bytes_per_s: Math.round(silent),
+    samples_ms: audio,
   };
 }
 

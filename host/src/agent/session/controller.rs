@@ -95,6 +95,8 @@ pub enum Action {
     Subscribe,
     /// Tell the viewer whether the session has sound, and why not.
     SendSound,
+    /// Send the sound on the `sound` channel (`false`: on its track).
+    SoundChannel(bool),
 
     /// Write a frame to the video track; report as [`Event::FrameWritten`].
     WriteFrame {
@@ -343,6 +345,7 @@ impl Controller {
             }
             // Any session may look at another monitor: it shows no more
             // than its grant already does.
+            Ok(ControlMsg::SoundChannel { enabled }) => vec![Action::SoundChannel(enabled)],
             Ok(ControlMsg::SelectScreen { id }) => {
                 self.switched = true;
                 vec![Action::SwitchScreen(id)]

@@ -429,4 +429,16 @@ fn the_viewer_hears_whether_there_is_sound_when_the_channels_open() {
     let mut c = running(Permission::View, t0);
     let ready = c.handle(t0, Event::Peer(HostEvent::ChannelsReady));
     assert!(ready.contains(&Action::SendSound), "{ready:?}");
+    let control = |c: &mut Controller, text: &str| {
+        c.handle(t0, Event::Peer(HostEvent::ControlMessage(text.into())))
+    };
+    assert_eq!(
+        control(&mut c, r#"{"type":"sound_channel","enabled":true}"#),
+        [Action::SoundChannel(true)]
+    );
+    assert_eq!(
+        control(&mut c, r#"{"type":"sound_channel","enabled":false}"#),
+        [Action::SoundChannel(false)]
+    );
+    assert!(control(&mut c, r#"{"type":"sound_channel","enabled":"yes"}"#).is_empty());
 }

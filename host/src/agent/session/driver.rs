@@ -305,6 +305,12 @@ impl Io {
                 }
             }
             Action::SendSound => self.send_sound().await,
+            Action::SoundChannel(on) => {
+                if let Some(sound) = self.peer.audio_sender() {
+                    tracing::info!(on, "sound on the sound channel");
+                    sound.use_channel(on);
+                }
+            }
             Action::WriteFrame { frame, duration } => {
                 let sent = match self.peer.write_frame(&frame.data, duration).await {
                     Ok(()) => {

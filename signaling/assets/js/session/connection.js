@@ -39,7 +39,9 @@ export class Connection {
    * created({permission, ...}), track(stream, receiver), attachInput(),
    * verified(safetyCode), keyChanged({deviceId, key, pinnedCode, newCode}),
    * screen (the monitor to show first, or null), screens(list, current),
-   * audio(stream) (the PC's sound), sound(available, reason),
+   * audio(stream) (the PC's sound on its track), soundPacket(message) (on
+   * the `sound` channel, when the page plays it itself), sound(available,
+   * reason),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
@@ -57,6 +59,8 @@ export class Connection {
     const early = this.live.claimEarly(this.deviceId);
     const requestId = early?.requestId ?? this.live.requestId();
     this.core = new SessionController(this.deviceId, requestId, this.cb.render, this.cb.screen ?? null);
+    // The page plays the sound itself, from the `sound` channel.
+    this.core.soundChannel = Boolean(this.cb.soundPacket);
     const listen = (type, event) => this.off.push(this.live.on(type, (msg) => this.feed(event(msg))));
     for (const type of SERVER_MESSAGES) listen(type, (msg) => ({ type: 'server', msg }));
     listen('open', () => ({ type: 'ws_open' }));
@@ -165,6 +169,10 @@ export class Connection {
   /** A data channel from the host: report when it opens and closes. */
   adopt(dc) {
     this.channels.set(dc.label, dc);
+    if (dc.label === 'sound') {
+      dc.binaryType = 'arraybuffer';
+      dc.addEventListener('message', (e) => this.cb.soundPacket?.(e.data));
+    }
     dc.addEventListener('close', () => this.feed({ type: 'channel_close', label: dc.label }));
     if (dc.label === 'control') dc.addEventListener('message', (e) => this.controlMessage(e.data));
     if (dc.readyState === 'open') this.feed({ type: 'channel_open', label: dc.label });

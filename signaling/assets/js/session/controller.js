@@ -85,6 +85,8 @@ export class SessionController {
     this.firstFrame = false;
     this.firstFrameAt = null;
     this.open = new Set();
+    // Whether the page plays the sound itself (set by the connection).
+    this.soundChannel = false;
     this.closedAt = null;
     this.heartbeatAt = null;
     this.done = false;
@@ -386,6 +388,18 @@ export class SessionController {
 
   channelOpen(now, label) {
     this.open.add(label);
+    // A page that plays the sound itself asks for it on the `sound`
+    // channel, once that and `control` are open.
+    if ((label === 'sound' || label === 'control') && this.soundChannel
+      && this.open.has('sound') && this.open.has('control')) {
+      const ask = { type: 'control', msg: { type: 'sound_channel', enabled: true } };
+      if (label === 'sound') return [ask];
+      return [ask, ...this.channelOpened(now, label)];
+    }
+    return this.channelOpened(now, label);
+  }
+
+  channelOpened(now, label) {
     if (label === 'control' && !this.verified) this.verifyAt ??= now + VERIFY_TIMEOUT_MS;
     // Input is captured from now on; it goes out once the host proved it
     // holds the device's key.

@@ -7,6 +7,7 @@ import { h, replace } from '../dom.js';
 import { permissionLabel } from '../format.js';
 import { Connection } from './connection.js';
 import { InputCapture, LEAVE_CHORD } from './input.js';
+import { createSoundPlayer, soundPlayerSupported } from './sound.js';
 import { statsText, summarize } from './stats.js';
 import { createSurface, renderMode } from './surface.js';
 import { pinKey } from './trust.js';
@@ -70,10 +71,26 @@ function buildPage(root, device, render, act) {
 
 /** Sound on or off (the button pressed when on); `remember` keeps it. */
 function setSound(page, on, remember = true) {
-  page.audio.muted = !on;
+  // With the page's own player the element is only its tap, always muted.
+  page.audio.muted = page.player ? true : !on;
+  page.player?.setMuted(!on);
   page.sound.setAttribute('aria-pressed', String(on));
   page.view.dataset.sound = on ? 'on' : 'off';
   if (remember) localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
+}
+
+/** Start the page's own sound player (once the PC says it sends sound). */
+async function startPlayer(page) {
+  page.player = { push() {}, setMuted() {}, close() {} };
+  try {
+    const player = await createSoundPlayer();
+    if (page.view.dataset.ended) return player.close();
+    page.player = player;
+    page.audio.srcObject = player.stream;
+    setSound(page, page.sound.getAttribute('aria-pressed') === 'true', false);
+  } catch (e) {
+    console.warn('the remote PC\'s sound does not play', e);
+  }
 }
 
 /** Whether the PC sends sound: the Sound button shows only then. */
@@ -142,6 +159,7 @@ function showEnd(page, message, reason, back, keyChange) {
   page.view.dataset.ended = reason;
   page.surface.close();
   page.audio.srcObject = null;
+  page.player?.close();
   page.controls.forEach((b) => { b.disabled = true; });
   page.disconnect.disabled = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -204,6 +222,10 @@ export function sessionView(root, live, device, screen, onClose) {
     close: () => close(),
   };
   const page = buildPage(root, device, render, act);
+  // The page plays the sound itself where it can (sound.js); `?sound=track`
+  // plays the audio track instead (as where it cannot; scripts/bench sound
+  // measures both).
+  const ownSound = soundPlayerSupported() && new URLSearchParams(location.search).get('sound') !== 'track';
   setScale(page, localStorage.getItem(SCALE_KEY) === 'window', false);
   setSound(page, localStorage.getItem(SOUND_KEY) !== 'off', false);
   const picture = () => ({ ...page.surface.size(), enlarge: page.view.dataset.scale === 'window' });
@@ -213,10 +235,15 @@ export function sessionView(root, live, device, screen, onClose) {
     screens: (list, current) => showScreens(page, list, current),
     // Connect was clicked, so the browser lets the sound play.
     audio: (stream) => {
+      if (ownSound) return;
       page.audio.srcObject = stream;
       page.audio.play().catch((e) => console.warn('the remote PC\'s sound does not play', e));
     },
-    sound: (available, reason) => showSound(page, available, reason),
+    soundPacket: ownSound ? (message) => page.player?.push(message) : undefined,
+    sound: (available, reason) => {
+      showSound(page, available, reason);
+      if (available && ownSound && !page.player) startPlayer(page);
+    },
     encodedStreams: render === 'webcodecs' && typeof RTCRtpScriptTransform !== 'function',
     state: (t) => setStatus(page, t),
     created: (m) => showGrant(page, m),
