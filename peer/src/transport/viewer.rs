@@ -303,7 +303,16 @@ async fn adopt_channel(
             CONTROL_CHANNEL
         }
         other => {
-            tracing::debug!(label = other, "ignoring unknown data channel");
+            // Read, never used: the events of a channel nobody reads pile
+            // up and stall the whole SCTP association (the host's `sound`
+            // channel, which this viewer does not ask for, is one).
+            tracing::debug!(label = other, "ignoring a data channel");
+            let ignore = ChannelEvents {
+                message: None,
+                open: None,
+                close: None,
+            };
+            pump_text(channel, "other", events, ignore).await;
             return;
         }
     };
