@@ -29,14 +29,7 @@ fn xvfb_is_one_monitor() {
 fn two_randr_monitors_are_read_and_a_change_is_heard() {
     let x = Xvfb::start_xvnc(2304, 768);
     let watcher = MonitorWatcher::connect(Some(x.display())).expect("connect");
-    x.run(
-        "xrandr",
-        &["--setmonitor", "A", "1280/340x720/190+0+0", "VNC-0"],
-    );
-    x.run(
-        "xrandr",
-        &["--setmonitor", "B", "1024/270x768/200+1280+0", "none"],
-    );
+    x.add_two_monitors();
     wait_for("a RandR change", Duration::from_secs(5), || {
         watcher.changed().expect("events").then_some(())
     });

@@ -58,15 +58,22 @@ impl Xvfb {
     /// 1024x768 beside it on no output.
     pub fn start_two_monitors() -> Xvfb {
         let x = Self::start_xvnc(2304, 768);
-        x.run(
+        x.add_two_monitors();
+        x
+    }
+
+    /// On an Xvnc at 2304x768, the monitors `A` and `B` of
+    /// [`Self::start_two_monitors`] (for a test that must be watching
+    /// before they appear).
+    pub fn add_two_monitors(&self) {
+        self.run(
             "xrandr",
             &["--setmonitor", "A", "1280/340x720/190+0+0", "VNC-0"],
         );
-        x.run(
+        self.run(
             "xrandr",
             &["--setmonitor", "B", "1024/270x768/200+1280+0", "none"],
         );
-        x
     }
 
     /// Runs `command` with the options every test display shares and waits

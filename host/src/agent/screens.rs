@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use meshdesk_protocol::signal::{Screen, ALL_SCREENS};
+use meshdesk_protocol::signal::{bounding_box, Screen, ALL_SCREENS};
 use tokio::io::unix::AsyncFd;
 
 use crate::media::grab::GrabArea;
@@ -111,27 +111,20 @@ impl Screens {
 
     /// What [`ALL_SCREENS`] captures: the rectangle around every monitor
     /// (`None`: the whole screen, following its size by itself).
+    /// It is the rectangle the viewer cuts its windows from: the
+    /// [`bounding_box`] of the listed screens.
     fn all_area(&self) -> Option<GrabArea> {
-        let real: Vec<&Monitor> = self
-            .monitors
-            .iter()
-            .filter(|m| m.id != WHOLE_SCREEN_ID)
+        let real: Vec<Screen> = self
+            .list()
+            .into_iter()
+            .filter(|s| s.id != WHOLE_SCREEN_ID)
             .collect();
-        let left = real.iter().map(|m| m.x).min()?;
-        let top = real.iter().map(|m| m.y).min()?;
-        let right = real
-            .iter()
-            .map(|m| i32::from(m.x) + i32::from(m.width))
-            .max()?;
-        let bottom = real
-            .iter()
-            .map(|m| i32::from(m.y) + i32::from(m.height))
-            .max()?;
+        let (x, y, width, height) = bounding_box(&real)?;
         Some(GrabArea {
-            x: left,
-            y: top,
-            width: u16::try_from(right - i32::from(left)).ok()?,
-            height: u16::try_from(bottom - i32::from(top)).ok()?,
+            x: i16::try_from(x).ok()?,
+            y: i16::try_from(y).ok()?,
+            width: u16::try_from(width).ok()?,
+            height: u16::try_from(height).ok()?,
         })
     }
 
