@@ -5,14 +5,17 @@
 //! - [`signal`]: WebSocket messages between the server and hosts or viewers;
 //! - [`input`]: data-channel messages from a viewer to a host;
 //! - [`turn_tcp`]: how TURN messages are framed on a TCP stream;
-//! - [`binding`]: the DTLS binding to the device key and its safety code.
+//! - [`binding`]: the DTLS binding to the device key and its safety code;
+//! - [`files`] and [`clipboard`]: the `files` and `clipboard` data channels.
 //!
 //! The crate is pure: no I/O, no clock, no randomness. Every decoder takes
 //! untrusted text and returns a [`DecodeError`] instead of panicking.
 //! See `docs/protocol.md` for the prose version of this contract.
 
 pub mod binding;
+pub mod clipboard;
 pub mod codec;
+pub mod files;
 pub mod input;
 pub mod rest;
 pub mod signal;

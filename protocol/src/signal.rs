@@ -267,6 +267,51 @@ pub enum HostToServer {
     Answer(SdpMsg),
     Ice(IceMsg),
     SessionEnd(SessionEndMsg),
+    /// A file transfer of a session finished or failed: it goes to the
+    /// feed (`file_sent`, `file_received`, `file_failed`).
+    FileTransfer(FileTransferMsg),
+    /// Something changed in a shared folder (debounced): it goes to the
+    /// feed as `shared_file_changed`.
+    SharedFileChanged {
+        /// As the viewer names it: `Documents/report.pdf`.
+        path: String,
+        change: FileChange,
+    },
+}
+
+/// How a transfer went, from the viewer's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOutcome {
+    /// The viewer sent a file to the device, complete and checked.
+    Sent,
+    /// The viewer received a file of the device, all of it.
+    Received,
+    /// It failed (or was cancelled); `error` says why.
+    Failed,
+}
+
+/// A finished transfer, reported by the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileTransferMsg {
+    pub session_id: String,
+    pub outcome: TransferOutcome,
+    /// The file's name (as stored for a file sent).
+    pub name: String,
+    pub size: u64,
+    /// Whether the viewer sent the file (else fetched it).
+    pub upload: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What happened to a file in a shared folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChange {
+    Created,
+    Modified,
+    Deleted,
 }
 
 /// Messages the server sends to a host.
@@ -313,6 +358,14 @@ pub enum ServerToHost {
         /// out: on.
         #[serde(default = "crate::codec::yes")]
         sound: bool,
+        /// A files-only session (the device's Files view, `send`, `get`,
+        /// `files`): no screen, no video, no sound; the `files` channel.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        files_only: bool,
+        /// Whether a `view` session may read the device's clipboard (the
+        /// owner's switch `Device::view_may_copy`, off by default).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        view_may_copy: bool,
     },
     /// The owner renamed the device.
     Renamed {
@@ -347,6 +400,9 @@ pub enum ViewerToServer {
         /// primary. It can be changed in the session (`select_screen`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         screen: Option<String>,
+        /// Only the device's files: no screen is captured, no video sent.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        files_only: bool,
     },
     Offer(SdpMsg),
     Answer(SdpMsg),

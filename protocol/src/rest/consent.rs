@@ -72,6 +72,9 @@ pub struct UpdateDevice {
     /// Whether sessions hear the device's sound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sound: Option<bool>,
+    /// Whether `view` sessions may copy from the device's clipboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_may_copy: Option<bool>,
 }
 
 #[cfg(test)]

@@ -205,6 +205,10 @@ pub struct Device {
     /// unless turned off; older servers: absent, on).
     #[serde(default = "crate::codec::yes")]
     pub sound: bool,
+    /// Whether `view` sessions may copy from the device's clipboard (the
+    /// owner's switch; off unless turned on).
+    #[serde(default)]
+    pub view_may_copy: bool,
 }
 
 /// `PATCH /devices/{id}`.
