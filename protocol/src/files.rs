@@ -14,8 +14,9 @@
 //!
 //! Sending (`put`): the host answers `put_ready` with the offset to start
 //! from. A transfer cut off earlier resumes there: the partial data of a
-//! file is kept, under the name and the SHA-256 the sender announced, in
-//! a `.part` file until the SHA-256 of all of it matches. Fetching (`get`)
+//! file is kept in a `.part` file, found again by the file's name, size and
+//! modification time, until the sender's `put_end` announces the SHA-256
+//! and all of the data matches it. Fetching (`get`)
 //! starts at the offset the viewer names (what it already has); the host
 //! ends with `get_done` and the SHA-256 of the whole file.
 
@@ -48,17 +49,23 @@ pub enum FilesRequest {
     /// List a folder: `""` lists the shared folders themselves, each named
     /// by its last path component; `Documents/reports` a folder in one.
     List { id: u32, path: String },
-    /// Send a file: `size` bytes whose SHA-256 is `sha256` (lowercase hex).
-    /// `folder`: a shared folder to put it in (as `list` names it; needs
-    /// `control`); absent: the receive folder.
+    /// Send a file of `size` bytes. `folder`: a shared folder to put it in
+    /// (as `list` names it; needs `control`); absent: the receive folder.
+    /// `modified_ms` (the file's modification time) tells a resumed
+    /// transfer of the same file from another file of the same name and
+    /// size. The data follows `put_ready`, then `put_end`.
     Put {
         id: u32,
         name: String,
         size: u64,
-        sha256: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         folder: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        modified_ms: Option<u64>,
     },
+    /// All data of `put` `id` was sent; the whole file has this SHA-256
+    /// (lowercase hex). The host keeps the file only if its data matches.
+    PutEnd { id: u32, sha256: String },
     /// Fetch a file of a shared folder (`Documents/report.pdf`) from
     /// `offset` on (what the viewer already has of it).
     Get {
@@ -79,6 +86,7 @@ impl FilesRequest {
         match self {
             FilesRequest::List { id, .. }
             | FilesRequest::Put { id, .. }
+            | FilesRequest::PutEnd { id, .. }
             | FilesRequest::Get { id, .. }
             | FilesRequest::Ack { id, .. }
             | FilesRequest::Cancel { id } => *id,
@@ -312,7 +320,7 @@ mod tests {
 
     #[test]
     fn requests_decode_and_bad_ones_are_refused() {
-        let put = r#"{"type":"put","id":1,"name":"a.txt","size":3,"sha256":"00"}"#;
+        let put = r#"{"type":"put","id":1,"name":"a.txt","size":3}"#;
         assert!(matches!(decode_request(put), Ok(FilesRequest::Put { folder: None, .. })));
         let get = r#"{"type":"get","id":2,"path":"Documents/a.txt"}"#;
         assert_eq!(
