@@ -1,7 +1,7 @@
 // The page's `files` channel core (signaling/assets/js/session/files.js)
 // and its hashing (session/hashing.js, the vendored @noble/hashes), driven
-// as the data-channel driver drives them, with a simulated host. Pure: no
-// browser.
+// as the data-channel driver drives them, with a simulated host; and the
+// session controller's files-only sessions. Pure: no browser.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import {
   decodeChunk, encodeChunk, pathSteps,
 } from '../../signaling/assets/js/session/files.js';
 import { Hashes } from '../../signaling/assets/js/session/hashing.js';
+import { FIRST_FRAME_TIMEOUT_MS, SessionController } from '../../signaling/assets/js/session/controller.js';
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const of = (actions, type) => actions.filter((a) => a.type === type);
@@ -267,4 +268,30 @@ test('listings are answered by id, and a closed channel fails what is open', () 
   assert.ok(closed.some((a) => a.type === 'row' && a.row.state === 'failed' && a.row.text === CLOSED_TEXT));
   assert.ok(closed.some((a) => a.type === 'list_failed' && a.path === 'Documents'));
   assert.deepEqual(core.handle(reply({ type: 'error', message: 'bad request' })), [{ type: 'notice', message: 'bad request' }]);
+});
+
+test('a files-only session asks for no picture and gets its channels only once the host is verified', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.filesOnly = true;
+  c.handle(0, { type: 'key_checked', state: 'match' });
+  const start = c.handle(0, { type: 'start', early: false, online: true });
+  assert.deepEqual(sent(start), [{ type: 'session_request', device_id: 'dev_1', request_id: 'r1', files_only: true }]);
+  c.handle(0, { type: 'server', msg: { type: 'session_created', request_id: 'r1', session_id: 's1', permission: 'view', ice_servers: [] } });
+  c.handle(0, { type: 'server', msg: { type: 'offer', session_id: 's1', sdp: 'v=0' } });
+  c.handle(0, { type: 'channel_open', label: 'control' });
+  assert.deepEqual(c.handle(0, { type: 'channel_open', label: 'files' }), [{ type: 'status', text: null }], 'not before verified');
+  const verified = c.handle(10, { type: 'verified', safetyCode: '1' });
+  assert.deepEqual(verified.map((a) => a.type), ['verified', 'files_ready']);
+  assert.deepEqual(c.handle(FIRST_FRAME_TIMEOUT_MS + 1, { type: 'tick' }), [], 'no picture needed');
+  assert.deepEqual(c.handle(11, { type: 'channel_open', label: 'clipboard' }), [{ type: 'clipboard_ready' }]);
+});
+
+test('a screen session without its files channel fails on no picture, as before', () => {
+  const c = new SessionController('dev_1', 'r1');
+  c.handle(0, { type: 'key_checked', state: 'match' });
+  assert.equal(sent(c.handle(0, { type: 'start', early: false, online: true }))[0].files_only, undefined);
+  c.handle(0, { type: 'server', msg: { type: 'session_created', request_id: 'r1', session_id: 's1', permission: 'control', ice_servers: [] } });
+  c.handle(0, { type: 'channel_open', label: 'files' });
+  const end = c.handle(FIRST_FRAME_TIMEOUT_MS + 1, { type: 'tick' });
+  assert.match(end.at(-1).message, /No picture arrived/);
 });

@@ -41,7 +41,9 @@ export class Connection {
    * screen (the monitor to show first, or null), screens(list, current),
    * audio(stream) (the PC's sound on its track), soundPacket(message) (on
    * the `sound` channel, when the page plays it itself), sound(available,
-   * reason),
+   * reason), filesOnly (a session for the device's files: no picture),
+   * files(port) and clipboard(port) (the channel of that name, once the
+   * host proved itself; see `port`),
    * ended(message, reason).
    */
   constructor(live, deviceId, callbacks) {
@@ -50,6 +52,9 @@ export class Connection {
     this.cb = callbacks;
     this.pc = null;
     this.channels = new Map();
+    // What the `files` and `clipboard` channels received before the page
+    // took them (the host's clipboard may come at once): label → inbox.
+    this.inboxes = new Map();
     this.off = [];
     this.queue = Promise.resolve();
   }
@@ -61,6 +66,7 @@ export class Connection {
     this.core = new SessionController(this.deviceId, requestId, this.cb.render, this.cb.screen ?? null);
     // The page plays the sound itself, from the `sound` channel.
     this.core.soundChannel = Boolean(this.cb.soundPacket);
+    this.core.filesOnly = Boolean(this.cb.filesOnly);
     const listen = (type, event) => this.off.push(this.live.on(type, (msg) => this.feed(event(msg))));
     for (const type of SERVER_MESSAGES) listen(type, (msg) => ({ type: 'server', msg }));
     listen('open', () => ({ type: 'ws_open' }));
@@ -101,6 +107,8 @@ export class Connection {
         break;
       case 'screens': this.cb.screens?.(a.screens, a.current); break;
       case 'sound': this.cb.sound?.(a.available, a.reason); break;
+      case 'files_ready': this.cb.files?.(this.port('files')); break;
+      case 'clipboard_ready': this.cb.clipboard?.(this.port('clipboard')); break;
       case 'key_changed': this.cb.keyChanged?.({ deviceId: this.deviceId, key: this.deviceKey, pinnedCode: a.pinnedCode, newCode: a.newCode }); break;
       default: console.warn('unknown session action', a.type);
     }
@@ -173,10 +181,32 @@ export class Connection {
       dc.binaryType = 'arraybuffer';
       dc.addEventListener('message', (e) => this.cb.soundPacket?.(e.data));
     }
+    if (dc.label === 'files' || dc.label === 'clipboard') {
+      dc.binaryType = 'arraybuffer';
+      const inbox = { held: [], to: null };
+      dc.addEventListener('message', (e) => (inbox.to ? inbox.to(e.data) : inbox.held.push(e.data)));
+      this.inboxes.set(dc.label, inbox);
+    }
     dc.addEventListener('close', () => this.feed({ type: 'channel_close', label: dc.label }));
     if (dc.label === 'control') dc.addEventListener('message', (e) => this.controlMessage(e.data));
     if (dc.readyState === 'open') this.feed({ type: 'channel_open', label: dc.label });
     else dc.addEventListener('open', () => this.feed({ type: 'channel_open', label: dc.label }), { once: true });
+  }
+
+  /**
+   * A channel for the page: `dc`, and `listen(fn)`, which hands `fn` what
+   * arrived so far, then each message as it comes.
+   */
+  port(label) {
+    const dc = this.channels.get(label);
+    const inbox = this.inboxes.get(label);
+    return {
+      dc,
+      listen(fn) {
+        for (const data of inbox.held.splice(0)) fn(data);
+        inbox.to = fn;
+      },
+    };
   }
 
   controlMessage(data) {

@@ -16,7 +16,12 @@
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, input {msg}, finish {message, reason}, verify {signature},
 // verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key},
-// screens {screens, current}, sound {available, reason}.
+// screens {screens, current}, sound {available, reason}, files_ready,
+// clipboard_ready.
+// A files-only session (the device's Files view, `filesOnly`) asks for no
+// picture: its `files` channel opening is what the first frame is to a
+// screen session. The `files` and `clipboard` channels are handed to the
+// page (files_ready, clipboard_ready) only once the host proved itself.
 // Trust (see trust.js): no peer is made before the device's key matched
 // the pinned one, and no input goes out before the host's DTLS binding
 // verified with it: what the user does before that (a click on the first
@@ -87,6 +92,10 @@ export class SessionController {
     this.open = new Set();
     // Whether the page plays the sound itself (set by the connection).
     this.soundChannel = false;
+    // A files-only session (set by the connection): no picture.
+    this.filesOnly = false;
+    // The `files` and `clipboard` channels handed to the page.
+    this.handedOver = new Set();
     this.closedAt = null;
     this.heartbeatAt = null;
     this.done = false;
@@ -155,6 +164,7 @@ export class SessionController {
     if (!e.online) return [...out, ...this.finish('Not connected to the server. Try again in a moment.', 'error')];
     const request = { type: 'session_request', device_id: this.deviceId, request_id: this.requestId };
     if (this.screen) request.screen = this.screen;
+    if (this.filesOnly) request.files_only = true;
     return [...out, this.send(request)];
   }
 
@@ -361,7 +371,7 @@ export class SessionController {
 
   verifiedNow(now, safetyCode) {
     this.verified = true;
-    return [{ type: 'verified', safetyCode }, ...this.inputOpen(now)];
+    return [{ type: 'verified', safetyCode }, ...this.inputOpen(now), ...this.handOver()];
   }
 
   /** Whether input may go out: the channel is open and the host proved itself. */
@@ -399,8 +409,25 @@ export class SessionController {
     return this.channelOpened(now, label);
   }
 
+  /** The `files` and `clipboard` channels go to the page once verified. */
+  handOver() {
+    if (!this.verified) return [];
+    const out = [];
+    for (const label of ['files', 'clipboard']) {
+      if (!this.open.has(label) || this.handedOver.has(label)) continue;
+      this.handedOver.add(label);
+      out.push({ type: `${label}_ready` });
+    }
+    return out;
+  }
+
   channelOpened(now, label) {
     if (label === 'control' && !this.verified) this.verifyAt ??= now + VERIFY_TIMEOUT_MS;
+    if (label === 'files' && this.filesOnly && !this.firstFrame) {
+      this.firstFrame = true;
+      return [{ type: 'status', text: null }, ...this.handOver()];
+    }
+    if (label === 'files' || label === 'clipboard') return this.handOver();
     // Input is captured from now on; it goes out once the host proved it
     // holds the device's key.
     if (label === 'input' && this.permission !== 'view') return [{ type: 'attach_input' }, ...this.inputOpen(now)];
@@ -432,7 +459,9 @@ export class SessionController {
     }
     if (this.closedAt !== null && now >= this.closedAt) return this.finish(endMessage('host_closed'), 'host_closed');
     if (!this.firstFrame && this.firstFrameAt !== null && now >= this.firstFrameAt) {
-      return this.end('connection_failed', 'No picture arrived from the remote PC. The connection failed.');
+      return this.end('connection_failed', this.filesOnly
+        ? 'The remote PC did not open its files. The connection failed.'
+        : 'No picture arrived from the remote PC. The connection failed.');
     }
     if (this.resumeAt !== null && now >= this.resumeAt) {
       this.resumeAt = null;
