@@ -36,6 +36,9 @@ PROXY_PACKAGES="nginx caddy"
 # The sound tests and scripts/bench sound: a PulseAudio server per side
 # (started by the test, with null sinks), and its pacat/parec/pactl.
 SOUND_PACKAGES="pulseaudio pulseaudio-utils"
+# The clipboard tests: copy and paste on a test display from outside, as
+# another X program does.
+CLIPBOARD_PACKAGES="xclip"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
 # The static host binary (scripts/package): a musl build with zig as the C

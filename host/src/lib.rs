@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod consent;
+pub mod files;
 pub mod heartbeat;
 pub mod input;
 pub mod media;

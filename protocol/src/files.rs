@@ -272,7 +272,10 @@ pub fn split_path(path: &str) -> Result<Vec<&str>, String> {
 
 /// Whether `hex` is a SHA-256 in lowercase hex.
 pub fn is_sha256(hex: &str) -> bool {
-    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -291,7 +294,10 @@ mod tests {
         assert_eq!(Chunk::decode(&bytes), Ok(chunk));
         assert_eq!(Chunk::decode(&bytes[..5]), Err(ChunkError::Short(5)));
         let big = vec![0u8; CHUNK_HEADER + CHUNK_BYTES + 1];
-        assert!(matches!(Chunk::decode(&big), Err(ChunkError::TooLarge { .. })));
+        assert!(matches!(
+            Chunk::decode(&big),
+            Err(ChunkError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -300,7 +306,13 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"x".repeat(256)).is_err());
-        for good in ["report.pdf", "report (1).pdf", ".hidden", "a..b", "ünï cødé"] {
+        for good in [
+            "report.pdf",
+            "report (1).pdf",
+            ".hidden",
+            "a..b",
+            "ünï cødé",
+        ] {
             assert_eq!(check_name(good), Ok(()), "{good:?}");
         }
     }
@@ -321,7 +333,10 @@ mod tests {
     #[test]
     fn requests_decode_and_bad_ones_are_refused() {
         let put = r#"{"type":"put","id":1,"name":"a.txt","size":3}"#;
-        assert!(matches!(decode_request(put), Ok(FilesRequest::Put { folder: None, .. })));
+        assert!(matches!(
+            decode_request(put),
+            Ok(FilesRequest::Put { folder: None, .. })
+        ));
         let get = r#"{"type":"get","id":2,"path":"Documents/a.txt"}"#;
         assert_eq!(
             decode_request(get),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics_config::MetricsConfig;
 use super::AgentError;
 use crate::consent::policy::{ConsentFloor, MAX_PROMPT_TIMEOUT_SECS};
+use crate::files::FilesConfig;
 
 /// Default frame-rate cap when the file does not say.
 const DEFAULT_MAX_FPS: u32 = 30;
@@ -54,6 +55,41 @@ pub struct HostConfig {
     /// `[metrics]`: `listen` (default none: not served) and `token`.
     #[serde(default, skip_serializing_if = "MetricsConfig::is_off")]
     pub metrics: MetricsConfig,
+    /// `[files]`: `receive_dir` (default `~/Downloads/Meshdesk`) and
+    /// `shared` (folders viewers may browse; default none).
+    #[serde(default, skip_serializing_if = "FilesConfig::is_default")]
+    pub files: FilesConfig,
+    /// `[clipboard]`: `max_bytes` (default 16 MiB).
+    #[serde(default, skip_serializing_if = "ClipboardConfig::is_default")]
+    pub clipboard: ClipboardConfig,
+}
+
+/// `[clipboard]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipboardConfig {
+    /// Largest content shared either way; larger is not sent and the
+    /// other side is told why.
+    #[serde(default = "default_clip_max")]
+    pub max_bytes: u64,
+}
+
+impl Default for ClipboardConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: default_clip_max(),
+        }
+    }
+}
+
+impl ClipboardConfig {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+fn default_clip_max() -> u64 {
+    meshdesk_protocol::clipboard::DEFAULT_MAX_CLIP_BYTES
 }
 
 fn default_fps() -> u32 {
@@ -220,7 +256,30 @@ mod tests {
             deblocking: false,
             consent: ConsentFloor::default(),
             metrics: MetricsConfig::default(),
+            files: FilesConfig::default(),
+            clipboard: ClipboardConfig::default(),
         }
+    }
+
+    #[test]
+    fn files_and_clipboard_read_back_and_a_bad_key_is_named() {
+        let text = format!(
+            "{}\n[files]\nreceive_dir = \"/tmp/in\"\nshared = [\"~/Documents\"]\n[clipboard]\nmax_bytes = 1024\n",
+            toml::to_string(&sample()).unwrap()
+        );
+        let cfg: HostConfig = toml::from_str(&text).expect("parses");
+        assert_eq!(cfg.files.receive_dir.as_deref(), Some("/tmp/in"));
+        assert_eq!(cfg.files.shared, ["~/Documents"]);
+        assert_eq!(cfg.clipboard.max_bytes, 1024);
+        let bad = format!(
+            "{}\n[files]\nrecieve_dir = \"x\"\n",
+            toml::to_string(&sample()).unwrap()
+        );
+        let err = toml::from_str::<HostConfig>(&bad)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("recieve_dir"), "{err}");
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub async fn enroll(
         deblocking: false,
         consent: Default::default(),
         metrics: Default::default(),
+        files: Default::default(),
+        clipboard: Default::default(),
     };
     cfg.save(path)?;
     Ok(cfg)

@@ -291,6 +291,8 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
             display_name,
             screen,
             sound,
+            files_only,
+            view_may_copy,
         } => {
             tracing::info!(session = %session_id, %user, ?permission, consent = consent.as_str(), "session granted");
             let grant = Grant {
@@ -302,6 +304,8 @@ fn handle(msg: ServerToHost, sessions: &mut Sessions) -> Result<Option<HostToSer
                 display_name,
                 screen,
                 sound,
+                files_only,
+                view_may_copy,
             };
             if let Err(why) = sessions.start(grant) {
                 tracing::warn!(reason = %why, "refusing session");

@@ -20,9 +20,11 @@ use super::screens::{self, Screens, SharedScreens};
 use super::session::{Finished, Grant, SessionEnv, SessionIn};
 use super::AgentError;
 use crate::consent::Consent;
+use crate::files::FilesSetup;
 use crate::media::monitors::{Monitor, MonitorWatcher};
 use crate::media::{MediaConfig, MediaError, MediaPipeline};
 use crate::sound::SoundService;
+use meshdesk_clipboard::X11Clipboard;
 
 /// Most sessions served at once.
 const MAX_SESSIONS: usize = 8;
@@ -54,6 +56,13 @@ pub struct Sessions {
     metrics: Arc<HostMetrics>,
     /// The PC's sound, for the sessions that may hear it.
     sound: Arc<SoundService>,
+    /// The receive folder and shared folders, and the shared folders'
+    /// watch (their changes go to the feed).
+    files: Arc<FilesSetup>,
+    _shared_watch: Option<crate::files::watch::SharedWatch>,
+    /// The X clipboard (none without XFixes) and its size limit.
+    clipboard: Option<Arc<X11Clipboard>>,
+    clipboard_max: u64,
 }
 
 impl Sessions {
@@ -86,6 +95,16 @@ impl Sessions {
         };
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let files = Arc::new(FilesSetup::new(&cfg.files));
+        tracing::info!(
+            receive_dir = %files.receive_dir.display(),
+            shared = ?files.roots.iter().map(|r| &r.label).collect::<Vec<_>>(),
+            "files"
+        );
+        let shared_watch = crate::files::watch::start(&files.roots, out_tx.clone());
+        let clipboard = X11Clipboard::start()
+            .map_err(|e| tracing::warn!(error = %e, "the clipboard is not shared"))
+            .ok();
         Ok(Sessions {
             map: HashMap::new(),
             out_tx,
@@ -101,6 +120,10 @@ impl Sessions {
             key: Arc::new(key.clone()),
             metrics,
             sound: SoundService::new(),
+            files,
+            _shared_watch: shared_watch,
+            clipboard,
+            clipboard_max: cfg.clipboard.max_bytes,
         })
     }
 
@@ -190,6 +213,9 @@ impl Sessions {
             path_lost: Arc::clone(&self.path_lost),
             metrics: Arc::clone(&self.metrics),
             sound: Arc::clone(&self.sound),
+            files: Arc::clone(&self.files),
+            clipboard: self.clipboard.clone(),
+            clipboard_max: self.clipboard_max,
         };
         let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(

@@ -168,6 +168,7 @@ pub(crate) async fn build_peer_connection(
         .with_interceptor_registry(registry)
         .with_handler(handler)
         .with_udp_addrs(vec![UDP_BIND])
+        .with_data_channel_send_buffer_limit(super::SEND_BUFFER_LIMIT)
         .build()
         .await
         .map_err(PeerError::webrtc)?;

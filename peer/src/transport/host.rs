@@ -1,6 +1,8 @@
-//! The sending side of a session (meshdesk-host): one H.264 video track,
-//! an Opus track when the session has sound, and the `input` and `control`
-//! data channels, created here; the host offers.
+//! The sending side of a session (meshdesk-host): one H.264 video track
+//! (none in a files-only session), an Opus track when the session has
+//! sound, the `input`, `control` and `files` data channels and, when the
+//! session shares the clipboard, `clipboard`, created here; the host
+//! offers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -29,8 +31,12 @@ use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
 use super::keyframe::is_keyframe_request;
+use super::pipe::{self, Pipe, PipeEnd};
 use super::stats::{collect, CandidatePairType, PeerStats};
-use super::{close_on_drop, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL, SOUND_CHANNEL};
+use super::{
+    close_on_drop, CandidateReceiver, Pc, CLIPBOARD_CHANNEL, CONTROL_CHANNEL, FILES_CHANNEL,
+    INPUT_CHANNEL, SOUND_CHANNEL,
+};
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
 
@@ -74,6 +80,21 @@ pub struct HostStreams {
     pub events: mpsc::Receiver<HostEvent>,
     /// Local ICE candidates to send to the viewer.
     pub candidates: CandidateReceiver,
+    /// The `files` channel, for the session's file service (to take).
+    pub files: Option<PipeEnd>,
+    /// The `clipboard` channel, when the session shares the clipboard.
+    pub clipboard: Option<PipeEnd>,
+}
+
+/// What a host session carries besides `input`, `control` and `files`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostOptions {
+    /// The screen (a files-only session has none).
+    pub video: bool,
+    /// The PC's sound.
+    pub sound: bool,
+    /// The `clipboard` channel.
+    pub clipboard: bool,
 }
 
 /// A host's WebRTC session. Dropping it closes the connection and aborts
@@ -81,10 +102,9 @@ pub struct HostStreams {
 pub struct HostPeer {
     /// The connection.
     pc: Pc,
-    /// The video track frames are written to.
-    track: Arc<TrackLocalStaticSample>,
-    /// The track's sender, for the negotiated payload type.
-    sender: Arc<dyn RtpSender>,
+    /// The video track frames are written to, and its sender (for the
+    /// negotiated payload type); none in a files-only session.
+    video: Option<(Arc<TrackLocalStaticSample>, Arc<dyn RtpSender>)>,
     /// Our SSRC for the video stream.
     ssrc: u32,
     /// Negotiated H.264 payload type; set when the answer is applied.
@@ -96,6 +116,8 @@ pub struct HostPeer {
     input: Arc<dyn DataChannel>,
     /// Host-created `control` channel (the host may send on it too).
     control: Arc<dyn DataChannel>,
+    /// The `files` and `clipboard` channels' senders, to close them.
+    pipes: Vec<Pipe>,
     /// Set once `close` ran, so drop does not close twice.
     closed: AtomicBool,
     /// The session task, channel readers and the RTCP reader.
@@ -134,21 +156,26 @@ fn video_track(ssrc: u32) -> Result<Arc<TrackLocalStaticSample>, PeerError> {
 }
 
 impl HostPeer {
-    /// Create the connection, the video track, with `sound` the Opus
-    /// track, and both data channels.
+    /// Create the connection, its tracks and data channels.
     pub async fn new(
         ice_servers: &[IceServer],
-        sound: bool,
+        options: HostOptions,
     ) -> Result<(Self, HostStreams), PeerError> {
         let tasks = TaskSet::new();
         let (pc, raw) = build_peer_connection(ice_servers, false, &tasks).await?;
         let ssrc: u32 = rand::random();
-        let track = video_track(ssrc)?;
-        let sender = pc
-            .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
-            .await
-            .map_err(PeerError::webrtc)?;
-        let audio = match sound {
+        let video = match options.video {
+            true => {
+                let track = video_track(ssrc)?;
+                let sender = pc
+                    .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+                    .await
+                    .map_err(PeerError::webrtc)?;
+                Some((track, sender))
+            }
+            false => None,
+        };
+        let audio = match options.sound && options.video {
             true => Some(AudioSender {
                 track: Arc::new(AudioTrack::add(&pc).await?),
                 channel: pc
@@ -169,6 +196,23 @@ impl HostPeer {
         // Both channels: ordered and reliable (the W3C defaults).
         let input = create_channel(&pc, INPUT_CHANNEL).await?;
         let control = create_channel(&pc, CONTROL_CHANNEL).await?;
+        let (files, files_reader) = pipe::adopt(
+            create_channel(&pc, FILES_CHANNEL).await?,
+            FILES_CHANNEL,
+            false,
+        );
+        tasks.spawn(files_reader);
+        let mut pipes = vec![files.pipe.clone()];
+        let clipboard = match options.clipboard {
+            true => {
+                let channel = create_channel(&pc, CLIPBOARD_CHANNEL).await?;
+                let (end, reader) = pipe::adopt(channel, CLIPBOARD_CHANNEL, false);
+                tasks.spawn(reader);
+                pipes.push(end.pipe.clone());
+                Some(end)
+            }
+            false => None,
+        };
 
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
@@ -217,21 +261,29 @@ impl HostPeer {
                 },
             ));
         }
-        tasks.spawn(keyframe_requests(Arc::clone(&track), events_tx));
+        if let Some((track, _)) = &video {
+            tasks.spawn(keyframe_requests(Arc::clone(track), events_tx));
+        }
 
         let peer = HostPeer {
             pc,
-            track,
-            sender,
+            video,
             ssrc,
             payload_type: OnceLock::new(),
             audio,
             input,
             control,
+            pipes,
             closed: AtomicBool::new(false),
             tasks,
         };
-        Ok((peer, HostStreams { events, candidates }))
+        let streams = HostStreams {
+            events,
+            candidates,
+            files: Some(files),
+            clipboard,
+        };
+        Ok((peer, streams))
     }
 
     /// Create the offer, apply it locally (starting ICE gathering) and
@@ -267,11 +319,10 @@ impl HostPeer {
             .set_remote_description(answer)
             .await
             .map_err(|e| PeerError::InvalidRemote(e.to_string()))?;
-        let parameters = self
-            .sender
-            .get_parameters()
-            .await
-            .map_err(PeerError::webrtc)?;
+        let Some((_, sender)) = &self.video else {
+            return Ok(());
+        };
+        let parameters = sender.get_parameters().await.map_err(PeerError::webrtc)?;
         let codec = parameters
             .rtp_parameters
             .codecs
@@ -307,6 +358,9 @@ impl HostPeer {
         if self.closed.load(Ordering::Relaxed) {
             return Err(PeerError::Closed);
         }
+        let Some((track, _)) = &self.video else {
+            return Err(PeerError::NotReady("a files-only session has no video"));
+        };
         let payload_type = *self
             .payload_type
             .get()
@@ -316,7 +370,7 @@ impl HostPeer {
             duration,
             ..Sample::new(Instant::now())
         };
-        self.track
+        track
             .sample_writer(self.ssrc, payload_type)
             .with_extension(HeaderExtension::PlayoutDelay(PlayoutDelayExtension {
                 min_delay: 0,
@@ -349,6 +403,9 @@ impl HostPeer {
             return Ok(());
         }
         close_channels(&[&self.input, &self.control]).await;
+        for pipe in &self.pipes {
+            pipe.close().await;
+        }
         if let Some(audio) = &self.audio {
             close_channels(&[&audio.channel]).await;
         }

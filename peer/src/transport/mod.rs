@@ -40,6 +40,7 @@ mod config;
 mod events;
 mod host;
 mod keyframe;
+mod pipe;
 mod stats;
 mod turn_bridge;
 mod video;
@@ -52,7 +53,8 @@ use meshdesk_protocol::signal::IceCandidate;
 use tokio::sync::mpsc;
 
 pub use audio::{AudioPacket, AudioSender, ReceivedAudio, OPUS_CLOCK_RATE};
-pub use host::{HostEvent, HostPeer, HostStreams};
+pub use host::{HostEvent, HostOptions, HostPeer, HostStreams};
+pub use pipe::{Pipe, PipeEnd, PipeEvent};
 pub use stats::{CandidatePairType, PeerStats};
 pub use viewer::{VideoEvent, ViewerEvent, ViewerPeer, ViewerStreams};
 
@@ -63,6 +65,15 @@ pub const CONTROL_CHANNEL: &str = "control";
 /// Label of the unreliable data channel that carries the sound to a viewer
 /// that asks for it (`sound_channel`).
 pub const SOUND_CHANNEL: &str = "sound";
+/// Label of the data channel of file requests and data
+/// (`meshdesk_protocol::files`).
+pub const FILES_CHANNEL: &str = "files";
+/// Label of the data channel of clipboard changes
+/// (`meshdesk_protocol::clipboard`).
+pub const CLIPBOARD_CHANNEL: &str = "clipboard";
+/// Bytes a data channel may have outstanding before sending on it waits:
+/// file data never piles up in memory.
+pub(crate) const SEND_BUFFER_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Local ICE candidates to trickle to the other side. An empty `candidate`
 /// string marks the end of gathering.

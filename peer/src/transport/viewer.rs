@@ -17,9 +17,13 @@ use super::audio::{receive_audio, ReceivedAudio};
 use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, PLAYOUT_DELAY_URI};
 use super::events::{drive, remote_candidate, RawEvent};
+use super::pipe::{self, PipeEnd};
 use super::stats::{collect, CandidatePairType, PeerStats};
 use super::video::{self, receive_video, VideoState};
-use super::{close_on_drop, lock, CandidateReceiver, Pc, CONTROL_CHANNEL, INPUT_CHANNEL};
+use super::{
+    close_on_drop, lock, CandidateReceiver, Pc, CLIPBOARD_CHANNEL, CONTROL_CHANNEL, FILES_CHANNEL,
+    INPUT_CHANNEL,
+};
 pub use crate::framing::VideoEvent;
 use crate::PeerError;
 use meshdesk_tasks::TaskSet;
@@ -66,6 +70,9 @@ pub struct ViewerStreams {
     pub video: mpsc::Receiver<VideoEvent>,
     /// The host's sound, packet by packet, when the session has it.
     pub audio: mpsc::Receiver<ReceivedAudio>,
+    /// The host's `files` and `clipboard` channels as they arrive (tell
+    /// them apart by [`crate::Pipe::label`]).
+    pub pipes: mpsc::UnboundedReceiver<PipeEnd>,
 }
 
 /// State shared between the viewer handle and its reader tasks.
@@ -123,13 +130,19 @@ impl ViewerPeer {
         let (candidates_tx, candidates) = mpsc::unbounded_channel();
         let (video_tx, video) = mpsc::channel(VIDEO_CAPACITY);
         let (audio_tx, audio) = mpsc::channel(AUDIO_CAPACITY);
+        let (pipes_tx, pipes) = mpsc::unbounded_channel();
 
         let on_remote = {
             let shared = Arc::clone(&shared);
             let events = events_tx.clone();
             move |event: RawEvent, children: &mut JoinSet<()>| match event {
                 RawEvent::DataChannel(channel) => {
-                    children.spawn(adopt_channel(channel, Arc::clone(&shared), events.clone()));
+                    children.spawn(adopt_channel(
+                        channel,
+                        Arc::clone(&shared),
+                        events.clone(),
+                        pipes_tx.clone(),
+                    ));
                 }
                 RawEvent::Track(track) => {
                     children.spawn(receive_track(
@@ -161,6 +174,7 @@ impl ViewerPeer {
             candidates,
             video,
             audio,
+            pipes,
         };
         Ok((peer, streams))
     }
@@ -291,9 +305,22 @@ async fn adopt_channel(
     channel: Arc<dyn DataChannel>,
     shared: Arc<Shared>,
     events: mpsc::Sender<ViewerEvent>,
+    pipes: mpsc::UnboundedSender<PipeEnd>,
 ) {
     let label = channel.label().await.unwrap_or_default();
     let label = match label.as_str() {
+        FILES_CHANNEL | CLIPBOARD_CHANNEL => {
+            let label = if label == FILES_CHANNEL {
+                FILES_CHANNEL
+            } else {
+                CLIPBOARD_CHANNEL
+            };
+            // Announced open: it is read from here on.
+            let (end, reader) = pipe::adopt(channel, label, true);
+            let _ = pipes.send(end);
+            reader.await;
+            return;
+        }
         INPUT_CHANNEL => {
             *lock(&shared.input) = Some(Arc::clone(&channel));
             INPUT_CHANNEL

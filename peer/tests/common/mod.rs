@@ -107,7 +107,7 @@ fn forward_to_host(mut rx: CandidateReceiver, host: Arc<HostPeer>) -> Guard {
 /// Create both sides, negotiate, and wait until both report `Connected`.
 pub async fn connect_pair() -> Pair {
     let started = Instant::now();
-    let (host, host_streams) = HostPeer::new(&[], false).await.expect("host peer");
+    let (host, host_streams) = HostPeer::new(&[], meshdesk_peer::HostOptions { video: true, sound: false, clipboard: false }).await.expect("host peer");
     let (viewer, viewer_streams) = ViewerPeer::new(&[]).await.expect("viewer peer");
     let (host, viewer) = (Arc::new(host), Arc::new(viewer));
 

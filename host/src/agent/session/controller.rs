@@ -149,6 +149,8 @@ pub struct Controller {
     hold: HoldWatch,
     /// When to sign the DTLS binding.
     binding: Binding,
+    /// Only the files channel: no frames, no input, no screens, no sound.
+    files_only: bool,
     counters: Counters,
 }
 
@@ -168,8 +170,16 @@ impl Controller {
             last_pts: None,
             ended: false,
             hold: HoldWatch::default(),
+            files_only: false,
             counters: Counters::default(),
         }
+    }
+
+    /// A files-only session: it never subscribes to frames or sound,
+    /// injects nothing and tells the viewer no screens.
+    pub fn files_only(mut self) -> Self {
+        self.files_only = true;
+        self
     }
 
     /// What the session does first: accept the grant (the driver then
@@ -299,6 +309,9 @@ impl Controller {
                     return Vec::new();
                 }
                 self.streaming = true;
+                if self.files_only {
+                    return Vec::new();
+                }
                 vec![Action::Subscribe]
             }
             HostEvent::Disconnected => {
@@ -309,13 +322,18 @@ impl Controller {
                 // cannot send the release.
                 vec![Action::ReleaseInput, Action::PathLost]
             }
-            HostEvent::ChannelsReady => self
-                .binding
-                .channels_ready()
-                .map(Action::SendBinding)
-                .into_iter()
-                .chain([Action::SendScreens, Action::SendSound])
-                .collect(),
+            HostEvent::ChannelsReady => {
+                let media = match self.files_only {
+                    true => vec![],
+                    false => vec![Action::SendScreens, Action::SendSound],
+                };
+                self.binding
+                    .channels_ready()
+                    .map(Action::SendBinding)
+                    .into_iter()
+                    .chain(media)
+                    .collect()
+            }
             HostEvent::Failed | HostEvent::Closed => {
                 vec![Action::End(Some(EndReason::ConnectionFailed))]
             }
@@ -324,7 +342,7 @@ impl Controller {
     }
 
     fn on_input(&mut self, now: Instant, text: String) -> Vec<Action> {
-        if self.permission.may_control() {
+        if self.permission.may_control() && !self.files_only {
             self.hold.input(now);
             return vec![Action::Inject(text)];
         }

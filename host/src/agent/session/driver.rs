@@ -9,7 +9,8 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
-use meshdesk_peer::{AudioSender, HostEvent, HostPeer, HostStreams};
+use meshdesk_clipboard::{ClipSync, Rights};
+use meshdesk_peer::{AudioSender, HostEvent, HostOptions, HostPeer, HostStreams};
 use meshdesk_protocol::binding::HostControlMsg;
 use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
@@ -23,6 +24,7 @@ use crate::agent::metrics::HostMetrics;
 use crate::agent::screens::{self, SharedScreens};
 use crate::agent::AgentError;
 use crate::consent::{Shield, ShieldedSink};
+use crate::files::FilesGrant;
 use crate::input::{EnigoSink, InputSession, ScreenRect};
 use crate::media::grab::GrabArea;
 use crate::media::{EncodedFrame, MediaError, MediaPipeline, Subscription};
@@ -38,6 +40,16 @@ async fn sound_for(grant: &Grant, service: &SoundService) -> Result<(), String> 
         return Err(SOUND_OFF_BY_OWNER.to_string());
     }
     service.check().await.map_err(|e| e.to_string())
+}
+
+/// What a session may do with the clipboard: a `control` session both
+/// ways; a `view` session only reads it, and only when the owner allows.
+fn clipboard_rights(grant: &Grant) -> Rights {
+    let control = grant.permission.may_control();
+    Rights {
+        send: control || grant.view_may_copy,
+        receive: control,
+    }
 }
 
 /// The screen a session starts on: the one the viewer asked for, or the
@@ -119,6 +131,9 @@ struct Io {
     key: Arc<SigningKey>,
     /// Counts frames sent.
     metrics: Arc<HostMetrics>,
+    /// The `files` and `clipboard` channels' tasks.
+    _files: meshdesk_tasks::AbortOnDrop<()>,
+    _clipboard: Option<meshdesk_tasks::AbortOnDrop<()>>,
 }
 
 /// What carrying out one action led to.
@@ -144,14 +159,55 @@ async fn serve(
         path_lost,
         metrics,
         sound: sound_service,
+        files,
+        clipboard,
+        clipboard_max,
     } = env;
     let (current, media) = first_screen(&screens, grant.screen.as_deref())?;
     let area = media.area();
     let sink = ShieldedSink::new(EnigoSink::connect(display.as_deref())?, shield);
     let input = InputSession::new(grant.permission, screen_rect(area)?, sink);
-    let sound = sound_for(grant, &sound_service).await;
-    let (peer, mut streams) = HostPeer::new(&grant.ice_servers, sound.is_ok()).await?;
+    let sound = match grant.files_only {
+        true => Err("a files-only session has no sound".to_string()),
+        false => sound_for(grant, &sound_service).await,
+    };
+    let rights = clipboard_rights(grant);
+    let clipboard = clipboard.filter(|_| !grant.files_only && (rights.send || rights.receive));
+    let options = HostOptions {
+        video: !grant.files_only,
+        sound: sound.is_ok(),
+        clipboard: clipboard.is_some(),
+    };
+    let (peer, mut streams) = HostPeer::new(&grant.ice_servers, options).await?;
     let mut core = Controller::new(grant.session_id.clone(), grant.permission, area);
+    if grant.files_only {
+        core = core.files_only();
+    }
+    let span = tracing::Span::current();
+    let files_grant = FilesGrant {
+        session_id: grant.session_id.clone(),
+        permission: grant.permission,
+    };
+    let files_end = streams
+        .files
+        .take()
+        .ok_or(AgentError::Protocol("the peer has no files channel".into()))?;
+    let files_task = meshdesk_tasks::AbortOnDrop::spawn(tracing::Instrument::instrument(
+        crate::files::serve(files_end, files_grant, files, out.clone()),
+        span.clone(),
+    ));
+    let clipboard_task = match (clipboard, streams.clipboard.take()) {
+        (Some(board), Some(end)) => {
+            let sync = ClipSync::new(rights, clipboard_max);
+            Some(meshdesk_tasks::AbortOnDrop::spawn(
+                tracing::Instrument::instrument(
+                    meshdesk_clipboard::serve(end, sync, board, true),
+                    span,
+                ),
+            ))
+        }
+        _ => None,
+    };
     let mut io = Io {
         peer,
         input,
@@ -166,6 +222,8 @@ async fn serve(
         path_lost,
         key,
         metrics,
+        _files: files_task,
+        _clipboard: clipboard_task,
     };
     for action in core.start() {
         io.apply(action).await;

@@ -60,6 +60,11 @@ pub struct Grant {
     pub screen: Option<String>,
     /// Whether the owner lets sessions hear the device's sound.
     pub sound: bool,
+    /// Only the device's files: no screen, no video, no sound, no input.
+    pub files_only: bool,
+    /// Whether a `view` session may read the clipboard (the owner's
+    /// switch).
+    pub view_may_copy: bool,
 }
 
 /// What a session runs with besides its grant, the same for every session
@@ -80,6 +85,11 @@ pub struct SessionEnv {
     pub metrics: Arc<crate::agent::metrics::HostMetrics>,
     /// The PC's sound, shared by the sessions that have it.
     pub sound: Arc<crate::sound::SoundService>,
+    /// The receive folder and the shared folders.
+    pub files: Arc<crate::files::FilesSetup>,
+    /// The X clipboard, when there is one, and the largest content shared.
+    pub clipboard: Option<Arc<meshdesk_clipboard::X11Clipboard>>,
+    pub clipboard_max: u64,
 }
 
 impl std::fmt::Debug for SessionEnv {
