@@ -61,7 +61,8 @@ export class Connection {
 
   start() {
     // A session link's request may have gone out before the app loaded.
-    const early = this.live.claimEarly(this.deviceId);
+    // (A session link is for the screen: a files-only session takes none.)
+    const early = this.cb.filesOnly ? null : this.live.claimEarly(this.deviceId);
     const requestId = early?.requestId ?? this.live.requestId();
     this.core = new SessionController(this.deviceId, requestId, this.cb.render, this.cb.screen ?? null);
     // The page plays the sound itself, from the `sound` channel.

@@ -1,15 +1,20 @@
 // The session screen: toolbar, the remote picture (data-testid
-// "remote-screen"), a status overlay while connecting and after the end.
+// "remote-screen"), a status overlay while connecting and after the end,
+// files sent to the remote PC ("Send files", or dropped on the picture)
+// and the shared clipboard.
 // The session's decisions are the SessionController's (controller.js);
 // this file builds the page and wires it to the Connection.
 
 import { h, replace } from '../dom.js';
 import { permissionLabel } from '../format.js';
+import { ClipboardSync } from './clipboard-sync.js';
 import { Connection } from './connection.js';
+import { FilesChannel } from './files-channel.js';
 import { InputCapture, LEAVE_CHORD } from './input.js';
 import { createSoundPlayer, soundPlayerSupported } from './sound.js';
 import { statsText, summarize } from './stats.js';
 import { createSurface, renderMode } from './surface.js';
+import { transferList } from './transfer-list.js';
 import { pinKey } from './trust.js';
 
 /** Where the viewer's "Scale to window" choice is remembered. */
@@ -51,7 +56,20 @@ function buildPage(root, device, render, act) {
   sound.hidden = true;
   sound.dataset.testid = 'sound-button';
   const audio = h('audio', { autoplay: true, hidden: true, dataset: { testid: 'remote-sound' } });
+  // Files into the remote PC's receive folder: shown once its files
+  // channel is there, with control only.
+  const picker = h('input', {
+    type: 'file', multiple: true, hidden: true, dataset: { testid: 'send-files-input' },
+    on: { change: (e) => { act.sendFiles([...e.target.files]); e.target.value = ''; } },
+  });
+  const sendFiles = button('Send files', 'Send files to the remote PC (or drop them on its screen)', () => picker.click());
+  sendFiles.hidden = true;
+  sendFiles.dataset.testid = 'send-files';
+  // Why something is not shared (the clipboard): quiet, in the toolbar.
+  const note = h('span', { className: 'session-note', hidden: true, dataset: { testid: 'session-notice' }, attrs: { role: 'status' } });
+  const transfers = transferList((id) => act.cancelTransfer(id));
   const controls = [
+    sendFiles,
     screenMenu,
     sound,
     scale,
@@ -63,10 +81,14 @@ function buildPage(root, device, render, act) {
   disconnect.className = 'tool danger';
   const back = h('button', { type: 'button', className: 'tool back', on: { click: () => act.close() } }, '← Devices');
   const bar = h('div', { className: 'toolbar', attrs: { role: 'toolbar', 'aria-label': 'Session' } },
-    back, title, mode, verified, stats, h('span', { className: 'spacer' }), ...controls, disconnect);
+    back, title, mode, verified, stats, note, h('span', { className: 'spacer' }), ...controls, picker, disconnect);
+  stage.append(transfers.el);
   const view = h('section', { className: 'session', dataset: { render }, attrs: { 'aria-label': `Session with ${device.name}` } }, bar, stage, audio);
   replace(root, view);
-  return { surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, screens, screenMenu, sound, audio, controls, disconnect, back, view };
+  return {
+    surface, overlay, stage, stats, mode, verified, title, scale, ctrlAltDel, screens, screenMenu, sound, audio, controls, disconnect, back, view,
+    sendFiles, note, transfers,
+  };
 }
 
 /** Sound on or off (the button pressed when on); `remember` keeps it. */
@@ -127,10 +149,33 @@ function showGrant(page, m) {
     page.surface.el.setAttribute('aria-label', screenLabel(m.device_name));
   }
   const viewOnly = m.permission === 'view';
+  page.viewOnly = viewOnly;
   page.view.dataset.permission = m.permission;
   page.mode.textContent = viewOnly ? 'View only' : permissionLabel(m.permission);
   page.mode.dataset.kind = viewOnly ? 'view' : 'control';
   page.ctrlAltDel.disabled = viewOnly;
+}
+
+/** A notice in the toolbar: quiet, and each said once (clipboard.js). */
+function showNote(page, text) {
+  page.note.textContent = text;
+  page.note.title = text;
+  page.note.hidden = false;
+}
+
+/** Files dropped on the remote screen are sent, with control. */
+function acceptDrops(page, send) {
+  const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  page.stage.addEventListener('dragover', (e) => {
+    if (!page.files || page.viewOnly || !hasFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  });
+  page.stage.addEventListener('drop', (e) => {
+    if (!page.files || page.viewOnly || !hasFiles(e)) return;
+    e.preventDefault();
+    send([...e.dataTransfer.files]);
+  });
 }
 
 function setStatus(page, text) {
@@ -161,6 +206,8 @@ function showEnd(page, message, reason, back, keyChange) {
   page.audio.srcObject = null;
   page.player?.close();
   page.controls.forEach((b) => { b.disabled = true; });
+  page.files?.close();
+  page.clipboard?.close();
   page.disconnect.disabled = true;
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   replace(page.overlay, h('p', { dataset: { testid: 'session-ended' } }, message),
@@ -220,8 +267,11 @@ export function sessionView(root, live, device, screen, onClose) {
     sound: () => setSound(page, page.sound.getAttribute('aria-pressed') !== 'true'),
     disconnect: () => conn.end('viewer_closed'),
     close: () => close(),
+    sendFiles: (files) => page.files?.send(files),
+    cancelTransfer: (id) => page.files?.cancel(id),
   };
   const page = buildPage(root, device, render, act);
+  acceptDrops(page, act.sendFiles);
   // The page plays the sound itself where it can (sound.js); `?sound=track`
   // plays the audio track instead (as where it cannot; scripts/bench sound
   // measures both).
@@ -252,6 +302,15 @@ export function sessionView(root, live, device, screen, onClose) {
       input ??= new InputCapture(page.surface.el, picture, (msg) => conn.sendInput(msg), () => page.back.focus());
     },
     verified: (safetyCode) => showVerified(page, safetyCode),
+    files: (port) => {
+      page.files = new FilesChannel(port, { row: (row) => page.transfers.update(row), notice: (t) => showNote(page, t) });
+      page.sendFiles.hidden = page.viewOnly;
+    },
+    clipboard: (port) => {
+      page.clipboard = new ClipboardSync(port, {
+        mayOffer: !page.viewOnly, focusTarget: page.surface.el, notice: (t) => showNote(page, t),
+      });
+    },
     keyChanged: (change) => { keyChange = change; },
     ended: (message, reason) => {
       ended = true;
