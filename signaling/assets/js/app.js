@@ -1,5 +1,6 @@
 // The Meshdesk web app: sign-in, then devices and activity, and the session
-// view at #/session/DEVICE_ID, the settings at #/settings. One viewer WebSocket per page carries
+// view at #/session/DEVICE_ID, a device's Files view at #/files/DEVICE_ID,
+// the settings at #/settings. One viewer WebSocket per page carries
 // presence, the live feed and session signaling.
 
 import { api } from './api.js';
@@ -8,6 +9,7 @@ import { Live } from './live.js';
 import { sessionView } from './session/view.js';
 import { Devices } from './views/devices.js';
 import { Feed } from './views/feed.js';
+import { filesView } from './views/files.js';
 import { settingsView } from './views/settings.js';
 import { signInView } from './views/signin.js';
 
@@ -95,7 +97,7 @@ function home(me, live) {
       settingsView(root, header, () => { location.hash = '#/'; });
       return;
     }
-    const match = location.hash.match(/^#\/session\/([^?]+)(?:\?(.*))?$/);
+    const match = location.hash.match(/^#\/(session|files)\/([^?]+)(?:\?(.*))?$/);
     if (!match) {
       if (session && !session.ended) session.close();
       session = null;
@@ -103,19 +105,24 @@ function home(me, live) {
       feed.shown();
       return;
     }
-    const id = decodeURIComponent(match[1]);
-    if (session?.deviceId === id) return;
+    const [, kind, rawId, query] = match;
+    const id = decodeURIComponent(rawId);
+    if (session?.deviceId === id && session.kind === kind) return;
     // Known from the list, or opened by URL: the session request says
     // whether the device exists and may be used, and its reply names it.
     const device = devices.find(id) ?? { id, name: 'remote PC' };
     replace(root, offline, sessionRoot);
     const open = () => {
       // ?screen=ID (in the link or the page's query): the monitor to show first.
-      const screen = new URLSearchParams(match[2] ?? location.search).get('screen');
-      session = sessionView(sessionRoot, live, device, screen, () => {
+      const screen = new URLSearchParams(query ?? location.search).get('screen');
+      const closed = () => {
         session = null;
         location.hash = '#/';
-      });
+      };
+      session = kind === 'files'
+        ? filesView(sessionRoot, live, device, closed)
+        : sessionView(sessionRoot, live, device, screen, closed);
+      session.kind = kind;
     };
     // The session is requested over the WebSocket: wait for it if needed.
     if (live.welcomed) open();

@@ -1,5 +1,6 @@
-// The device list: name, OS, online state, your access, Connect, and the
-// owner's actions. Presence changes arrive live over the WebSocket.
+// The device list: name, OS, online state, your access, Connect, Files
+// (the device's Files view), and the owner's actions. Presence changes
+// arrive live over the WebSocket.
 
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
@@ -8,8 +9,10 @@ import { addDeviceDialog, removeDialog, renameDialog, shareDialog } from './dial
 import { consentDialog } from './consent.js';
 
 export class Devices {
-  constructor(onConnect) {
+  /** `onFiles(device)` opens its Files view (by default its route, #/files/ID). */
+  constructor(onConnect, onFiles = (d) => { location.hash = `#/files/${encodeURIComponent(d.id)}`; }) {
     this.onConnect = onConnect;
+    this.onFiles = onFiles;
     this.devices = [];
     this.list = h('ul', { className: 'devices', dataset: { testid: 'devices' } });
     this.error = h('p', { className: 'notice', hidden: true, attrs: { role: 'alert' } });
@@ -79,6 +82,14 @@ export class Devices {
       attrs: { 'aria-label': `Connect to ${d.name}` },
       on: { click: () => this.onConnect(d) },
     }, 'Connect');
+    const files = h('button', {
+      type: 'button',
+      className: 'secondary',
+      disabled: !d.online,
+      attrs: { 'aria-label': `Files of ${d.name}` },
+      dataset: { testid: 'device-files' },
+      on: { click: () => this.onFiles(d) },
+    }, 'Files');
     const owner = d.permission === 'owner';
     const act = (label, fn) => h('button', {
       type: 'button', className: 'secondary small', attrs: { 'aria-label': `${label} ${d.name}` }, on: { click: fn },
@@ -96,6 +107,6 @@ export class Devices {
         h('span', { className: 'meta' },
           h('span', { dataset: { testid: 'device-state' } }, state), seen, ' · ', d.os || 'unknown OS', ' · ',
           owner ? 'yours' : `${permissionLabel(d.permission)}, shared by ${d.owner}`)),
-      h('div', { className: 'actions' }, ...actions, connect));
+      h('div', { className: 'actions' }, ...actions, files, connect));
   }
 }
