@@ -37,9 +37,15 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/format.js", JS),
     asset!("js/live.js", JS),
     asset!("js/webauthn.js", JS),
+    asset!("js/session/clipboard.js", JS),
+    asset!("js/session/clipboard-sync.js", JS),
     asset!("js/session/connection.js", JS),
     asset!("js/session/controller.js", JS),
     asset!("js/session/decoder-worker.js", JS),
+    asset!("js/session/files.js", JS),
+    asset!("js/session/files-channel.js", JS),
+    asset!("js/session/hash-worker.js", JS),
+    asset!("js/session/hashing.js", JS),
     asset!("js/session/sound-worklet.js", JS),
     asset!("js/session/sound.js", JS),
     asset!("js/session/geometry.js", JS),
@@ -48,18 +54,28 @@ const ASSETS: &[(&str, &str, &str)] = &[
     asset!("js/session/sdp.js", JS),
     asset!("js/session/stats.js", JS),
     asset!("js/session/surface.js", JS),
+    asset!("js/session/transfer-list.js", JS),
     asset!("js/session/trust.js", JS),
     asset!("js/session/view.js", JS),
     asset!("js/views/devices.js", JS),
     asset!("js/views/dialogs.js", JS),
     asset!("js/views/consent.js", JS),
     asset!("js/views/factors.js", JS),
+    asset!("js/views/files.js", JS),
     asset!("js/views/feed.js", JS),
     asset!("js/views/secondstep.js", JS),
     asset!("js/views/settings.js", JS),
     asset!("js/views/signin.js", JS),
     asset!("js/views/tokens.js", JS),
     asset!("js/views/webhooks.js", JS),
+    // @noble/hashes' SHA-256, vendored unchanged by scripts/vendor-js,
+    // with its licence.
+    asset!("js/vendor/noble-hashes/_md.js", JS),
+    asset!("js/vendor/noble-hashes/_u64.js", JS),
+    asset!("js/vendor/noble-hashes/sha2.js", JS),
+    asset!("js/vendor/noble-hashes/utils.js", JS),
+    asset!("js/vendor/noble-hashes/LICENSE", TEXT),
+    asset!("js/vendor/noble-hashes/README.md", TEXT),
 ];
 
 /// The app's modules as one script (`bundle.rs`), from `js/app.js` down.
@@ -70,6 +86,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const SVG: &str = "image/svg+xml";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The Content-Security-Policy: no inline script, nothing from elsewhere.
 pub const CSP: &str =
