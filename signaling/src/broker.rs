@@ -49,14 +49,24 @@ pub fn route_error(e: RouteError, session_id: &str) -> ErrorMsg {
     }
 }
 
+/// What a viewer asks for besides the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// The screen to show first (the primary when absent).
+    pub screen: Option<String>,
+    /// Only the device's files: no screen, no video, no sound.
+    pub files_only: bool,
+}
+
 /// A viewer asks for a session on a device.
 pub fn request(
     st: &AppState,
     viewer_conn: u64,
     user: &User,
     device_id: &str,
-    screen: Option<String>,
+    wanted: Wanted,
 ) -> Result<ServerToViewer, ErrorMsg> {
+    let Wanted { screen, files_only } = wanted;
     if let Some(id) = &screen {
         if let Err(e) = meshdesk_protocol::signal::check_screen_id(id) {
             return Err(error(ErrorCode::Invalid, e.to_string(), None));
@@ -108,12 +118,14 @@ pub fn request(
         display_name: Some(user.username.clone()),
         screen,
         sound: device.sound,
+        files_only,
+        view_may_copy: device.view_may_copy,
     };
     if !st.hub.send_to_host(device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));
         return Err(error(ErrorCode::Offline, "the device is offline", None));
     }
-    tracing::info!(session = %sid, device = %device_id, user = %user.username, ?permission, "session requested");
+    tracing::info!(session = %sid, device = %device_id, user = %user.username, ?permission, files_only, "session requested");
     Ok(ServerToViewer::SessionCreated {
         session_id: sid,
         device_id: device_id.to_string(),

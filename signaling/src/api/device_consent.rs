@@ -78,6 +78,7 @@ mod tests {
             consent_shared: shared,
             screens: Vec::new(),
             sound: true,
+            view_may_copy: false,
         }
     }
 

@@ -40,6 +40,7 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
         public_key: STANDARD.encode(&d.public_key),
         screens: d.screens,
         sound: d.sound,
+        view_may_copy: d.view_may_copy,
     }
 }
 
@@ -87,8 +88,9 @@ pub async fn one(
     Ok(Json(to_api(&st, row, perm)))
 }
 
-/// Rename a device, set its consent policies and switch its sound (owner
-/// only; sound applies to sessions granted from then on); each field
+/// Rename a device, set its consent policies, switch its sound and
+/// whether `view` sessions may copy from its clipboard (owner only; both
+/// switches apply to sessions granted from then on); each field
 /// is optional, what is absent (or null) stays as it is, so an empty body
 /// changes nothing and answers the device as it is. (Named for what the route
 /// first did, which keeps its operationId.)
@@ -117,6 +119,10 @@ pub async fn rename(
     if let Some(on) = body.sound.filter(|&on| on != row.sound) {
         st.store.set_sound(&row.id, on)?;
         tracing::info!(device = %row.id, sound = on, "sound switched");
+    }
+    if let Some(on) = body.view_may_copy.filter(|&on| on != row.view_may_copy) {
+        st.store.set_view_may_copy(&row.id, on)?;
+        tracing::info!(device = %row.id, view_may_copy = on, "view copying switched");
     }
     let (row, perm) = visible(&st, &auth.user, &id)?;
     Ok(Json(to_api(&st, row, perm)))

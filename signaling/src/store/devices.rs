@@ -27,6 +27,8 @@ pub struct DeviceRow {
     pub screens: Vec<Screen>,
     /// Whether sessions hear the device's sound.
     pub sound: bool,
+    /// Whether `view` sessions may copy from the device's clipboard.
+    pub view_may_copy: bool,
 }
 
 impl DeviceRow {
@@ -49,10 +51,10 @@ pub struct NewDevice {
 }
 
 const DEVICE_COLUMNS: &str = "d.id, d.owner_id, u.username, d.name, d.os, d.public_key, \
-     d.created_at, d.last_seen, d.consent_owner, d.consent_shared, d.screens, d.sound";
+     d.created_at, d.last_seen, d.consent_owner, d.consent_shared, d.screens, d.sound, d.view_may_copy";
 /// How many columns [`DEVICE_COLUMNS`] names: a query's own columns come
 /// after them.
-const DEVICE_COLUMN_COUNT: usize = 12;
+const DEVICE_COLUMN_COUNT: usize = 13;
 
 /// A stored policy; the column's CHECK admits only the three names.
 fn policy(r: &Row<'_>, i: usize) -> rusqlite::Result<ConsentPolicy> {
@@ -76,6 +78,7 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRow> {
         // value reads as no screens.
         screens: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
         sound: r.get(11)?,
+        view_may_copy: r.get(12)?,
     })
 }
 
@@ -241,6 +244,16 @@ impl Store {
         let conn = self.lock()?;
         conn.execute(
             "UPDATE devices SET sound = ?1 WHERE id = ?2",
+            params![on, id],
+        )?;
+        Ok(())
+    }
+
+    /// Let `view` sessions copy from the device's clipboard, or not.
+    pub fn set_view_may_copy(&self, id: &str, on: bool) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE devices SET view_may_copy = ?1 WHERE id = ?2",
             params![on, id],
         )?;
         Ok(())

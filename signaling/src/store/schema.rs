@@ -181,6 +181,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE devices ADD COLUMN sound INTEGER NOT NULL DEFAULT 1 CHECK (sound IN (0, 1));
     "#,
+    // 10: the owner's switch that lets `view` sessions copy from the
+    // device's clipboard; off, as view sessions were before.
+    r#"
+    ALTER TABLE devices ADD COLUMN view_may_copy INTEGER NOT NULL DEFAULT 0
+        CHECK (view_may_copy IN (0, 1));
+    "#,
 ];
 
 /// The newest schema version this build knows (`user_version` after

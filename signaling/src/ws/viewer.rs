@@ -281,8 +281,10 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
             device_id,
             request_id,
             screen,
+            files_only,
         } => {
-            return Some(match broker::request(st, conn, user, &device_id, screen) {
+            let wanted = broker::Wanted { screen, files_only };
+            return Some(match broker::request(st, conn, user, &device_id, wanted) {
                 Ok(ServerToViewer::SessionCreated {
                     session_id,
                     device_id,

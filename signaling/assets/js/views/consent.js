@@ -1,7 +1,8 @@
 // The owner's consent settings of a device: what the person at the remote
 // PC must do before (prompt) or sees during (notify) a session, for the
-// owner's own sessions and for people the device is shared with; and
-// whether sessions hear the PC's sound.
+// owner's own sessions and for people the device is shared with;
+// whether sessions hear the PC's sound; and whether view sessions may
+// copy from the PC's clipboard.
 
 import { api } from '../api.js';
 import { dialog, h, notice } from '../dom.js';
@@ -26,6 +27,9 @@ export function consentDialog(device, done) {
   const shared = policySelect('consent-shared', device.consent_shared || 'unattended');
   // The owner's switch for the PC's sound in sessions (on unless turned off).
   const sound = h('input', { type: 'checkbox', id: 'device-sound', checked: device.sound !== false });
+  // The owner's switch that lets view sessions copy from the PC's
+  // clipboard (off unless turned on).
+  const viewMayCopy = h('input', { type: 'checkbox', id: 'device-view-may-copy', checked: device.view_may_copy === true });
   const msg = notice();
   const row = (label, id, select) =>
     h('div', { className: 'field' }, h('label', { htmlFor: id }, label), select);
@@ -34,13 +38,19 @@ export function consentDialog(device, done) {
     row('Your own sessions', 'consent-owner', owner),
     row('Sessions of people you share with', 'consent-shared', shared),
     h('div', { className: 'field check' }, sound, h('label', { htmlFor: 'device-sound' }, 'Sessions hear this PC\'s sound')),
+    h('div', { className: 'field check' }, viewMayCopy, h('label', { htmlFor: 'device-view-may-copy' }, 'View sessions may copy')),
     msg,
     h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'primary' }, 'Save')));
   const d = dialog(`Consent on ${device.name}`, form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await api.updateDevice(device.id, { consent_owner: owner.value, consent_shared: shared.value, sound: sound.checked });
+      await api.updateDevice(device.id, {
+        consent_owner: owner.value,
+        consent_shared: shared.value,
+        sound: sound.checked,
+        view_may_copy: viewMayCopy.checked,
+      });
       d.close();
       done();
     } catch (err) {
