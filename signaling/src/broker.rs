@@ -290,12 +290,14 @@ pub fn finish(
             .send_to_viewer(s.viewer_conn, ServerToViewer::SessionEnd(msg));
     }
     tracing::info!(session = %s.id, ?reason, "session ended");
+    let now = now_ms();
+    st.hub.with_sessions(|t| t.note_ended(s, now));
     let Some(started) = s.accepted_at else { return };
     feed::record(
         st,
         EventKind::SessionEnded,
         NewEvent {
-            duration_ms: Some((now_ms() - started).max(0)),
+            duration_ms: Some((now - started).max(0)),
             detail: Some(reason_text(reason).to_string()),
             ..session_event(s)
         },

@@ -5,10 +5,11 @@
 //! order, which the resumable stream ([`live`]) depends on.
 //!
 //! Submodules: [`filter`] (what a reader asks for), [`cursor`] (the
-//! resume bookkeeping), [`live`] (the stream's driver) and [`retention`]
-//! (pruning old events).
+//! resume bookkeeping), [`live`] (the stream's driver), [`retention`]
+//! (pruning old events) and [`files`] (what a host's file reports say).
 
 pub mod cursor;
+pub mod files;
 pub mod filter;
 pub mod live;
 pub mod retention;

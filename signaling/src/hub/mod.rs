@@ -8,6 +8,7 @@
 //! viewer filters by audience.
 
 pub mod detached;
+pub mod ended;
 pub mod sessions;
 
 use std::collections::HashMap;

@@ -13,6 +13,7 @@ use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::ServerToViewer;
 
 use super::detached::{Detached, Hold};
+use super::ended::Ended;
 use crate::auth::secret::Secret;
 
 /// Most sessions one viewer connection may hold at once.
@@ -86,6 +87,9 @@ pub struct Sessions {
     /// Those whose viewer connection was lost, with what the host sent
     /// them meanwhile.
     detached: Detached,
+    /// Accepted sessions that ended within the last minute, for the host's
+    /// late reports about them ([`Sessions::reported_by`]).
+    ended: Ended,
 }
 
 impl Sessions {
@@ -111,6 +115,26 @@ impl Sessions {
         match self.by_id.get(session_id) {
             Some(s) if s.device_id == device_id => Ok(s),
             _ => Err(RouteError::NotFound),
+        }
+    }
+
+    /// The accepted session `session_id` of device `device_id`, live or
+    /// ended within [`super::ended::ENDED_KEPT_MS`] before `now`: the
+    /// sessions a host may report about (a transfer can finish just after
+    /// its session closed).
+    pub fn reported_by(&self, session_id: &str, device_id: &str, now: i64) -> Option<&Session> {
+        match self.for_host(session_id, device_id) {
+            Ok(s) if s.accepted_at.is_some() => Some(s),
+            Ok(_) => None,
+            Err(_) => self.ended.get(session_id, device_id, now),
+        }
+    }
+
+    /// Remember a session that ended at `now` (one removed from the table),
+    /// if it had started.
+    pub fn note_ended(&mut self, s: &Session, now: i64) {
+        if s.accepted_at.is_some() {
+            self.ended.note(s, now);
         }
     }
 
@@ -452,6 +476,25 @@ mod tests {
         assert!(t.remove("s1").is_some());
         assert_eq!(t.next_expiry(), None);
         assert!(t.expire(2_000).is_empty());
+    }
+
+    #[test]
+    fn a_host_reports_only_about_its_own_started_sessions_live_or_just_ended() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.insert(session("pending", "d1", 7)).expect("insert");
+        assert!(t.reported_by("s1", "d1", 10).is_some());
+        assert!(t.reported_by("s1", "d2", 10).is_none(), "another device");
+        assert!(t.reported_by("pending", "d1", 10).is_none(), "not started");
+        let gone = t.remove("s1").expect("removed");
+        assert!(t.reported_by("s1", "d1", 10).is_none(), "not noted yet");
+        t.note_ended(&gone, 10);
+        assert!(t.reported_by("s1", "d1", 10 + 60_000).is_some());
+        assert!(t.reported_by("s1", "d2", 20).is_none());
+        assert!(t.reported_by("s1", "d1", 11 + 60_000).is_none());
+        let never = t.remove("pending").expect("removed");
+        t.note_ended(&never, 20);
+        assert!(t.reported_by("pending", "d1", 20).is_none());
     }
 
     #[test]

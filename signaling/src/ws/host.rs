@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::Instrument;
 
+use super::host_reports::Reports;
 use super::ratelimit::TokenBucket;
 use super::{accept, admit, classify, close_for_shutdown, configure, decode_error, send};
 use super::{Admit, Incoming};
@@ -266,6 +267,7 @@ async fn serve(
         st.config.ws_rate_burst,
         std::time::Instant::now(),
     );
+    let mut reports = Reports::new(std::time::Instant::now());
     loop {
         tokio::select! {
             biased;
@@ -288,7 +290,7 @@ async fn serve(
                         st.metrics.ws_refused(e.code);
                         Some(ServerToHost::Error(e))
                     }
-                    Admit::Message(msg) => handle(st, device_id, msg),
+                    Admit::Message(msg) => handle(st, device_id, &mut reports, msg),
                 };
                 if let Some(reply) = reply {
                     send(socket, &reply).await?;
@@ -300,7 +302,12 @@ async fn serve(
 }
 
 /// One message from an authenticated host; returns the direct reply.
-fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToHost> {
+fn handle(
+    st: &AppState,
+    device_id: &str,
+    reports: &mut Reports,
+    msg: HostToServer,
+) -> Option<ServerToHost> {
     let result = match msg {
         HostToServer::Ping => return Some(ServerToHost::Pong),
         HostToServer::Auth { .. } => Err(error(ErrorCode::Invalid, "already authenticated", None)),
@@ -327,6 +334,12 @@ fn handle(st: &AppState, device_id: &str, msg: HostToServer) -> Option<ServerToH
         HostToServer::Ice(m) => broker::from_host(st, device_id, Relay::Ice(m)),
         HostToServer::SessionEnd(m) => {
             broker::end_by(st, &m.session_id, Some(device_id), None, m.reason, None)
+        }
+        HostToServer::FileTransfer(m) => {
+            reports.transfer(st, device_id, &m, std::time::Instant::now())
+        }
+        HostToServer::SharedFileChanged { path, change } => {
+            reports.shared_changed(st, device_id, &path, change, std::time::Instant::now())
         }
     };
     match result {

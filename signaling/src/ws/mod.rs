@@ -6,6 +6,7 @@
 //! stays up.
 
 pub mod host;
+pub mod host_reports;
 pub mod ratelimit;
 pub mod viewer;
 

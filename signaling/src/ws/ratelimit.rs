@@ -1,6 +1,7 @@
-//! A token bucket per connection; the clock is an input.
+//! A token bucket per connection, and a throttle for the log lines about
+//! what it drops; the clock is an input.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Allows `rate` messages per second on average with bursts of `burst`.
 #[derive(Debug, Clone)]
@@ -35,10 +36,46 @@ impl TokenBucket {
     }
 }
 
+/// At most one log line per interval about something that may repeat
+/// fast (a host flooding the feed): the rest are counted, and the next
+/// line says how many were left out.
+#[derive(Debug, Clone)]
+pub struct LogEvery {
+    every: Duration,
+    /// When the last line was written.
+    last: Option<Instant>,
+    /// Occurrences since then that were not logged.
+    quiet: u64,
+}
+
+impl LogEvery {
+    pub fn new(every: Duration) -> LogEvery {
+        LogEvery {
+            every,
+            last: None,
+            quiet: 0,
+        }
+    }
+
+    /// One more occurrence at `now`: `Some(n)` when it is to be logged, `n`
+    /// being how many were left out since the last line; `None` when not.
+    pub fn tick(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < self.every => {
+                self.quiet += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.quiet))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn burst_then_steady_rate() {
@@ -49,5 +86,16 @@ mod tests {
         assert!(b.allow(t0 + Duration::from_millis(100)));
         assert!(!b.allow(t0 + Duration::from_millis(100)));
         assert!((0..5).all(|_| b.allow(t0 + Duration::from_secs(10))));
+    }
+
+    #[test]
+    fn a_repeating_log_line_is_written_once_per_interval_with_a_count() {
+        let t0 = Instant::now();
+        let mut log = LogEvery::new(Duration::from_secs(10));
+        assert_eq!(log.tick(t0), Some(0));
+        assert_eq!(log.tick(t0 + Duration::from_secs(1)), None);
+        assert_eq!(log.tick(t0 + Duration::from_secs(9)), None);
+        assert_eq!(log.tick(t0 + Duration::from_secs(10)), Some(2));
+        assert_eq!(log.tick(t0 + Duration::from_secs(30)), Some(0));
     }
 }
