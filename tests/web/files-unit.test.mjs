@@ -221,6 +221,30 @@ test('a fetched file is stored, acknowledged about every 512 KiB, checked, then 
   assert.deepEqual([d.rows.at(-1).state, d.rows.at(-1).text], ['done', 'Downloaded']);
 });
 
+test('a fetch the host finished before the page\'s acks reached it is still saved', () => {
+  const size = 2 * ACK_EVERY + 5;
+  const content = bytes(size);
+  const core = new FilesCore();
+  const d = driver(core, null);
+  // Hashing takes a while: the digest comes later than the host's answers.
+  const digests = [];
+  const apply = d.apply;
+  d.apply = (actions) => apply(actions.filter((a) => a.type !== 'digest' || !digests.push(a)));
+  d.event({ type: 'open' });
+  d.event({ type: 'get', path: 'D/f' });
+  d.event(reply({ type: 'get_ready', id: 1, name: 'f', size, offset: 0 }));
+  for (let at = 0; at < size; at += CHUNK_BYTES) {
+    d.event({ type: 'binary', data: hostChunk(1, at, content.subarray(at, at + CHUNK_BYTES)) });
+  }
+  d.event(reply({ type: 'get_done', id: 1, sha256: sha(content) }));
+  // The host had forgotten the transfer when the acks arrived.
+  d.event(reply({ type: 'error', id: 1, message: 'no transfer 1' }));
+  d.event(reply({ type: 'error', id: 1, message: 'no transfer 1' }));
+  apply(digests);
+  assert.deepEqual(d.saved, [{ type: 'save', id: 1, name: 'f' }]);
+  assert.equal(d.rows.at(-1).state, 'done');
+});
+
 test('a fetched file whose hash does not match is not saved', () => {
   const core = new FilesCore();
   const d = driver(core, null);
@@ -284,6 +308,11 @@ test('a files-only session asks for no picture and gets its channels only once t
   assert.deepEqual(verified.map((a) => a.type), ['verified', 'files_ready']);
   assert.deepEqual(c.handle(FIRST_FRAME_TIMEOUT_MS + 1, { type: 'tick' }), [], 'no picture needed');
   assert.deepEqual(c.handle(11, { type: 'channel_open', label: 'clipboard' }), [{ type: 'clipboard_ready' }]);
+  // A host that opens an input channel anyway gets no input, no heartbeat.
+  c.permission = 'control';
+  assert.deepEqual(c.handle(12, { type: 'channel_open', label: 'input' }), []);
+  assert.deepEqual(c.handle(12, { type: 'local_input', msg: { type: 'heartbeat' } }), []);
+  assert.equal(c.deadline(), null);
 });
 
 test('a screen session without its files channel fails on no picture, as before', () => {

@@ -376,7 +376,7 @@ export class SessionController {
 
   /** Whether input may go out: the channel is open and the host proved itself. */
   mayInput() {
-    return this.verified && this.open.has('input') && this.permission !== 'view';
+    return this.verified && this.open.has('input') && this.permission !== 'view' && !this.filesOnly;
   }
 
   /** Input goes out from now on, with a heartbeat every HEARTBEAT_MS. */
@@ -430,7 +430,7 @@ export class SessionController {
     if (label === 'files' || label === 'clipboard') return this.handOver();
     // Input is captured from now on; it goes out once the host proved it
     // holds the device's key.
-    if (label === 'input' && this.permission !== 'view') return [{ type: 'attach_input' }, ...this.inputOpen(now)];
+    if (label === 'input' && this.permission !== 'view' && !this.filesOnly) return [{ type: 'attach_input' }, ...this.inputOpen(now)];
     // Frames decoded in the page never reach the browser's decoder, which
     // would ask for keyframes all the time: the page asks itself.
     if (label === 'control' && this.render === 'webcodecs') {

@@ -200,6 +200,9 @@ export class FilesCore {
     const t = this.transfers.get(m?.id);
     // A reply for a transfer that ended here (cancelled, failed): late.
     if (!t) return [];
+    // After get_done, an error for it answers an ack the host no longer
+    // needed (it had sent everything): the file is being checked.
+    if (m.type === 'error' && t.kind === 'get' && t.state === 'checking') return [];
     switch (m.type) {
       case 'error': return this.fail(t, String(m.message ?? 'The remote PC refused the transfer.'), buffered);
       case 'put_ready': return this.putReady(t, m.offset, buffered);
