@@ -5,7 +5,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -240,14 +240,16 @@ export function startHost(x, config, env = {}) {
  * (`width` x `height`; `resizable` as for startXvfb), a probe window on it
  * when `probe` is given (probeWindow's options; the whole screen unless they
  * say otherwise), the device enrolled as `name` and its host running (with
- * `env` added to its environment).
+ * `env` added to its environment, and `hostConfig`, TOML such as
+ * `[files]\nreceive_dir = "/tmp/x"`, added to its host.toml).
  */
 export async function startDevice(server, token, {
-  name = 'office-pc', width = 1280, height = 720, resizable = false, probe, env,
+  name = 'office-pc', width = 1280, height = 720, resizable = false, probe, env, hostConfig,
 } = {}) {
   const x = await startXvfb(width, height, { resizable });
   const window = probe ? await probeWindow(x, { width, height, left: 0, top: 0, ...probe }) : null;
   const { config, deviceId } = await enrollWithToken(server, token, name);
+  if (hostConfig) appendFileSync(config, `\n${hostConfig}\n`);
   const host = startHost(x, config, env);
   return { x, probe: window, config, deviceId, host };
 }
@@ -328,6 +330,33 @@ export function recordSockets(context) {
       send(data) {
         this.sent.push(JSON.parse(data));
         return super.send(data);
+      }
+    };
+  });
+}
+
+/**
+ * In every page of `context` from now on, keep the data channels the
+ * host opens, by label (`window.__channels`), and the text messages each
+ * receives (`window.__received[label]`), so a test can speak on one as a
+ * modified page would.
+ */
+export function recordChannels(context) {
+  return context.addInitScript(() => {
+    window.__channels = {};
+    window.__received = {};
+    const Pc = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends Pc {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('datachannel', (e) => {
+          const dc = e.channel;
+          window.__channels[dc.label] = dc;
+          window.__received[dc.label] = [];
+          dc.addEventListener('message', (m) => {
+            if (typeof m.data === 'string') window.__received[dc.label].push(JSON.parse(m.data));
+          });
+        });
       }
     };
   });
