@@ -197,6 +197,7 @@ async fn sessions_get_their_own_turn_credentials() {
             device_id: dev.id.clone(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let created = viewer

@@ -273,6 +273,14 @@ pub enum EventKind {
     ConsentEnded,
     /// The owner changed a device's consent policies.
     ConsentChanged,
+    /// A viewer sent a file to the device (complete and checked).
+    FileSent,
+    /// A viewer fetched a file from the device.
+    FileReceived,
+    /// A transfer failed or was cancelled.
+    FileFailed,
+    /// Something changed in one of the device's shared folders.
+    SharedFileChanged,
 }
 
 impl EventKind {
@@ -296,6 +304,10 @@ impl EventKind {
             EventKind::ConsentDenied => "consent_denied",
             EventKind::ConsentEnded => "consent_ended",
             EventKind::ConsentChanged => "consent_changed",
+            EventKind::FileSent => "file_sent",
+            EventKind::FileReceived => "file_received",
+            EventKind::FileFailed => "file_failed",
+            EventKind::SharedFileChanged => "shared_file_changed",
         }
     }
 
@@ -306,7 +318,7 @@ impl EventKind {
 }
 
 /// Every event kind, for parsing and documentation.
-pub const ALL_EVENT_KINDS: [EventKind; 17] = [
+pub const ALL_EVENT_KINDS: [EventKind; 21] = [
     EventKind::AccountCreated,
     EventKind::LoginFailed,
     EventKind::DeviceEnrolled,
@@ -324,6 +336,10 @@ pub const ALL_EVENT_KINDS: [EventKind; 17] = [
     EventKind::ConsentDenied,
     EventKind::ConsentEnded,
     EventKind::ConsentChanged,
+    EventKind::FileSent,
+    EventKind::FileReceived,
+    EventKind::FileFailed,
+    EventKind::SharedFileChanged,
 ];
 
 /// One entry of the activity feed. Fields that do not apply are null.
