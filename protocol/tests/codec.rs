@@ -64,6 +64,8 @@ fn host_messages_round_trip() {
         display_name: Some("Alice".into()),
         screen: Some("B".into()),
         sound: false,
+        files_only: true,
+        view_may_copy: true,
     });
     // A grant from an older server, without `sound`, has it on.
     let old = r#"{"type":"session_grant","session_id":"s","user":"a","permission":"view","ice_servers":[]}"#;
@@ -85,6 +87,7 @@ fn viewer_messages_round_trip() {
         device_id: "d".into(),
         request_id: Some("r1".into()),
         screen: None,
+        files_only: false,
     });
     roundtrip(ServerToViewer::Presence {
         device_id: "d".into(),

@@ -117,6 +117,25 @@ impl Host {
         host
     }
 
+    /// Add `toml` (tables such as `[files]`) to the identity file before
+    /// [`Self::run`].
+    pub fn configure(&self, toml: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.config)
+            .expect("host.toml");
+        writeln!(file, "\n{toml}").expect("write host.toml");
+    }
+
+    /// Kill it at once (`kill -9`).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// The log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

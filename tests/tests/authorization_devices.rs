@@ -162,6 +162,7 @@ async fn a_removed_device_is_cut_off_and_can_never_return() {
             device_id: dev.id.clone(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let sid = match viewer.recv().await {

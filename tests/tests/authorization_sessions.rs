@@ -117,6 +117,7 @@ async fn request(v: &mut ViewerConn, device_id: &str, request_id: &str) -> Serve
         device_id: device_id.into(),
         request_id: Some(request_id.into()),
         screen: None,
+        files_only: false,
     })
     .await;
     v.recv().await

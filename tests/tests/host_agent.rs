@@ -32,6 +32,7 @@ async fn connect(viewer: &mut ViewerConn, device_id: &str) -> Session {
             device_id: device_id.into(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let created = viewer

@@ -44,6 +44,7 @@ async fn open_session(
             device_id: device_id.into(),
             request_id: Some("r1".into()),
             screen: None,
+            files_only: false,
         })
         .await;
     let created = viewer
@@ -270,6 +271,7 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
             device_id: s.dev.id.clone(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     viewer
@@ -308,6 +310,7 @@ async fn host_rejects_and_viewer_disconnect_ends_pending_sessions() {
             device_id: s.dev.id.clone(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let ServerToHost::SessionGrant { session_id, .. } = host
@@ -335,6 +338,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
             device_id: s.dev.id.clone(),
             request_id: Some("a".into()),
             screen: None,
+            files_only: false,
         })
         .await;
     let m = viewer
@@ -349,6 +353,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
             device_id: "dev_nope".into(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let m = viewer
@@ -365,6 +370,7 @@ async fn offline_and_unknown_devices_are_clear_errors() {
         device_id: s.dev.id.clone(),
         request_id: None,
         screen: None,
+        files_only: false,
     })
     .await;
     let m = bob

@@ -58,6 +58,7 @@ async fn open_session_with_secret(
             device_id: device_id.into(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let ServerToViewer::SessionCreated {
@@ -407,6 +408,7 @@ async fn an_unresumed_session_ends_once_when_the_grace_period_is_over() {
             device_id: s.dev.id.clone(),
             request_id: None,
             screen: None,
+            files_only: false,
         })
         .await;
     let ServerToHost::SessionGrant {
@@ -476,6 +478,7 @@ async fn session_created_says_how_long_the_server_keeps_a_lost_session() {
                 device_id: s.dev.id.clone(),
                 request_id: Some("r1".into()),
                 screen: None,
+                files_only: false,
             })
             .await;
         let created = viewer

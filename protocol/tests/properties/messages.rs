@@ -179,6 +179,29 @@ pub fn host_to_server() -> BoxedStrategy<HostToServer> {
         ice().prop_map(M::Ice),
         session_end().prop_map(M::SessionEnd),
         consent_msg().prop_map(M::Consent),
+        (text(), text(), any::<u64>(), any::<bool>(), of(text())).prop_map(
+            |(session_id, name, size, upload, error)| {
+                M::FileTransfer(meshdesk_protocol::signal::FileTransferMsg {
+                    session_id,
+                    outcome: match size % 3 {
+                        0 => meshdesk_protocol::signal::TransferOutcome::Sent,
+                        1 => meshdesk_protocol::signal::TransferOutcome::Received,
+                        _ => meshdesk_protocol::signal::TransferOutcome::Failed,
+                    },
+                    name,
+                    size,
+                    upload,
+                    error,
+                })
+            }
+        ),
+        (text(), any::<bool>()).prop_map(|(path, new)| M::SharedFileChanged {
+            path,
+            change: match new {
+                true => meshdesk_protocol::signal::FileChange::Created,
+                false => meshdesk_protocol::signal::FileChange::Deleted,
+            },
+        }),
     ]
     .boxed()
 }
@@ -196,9 +219,11 @@ pub fn host_to_server_variant(m: &HostToServer) -> usize {
         M::Ice(_) => 7,
         M::SessionEnd(_) => 8,
         M::Consent(_) => 9,
+        M::FileTransfer(_) => 10,
+        M::SharedFileChanged { .. } => 11,
     }
 }
-pub const HOST_TO_SERVER_VARIANTS: usize = 10;
+pub const HOST_TO_SERVER_VARIANTS: usize = 12;
 
 /// Every [`ServerToHost`]; see [`server_to_host_variant`].
 pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
@@ -219,6 +244,8 @@ pub fn server_to_host() -> BoxedStrategy<ServerToHost> {
             display_name: None,
             screen: None,
             sound: permission == meshdesk_protocol::rest::Permission::Owner,
+            files_only: permission == meshdesk_protocol::rest::Permission::View,
+            view_may_copy: permission == meshdesk_protocol::rest::Permission::Control,
         },
     );
     prop_oneof![
@@ -265,6 +292,7 @@ pub fn viewer_to_server() -> BoxedStrategy<ViewerToServer> {
                 device_id,
                 request_id,
                 screen,
+                files_only: false,
             }
         }),
         sdp().prop_map(M::Offer),

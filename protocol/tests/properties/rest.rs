@@ -115,6 +115,7 @@ fn devices() -> impl Strategy<Value = Vec<Device>> {
                     public_key,
                     screens: Vec::new(),
                     sound: online,
+                    view_may_copy: !online,
                 }
             },
         );

@@ -207,6 +207,8 @@ direction_properties!(
         "ice",
         "session_end",
         "consent",
+        "file_transfer",
+        "shared_file_changed",
     ]
 );
 
