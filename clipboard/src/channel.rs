@@ -24,25 +24,50 @@ struct Arriving {
 /// Serve the channel until it closes. `offer_current`: offer what the
 /// clipboard holds once the channel opens (the host does, so a viewer can
 /// paste what was copied before it connected; the viewer does not, or
-/// the two would swap).
+/// the two would swap). `trusted` resolves `true` once the other side is
+/// known to be who it should be (the viewer: the host's DTLS binding
+/// verified): until then the channel is read, but nothing is offered and
+/// what arrives waits (the latest only) instead of reaching the clipboard.
 pub async fn serve(
     end: PipeEnd,
     mut sync: ClipSync,
     clipboard: Arc<X11Clipboard>,
     offer_current: bool,
+    trusted: impl std::future::Future<Output = bool>,
 ) {
     let PipeEnd { pipe, mut events } = end;
     let mut changes = clipboard.subscribe();
     let mut open = false;
     let mut arriving: Option<Arriving> = None;
     let mut refused = 0u64;
+    let mut gate = Gate {
+        trusted: false,
+        held: None,
+    };
+    tokio::pin!(trusted);
     loop {
         tokio::select! {
+            ok = &mut trusted, if !gate.trusted => {
+                if !ok {
+                    return;
+                }
+                gate.trusted = true;
+                if let Some(content) = gate.held.take() {
+                    clipboard.set(content);
+                }
+                if open && offer_current {
+                    if let Some(content) = clipboard.current() {
+                        offer(&pipe, &mut sync, &content).await;
+                    }
+                }
+            }
             event = events.recv() => match event {
                 Some(PipeEvent::Open) => {
                     open = true;
-                    if let Some(content) = clipboard.current().filter(|_| offer_current) {
-                        offer(&pipe, &mut sync, &content).await;
+                    if offer_current && gate.trusted {
+                        if let Some(content) = clipboard.current() {
+                            offer(&pipe, &mut sync, &content).await;
+                        }
                     }
                 }
                 Some(PipeEvent::Text(text)) => match decode_clip(&text) {
@@ -60,7 +85,7 @@ pub async fn serve(
                         let size = usize::try_from(size).unwrap_or(usize::MAX);
                         let data = Vec::with_capacity(if keep { size } else { 0 });
                         arriving = Some(Arriving { kind: mime, size, data, keep });
-                        finish(&mut arriving, &mut sync, &clipboard);
+                        finish(&mut arriving, &mut sync, &clipboard, &mut gate);
                     }
                     Ok(ClipMsg::Notice { message }) => {
                         tracing::info!(%message, "the other side does not share its clipboard");
@@ -74,7 +99,7 @@ pub async fn serve(
                         } else {
                             a.size = a.size.saturating_sub(data.len());
                         }
-                        finish(&mut arriving, &mut sync, &clipboard);
+                        finish(&mut arriving, &mut sync, &clipboard, &mut gate);
                     }
                     Some(_) => {
                         arriving = None;
@@ -84,7 +109,7 @@ pub async fn serve(
                 },
                 Some(PipeEvent::Closed) | None => return,
             },
-            change = changes.recv(), if open => match change {
+            change = changes.recv(), if open && gate.trusted => match change {
                 Ok(content) => offer(&pipe, &mut sync, &content).await,
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => {
@@ -96,8 +121,20 @@ pub async fn serve(
     }
 }
 
-/// The arriving content is complete: into the clipboard, if new.
-fn finish(arriving: &mut Option<Arriving>, sync: &mut ClipSync, clipboard: &X11Clipboard) {
+/// Whether the other side is trusted yet, and what it sent meanwhile.
+struct Gate {
+    trusted: bool,
+    held: Option<Content>,
+}
+
+/// The arriving content is complete: into the clipboard, if new (held
+/// until the other side is trusted).
+fn finish(
+    arriving: &mut Option<Arriving>,
+    sync: &mut ClipSync,
+    clipboard: &X11Clipboard,
+    gate: &mut Gate,
+) {
     let done = arriving.as_ref().is_some_and(|a| {
         if a.keep {
             a.data.len() == a.size
@@ -124,7 +161,10 @@ fn finish(arriving: &mut Option<Arriving>, sync: &mut ClipSync, clipboard: &X11C
     }
     if sync.received(&content) {
         tracing::debug!(?content, "clipboard from the other side");
-        clipboard.set(content);
+        match gate.trusted {
+            true => clipboard.set(content),
+            false => gate.held = Some(content),
+        }
     }
 }
 

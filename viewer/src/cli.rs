@@ -50,6 +50,38 @@ pub enum Command {
     /// login file at first use); once it did, "Verified: safety code ..."
     /// is printed on stderr. A key that changed stops the connection.
     Connect(ConnectArgs),
+    /// Send files into a device's receive folder (on the remote PC,
+    /// `[files] receive_dir`, by default ~/Downloads/Meshdesk). A file
+    /// sent again after a transfer was cut off resumes where it stopped.
+    Send {
+        /// Device name or id, as `list` shows.
+        device: String,
+        /// The files to send.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Fetch a file from a device's shared folders.
+    Get {
+        /// Device name or id, as `list` shows.
+        device: String,
+        /// The file, as `files` names it (e.g. Documents/report.pdf).
+        path: String,
+        /// A file name, or an existing folder to put it in [default: the
+        /// current folder]. An existing file is never overwritten.
+        dest: Option<PathBuf>,
+    },
+    /// List a device's shared folders, or a folder in one.
+    Files {
+        /// Device name or id, as `list` shows.
+        device: String,
+        /// A folder as the listing names it (e.g. Documents/reports)
+        /// [default: the shared folders].
+        #[arg(default_value = "")]
+        path: String,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Trust the key the server now gives for a device (after it changed).
     ///
     /// Pins the device's current key (by name or id) in `known_devices` and

@@ -73,8 +73,15 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
     ))?;
     let mut on_verified = expected.on_verified();
     let name = device.name.clone();
+    let (verified_tx, verified) = tokio::sync::oneshot::channel();
+    let mut verified_tx = Some(verified_tx);
     let on_notice = move |n: &Notice| {
         on_verified(n);
+        if matches!(n, Notice::Verified { .. }) {
+            if let Some(tx) = verified_tx.take() {
+                let _ = tx.send(());
+            }
+        }
         if let Notice::Sound {
             available: false,
             reason,
@@ -85,6 +92,12 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         }
     };
     let mut session = session;
+    let pipes = std::mem::replace(&mut session.streams.pipes, mpsc::unbounded_channel().1);
+    let _clipboard = {
+        let _runtime = rt.enter();
+        let control = session.permission.may_control();
+        meshdesk_tasks::AbortOnDrop::spawn(crate::clipboard::share(pipes, verified, control))
+    };
     let sound_stats = Arc::new(SoundStats::default());
     let audio = std::mem::replace(&mut session.streams.audio, mpsc::channel(1).1);
     let _player = match args.no_sound {

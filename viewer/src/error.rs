@@ -102,6 +102,12 @@ pub enum ViewerError {
     /// A command-line value is out of range.
     #[error("{0}")]
     BadArgument(String),
+    /// A file transfer or listing failed (the remote PC's reason, or ours).
+    #[error("{0}")]
+    Transfer(String),
+    /// A local file could not be read or written.
+    #[error("{}: {reason}", path.display())]
+    LocalFile { path: PathBuf, reason: String },
 }
 
 /// A human phrase for a session end reason.

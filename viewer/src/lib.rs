@@ -18,8 +18,10 @@
 
 pub mod account;
 pub mod cli;
+pub mod clipboard;
 pub mod connect;
 pub mod error;
+pub mod files;
 pub mod measure;
 pub mod session;
 pub mod sound;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use meshdesk_viewer::account::{self, login_file};
 use meshdesk_viewer::cli::{Cli, Command};
-use meshdesk_viewer::{connect, trust, ViewerError};
+use meshdesk_viewer::{connect, files, trust, ViewerError};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -43,5 +43,19 @@ fn run(cli: Cli) -> Result<(), ViewerError> {
         Command::List { json } => runtime.block_on(account::list(&path, json)),
         Command::Connect(args) => connect::connect(&runtime, &path, &args),
         Command::Trust { device } => runtime.block_on(trust::trust(&path, &device)),
+        Command::Send {
+            device,
+            files: list,
+        } => files::send(&runtime, &path, &device, &list),
+        Command::Get {
+            device,
+            path: remote,
+            dest,
+        } => files::get(&runtime, &path, &device, &remote, dest.as_deref()),
+        Command::Files {
+            device,
+            path: remote,
+            json,
+        } => files::list(&runtime, &path, &device, &remote, json),
     }
 }

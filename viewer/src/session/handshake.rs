@@ -80,8 +80,29 @@ pub async fn establish(
     relay_only: bool,
     screen: Option<&str>,
 ) -> Result<Established, ViewerError> {
+    establish_kind(login, device, key, relay_only, screen, false).await
+}
+
+/// [`establish`] a files-only session: no screen, no video, no sound.
+pub async fn establish_files(
+    login: &Login,
+    device: &Device,
+    key: &[u8; 32],
+) -> Result<Established, ViewerError> {
+    establish_kind(login, device, key, false, None, true).await
+}
+
+async fn establish_kind(
+    login: &Login,
+    device: &Device,
+    key: &[u8; 32],
+    relay_only: bool,
+    screen: Option<&str>,
+    files_only: bool,
+) -> Result<Established, ViewerError> {
     let mut deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
-    let result = establish_inner(login, device, key, relay_only, screen, &mut deadline).await;
+    let kind = (screen, files_only);
+    let result = establish_inner(login, device, key, relay_only, kind, &mut deadline).await;
     result.map_err(|e| match e {
         None => ViewerError::ConnectionFailed(format!(
             "no answer from the remote PC within {} s",
@@ -109,7 +130,7 @@ async fn establish_inner(
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
-    screen: Option<&str>,
+    (screen, files_only): (Option<&str>, bool),
     deadline: &mut tokio::time::Instant,
 ) -> Result<Established, Option<ViewerError>> {
     let target = SignalTarget::new(login).map_err(Some)?;
@@ -125,6 +146,7 @@ async fn establish_inner(
                 device_id: device.id.clone(),
                 request_id: Some(REQUEST_ID.into()),
                 screen: screen.map(str::to_owned),
+                files_only,
             })
             .await
             .map_err(websocket_error)?;

@@ -26,7 +26,7 @@ use meshdesk_peer::{CandidatePairType, PeerStats};
 use meshdesk_protocol::input::InputMsg;
 
 pub use driver::{drive, Outcome};
-pub use handshake::{establish, Established, SignalTarget};
+pub use handshake::{establish, establish_files, Established, SignalTarget};
 
 /// What the window or the headless loop asks of the session.
 #[derive(Debug, Clone, PartialEq)]

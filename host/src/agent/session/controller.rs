@@ -355,6 +355,7 @@ impl Controller {
 
     fn on_control(&mut self, text: &str) -> Vec<Action> {
         match ControlMsg::decode(text) {
+            Ok(ControlMsg::RequestKeyframe) if self.files_only => Vec::new(),
             Ok(ControlMsg::RequestKeyframe) => vec![Action::RequestKeyframe],
             Ok(ControlMsg::RtcpKeyframeRequests { enabled }) => {
                 tracing::debug!(enabled, "RTCP keyframe requests");

@@ -201,7 +201,7 @@ async fn serve(
             let sync = ClipSync::new(rights, clipboard_max);
             Some(meshdesk_tasks::AbortOnDrop::spawn(
                 tracing::Instrument::instrument(
-                    meshdesk_clipboard::serve(end, sync, board, true),
+                    meshdesk_clipboard::serve(end, sync, board, true, std::future::ready(true)),
                     span,
                 ),
             ))

@@ -1,0 +1,86 @@
+//! Files on this side of a `get`: the `.part` file the data goes to, and
+//! the name it takes when complete (never overwriting one that exists).
+
+use std::path::{Path, PathBuf};
+
+use meshdesk_protocol::files::check_name;
+
+use crate::ViewerError;
+
+/// Where `name` goes for a DEST of `dest`: into it when it is a folder,
+/// else `dest` itself.
+pub fn target(dest: &Path, name: &str) -> Result<PathBuf, ViewerError> {
+    check_name(name)
+        .map_err(|e| ViewerError::Server(format!("the remote PC sent a bad name: {e}")))?;
+    Ok(match dest.is_dir() {
+        true => dest.join(name),
+        false => dest.to_path_buf(),
+    })
+}
+
+/// The `.part` file beside `target`.
+pub fn part_of(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.meshdesk.part"))
+}
+
+/// Give the finished `part` the first free name from `target` on
+/// (`report (1).pdf`); linking fails on a name that exists.
+pub fn settle(part: &Path, target: &Path) -> Result<PathBuf, ViewerError> {
+    let io = |e: std::io::Error| ViewerError::BadArgument(format!("{}: {e}", target.display()));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for n in 0..10_000u32 {
+        let candidate = match n {
+            0 => target.to_path_buf(),
+            n => target.with_file_name(numbered(&name, n)),
+        };
+        match std::fs::hard_link(part, &candidate) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(part);
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(ViewerError::BadArgument(format!(
+        "no free name for {}",
+        target.display()
+    )))
+}
+
+/// `report.pdf`, 1: `report (1).pdf`.
+fn numbered(name: &str, n: u32) -> String {
+    match name.char_indices().skip(1).find(|&(_, c)| c == '.') {
+        Some((i, _)) => format!("{} ({n}){}", &name[..i], &name[i..]),
+        None => format!("{name} ({n})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fetched_file_never_overwrites_one_here() {
+        let tmp = std::env::temp_dir().join(format!("mdv-local-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let target = target(&tmp, "a.txt").unwrap();
+        assert_eq!(target, tmp.join("a.txt"));
+        std::fs::write(&target, b"old").unwrap();
+        let part = part_of(&target);
+        std::fs::write(&part, b"new").unwrap();
+        let stored = settle(&part, &target).unwrap();
+        assert_eq!(stored, tmp.join("a (1).txt"));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert!(!part.exists());
+        assert!(super::target(&tmp, "../x").is_err());
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}
