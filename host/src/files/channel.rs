@@ -15,7 +15,7 @@ use meshdesk_protocol::signal::{FileTransferMsg, HostToServer, TransferOutcome};
 use meshdesk_tasks::AbortOnDrop;
 use tokio::sync::{mpsc, watch};
 
-use super::incoming::Incoming;
+use super::incoming::{Incoming, Leases};
 use super::outgoing::{self, reply};
 use super::roots::Roots;
 use super::FilesError;
@@ -29,6 +29,8 @@ const MAX_TRANSFERS: usize = 16;
 pub struct FilesSetup {
     pub receive_dir: PathBuf,
     pub roots: Roots,
+    /// Which transfer owns each `.part` file.
+    leases: Arc<Leases>,
 }
 
 impl FilesSetup {
@@ -36,6 +38,7 @@ impl FilesSetup {
         Self {
             receive_dir: config.receive_dir(),
             roots: Roots::new(&config.shared_dirs()),
+            leases: Arc::default(),
         }
     }
 }
@@ -158,7 +161,8 @@ impl Files {
                         (dir, format!("{folder}/{name}"))
                     }
                 };
-                let (incoming, offset) = Incoming::open(&dir, &name, size, modified_ms).await?;
+                let (incoming, offset) =
+                    Incoming::open(&dir, &name, size, modified_ms, &self.setup.leases).await?;
                 tracing::info!(id, %shown, size, offset, "receiving a file");
                 self.puts.insert(id, Receiving { incoming, shown });
                 reply(&self.pipe, &FilesReply::PutReady { id, offset }).await?;

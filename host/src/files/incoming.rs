@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use meshdesk_protocol::files::{check_name, Chunk, ACK_EVERY, CHUNK_BYTES};
 use sha2::{Digest, Sha256};
@@ -11,6 +12,53 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::names::{candidates, part_path};
 use super::FilesError;
+
+/// Which transfer owns each `.part` file: the newest. A viewer killed
+/// half way leaves its session (and its transfer) behind until the host
+/// notices; the same file sent again takes the `.part` over at once, and
+/// the old transfer writes nothing more.
+#[derive(Debug, Default)]
+pub struct Leases {
+    owners: std::sync::Mutex<std::collections::HashMap<PathBuf, u64>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Leases {
+    fn take(self: &Arc<Self>, part: &Path) -> Lease {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        owners.insert(part.to_path_buf(), id);
+        Lease {
+            leases: Arc::clone(self),
+            part: part.to_path_buf(),
+            id,
+        }
+    }
+}
+
+/// A transfer's claim on its `.part` file; released on drop.
+#[derive(Debug)]
+struct Lease {
+    leases: Arc<Leases>,
+    part: PathBuf,
+    id: u64,
+}
+
+impl Lease {
+    fn held(&self) -> bool {
+        let owners = self.leases.owners.lock().unwrap_or_else(|p| p.into_inner());
+        owners.get(&self.part) == Some(&self.id)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut owners = self.leases.owners.lock().unwrap_or_else(|p| p.into_inner());
+        if owners.get(&self.part) == Some(&self.id) {
+            owners.remove(&self.part);
+        }
+    }
+}
 
 /// A file being received.
 #[derive(Debug)]
@@ -26,6 +74,7 @@ pub struct Incoming {
     written: u64,
     /// What the last acknowledgement said.
     acked: u64,
+    lease: Lease,
 }
 
 impl Incoming {
@@ -36,12 +85,14 @@ impl Incoming {
         name: &str,
         size: u64,
         modified_ms: Option<u64>,
+        leases: &Arc<Leases>,
     ) -> Result<(Self, u64), FilesError> {
         check_name(name).map_err(FilesError::BadName)?;
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| FilesError::io("creating the receive folder", e))?;
         let part = part_path(dir, name, size, modified_ms);
+        let lease = leases.take(&part);
         let found = tokio::fs::metadata(&part)
             .await
             .map(|m| m.len())
@@ -77,6 +128,7 @@ impl Incoming {
             hasher,
             written: offset,
             acked: offset,
+            lease,
         };
         Ok((incoming, offset))
     }
@@ -89,6 +141,11 @@ impl Incoming {
     /// Write a chunk; it must start where the data so far ends and stay
     /// within the size. Returns the offset to acknowledge, when one is due.
     pub async fn write(&mut self, chunk: Chunk<'_>) -> Result<Option<u64>, FilesError> {
+        if !self.lease.held() {
+            return Err(FilesError::Protocol(
+                "the same file is being sent again, in another transfer".into(),
+            ));
+        }
         if chunk.offset != self.written {
             return Err(FilesError::Protocol(format!(
                 "data at offset {} where {} was expected",
@@ -127,6 +184,11 @@ impl Incoming {
     /// The sender says all was sent and its SHA-256: keep the file under
     /// a free name (returned) if everything arrived and matches.
     pub async fn finish(mut self, sha256: &str) -> Result<String, FilesError> {
+        if !self.lease.held() {
+            return Err(FilesError::Protocol(
+                "the same file is being sent again, in another transfer".into(),
+            ));
+        }
         if self.written != self.size {
             return Err(FilesError::Protocol(format!(
                 "the transfer ended after {} of {} bytes",
@@ -183,6 +245,10 @@ fn settle(dir: &Path, part: &Path, name: &str) -> Result<String, FilesError> {
 mod tests {
     use super::*;
 
+    fn leases() -> Arc<Leases> {
+        Arc::new(Leases::default())
+    }
+
     fn sha(data: &[u8]) -> String {
         hex::encode(Sha256::digest(data))
     }
@@ -206,7 +272,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let (mut incoming, offset) =
-            Incoming::open(tmp.path(), "a.bin", data.len() as u64, Some(1))
+            Incoming::open(tmp.path(), "a.bin", data.len() as u64, Some(1), &leases())
                 .await
                 .unwrap();
         assert_eq!(offset, 0);
@@ -214,7 +280,9 @@ mod tests {
         assert_eq!(incoming.finish(&sha(&data)).await.unwrap(), "a.bin");
         assert_eq!(std::fs::read(tmp.path().join("a.bin")).unwrap(), data);
         // The same name again: numbered, the first one untouched.
-        let (mut again, _) = Incoming::open(tmp.path(), "a.bin", 3, None).await.unwrap();
+        let (mut again, _) = Incoming::open(tmp.path(), "a.bin", 3, None, &leases())
+            .await
+            .unwrap();
         send(&mut again, b"abc", 0).await;
         assert_eq!(again.finish(&sha(b"abc")).await.unwrap(), "a (1).bin");
         assert_eq!(std::fs::read(tmp.path().join("a.bin")).unwrap(), data);
@@ -227,15 +295,28 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
         let size = data.len() as u64;
-        let (mut first, _) = Incoming::open(tmp.path(), "b.bin", size, Some(7))
+        let leases = leases();
+        let (mut first, _) = Incoming::open(tmp.path(), "b.bin", size, Some(7), &leases)
             .await
             .unwrap();
         let cut = CHUNK_BYTES * 3 + 100;
         send(&mut first, &data[..cut], 0).await;
-        first.pause().await;
-        let (mut second, offset) = Incoming::open(tmp.path(), "b.bin", size, Some(7))
+        first.file.flush().await.unwrap();
+        // The first is left behind (its viewer vanished): the second takes
+        // over, and the first may not write any more.
+        let (mut second, offset) = Incoming::open(tmp.path(), "b.bin", size, Some(7), &leases)
             .await
             .unwrap();
+        let late = Chunk {
+            id: 1,
+            offset: cut as u64,
+            data: b"x",
+        };
+        assert!(matches!(
+            first.write(late).await,
+            Err(FilesError::Protocol(_))
+        ));
+        drop(first);
         assert_eq!(offset, (CHUNK_BYTES * 3) as u64);
         send(&mut second, &data, offset).await;
         assert_eq!(second.finish(&sha(&data)).await.unwrap(), "b.bin");
@@ -245,7 +326,9 @@ mod tests {
     #[tokio::test]
     async fn bad_data_is_refused_and_a_mismatch_is_not_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        let (mut incoming, _) = Incoming::open(tmp.path(), "c.bin", 4, None).await.unwrap();
+        let (mut incoming, _) = Incoming::open(tmp.path(), "c.bin", 4, None, &leases())
+            .await
+            .unwrap();
         let wrong_place = Chunk {
             id: 1,
             offset: 2,
@@ -272,7 +355,7 @@ mod tests {
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
         for bad in ["../x", "/etc/passwd", "a/b", ".."] {
             assert!(matches!(
-                Incoming::open(tmp.path(), bad, 1, None).await,
+                Incoming::open(tmp.path(), bad, 1, None, &leases()).await,
                 Err(FilesError::BadName(_))
             ));
         }

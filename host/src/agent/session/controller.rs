@@ -342,7 +342,11 @@ impl Controller {
     }
 
     fn on_input(&mut self, now: Instant, text: String) -> Vec<Action> {
-        if self.permission.may_control() && !self.files_only {
+        if self.files_only {
+            // A files-only session's viewer still sends heartbeats.
+            return Vec::new();
+        }
+        if self.permission.may_control() {
             self.hold.input(now);
             return vec![Action::Inject(text)];
         }
