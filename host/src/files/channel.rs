@@ -222,10 +222,11 @@ impl Files {
                 Ok(())
             }
             FilesRequest::Ack { id, offset } => {
-                let get = self
-                    .gets
-                    .get(&id)
-                    .ok_or_else(|| FilesError::Protocol(format!("no transfer {id}")))?;
+                // Acknowledgements may still come after the last data of
+                // a transfer went out: ignored.
+                let Some(get) = self.gets.get(&id) else {
+                    return Ok(());
+                };
                 get.acks.send_if_modified(|acked| {
                     let newer = offset > *acked;
                     if newer {
