@@ -128,6 +128,11 @@ impl Host {
         writeln!(file, "\n{toml}").expect("write host.toml");
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kill it at once (`kill -9`).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -81,6 +81,9 @@ pub struct Pair {
     pub started: Instant,
     /// Candidate forwarders; they hold a reference to each peer.
     pub trickle: Vec<Guard>,
+    /// The host's `files` channel, and the channels the viewer adopted.
+    pub host_files: Option<meshdesk_peer::PipeEnd>,
+    pub viewer_pipes: mpsc::UnboundedReceiver<meshdesk_peer::PipeEnd>,
 }
 
 fn forward_to_viewer(mut rx: CandidateReceiver, viewer: Arc<ViewerPeer>) -> Guard {
@@ -107,7 +110,17 @@ fn forward_to_host(mut rx: CandidateReceiver, host: Arc<HostPeer>) -> Guard {
 /// Create both sides, negotiate, and wait until both report `Connected`.
 pub async fn connect_pair() -> Pair {
     let started = Instant::now();
-    let (host, host_streams) = HostPeer::new(&[], meshdesk_peer::HostOptions { video: true, sound: false, clipboard: false }).await.expect("host peer");
+    let (host, host_streams) = HostPeer::new(
+        &[],
+        meshdesk_peer::HostOptions {
+            video: true,
+            sound: false,
+            clipboard: false,
+        },
+    )
+    .await
+    .expect("host peer");
+    let mut host_streams = host_streams;
     let (viewer, viewer_streams) = ViewerPeer::new(&[]).await.expect("viewer peer");
     let (host, viewer) = (Arc::new(host), Arc::new(viewer));
 
@@ -136,6 +149,8 @@ pub async fn connect_pair() -> Pair {
         video: viewer_streams.video,
         started,
         trickle,
+        host_files: host_streams.files.take(),
+        viewer_pipes: viewer_streams.pipes,
     };
     wait_for(&mut pair.host_events, "host connected", STEP, |e| {
         matches!(e, HostEvent::Connected { .. })
