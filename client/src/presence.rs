@@ -245,6 +245,7 @@ mod tests {
             public_key: String::new(),
             screens: Vec::new(),
             sound: true,
+            view_may_copy: false,
         }
     }
 

@@ -201,7 +201,7 @@ async fn send(pipe: &Pipe, msg: &ClipMsg) {
 /// Log a refused message: the first few, then every hundredth.
 fn refuse(count: &mut u64, why: &str) {
     *count += 1;
-    if *count <= 5 || *count % 100 == 0 {
+    if *count <= 5 || (*count).is_multiple_of(100) {
         tracing::warn!(refused = *count, "{why}");
     }
 }

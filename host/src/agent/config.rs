@@ -276,8 +276,7 @@ mod tests {
             toml::to_string(&sample()).unwrap()
         );
         let err = toml::from_str::<HostConfig>(&bad)
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(err.contains("recieve_dir"), "{err}");
     }

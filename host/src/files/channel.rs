@@ -320,7 +320,7 @@ impl Files {
     /// every hundredth).
     async fn refuse(&mut self, id: Option<u32>, error: &FilesError) {
         self.refused += 1;
-        if self.refused <= 5 || self.refused % 100 == 0 {
+        if self.refused <= 5 || self.refused.is_multiple_of(100) {
             tracing::warn!(?id, %error, refused = self.refused, "file request refused");
         }
         let msg = FilesReply::Error {
