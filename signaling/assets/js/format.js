@@ -68,6 +68,12 @@ export function describe(e) {
     case 'consent_denied': return `The remote user at ${dev} declined ${who}${perm}${e.detail === 'no answer' ? ' (no answer)' : ''}`;
     case 'consent_ended': return `The remote user at ${dev} disconnected ${who}${perm}`;
     case 'consent_changed': return `${who} changed consent on ${dev}${e.detail ? ` (${e.detail})` : ''}`;
+    // The server words these itself ("bob sent report.pdf (2.1 MB) to office-pc").
+    case 'file_sent':
+    case 'file_received':
+    case 'file_failed':
+    case 'shared_file_changed':
+      return e.detail ?? `${e.kind.replaceAll('_', ' ')}: ${dev}`;
     case 'session_ended': {
       const len = e.duration_ms !== null && e.duration_ms !== undefined ? `, ${duration(e.duration_ms)}` : '';
       const why = e.detail ? `: ${e.detail}` : '';

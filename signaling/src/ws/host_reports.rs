@@ -6,16 +6,19 @@
 //! per connection so a host cannot flood the feed. A report about another
 //! device's session is ignored without an answer (which would tell the
 //! host the session exists elsewhere); bad input gets an `invalid` error.
-//! Neither closes the connection.
+//! Neither closes the connection. What is left goes to the feed as
+//! `file_sent`, `file_received`, `file_failed` or `shared_file_changed`.
 
 use std::time::{Duration, Instant};
 
+use meshdesk_protocol::rest::EventKind;
 use meshdesk_protocol::signal::{ErrorCode, ErrorMsg, FileChange, FileTransferMsg};
 
 use super::ratelimit::{LogEvery, TokenBucket};
 use crate::broker::{error, session_event};
 use crate::clock::now_ms;
-use crate::feed::files::{self, BadReport, FileEntry};
+use crate::feed;
+use crate::feed::files::{self, BadReport, FileEntry, FileEventKind};
 use crate::state::AppState;
 use crate::store::NewEvent;
 
@@ -123,15 +126,16 @@ fn refused(e: BadReport, session_id: Option<&str>) -> ErrorMsg {
 
 /// Put the entry in the feed, on top of the fields of `base` (whose device,
 /// which session).
-fn record(_st: &AppState, entry: FileEntry, base: NewEvent) {
-    // The protocol crate has no event kinds for files yet
-    // (`EventKind::FileSent` and the others): until it does, the reports
-    // are checked and logged only.
-    tracing::debug!(
-        kind = ?entry.kind,
-        device = ?base.device_id,
-        session = ?base.session_id,
-        detail = %entry.detail,
-        "file report not recorded: no event kind for it yet"
-    );
+fn record(st: &AppState, entry: FileEntry, base: NewEvent) {
+    let kind = match entry.kind {
+        FileEventKind::Sent => EventKind::FileSent,
+        FileEventKind::Received => EventKind::FileReceived,
+        FileEventKind::Failed => EventKind::FileFailed,
+        FileEventKind::SharedChanged => EventKind::SharedFileChanged,
+    };
+    let e = NewEvent {
+        detail: Some(entry.detail),
+        ..base
+    };
+    feed::record(st, kind, e);
 }
