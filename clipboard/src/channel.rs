@@ -90,7 +90,7 @@ pub async fn serve(
                     Ok(ClipMsg::Notice { message }) => {
                         tracing::info!(%message, "the other side does not share its clipboard");
                     }
-                    Err(e) => refuse(&mut refused, &format!("bad clipboard message: {e}")),
+                    Err(e) => refuse(&pipe, &mut refused, &format!("bad clipboard message: {e}")).await,
                 },
                 Some(PipeEvent::Binary(data)) => match arriving.as_mut() {
                     Some(a) if a.data.len() + data.len() <= a.size || !a.keep => {
@@ -103,9 +103,9 @@ pub async fn serve(
                     }
                     Some(_) => {
                         arriving = None;
-                        refuse(&mut refused, "more clipboard data than offered");
+                        refuse(&pipe, &mut refused, "more clipboard data than offered").await;
                     }
-                    None => refuse(&mut refused, "clipboard data without an offer"),
+                    None => refuse(&pipe, &mut refused, "clipboard data without an offer").await,
                 },
                 Some(PipeEvent::Closed) | None => return,
             },
@@ -198,10 +198,13 @@ async fn send(pipe: &Pipe, msg: &ClipMsg) {
     }
 }
 
-/// Log a refused message: the first few, then every hundredth.
-fn refuse(count: &mut u64, why: &str) {
+/// Tell the sender why (a notice), and log it: the first few, then every
+/// hundredth, so a flood costs neither side much.
+async fn refuse(pipe: &Pipe, count: &mut u64, why: &str) {
     *count += 1;
     if *count <= 5 || (*count).is_multiple_of(100) {
         tracing::warn!(refused = *count, "{why}");
+        let message = format!("refused: {why}");
+        send(pipe, &ClipMsg::Notice { message }).await;
     }
 }
