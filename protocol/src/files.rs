@@ -270,6 +270,25 @@ pub fn split_path(path: &str) -> Result<Vec<&str>, String> {
         .collect()
 }
 
+/// `name` numbered, for a file that must not overwrite one of the same
+/// name: `report.pdf` and 1 give `report (1).pdf`; the number goes before
+/// the first dot that is not the first character (`archive (1).tar.gz`,
+/// `.bashrc (1)`). 0 is `name` itself.
+pub fn numbered(name: &str, n: u32) -> String {
+    if n == 0 {
+        return name.to_string();
+    }
+    let split = name
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '.')
+        .map(|(i, _)| i);
+    match split {
+        Some(i) => format!("{} ({n}){}", &name[..i], &name[i..]),
+        None => format!("{name} ({n})"),
+    }
+}
+
 /// Whether `hex` is a SHA-256 in lowercase hex.
 pub fn is_sha256(hex: &str) -> bool {
     hex.len() == 64

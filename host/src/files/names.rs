@@ -3,29 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+use meshdesk_protocol::files::numbered;
 use sha2::{Digest, Sha256};
 
 /// Bytes of the name kept in a `.part` file's name (its suffix adds 19).
 const PART_NAME_BYTES: usize = 200;
 
-/// `name` numbered: `report.pdf` and 1 give `report (1).pdf`; the number
-/// goes before the first dot that is not the first character
-/// (`archive (1).tar.gz`, `.bashrc (1)`).
-pub fn numbered(name: &str, n: u32) -> String {
-    let split = name
-        .char_indices()
-        .skip(1)
-        .find(|&(_, c)| c == '.')
-        .map(|(i, _)| i);
-    match split {
-        Some(i) => format!("{} ({n}){}", &name[..i], &name[i..]),
-        None => format!("{name} ({n})"),
-    }
-}
-
 /// The names to try for `name`, in order: itself, then numbered.
 pub fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
-    std::iter::once(name.to_string()).chain((1..10_000).map(move |n| numbered(name, n)))
+    (0..10_000).map(move |n| numbered(name, n))
 }
 
 /// Where the data of a file being received waits: a hidden `.part` file

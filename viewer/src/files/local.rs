@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshdesk_protocol::files::check_name;
+use meshdesk_protocol::files::{check_name, numbered};
 
 use crate::ViewerError;
 
@@ -36,10 +36,7 @@ pub fn settle(part: &Path, target: &Path) -> Result<PathBuf, ViewerError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     for n in 0..10_000u32 {
-        let candidate = match n {
-            0 => target.to_path_buf(),
-            n => target.with_file_name(numbered(&name, n)),
-        };
+        let candidate = target.with_file_name(numbered(&name, n));
         match std::fs::hard_link(part, &candidate) {
             Ok(()) => {
                 let _ = std::fs::remove_file(part);
@@ -53,14 +50,6 @@ pub fn settle(part: &Path, target: &Path) -> Result<PathBuf, ViewerError> {
         "no free name for {}",
         target.display()
     )))
-}
-
-/// `report.pdf`, 1: `report (1).pdf`.
-fn numbered(name: &str, n: u32) -> String {
-    match name.char_indices().skip(1).find(|&(_, c)| c == '.') {
-        Some((i, _)) => format!("{} ({n}){}", &name[..i], &name[i..]),
-        None => format!("{name} ({n})"),
-    }
 }
 
 #[cfg(test)]
