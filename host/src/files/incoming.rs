@@ -133,6 +133,17 @@ impl Incoming {
         Ok((incoming, offset))
     }
 
+    /// Whether this transfer still owns its `.part` (a newer one of the
+    /// same file takes it over).
+    fn still_owner(&self) -> Result<(), FilesError> {
+        match self.lease.held() {
+            true => Ok(()),
+            false => Err(FilesError::Protocol(
+                "the same file is being sent again, in another transfer".into(),
+            )),
+        }
+    }
+
     /// Bytes received so far.
     pub fn written(&self) -> u64 {
         self.written
@@ -141,11 +152,7 @@ impl Incoming {
     /// Write a chunk; it must start where the data so far ends and stay
     /// within the size. Returns the offset to acknowledge, when one is due.
     pub async fn write(&mut self, chunk: Chunk<'_>) -> Result<Option<u64>, FilesError> {
-        if !self.lease.held() {
-            return Err(FilesError::Protocol(
-                "the same file is being sent again, in another transfer".into(),
-            ));
-        }
+        self.still_owner()?;
         if chunk.offset != self.written {
             return Err(FilesError::Protocol(format!(
                 "data at offset {} where {} was expected",
@@ -184,11 +191,7 @@ impl Incoming {
     /// The sender says all was sent and its SHA-256: keep the file under
     /// a free name (returned) if everything arrived and matches.
     pub async fn finish(mut self, sha256: &str) -> Result<String, FilesError> {
-        if !self.lease.held() {
-            return Err(FilesError::Protocol(
-                "the same file is being sent again, in another transfer".into(),
-            ));
-        }
+        self.still_owner()?;
         if self.written != self.size {
             return Err(FilesError::Protocol(format!(
                 "the transfer ended after {} of {} bytes",
