@@ -150,8 +150,11 @@ impl Proxy {
         Proxy::listening(port, root, child, log, "caddy", dir)
     }
 
-    /// Waits until the proxy accepts connections on `port` and `ca_file`
-    /// exists.
+    /// Waits until the proxy completes a TLS handshake on `port` with a
+    /// certificate for `localhost` that `ca_file` verifies. Accepting TCP
+    /// is not enough: Caddy listens, and writes its root, before it has
+    /// issued the site's certificate, and meanwhile answers a handshake
+    /// with an `internal_error` alert.
     fn listening(
         port: u16,
         ca_file: PathBuf,
@@ -168,8 +171,7 @@ impl Proxy {
                 if let Ok(Some(status)) = process.child.try_wait() {
                     panic!("{name} exited ({status}): {}", process.log_text());
                 }
-                let up = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-                (up && ca_file.exists()).then_some(())
+                serves_tls(port, &ca_file).then_some(())
             },
         );
         Proxy {
@@ -179,4 +181,31 @@ impl Proxy {
             _dir: dir,
         }
     }
+}
+
+/// Whether a TLS handshake with `localhost` on `port` succeeds, verified
+/// against `ca_file` (false while the file is absent or half written).
+fn serves_tls(port: u16, ca_file: &Path) -> bool {
+    use meshdesk_tls::rustls::{pki_types::ServerName, ClientConnection};
+    let Ok(config) = meshdesk_tls::client_config(&meshdesk_tls::Trust::CaFile(ca_file.into()))
+    else {
+        return false;
+    };
+    let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let timeout = Some(Duration::from_secs(2));
+    if tcp.set_read_timeout(timeout).is_err() || tcp.set_write_timeout(timeout).is_err() {
+        return false;
+    }
+    let name = ServerName::try_from("localhost").expect("a DNS name");
+    let Ok(mut tls) = ClientConnection::new(config, name) else {
+        return false;
+    };
+    while tls.is_handshaking() {
+        if tls.complete_io(&mut tcp).is_err() {
+            return false;
+        }
+    }
+    true
 }
