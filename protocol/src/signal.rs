@@ -307,6 +307,7 @@ pub struct FileTransferMsg {
 
 /// What happened to a file in a shared folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileChange {
     Created,

@@ -107,6 +107,7 @@ fn viewer_messages_round_trip() {
             session_id: Some("s".into()),
             duration_ms: Some(720_000),
             detail: None,
+            file: None,
         },
     });
 }

@@ -352,7 +352,7 @@ pub fn from_host(st: &AppState, device_id: &str, msg: Relay) -> Result<(), Error
         .with_sessions(|t| t.to_viewer(&sid, device_id, out))
         .map_err(|e| route_error(e, &sid))?;
     let (conn, out) = match routed {
-        ToViewer::Send(conn, out) => (conn, out),
+        ToViewer::Send(conn, out) => (conn, *out),
         ToViewer::Held => {
             tracing::debug!(session = %sid, "held for the detached viewer");
             return Ok(());

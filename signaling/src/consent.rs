@@ -55,7 +55,7 @@ pub fn from_host(st: &AppState, device_id: &str, m: ConsentMsg) -> Result<(), Er
         .with_sessions(|t| t.to_viewer(&sid, device_id, ServerToViewer::Consent(m)))
         .map_err(|e| route_error(e, &sid))?;
     if let ToViewer::Send(conn, out) = routed {
-        st.hub.send_to_viewer(conn, out);
+        st.hub.send_to_viewer(conn, *out);
     }
     Ok(())
 }

@@ -125,5 +125,6 @@ pub(crate) fn test_event(id: i64, kind: EventKind, device: Option<&str>) -> Even
         session_id: None,
         duration_ms: None,
         detail: None,
+        file: None,
     }
 }

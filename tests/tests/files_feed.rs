@@ -97,6 +97,10 @@ async fn a_file_sent_in_a_session_is_a_file_sent_event_for_its_people() {
         assert_eq!(e["session_id"], sid.as_str());
         assert_eq!(e["permission"], "view");
         assert_eq!(e["detail"], "looker sent report.pdf (2.1 MB) to shared pc");
+        assert_eq!(
+            e["file"],
+            json!({"path": "report.pdf", "size": 2_100_000, "upload": true, "change": null})
+        );
     }
     assert!(events(&f.api, &f.stranger, "file_sent").await.is_empty());
     assert!(events(&f.api, &f.owner, "file_received").await.is_empty());
@@ -128,6 +132,7 @@ async fn a_transfer_reported_just_after_its_session_ended_still_counts() {
         got[0]["detail"],
         "looker received report.pdf (2.1 MB) from shared pc"
     );
+    assert_eq!(got[0]["file"]["upload"], false);
     let failed = events(&f.api, &f.owner, "file_failed").await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(
@@ -189,16 +194,29 @@ async fn a_shared_file_change_is_seen_by_those_the_device_is_shared_with() {
     assert_eq!(live["detail"], "Documents/report.pdf changed on shared pc");
     for who in [&f.looker, &f.owner] {
         let got = events(&f.api, who, "shared_file_changed").await;
-        let details: Vec<&str> = got.iter().filter_map(|e| e["detail"].as_str()).collect();
+        let shown: Vec<(&str, &str)> = got
+            .iter()
+            .map(|e| {
+                (
+                    e["file"]["path"].as_str().unwrap_or(""),
+                    e["file"]["change"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
         assert_eq!(
-            details,
+            shown,
             [
-                "Documents/new.txt was created on shared pc",
-                "Documents/report.pdf changed on shared pc"
+                ("Documents/new.txt", "created"),
+                ("Documents/report.pdf", "modified")
             ]
         );
-        assert_eq!(got[0]["device_id"], f.shared.id.as_str());
+        assert_eq!(
+            got[0]["detail"],
+            "Documents/new.txt was created on shared pc"
+        );
         assert_eq!(got[0]["actor"], Value::Null);
+        assert_eq!(got[0]["file"]["size"], Value::Null);
+        assert_eq!(got[0]["file"]["upload"], Value::Null);
     }
     assert!(events(&f.api, &f.stranger, "shared_file_changed")
         .await
@@ -250,4 +268,5 @@ async fn file_events_reach_the_webhooks_that_want_them() {
     assert_eq!(e["kind"], "shared_file_changed");
     assert_eq!(e["device_id"], dev.id.as_str());
     assert_eq!(e["detail"], "Documents/report.pdf was deleted on office-pc");
+    assert_eq!(e["file"]["change"], "deleted");
 }

@@ -104,6 +104,7 @@ mod tests {
             session_id: None,
             duration_ms: None,
             detail: None,
+            file: None,
         }
     }
 

@@ -363,6 +363,29 @@ pub struct Event {
     pub duration_ms: Option<i64>,
     /// Extra human-readable detail (end reason, failure source address).
     pub detail: Option<String>,
+    /// The file of a `file_*` or `shared_file_changed` event; null for
+    /// other kinds (older servers: absent). Boxed: most events have none.
+    #[serde(default)]
+    pub file: Option<Box<EventFile>>,
+}
+
+/// The file an [`Event`] is about. Fields that do not apply are null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventFile {
+    /// A transfer's file name, or a shared file's path as viewers name it
+    /// (`Documents/report.pdf`).
+    pub path: String,
+    /// A transfer's size in bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// A transfer's direction: whether the viewer sent the file (else
+    /// fetched it).
+    #[serde(default)]
+    pub upload: Option<bool>,
+    /// What happened to a shared file.
+    #[serde(default)]
+    pub change: Option<crate::signal::FileChange>,
 }
 
 /// Reply to `GET /events`: newest first, or oldest first when `since` was

@@ -1,7 +1,7 @@
 //! Strategies for valid messages of every variant: the signaling messages
 //! of [`meshdesk_protocol::signal`] and the REST types they carry.
 
-use meshdesk_protocol::rest::{Event, IceServer, Permission, ALL_EVENT_KINDS};
+use meshdesk_protocol::rest::{Event, EventFile, IceServer, Permission, ALL_EVENT_KINDS};
 use meshdesk_protocol::signal::*;
 use proptest::collection::vec;
 use proptest::option::of;
@@ -140,8 +140,19 @@ pub fn event() -> impl Strategy<Value = Event> {
     let kind = select(ALL_EVENT_KINDS.to_vec());
     let who = (of(text()), of(text()), of(text()), of(text()));
     let what = (of(permission()), of(text()), of(any::<i64>()), of(text()));
-    (any::<i64>(), any::<i64>(), kind, who, what).prop_map(
-        |(id, at, kind, (actor, device_id, device_name, target_user), what)| Event {
+    let changes = vec![
+        FileChange::Created,
+        FileChange::Modified,
+        FileChange::Deleted,
+    ];
+    let file = of((
+        text(),
+        of(any::<u64>()),
+        of(any::<bool>()),
+        of(select(changes)),
+    ));
+    (any::<i64>(), any::<i64>(), kind, who, what, file).prop_map(
+        |(id, at, kind, (actor, device_id, device_name, target_user), what, file)| Event {
             id,
             at,
             kind,
@@ -153,6 +164,14 @@ pub fn event() -> impl Strategy<Value = Event> {
             session_id: what.1,
             duration_ms: what.2,
             detail: what.3,
+            file: file.map(|(path, size, upload, change)| {
+                Box::new(EventFile {
+                    path,
+                    size,
+                    upload,
+                    change,
+                })
+            }),
         },
     )
 }

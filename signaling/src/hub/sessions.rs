@@ -63,8 +63,8 @@ pub enum RouteError {
 /// Where a host's message for a session goes.
 #[derive(Debug, PartialEq)]
 pub enum ToViewer {
-    /// To this viewer connection.
-    Send(u64, ServerToViewer),
+    /// To this viewer connection (boxed: the other variants are small).
+    Send(u64, Box<ServerToViewer>),
     /// Kept for the viewer's resume (the session is detached).
     Held,
     /// Dropped: detached, and the hold is full.
@@ -184,7 +184,7 @@ impl Sessions {
     ) -> Result<ToViewer, RouteError> {
         let conn = self.for_host(session_id, device_id)?.viewer_conn;
         if !self.detached.contains(session_id) {
-            return Ok(ToViewer::Send(conn, msg));
+            return Ok(ToViewer::Send(conn, Box::new(msg)));
         }
         Ok(match self.detached.hold(session_id, msg) {
             Some(Hold::Held) => ToViewer::Held,
@@ -451,7 +451,7 @@ mod tests {
         t.insert(accepted("s1", 7)).expect("insert");
         assert_eq!(
             t.to_viewer("s1", "d1", offer("a")),
-            Ok(ToViewer::Send(7, offer("a")))
+            Ok(ToViewer::Send(7, Box::new(offer("a"))))
         );
         assert_eq!(
             t.to_viewer("s1", "d2", offer("a")),
@@ -464,7 +464,7 @@ mod tests {
         assert_eq!(held, vec![offer("c")]);
         assert_eq!(
             t.to_viewer("s1", "d1", offer("d")),
-            Ok(ToViewer::Send(8, offer("d")))
+            Ok(ToViewer::Send(8, Box::new(offer("d"))))
         );
     }
 

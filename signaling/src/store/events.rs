@@ -6,7 +6,8 @@
 //! sees an event when it concerns their account, names them as target, or
 //! is about a device they may currently see.
 
-use meshdesk_protocol::rest::{Event, EventKind, Permission};
+use meshdesk_protocol::rest::{Event, EventFile, EventKind, Permission};
+use meshdesk_protocol::signal::FileChange;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, Row};
 
@@ -86,6 +87,44 @@ pub struct NewEvent {
     pub session_id: Option<String>,
     pub duration_ms: Option<i64>,
     pub detail: Option<String>,
+    /// A file event's file: its name, or its path in a shared folder.
+    pub path: Option<String>,
+    /// A file transfer's size in bytes.
+    pub size: Option<u64>,
+    /// A file transfer's direction: whether the viewer sent the file.
+    pub upload: Option<bool>,
+    /// What happened to a shared file.
+    pub change: Option<FileChange>,
+}
+
+/// The columns [`event_from_row`] reads, in its order.
+const EVENT_COLUMNS: &str =
+    "id, at, kind, actor, device_id, device_name, target_user, permission, \
+     session_id, duration_ms, detail, file_path, file_size, file_upload, file_change";
+
+/// A change as stored (the column's CHECK admits these three).
+fn change_name(c: FileChange) -> &'static str {
+    match c {
+        FileChange::Created => "created",
+        FileChange::Modified => "modified",
+        FileChange::Deleted => "deleted",
+    }
+}
+
+fn parse_change(name: &str) -> Option<FileChange> {
+    [
+        FileChange::Created,
+        FileChange::Modified,
+        FileChange::Deleted,
+    ]
+    .into_iter()
+    .find(|c| change_name(*c) == name)
+}
+
+/// A size as SQLite stores it (a signed 64-bit integer; larger sizes,
+/// which no file has, are kept as the largest one).
+fn stored_size(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
 }
 
 fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
@@ -103,6 +142,32 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         session_id: r.get(8)?,
         duration_ms: r.get(9)?,
         detail: r.get(10)?,
+        file: event_file(
+            r.get(11)?,
+            r.get::<_, Option<i64>>(12)?
+                .and_then(|n| u64::try_from(n).ok()),
+            r.get(13)?,
+            r.get::<_, Option<String>>(14)?
+                .as_deref()
+                .and_then(parse_change),
+        ),
+    })
+}
+
+/// An event's file, when it has one (a path).
+fn event_file(
+    path: Option<String>,
+    size: Option<u64>,
+    upload: Option<bool>,
+    change: Option<FileChange>,
+) -> Option<Box<EventFile>> {
+    path.map(|path| {
+        Box::new(EventFile {
+            path,
+            size,
+            upload,
+            change,
+        })
     })
 }
 
@@ -135,9 +200,8 @@ impl Store {
     /// lock, so a stream knows every later event is still to come.
     pub fn read_events(&self, user_id: i64, q: &EventQuery<'_>) -> Result<EventRead> {
         let mut args: Vec<Value> = vec![Value::Integer(user_id)];
-        let mut sql = String::from(
-            "SELECT id, at, kind, actor, device_id, device_name, target_user, permission, session_id,
-                    duration_ms, detail
+        let mut sql = format!(
+            "SELECT {EVENT_COLUMNS}
              FROM events
              WHERE (user_id = ?1 OR target_id = ?1
                  OR device_id IN (SELECT id FROM devices WHERE owner_id = ?1
@@ -192,8 +256,9 @@ fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {
     let kind = e.kind.unwrap_or(EventKind::AccountCreated);
     conn.execute(
         "INSERT INTO events (at, kind, user_id, actor, device_id, device_name, target_user, target_id,
-                             permission, session_id, duration_ms, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                             permission, session_id, duration_ms, detail,
+                             file_path, file_size, file_upload, file_change)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             e.at,
             kind.as_str(),
@@ -206,7 +271,11 @@ fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {
             e.permission.map(|p| p.as_str()),
             e.session_id,
             e.duration_ms,
-            e.detail
+            e.detail,
+            e.path,
+            e.size.map(stored_size),
+            e.upload,
+            e.change.map(change_name)
         ],
     )?;
     Ok(Event {
@@ -221,5 +290,56 @@ fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {
         session_id: e.session_id.clone(),
         duration_ms: e.duration_ms,
         detail: e.detail.clone(),
+        file: event_file(e.path.clone(), e.size, e.upload, e.change),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_events_details_are_stored_and_read_back() {
+        let store = Store::open_in_memory().expect("db");
+        let user = store.create_user("ann", "h", 0, false).expect("user").id;
+        let e = NewEvent {
+            at: 1,
+            kind: Some(EventKind::SharedFileChanged),
+            user_id: Some(user),
+            path: Some("Documents/a.txt".into()),
+            change: Some(FileChange::Deleted),
+            ..NewEvent::default()
+        };
+        let stored = store.insert_event(&e).expect("insert");
+        let huge = NewEvent {
+            kind: Some(EventKind::FileSent),
+            size: Some(u64::MAX),
+            upload: Some(true),
+            ..e.clone()
+        };
+        store.insert_event(&huge).expect("insert");
+        let filter = EventFilter::default();
+        let q = EventQuery {
+            filter: &filter,
+            since: Some(Since::Id(0)),
+            before: None,
+            limit: 10,
+        };
+        let read = store.read_events(user, &q).expect("read").events;
+        assert_eq!(read[0], stored);
+        let file = |i: usize| read[i].file.as_deref().cloned().expect("a file");
+        assert_eq!(
+            file(0),
+            EventFile {
+                path: "Documents/a.txt".into(),
+                size: None,
+                upload: None,
+                change: Some(FileChange::Deleted),
+            }
+        );
+        assert_eq!(
+            (file(1).size, file(1).upload),
+            (Some(i64::MAX as u64), Some(true))
+        );
+    }
 }

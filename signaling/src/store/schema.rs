@@ -187,6 +187,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE devices ADD COLUMN view_may_copy INTEGER NOT NULL DEFAULT 0
         CHECK (view_may_copy IN (0, 1));
     "#,
+    // 11: the details of file events: the file's name or path, a
+    // transfer's size and direction, a shared file's change.
+    r#"
+    ALTER TABLE events ADD COLUMN file_path TEXT;
+    ALTER TABLE events ADD COLUMN file_size INTEGER;
+    ALTER TABLE events ADD COLUMN file_upload INTEGER CHECK (file_upload IN (0, 1));
+    ALTER TABLE events ADD COLUMN file_change TEXT
+        CHECK (file_change IN ('created', 'modified', 'deleted'));
+    "#,
 ];
 
 /// The newest schema version this build knows (`user_version` after

@@ -135,6 +135,10 @@ fn record(st: &AppState, entry: FileEntry, base: NewEvent) {
     };
     let e = NewEvent {
         detail: Some(entry.detail),
+        path: Some(entry.path),
+        size: entry.size,
+        upload: entry.upload,
+        change: entry.change,
         ..base
     };
     feed::record(st, kind, e);
