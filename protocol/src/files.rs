@@ -289,6 +289,23 @@ pub fn numbered(name: &str, n: u32) -> String {
     }
 }
 
+/// The SHA-256 state after the first `len` bytes of `reader`: a resumed
+/// transfer hashes what one side already has instead of sending it, then
+/// goes on hashing what it sends. Fails when `reader` ends before `len`.
+pub fn hash_prefix(reader: impl std::io::Read, len: u64) -> std::io::Result<sha2::Sha256> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, reader.take(len));
+    let copied = std::io::copy(&mut reader, &mut hasher)?;
+    if copied < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{copied} of the {len} bytes already there"),
+        ));
+    }
+    Ok(hasher)
+}
+
 /// Whether `hex` is a SHA-256 in lowercase hex.
 pub fn is_sha256(hex: &str) -> bool {
     hex.len() == 64
@@ -300,6 +317,17 @@ pub fn is_sha256(hex: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_hashes_like_the_same_bytes_hashed_directly() {
+        use sha2::Digest;
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut resumed = hash_prefix(&data[..], 40_000).expect("prefix");
+        resumed.update(&data[40_000..]);
+        assert_eq!(resumed.finalize(), sha2::Sha256::digest(&data));
+        let short = hash_prefix(&data[..10], 11).expect_err("too short");
+        assert_eq!(short.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn chunks_round_trip_and_refuse_bad_shapes() {

@@ -2,7 +2,6 @@
 //! it comes; the file takes its name only when the sender's SHA-256
 //! matches all of it.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +10,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::names::{candidates, part_path};
+use super::prefix::hashed;
 use super::FilesError;
 
 /// Which transfer owns each `.part` file: the newest. A viewer killed
@@ -99,13 +99,6 @@ impl Incoming {
             .unwrap_or(0);
         let chunk = CHUNK_BYTES as u64;
         let offset = (found.min(size) / chunk) * chunk;
-        let (hasher, offset) = {
-            let part = part.clone();
-            tokio::task::spawn_blocking(move || hash_prefix(&part, offset))
-                .await
-                .map_err(|e| FilesError::Protocol(e.to_string()))?
-                .map_err(|e| FilesError::io("reading the partial file", e))?
-        };
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .write(true)
@@ -119,6 +112,7 @@ impl Incoming {
         file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(|e| FilesError::io("seeking in the partial file", e))?;
+        let hasher = hashed(&part, offset, "reading the partial file").await?;
         let incoming = Incoming {
             name: name.to_string(),
             size,
@@ -214,18 +208,6 @@ impl Incoming {
             .await
             .map_err(|e| FilesError::Protocol(e.to_string()))?
     }
-}
-
-/// The hash of the first `len` bytes of `part` (none when it is absent).
-fn hash_prefix(part: &Path, len: u64) -> std::io::Result<(Sha256, u64)> {
-    let mut hasher = Sha256::new();
-    if len == 0 {
-        return Ok((hasher, 0));
-    }
-    let file = std::fs::File::open(part)?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(len));
-    let copied = std::io::copy(&mut reader, &mut hasher)?;
-    Ok((hasher, copied))
 }
 
 /// Give the finished `.part` the first free name in `dir`: linking fails

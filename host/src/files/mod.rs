@@ -13,6 +13,7 @@ mod error;
 mod incoming;
 mod names;
 mod outgoing;
+mod prefix;
 mod roots;
 pub mod watch;
 

@@ -6,10 +6,11 @@ use std::path::Path;
 use meshdesk_peer::Pipe;
 use meshdesk_protocol::encode;
 use meshdesk_protocol::files::{Chunk, FilesReply, CHUNK_BYTES, WINDOW_BYTES};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 
+use super::prefix::hashed;
 use super::FilesError;
 
 /// Send `real` (the viewer calls it `name`) from `offset` on; `acks`
@@ -38,18 +39,10 @@ pub async fn send(
             "offset {offset} is beyond the file's {size} bytes"
         )));
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK_BYTES];
     // What the viewer has already: hashed, not sent.
-    let mut pos = 0;
-    while pos < offset {
-        let want = (offset - pos).min(CHUNK_BYTES as u64) as usize;
-        file.read_exact(&mut buf[..want])
-            .await
-            .map_err(|e| FilesError::io("reading the file", e))?;
-        hasher.update(&buf[..want]);
-        pos += want as u64;
-    }
+    let mut hasher = hashed(real, offset, "reading the file").await?;
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut pos = offset;
     file.seek(std::io::SeekFrom::Start(offset))
         .await
         .map_err(|e| FilesError::io("reading the file", e))?;

@@ -12,7 +12,7 @@ use meshdesk_protocol::files::{
     check_name, decode_reply, Chunk, Entry, FilesReply, FilesRequest, ACK_EVERY, CHUNK_BYTES,
     WINDOW_BYTES,
 };
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -167,17 +167,11 @@ impl FilesClient {
             FilesReply::PutReady { offset, .. } if offset <= size => offset,
             other => return Err(unexpected(&other)),
         };
-        let mut reader = tokio::fs::File::open(file).await.map_err(&err)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; CHUNK_BYTES];
         // What the remote PC has already: hashed here, not sent.
-        let mut pos = 0u64;
-        while pos < offset {
-            let want = (offset - pos).min(CHUNK_BYTES as u64) as usize;
-            reader.read_exact(&mut buf[..want]).await.map_err(&err)?;
-            hasher.update(&buf[..want]);
-            pos += want as u64;
-        }
+        let mut hasher = local::hashed(file, offset).await?;
+        let mut reader = tokio::fs::File::open(file).await.map_err(&err)?;
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        let mut pos = offset;
         reader
             .seek(std::io::SeekFrom::Start(offset))
             .await
@@ -288,18 +282,11 @@ impl FilesClient {
             .await
             .map_err(&err)?;
         file.set_len(offset).await.map_err(&err)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; CHUNK_BYTES];
-        let mut pos = 0u64;
-        while pos < offset {
-            let want = (offset - pos).min(CHUNK_BYTES as u64) as usize;
-            file.read_exact(&mut buf[..want]).await.map_err(&err)?;
-            hasher.update(&buf[..want]);
-            pos += want as u64;
-        }
+        let mut hasher = local::hashed(&part, offset).await?;
         file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(&err)?;
+        let mut pos = offset;
         let progress = Progress::start(name, size, offset);
         let mut acked = offset;
         let sha256 = loop {

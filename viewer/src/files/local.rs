@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshdesk_protocol::files::{check_name, numbered};
+use meshdesk_protocol::files::{check_name, hash_prefix, numbered};
 
 use crate::ViewerError;
 
@@ -50,6 +50,21 @@ pub fn settle(part: &Path, target: &Path) -> Result<PathBuf, ViewerError> {
         "no free name for {}",
         target.display()
     )))
+}
+
+/// The SHA-256 state after the first `len` bytes of `path` (what the other
+/// side already has of a resumed transfer), read on a blocking thread.
+pub async fn hashed(path: &Path, len: u64) -> Result<sha2::Sha256, ViewerError> {
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&owned).and_then(|file| hash_prefix(file, len))
+    })
+    .await
+    .map_err(|e| ViewerError::Transfer(e.to_string()))?
+    .map_err(|e| ViewerError::LocalFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
