@@ -112,6 +112,21 @@ impl World {
             "relayed? viewer side {}, host side {host_side}",
             stats["candidate_type"]
         );
+        // Each side's TURN bridges wake webrtc's driver only when media goes
+        // through them: never on a side whose candidate is direct, even
+        // though ICE checked the relay pairs too.
+        let kicked = |log: String| plain(&log).contains("media relayed through this bridge");
+        assert_eq!(
+            kicked(self.host.log_text()),
+            host_side == "relay",
+            "host side {host_side}"
+        );
+        assert_eq!(
+            kicked(self.viewer.log_text()),
+            stats["candidate_type"] == "relay",
+            "viewer side {}",
+            stats["candidate_type"]
+        );
     }
 }
 

@@ -12,13 +12,15 @@
 //!   client's queue, so a relayed packet sits there until something else
 //!   wakes the driver: its ICE timer fires every 200 ms once connected, so
 //!   a DTLS handshake through a relay took ~1.2 s and a frame on an
-//!   otherwise still screen could wait as long. So while a bridge carries
-//!   relayed data (ChannelData, Send or Data indications: the allocation is
-//!   in use, not just refreshed), it sends webrtc a STUN Binding Indication
-//!   every [`KICK_INTERVAL`]; the TURN client ignores it (it is neither a
+//!   otherwise still screen could wait as long. So while a bridge relays
+//!   media (DTLS, RTP or RTCP inside ChannelData, Send or Data
+//!   indications), it sends webrtc a STUN Binding Indication every
+//!   [`KICK_INTERVAL`]; the TURN client ignores it (it is neither a
 //!   response nor a Data indication), but its arrival runs the driver
-//!   loop, which sends what was queued. Sessions on a direct path never
-//!   kick.
+//!   loop, which sends what was queued. ICE's connectivity checks over the
+//!   relay are STUN and do not count: they need no kicks (ICE's own timer
+//!   runs every few milliseconds while checking), and webrtc sends media
+//!   only on the selected pair, so sessions on a direct path never kick.
 //!
 //! The server sees an ordinary TURN client: allocations, credentials and
 //! relayed addresses are the real ones; only the hop inside this machine is
@@ -172,7 +174,10 @@ async fn carry(
         .map_err(Failure::Upstream)?;
     tracing::debug!("TURN bridge connected");
     upstream.send(first).await.map_err(Failure::Upstream)?;
-    let mut last_data = carries_data(first).then(Instant::now);
+    let mut last_data = None;
+    if carries_media(first) {
+        media_through(&mut last_data);
+    }
     let mut datagram = vec![0u8; 65_536];
     let mut kick = tokio::time::interval(KICK_INTERVAL);
     kick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -181,8 +186,8 @@ async fn carry(
             got = local.recv_from(&mut datagram) => {
                 let (n, from) = got.map_err(Failure::Local)?;
                 client = from;
-                if carries_data(&datagram[..n]) {
-                    last_data = Some(Instant::now());
+                if carries_media(&datagram[..n]) {
+                    media_through(&mut last_data);
                 }
                 upstream.send(&datagram[..n]).await.map_err(Failure::Upstream)?;
             }
@@ -191,8 +196,8 @@ async fn carry(
                     return Ok(());
                 }
                 let d = upstream.datagram();
-                if carries_data(d) {
-                    last_data = Some(Instant::now());
+                if carries_media(d) {
+                    media_through(&mut last_data);
                 }
                 local.send_to(d, client).await.map_err(Failure::Local)?;
             }
@@ -203,14 +208,52 @@ async fn carry(
     }
 }
 
-/// Whether a datagram is relayed data rather than TURN's own business:
-/// ChannelData, or a Send (0x0016) or Data (0x0017) indication.
-pub(crate) fn carries_data(datagram: &[u8]) -> bool {
-    match datagram {
-        [b0, ..] if b0 & 0xC0 == 0x40 => true,
-        [b0, b1, ..] => matches!(u16::from_be_bytes([*b0, *b1]), 0x0016 | 0x0017),
-        _ => false,
+/// Media passed the bridge now: kicks go on for [`KICK_AFTER_DATA`].
+/// Their start is logged (tests count it: a direct session has none).
+fn media_through(last_data: &mut Option<Instant>) {
+    if !last_data.is_some_and(|t| t.elapsed() < KICK_AFTER_DATA) {
+        tracing::info!("media relayed through this bridge: waking webrtc's driver");
     }
+    *last_data = Some(Instant::now());
+}
+
+/// Whether a datagram relays media: what it carries starts like DTLS
+/// (20..=63) or RTP and RTCP (128..=191), as RFC 7983 tells them apart.
+/// TURN's own requests and ICE's checks over the relay (STUN, 0..=3) do
+/// not count.
+pub(crate) fn carries_media(datagram: &[u8]) -> bool {
+    relayed(datagram)
+        .and_then(|payload| payload.first())
+        .is_some_and(|b| matches!(b, 20..=63 | 128..=191))
+}
+
+/// What a datagram relays: ChannelData's data, or the DATA attribute
+/// (0x0013) of a Send (0x0016) or Data (0x0017) indication.
+fn relayed(datagram: &[u8]) -> Option<&[u8]> {
+    match datagram {
+        [b0, _, l0, l1, data @ ..] if b0 & 0xC0 == 0x40 => {
+            data.get(..usize::from(u16::from_be_bytes([*l0, *l1])))
+        }
+        [b0, b1, l0, l1, ..] if matches!(u16::from_be_bytes([*b0, *b1]), 0x0016 | 0x0017) => {
+            let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+            data_attribute(datagram.get(20..20 + len)?)
+        }
+        _ => None,
+    }
+}
+
+/// The value of the DATA attribute among STUN `attributes` (each a type,
+/// a length and a value padded to 4 bytes).
+fn data_attribute(mut attributes: &[u8]) -> Option<&[u8]> {
+    while let [t0, t1, l0, l1, rest @ ..] = attributes {
+        let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+        let value = rest.get(..len)?;
+        if u16::from_be_bytes([*t0, *t1]) == 0x0013 {
+            return Some(value);
+        }
+        attributes = rest.get(len.next_multiple_of(4)..)?;
+    }
+    None
 }
 
 /// The bridge's side towards the real server, with buffers allocated once

@@ -114,21 +114,55 @@ async fn tcp_bridges_frame_the_stream_and_return_whole_datagrams() {
     assert_eq!(recv_data(&client).await, channel, "padding stripped");
 }
 
+/// A Send (0x0016) or Data (0x0017) indication: the magic cookie, a
+/// transaction id, an XOR-PEER-ADDRESS (IPv4) and DATA carrying `payload`.
+fn indication(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut attributes = vec![0x00, 0x12, 0x00, 0x08, 0x00, 0x01, 0x12, 0x34, 1, 2, 3, 4];
+    attributes.extend_from_slice(&0x0013u16.to_be_bytes());
+    attributes.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    attributes.extend_from_slice(payload);
+    attributes.resize(attributes.len().next_multiple_of(4), 0);
+    let mut m = kind.to_be_bytes().to_vec();
+    m.extend_from_slice(&(attributes.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
+    m.extend_from_slice(&[7; 12]);
+    m.extend_from_slice(&attributes);
+    m
+}
+
+/// ChannelData on channel 0x4001 carrying `payload`.
+fn channel_data(payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![0x40, 0x01];
+    m.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
 #[test]
-fn only_relayed_data_counts_as_data() {
-    assert!(carries_data(b"\x40\x01\x00\x01x"), "ChannelData");
-    assert!(carries_data(&[0x00, 0x16, 0, 0]), "Send indication");
-    assert!(carries_data(&[0x00, 0x17, 0, 0]), "Data indication");
-    assert!(!carries_data(&stun_request()), "Binding request");
-    assert!(!carries_data(&[0x00, 0x03, 0, 0]), "Allocate request");
-    assert!(!carries_data(&[0x01, 0x04, 0, 0]), "Refresh response");
-    assert!(!carries_data(&KICK));
-    assert!(!carries_data(&[]));
+fn only_relayed_media_counts() {
+    let dtls = [22, 0xFE, 0xFD, 0, 0];
+    let rtp = [0x80, 0x60, 0, 1];
+    assert!(carries_media(&channel_data(&dtls)), "DTLS in ChannelData");
+    assert!(carries_media(&channel_data(&rtp)), "RTP in ChannelData");
+    assert!(carries_media(&indication(0x0016, &rtp)), "Send indication");
+    assert!(carries_media(&indication(0x0017, &dtls)), "Data indication");
+    // ICE's checks over the relay: STUN inside, not media.
+    assert!(!carries_media(&channel_data(&stun_request())));
+    assert!(!carries_media(&indication(0x0016, &stun_request())));
+    assert!(!carries_media(&indication(0x0017, &stun_request())));
+    // TURN's own business, the kick and nonsense.
+    assert!(!carries_media(&stun_request()), "Binding request");
+    assert!(!carries_media(&[0x00, 0x03, 0, 0]), "Allocate request");
+    assert!(!carries_media(&[0x01, 0x04, 0, 0]), "Refresh response");
+    assert!(!carries_media(&KICK));
+    assert!(!carries_media(&[]));
+    assert!(!carries_media(&[0x40, 0x01, 0x00, 0x09, 22]), "cut short");
+    assert!(!carries_media(&[0x00, 0x16, 0x00, 0x40]), "no attributes");
 }
 
 /// Over UDP the datagrams pass unchanged; no kicks while only TURN's own
-/// requests pass, then a Binding Indication about every KICK_INTERVAL once
-/// relayed data has.
+/// requests and ICE's checks pass, then a Binding Indication about every
+/// KICK_INTERVAL once relayed media has.
 #[tokio::test]
 async fn udp_bridges_pass_datagrams_and_kick_the_client() {
     let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -154,7 +188,13 @@ async fn udp_bridges_pass_datagrams_and_kick_the_client() {
     let quiet = tokio::time::timeout(KICK_INTERVAL * 10, client.recv_from(&mut buf)).await;
     assert!(quiet.is_err(), "no kicks before relayed data");
 
-    let data = b"\x40\x01\x00\x04ping".to_vec();
+    let check = channel_data(&stun_request());
+    client.send_to(&check, bridge).await.unwrap();
+    assert_eq!(recv_data(&client).await, check);
+    let quiet = tokio::time::timeout(KICK_INTERVAL * 10, client.recv_from(&mut buf)).await;
+    assert!(quiet.is_err(), "no kicks for ICE checks over the relay");
+
+    let data = channel_data(&[22, 0xFE, 0xFD, 0, 0]);
     client.send_to(&data, bridge).await.unwrap();
     assert_eq!(recv_data(&client).await, data);
     let started = tokio::time::Instant::now();
