@@ -315,6 +315,27 @@ pub enum FileChange {
     Deleted,
 }
 
+impl FileChange {
+    /// Stable lowercase name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileChange::Created => "created",
+            FileChange::Modified => "modified",
+            FileChange::Deleted => "deleted",
+        }
+    }
+
+    /// Parse the wire name.
+    pub fn parse(s: &str) -> Option<FileChange> {
+        match s {
+            "created" => Some(FileChange::Created),
+            "modified" => Some(FileChange::Modified),
+            "deleted" => Some(FileChange::Deleted),
+            _ => None,
+        }
+    }
+}
+
 /// Messages the server sends to a host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -381,3 +381,17 @@ fn well_formed_json_with_a_wrong_value_is_invalid_not_malformed() {
     let r: Result<ShareRequest, _> = decode(r#"{"username":"bob","permission":"view""#);
     assert!(matches!(r, Err(DecodeError::Malformed(_))), "{r:?}");
 }
+
+#[test]
+fn file_changes_round_trip_by_wire_name() {
+    for c in [
+        FileChange::Created,
+        FileChange::Modified,
+        FileChange::Deleted,
+    ] {
+        let json = serde_json::to_string(&c).expect("encode");
+        assert_eq!(json, format!("\"{}\"", c.as_str()));
+        assert_eq!(FileChange::parse(c.as_str()), Some(c));
+    }
+    assert_eq!(FileChange::parse("renamed"), None);
+}

@@ -102,25 +102,6 @@ const EVENT_COLUMNS: &str =
     "id, at, kind, actor, device_id, device_name, target_user, permission, \
      session_id, duration_ms, detail, file_path, file_size, file_upload, file_change";
 
-/// A change as stored (the column's CHECK admits these three).
-fn change_name(c: FileChange) -> &'static str {
-    match c {
-        FileChange::Created => "created",
-        FileChange::Modified => "modified",
-        FileChange::Deleted => "deleted",
-    }
-}
-
-fn parse_change(name: &str) -> Option<FileChange> {
-    [
-        FileChange::Created,
-        FileChange::Modified,
-        FileChange::Deleted,
-    ]
-    .into_iter()
-    .find(|c| change_name(*c) == name)
-}
-
 /// A size as SQLite stores it (a signed 64-bit integer; larger sizes,
 /// which no file has, are kept as the largest one).
 fn stored_size(size: u64) -> i64 {
@@ -149,7 +130,7 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
             r.get(13)?,
             r.get::<_, Option<String>>(14)?
                 .as_deref()
-                .and_then(parse_change),
+                .and_then(FileChange::parse),
         ),
     })
 }
@@ -275,7 +256,7 @@ fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {
             e.path,
             e.size.map(stored_size),
             e.upload,
-            e.change.map(change_name)
+            e.change.map(FileChange::as_str)
         ],
     )?;
     Ok(Event {
