@@ -59,13 +59,6 @@ fn lost() -> ViewerError {
     ViewerError::ConnectionFailed("the session ended during the transfer".into())
 }
 
-fn local_error(path: &Path) -> impl Fn(std::io::Error) -> ViewerError + '_ {
-    move |e| ViewerError::LocalFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
-}
-
 impl FilesClient {
     pub fn new(end: PipeEnd) -> Self {
         Self {
@@ -135,7 +128,7 @@ impl FilesClient {
 
     /// Send `file` into the receive folder (`folder`: a shared folder).
     pub async fn put(&mut self, file: &Path, folder: Option<&str>) -> Result<Sent, ViewerError> {
-        let err = local_error(file);
+        let err = local::error(file);
         let meta = tokio::fs::metadata(file).await.map_err(&err)?;
         if !meta.is_file() {
             return Err(ViewerError::BadArgument(format!(
@@ -254,7 +247,7 @@ impl FilesClient {
             .unwrap_or(path);
         let target = local::target(dest, name)?;
         let part = local::part_of(&target);
-        let err = local_error(&part);
+        let err = local::error(&part);
         let found = tokio::fs::metadata(&part)
             .await
             .map(|m| m.len())

@@ -61,10 +61,15 @@ pub async fn hashed(path: &Path, len: u64) -> Result<sha2::Sha256, ViewerError> 
     })
     .await
     .map_err(|e| ViewerError::Transfer(e.to_string()))?
-    .map_err(|e| ViewerError::LocalFile {
+    .map_err(error(path))
+}
+
+/// An I/O error with a file on this side, naming the file.
+pub fn error(path: &Path) -> impl Fn(std::io::Error) -> ViewerError + '_ {
+    move |e| ViewerError::LocalFile {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })
+    }
 }
 
 #[cfg(test)]
