@@ -29,8 +29,8 @@ pub use error::PeerError;
 pub use framing::{AccessUnit, VideoEvent};
 pub use signal::{BearerToken, ConnectOptions, SignalClient, SignalReceiver, SignalSender};
 pub use transport::{
-    AudioPacket, AudioSender, CandidatePairType, CandidateReceiver, HostEvent, HostOptions,
-    HostPeer, HostStreams, PeerStats, Pipe, PipeEnd, PipeEvent, ReceivedAudio, ViewerEvent,
-    ViewerPeer, ViewerStreams, CLIPBOARD_CHANNEL, CONTROL_CHANNEL, FILES_CHANNEL, INPUT_CHANNEL,
-    OPUS_CLOCK_RATE,
+    AudioPacket, AudioSender, CandidatePairType, CandidateReceiver, Estimate, HostEvent,
+    HostOptions, HostPeer, HostStreams, PeerStats, Pipe, PipeEnd, PipeEvent, ReceivedAudio,
+    ViewerEvent, ViewerPeer, ViewerStreams, CLIPBOARD_CHANNEL, CONTROL_CHANNEL, FILES_CHANNEL,
+    INPUT_CHANNEL, OPUS_CLOCK_RATE,
 };

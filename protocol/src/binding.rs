@@ -25,7 +25,7 @@ pub const DTLS_BINDING_CONTEXT: &str = "meshdesk-dtls-binding-v1";
 const MAX_FINGERPRINT_LEN: usize = 256;
 
 /// A control-channel message from the host to the viewer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostControlMsg {
     /// The device key's Ed25519 signature (standard base64) over
@@ -46,6 +46,30 @@ pub enum HostControlMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// What the video aims at and why: sent when the encoder's bitrate or
+    /// frame rate changes and about once a second while the estimate
+    /// moves (docs/protocol.md, "Adaptive quality").
+    Quality(VideoQuality),
+}
+
+/// The video's quality in one session, for the viewer's statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VideoQuality {
+    /// What the host estimates the path to this viewer carries, kbit/s
+    /// (none before the viewer's first congestion feedback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_kbps: Option<u32>,
+    /// Share of packets the viewer reported lost (0..=1), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// The encoder's target bitrate, kbit/s: the lowest of the estimates
+    /// of every session on this screen, at most the configured bitrate.
+    pub bitrate_kbps: u32,
+    /// The most frames a second the encoder plans for.
+    pub fps: u32,
+    /// Whether the host follows the estimate (`adaptive_quality` in its
+    /// configuration); when off it sends at the configured bitrate.
+    pub adaptive: bool,
 }
 
 impl HostControlMsg {

@@ -21,6 +21,7 @@ pub mod pulse;
 pub mod receiver;
 pub mod reverse_proxy;
 pub mod server;
+pub mod shaped;
 pub mod sse;
 pub mod tcp_proxy;
 pub mod tls;

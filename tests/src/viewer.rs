@@ -124,10 +124,18 @@ impl Drop for Running {
 /// (log in `dir`): pictures to decode before and after whatever a test
 /// does to the session.
 pub fn motion(x: &Xvfb, dir: &Path) -> Running {
+    animate(x, dir, "160x90+0+0", 10, "scroll")
+}
+
+/// `meshdesk-xprobe animate` over `geometry` (`WxH+X+Y`) of `x`, `hz`
+/// times a second (log in `dir`): a picture that keeps the encoder busy,
+/// scrolling like a video or a page (`motion` "scroll"), or new every
+/// frame ("fresh").
+pub fn animate(x: &Xvfb, dir: &Path, geometry: &str, hz: u32, motion: &str) -> Running {
     let log = dir.join("xprobe-animate.log");
     let child = Command::new(binary("meshdesk-xprobe"))
-        .args(["animate", "--geometry", "160x90+0+0", "--color", "3366cc"])
-        .args(["--hz", "10"])
+        .args(["animate", "--geometry", geometry, "--color", "3366cc"])
+        .args(["--hz", &hz.to_string(), "--motion", motion])
         .env("DISPLAY", x.display())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log"))

@@ -17,7 +17,7 @@ use winit::event_loop::EventLoop;
 
 use crate::account::{find_device, signed_in};
 use crate::cli::ConnectArgs;
-use crate::measure::{self, LatencyReport, Report, Timeline};
+use crate::measure::{self, LatencyReport, QualitySample, Report, Timeline};
 use crate::session::{drive, establish, Established, Notice, Outcome, SessionCommand};
 use crate::sound::{self, SoundStats};
 use crate::trust::expected_key;
@@ -75,8 +75,17 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
     let name = device.name.clone();
     let (verified_tx, verified) = tokio::sync::oneshot::channel();
     let mut verified_tx = Some(verified_tx);
+    let qualities = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = Arc::clone(&qualities);
     let on_notice = move |n: &Notice| {
         on_verified(n);
+        if let Notice::Quality(quality) = n {
+            let sample = QualitySample::new(requested, Instant::now(), *quality);
+            heard
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(sample);
+        }
         if matches!(n, Notice::Verified { .. }) {
             if let Some(tx) = verified_tx.take() {
                 let _ = tx.send(());
@@ -146,6 +155,11 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         &decode_stats,
     );
     report.input_to_photon_ms = latency;
+    report.quality = std::mem::take(
+        &mut *qualities
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
     report.audio_packets_played = sound_stats
         .packets
         .load(std::sync::atomic::Ordering::Relaxed);

@@ -48,6 +48,11 @@ pub struct HostConfig {
     /// decoding is quicker; on suits a screen that mostly plays video).
     #[serde(default)]
     pub deblocking: bool,
+    /// Whether each session's bandwidth estimate lowers the bitrate and
+    /// frame rate when its path carries less than `bitrate_kbps` (default
+    /// on; off sends at `bitrate_kbps` whatever the path).
+    #[serde(default = "default_true")]
+    pub adaptive_quality: bool,
     /// `[consent]`: the least consent this PC requires, whatever the server
     /// says (default: none beyond the server's), and the prompt's timeout.
     #[serde(default, skip_serializing_if = "ConsentFloor::is_default")]
@@ -100,6 +105,10 @@ fn default_bitrate() -> u32 {
     4000
 }
 
+fn default_true() -> bool {
+    true
+}
+
 impl std::fmt::Debug for HostConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostConfig")
@@ -112,6 +121,7 @@ impl std::fmt::Debug for HostConfig {
             .field("max_fps", &self.max_fps)
             .field("bitrate_kbps", &self.bitrate_kbps)
             .field("deblocking", &self.deblocking)
+            .field("adaptive_quality", &self.adaptive_quality)
             .field("consent", &self.consent)
             .field("metrics", &self.metrics)
             .finish()
@@ -254,6 +264,7 @@ mod tests {
             max_fps: 30,
             bitrate_kbps: 4000,
             deblocking: false,
+            adaptive_quality: true,
             consent: ConsentFloor::default(),
             metrics: MetricsConfig::default(),
             files: FilesConfig::default(),
@@ -333,6 +344,27 @@ mod tests {
         std::fs::write(&path, format!("{older}deblocking = \"yes\"\n")).expect("write");
         let err = HostConfig::load(&path).expect_err("not a boolean");
         assert!(err.to_string().contains("deblocking"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn adaptive_quality_is_on_unless_the_file_turns_it_off() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-adapt-{}", std::process::id()));
+        let path = dir.join("host.toml");
+        sample().save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let older: String = text
+            .lines()
+            .filter(|l| !l.starts_with("adaptive_quality"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, &older).expect("write");
+        assert!(HostConfig::load(&path).expect("load").adaptive_quality);
+        std::fs::write(&path, format!("adaptive_quality = false\n{older}")).expect("write");
+        assert!(!HostConfig::load(&path).expect("load").adaptive_quality);
+        std::fs::write(&path, format!("adaptive_quality = 1\n{older}")).expect("write");
+        let err = HostConfig::load(&path).expect_err("not a boolean");
+        assert!(err.to_string().contains("adaptive_quality"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -92,6 +92,7 @@ pub async fn enroll(
         max_fps: 30,
         bitrate_kbps: 4000,
         deblocking: false,
+        adaptive_quality: true,
         consent: Default::default(),
         metrics: Default::default(),
         files: Default::default(),

@@ -17,7 +17,7 @@ use super::config::HostConfig;
 use super::metrics::HostMetrics;
 use super::metrics_config::MetricsConfig;
 use super::screens::{self, Screens, SharedScreens};
-use super::session::{Finished, Grant, SessionEnv, SessionIn};
+use super::session::{Finished, Grant, SessionEnv, SessionIn, VideoRate};
 use super::AgentError;
 use crate::consent::Consent;
 use crate::files::FilesSetup;
@@ -63,6 +63,8 @@ pub struct Sessions {
     /// The X clipboard (none without XFixes) and its size limit.
     clipboard: Option<Arc<X11Clipboard>>,
     clipboard_max: u64,
+    /// The video's ceiling and whether sessions adapt to their paths.
+    video_rate: VideoRate,
 }
 
 impl Sessions {
@@ -124,6 +126,10 @@ impl Sessions {
             _shared_watch: shared_watch,
             clipboard,
             clipboard_max: cfg.clipboard.max_bytes,
+            video_rate: VideoRate {
+                max_bitrate_bps: cfg.bitrate_kbps.saturating_mul(1000),
+                adaptive: cfg.adaptive_quality,
+            },
         })
     }
 
@@ -216,6 +222,7 @@ impl Sessions {
             files: Arc::clone(&self.files),
             clipboard: self.clipboard.clone(),
             clipboard_max: self.clipboard_max,
+            video_rate: self.video_rate,
         };
         let consent = Arc::clone(&self.consent);
         let task = AbortOnDrop::spawn(tracing::Instrument::instrument(

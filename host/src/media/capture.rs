@@ -49,6 +49,8 @@ pub(crate) enum CaptureCommand {
     },
     /// Capture this area of the screen from now on (a monitor moved).
     SetArea(GrabArea),
+    /// Capture at most this many frames a second from now on.
+    SetMaxFps(u32),
     /// Exit the thread.
     Stop,
 }
@@ -292,6 +294,7 @@ impl CaptureLoop {
         loop {
             match self.commands.try_recv() {
                 Ok(CaptureCommand::Keyframe) => self.pacer.on_keyframe_request(),
+                Ok(CaptureCommand::SetMaxFps(fps)) => self.pacer.set_max_fps(fps),
                 Ok(CaptureCommand::ReturnPicture(picture)) => self.free.push(picture),
                 Ok(CaptureCommand::KeepAlive { every, heartbeat }) => {
                     self.keep_alive = Some(KeepAlive::new(every, heartbeat, Instant::now()));

@@ -233,6 +233,19 @@ impl H264Encoder {
         })
     }
 
+    /// Aims at `bitrate_bps` and plans for `fps` frames a second from the
+    /// next picture on, without an IDR (the congestion controller's
+    /// choice; see `rate.rs`).
+    pub fn set_rate(&mut self, bitrate_bps: u32, fps: u32) -> Result<(), MediaError> {
+        let bitrate = i32::try_from(bitrate_bps).unwrap_or(i32::MAX);
+        self.bitrate_bps = bitrate as u32;
+        self.max_fps = fps.max(1);
+        if self.size.is_some() {
+            self.raw.set_rate(bitrate, self.max_fps as f32)?;
+        }
+        Ok(())
+    }
+
     /// Makes the next encoded frame an IDR.
     pub fn force_keyframe(&mut self) {
         self.keyframe_requested = true;

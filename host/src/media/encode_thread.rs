@@ -1,6 +1,7 @@
 //! The encode thread: takes converted pictures from the capture thread,
-//! decides on IDRs (requested, or a scene cut), encodes, and publishes each
-//! frame to every subscription, until the capture side ends.
+//! decides on IDRs (requested, or a scene cut) and on the bitrate and
+//! frame rate (the subscriptions' asks, `rate.rs`), encodes, and publishes
+//! each frame to every subscription, until the capture side ends.
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -14,6 +15,7 @@ use super::capture::{CaptureCommand, RawFrame};
 use super::convert::{I420Picture, I420View};
 use super::encode::H264Encoder;
 use super::frame::{EncodedFrame, StageTimings};
+use super::rate::{self, Quality, RateLimits};
 use super::scene;
 use super::shared::Shared;
 use super::MediaError;
@@ -22,10 +24,12 @@ use super::MediaError;
 pub(super) fn encode_loop(
     frames: &Receiver<RawFrame>,
     mut encoder: H264Encoder,
+    limits: RateLimits,
     shared: &Shared,
     sender: &broadcast::Sender<Arc<EncodedFrame>>,
 ) {
     let started = Instant::now();
+    let mut quality = limits.full();
     let mut sequence = 0;
     // The last picture encoded, kept to tell a scene cut (`scene.rs`).
     let mut previous: Option<I420Picture> = None;
@@ -38,6 +42,13 @@ pub(super) fn encode_loop(
             encoder.force_keyframe();
         }
         let (width, height) = (picture.width, picture.height);
+        let wanted = rate::choose(shared.asks().lowest(), limits, (width, height));
+        if wanted != quality {
+            if let Err(error) = retune(&mut encoder, shared, quality, wanted) {
+                return fail(shared, error);
+            }
+            quality = wanted;
+        }
         let encode_start = Instant::now();
         let pts = raw.captured_at.saturating_duration_since(started);
         let encoded = encoder.encode(picture, pts);
@@ -73,10 +84,33 @@ pub(super) fn encode_loop(
             pts,
             sequence,
             timings,
+            quality,
         };
         sequence += 1;
         publish(shared, sender, frame, cut == Cut::Scene);
     }
+}
+
+/// Sets the encoder (and, for a new frame rate, the capture pacing) to
+/// `to`.
+fn retune(
+    encoder: &mut H264Encoder,
+    shared: &Shared,
+    from: Quality,
+    to: Quality,
+) -> Result<(), MediaError> {
+    tracing::info!(
+        bitrate_kbps = to.bitrate_bps / 1000,
+        fps = to.fps,
+        was_kbps = from.bitrate_bps / 1000,
+        was_fps = from.fps,
+        "video rate changed"
+    );
+    encoder.set_rate(to.bitrate_bps, to.fps)?;
+    if to.fps != from.fps {
+        shared.capture.send(CaptureCommand::SetMaxFps(to.fps));
+    }
+    Ok(())
 }
 
 /// Why the next frame must be an IDR, if it must.

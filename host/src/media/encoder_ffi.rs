@@ -10,8 +10,10 @@ use std::os::raw::{c_int, c_void};
 use std::ptr;
 
 use openh264_sys2::{
-    videoFormatI420, DynamicAPI, ISVCEncoder, ISVCEncoderVtbl, SEncParamExt, SFrameBSInfo,
-    SSourcePicture, API, ENCODER_OPTION_TRACE_LEVEL, WELS_LOG_ERROR,
+    videoFormatI420, DynamicAPI, ISVCEncoder, ISVCEncoderVtbl, SBitrateInfo, SEncParamExt,
+    SFrameBSInfo, SSourcePicture, API, ENCODER_OPTION, ENCODER_OPTION_BITRATE,
+    ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE, ENCODER_OPTION_TRACE_LEVEL,
+    SPATIAL_LAYER_ALL, WELS_LOG_ERROR,
 };
 
 use crate::media::convert::I420View;
@@ -142,6 +144,48 @@ impl RawEncoder {
         check("InitializeExt", unsafe { call(self.instance, params) })?;
         self.initialized = true;
         Ok(())
+    }
+
+    /// Changes the target bitrate (bit/s) and the frame rate the rate
+    /// control plans for, without starting over (no IDR). A higher
+    /// bitrate's ceiling is raised first: OpenH264 clips a target to the
+    /// ceiling it has at the time.
+    pub(crate) fn set_rate(&mut self, bitrate_bps: c_int, fps: f32) -> Result<(), MediaError> {
+        let mut target = SBitrateInfo {
+            iLayer: SPATIAL_LAYER_ALL,
+            iBitrate: bitrate_bps,
+        };
+        let mut ceiling = target;
+        self.set_option(
+            "SetOption(ENCODER_OPTION_MAX_BITRATE)",
+            ENCODER_OPTION_MAX_BITRATE,
+            (&mut ceiling as *mut SBitrateInfo).cast(),
+        )?;
+        self.set_option(
+            "SetOption(ENCODER_OPTION_BITRATE)",
+            ENCODER_OPTION_BITRATE,
+            (&mut target as *mut SBitrateInfo).cast(),
+        )?;
+        let mut fps = fps;
+        self.set_option(
+            "SetOption(ENCODER_OPTION_FRAME_RATE)",
+            ENCODER_OPTION_FRAME_RATE,
+            (&mut fps as *mut f32).cast(),
+        )
+    }
+
+    /// One `SetOption` call on an initialised instance.
+    fn set_option(
+        &mut self,
+        call: &'static str,
+        option: ENCODER_OPTION,
+        value: *mut c_void,
+    ) -> Result<(), MediaError> {
+        let set_option = self.calls.SetOption.expect("checked in new");
+        // SAFETY: a live, initialised instance (callers initialise first);
+        // `value` points at the type `option` reads (SBitrateInfo for the
+        // bitrates, f32 for the frame rate), alive across the call.
+        check(call, unsafe { set_option(self.instance, option, value) })
     }
 
     /// Makes the next picture an IDR.

@@ -46,6 +46,8 @@ pub struct EncodedFrame {
     pub sequence: u64,
     /// Where the time went for this frame.
     pub timings: StageTimings,
+    /// The bitrate and frame rate the encoder aimed at for it.
+    pub quality: super::rate::Quality,
 }
 
 /// NAL unit type of an IDR slice.

@@ -53,6 +53,12 @@ impl Pacer {
         }
     }
 
+    /// Allow at most `max_fps` captures per second from now on (the rate
+    /// control lowers it on a slow link, and raises it back).
+    pub fn set_max_fps(&mut self, max_fps: u32) {
+        self.min_interval = Duration::from_secs(1) / max_fps.max(1);
+    }
+
     /// The shortest gap between captures this pacer enforces.
     pub fn min_interval(&self) -> Duration {
         self.min_interval

@@ -21,7 +21,7 @@ use crate::media::encode_thread::encode_loop;
 use crate::media::grab::GrabArea;
 use crate::media::shared::Shared;
 use crate::media::subscription::Subscription;
-use crate::media::{EncodeProbe, MediaConfig, MediaError};
+use crate::media::{EncodeProbe, MediaConfig, MediaError, RateLimits};
 
 /// Frames a subscriber may fall behind before it lags (and resyncs on an IDR).
 const BROADCAST_CAPACITY: usize = 16;
@@ -81,7 +81,12 @@ impl MediaPipeline {
             keyframes: AtomicU64::new(0),
             bytes_encoded: AtomicU64::new(0),
             encode_probe: probe,
+            asks: Mutex::default(),
         });
+        let limits = RateLimits {
+            max_bitrate_bps: config.bitrate_bps,
+            max_fps: config.max_fps,
+        };
         let (frames_tx, frames_rx) = mpsc::sync_channel::<RawFrame>(capture::PICTURES);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let capture_shared = Arc::clone(&shared);
@@ -133,7 +138,7 @@ impl MediaPipeline {
         };
         let encode_thread = std::thread::Builder::new()
             .name("meshdesk-encode".into())
-            .spawn(move || encode_loop(&frames_rx, encoder, &shared, &sender))
+            .spawn(move || encode_loop(&frames_rx, encoder, limits, &shared, &sender))
             .map_err(MediaError::Spawn)?;
         pipeline.encode_thread = Some(encode_thread);
         tracing::info!(

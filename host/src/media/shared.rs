@@ -2,6 +2,7 @@
 //! subscriptions: the frame channel, why it stopped, the keyframe flag, the
 //! captured area and the counters.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -34,6 +35,37 @@ pub(crate) struct Shared {
     pub(super) bytes_encoded: AtomicU64,
     /// Told each frame's encode time, when someone keeps figures.
     pub(super) encode_probe: Option<super::EncodeProbe>,
+    /// The bitrates subscriptions ask for (their sessions' congestion
+    /// controllers); the encoder aims at the lowest.
+    pub(super) asks: Mutex<Asks>,
+}
+
+/// Each subscription's ask, by subscription number.
+#[derive(Debug, Default)]
+pub(crate) struct Asks {
+    next: u64,
+    bps: HashMap<u64, u32>,
+}
+
+impl Asks {
+    /// A number for a new subscription (which asks nothing yet).
+    pub(super) fn register(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    pub(super) fn set(&mut self, id: u64, bps: u32) {
+        self.bps.insert(id, bps);
+    }
+
+    pub(super) fn remove(&mut self, id: u64) {
+        self.bps.remove(&id);
+    }
+
+    /// The lowest ask, if anyone asks.
+    pub(super) fn lowest(&self) -> Option<u32> {
+        self.bps.values().copied().min()
+    }
 }
 
 impl Shared {
@@ -41,6 +73,11 @@ impl Shared {
     pub(crate) fn request_keyframe(&self) {
         self.keyframe_wanted.store(true, Ordering::SeqCst);
         self.capture.send(CaptureCommand::Keyframe);
+    }
+
+    /// The subscriptions' asks, to read or change.
+    pub(super) fn asks(&self) -> std::sync::MutexGuard<'_, Asks> {
+        self.asks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records what is captured (at start, and after each change).

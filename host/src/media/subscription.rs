@@ -23,6 +23,8 @@ pub struct Subscription {
     shared: Arc<Shared>,
     /// A keyframe was delivered and no frame was missed since.
     in_sync: bool,
+    /// Our number among the pipeline's bitrate asks.
+    id: u64,
 }
 
 impl Subscription {
@@ -30,11 +32,20 @@ impl Subscription {
         receiver: broadcast::Receiver<Arc<EncodedFrame>>,
         shared: Arc<Shared>,
     ) -> Self {
+        let id = shared.asks().register();
         Self {
             receiver,
             shared,
             in_sync: false,
+            id,
         }
+    }
+
+    /// Asks the encoder to aim at no more than `bps` (what this viewer's
+    /// path carries); the pipeline aims at the lowest ask of all its
+    /// subscriptions. Dropping the subscription withdraws the ask.
+    pub fn ask_bitrate(&self, bps: u32) {
+        self.shared.asks().set(self.id, bps);
     }
 
     /// The next frame a decoder can use. The first is always an IDR.
@@ -89,5 +100,11 @@ impl Subscription {
         );
         self.in_sync = false;
         self.shared.request_keyframe();
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.shared.asks().remove(self.id);
     }
 }

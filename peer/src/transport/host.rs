@@ -19,7 +19,7 @@ use rtc::rtp::extension::HeaderExtension;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -27,6 +27,7 @@ use webrtc::peer_connection::RTCSessionDescription;
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::audio::{AudioSender, AudioTrack};
+use super::bandwidth::{Estimate, PublishingEstimator};
 use super::channels::{close_channels, pump_text, send_text, ChannelEvents};
 use super::config::{build_peer_connection, h264_codec};
 use super::events::{drive, remote_candidate};
@@ -95,6 +96,9 @@ pub struct HostOptions {
     pub sound: bool,
     /// The `clipboard` channel.
     pub clipboard: bool,
+    /// The most the video may use, in bit/s: where the bandwidth estimate
+    /// starts and its ceiling.
+    pub max_bitrate_bps: u32,
 }
 
 /// A host's WebRTC session. Dropping it closes the connection and aborts
@@ -118,6 +122,8 @@ pub struct HostPeer {
     control: Arc<dyn DataChannel>,
     /// The `files` and `clipboard` channels' senders, to close them.
     pipes: Vec<Pipe>,
+    /// The bandwidth estimate to the viewer (video sessions only).
+    estimate: Option<watch::Receiver<Option<Estimate>>>,
     /// Set once `close` ran, so drop does not close twice.
     closed: AtomicBool,
     /// The session task, channel readers and the RTCP reader.
@@ -162,7 +168,14 @@ impl HostPeer {
         options: HostOptions,
     ) -> Result<(Self, HostStreams), PeerError> {
         let tasks = TaskSet::new();
-        let (pc, raw) = build_peer_connection(ice_servers, false, &tasks).await?;
+        let (estimator, estimate) = match options.video {
+            true => {
+                let (gcc, rx) = PublishingEstimator::new(options.max_bitrate_bps);
+                (Some(gcc), Some(rx))
+            }
+            false => (None, None),
+        };
+        let (pc, raw) = build_peer_connection(ice_servers, false, estimator, &tasks).await?;
         let ssrc: u32 = rand::random();
         let video = match options.video {
             true => {
@@ -274,6 +287,7 @@ impl HostPeer {
             input,
             control,
             pipes,
+            estimate,
             closed: AtomicBool::new(false),
             tasks,
         };
@@ -379,6 +393,13 @@ impl HostPeer {
             .write_sample(&sample)
             .await
             .map_err(PeerError::webrtc)
+    }
+
+    /// The bandwidth estimate to the viewer, updated with each feedback
+    /// report that changes it (`None` until the first); none in a
+    /// files-only session.
+    pub fn estimates(&self) -> Option<watch::Receiver<Option<Estimate>>> {
+        self.estimate.clone()
     }
 
     /// The sound track's writer, when the session carries sound.

@@ -7,6 +7,9 @@
 //! in the chain, keeps only PLI and FIR from each inbound RTCP compound
 //! packet, and marks them for delivery; the host reads them from its video
 //! track and turns them into [`super::HostEvent::KeyframeRequested`].
+//! Other RTCP passes on unchanged, with whatever the interceptors before
+//! attached to it (the congestion controller's new target, which webrtc's
+//! statistics read at the end of the chain).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -27,9 +30,8 @@ pub(crate) fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-/// Passes PLI/FIR through to the application; drops other inbound RTCP at
-/// the end of the chain (where it stops anyway). Outbound traffic is
-/// untouched.
+/// Marks PLI/FIR for the application; other inbound RTCP passes on to
+/// the end of the chain (where it stops). Outbound traffic is untouched.
 #[derive(Default)]
 pub(crate) struct KeyframeRequestInterceptor {
     /// Inbound packets ready for the next stage.
@@ -62,6 +64,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestInterceptor {
                 .cloned()
                 .collect();
             if requests.is_empty() {
+                self.read_queue.push_back(msg);
                 return Ok(());
             }
             msg.message.packet = Packet::Rtcp(requests);

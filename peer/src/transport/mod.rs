@@ -35,8 +35,10 @@ macro_rules! link_events {
 }
 
 mod audio;
+mod bandwidth;
 mod channels;
 mod config;
+mod congestion;
 mod events;
 mod host;
 mod keyframe;
@@ -53,6 +55,7 @@ use meshdesk_protocol::signal::IceCandidate;
 use tokio::sync::mpsc;
 
 pub use audio::{AudioPacket, AudioSender, ReceivedAudio, OPUS_CLOCK_RATE};
+pub use bandwidth::{Estimate, MIN_BITRATE_BPS};
 pub use host::{HostEvent, HostOptions, HostPeer, HostStreams};
 pub use pipe::{Pipe, PipeEnd, PipeEvent};
 pub use stats::{CandidatePairType, PeerStats};

@@ -124,7 +124,7 @@ impl ViewerPeer {
         relay_only: bool,
     ) -> Result<(Self, ViewerStreams), PeerError> {
         let tasks = TaskSet::new();
-        let (pc, raw) = build_peer_connection(ice_servers, relay_only, &tasks).await?;
+        let (pc, raw) = build_peer_connection(ice_servers, relay_only, None, &tasks).await?;
         let shared = Arc::new(Shared::default());
         let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
         let (candidates_tx, candidates) = mpsc::unbounded_channel();

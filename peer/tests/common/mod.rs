@@ -116,6 +116,7 @@ pub async fn connect_pair() -> Pair {
             video: true,
             sound: false,
             clipboard: false,
+            max_bitrate_bps: 4_000_000,
         },
     )
     .await

@@ -2,7 +2,7 @@
 //! it. Tests use it as "an application on the remote PC".
 //!
 //! `meshdesk-xprobe window --geometry WxH+X+Y --color RRGGBB [--flip RRGGBB]`
-//! `meshdesk-xprobe animate --geometry WxH+X+Y --color RRGGBB --hz N`
+//! `meshdesk-xprobe animate --geometry WxH+X+Y --color RRGGBB --hz N [--motion scroll|fresh]`
 //!
 //! Prints `ready` once the window is mapped and focused, then one line per
 //! event: `key TEXT` for a key that types a printable character (`key a`),
@@ -12,6 +12,9 @@
 //!
 //! `animate` scrolls a detailed colour picture across the window N times a
 //! second (motion for bandwidth and CPU measurements) and prints `ready`.
+//! With `--motion fresh` every frame is a new picture instead, which no
+//! codec can predict from the last: as many bits as the encoder is
+//! allowed, for rate-control measurements.
 
 use std::io::Write;
 
@@ -27,6 +30,8 @@ use x11rb::COPY_DEPTH_FROM_PARENT;
 #[derive(Debug)]
 struct Args {
     animate: bool,
+    /// `--motion fresh`: a new picture every frame.
+    fresh: bool,
     hz: u32,
     width: u16,
     height: u16,
@@ -47,6 +52,7 @@ fn parse_args() -> Result<Args> {
         ),
     };
     let (mut geometry, mut color, mut flip, mut hz) = (None, None, None, 30);
+    let mut fresh = false;
     while let Some(flag) = it.next() {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -54,6 +60,13 @@ fn parse_args() -> Result<Args> {
             "--color" => color = Some(parse_color(&value)?),
             "--flip" => flip = Some(parse_color(&value)?),
             "--hz" => hz = value.parse().context("--hz must be a whole number")?,
+            "--motion" => {
+                fresh = match value.as_str() {
+                    "scroll" => false,
+                    "fresh" => true,
+                    _ => bail!("--motion must be scroll or fresh"),
+                }
+            }
             other => bail!("unknown flag {other}"),
         }
     }
@@ -68,6 +81,7 @@ fn parse_args() -> Result<Args> {
     }
     Ok(Args {
         animate,
+        fresh,
         hz,
         width: w.parse()?,
         height: h.parse()?,
@@ -186,7 +200,8 @@ fn animate(conn: &impl Connection, win: u32, args: &Args) -> Result<()> {
     conn.create_gc(gc, win, &CreateGCAux::new())?;
     let (w, h) = (usize::from(args.width), usize::from(args.height));
     let period = 512usize;
-    let texture = texture(w + period, h);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut texture = texture(w + period, h, seed);
     let mut frame = vec![0u8; w * h * 4];
     let step = 4usize;
     let tick = std::time::Duration::from_secs_f64(1.0 / f64::from(args.hz));
@@ -214,6 +229,10 @@ fn animate(conn: &impl Connection, win: u32, args: &Args) -> Result<()> {
         )?;
         conn.flush()?;
         offset = (offset + step) % period;
+        if args.fresh {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            texture = self::texture(w + period, h, seed | 1);
+        }
         next += tick;
         let now = std::time::Instant::now();
         if next > now {
@@ -226,10 +245,10 @@ fn animate(conn: &impl Connection, win: u32, args: &Args) -> Result<()> {
 
 /// BGRX pixels: bilinear value noise on a 16-pixel lattice, a gradient,
 /// and a faint fine grain, so no codec gets it for free.
-fn texture(w: usize, h: usize) -> Vec<u8> {
+fn texture(w: usize, h: usize, seed: u64) -> Vec<u8> {
     let cell = 16usize;
     let (gw, gh) = (w / cell + 2, h / cell + 2);
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut seed = seed;
     let mut rnd = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;

@@ -7,4 +7,4 @@ pub mod latency;
 pub mod report;
 
 pub use latency::LatencyReport;
-pub use report::{Report, Timeline};
+pub use report::{QualitySample, Report, Timeline};

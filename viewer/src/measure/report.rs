@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use meshdesk_peer::PeerStats;
+use meshdesk_protocol::binding::VideoQuality;
 use serde::Serialize;
 
 use super::latency::LatencyReport;
@@ -63,9 +64,34 @@ pub struct Report {
     /// card (0 with `--no-sound`).
     pub audio_packets_received: u64,
     pub audio_packets_played: u64,
+    /// The longest wait between two decoded pictures: with a moving
+    /// screen, the longest freeze.
+    pub longest_freeze_ms: Option<f64>,
+    /// What the host's video aimed at, each time it told us: its
+    /// bandwidth estimate, bitrate and frame rate, over time.
+    pub quality: Vec<QualitySample>,
     /// With `--measure-latency`: the samples and their figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_to_photon_ms: Option<LatencyReport>,
+}
+
+/// One of the host's quality reports and when it came.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct QualitySample {
+    /// From `session_request` to the report.
+    pub at_ms: f64,
+    #[serde(flatten)]
+    pub quality: VideoQuality,
+}
+
+impl QualitySample {
+    /// `quality`, heard at `at`, in a session requested at `requested`.
+    pub fn new(requested: Instant, at: Instant, quality: VideoQuality) -> QualitySample {
+        QualitySample {
+            at_ms: ms(at.saturating_duration_since(requested)),
+            quality,
+        }
+    }
 }
 
 /// The latest decoded picture, as the report gives it.
@@ -146,6 +172,9 @@ impl Report {
                     height: p.height,
                     centre_yuv: p.centre.0,
                 }),
+            longest_freeze_ms: (frames > 1)
+                .then(|| ms(Duration::from_micros(load(&decode.longest_gap_us)))),
+            quality: Vec::new(),
             input_to_photon_ms: None,
         }
     }

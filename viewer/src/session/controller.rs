@@ -346,8 +346,15 @@ impl Controller {
     /// A control message from the host: whether it sends sound, or its
     /// DTLS binding, checked once.
     fn on_control(&mut self, now: Instant, text: &str) -> Vec<Action> {
-        if let Ok(HostControlMsg::Sound { available, reason }) = HostControlMsg::decode(text) {
-            return vec![Action::Notify(Notice::Sound { available, reason })];
+        match HostControlMsg::decode(text) {
+            Ok(HostControlMsg::Sound { available, reason }) => {
+                return vec![Action::Notify(Notice::Sound { available, reason })];
+            }
+            Ok(HostControlMsg::Quality(quality)) => {
+                tracing::debug!(?quality, "video quality");
+                return vec![Action::Notify(Notice::Quality(quality))];
+            }
+            _ => {}
         }
         let Some(checked) = self.verifier.check(text) else {
             tracing::debug!("control message from the host ignored");

@@ -23,6 +23,7 @@ pub mod verify;
 mod controller_tests;
 
 use meshdesk_peer::{CandidatePairType, PeerStats};
+use meshdesk_protocol::binding::VideoQuality;
 use meshdesk_protocol::input::InputMsg;
 
 pub use driver::{drive, Outcome};
@@ -58,4 +59,7 @@ pub enum Notice {
         available: bool,
         reason: Option<String>,
     },
+    /// What the host's video aims at (its bandwidth estimate, bitrate
+    /// and frame rate), on every change.
+    Quality(VideoQuality),
 }

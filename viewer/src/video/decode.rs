@@ -66,6 +66,9 @@ pub struct DecodeStats {
     pub first_frame_at: OnceLock<Instant>,
     /// When the latest picture was ready.
     pub last_frame_at: std::sync::Mutex<Option<Instant>>,
+    /// The longest wait between two pictures, in microseconds: with a
+    /// moving screen, the longest freeze.
+    pub longest_gap_us: AtomicU64,
     /// The latest picture's size and centre colour.
     pub last_picture: std::sync::Mutex<Option<LastPicture>>,
 }
@@ -90,10 +93,16 @@ impl DecodeStats {
         self.decode_us_max.fetch_max(took_us, Ordering::Relaxed);
         let _ = self.first_frame_at.set(now);
         // Only this thread writes; a poisoned lock still holds an Instant.
-        *self
+        let previous = self
             .last_frame_at
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(now);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(now);
+        if let Some(previous) = previous {
+            let gap = now.saturating_duration_since(previous).as_micros();
+            self.longest_gap_us
+                .fetch_max(u64::try_from(gap).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
     }
 
     /// When the latest picture was ready.

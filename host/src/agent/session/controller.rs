@@ -9,12 +9,15 @@
 //! a session may stay without connectivity, releasing held input when
 //! connectivity is lost or the viewer's input goes silent ([`HoldWatch`]),
 //! when frames start, each frame's duration, following a change of the
-//! screen's size, and when to sign the DTLS binding ([`Binding`]).
+//! screen's size, when to sign the DTLS binding ([`Binding`]), and what
+//! the session asks of the encoder and tells the viewer about its quality
+//! ([`QualityWatch`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use meshdesk_peer::HostEvent;
+use meshdesk_peer::{Estimate, HostEvent};
+use meshdesk_protocol::binding::VideoQuality;
 use meshdesk_protocol::input::ControlMsg;
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{EndReason, HostToServer, IceCandidate, IceMsg, SdpMsg};
@@ -22,6 +25,7 @@ use tokio::time::Instant;
 
 use super::binding::Binding;
 use super::hold::HoldWatch;
+use super::quality::QualityWatch;
 use super::SessionIn;
 use crate::agent::keyframes::KeyframePolicy;
 use crate::agent::restart::IceRestart;
@@ -57,6 +61,8 @@ pub enum Event {
     },
     /// A frame from [`Action::WriteFrame`] went out (`sent`) or did not.
     FrameWritten { keyframe: bool, sent: bool },
+    /// The congestion controller's estimate of the path changed.
+    Estimate(Estimate),
 
     /// The media pipeline stopped.
     MediaStopped(String),
@@ -97,6 +103,10 @@ pub enum Action {
     SendSound,
     /// Send the sound on the `sound` channel (`false`: on its track).
     SoundChannel(bool),
+    /// Ask the pipeline to aim at no more than this bitrate (bit/s).
+    AskBitrate(u32),
+    /// Tell the viewer what the video aims at.
+    SendQuality(VideoQuality),
 
     /// Write a frame to the video track; report as [`Event::FrameWritten`].
     WriteFrame {
@@ -151,6 +161,8 @@ pub struct Controller {
     binding: Binding,
     /// Only the files channel: no frames, no input, no screens, no sound.
     files_only: bool,
+    /// The estimate, the encoder's rate, and the viewer's reports.
+    quality: QualityWatch,
     counters: Counters,
 }
 
@@ -171,8 +183,21 @@ impl Controller {
             ended: false,
             hold: HoldWatch::default(),
             files_only: false,
+            quality: QualityWatch::new(true),
             counters: Counters::default(),
         }
+    }
+
+    /// Whether the bandwidth estimate drives the encoder (on unless the
+    /// host's `adaptive_quality` is off; the viewer is told either way).
+    pub fn adaptive(mut self, on: bool) -> Self {
+        self.quality = QualityWatch::new(on);
+        self
+    }
+
+    /// The bitrate this session last asked for, to ask a new pipeline.
+    pub fn asked_bitrate(&self) -> Option<u32> {
+        self.quality.ask()
     }
 
     /// A files-only session: it never subscribes to frames or sound,
@@ -234,7 +259,14 @@ impl Controller {
                 .map(Action::SendBinding)
                 .into_iter()
                 .collect(),
-            Event::Frame { frame, screen } => self.on_frame(frame, screen),
+            Event::Frame { frame, screen } => self.on_frame(now, frame, screen),
+            Event::Estimate(estimate) => {
+                let step = self.quality.estimate(now, estimate);
+                let ask = step.ask_bps.map(Action::AskBitrate);
+                ask.into_iter()
+                    .chain(step.report.map(Action::SendQuality))
+                    .collect()
+            }
 
             Event::FrameWritten { keyframe, sent } => {
                 if sent {
@@ -392,7 +424,12 @@ impl Controller {
         vec![Action::End(Some(EndReason::ConnectionFailed))]
     }
 
-    fn on_frame(&mut self, frame: Arc<EncodedFrame>, screen: GrabArea) -> Vec<Action> {
+    fn on_frame(
+        &mut self,
+        now: Instant,
+        frame: Arc<EncodedFrame>,
+        screen: GrabArea,
+    ) -> Vec<Action> {
         let mut actions = Vec::with_capacity(2);
         if screen != self.screen {
             // A new resolution, another monitor, or the monitor moved:
@@ -406,7 +443,9 @@ impl Controller {
         };
         self.last_pts = Some(frame.pts);
         let first_of_new_screen = self.switched && frame.keyframe;
+        let report = self.quality.frame(now, frame.quality);
         actions.push(Action::WriteFrame { frame, duration });
+        actions.extend(report.map(Action::SendQuality));
         if first_of_new_screen {
             // Chromium's <video> path does not show the first IDR of the
             // other monitor's stream (a new encoder, its frame numbers

@@ -26,6 +26,10 @@ fn frame(pts_ms: u64, keyframe: bool) -> Arc<EncodedFrame> {
         pts: Duration::from_millis(pts_ms),
         sequence: pts_ms,
         timings: StageTimings::default(),
+        quality: crate::media::Quality {
+            bitrate_bps: 4_000_000,
+            fps: 30,
+        },
     })
 }
 
@@ -51,7 +55,9 @@ fn send_frame(c: &mut Controller, now: Instant, pts_ms: u64, keyframe: bool) {
             screen: GrabArea::whole(1280, 720),
         },
     );
-    assert!(matches!(actions.last(), Some(Action::WriteFrame { .. })));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::WriteFrame { .. })));
     c.handle(
         now,
         Event::FrameWritten {
@@ -59,6 +65,14 @@ fn send_frame(c: &mut Controller, now: Instant, pts_ms: u64, keyframe: bool) {
             sent: true,
         },
     );
+}
+
+/// `actions` without the quality reports a frame may bring.
+fn without_reports(actions: Vec<Action>) -> Vec<Action> {
+    actions
+        .into_iter()
+        .filter(|a| !matches!(a, Action::SendQuality(_)))
+        .collect()
 }
 
 fn offers(actions: &[Action]) -> usize {
@@ -310,6 +324,8 @@ fn choosing_another_screen_switches_and_its_first_keyframe_is_sent_twice() {
             screen: b,
         },
     );
+    // The session's first frame also tells the viewer its quality.
+    let first = without_reports(first);
     assert_eq!(first[0], Action::SetScreen(b), "input moves to B first");
     assert!(matches!(first[1], Action::WriteFrame { .. }));
     assert_eq!(
@@ -338,15 +354,14 @@ fn choosing_another_screen_switches_and_its_first_keyframe_is_sent_twice() {
 fn frames_last_until_the_next_timestamp() {
     let t0 = Instant::now();
     let mut c = running(Permission::Control, t0);
-    let duration = |c: &mut Controller, pts| match c
-        .handle(
-            t0,
-            Event::Frame {
-                frame: frame(pts, false),
-                screen: GrabArea::whole(1280, 720),
-            },
-        )
-        .pop()
+    let duration = |c: &mut Controller, pts| match without_reports(c.handle(
+        t0,
+        Event::Frame {
+            frame: frame(pts, false),
+            screen: GrabArea::whole(1280, 720),
+        },
+    ))
+    .pop()
     {
         Some(Action::WriteFrame { duration, .. }) => duration,
         other => panic!("expected a frame, got {other:?}"),
@@ -441,4 +456,37 @@ fn the_viewer_hears_whether_there_is_sound_when_the_channels_open() {
         [Action::SoundChannel(false)]
     );
     assert!(control(&mut c, r#"{"type":"sound_channel","enabled":"yes"}"#).is_empty());
+}
+
+#[test]
+fn the_estimate_drives_the_encoder_only_when_adaptive_and_the_viewer_hears_it() {
+    let t0 = Instant::now();
+    let estimate = Event::Estimate(meshdesk_peer::Estimate {
+        target_bps: 1_500_000,
+        queue_ms: Some(70),
+        loss: Some(0.0),
+    });
+    let mut c = running(Permission::View, t0);
+    send_frame(&mut c, t0, 0, true);
+    let actions = c.handle(t0 + Duration::from_secs(2), estimate);
+    assert_eq!(actions[0], Action::AskBitrate(1_500_000), "{actions:?}");
+    match &actions[1] {
+        Action::SendQuality(q) => assert_eq!((q.estimate_kbps, q.adaptive), (Some(1500), true)),
+        other => panic!("expected a report, got {other:?}"),
+    }
+    assert_eq!(c.asked_bitrate(), Some(1_500_000));
+
+    let mut fixed = running(Permission::View, t0).adaptive(false);
+    send_frame(&mut fixed, t0, 0, true);
+    let estimate = Event::Estimate(meshdesk_peer::Estimate {
+        target_bps: 1_500_000,
+        queue_ms: Some(70),
+        loss: Some(0.0),
+    });
+    let actions = fixed.handle(t0 + Duration::from_secs(2), estimate);
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::AskBitrate(_))),
+        "{actions:?}"
+    );
+    assert_eq!(fixed.asked_bitrate(), None);
 }

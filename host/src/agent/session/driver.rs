@@ -10,12 +10,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_clipboard::{ClipSync, Rights};
-use meshdesk_peer::{AudioSender, HostEvent, HostOptions, HostPeer, HostStreams};
+use meshdesk_peer::{AudioSender, Estimate, HostEvent, HostOptions, HostPeer, HostStreams};
 use meshdesk_protocol::binding::HostControlMsg;
 use meshdesk_protocol::encode;
 use meshdesk_protocol::signal::{EndReason, HostToServer};
 use meshdesk_tasks::sleep_or_never;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 use super::controller::{Action, Controller, Counters, Event};
@@ -118,6 +118,10 @@ struct Io {
     media: Arc<MediaPipeline>,
     /// The pipeline's frames, once the viewer first connected.
     frames: Option<Subscription>,
+    /// The peer's bandwidth estimates (none in a files-only session).
+    estimates: Option<watch::Receiver<Option<Estimate>>>,
+    /// The bitrate last asked of the pipeline, asked again of a new one.
+    asked: Option<u32>,
     /// The PC's sound: whether this session has it (why not), the shared
     /// pipeline, and once subscribed the task that writes its packets to
     /// the track (apart from this loop, so that writing a big frame never
@@ -162,6 +166,7 @@ async fn serve(
         files,
         clipboard,
         clipboard_max,
+        video_rate,
     } = env;
     let (current, media) = first_screen(&screens, grant.screen.as_deref())?;
     let area = media.area();
@@ -177,9 +182,11 @@ async fn serve(
         video: !grant.files_only,
         sound: sound.is_ok(),
         clipboard: clipboard.is_some(),
+        max_bitrate_bps: video_rate.max_bitrate_bps,
     };
     let (peer, mut streams) = HostPeer::new(&grant.ice_servers, options).await?;
-    let mut core = Controller::new(grant.session_id.clone(), grant.permission, area);
+    let mut core = Controller::new(grant.session_id.clone(), grant.permission, area)
+        .adaptive(video_rate.adaptive);
     if grant.files_only {
         core = core.files_only();
     }
@@ -208,7 +215,10 @@ async fn serve(
         }
         _ => None,
     };
+    let estimates = peer.estimates();
     let mut io = Io {
+        estimates,
+        asked: None,
         peer,
         input,
         screens,
@@ -272,7 +282,24 @@ async fn next_event(
             Ok(frame) => Event::Frame { frame, screen: io.media.area() },
             Err(e) => Event::MediaStopped(e.to_string()),
         },
+        estimate = next_estimate(&mut io.estimates) => Event::Estimate(estimate),
         () = sleep_or_never(deadline) => Event::Tick,
+    }
+}
+
+/// The next changed bandwidth estimate; never, once the peer is gone.
+async fn next_estimate(estimates: &mut Option<watch::Receiver<Option<Estimate>>>) -> Estimate {
+    loop {
+        let Some(rx) = estimates else {
+            return std::future::pending().await;
+        };
+        if rx.changed().await.is_err() {
+            *estimates = None;
+            continue;
+        }
+        if let Some(estimate) = *rx.borrow_and_update() {
+            return estimate;
+        }
     }
 }
 
@@ -358,11 +385,23 @@ impl Io {
             Action::Subscribe => {
                 self.subscribe_sound().await;
                 match self.media.subscribe() {
-                    Ok(frames) => self.frames = Some(frames),
+                    Ok(frames) => self.frames = Some(self.asking(frames)),
                     Err(e) => return Applied::Then(Event::MediaStopped(e.to_string())),
                 }
             }
             Action::SendSound => self.send_sound().await,
+            Action::AskBitrate(bps) => {
+                self.asked = Some(bps);
+                if let Some(frames) = &self.frames {
+                    frames.ask_bitrate(bps);
+                }
+            }
+            Action::SendQuality(quality) => {
+                let msg = encode(&HostControlMsg::Quality(quality));
+                if let Err(e) = self.peer.send_control(&msg).await {
+                    tracing::debug!(error = %e, "quality not sent");
+                }
+            }
             Action::SoundChannel(on) => {
                 if let Some(sound) = self.peer.audio_sender() {
                     tracing::info!(on, "sound on the sound channel");
@@ -412,7 +451,7 @@ impl Io {
         };
         if self.frames.is_some() {
             match media.subscribe() {
-                Ok(frames) => self.frames = Some(frames),
+                Ok(frames) => self.frames = Some(self.asking(frames)),
                 Err(e) => {
                     tracing::warn!(screen = %id, error = %e, "screen not switched");
                     return;
@@ -422,6 +461,14 @@ impl Io {
         tracing::info!(screen = %id, "showing another screen");
         self.current = id.to_string();
         self.media = media;
+    }
+
+    /// `frames`, asking its pipeline for what this session asked before.
+    fn asking(&self, frames: Subscription) -> Subscription {
+        if let Some(bps) = self.asked {
+            frames.ask_bitrate(bps);
+        }
+        frames
     }
 
     /// Start hearing the PC, when this session has sound. If the pipeline

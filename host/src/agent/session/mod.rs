@@ -10,6 +10,7 @@ mod binding;
 mod controller;
 mod driver;
 mod hold;
+mod quality;
 
 #[cfg(test)]
 mod controller_tests;
@@ -90,6 +91,16 @@ pub struct SessionEnv {
     /// The X clipboard, when there is one, and the largest content shared.
     pub clipboard: Option<Arc<meshdesk_clipboard::X11Clipboard>>,
     pub clipboard_max: u64,
+    /// The video's ceiling and whether it adapts to the path.
+    pub video_rate: VideoRate,
+}
+
+/// The configured bitrate (`bitrate_kbps`), and whether each session's
+/// bandwidth estimate may lower it (`adaptive_quality`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoRate {
+    pub max_bitrate_bps: u32,
+    pub adaptive: bool,
 }
 
 impl std::fmt::Debug for SessionEnv {
