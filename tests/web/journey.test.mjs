@@ -128,8 +128,9 @@ async function journey({ tls } = {}) {
     throw new Error(`${e.message}; the probe saw: ${probe.proc.lines.join(' | ')}`);
   });
 
-  // The stats say how the session is connected.
-  await waitFor('stats', async () => /fps/.test(await page.getByTestId('session-stats').textContent()));
+  // The stats say how the session is connected, and what the host's
+  // video aims at (adaptive quality: its estimate of the path).
+  await waitFor('stats', async () => /fps.*aims at .*Mbit\/s, \d+ fps \(path /.test(await page.getByTestId('session-stats').textContent()));
   assert.equal(await page.locator('.session').getAttribute('data-path'), 'direct');
 
   // Disconnect: back to the list; the feed names who connected.

@@ -108,6 +108,7 @@ export class Connection {
         break;
       case 'screens': this.cb.screens?.(a.screens, a.current); break;
       case 'sound': this.cb.sound?.(a.available, a.reason); break;
+      case 'quality': this.cb.quality?.(a.quality); break;
       case 'files_ready': this.cb.files?.(this.port('files')); break;
       case 'clipboard_ready': this.cb.clipboard?.(this.port('clipboard')); break;
       case 'key_changed': this.cb.keyChanged?.({ deviceId: this.deviceId, key: this.deviceKey, pinnedCode: a.pinnedCode, newCode: a.newCode }); break;

@@ -16,8 +16,8 @@
 // create_peer {iceServers}, apply_offer {sdp}, add_ice {candidate},
 // attach_input, input {msg}, finish {message, reason}, verify {signature},
 // verified {safetyCode}, key_changed {pinnedCode, newCode}, check_key {key},
-// screens {screens, current}, sound {available, reason}, files_ready,
-// clipboard_ready.
+// screens {screens, current}, sound {available, reason}, quality {quality},
+// files_ready, clipboard_ready.
 // A files-only session (the device's Files view, `filesOnly`) asks for no
 // picture: its `files` channel opening is what the first frame is to a
 // screen session. The `files` and `clipboard` channels are handed to the
@@ -355,9 +355,29 @@ export class SessionController {
     if (msg?.type === 'sound') {
       return [{ type: 'sound', available: msg.available === true, reason: typeof msg.reason === 'string' ? msg.reason : null }];
     }
+    if (msg?.type === 'quality') return this.qualityMessage(msg);
     if (msg?.type !== 'binding' || this.verified || this.verifying) return [];
     this.verifying = true;
     return [{ type: 'verify', signature: String(msg.signature ?? '') }];
+  }
+
+  /**
+   * What the host's video aims at (adaptive quality): its estimate of the
+   * path and the encoder's bitrate and frame rate. Malformed: dropped.
+   */
+  qualityMessage(msg) {
+    const count = (v) => Number.isInteger(v) && v >= 0;
+    if (!count(msg.bitrate_kbps) || !count(msg.fps)) return [];
+    return [{
+      type: 'quality',
+      quality: {
+        bitrateKbps: msg.bitrate_kbps,
+        fps: msg.fps,
+        estimateKbps: count(msg.estimate_kbps) ? msg.estimate_kbps : null,
+        loss: Number.isFinite(msg.loss) ? msg.loss : null,
+        adaptive: msg.adaptive === true,
+      },
+    }];
   }
 
   /** The host's monitors and the one shown; anything malformed is dropped. */

@@ -50,14 +50,29 @@ export function summarize(report, prev, own = null) {
   return out;
 }
 
-/** "1280×720 · 30 fps · 1.2 Mbit/s · 3 ms · direct". */
-export function statsText(s) {
+/** A bitrate in bit/s, as "1.2 Mbit/s" or "850 kbit/s". */
+function rate(bps) {
+  return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`;
+}
+
+/**
+ * "1280×720 · 30 fps · 1.2 Mbit/s · RTT 3 ms · direct", and with the
+ * host's `quality` report (adaptive quality) what its video aims at:
+ * "· aims at 1.8 Mbit/s, 30 fps (path 1.8 Mbit/s)", or "(fixed)" when the
+ * host does not adapt.
+ */
+export function statsText(s, quality = null) {
   if (!s) return 'Waiting for statistics…';
   const parts = [];
   if (s.width) parts.push(`${s.width}×${s.height}`);
   parts.push(`${Math.round(s.fps)} fps`);
-  parts.push(s.bitrate >= 1e6 ? `${(s.bitrate / 1e6).toFixed(1)} Mbit/s` : `${Math.round(s.bitrate / 1e3)} kbit/s`);
+  parts.push(rate(s.bitrate));
   if (s.rttMs !== null) parts.push(`RTT ${Math.round(s.rttMs)} ms`);
   if (s.path) parts.push(s.path);
+  if (quality) {
+    const why = !quality.adaptive ? ' (fixed)'
+      : quality.estimateKbps !== null ? ` (path ${rate(quality.estimateKbps * 1e3)})` : '';
+    parts.push(`aims at ${rate(quality.bitrateKbps * 1e3)}, ${quality.fps} fps${why}`);
+  }
   return parts.join(' · ');
 }

@@ -225,7 +225,7 @@ function sampleStats(page, conn) {
     const own = { framesDecoded: page.surface.framesDecoded, ...page.surface.size() };
     const s = summarize(await conn.pc.getStats(), prev, own);
     prev = s;
-    page.stats.textContent = statsText(s);
+    page.stats.textContent = statsText(s, page.quality);
     page.view.dataset.path = s.path ?? '';
     page.view.dataset.relayProtocol = s.relayProtocol ?? '';
   }, STATS_EVERY_MS);
@@ -290,6 +290,10 @@ export function sessionView(root, live, device, screen, onClose) {
       page.audio.play().catch((e) => console.warn('the remote PC\'s sound does not play', e));
     },
     soundPacket: ownSound ? (message) => page.player?.push(message) : undefined,
+    quality: (quality) => {
+      page.quality = quality;
+      page.view.dataset.videoKbps = String(quality.bitrateKbps);
+    },
     sound: (available, reason) => {
       showSound(page, available, reason);
       if (available && ownSound && !page.player) startPlayer(page);
