@@ -252,7 +252,6 @@ impl Internet {
         self.sites += 1;
         let n = self.sites;
         let router = Netns::new(&format!("r{n}"));
-        let lan = Netns::new(&format!("l{n}"));
         veth(
             &self.ns,
             &format!("site{n}"),
@@ -261,46 +260,46 @@ impl Internet {
             "wan",
             &format!("198.18.{n}.2/24"),
         );
+        site_behind(n, router, nat, Ipv4Addr::new(198, 18, n, 1))
+    }
+
+    /// A new site N as [`Self::site`], but with a link namespace between
+    /// its router and the internet, where a slow link is emulated
+    /// (`shaped`): the internet's `siteN` (198.18.N.1) faces the link's
+    /// `inet` (198.18.N.2); the link's `site` (198.19.N.1) faces the
+    /// router's `wan` (198.19.N.2, its public address).
+    pub fn site_behind_link(&mut self, nat: Nat) -> (Site, Netns) {
+        self.sites += 1;
+        let n = self.sites;
+        let link = Netns::new(&format!("k{n}"));
+        let router = Netns::new(&format!("r{n}"));
         veth(
-            &router,
-            "lan",
-            &format!("10.77.{n}.1/24"),
-            &lan,
-            "eth0",
-            &format!("10.77.{n}.2/24"),
+            &self.ns,
+            &format!("site{n}"),
+            &format!("198.18.{n}.1/24"),
+            &link,
+            "inet",
+            &format!("198.18.{n}.2/24"),
         );
-        router.ip(&["route", "add", "default", "via", &format!("198.18.{n}.1")]);
-        lan.ip(&["route", "add", "default", "via", &format!("10.77.{n}.1")]);
-        router.enable_forwarding();
-        let mut masquerade = vec!["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j"];
-        masquerade.push("MASQUERADE");
-        if nat == Nat::Symmetric {
-            masquerade.push("--random-fully");
-        }
-        router.iptables(&masquerade);
-        // Unsolicited packets to the router are dropped, as a home router
-        // does. Accepted, their connection-tracking entry would stay and
-        // clash with the LAN's own outgoing packet to the same peer, which
-        // then gets a new port: a cone NAT would act symmetric whenever the
-        // peer's check arrives first.
-        router.iptables(&[
-            "-A",
-            "INPUT",
-            "-i",
+        veth(
+            &link,
+            "site",
+            &format!("198.19.{n}.1/24"),
+            &router,
             "wan",
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "NEW",
-            "-j",
-            "DROP",
+            &format!("198.19.{n}.2/24"),
+        );
+        link.ip(&["route", "add", "default", "via", &format!("198.18.{n}.1")]);
+        link.enable_forwarding();
+        self.ns.ip(&[
+            "route",
+            "add",
+            &format!("198.19.{n}.0/24"),
+            "via",
+            &format!("198.18.{n}.2"),
         ]);
-        Site {
-            lan,
-            router,
-            wan_ip: Ipv4Addr::new(198, 18, n, 2),
-            lan_ip: Ipv4Addr::new(10, 77, n, 2),
-        }
+        let site = site_behind(n, router, nat, Ipv4Addr::new(198, 19, n, 1));
+        (site, link)
     }
 
     /// Drop UDP between two sites' public addresses in the internet: only
@@ -312,5 +311,53 @@ impl Internet {
                 "-A", "FORWARD", "-s", &from, "-d", &to, "-p", "udp", "-j", "DROP",
             ]);
         }
+    }
+}
+
+/// Site N's router (its `wan` already linked towards the internet, whose
+/// side is `gateway`) and LAN: the LAN 10.77.N.0/24 with the machine at .2
+/// behind the router's `lan` at .1, and the router's NAT.
+fn site_behind(n: u8, router: Netns, nat: Nat, gateway: Ipv4Addr) -> Site {
+    let lan = Netns::new(&format!("l{n}"));
+    veth(
+        &router,
+        "lan",
+        &format!("10.77.{n}.1/24"),
+        &lan,
+        "eth0",
+        &format!("10.77.{n}.2/24"),
+    );
+    router.ip(&["route", "add", "default", "via", &gateway.to_string()]);
+    lan.ip(&["route", "add", "default", "via", &format!("10.77.{n}.1")]);
+    router.enable_forwarding();
+    let mut masquerade = vec!["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j"];
+    masquerade.push("MASQUERADE");
+    if nat == Nat::Symmetric {
+        masquerade.push("--random-fully");
+    }
+    router.iptables(&masquerade);
+    // Unsolicited packets to the router are dropped, as a home router
+    // does. Accepted, their connection-tracking entry would stay and
+    // clash with the LAN's own outgoing packet to the same peer, which
+    // then gets a new port: a cone NAT would act symmetric whenever the
+    // peer's check arrives first.
+    router.iptables(&[
+        "-A",
+        "INPUT",
+        "-i",
+        "wan",
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "NEW",
+        "-j",
+        "DROP",
+    ]);
+    let [a, b, _, _] = gateway.octets();
+    Site {
+        lan,
+        router,
+        wan_ip: Ipv4Addr::new(a, b, n, 2),
+        lan_ip: Ipv4Addr::new(10, 77, n, 2),
     }
 }

@@ -1,14 +1,21 @@
-//! Shaped links between a site and the internet (see `netns`): a rate
-//! limit, a round-trip time and loss, set with `tc` as a real slow link
-//! behaves. The rate limit is a token bucket (`tbf`) whose queue holds
-//! up to [`QUEUE_MS`] of traffic, as a home router's or a mobile link's
-//! buffer does; behind it `netem` delays (and drops) packets.
+//! Shaped links between a site and the internet: a rate limit, a
+//! round-trip time and loss, as a real slow link behaves. The site sits
+//! behind a link namespace ([`Internet::site_behind_link`]) where:
 //!
-//! The site's uplink (what its machine sends: the video, for a host) gets
-//! the rate, the loss and half the round trip; its downlink the other
-//! half.
+//! - the rate is a token bucket (`tc ... tbf`) on the uplink (what the
+//!   site's machine sends: the video, for a host), whose queue holds up to
+//!   [`QUEUE_MS`] of traffic, as a home router's or a mobile link's buffer
+//!   does;
+//! - the round trip and the loss come from `meshdesk-link`, a TUN device
+//!   that policy routing sends every packet through and that gives each
+//!   back after half the round trip (dropping uplink packets at the loss
+//!   rate). This kernel has no `netem`, which would do that part.
 
-use crate::netns::{Internet, Site};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use crate::netns::{Internet, Nat, Netns, Site};
+use crate::server::binary;
 
 /// How much traffic the bottleneck queues before it drops: a deep buffer,
 /// so a sender that ignores the link builds seconds of delay.
@@ -32,29 +39,93 @@ impl Shape {
     }
 }
 
-/// The internet's side of `site`'s link (`siteN` in the public namespace).
-#[allow(dead_code)]
-fn internet_side(site: &Site) -> String {
-    format!("site{}", site.wan_ip.octets()[2])
+/// A site behind a shaped link. Dropping it stops the delay stage (the
+/// namespaces go with the site and the link's `Netns`).
+#[derive(Debug)]
+pub struct ShapedSite {
+    pub site: Site,
+    pub link: Netns,
+    /// `meshdesk-link`, when the shape has a round trip or loss.
+    stage: Option<Child>,
 }
 
-/// Shape `site`'s link (again: a later call changes it in place, as a
-/// link that slows down mid-session).
-pub fn apply(_net: &Internet, site: &Site, shape: Shape) {
-    assert!(
-        shape.rtt_ms == 0 && shape.loss_pct == 0.0,
-        "this kernel has no netem: delay and loss need the userspace link stage"
-    );
-    let rate = format!("{}kbit", shape.rate_kbit);
-    let burst = shape.burst_bytes().to_string();
-    let queue = format!("{QUEUE_MS}ms");
-    site.router.exec(
-        "tc",
-        &[
-            "qdisc", "replace", "dev", "wan", "root", "handle", "1:", "tbf", "rate", &rate,
-            "burst", &burst, "latency", &queue,
-        ],
-    );
+impl ShapedSite {
+    /// A new site of `net` behind a link shaped as `shape`.
+    pub fn new(net: &mut Internet, nat: Nat, shape: Shape) -> ShapedSite {
+        let (site, link) = net.site_behind_link(nat);
+        let n = site.wan_ip.octets()[2];
+        let stage =
+            (shape.rtt_ms > 0 || shape.loss_pct > 0.0).then(|| delay_stage(&link, n, shape));
+        let shaped = ShapedSite { site, link, stage };
+        shaped.set_rate(shape.rate_kbit, "add");
+        shaped
+    }
+
+    /// Change the uplink's rate mid-session (a link that slows down).
+    pub fn change_rate(&self, rate_kbit: u32) {
+        self.set_rate(rate_kbit, "change");
+    }
+
+    fn set_rate(&self, rate_kbit: u32, verb: &str) {
+        let shape = Shape {
+            rate_kbit,
+            rtt_ms: 0,
+            loss_pct: 0.0,
+        };
+        let rate = format!("{rate_kbit}kbit");
+        let burst = shape.burst_bytes().to_string();
+        let queue = format!("{QUEUE_MS}ms");
+        self.link.exec(
+            "tc",
+            &[
+                "qdisc", verb, "dev", "inet", "root", "handle", "1:", "tbf", "rate", &rate,
+                "burst", &burst, "latency", &queue,
+            ],
+        );
+    }
+}
+
+impl Drop for ShapedSite {
+    fn drop(&mut self) {
+        if let Some(mut stage) = self.stage.take() {
+            let _ = stage.kill();
+            let _ = stage.wait();
+        }
+    }
+}
+
+/// Start `meshdesk-link` in `link` for site `n` and route every packet
+/// the link forwards through it.
+fn delay_stage(link: &Netns, n: u8, shape: Shape) -> Child {
+    let mut child = link
+        .command(binary("meshdesk-link"))
+        .args(["--dev", "emu", "--site", &format!("198.19.{n}.0/24")])
+        .args(["--delay-ms", &(shape.rtt_ms / 2).to_string()])
+        .args(["--loss-pct", &shape.loss_pct.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start meshdesk-link (cargo build -p meshdesk-tests --bins)");
+    let stdout = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read meshdesk-link");
+    assert_eq!(line.trim(), "ready", "meshdesk-link did not start");
+    link.ip(&["link", "set", "emu", "up"]);
+    for iface in ["inet", "site"] {
+        link.ip(&["rule", "add", "iif", iface, "lookup", "10"]);
+    }
+    link.ip(&["route", "add", "default", "dev", "emu", "table", "10"]);
+    // Packets come back from `emu` with addresses that do not belong
+    // behind it.
+    for iface in ["all", "default", "emu"] {
+        link.exec(
+            "sysctl",
+            &["-qw", &format!("net.ipv4.conf.{iface}.rp_filter=0")],
+        );
+    }
+    child
 }
 
 #[cfg(test)]

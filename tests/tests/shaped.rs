@@ -8,7 +8,7 @@
 
 use meshdesk_tests::mesh::{self, Viewer, DEVICE};
 use meshdesk_tests::netns::{Internet, Nat};
-use meshdesk_tests::shaped::{self, Shape};
+use meshdesk_tests::shaped::{Shape, ShapedSite};
 use meshdesk_tests::viewer::animate;
 use meshdesk_tests::{require_netns, server::TempDir, Xvfb};
 use serde_json::Value;
@@ -22,11 +22,11 @@ const SESSION_SECS: f64 = 12.0;
 /// scene to OpenH264, and an IDR.)
 const MOTION: &str = "420x240+0+0";
 
-/// The link: 2 Mbit/s up. The host's configured bitrate (4 Mbit/s, the
-/// default) is twice what it carries.
+/// The link: 2 Mbit/s up, 40 ms round trip. The host's configured
+/// bitrate (4 Mbit/s, the default) is twice what it carries.
 const LINK: Shape = Shape {
     rate_kbit: 2_000,
-    rtt_ms: 0,
+    rtt_ms: 40,
     loss_pct: 0.0,
 };
 
@@ -48,16 +48,15 @@ fn bitrates(stats: &Value) -> Vec<(f64, u64)> {
 fn under_a_2_mbit_link_the_bitrate_falls_below_it_within_5_s() {
     require_netns!();
     let mut net = Internet::new();
-    let host_site = net.site(Nat::Cone);
+    let host_site = ShapedSite::new(&mut net, Nat::Cone, LINK);
     let viewer_site = net.site(Nat::Cone);
     let server = mesh::start_server(&net.ns, &mesh::relay_config(""));
     let x = Xvfb::start(640, 360);
     let dir = TempDir::new("shaped");
     let _motion = animate(&x, &dir.0, MOTION, 30, "fresh");
     let token = mesh::sign_up(&net.ns, &server);
-    let host = mesh::start_host(&net.ns, &server, &token, &host_site.lan, &x);
+    let host = mesh::start_host(&net.ns, &server, &token, &host_site.site.lan, &x);
     let viewer = Viewer::login(&viewer_site.lan, &server);
-    shaped::apply(&net, &host_site, LINK);
 
     let stats = viewer
         .connect(DEVICE, SESSION_SECS)

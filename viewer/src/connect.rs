@@ -138,7 +138,7 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         None => rt.block_on(run_headless(
             session,
             args.duration,
-            args.measure_latency,
+            (args.measure_latency, requested),
             on_notice,
         ))?,
     };
@@ -280,7 +280,7 @@ fn run_window(
 async fn run_headless(
     mut session: Established,
     duration: Option<Duration>,
-    measure: Option<u32>,
+    (measure, since): (Option<u32>, Instant),
     mut on_verified: impl FnMut(&Notice) + Send + 'static,
 ) -> Result<Finished, ViewerError> {
     let stats = Arc::new(DecodeStats::default());
@@ -328,7 +328,7 @@ async fn run_headless(
     Ok(Finished {
         outcome: outcome?,
         decode_stats: stats,
-        latency: sampler.map(|s| LatencyReport::build(s.samples())),
+        latency: sampler.map(|s| LatencyReport::build(s.samples()).clicked(s.clicks(), since)),
     })
 }
 

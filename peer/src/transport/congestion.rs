@@ -18,7 +18,8 @@
 //!   congested) times a factor that drains a deep queue faster, at most
 //!   every [`DECREASE_EVERY`];
 //! - queue below [`QUEUE_LOW`] and loss below [`LOSS_LOW`], and the video
-//!   using at least half its target: the target grows, fast
+//!   using at least half its target: the target grows (never beyond half
+//!   again above what the viewer receives), fast
 //!   ([`FAST_GROWTH`] a second) far from the rate that last congested the
 //!   path and gently ([`GENTLE_GROWTH`]) near it (for
 //!   [`CONGESTION_MEMORY`]);
@@ -238,7 +239,9 @@ impl Congestion {
         }
         let roomy = queue.is_some_and(|q| q < QUEUE_LOW) && loss < LOSS_LOW;
         // A screen that sends far less than its target proves nothing
-        // about a higher rate: hold until it uses it.
+        // about a higher rate: hold until it uses it. And never more than
+        // half again above what arrives, so an encoder that undershoots
+        // its target does not let the target run far above the path.
         let used = received.is_some_and(|r| r >= self.target * 0.5);
         let since = self
             .last_growth
@@ -256,7 +259,9 @@ impl Congestion {
                 .congested_bps
                 .is_some_and(|c| self.target > c * 0.9 && self.target < c * 1.5);
         let growth = if near { GENTLE_GROWTH } else { FAST_GROWTH };
-        self.target = (self.target * growth.powf(since.as_secs_f64())).clamp(self.min, self.max);
+        let grown = self.target * growth.powf(since.as_secs_f64());
+        let ceiling = received.map_or(grown, |r| r * 1.5).max(self.target);
+        self.target = grown.min(ceiling).clamp(self.min, self.max);
     }
 }
 

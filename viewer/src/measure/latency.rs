@@ -68,6 +68,8 @@ pub struct Sampler {
     wanted: usize,
     /// Completed samples in order; `None` for a lost one.
     samples: Vec<Option<Sample>>,
+    /// When each sample's click went out, lost ones too.
+    clicks: Vec<Instant>,
     /// The newest picture's centre colour.
     last: Option<Yuv>,
     state: State,
@@ -81,6 +83,7 @@ impl Sampler {
         Sampler {
             wanted: wanted as usize,
             samples: Vec::with_capacity(wanted as usize),
+            clicks: Vec::with_capacity(wanted as usize),
             last: None,
             state: State::Pausing { until: None },
             jitter: seed | 1,
@@ -134,6 +137,7 @@ impl Sampler {
                         from,
                         deadline: now + SAMPLE_TIMEOUT,
                     };
+                    self.clicks.push(now);
                     return Step::Click;
                 }
                 State::Waiting { deadline, .. } if now < deadline => {
@@ -145,6 +149,12 @@ impl Sampler {
                 }
             }
         }
+    }
+
+    /// When each click of [`Self::samples`] went out (the last may still
+    /// be waiting for its picture).
+    pub fn clicks(&self) -> &[Instant] {
+        &self.clicks
     }
 
     /// Samples taken so far (`None`: lost).
@@ -204,6 +214,10 @@ pub struct LatencyReport {
     pub summary: Summary,
     /// Every sample in order, in ms; `null` for a lost one.
     pub samples: Vec<Option<f64>>,
+    /// When each sample's click went out, ms from the session request
+    /// (to see how latency moved through a session, say when its link
+    /// slowed down).
+    pub clicked_ms: Vec<f64>,
     /// The same samples split: click to the frame's arrival at the decoder,
     /// and its decoding.
     pub to_decoder: Summary,
@@ -224,7 +238,18 @@ impl LatencyReport {
             to_decoder: Summary::of(&part(|s| s.to_decoder)),
             decode: Summary::of(&part(|s| s.decode)),
             samples: totals.iter().map(|v| v.map(round2)).collect(),
+            clicked_ms: Vec::new(),
         }
+    }
+
+    /// With the click times of the samples, from `since`.
+    pub fn clicked(mut self, clicks: &[Instant], since: Instant) -> LatencyReport {
+        self.clicked_ms = clicks
+            .iter()
+            .take(self.samples.len())
+            .map(|at| round2(ms(at.saturating_duration_since(since))))
+            .collect();
+        self
     }
 }
 
