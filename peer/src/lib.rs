@@ -21,6 +21,7 @@ mod error;
 pub mod framing;
 pub mod h264;
 pub mod netwatch;
+pub mod reorder;
 pub mod server_url;
 pub mod signal;
 pub mod transport;

@@ -15,7 +15,7 @@ use super::capture::{CaptureCommand, RawFrame};
 use super::convert::{I420Picture, I420View};
 use super::encode::H264Encoder;
 use super::frame::{EncodedFrame, StageTimings};
-use super::rate::{self, Quality, RateLimits};
+use super::rate::{self, Governor, Quality, RateLimits};
 use super::scene;
 use super::shared::Shared;
 use super::MediaError;
@@ -30,6 +30,7 @@ pub(super) fn encode_loop(
 ) {
     let started = Instant::now();
     let mut quality = limits.full();
+    let mut governor = Governor::new();
     let mut sequence = 0;
     // The last picture encoded, kept to tell a scene cut (`scene.rs`).
     let mut previous: Option<I420Picture> = None;
@@ -42,7 +43,13 @@ pub(super) fn encode_loop(
             encoder.force_keyframe();
         }
         let (width, height) = (picture.width, picture.height);
-        let wanted = rate::choose(shared.asks().lowest(), limits, (width, height));
+        let asked = shared.asks().lowest();
+        let chosen = rate::choose(asked, limits, (width, height));
+        // Without asks (adaptation off) the configured rate stands as is.
+        let wanted = match asked {
+            Some(_) => governor.govern(Instant::now(), chosen),
+            None => chosen,
+        };
         if wanted != quality {
             if let Err(error) = retune(&mut encoder, shared, quality, wanted) {
                 return fail(shared, error);
@@ -59,7 +66,10 @@ pub(super) fn encode_loop(
             shared.capture.send(CaptureCommand::ReturnPicture(older));
         }
         let encoded = match encoded {
-            Ok(Some(encoded)) => encoded,
+            Ok(Some(encoded)) => {
+                governor.encoded(Instant::now(), encoded.data.len());
+                encoded
+            }
             Ok(None) => continue,
             Err(error) => return fail(shared, error),
         };

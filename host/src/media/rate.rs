@@ -8,6 +8,14 @@
 //! stays sharp enough for text instead of every frame turning to mush:
 //! the frame rate falls once a frame would get less than
 //! [`BITS_PER_PIXEL`] bits per pixel, down to [`MIN_FPS`].
+//!
+//! And when the encoder cannot hold its target at that frame rate (its
+//! quantiser is already at its coarsest: a video playing, a page
+//! scrolling), the [`Governor`] lowers the frame rate further until what
+//! comes out fits, and raises it again once there is room.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// Bits per pixel a frame should get before the frame rate is cut. A
 /// changing 1080p screen at 4 Mbit/s and 30 fps gets 0.064; text stays
@@ -57,6 +65,86 @@ pub fn choose(asked_bps: Option<u32>, limits: RateLimits, (width, height): (u32,
     Quality { bitrate_bps, fps }
 }
 
+/// Output over target above which the frame rate comes down...
+const OVERSHOOT: f64 = 1.15;
+/// ...and below which it may go back up.
+const ROOM: f64 = 0.8;
+/// The window the encoder's output is measured over.
+const WINDOW: Duration = Duration::from_secs(1);
+/// Least time between two changes, so each one shows in the window.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Lowers the frame rate while the encoder's output overshoots its
+/// target bitrate, and raises it back when there is room.
+#[derive(Debug, Clone)]
+pub struct Governor {
+    /// (encoded at, bytes) over the last [`WINDOW`].
+    output: VecDeque<(Instant, usize)>,
+    /// The frame rate allowed, at most the chosen one.
+    cap: Option<u32>,
+    last_change: Option<Instant>,
+}
+
+impl Default for Governor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Governor {
+    pub fn new() -> Self {
+        Self {
+            output: VecDeque::new(),
+            cap: None,
+            last_change: None,
+        }
+    }
+
+    /// A frame of `bytes` came out of the encoder at `now`.
+    pub fn encoded(&mut self, now: Instant, bytes: usize) {
+        self.output.push_back((now, bytes));
+        while self
+            .output
+            .front()
+            .is_some_and(|&(at, _)| now.saturating_duration_since(at) > WINDOW)
+        {
+            self.output.pop_front();
+        }
+    }
+
+    /// `chosen` (from [`choose`]) with the frame rate the encoder's output
+    /// allows at `now`.
+    pub fn govern(&mut self, now: Instant, chosen: Quality) -> Quality {
+        let cap = self.cap.unwrap_or(chosen.fps).min(chosen.fps);
+        let settled = self
+            .last_change
+            .is_none_or(|at| now.saturating_duration_since(at) >= SETTLE);
+        let filled = self
+            .output
+            .front()
+            .is_some_and(|&(at, _)| now.saturating_duration_since(at) >= WINDOW / 2);
+        let mut next = cap;
+        if settled && filled {
+            let bits: usize = self.output.iter().map(|&(_, b)| b * 8).sum();
+            let rate = bits as f64 / WINDOW.as_secs_f64();
+            let target = f64::from(chosen.bitrate_bps);
+            if rate > target * OVERSHOOT && cap > MIN_FPS {
+                next = ((f64::from(cap) * 0.7) as u32).max(MIN_FPS);
+            } else if rate < target * ROOM && cap < chosen.fps {
+                next = ((f64::from(cap) * 1.25) as u32 + 1).min(chosen.fps);
+            }
+        }
+        if next != cap {
+            self.last_change = Some(now);
+        }
+        self.cap = Some(next);
+        Quality {
+            fps: next.min(chosen.fps),
+            ..chosen
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +190,45 @@ mod tests {
             ..LIMITS
         };
         assert_eq!(choose(Some(150_000), limits, HD).fps, 2);
+    }
+
+    /// Frames at `fps` of `bytes` each for `secs` from `from`, each
+    /// governed; the quality after.
+    fn feed(g: &mut Governor, from: Instant, secs: f64, bytes: usize, chosen: Quality) -> Quality {
+        let mut q = g.govern(from, chosen);
+        let mut t = Duration::ZERO;
+        while t < Duration::from_secs_f64(secs) {
+            g.encoded(from + t, bytes);
+            q = g.govern(from + t, chosen);
+            t += Duration::from_secs(1) / q.fps;
+        }
+        q
+    }
+
+    #[test]
+    fn an_encoder_that_overshoots_gets_fewer_frames_until_it_fits() {
+        let mut g = Governor::new();
+        let t0 = Instant::now();
+        let chosen = Quality {
+            bitrate_bps: 600_000,
+            fps: 30,
+        };
+        // 5 kB a frame whatever the target: 1.2 Mbit/s at 30 fps.
+        let q = feed(&mut g, t0, 6.0, 5_000, chosen);
+        assert!(q.fps <= 17 && q.fps >= MIN_FPS, "{q:?}");
+        assert_eq!(q.bitrate_bps, 600_000);
+        // The content calms down (500 B a frame): back up to the choice.
+        let q = feed(&mut g, t0 + Duration::from_secs(6), 6.0, 500, chosen);
+        assert_eq!(q.fps, 30);
+    }
+
+    #[test]
+    fn an_encoder_within_its_target_keeps_its_frame_rate() {
+        let mut g = Governor::new();
+        let chosen = Quality {
+            bitrate_bps: 2_000_000,
+            fps: 30,
+        };
+        assert_eq!(feed(&mut g, Instant::now(), 5.0, 8_000, chosen).fps, 30);
     }
 }

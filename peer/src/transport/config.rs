@@ -121,12 +121,15 @@ fn media_engine(
     // it comes: behind a deep queue (measured behind a 2 Mbit/s link with
     // 2 s of buffer) twenty copies of every lost packet were asked for and
     // sent, and they kept the link full at any video bitrate. Once is
-    // enough for a packet lost on the way; the native viewer's framing
-    // does not wait for late packets anyway (`framing.rs`).
+    // enough for a packet lost on the way, asked for within 20 ms: the
+    // native viewer holds the packets behind a gap for the resend
+    // (`reorder.rs`), and each millisecond of asking late is one more
+    // they wait.
     let registry = registry.with(
         Slot::NackGenerator,
         NackGeneratorBuilder::new()
             .with_max_nacks_per_packet(1)
+            .with_interval(Duration::from_millis(20))
             .build(),
     );
     let registry = registry.with(

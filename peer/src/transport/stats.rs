@@ -84,6 +84,8 @@ pub struct PeerStats {
     pub frames_lost: u64,
     /// Received RTP packets that carried the playout-delay extension (viewer).
     pub packets_with_playout_delay: u64,
+    /// Missing video packets that a resend (NACK) brought in time (viewer).
+    pub packets_recovered: u64,
     /// RTP packets received on the sound stream (viewer).
     pub audio_packets_received: u64,
 }

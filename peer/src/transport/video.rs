@@ -1,6 +1,7 @@
-//! The viewer's video path: RTP from the remote track, through the
-//! marker-bit [`FrameAssembler`], to the application's bounded channel,
-//! never waiting on a slow consumer.
+//! The viewer's video path: RTP from the remote track, put back in order
+//! ([`Reorder`]: a lost packet is waited for while the host resends it),
+//! through the marker-bit [`FrameAssembler`], to the application's bounded
+//! channel, never waiting on a slow consumer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,6 +12,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::lock;
 use crate::framing::{FrameAssembler, RtpPacketRef, VideoEvent};
+use crate::reorder::{Reorder, RtpPacket};
 use crate::PeerError;
 
 /// The video stream's handle and counters, shared with the viewer handle.
@@ -26,6 +28,8 @@ pub(crate) struct VideoState {
     pub(crate) frames_lost: AtomicU64,
     /// RTP packets that carried the playout-delay extension.
     pub(crate) playout_delay_packets: AtomicU64,
+    /// Missing packets that a resend brought in time.
+    pub(crate) packets_recovered: AtomicU64,
 }
 
 /// Read RTP from the video track, assemble frames and hand them over.
@@ -44,23 +48,44 @@ pub(crate) async fn receive_video(
         }
     }
     let playout_delay_id = state.playout_delay_id.get().copied();
+    let mut reorder = Reorder::new();
     let mut assembler = FrameAssembler::new();
     let mut unreported_loss: Option<u32> = None;
-    while let Some(event) = track.poll().await {
-        let packet = match event {
-            TrackRemoteEvent::OnRtpPacket(packet) => packet,
-            TrackRemoteEvent::OnEnded => return,
-            _ => continue,
+    loop {
+        let deadline = reorder.deadline().map(tokio::time::Instant::from_std);
+        let ready = tokio::select! {
+            event = track.poll() => {
+                let packet = match event {
+                    Some(TrackRemoteEvent::OnRtpPacket(packet)) => packet,
+                    Some(TrackRemoteEvent::OnEnded) | None => return,
+                    Some(_) => continue,
+                };
+                if playout_delay_id.is_some_and(|id| packet.header.get_extension(id).is_some()) {
+                    state.playout_delay_packets.fetch_add(1, Ordering::Relaxed);
+                }
+                reorder.push(
+                    std::time::Instant::now(),
+                    RtpPacket {
+                        sequence_number: packet.header.sequence_number,
+                        timestamp: packet.header.timestamp,
+                        marker: packet.header.marker,
+                        payload: packet.payload,
+                    },
+                )
+            }
+            () = meshdesk_tasks::sleep_or_never(deadline) => reorder.expire(std::time::Instant::now()),
         };
-        if playout_delay_id.is_some_and(|id| packet.header.get_extension(id).is_some()) {
-            state.playout_delay_packets.fetch_add(1, Ordering::Relaxed);
+        for packet in &ready {
+            assembler.push(RtpPacketRef {
+                sequence_number: packet.sequence_number,
+                timestamp: packet.timestamp,
+                marker: packet.marker,
+                payload: &packet.payload,
+            });
         }
-        assembler.push(RtpPacketRef {
-            sequence_number: packet.header.sequence_number,
-            timestamp: packet.header.timestamp,
-            marker: packet.header.marker,
-            payload: &packet.payload,
-        });
+        state
+            .packets_recovered
+            .store(reorder.recovered(), Ordering::Relaxed);
         while let Some(out) = assembler.poll() {
             if !deliver(&video, &state, out, &mut unreported_loss) {
                 return;

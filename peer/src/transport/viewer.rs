@@ -256,6 +256,7 @@ impl ViewerPeer {
             .video
             .playout_delay_packets
             .load(Ordering::Relaxed);
+        stats.packets_recovered = self.shared.video.packets_recovered.load(Ordering::Relaxed);
         stats
     }
 

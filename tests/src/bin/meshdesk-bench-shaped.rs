@@ -11,7 +11,7 @@
 //! bitrate over time. Root only. Prints one JSON document on stdout and,
 //! with `--plot FILE.svg`, writes the bitrates over time next to it.
 //!
-//! Usage: meshdesk-bench-shaped [--samples N] [--plot FILE]
+//! Usage: meshdesk-bench-shaped [--samples N] [--plot FILE] [--only NAME]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -75,7 +75,7 @@ const PROFILES: [Profile; 4] = [
             rtt_ms: 20,
             loss_pct: 0.0,
         },
-        step: Some((Duration::from_secs(8), 2_000)),
+        step: Some((Duration::from_secs(5), 2_000)),
     },
 ];
 
@@ -90,13 +90,20 @@ const STEP_RECOVERY_MS: f64 = 3000.0;
 const HOST_KBPS: u32 = 4000;
 
 fn main() {
-    let (samples, plot) = parse_args();
+    let Args {
+        samples,
+        plot,
+        only,
+    } = parse_args();
     if let Some(why) = netns::unavailable() {
         eprintln!("bench shaped: {why}");
         std::process::exit(1);
     }
     let mut profiles = serde_json::Map::new();
-    for profile in &PROFILES {
+    for profile in PROFILES
+        .iter()
+        .filter(|p| only.as_ref().is_none_or(|o| p.name.contains(o.as_str())))
+    {
         eprintln!("bench shaped: {} ...", profile.name);
         profiles.insert(profile.name.into(), measure(profile, samples));
     }
@@ -123,23 +130,36 @@ fn main() {
     );
 }
 
-fn parse_args() -> (u32, Option<PathBuf>) {
+struct Args {
+    samples: u32,
+    plot: Option<PathBuf>,
+    /// Only the profiles whose names contain this.
+    only: Option<String>,
+}
+
+fn parse_args() -> Args {
     let mut samples = 40;
     let mut plot = None;
+    let mut only = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
             "--samples" => samples = value.parse().unwrap_or_else(|_| usage()),
             "--plot" => plot = Some(PathBuf::from(value)),
+            "--only" => only = Some(value),
             _ => usage(),
         }
     }
-    (samples, plot)
+    Args {
+        samples,
+        plot,
+        only,
+    }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: meshdesk-bench-shaped [--samples N] [--plot FILE.svg]");
+    eprintln!("usage: meshdesk-bench-shaped [--samples N] [--plot FILE.svg] [--only NAME]");
     std::process::exit(2);
 }
 

@@ -35,6 +35,9 @@ pub struct Report {
     pub bytes_sent: u64,
     pub packets_received: u64,
     pub packets_lost: i64,
+    /// Lost video packets the host resent in time (NACK): their frames
+    /// were not lost.
+    pub packets_recovered: u64,
     /// Average received bitrate over the session.
     pub kbps: f64,
     /// Latest ICE round-trip time.
@@ -145,6 +148,7 @@ impl Report {
             bytes_sent: peer.bytes_sent,
             packets_received: peer.packets_received,
             packets_lost: peer.packets_lost,
+            packets_recovered: peer.packets_recovered,
             audio_packets_received: peer.audio_packets_received,
             audio_packets_played: 0,
             kbps: round3(peer.bytes_received as f64 * 8.0 / 1e3 / secs),
