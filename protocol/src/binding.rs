@@ -67,9 +67,17 @@ pub struct VideoQuality {
     pub bitrate_kbps: u32,
     /// The most frames a second the encoder plans for.
     pub fps: u32,
+    /// Screen pixels per picture pixel, across and down: 1 at full size,
+    /// 2 when the link is too slow even at a low frame rate.
+    #[serde(default = "full_size")]
+    pub scale: u32,
     /// Whether the host follows the estimate (`adaptive_quality` in its
     /// configuration); when off it sends at the configured bitrate.
     pub adaptive: bool,
+}
+
+fn full_size() -> u32 {
+    1
 }
 
 impl HostControlMsg {

@@ -287,9 +287,9 @@ test('what the host says of its video quality reaches the view, malformed or not
   const c = running();
   const msg = { type: 'quality', estimate_kbps: 1850, loss: 0.01, bitrate_kbps: 1800, fps: 20, adaptive: true };
   assert.deepEqual(c.handle(0, { type: 'control_message', msg }),
-    [{ type: 'quality', quality: { bitrateKbps: 1800, fps: 20, estimateKbps: 1850, loss: 0.01, adaptive: true } }]);
-  assert.deepEqual(c.handle(0, { type: 'control_message', msg: { ...msg, estimate_kbps: undefined, adaptive: 'no' } }),
-    [{ type: 'quality', quality: { bitrateKbps: 1800, fps: 20, estimateKbps: null, loss: 0.01, adaptive: false } }]);
+    [{ type: 'quality', quality: { bitrateKbps: 1800, fps: 20, estimateKbps: 1850, loss: 0.01, scale: 1, adaptive: true } }]);
+  assert.deepEqual(c.handle(0, { type: 'control_message', msg: { ...msg, estimate_kbps: undefined, adaptive: 'no', scale: 2 } }),
+    [{ type: 'quality', quality: { bitrateKbps: 1800, fps: 20, estimateKbps: null, loss: 0.01, scale: 2, adaptive: false } }]);
   assert.deepEqual(c.handle(0, { type: 'control_message', msg: { ...msg, bitrate_kbps: -1 } }), []);
   assert.deepEqual(c.handle(0, { type: 'control_message', msg: { ...msg, fps: '30' } }), []);
 });

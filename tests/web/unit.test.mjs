@@ -99,10 +99,11 @@ test('stats say resolution, rate and whether the path is relayed', () => {
   assert.equal(second.bitrate, 1e6);
   assert.equal(statsText(second), '1280×720 · 30 fps · 1.0 Mbit/s · RTT 4 ms · direct');
   assert.equal(summarize(report(0, 1000, 'relay')).path, 'relayed');
-  const quality = { bitrateKbps: 1800, fps: 20, estimateKbps: 1850, loss: 0, adaptive: true };
+  const quality = { bitrateKbps: 1800, fps: 20, estimateKbps: 1850, loss: 0, scale: 1, adaptive: true };
   assert.equal(statsText(second, quality),
     '1280×720 · 30 fps · 1.0 Mbit/s · RTT 4 ms · direct · aims at 1.8 Mbit/s, 20 fps (path 1.9 Mbit/s)');
   assert.match(statsText(second, { ...quality, bitrateKbps: 4000, adaptive: false }), /aims at 4\.0 Mbit\/s, 20 fps \(fixed\)$/);
+  assert.match(statsText(second, { ...quality, bitrateKbps: 300, scale: 2 }), /aims at 300 kbit\/s, 20 fps, 1\/2 size \(path /);
 });
 
 test('the enroll command is the one the host CLI takes', () => {

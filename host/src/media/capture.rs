@@ -51,6 +51,9 @@ pub(crate) enum CaptureCommand {
     SetArea(GrabArea),
     /// Capture at most this many frames a second from now on.
     SetMaxFps(u32),
+    /// Scale pictures down by this factor (1: full size; 2: half across
+    /// and down) from the next grab on.
+    SetShrink(u32),
     /// Exit the thread.
     Stop,
 }
@@ -148,6 +151,8 @@ pub(crate) struct CaptureLoop {
     resized: Resized,
     /// Liveness proof for a watchdog, once asked for.
     keep_alive: Option<KeepAlive>,
+    /// Screen pixels per picture pixel asked for (1: full size).
+    shrink: u32,
 }
 
 impl std::fmt::Debug for CaptureLoop {
@@ -206,6 +211,7 @@ impl CaptureLoop {
             watched,
             resized,
             keep_alive: None,
+            shrink: 1,
         })
     }
 
@@ -295,6 +301,7 @@ impl CaptureLoop {
             match self.commands.try_recv() {
                 Ok(CaptureCommand::Keyframe) => self.pacer.on_keyframe_request(),
                 Ok(CaptureCommand::SetMaxFps(fps)) => self.pacer.set_max_fps(fps),
+                Ok(CaptureCommand::SetShrink(shrink)) => self.shrink = shrink,
                 Ok(CaptureCommand::ReturnPicture(picture)) => self.free.push(picture),
                 Ok(CaptureCommand::KeepAlive { every, heartbeat }) => {
                     self.keep_alive = Some(KeepAlive::new(every, heartbeat, Instant::now()));
@@ -354,7 +361,7 @@ impl CaptureLoop {
         };
         let grabbed_at = Instant::now();
         self.pacer.on_captured(captured_at);
-        picture.convert_from_bgrx(bgrx, width, height, stride)?;
+        picture.convert_scaled(bgrx, (width, height, stride), self.shrink)?;
         let sent_at = Instant::now();
         let frame = RawFrame {
             picture,

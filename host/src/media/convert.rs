@@ -9,7 +9,8 @@
 //! 5120x1440, 7680x2160) is sent at half its size, or a quarter, and so
 //! on: converted at full size, then each plane averaged over 2x2 (4x4, ...)
 //! blocks. The viewer points in fractions of the picture, so input still
-//! lands on the right pixel of the full screen. For 5120x1440 in the
+//! lands on the right pixel of the full screen. The same path halves a
+//! screen whose link is too slow for it (adaptive quality, `rate.rs`). For 5120x1440 in the
 //! pipeline (release build, 30 Hz motion) that is 8.7 ms a frame to
 //! convert and halve (a per-pixel loop over any factor took 27.7 ms; the
 //! 2x2 loop vectorises), next to 5.1 ms to grab and 11 ms to encode.
@@ -30,7 +31,7 @@ const MAX_SHORT_SIDE: u32 = 2160;
 /// 4, ... until it fits what OpenH264 accepts, then cropped to even
 /// dimensions. Errors only for a screen under 2x2.
 pub fn encoded_size(width: u32, height: u32) -> Result<(u32, u32), MediaError> {
-    scaling(width, height).map(|s| (s.width, s.height))
+    scaling(width, height, 1).map(|s| (s.width, s.height))
 }
 
 /// How a screen is turned into the encoder's picture.
@@ -43,10 +44,14 @@ struct Scaling {
     factor: u32,
 }
 
-fn scaling(width: u32, height: u32) -> Result<Scaling, MediaError> {
+/// `at_least`: the smallest factor wanted (1, 2, 4, ...).
+fn scaling(width: u32, height: u32, at_least: u32) -> Result<Scaling, MediaError> {
     let size = |factor: u32| ((width / factor) & !1, (height / factor) & !1);
     let fits = |(w, h): (u32, u32)| w.max(h) <= MAX_LONG_SIDE && w.min(h) <= MAX_SHORT_SIDE;
-    let mut factor = 1;
+    let mut factor = at_least.max(1).next_power_of_two();
+    if size(factor).0 < 2 || size(factor).1 < 2 {
+        factor = 1;
+    }
     while !fits(size(factor)) {
         factor *= 2;
     }
@@ -141,11 +146,22 @@ impl I420Picture {
         height: u32,
         stride: u32,
     ) -> Result<(), MediaError> {
+        self.convert_scaled(bgrx, (width, height, stride), 1)
+    }
+
+    /// [`Self::convert_from_bgrx`], scaled down by at least `shrink` (1,
+    /// 2, 4, ...) across and down.
+    pub fn convert_scaled(
+        &mut self,
+        bgrx: &[u8],
+        (width, height, stride): (u32, u32, u32),
+        shrink: u32,
+    ) -> Result<(), MediaError> {
         let Scaling {
             width: w,
             height: h,
             factor,
-        } = scaling(width, height)?;
+        } = scaling(width, height, shrink)?;
         if factor == 1 {
             // A screen that was larger before no longer needs its buffer.
             self.full = None;

@@ -238,10 +238,11 @@ impl H264Encoder {
     /// choice; see `rate.rs`).
     pub fn set_rate(&mut self, bitrate_bps: u32, fps: u32) -> Result<(), MediaError> {
         let bitrate = i32::try_from(bitrate_bps).unwrap_or(i32::MAX);
+        let raising = bitrate as u32 > self.bitrate_bps;
         self.bitrate_bps = bitrate as u32;
         self.max_fps = fps.max(1);
         if self.size.is_some() {
-            self.raw.set_rate(bitrate, self.max_fps as f32)?;
+            self.raw.set_rate(bitrate, self.max_fps as f32, raising)?;
         }
         Ok(())
     }
@@ -432,6 +433,44 @@ mod tests {
         let decoded = decoder.decode(&idr.data).unwrap().expect("decodes");
         use openh264::formats::YUVSource;
         assert_eq!(decoded.dimensions(), (w as usize, h as usize));
+    }
+
+    #[test]
+    fn the_rate_changes_both_ways_without_an_idr_and_after_a_new_size() {
+        // Detailed content whose first rows change with `seed`: a small
+        // change, which is no new scene.
+        let picture = |w: u32, h: u32, seed: u32| {
+            let bgrx: Vec<u8> = (0..w * h * 4)
+                .map(|i| {
+                    let i = if i < w * 16 { i.wrapping_add(seed) } else { i };
+                    (i.wrapping_mul(2_654_435_761) >> 13) as u8
+                })
+                .collect();
+            let mut p = I420Picture::new();
+            p.convert_from_bgrx(&bgrx, w, h, w * 4).unwrap();
+            p
+        };
+        let mut encoder =
+            H264Encoder::with_tuning(1_000_000, 30, EncoderTuning::SINGLE_THREAD).unwrap();
+        let mut pts = Duration::ZERO;
+        let mut encode = |encoder: &mut H264Encoder, p: &I420Picture| {
+            pts += Duration::from_millis(33);
+            encoder.encode(p.view(), pts).unwrap().expect("a picture")
+        };
+        assert!(encode(&mut encoder, &picture(320, 240, 0)).keyframe);
+        // Down, then up past where it started: OpenH264 refuses a target
+        // above the layer's ceiling unless the ceiling moves first.
+        encoder.set_rate(400_000, 15).expect("lower");
+        assert!(!encode(&mut encoder, &picture(320, 240, 1)).keyframe);
+        encoder.set_rate(2_000_000, 30).expect("higher");
+        assert!(!encode(&mut encoder, &picture(320, 240, 2)).keyframe);
+        // A new size starts over at the rate last set; raising still works.
+        encoder.set_rate(500_000, 30).expect("lower");
+        assert!(encode(&mut encoder, &picture(160, 120, 3)).keyframe);
+        encoder
+            .set_rate(900_000, 30)
+            .expect("higher after a new size");
+        assert!(!encode(&mut encoder, &picture(160, 120, 4)).keyframe);
     }
 
     #[test]

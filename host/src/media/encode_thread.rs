@@ -51,8 +51,10 @@ pub(super) fn encode_loop(
             None => chosen,
         };
         if wanted != quality {
+            // A refused setting leaves the encoder at its old rate: not a
+            // reason to stop the screen.
             if let Err(error) = retune(&mut encoder, shared, quality, wanted) {
-                return fail(shared, error);
+                tracing::warn!(%error, "the encoder keeps its rate");
             }
             quality = wanted;
         }
@@ -112,15 +114,21 @@ fn retune(
     tracing::info!(
         bitrate_kbps = to.bitrate_bps / 1000,
         fps = to.fps,
+        scale = to.scale,
         was_kbps = from.bitrate_bps / 1000,
         was_fps = from.fps,
+        was_scale = from.scale,
         "video rate changed"
     );
-    encoder.set_rate(to.bitrate_bps, to.fps)?;
     if to.fps != from.fps {
         shared.capture.send(CaptureCommand::SetMaxFps(to.fps));
     }
-    Ok(())
+    if to.scale != from.scale {
+        // The next grab comes at the new size, and the encoder starts over
+        // with an IDR for it.
+        shared.capture.send(CaptureCommand::SetShrink(to.scale));
+    }
+    encoder.set_rate(to.bitrate_bps, to.fps)
 }
 
 /// Why the next frame must be an IDR, if it must.

@@ -13,7 +13,7 @@ use openh264_sys2::{
     videoFormatI420, DynamicAPI, ISVCEncoder, ISVCEncoderVtbl, SBitrateInfo, SEncParamExt,
     SFrameBSInfo, SSourcePicture, API, ENCODER_OPTION, ENCODER_OPTION_BITRATE,
     ENCODER_OPTION_FRAME_RATE, ENCODER_OPTION_MAX_BITRATE, ENCODER_OPTION_TRACE_LEVEL,
-    SPATIAL_LAYER_ALL, WELS_LOG_ERROR,
+    SPATIAL_LAYER_0, WELS_LOG_ERROR,
 };
 
 use crate::media::convert::I420View;
@@ -146,26 +146,40 @@ impl RawEncoder {
         Ok(())
     }
 
-    /// Changes the target bitrate (bit/s) and the frame rate the rate
-    /// control plans for, without starting over (no IDR). A higher
-    /// bitrate's ceiling is raised first: OpenH264 clips a target to the
-    /// ceiling it has at the time.
-    pub(crate) fn set_rate(&mut self, bitrate_bps: c_int, fps: f32) -> Result<(), MediaError> {
+    /// Changes the target bitrate (bit/s) of the one spatial layer, and
+    /// its ceiling with it, and the frame rate the rate control plans for,
+    /// without starting over (no IDR). OpenH264 refuses a target above
+    /// the layer's ceiling, so a higher rate (`raising`) moves the ceiling
+    /// first and a lower one moves it after.
+    pub(crate) fn set_rate(
+        &mut self,
+        bitrate_bps: c_int,
+        fps: f32,
+        raising: bool,
+    ) -> Result<(), MediaError> {
         let mut target = SBitrateInfo {
-            iLayer: SPATIAL_LAYER_ALL,
+            iLayer: SPATIAL_LAYER_0,
             iBitrate: bitrate_bps,
         };
         let mut ceiling = target;
-        self.set_option(
-            "SetOption(ENCODER_OPTION_MAX_BITRATE)",
-            ENCODER_OPTION_MAX_BITRATE,
-            (&mut ceiling as *mut SBitrateInfo).cast(),
-        )?;
+        let mut set_ceiling = |this: &mut Self| {
+            this.set_option(
+                "SetOption(ENCODER_OPTION_MAX_BITRATE)",
+                ENCODER_OPTION_MAX_BITRATE,
+                (&mut ceiling as *mut SBitrateInfo).cast(),
+            )
+        };
+        if raising {
+            set_ceiling(self)?;
+        }
         self.set_option(
             "SetOption(ENCODER_OPTION_BITRATE)",
             ENCODER_OPTION_BITRATE,
             (&mut target as *mut SBitrateInfo).cast(),
         )?;
+        if !raising {
+            set_ceiling(self)?;
+        }
         let mut fps = fps;
         self.set_option(
             "SetOption(ENCODER_OPTION_FRAME_RATE)",

@@ -11,8 +11,12 @@
 //!
 //! And when the encoder cannot hold its target at that frame rate (its
 //! quantiser is already at its coarsest: a video playing, a page
-//! scrolling), the [`Governor`] lowers the frame rate further until what
-//! comes out fits, and raises it again once there is room.
+//! scrolling), the [`Governor`] lowers the frame rate further, to
+//! [`HALVE_AT_FPS`]; if that is not enough it halves the picture across
+//! and down (at the frame rate chosen again), and only then goes on
+//! lowering the frame rate. It raises the frame rate again once there is
+//! room, and goes back to full size once a quarter of the bits would be
+//! spent: a screen that calms down to text is sharp again.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -33,6 +37,9 @@ pub struct Quality {
     pub bitrate_bps: u32,
     /// Most frames a second (the capture pacing and the rate control).
     pub fps: u32,
+    /// Screen pixels per picture pixel, across and down: 1 (full size) or
+    /// 2 (half).
+    pub scale: u32,
 }
 
 /// The configured ceilings.
@@ -48,6 +55,7 @@ impl RateLimits {
         Quality {
             bitrate_bps: self.max_bitrate_bps,
             fps: self.max_fps,
+            scale: 1,
         }
     }
 }
@@ -62,7 +70,11 @@ pub fn choose(asked_bps: Option<u32>, limits: RateLimits, (width, height): (u32,
     let pixels = f64::from(width.max(1)) * f64::from(height.max(1));
     let affordable = f64::from(bitrate_bps) / (pixels * BITS_PER_PIXEL);
     let fps = (affordable.floor() as u32).clamp(MIN_FPS.min(limits.max_fps), limits.max_fps);
-    Quality { bitrate_bps, fps }
+    Quality {
+        bitrate_bps,
+        fps,
+        scale: 1,
+    }
 }
 
 /// Output over target above which the frame rate comes down...
@@ -73,6 +85,8 @@ const ROOM: f64 = 0.8;
 const WINDOW: Duration = Duration::from_secs(1);
 /// Least time between two changes, so each one shows in the window.
 const SETTLE: Duration = Duration::from_millis(500);
+/// The frame rate the governor goes down to before it halves the picture.
+pub const HALVE_AT_FPS: u32 = 15;
 
 /// Lowers the frame rate while the encoder's output overshoots its
 /// target bitrate, and raises it back when there is room.
@@ -82,6 +96,8 @@ pub struct Governor {
     output: VecDeque<(Instant, usize)>,
     /// The frame rate allowed, at most the chosen one.
     cap: Option<u32>,
+    /// The picture is halved.
+    halved: bool,
     last_change: Option<Instant>,
 }
 
@@ -96,6 +112,7 @@ impl Governor {
         Self {
             output: VecDeque::new(),
             cap: None,
+            halved: false,
             last_change: None,
         }
     }
@@ -123,23 +140,39 @@ impl Governor {
             .output
             .front()
             .is_some_and(|&(at, _)| now.saturating_duration_since(at) >= WINDOW / 2);
-        let mut next = cap;
+        let (mut next, mut halved) = (cap, self.halved);
         if settled && filled {
             let bits: usize = self.output.iter().map(|&(_, b)| b * 8).sum();
             let rate = bits as f64 / WINDOW.as_secs_f64();
             let target = f64::from(chosen.bitrate_bps);
-            if rate > target * OVERSHOOT && cap > MIN_FPS {
-                next = ((f64::from(cap) * 0.7) as u32).max(MIN_FPS);
+            let lower = |fps: u32, floor: u32| ((f64::from(fps) * 0.7) as u32).max(floor);
+            if rate > target * OVERSHOOT {
+                if cap > HALVE_AT_FPS {
+                    next = lower(cap, HALVE_AT_FPS);
+                } else if !halved {
+                    halved = true;
+                    next = chosen.fps;
+                } else if cap > MIN_FPS {
+                    next = lower(cap, MIN_FPS);
+                }
+            } else if halved && rate * 4.0 < target * ROOM {
+                halved = false;
             } else if rate < target * ROOM && cap < chosen.fps {
                 next = ((f64::from(cap) * 1.25) as u32 + 1).min(chosen.fps);
             }
         }
-        if next != cap {
+        if (next, halved) != (cap, self.halved) {
             self.last_change = Some(now);
+            if halved != self.halved {
+                // The new size starts with an IDR; the window starts over.
+                self.output.clear();
+            }
         }
         self.cap = Some(next);
+        self.halved = halved;
         Quality {
             fps: next.min(chosen.fps),
+            scale: if halved { 2 } else { 1 },
             ..chosen
         }
     }
@@ -212,14 +245,29 @@ mod tests {
         let chosen = Quality {
             bitrate_bps: 600_000,
             fps: 30,
+            scale: 1,
         };
-        // 5 kB a frame whatever the target: 1.2 Mbit/s at 30 fps.
-        let q = feed(&mut g, t0, 6.0, 5_000, chosen);
-        assert!(q.fps <= 17 && q.fps >= MIN_FPS, "{q:?}");
-        assert_eq!(q.bitrate_bps, 600_000);
-        // The content calms down (500 B a frame): back up to the choice.
-        let q = feed(&mut g, t0 + Duration::from_secs(6), 6.0, 500, chosen);
-        assert_eq!(q.fps, 30);
+        // 5 kB a frame whatever the target: 1.2 Mbit/s at 30 fps. The
+        // frame rate comes down to 15 first, and only then is the picture
+        // halved, at 30 fps again.
+        let mut seen = Vec::new();
+        let mut t = t0;
+        while seen.last() != Some(&(30, 2)) {
+            assert!(t < t0 + Duration::from_secs(10), "never halved: {seen:?}");
+            let q = feed(&mut g, t, 0.1, 5_000, chosen);
+            if seen.last() != Some(&(q.fps, q.scale)) {
+                seen.push((q.fps, q.scale));
+            }
+            t += Duration::from_millis(100);
+        }
+        assert_eq!(seen, [(30, 1), (21, 1), (15, 1), (30, 2)]);
+        // A quarter of the pixels takes a quarter of the bits, which fits:
+        // it stays there.
+        let q = feed(&mut g, t, 3.0, 1_250, chosen);
+        assert_eq!((q.fps, q.scale, q.bitrate_bps), (30, 2, 600_000), "{q:?}");
+        // The content calms down (100 B a frame): full size again.
+        let q = feed(&mut g, t + Duration::from_secs(3), 3.0, 100, chosen);
+        assert_eq!((q.fps, q.scale), (30, 1), "{q:?}");
     }
 
     #[test]
@@ -228,7 +276,9 @@ mod tests {
         let chosen = Quality {
             bitrate_bps: 2_000_000,
             fps: 30,
+            scale: 1,
         };
-        assert_eq!(feed(&mut g, Instant::now(), 5.0, 8_000, chosen).fps, 30);
+        let q = feed(&mut g, Instant::now(), 5.0, 8_000, chosen);
+        assert_eq!((q.fps, q.scale), (30, 1));
     }
 }

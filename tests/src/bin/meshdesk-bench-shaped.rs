@@ -193,11 +193,14 @@ fn measure(profile: &Profile, samples: u32) -> Value {
         }
         host
     };
-    let _adaptive = start("adaptive-pc", true);
-    let _fixed = start("fixed-pc", false);
+    let adaptive = start("adaptive-pc", true);
+    let fixed = start("fixed-pc", false);
     let viewer = Viewer::login(&viewer_site.lan, &server);
     let mut out = serde_json::Map::new();
-    for (label, device) in [("adaptive", "adaptive-pc"), ("fixed", "fixed-pc")] {
+    for (label, device, host) in [
+        ("adaptive", "adaptive-pc", &adaptive),
+        ("fixed", "fixed-pc", &fixed),
+    ] {
         // Each session starts on the profile's first rate.
         host_site.change_rate(profile.shape.rate_kbit);
         let stepping = profile.step.map(|(after, kbit)| {
@@ -242,7 +245,15 @@ fn measure(profile: &Profile, samples: u32) -> Value {
         }
         let figures = match result {
             Ok(stats) => figures(profile, &stats),
-            Err(e) => json!({"error": e.lines().take(3).collect::<Vec<_>>().join(" | ")}),
+            Err(e) => {
+                let log = host.log_text();
+                let lines: Vec<&str> = log.lines().collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                eprintln!("bench shaped: {device} failed; its log ends:\n{tail}");
+                let lines: Vec<&str> = e.lines().collect();
+                let tail = lines[lines.len().saturating_sub(4)..].join(" | ");
+                json!({"error": format!("{} | ... | {tail}", lines.first().unwrap_or(&""))})
+            }
         };
         out.insert(label.into(), figures);
     }

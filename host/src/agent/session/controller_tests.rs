@@ -29,6 +29,7 @@ fn frame(pts_ms: u64, keyframe: bool) -> Arc<EncodedFrame> {
         quality: crate::media::Quality {
             bitrate_bps: 4_000_000,
             fps: 30,
+            scale: 1,
         },
     })
 }

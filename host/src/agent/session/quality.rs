@@ -74,12 +74,14 @@ impl QualityWatch {
             loss: self.estimate.and_then(|e| e.loss),
             bitrate_kbps: encoder.bitrate_bps / 1000,
             fps: encoder.fps,
+            scale: encoder.scale,
             adaptive: self.adaptive,
         };
         let due = match &self.reported {
             None => true,
             Some((_, last)) if last.bitrate_kbps != current.bitrate_kbps => true,
             Some((_, last)) if last.fps != current.fps => true,
+            Some((_, last)) if last.scale != current.scale => true,
             Some((at, last)) => *last != current && now >= *at + REPORT_EVERY,
         };
         if !due {
@@ -106,6 +108,7 @@ mod tests {
         Quality {
             bitrate_bps: kbps * 1000,
             fps,
+            scale: 1,
         }
     }
 

@@ -375,6 +375,7 @@ export class SessionController {
         fps: msg.fps,
         estimateKbps: count(msg.estimate_kbps) ? msg.estimate_kbps : null,
         loss: Number.isFinite(msg.loss) ? msg.loss : null,
+        scale: Number.isInteger(msg.scale) && msg.scale >= 1 ? msg.scale : 1,
         adaptive: msg.adaptive === true,
       },
     }];

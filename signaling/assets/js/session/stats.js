@@ -72,7 +72,8 @@ export function statsText(s, quality = null) {
   if (quality) {
     const why = !quality.adaptive ? ' (fixed)'
       : quality.estimateKbps !== null ? ` (path ${rate(quality.estimateKbps * 1e3)})` : '';
-    parts.push(`aims at ${rate(quality.bitrateKbps * 1e3)}, ${quality.fps} fps${why}`);
+    const size = quality.scale > 1 ? `, 1/${quality.scale} size` : '';
+    parts.push(`aims at ${rate(quality.bitrateKbps * 1e3)}, ${quality.fps} fps${size}${why}`);
   }
   return parts.join(' · ');
 }
