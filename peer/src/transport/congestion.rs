@@ -52,8 +52,9 @@ pub const GENTLE_GROWTH: f64 = 1.15;
 /// How long the congested rate is remembered without a new congestion:
 /// then the path may have changed, and growth is fast again.
 pub const CONGESTION_MEMORY: Duration = Duration::from_secs(10);
-/// The window the received rate is measured over.
-const RATE_WINDOW: Duration = Duration::from_millis(500);
+/// The window the received rate is measured over: short, so that after
+/// a link slows down the rate it delivers is known within a few reports.
+const RATE_WINDOW: Duration = Duration::from_millis(300);
 /// Weight of the newest report in the smoothed loss.
 const LOSS_WEIGHT: f64 = 0.3;
 /// Buckets of the base-delay window (the window's resolution).
@@ -222,9 +223,9 @@ impl Congestion {
             let Some(received) = received.filter(|_| due) else {
                 return;
             };
-            // A deep queue drains in about a second: half the rate at a
-            // second's queue, 15% off at a shallow one.
-            let drain = queue.map_or(1.0, |q| (1.0 - q.as_secs_f64() * 0.5).clamp(0.5, 0.85));
+            // A deep queue drains within about a second: 15% off at a
+            // shallow one, 30% at 300 ms, half from half a second.
+            let drain = queue.map_or(1.0, |q| (1.0 - q.as_secs_f64()).clamp(0.5, 0.85));
             let lossy = if loss > LOSS_HIGH {
                 1.0 - 0.5 * loss
             } else {
