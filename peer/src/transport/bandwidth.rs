@@ -34,6 +34,9 @@ pub struct Estimate {
     pub target_bps: u32,
     /// How long the latest packets queued at the bottleneck, ms.
     pub queue_ms: Option<u32>,
+    /// From sending a packet to hearing of its arrival, ms: the round trip
+    /// plus the viewer's feedback interval.
+    pub rtt_ms: Option<u32>,
     /// Share of packets the viewer reported lost (smoothed), 0..=1.
     pub loss: Option<f64>,
 }
@@ -42,12 +45,15 @@ impl Estimate {
     fn of(controller: &Congestion) -> Estimate {
         Estimate {
             target_bps: bps(controller.target()),
-            queue_ms: controller
-                .queue()
-                .map(|q| u32::try_from(q.as_millis()).unwrap_or(u32::MAX)),
+            queue_ms: controller.queue().map(millis),
+            rtt_ms: controller.round_trip().map(millis),
             loss: controller.loss(),
         }
     }
+}
+
+fn millis(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Bits per second as a whole number (estimates are finite and positive).

@@ -139,6 +139,8 @@ pub struct Congestion {
     loss: Option<f64>,
     /// The latest report's queue (its least-delayed packet's wait).
     queue: Option<Duration>,
+    /// From the newest reported packet's departure to its report.
+    round_trip: Option<Duration>,
     last_decrease: Option<Instant>,
     last_growth: Option<Instant>,
     /// What the viewer received when the path last congested.
@@ -157,6 +159,7 @@ impl Congestion {
             received: ReceivedRate::default(),
             loss: None,
             queue: None,
+            round_trip: None,
             last_decrease: None,
             last_growth: None,
             congested_bps: None,
@@ -171,6 +174,12 @@ impl Congestion {
     /// The latest queue at the bottleneck.
     pub fn queue(&self) -> Option<Duration> {
         self.queue
+    }
+
+    /// From sending the newest reported packet to hearing of it: the round
+    /// trip plus however long the viewer waited to report.
+    pub fn round_trip(&self) -> Option<Duration> {
+        self.round_trip
     }
 
     /// The smoothed share of packets lost.
@@ -190,6 +199,11 @@ impl Congestion {
             None => batch_loss,
         });
         let epoch = *self.epoch.get_or_insert(reports[0].departure);
+        self.round_trip = reports
+            .iter()
+            .filter(|r| r.arrived)
+            .map(|r| now.saturating_duration_since(r.departure))
+            .min();
         let mut least_delay: Option<f64> = None;
         for report in reports.iter().filter(|r| r.arrived) {
             let Some(arrival) = report.arrival else {

@@ -261,6 +261,10 @@ impl Controller {
                 .collect(),
             Event::Frame { frame, screen } => self.on_frame(now, frame, screen),
             Event::Estimate(estimate) => {
+                if let Some(rtt) = estimate.rtt_ms {
+                    self.keyframes
+                        .set_round_trip(Duration::from_millis(u64::from(rtt)));
+                }
                 let step = self.quality.estimate(now, estimate);
                 let ask = step.ask_bps.map(Action::AskBitrate);
                 ask.into_iter()
@@ -270,7 +274,7 @@ impl Controller {
 
             Event::FrameWritten { keyframe, sent } => {
                 if sent {
-                    self.keyframes.frame_sent(keyframe);
+                    self.keyframes.frame_sent(now, keyframe);
                 }
                 Vec::new()
             }
@@ -324,7 +328,7 @@ impl Controller {
                 vec![Action::ReleaseInput]
             }
             HostEvent::ControlMessage(text) => self.on_control(&text),
-            HostEvent::KeyframeRequested if self.keyframes.rtcp_request() => {
+            HostEvent::KeyframeRequested if self.keyframes.rtcp_request(now) => {
                 vec![Action::RequestKeyframe]
             }
             HostEvent::KeyframeRequested => {

@@ -100,6 +100,7 @@ mod tests {
         Estimate {
             target_bps: kbps * 1000,
             queue_ms: Some(0),
+            rtt_ms: Some(20),
             loss: Some(0.0),
         }
     }
