@@ -290,6 +290,7 @@ fn figures(profile: &Profile, stats: &Value) -> Value {
         "received_kbps": stats["kbps"],
         "fps": stats["fps"],
         "rtt_ms_at_end": stats["rtt_ms"],
+        "last_frame_ms": stats["last_frame_ms"],
         "bitrate_over_time": {"columns": ["at_ms", "bitrate_kbps", "estimate_kbps", "fps"], "rows": bitrate},
         "step_recovery_ms": recovery,
         "goals_met": {
@@ -339,25 +340,50 @@ fn svg(report: &Value) -> String {
         body += &format!(
             "<rect x=\"{pad}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\n"
         );
-        let link_y =
-            top + h - (profile["rate_kbit"].as_f64().unwrap_or(0.0) / max_kbps).min(1.0) * h;
+        let x_of = |t: f64| pad + (t / max_ms).clamp(0.0, 1.0) * w;
+        let y_of = |kbps: f64| top + h - (kbps / max_kbps).clamp(0.0, 1.0) * h;
+        let rate = profile["rate_kbit"].as_f64().unwrap_or(0.0);
+        let mut link = vec![(0.0, rate)];
+        if let (Some(at), Some(to)) = (
+            profile["step"]["after_ms"].as_f64(),
+            profile["step"]["to_kbit"].as_f64(),
+        ) {
+            link.extend([(at, rate), (at, to)]);
+        }
+        let end = link.last().map_or(rate, |&(_, r)| r);
+        link.push((max_ms, end));
+        let link: Vec<String> = link
+            .iter()
+            .map(|&(t, r)| format!("{:.1},{:.1}", x_of(t), y_of(r)))
+            .collect();
         body += &format!(
-            "<line x1=\"{pad}\" x2=\"{}\" y1=\"{link_y}\" y2=\"{link_y}\" stroke=\"#bbb\" stroke-dasharray=\"4\"/>\n",
-            pad + w
+            "<polyline fill=\"none\" stroke=\"#999\" stroke-dasharray=\"4\" points=\"{}\"/>\n",
+            link.join(" ")
         );
         for (label, colour) in [("adaptive", "#1f77b4"), ("fixed", "#d62728")] {
-            let rows = profile["sessions"][label]["bitrate_over_time"]["rows"]
+            let session = &profile["sessions"][label];
+            let rows = session["bitrate_over_time"]["rows"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            let points: Vec<String> = rows
+            let mut steps: Vec<(f64, f64)> = Vec::new();
+            for (t, kbps) in rows
                 .iter()
                 .filter_map(|r| Some((r[0].as_f64()?, r[1].as_f64()?)))
-                .map(|(t, kbps)| {
-                    let x = pad + (t / max_ms).min(1.0) * w;
-                    let y = top + h - (kbps / max_kbps).min(1.0) * h;
-                    format!("{x:.1},{y:.1}")
-                })
+            {
+                // A bitrate holds until the next report: draw it as a step.
+                if let Some(&(_, before)) = steps.last() {
+                    steps.push((t, before));
+                }
+                steps.push((t, kbps));
+            }
+            if let (Some(&(_, last)), Some(end)) = (steps.last(), session["last_frame_ms"].as_f64())
+            {
+                steps.push((end, last));
+            }
+            let points: Vec<String> = steps
+                .iter()
+                .map(|&(t, kbps)| format!("{:.1},{:.1}", x_of(t), y_of(kbps)))
                 .collect();
             body += &format!(
                 "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>\n",
@@ -368,7 +394,7 @@ fn svg(report: &Value) -> String {
     let total_h = profiles.len() as f64 * (h + pad) + pad;
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{total_h}\" font-family=\"sans-serif\">\n\
-         <text x=\"{pad}\" y=\"16\" font-size=\"13\">Host bitrate (kbit/s, 0 to 5000) over 20 s: adaptive (blue), fixed (red); dashed: the link</text>\n{body}</svg>\n",
+         <text x=\"{pad}\" y=\"16\" font-size=\"13\">Host bitrate (kbit/s, 0 to 5000) over 20 s from the request: adaptive (blue), fixed (red); dashed: the link</text>\n{body}</svg>\n",
         w + 2.0 * pad
     )
 }
