@@ -114,7 +114,8 @@ impl World {
         );
         // Each side's TURN bridges wake webrtc's driver only when media goes
         // through them: never on a side whose candidate is direct, even
-        // though ICE checked the relay pairs too.
+        // though ICE checked the relay pairs too. Each bridge connection
+        // says how many kicks it sent when it ends.
         let kicked = |log: String| plain(&log).contains("media relayed through this bridge");
         assert_eq!(
             kicked(self.host.log_text()),
@@ -127,7 +128,49 @@ impl World {
             "viewer side {}",
             stats["candidate_type"]
         );
+        let viewer_kicks = kicks(&self.viewer.log_text()).expect("the viewer's bridges ended");
+        assert_eq!(
+            viewer_kicks > 0,
+            stats["candidate_type"] == "relay",
+            "viewer side {}: {viewer_kicks} kicks",
+            stats["candidate_type"]
+        );
+        // The host's bridges end with its session, just after the viewer's.
+        let deadline = std::time::Instant::now() + meshdesk_tests::WAIT;
+        let host_kicks = loop {
+            if let Some(n) = kicks(&self.host.log_text()) {
+                break n;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the host's bridges never ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(
+            host_kicks > 0,
+            host_side == "relay",
+            "host side {host_side}: {host_kicks} kicks"
+        );
     }
+}
+
+/// The kicks a log's TURN bridge connections sent in all, once at least
+/// one of them has ended.
+fn kicks(log: &str) -> Option<u64> {
+    let done: Vec<u64> = plain(log)
+        .lines()
+        .filter(|l| l.contains("TURN bridge connection done"))
+        .filter_map(|l| {
+            l.split("kicks=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    (!done.is_empty()).then(|| done.iter().sum())
 }
 
 /// A log without terminal colour codes.

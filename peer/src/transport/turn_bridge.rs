@@ -181,6 +181,7 @@ async fn carry(
     let mut datagram = vec![0u8; 65_536];
     let mut kick = tokio::time::interval(KICK_INTERVAL);
     kick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut kicks = KickCount(0);
     loop {
         tokio::select! {
             got = local.recv_from(&mut datagram) => {
@@ -203,8 +204,20 @@ async fn carry(
             }
             _ = kick.tick(), if last_data.is_some_and(|t| t.elapsed() < KICK_AFTER_DATA) => {
                 local.send_to(&KICK, client).await.map_err(Failure::Local)?;
+                kicks.0 += 1;
             }
         }
+    }
+}
+
+/// The kicks one connection of a bridge sent, logged when it ends (also
+/// when its session drops it): tests count them, and a direct session
+/// must have none.
+struct KickCount(u64);
+
+impl Drop for KickCount {
+    fn drop(&mut self) {
+        tracing::info!(kicks = self.0, "TURN bridge connection done");
     }
 }
 
