@@ -66,8 +66,8 @@ pub async fn build_state(config: Config) -> Result<AppState> {
         ))
     })?;
     let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
-    store.purge_expired(clock::now_ms())?;
-    feed::retention::prune_once(&store, config.events.retention, clock::now_ms());
+    store.purge_expired(clock::now_ms()).await?;
+    feed::retention::prune_once(&store, config.events.retention, clock::now_ms()).await;
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
     let tls = tls::load(&config)?;
