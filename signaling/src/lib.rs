@@ -65,7 +65,7 @@ pub async fn build_state(config: Config) -> Result<AppState> {
             config.data_dir.display()
         ))
     })?;
-    let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
+    let store = Store::open_configured(&config.database, &config.data_dir).await?;
     store.purge_expired(clock::now_ms()).await?;
     feed::retention::prune_once(&store, config.events.retention, clock::now_ms()).await;
     let dummy_hash = auth::password::dummy_hash().await?;

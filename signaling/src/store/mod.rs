@@ -3,8 +3,9 @@
 //! their delivery queue.
 //!
 //! One interface, [`Backend`] (the traits of this module's files, one per
-//! area), and implementations chosen at start: [`sqlite`] (one file in
-//! the data dir, the default). Handlers hold a [`Store`] and call the
+//! area), and implementations chosen at start (`[database] url`):
+//! [`sqlite`] (one file in the data dir, the default) and [`postgres`]
+//! (a server several nodes can share). Handlers hold a [`Store`] and call the
 //! interface's async methods on it. Everything that must survive a
 //! restart lives here; live state (connections, sessions, presence) lives
 //! in the hub.
@@ -13,6 +14,7 @@ mod api_tokens;
 mod devices;
 mod events;
 mod factors;
+pub mod postgres;
 mod retention;
 mod shares;
 pub mod sqlite;
@@ -96,6 +98,21 @@ impl Store {
     /// Open (or create) the SQLite file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
         Ok(Store::new(sqlite::Sqlite::open(path)?))
+    }
+
+    /// Open the backend `settings` name: SQLite in `data_dir`, or the
+    /// PostgreSQL database (migrated at start).
+    pub async fn open_configured(
+        settings: &crate::config::DatabaseSettings,
+        data_dir: &Path,
+    ) -> Result<Store> {
+        match settings {
+            crate::config::DatabaseSettings::Sqlite => Store::open(&data_dir.join(DB_FILE)),
+            crate::config::DatabaseSettings::Postgres(url) => {
+                tracing::info!(database = %url, "state in PostgreSQL");
+                Ok(Store::new(postgres::Postgres::connect(url).await?))
+            }
+        }
     }
 
     /// A private in-memory SQLite database, for unit tests.
