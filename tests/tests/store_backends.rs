@@ -1,6 +1,7 @@
 //! The store behaves the same on every backend: each test body here runs
-//! once against SQLite (in memory) and once against PostgreSQL, through
-//! the one storage interface the server uses.
+//! once against SQLite (in memory) and once against PostgreSQL (a private
+//! server per test, see `meshdesk_tests::postgres`), through the one
+//! storage interface the server uses.
 
 use meshdesk_protocol::rest::{
     DeliveryStatus, Event, EventFile, EventKind, Scope, SharePermission,
@@ -21,6 +22,19 @@ macro_rules! on_each_backend {
                 async fn $name() {
                     let store = meshdesk_signaling::store::Store::open_in_memory().expect("sqlite");
                     super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let pg = meshdesk_tests::postgres::PgServer::start();
+                    let url = meshdesk_signaling::config::DatabaseUrl::parse(&pg.url()).expect("url");
+                    let backend = meshdesk_signaling::store::postgres::Postgres::connect(&url)
+                        .await
+                        .expect("connect and migrate");
+                    super::$name(meshdesk_signaling::store::Store::new(backend)).await;
                 }
             )*
         }
