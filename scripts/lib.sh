@@ -39,6 +39,9 @@ SOUND_PACKAGES="pulseaudio pulseaudio-utils"
 # The clipboard tests: copy and paste on a test display from outside, as
 # another X program does.
 CLIPBOARD_PACKAGES="xclip"
+# The store on PostgreSQL: the tests start private servers of their own
+# (initdb, postgres, pg_isready, psql from /usr/lib/postgresql/N/bin).
+DATABASE_PACKAGES="postgresql"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
 # The static host binary (scripts/package): a musl build with zig as the C

@@ -59,7 +59,7 @@ pub struct Wanted {
 }
 
 /// A viewer asks for a session on a device.
-pub fn request(
+pub async fn request(
     st: &AppState,
     viewer_conn: u64,
     user: &User,
@@ -76,12 +76,18 @@ pub fn request(
         tracing::error!(error = %e, "session request failed");
         error(ErrorCode::Internal, "internal error", None)
     };
-    let Some(permission) = st.store.permission(user.id, device_id).map_err(internal)? else {
+    let Some(permission) = st
+        .store
+        .permission(user.id, device_id)
+        .await
+        .map_err(internal)?
+    else {
         return Err(error(ErrorCode::NotFound, "no such device", None));
     };
     let device = st
         .store
         .device(device_id)
+        .await
         .map_err(internal)?
         .ok_or_else(|| error(ErrorCode::NotFound, "no such device", None))?;
     if !st.hub.is_online(device_id) {
@@ -140,7 +146,7 @@ pub fn request(
 }
 
 /// The host accepts a session granted to it.
-pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), ErrorMsg> {
+pub async fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), ErrorMsg> {
     let now = now_ms();
     let s = st
         .hub
@@ -153,7 +159,7 @@ pub fn accept(st: &AppState, device_id: &str, session_id: &str) -> Result<(), Er
             session_id: session_id.to_string(),
         },
     );
-    feed::record(st, EventKind::SessionStarted, session_event(&s));
+    feed::record(st, EventKind::SessionStarted, session_event(&s)).await;
     Ok(())
 }
 
@@ -182,7 +188,7 @@ pub enum Notify {
 
 /// Remove a session on behalf of one party and tell the other, with the
 /// party's `detail` (its words, made fit to show) if it gave any.
-pub fn end_by(
+pub async fn end_by(
     st: &AppState,
     session_id: &str,
     from_host: Option<&str>,
@@ -215,7 +221,8 @@ pub fn end_by(
         claimable(reason, from_host.is_some()),
         detail,
         notify,
-    );
+    )
+    .await;
     Ok(())
 }
 
@@ -247,7 +254,7 @@ fn claimable(reason: EndReason, by_host: bool) -> EndReason {
 
 /// End this viewer connection's sessions that the host has not accepted
 /// since before `created_before` (the host never answered the grant).
-pub fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
+pub async fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
     // A host asking its user for consent answers within its prompt
     // timeout (at most crate::consent::MAX_WAIT_MS); until then the
     // session waits.
@@ -257,19 +264,20 @@ pub fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64) {
             && s.accepted_at.is_none()
             && s.created_at < created_before
             && s.consent_asked_at.is_none_or(|at| at < asked_before)
-    });
+    })
+    .await;
 }
 
 /// End every session matching `pred`, telling both sides.
-pub fn end_where(st: &AppState, reason: EndReason, pred: impl Fn(&Session) -> bool) {
+pub async fn end_where(st: &AppState, reason: EndReason, pred: impl Fn(&Session) -> bool) {
     let ended = st.hub.with_sessions(|t| t.remove_where(pred));
     for s in ended {
-        finish(st, &s, reason, None, Notify::Both);
+        finish(st, &s, reason, None, Notify::Both).await;
     }
 }
 
 /// Tell the parties a removed session ended and record it in the feed.
-pub fn finish(
+pub async fn finish(
     st: &AppState,
     s: &Session,
     reason: EndReason,
@@ -301,7 +309,8 @@ pub fn finish(
             detail: Some(reason_text(reason).to_string()),
             ..session_event(s)
         },
-    );
+    )
+    .await;
 }
 
 fn reason_text(r: EndReason) -> &'static str {

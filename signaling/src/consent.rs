@@ -33,7 +33,7 @@ pub fn feed_entry(state: ConsentState) -> Option<(EventKind, &'static str)> {
 }
 
 /// A host's `consent` for one of its sessions.
-pub fn from_host(st: &AppState, device_id: &str, m: ConsentMsg) -> Result<(), ErrorMsg> {
+pub async fn from_host(st: &AppState, device_id: &str, m: ConsentMsg) -> Result<(), ErrorMsg> {
     let sid = m.session_id.clone();
     let session = st
         .hub
@@ -48,7 +48,8 @@ pub fn from_host(st: &AppState, device_id: &str, m: ConsentMsg) -> Result<(), Er
                 detail: Some(detail.to_string()),
                 ..session_event(&session)
             },
-        );
+        )
+        .await;
     }
     let routed = st
         .hub

@@ -45,6 +45,13 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed a query (see `store::postgres`).
+    #[error("database error: {0}")]
+    Postgres(tokio_postgres::Error),
+    /// PostgreSQL cannot be reached now (down, restarting, not
+    /// answering): 503, and the client may retry. The detail is logged.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// I/O failed (data dir, listener).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -88,6 +95,9 @@ impl From<meshdesk_relay::Error> for Error {
     }
 }
 
+/// What a client is told while PostgreSQL is away.
+pub const DATABASE_UNAVAILABLE: &str = "the database is unavailable; try again shortly";
+
 /// Result alias for the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -106,9 +116,12 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::DeviceAuth(_) => StatusCode::UNAUTHORIZED,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Config(_)
             | Error::Database(_)
+            | Error::Postgres(_)
             | Error::Io(_)
             | Error::Internal(_)
             | Error::WebSocket(_)
@@ -120,11 +133,17 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() && !matches!(self, Error::Unavailable(_)) {
-            tracing::error!(error = %self, "request failed");
-            "internal server error".to_string()
-        } else {
-            self.to_string()
+        let message = match &self {
+            Error::Unavailable(_) => self.to_string(),
+            Error::DatabaseUnavailable(detail) => {
+                tracing::warn!(error = %detail, "request failed: the database is unavailable");
+                DATABASE_UNAVAILABLE.to_string()
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self, "request failed");
+                "internal server error".to_string()
+            }
+            _ => self.to_string(),
         };
         let mut response = match self {
             Error::SecondFactor { ref factors, .. } => {
@@ -182,6 +201,18 @@ mod tests {
         assert!(Error::BadAuthMessage(bad)
             .to_string()
             .starts_with("bad auth message: malformed JSON"));
+    }
+
+    #[tokio::test]
+    async fn a_lost_database_is_a_503_that_says_so_without_details() {
+        let e = Error::DatabaseUnavailable("connection refused to 10.0.0.5".into());
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let body: ErrorBody = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body.error, DATABASE_UNAVAILABLE);
     }
 
     #[test]

@@ -82,13 +82,13 @@ impl FromRequestParts<AppState> for AuthUser {
         {
             return Err(Error::Forbidden("cross-site request refused"));
         }
-        let (user, access) =
-            state
-                .store
-                .authenticate(&token.hash(), now_ms())?
-                .ok_or(Error::Unauthorized(
-                    "session expired or invalid; sign in again",
-                ))?;
+        let (user, access) = state
+            .store
+            .authenticate(&token.hash(), now_ms())
+            .await?
+            .ok_or(Error::Unauthorized(
+                "session expired or invalid; sign in again",
+            ))?;
         Ok(AuthUser {
             user,
             token,

@@ -24,19 +24,22 @@ use crate::webhooks;
 
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
-pub fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
-    state.hub.publish_in_order(|| match store(state, kind, e) {
-        Some((event, audience)) => {
-            let fanout = Fanout::new(audience, FanoutKind::Event(event.clone()));
-            (Some(event), Some(fanout))
+pub async fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
+    let make = async {
+        match store(state, kind, e).await {
+            Some((event, audience)) => {
+                let fanout = Fanout::new(audience, FanoutKind::Event(event.clone()));
+                (Some(event), Some(fanout))
+            }
+            None => (None, None),
         }
-        None => (None, None),
-    })
+    };
+    state.hub.publish_in_order(make).await
 }
 
 /// Tell everyone who may see a device that it went online or offline.
-pub fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
-    if let Some(part) = presence_part(state, device_id, name, online) {
+pub async fn presence(state: &AppState, device_id: &str, name: &str, online: bool) {
+    if let Some(part) = presence_part(state, device_id, name, online).await {
         state.hub.publish(Fanout { parts: vec![part] });
     }
 }
@@ -51,28 +54,36 @@ pub fn gone_for(state: &AppState, audience: Vec<i64>, device_id: &str, name: &st
 /// A device's connection came or went: presence first (it is what
 /// watchers act on), then its feed entry, published together so each
 /// watcher gets both in one write.
-pub fn presence_changed(state: &AppState, device_id: &str, name: &str, online: bool, e: NewEvent) {
+pub async fn presence_changed(
+    state: &AppState,
+    device_id: &str,
+    name: &str,
+    online: bool,
+    e: NewEvent,
+) {
     let kind = if online {
         EventKind::DeviceOnline
     } else {
         EventKind::DeviceOffline
     };
-    let presence = presence_part(state, device_id, name, online);
-    state.hub.publish_in_order(|| {
+    let presence = presence_part(state, device_id, name, online).await;
+    let make = async {
         let event = store(state, kind, e)
+            .await
             .map(|(event, audience)| FanoutPart::new(audience, FanoutKind::Event(event)));
         let parts: Vec<FanoutPart> = [presence, event].into_iter().flatten().collect();
         ((), (!parts.is_empty()).then_some(Fanout { parts }))
-    });
+    };
+    state.hub.publish_in_order(make).await;
 }
 
 /// Store an event; returns it and who may see it.
-fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, Vec<i64>)> {
+async fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, Vec<i64>)> {
     e.kind = Some(kind);
     if e.at == 0 {
         e.at = now_ms();
     }
-    match state.store.record_event(&e, now_ms()) {
+    match state.store.record_event(&e, now_ms()).await {
         Ok(r) => {
             webhooks::queued(state, &r.event, r.deliveries);
             Some((r.event, r.audience))
@@ -84,13 +95,13 @@ fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, V
     }
 }
 
-fn presence_part(
+async fn presence_part(
     state: &AppState,
     device_id: &str,
     name: &str,
     online: bool,
 ) -> Option<FanoutPart> {
-    match state.store.device_audience(device_id) {
+    match state.store.device_audience(device_id).await {
         Ok(audience) => Some(FanoutPart::new(
             audience,
             presence_kind(device_id, name, online),

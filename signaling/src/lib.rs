@@ -65,9 +65,9 @@ pub async fn build_state(config: Config) -> Result<AppState> {
             config.data_dir.display()
         ))
     })?;
-    let store = Store::open(&config.data_dir.join("meshdesk.db"))?;
-    store.purge_expired(clock::now_ms())?;
-    feed::retention::prune_once(&store, config.events.retention, clock::now_ms());
+    let store = Store::open_configured(&config.database, &config.data_dir).await?;
+    store.purge_expired(clock::now_ms()).await?;
+    feed::retention::prune_once(&store, config.events.retention, clock::now_ms()).await;
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
     let tls = tls::load(&config)?;

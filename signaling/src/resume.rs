@@ -36,7 +36,7 @@ pub enum Closed {
 /// A viewer connection is gone: detach its accepted sessions (or end them
 /// all, per `closed` and the configuration) and end the others, telling
 /// their hosts.
-pub fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
+pub async fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
     let (grace, reason) = match closed {
         Closed::Lost => (st.config.session_resume_grace, EndReason::PeerGone),
         Closed::Left => (Duration::ZERO, EndReason::ViewerClosed),
@@ -48,7 +48,7 @@ pub fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
         tracing::info!(session = %id, grace_secs = grace.as_secs(), "session detached; waiting for a resume");
     }
     for s in closing.ended {
-        broker::finish(st, &s, reason, None, Notify::Host);
+        broker::finish(st, &s, reason, None, Notify::Host).await;
     }
 }
 
@@ -99,7 +99,7 @@ pub async fn sweep(st: AppState) {
         }
         for s in st.hub.expire_detached(now_ms()) {
             tracing::info!(session = %s.id, device = %s.device_id, "session not resumed in time");
-            broker::finish(&st, &s, EndReason::PeerGone, None, Notify::Host);
+            broker::finish(&st, &s, EndReason::PeerGone, None, Notify::Host).await;
         }
     }
 }

@@ -28,17 +28,17 @@ pub fn sleep_for(next_end: Option<i64>, now: i64) -> Duration {
 
 /// Withdraw every share that has ended by `now`; returns the earliest end
 /// still to come. Store failures are logged; the next pass tries again.
-pub fn pass(st: &AppState, now: i64) -> Option<i64> {
-    match st.store.take_expired_shares(now) {
+pub async fn pass(st: &AppState, now: i64) -> Option<i64> {
+    match st.store.take_expired_shares(now).await {
         Ok(ended) => {
             for share in &ended {
                 tracing::info!(device = %share.device_id, user = %share.username, "share expired");
-                withdrawn(st, share, None);
+                withdrawn(st, share, None).await;
             }
         }
         Err(err) => tracing::error!(error = %err, "could not expire shares"),
     }
-    st.store.next_share_expiry().unwrap_or_else(|err| {
+    st.store.next_share_expiry().await.unwrap_or_else(|err| {
         tracing::error!(error = %err, "could not read share expiry");
         None
     })
@@ -48,7 +48,7 @@ pub fn pass(st: &AppState, now: i64) -> Option<i64> {
 /// while the server was down).
 pub async fn run(st: AppState) {
     loop {
-        let next = pass(&st, now_ms());
+        let next = pass(&st, now_ms()).await;
         let wait = sleep_for(next, now_ms());
         tokio::select! {
             () = tokio::time::sleep(wait) => {}

@@ -15,6 +15,7 @@ pub mod mitm;
 pub mod netns;
 pub mod notify;
 pub mod package;
+pub mod postgres;
 pub mod prereq;
 pub mod prom;
 pub mod pulse;

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::netns::{self, Netns};
+use crate::postgres::PgServer;
 
 /// Directory holding the workspace's built binaries: `MESHDESK_BIN_DIR`, or
 /// the directory above this test executable's `deps/`.
@@ -68,6 +69,12 @@ impl Drop for TempDir {
     }
 }
 
+/// Set to `postgres` and every server the harness starts outside a
+/// network namespace keeps its state in a private PostgreSQL server of
+/// its own instead of SQLite; `scripts/test` runs the REST, presence,
+/// sharing, feed, webhook and restart tests both ways.
+pub const BACKEND_ENV: &str = "MESHDESK_TEST_BACKEND";
+
 /// What the server prints before the fingerprint at start.
 const FINGERPRINT_LINE: &str = "meshdesk-signaling TLS certificate SHA-256 fingerprint ";
 
@@ -92,6 +99,9 @@ pub struct Server {
     pub ca_file: Option<PathBuf>,
     /// Data dir (SQLite file inside), kept across restarts.
     pub dir: TempDir,
+    /// The PostgreSQL server holding the state instead of SQLite, kept
+    /// across restarts (see [`BACKEND_ENV`], [`Server::start_on_postgres`]).
+    pub postgres: Option<PgServer>,
     /// Extra TOML config the server runs with.
     config: String,
     /// Where stderr (the log) goes.
@@ -131,7 +141,26 @@ impl Server {
         )
     }
 
+    /// Start with `signup = "open"` on a private PostgreSQL server,
+    /// whatever [`BACKEND_ENV`] says.
+    pub fn start_on_postgres() -> Server {
+        let config = "signup = \"open\"\n[relay]\nenabled = false\n".to_string();
+        Server::start_backend(None, "127.0.0.1:0", config, &[], Some(PgServer::start()))
+    }
+
     fn start_raw(netns: Option<String>, listen: &str, config: String, args: &[&str]) -> Server {
+        let on_postgres = std::env::var(BACKEND_ENV).is_ok_and(|v| v == "postgres");
+        let postgres = (on_postgres && netns.is_none()).then(PgServer::start);
+        Server::start_backend(netns, listen, config, args, postgres)
+    }
+
+    fn start_backend(
+        netns: Option<String>,
+        listen: &str,
+        config: String,
+        args: &[&str],
+        postgres: Option<PgServer>,
+    ) -> Server {
         let dir = TempDir::new("server");
         let mut s = Server {
             child: None,
@@ -140,6 +169,7 @@ impl Server {
             ca_file: None,
             log: dir.0.join("server.log"),
             dir,
+            postgres,
             config,
             netns,
             printed: None,
@@ -181,6 +211,11 @@ impl Server {
             .arg("--config")
             .arg(&cfg_path)
             .args(args)
+            .envs(
+                self.postgres
+                    .as_ref()
+                    .map(|pg| ("MESHDESK_DATABASE_URL", pg.url())),
+            )
             .env(
                 "RUST_LOG",
                 "info,meshdesk_signaling=debug,meshdesk_relay=debug",
@@ -305,6 +340,19 @@ impl Server {
     /// The SQLite file.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir().join("meshdesk.db")
+    }
+
+    /// Run one SQL statement (written to mean the same in SQLite and
+    /// PostgreSQL) on the server's database, behind its back; returns how
+    /// many rows it changed.
+    pub fn execute_sql(&self, sql: &str) -> u64 {
+        match &self.postgres {
+            None => {
+                let db = rusqlite::Connection::open(self.db_path()).expect("open the database");
+                db.execute(sql, []).expect("run SQL") as u64
+            }
+            Some(pg) => pg.execute_sql(sql),
+        }
     }
 }
 

@@ -138,16 +138,12 @@ async fn since_on_the_stream_replays_like_last_event_id() {
 }
 
 /// Set `at` of every event up to `through` 40 days back, in the server's
-/// SQLite file (the server is stopped).
+/// database (the server is stopped).
 fn age_events(server: &Server, through: i64) {
-    let db = rusqlite::Connection::open(server.db_path()).expect("open the database");
     let forty_days_ms: i64 = 40 * 86_400_000;
-    let n = db
-        .execute(
-            "UPDATE events SET at = at - ?1 WHERE id <= ?2",
-            [forty_days_ms, through],
-        )
-        .expect("age events");
+    let n = server.execute_sql(&format!(
+        "UPDATE events SET at = at - {forty_days_ms} WHERE id <= {through}"
+    ));
     assert!(n > 0, "aged some events");
 }
 

@@ -204,15 +204,9 @@ async fn expired_enrollment_code_is_refused() {
     let api = Api::new(&server);
     let alice = api.user("alice").await;
     let code = api.code(&alice).await;
-    // Age the code in the real database file.
-    let db = server.db_path();
-    let status = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg("UPDATE enrollment_codes SET expires_at = 1")
-        .status();
-    if !matches!(status, Ok(s) if s.success()) {
-        panic!("sqlite3 is needed for this test (Debian package sqlite3)");
-    }
+    // Age the code in the real database.
+    let aged = server.execute_sql("UPDATE enrollment_codes SET expires_at = 1");
+    assert_eq!(aged, 1);
     let (s, b) = TestDevice::enroll_raw(&api, &code, "late", &TestDevice::key()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(

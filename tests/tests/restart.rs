@@ -1,5 +1,6 @@
 //! Durable state survives a restart: accounts, tokens, devices, shares and
-//! the feed are in the SQLite file, not in memory.
+//! the feed are in the database (the SQLite file, or PostgreSQL), not in
+//! memory.
 
 use meshdesk_client::rest::SharePermission;
 use meshdesk_client::EventsQuery;
@@ -18,7 +19,7 @@ async fn data_written_before_a_restart_is_there_after_it() {
 
     assert!(server.stop(), "graceful shutdown on SIGTERM exits 0");
     server.restart();
-    assert!(server.db_path().exists());
+    assert!(server.postgres.is_some() || server.db_path().exists());
     let api = Api::new(&server);
     let client = api.client(&alice);
 

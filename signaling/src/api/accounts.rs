@@ -44,7 +44,8 @@ pub async fn sign_up(
     let hash = password::hash(c.password).await?;
     let user = st
         .store
-        .create_user(&c.username, &hash, now_ms(), first_only)?;
+        .create_user(&c.username, &hash, now_ms(), first_only)
+        .await?;
     tracing::info!(username = %user.username, admin = user.is_admin, "account created");
     feed::record(
         &st,
@@ -54,7 +55,8 @@ pub async fn sign_up(
             actor: Some(user.username.clone()),
             ..Default::default()
         },
-    );
+    )
+    .await;
     let body = Account {
         username: user.username,
         is_admin: user.is_admin,
@@ -70,7 +72,7 @@ pub async fn sign_up(
     security(("bearer" = [])))]
 pub async fn logout(State(st): State<AppState>, auth: AuthUser) -> Result<Response> {
     auth.require_session()?;
-    st.store.delete_token(&auth.token.hash())?;
+    st.store.delete_token(&auth.token.hash()).await?;
     st.hub.close_viewers_with_token(&auth.token.hash());
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let clear = if st.config.cookie_secure {

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{DeviceRow, NewEvent, User};
 
 /// Store the policies `body` names, if any changed, and record the change.
-pub fn apply(
+pub async fn apply(
     st: &AppState,
     user: &User,
     row: &DeviceRow,
@@ -23,7 +23,8 @@ pub fn apply(
         return Ok(());
     };
     st.store
-        .set_consent(&row.id, body.consent_owner, body.consent_shared)?;
+        .set_consent(&row.id, body.consent_owner, body.consent_shared)
+        .await?;
     tracing::info!(device = %row.id, %detail, "consent changed");
     feed::record(
         st,
@@ -36,7 +37,8 @@ pub fn apply(
             detail: Some(detail),
             ..Default::default()
         },
-    );
+    )
+    .await;
     Ok(())
 }
 

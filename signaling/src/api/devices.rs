@@ -45,18 +45,23 @@ fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
 }
 
 /// A device the user may see, or 404 (strangers cannot tell it exists).
-pub fn visible(st: &AppState, user: &User, id: &str) -> Result<(DeviceRow, Permission)> {
+pub async fn visible(st: &AppState, user: &User, id: &str) -> Result<(DeviceRow, Permission)> {
     let perm = st
         .store
-        .permission(user.id, id)?
+        .permission(user.id, id)
+        .await?
         .ok_or(Error::NotFound("device"))?;
-    let row = st.store.device(id)?.ok_or(Error::NotFound("device"))?;
+    let row = st
+        .store
+        .device(id)
+        .await?
+        .ok_or(Error::NotFound("device"))?;
     Ok((row, perm))
 }
 
 /// A device the user owns: 404 for strangers, 403 for share holders.
-pub fn owned(st: &AppState, user: &User, id: &str) -> Result<DeviceRow> {
-    match visible(st, user, id)? {
+pub async fn owned(st: &AppState, user: &User, id: &str) -> Result<DeviceRow> {
+    match visible(st, user, id).await? {
         (row, Permission::Owner) => Ok(row),
         _ => Err(Error::Forbidden("only the device's owner may do this")),
     }
@@ -68,7 +73,7 @@ pub fn owned(st: &AppState, user: &User, id: &str) -> Result<DeviceRow> {
     security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Device>>> {
     auth.require(Scope::DevicesRead)?;
-    let rows = st.store.devices_visible_to(auth.user.id)?;
+    let rows = st.store.devices_visible_to(auth.user.id).await?;
     Ok(Json(
         rows.into_iter().map(|(d, p)| to_api(&st, d, p)).collect(),
     ))
@@ -84,7 +89,7 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<Device>> {
     auth.require(Scope::DevicesRead)?;
-    let (row, perm) = visible(&st, &auth.user, &id)?;
+    let (row, perm) = visible(&st, &auth.user, &id).await?;
     Ok(Json(to_api(&st, row, perm)))
 }
 
@@ -105,7 +110,7 @@ pub async fn rename(
     ApiJson(body): ApiJson<UpdateDevice>,
 ) -> Result<Json<Device>> {
     auth.require_session()?;
-    let row = owned(&st, &auth.user, &id)?;
+    let row = owned(&st, &auth.user, &id).await?;
     let name = body
         .name
         .as_deref()
@@ -113,26 +118,26 @@ pub async fn rename(
         .transpose()?;
     let shown = name.clone().unwrap_or_else(|| row.name.clone());
     if let Some(name) = name {
-        apply_name(&st, &auth.user, &row, name)?;
+        apply_name(&st, &auth.user, &row, name).await?;
     }
-    super::device_consent::apply(&st, &auth.user, &row, &shown, &body)?;
+    super::device_consent::apply(&st, &auth.user, &row, &shown, &body).await?;
     if let Some(on) = body.sound.filter(|&on| on != row.sound) {
-        st.store.set_sound(&row.id, on)?;
+        st.store.set_sound(&row.id, on).await?;
         tracing::info!(device = %row.id, sound = on, "sound switched");
     }
     if let Some(on) = body.view_may_copy.filter(|&on| on != row.view_may_copy) {
-        st.store.set_view_may_copy(&row.id, on)?;
+        st.store.set_view_may_copy(&row.id, on).await?;
         tracing::info!(device = %row.id, view_may_copy = on, "view copying switched");
     }
-    let (row, perm) = visible(&st, &auth.user, &id)?;
+    let (row, perm) = visible(&st, &auth.user, &id).await?;
     Ok(Json(to_api(&st, row, perm)))
 }
 
 /// Give the device a new name: the host, the feed and everyone who sees it
 /// learn it.
-fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -> Result<()> {
+async fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -> Result<()> {
     let id = &row.id;
-    st.store.rename_device(id, &name)?;
+    st.store.rename_device(id, &name).await?;
     st.hub
         .send_to_host(id, ServerToHost::Renamed { name: name.clone() });
     feed::record(
@@ -146,9 +151,10 @@ fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -> Resu
             detail: Some(format!("was {}", row.name)),
             ..Default::default()
         },
-    );
+    )
+    .await;
     let online = st.hub.is_online(id);
-    feed::presence(st, id, &name, online);
+    feed::presence(st, id, &name, online).await;
     Ok(())
 }
 
@@ -164,9 +170,9 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
-    let row = owned(&st, &auth.user, &id)?;
-    let audience = st.store.device_audience(&id)?;
-    broker::end_where(&st, EndReason::DeviceRemoved, |s| s.device_id == id);
+    let row = owned(&st, &auth.user, &id).await?;
+    let audience = st.store.device_audience(&id).await?;
+    broker::end_where(&st, EndReason::DeviceRemoved, |s| s.device_id == id).await;
     feed::record(
         &st,
         EventKind::DeviceRemoved,
@@ -177,8 +183,9 @@ pub async fn remove(
             device_name: Some(row.name.clone()),
             ..Default::default()
         },
-    );
-    st.store.remove_device(&id, now_ms())?;
+    )
+    .await;
+    st.store.remove_device(&id, now_ms()).await?;
     st.hub.close_host(&id, "device removed");
     // Those who saw the device (shares are gone now) learn it is offline.
     feed::gone_for(&st, audience, &id, &row.name);

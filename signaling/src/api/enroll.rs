@@ -40,7 +40,8 @@ pub async fn create_code(State(st): State<AppState>, auth: AuthUser) -> Result<R
     let now = now_ms();
     let expires_at = now + st.config.enrollment_code_ttl.as_millis() as i64;
     st.store
-        .insert_enrollment_code(&code.code_hash(), auth.user.id, now, expires_at)?;
+        .insert_enrollment_code(&code.code_hash(), auth.user.id, now, expires_at)
+        .await?;
     // What a new PC needs to trust a self-signed server (no CA vouches).
     let pinned = st
         .tls
@@ -75,7 +76,10 @@ pub async fn enroll(
         os,
     };
     let code = Secret::new(req.code);
-    let device = st.store.enroll_device(&code.code_hash(), now_ms(), &new)?;
+    let device = st
+        .store
+        .enroll_device(&code.code_hash(), now_ms(), &new)
+        .await?;
     tracing::info!(device = %device.id, owner = %device.owner, "device enrolled");
     feed::record(
         &st,
@@ -87,7 +91,8 @@ pub async fn enroll(
             device_name: Some(device.name.clone()),
             ..Default::default()
         },
-    );
+    )
+    .await;
     let body = EnrollResponse {
         device_id: device.id,
         name: device.name,

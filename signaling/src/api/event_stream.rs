@@ -63,7 +63,6 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
     let mut signed_out = st.hub.signed_out();
     let mut recheck = tokio::time::interval(TOKEN_RECHECK);
     recheck.tick().await;
-    let still_valid = |st: &AppState| matches!(st.store.token_valid(&hash, now_ms()), Ok(true));
     let stopped = st.shutdown.stopped();
     tokio::pin!(stopped);
     loop {
@@ -76,18 +75,27 @@ async fn token_ends(st: AppState, hash: [u8; 32]) {
                 Ok(h) if h == hash => break,
                 Ok(_) => {}
                 // Missed some sign-outs: maybe ours.
-                Err(RecvError::Lagged(_)) if !still_valid(&st) => break,
-                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Lagged(_)) => {
+                    if !still_valid(&st, &hash).await {
+                        break;
+                    }
+                }
                 Err(RecvError::Closed) => break,
             },
             _ = recheck.tick() => {
-                if !still_valid(&st) {
+                if !still_valid(&st, &hash).await {
                     break;
                 }
             }
         }
     }
     tracing::debug!("feed stream closed: its sign-in ended");
+}
+
+/// Whether the store still accepts the token; a failing store counts as
+/// no, as it did before.
+async fn still_valid(st: &AppState, hash: &[u8; 32]) -> bool {
+    matches!(st.store.token_valid(hash, now_ms()).await, Ok(true))
 }
 
 /// Events as Server-Sent Events: each `event: event` carries one event as
@@ -111,7 +119,7 @@ pub async fn stream(
     let q: StreamQuery = decode_query(raw.as_deref())?;
     let filter = EventFilter::parse(&q.kind, q.device)?;
     let since = start(&headers, q.since.as_deref())?;
-    let feed = LiveFeed::open(&st, auth.user.id, filter, since)?;
+    let feed = LiveFeed::open(&st, auth.user.id, filter, since).await?;
     tracing::debug!(user = %auth.user.username, resume = ?since, "feed stream opened");
     let events = futures_util::stream::unfold(feed, |mut feed| async move {
         let next = feed.next().await?;

@@ -102,11 +102,11 @@ pub async fn page(
         before: req.before,
         limit: req.limit,
     };
-    let events = st.store.read_events(auth.user.id, &q)?.events;
+    let events = st.store.read_events(auth.user.id, &q).await?.events;
     let full = events.len() == req.limit as usize;
     let last = events.last().map(|e| e.id).filter(|_| full);
     let (next_before, next_since, gap) = match req.since {
-        Some(since) => (None, last, gap(since, st.store.pruned()?)),
+        Some(since) => (None, last, gap(since, st.store.pruned().await?)),
         None => (last, None, None),
     };
     Ok(Json(EventsPage {

@@ -22,10 +22,11 @@ pub fn router() -> Routes {
     security(("bearer" = [])))]
 pub async fn factors(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Factors>> {
     auth.require_session()?;
-    let f = st.store.account_factors(auth.user.id)?;
+    let f = st.store.account_factors(auth.user.id).await?;
     let passkeys = st
         .store
-        .passkeys(auth.user.id)?
+        .passkeys(auth.user.id)
+        .await?
         .into_iter()
         .map(|r| PasskeyInfo {
             id: r.id,

@@ -44,7 +44,8 @@ pub async fn start(
     ApiJson(c): ApiJson<PasskeyLoginStart>,
 ) -> Result<Json<WebauthnChallenge>> {
     let ok = check_password_step(&st, ip, &headers, &c.username, c.password).await?;
-    let keys: Vec<Passkey> = stored(&st, ok.user.id)?
+    let keys: Vec<Passkey> = stored(&st, ok.user.id)
+        .await?
         .into_iter()
         .map(|(_, p)| p)
         .collect();
@@ -63,7 +64,7 @@ pub async fn start(
 
 /// Whether `assertion` answers the account's pending challenge with one
 /// of its passkeys; on success the passkey's counter is stored.
-pub fn verify(
+pub async fn verify(
     st: &AppState,
     headers: &HeaderMap,
     user_id: i64,
@@ -83,10 +84,10 @@ pub fn verify(
             return Ok(false);
         }
     };
-    for (id, mut key) in stored(st, user_id)? {
+    for (id, mut key) in stored(st, user_id).await? {
         if key.update_credential(&result).is_some() {
             let json = serde_json::to_string(&key).map_err(|e| Error::Internal(e.to_string()))?;
-            st.store.passkey_used(id, &json, now_ms())?;
+            st.store.passkey_used(id, &json, now_ms()).await?;
             return Ok(true);
         }
     }

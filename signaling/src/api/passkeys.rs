@@ -35,9 +35,10 @@ fn user_handle(user_id: i64) -> Uuid {
 }
 
 /// The account's passkeys as webauthn-rs reads them.
-pub fn stored(st: &AppState, user_id: i64) -> Result<Vec<(i64, Passkey)>> {
+pub async fn stored(st: &AppState, user_id: i64) -> Result<Vec<(i64, Passkey)>> {
     st.store
-        .passkeys(user_id)?
+        .passkeys(user_id)
+        .await?
         .into_iter()
         .map(|r| {
             serde_json::from_str(&r.credential)
@@ -63,7 +64,7 @@ pub async fn register_start(
 ) -> Result<Json<WebauthnChallenge>> {
     auth.require_session()?;
     let rp = relying_party::webauthn(st.config.public_url.as_ref(), &headers)?;
-    let existing = stored(&st, auth.user.id)?;
+    let existing = stored(&st, auth.user.id).await?;
     if existing.len() >= MAX_PASSKEYS {
         return Err(Error::BadRequest(format!(
             "an account holds at most {MAX_PASSKEYS} passkeys"
@@ -118,7 +119,8 @@ pub async fn register_finish(
     let now = now_ms();
     let id = st
         .store
-        .insert_passkey(auth.user.id, &name, passkey.cred_id().as_ref(), &json, now)?
+        .insert_passkey(auth.user.id, &name, passkey.cred_id().as_ref(), &json, now)
+        .await?
         .ok_or_else(|| Error::Conflict("this passkey is registered already".into()))?;
     tracing::info!(username = %auth.user.username, passkey = id, "passkey registered");
     let info = PasskeyInfo {
@@ -144,7 +146,7 @@ pub async fn remove(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
-    if !st.store.delete_passkey(auth.user.id, id)? {
+    if !st.store.delete_passkey(auth.user.id, id).await? {
         return Err(Error::NotFound("passkey"));
     }
     tracing::info!(username = %auth.user.username, passkey = id, "passkey removed");

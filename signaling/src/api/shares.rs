@@ -35,8 +35,8 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Share>>> {
     auth.require(Scope::DevicesRead)?;
-    owned(&st, &auth.user, &id)?;
-    Ok(Json(st.store.shares(&id)?))
+    owned(&st, &auth.user, &id).await?;
+    Ok(Json(st.store.shares(&id).await?))
 }
 
 /// Grant (or change) another user's `view` or `control` right (owner only).
@@ -53,10 +53,11 @@ pub async fn grant(
     ApiJson(req): ApiJson<ShareRequest>,
 ) -> Result<(StatusCode, Json<Share>)> {
     auth.require(Scope::SharesWrite)?;
-    let device = owned(&st, &auth.user, &id)?;
+    let device = owned(&st, &auth.user, &id).await?;
     let target = st
         .store
-        .user_by_name(&req.username)?
+        .user_by_name(&req.username)
+        .await?
         .ok_or(Error::NotFound("user"))?;
     if target.id == auth.user.id {
         return Err(Error::BadRequest("you already own this device".into()));
@@ -64,7 +65,8 @@ pub async fn grant(
     let now = now_ms();
     let expires_at = validate::future_time("expires_at", req.expires_at.as_deref(), now)?;
     st.store
-        .upsert_share(&id, target.id, req.permission, now, expires_at)?;
+        .upsert_share(&id, target.id, req.permission, now, expires_at)
+        .await?;
     if expires_at.is_some() {
         st.share_expiry.notify_one();
     }
@@ -72,7 +74,8 @@ pub async fn grant(
     if req.permission == SharePermission::View {
         broker::end_where(&st, EndReason::Revoked, |s| {
             s.device_id == id && s.viewer_user_id == target.id && s.permission.may_control()
-        });
+        })
+        .await;
     }
     feed::record(
         &st,
@@ -87,9 +90,10 @@ pub async fn grant(
             permission: Some(req.permission.into()),
             ..Default::default()
         },
-    );
+    )
+    .await;
     let online = st.hub.is_online(&id);
-    feed::presence(&st, &id, &device.name, online);
+    feed::presence(&st, &id, &device.name, online).await;
     let share = Share {
         username: target.username,
         permission: req.permission,
@@ -111,12 +115,13 @@ pub async fn revoke(
     Path((id, username)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     auth.require(Scope::SharesWrite)?;
-    let device = owned(&st, &auth.user, &id)?;
+    let device = owned(&st, &auth.user, &id).await?;
     let target = st
         .store
-        .user_by_name(&username)?
+        .user_by_name(&username)
+        .await?
         .ok_or(Error::NotFound("share"))?;
-    if !st.store.delete_share(&id, target.id)? {
+    if !st.store.delete_share(&id, target.id).await? {
         return Err(Error::NotFound("share"));
     }
     withdrawn(
@@ -129,14 +134,15 @@ pub async fn revoke(
             username: target.username,
         },
         Some(auth.user.username.clone()),
-    );
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A share ended, revoked by its owner (`actor`) or expired (no actor):
 /// that user's sessions on the device end at once, the feed says so, and
 /// the device leaves their list.
-pub fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>) {
+pub async fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>) {
     let (reason, kind) = if actor.is_some() {
         (EndReason::Revoked, EventKind::ShareRevoked)
     } else {
@@ -144,7 +150,8 @@ pub fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>) {
     };
     broker::end_where(st, reason, |s| {
         s.device_id == share.device_id && s.viewer_user_id == share.user_id
-    });
+    })
+    .await;
     feed::record(
         st,
         kind,
@@ -157,7 +164,8 @@ pub fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>) {
             target_id: Some(share.user_id),
             ..Default::default()
         },
-    );
+    )
+    .await;
     // The former holder no longer sees the device.
     feed::gone_for(
         st,

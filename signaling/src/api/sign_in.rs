@@ -59,7 +59,7 @@ pub async fn login(
     ApiJson(c): ApiJson<SignIn>,
 ) -> Result<Response> {
     let ok = check_password_step(&st, ip, &headers, &c.username, c.password.clone()).await?;
-    let factors = st.store.account_factors(ok.user.id)?;
+    let factors = st.store.account_factors(ok.user.id).await?;
     let offered = match (&c.totp, &c.webauthn) {
         (Some(code), _) => Offered::Code(code),
         (None, Some(_)) => Offered::Passkey,
@@ -67,15 +67,19 @@ pub async fn login(
     };
     let accepted = match decide(&factors, offered, now_ms() as u64 / 1000) {
         Decision::SignIn => true,
-        Decision::TotpStep(step) => st.store.totp_use_step(ok.user.id, step)?,
-        Decision::Recovery(hash) => st.store.use_recovery_code(ok.user.id, &hash, now_ms())?,
+        Decision::TotpStep(step) => st.store.totp_use_step(ok.user.id, step).await?,
+        Decision::Recovery(hash) => {
+            st.store
+                .use_recovery_code(ok.user.id, &hash, now_ms())
+                .await?
+        }
         Decision::VerifyPasskey => {
             // `Offered::Passkey` above means `webauthn` is there.
             let cred = c
                 .webauthn
                 .as_ref()
                 .ok_or_else(|| Error::Internal("passkey offered without an assertion".into()))?;
-            super::passkey_sign_in::verify(&st, &headers, ok.user.id, cred)?
+            super::passkey_sign_in::verify(&st, &headers, ok.user.id, cred).await?
         }
         Decision::Ask(factors) => {
             return Err(Error::SecondFactor {
@@ -86,7 +90,7 @@ pub async fn login(
         Decision::Wrong(_) => false,
     };
     if !accepted {
-        failed_sign_in(&st, &ok.keys, ok.ip, &c.username)?;
+        failed_sign_in(&st, &ok.keys, ok.ip, &c.username).await?;
         return Err(Error::SecondFactor {
             message: "wrong authentication code or passkey",
             factors: factors.names(),
@@ -95,7 +99,7 @@ pub async fn login(
     if let Ok(mut t) = st.throttle.lock() {
         t.success(&ok.keys[0]);
     }
-    signed_in(&st, ok.user, factor_used(offered, &factors.names()))
+    signed_in(&st, ok.user, factor_used(offered, &factors.names())).await
 }
 
 /// Which factor signed in, for the log.
@@ -138,7 +142,7 @@ pub async fn check_password_step(
         ));
     }
     let Some(user) = check_password(st, username, password).await? else {
-        failed_sign_in(st, &keys, ip, username)?;
+        failed_sign_in(st, &keys, ip, username).await?;
         return Err(Error::Unauthorized("wrong username or password"));
     };
     Ok(PasswordOk { user, keys, ip })
@@ -147,7 +151,7 @@ pub async fn check_password_step(
 /// The account `username` if `password` is its password. Takes as long
 /// for an unknown username (checked against a dummy hash).
 async fn check_password(st: &AppState, username: &str, password: String) -> Result<Option<User>> {
-    let record = st.store.user_for_login(username)?;
+    let record = st.store.user_for_login(username).await?;
     let ok = match &record {
         Some(r) => password::verify(password, r.password_hash.clone()).await?,
         None => {
@@ -160,12 +164,17 @@ async fn check_password(st: &AppState, username: &str, password: String) -> Resu
 
 /// A failed sign-in: it counts against the account and the address, is
 /// logged, and goes to the account's feed.
-fn failed_sign_in(st: &AppState, keys: &[ThrottleKey], ip: IpAddr, username: &str) -> Result<()> {
+async fn failed_sign_in(
+    st: &AppState,
+    keys: &[ThrottleKey],
+    ip: IpAddr,
+    username: &str,
+) -> Result<()> {
     if let Ok(mut t) = st.throttle.lock() {
         t.failure(keys, Instant::now());
     }
     st.metrics.sign_in_failed();
-    let user = st.store.user_by_name(username)?;
+    let user = st.store.user_by_name(username).await?;
     tracing::warn!(%ip, "failed sign-in");
     feed::record(
         st,
@@ -176,18 +185,20 @@ fn failed_sign_in(st: &AppState, keys: &[ThrottleKey], ip: IpAddr, username: &st
             detail: Some(format!("from {ip}")),
             ..Default::default()
         },
-    );
+    )
+    .await;
     Ok(())
 }
 
 /// A new token for `user`: in the body, and as the session cookie.
-fn signed_in(st: &AppState, user: User, factor: &'static str) -> Result<Response> {
+async fn signed_in(st: &AppState, user: User, factor: &'static str) -> Result<Response> {
     let token = Secret::generate("mdt_");
     let now = now_ms();
     let ttl = st.config.token_ttl;
     let expires_at = now + ttl.as_millis() as i64;
     st.store
-        .insert_token(&token.hash(), user.id, now, expires_at)?;
+        .insert_token(&token.hash(), user.id, now, expires_at)
+        .await?;
     tracing::info!(username = %user.username, factor, "signed in");
     let cookie = format!(
         "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",

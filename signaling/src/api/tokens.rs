@@ -60,20 +60,23 @@ pub async fn create(
     let scopes = scopes(&req.scopes)?;
     let now = now_ms();
     let expires_at = validate::future_time("expires_at", req.expires_at.as_deref(), now)?;
-    if st.store.api_token_count(auth.user.id)? >= MAX_TOKENS_PER_USER {
+    if st.store.api_token_count(auth.user.id).await? >= MAX_TOKENS_PER_USER {
         return Err(Error::BadRequest(format!(
             "an account may hold at most {MAX_TOKENS_PER_USER} API tokens; revoke one first"
         )));
     }
     let secret = Secret::generate(TOKEN_PREFIX);
-    let info = st.store.insert_api_token(&NewApiToken {
-        user_id: auth.user.id,
-        name: &name,
-        hash: &secret.hash(),
-        scopes: &scopes,
-        created_at: now,
-        expires_at,
-    })?;
+    let info = st
+        .store
+        .insert_api_token(&NewApiToken {
+            user_id: auth.user.id,
+            name: &name,
+            hash: &secret.hash(),
+            scopes: &scopes,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
     tracing::info!(user = %auth.user.username, token = info.id, "API token created");
     Ok((
         StatusCode::CREATED,
@@ -95,7 +98,7 @@ pub async fn create(
     security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec<TokenInfo>>> {
     auth.require_session()?;
-    Ok(Json(st.store.api_tokens_of(auth.user.id)?))
+    Ok(Json(st.store.api_tokens_of(auth.user.id).await?))
 }
 
 /// Revoke one of the user's API tokens: every request, feed stream and
@@ -113,7 +116,8 @@ pub async fn revoke(
     auth.require_session()?;
     let hash = st
         .store
-        .delete_api_token(auth.user.id, id)?
+        .delete_api_token(auth.user.id, id)
+        .await?
         .ok_or(Error::NotFound("token"))?;
     st.hub.close_viewers_with_token(&hash);
     tracing::info!(user = %auth.user.username, token = id, "API token revoked");

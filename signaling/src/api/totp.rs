@@ -39,7 +39,7 @@ pub fn router() -> Routes {
 pub async fn start(State(st): State<AppState>, auth: AuthUser) -> Result<Json<TotpEnrollment>> {
     auth.require_session()?;
     let secret = totp::new_secret();
-    if !st.store.totp_start(auth.user.id, &secret, now_ms())? {
+    if !st.store.totp_start(auth.user.id, &secret, now_ms()).await? {
         return Err(Error::Conflict(
             "two-factor sign-in is already on; turn it off first".into(),
         ));
@@ -71,7 +71,8 @@ pub async fn confirm(
     auth.require_session()?;
     let secret = st
         .store
-        .totp_pending(auth.user.id)?
+        .totp_pending(auth.user.id)
+        .await?
         .ok_or(Error::NotFound("TOTP enrollment"))?;
     let Some(step) = totp::check(&secret, &body.code, now_ms() as u64 / 1000, None) else {
         return Err(Error::BadRequest(
@@ -80,7 +81,7 @@ pub async fn confirm(
     };
     let codes = recovery::generate();
     let hashes: Vec<[u8; 32]> = codes.iter().filter_map(|c| recovery::hash(c)).collect();
-    if !st.store.totp_enable(auth.user.id, step, &hashes)? {
+    if !st.store.totp_enable(auth.user.id, step, &hashes).await? {
         return Err(Error::NotFound("TOTP enrollment"));
     }
     tracing::info!(username = %auth.user.username, "TOTP turned on");
@@ -106,8 +107,8 @@ pub async fn disable(
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
-    spend_code(&st, &auth, &body.code)?;
-    st.store.totp_disable(auth.user.id)?;
+    spend_code(&st, &auth, &body.code).await?;
+    st.store.totp_disable(auth.user.id).await?;
     tracing::info!(username = %auth.user.username, "TOTP turned off");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -128,10 +129,12 @@ pub async fn new_recovery_codes(
     ApiJson(body): ApiJson<TotpCode>,
 ) -> Result<Json<RecoveryCodes>> {
     auth.require_session()?;
-    spend_code(&st, &auth, &body.code)?;
+    spend_code(&st, &auth, &body.code).await?;
     let codes = recovery::generate();
     let hashes: Vec<[u8; 32]> = codes.iter().filter_map(|c| recovery::hash(c)).collect();
-    st.store.replace_recovery_codes(auth.user.id, &hashes)?;
+    st.store
+        .replace_recovery_codes(auth.user.id, &hashes)
+        .await?;
     tracing::info!(username = %auth.user.username, "new recovery codes");
     Ok(Json(RecoveryCodes {
         recovery_codes: codes,
@@ -141,8 +144,8 @@ pub async fn new_recovery_codes(
 /// Check and spend a current code or a recovery code of the signed-in
 /// account (TOTP must be on). Wrong codes count against the account's
 /// sign-in throttle, which also holds back the next try.
-fn spend_code(st: &AppState, auth: &AuthUser, code: &str) -> Result<()> {
-    let factors = st.store.account_factors(auth.user.id)?;
+async fn spend_code(st: &AppState, auth: &AuthUser, code: &str) -> Result<()> {
+    let factors = st.store.account_factors(auth.user.id).await?;
     if factors.totp.is_none() {
         return Err(Error::NotFound("TOTP"));
     }
@@ -156,8 +159,12 @@ fn spend_code(st: &AppState, auth: &AuthUser, code: &str) -> Result<()> {
         return Err(Error::TooManyRequests(wait.as_secs().max(1)));
     }
     let ok = match decide(&factors, Offered::Code(code), now_ms() as u64 / 1000) {
-        Decision::TotpStep(step) => st.store.totp_use_step(auth.user.id, step)?,
-        Decision::Recovery(hash) => st.store.use_recovery_code(auth.user.id, &hash, now_ms())?,
+        Decision::TotpStep(step) => st.store.totp_use_step(auth.user.id, step).await?,
+        Decision::Recovery(hash) => {
+            st.store
+                .use_recovery_code(auth.user.id, &hash, now_ms())
+                .await?
+        }
         _ => false,
     };
     if !ok {

@@ -51,7 +51,7 @@ pub async fn create(
     let mut kinds = req.kinds.unwrap_or_default();
     kinds.sort_by_key(|k| k.as_str());
     kinds.dedup();
-    let devices = devices(&st, &auth.user, req.devices.unwrap_or_default())?;
+    let devices = devices(&st, &auth.user, req.devices.unwrap_or_default()).await?;
     let secret = Secret::generate("whsec_");
     let new = NewWebhookRow {
         user_id: auth.user.id,
@@ -60,7 +60,10 @@ pub async fn create(
         kinds,
         devices,
     };
-    let webhook = st.store.create_webhook(&new, now_ms(), MAX_PER_USER)?;
+    let webhook = st
+        .store
+        .create_webhook(&new, now_ms(), MAX_PER_USER)
+        .await?;
     tracing::info!(webhook = webhook.id, user = %auth.user.username, "webhook created");
     let created = CreatedWebhook {
         id: webhook.id,
@@ -71,14 +74,14 @@ pub async fn create(
 }
 
 /// The device filter: ids the user may see, each once.
-fn devices(st: &AppState, user: &User, mut ids: Vec<String>) -> Result<Vec<String>> {
+async fn devices(st: &AppState, user: &User, mut ids: Vec<String>) -> Result<Vec<String>> {
     ids.sort();
     ids.dedup();
     if ids.len() > 100 {
         return Err(Error::BadRequest("devices: at most 100 devices".into()));
     }
     for id in &ids {
-        if st.store.permission(user.id, id)?.is_none() {
+        if st.store.permission(user.id, id).await?.is_none() {
             return Err(Error::BadRequest(format!(
                 "devices: no device `{id}` that you may see"
             )));
@@ -93,14 +96,15 @@ fn devices(st: &AppState, user: &User, mut ids: Vec<String>) -> Result<Vec<Strin
     security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, auth: AuthUser) -> Result<Json<Vec<Webhook>>> {
     auth.require_session()?;
-    Ok(Json(st.store.webhooks_of(auth.user.id)?))
+    Ok(Json(st.store.webhooks_of(auth.user.id).await?))
 }
 
 /// One of the user's webhooks, or 404.
-fn mine(st: &AppState, user: &User, id: &str) -> Result<Webhook> {
+async fn mine(st: &AppState, user: &User, id: &str) -> Result<Webhook> {
     let id: i64 = id.parse().map_err(|_| Error::NotFound("webhook"))?;
     st.store
-        .webhook(user.id, id)?
+        .webhook(user.id, id)
+        .await?
         .ok_or(Error::NotFound("webhook"))
 }
 
@@ -115,7 +119,7 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<Webhook>> {
     auth.require_session()?;
-    Ok(Json(mine(&st, &auth.user, &id)?))
+    Ok(Json(mine(&st, &auth.user, &id).await?))
 }
 
 /// Turn a webhook on again (after it was disabled) or off.
@@ -131,10 +135,11 @@ pub async fn update(
     ApiJson(req): ApiJson<UpdateWebhook>,
 ) -> Result<Json<Webhook>> {
     auth.require_session()?;
-    let hook = mine(&st, &auth.user, &id)?;
+    let hook = mine(&st, &auth.user, &id).await?;
     let hook = st
         .store
-        .set_webhook_enabled(auth.user.id, hook.id, req.enabled)?
+        .set_webhook_enabled(auth.user.id, hook.id, req.enabled)
+        .await?
         .ok_or(Error::NotFound("webhook"))?;
     tracing::info!(webhook = hook.id, enabled = hook.enabled, "webhook updated");
     st.webhooks.wake();
@@ -152,8 +157,8 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     auth.require_session()?;
-    let hook = mine(&st, &auth.user, &id)?;
-    if !st.store.delete_webhook(auth.user.id, hook.id)? {
+    let hook = mine(&st, &auth.user, &id).await?;
+    if !st.store.delete_webhook(auth.user.id, hook.id).await? {
         return Err(Error::NotFound("webhook"));
     }
     tracing::info!(webhook = hook.id, "webhook deleted");
@@ -171,8 +176,8 @@ pub async fn deliveries(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Delivery>>> {
     auth.require_session()?;
-    let hook = mine(&st, &auth.user, &id)?;
-    Ok(Json(st.store.deliveries(hook.id, DELIVERIES_SHOWN)?))
+    let hook = mine(&st, &auth.user, &id).await?;
+    Ok(Json(st.store.deliveries(hook.id, DELIVERIES_SHOWN).await?))
 }
 
 /// Queue a delivered or failed delivery again, as a new run of attempts.
@@ -188,13 +193,14 @@ pub async fn resend(
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Delivery>)> {
     auth.require_session()?;
-    let hook = mine(&st, &auth.user, &id)?;
+    let hook = mine(&st, &auth.user, &id).await?;
     let delivery_id: i64 = delivery_id
         .parse()
         .map_err(|_| Error::NotFound("delivery"))?;
     let delivery = st
         .store
-        .delivery(hook.id, delivery_id)?
+        .delivery(hook.id, delivery_id)
+        .await?
         .ok_or(Error::NotFound("delivery"))?;
     if !hook.enabled {
         return Err(Error::Conflict(
@@ -204,12 +210,13 @@ pub async fn resend(
     if delivery.status == DeliveryStatus::Pending {
         return Err(Error::Conflict("the delivery is still pending".into()));
     }
-    st.store.requeue_delivery(delivery.id, now_ms())?;
+    st.store.requeue_delivery(delivery.id, now_ms()).await?;
     // Read back before the worker may take it: the answer is the delivery
     // as queued (pending), not whatever the worker has done with it since.
     let queued = st
         .store
-        .delivery(hook.id, delivery.id)?
+        .delivery(hook.id, delivery.id)
+        .await?
         .ok_or(Error::NotFound("delivery"))?;
     st.webhooks.wake();
     Ok((StatusCode::ACCEPTED, Json(queued)))

@@ -108,11 +108,14 @@ mod tests {
         d
     }
 
-    #[test]
-    fn a_backup_restores_into_an_empty_data_dir() {
+    #[tokio::test]
+    async fn a_backup_restores_into_an_empty_data_dir() {
         let (src, dst) = (temp("bk-src"), temp("bk-dst"));
         let store = Store::open(&db_path(&src)).expect("store");
-        store.create_user("alice", "hash", 1, false).expect("user");
+        store
+            .create_user("alice", "hash", 1, false)
+            .await
+            .expect("user");
         let file = src.join("copy.db");
         let made = backup(&src, &file).expect("backup");
         assert_eq!(made.schema_version, crate::store::schema_version());
@@ -120,7 +123,7 @@ mod tests {
         let r = restore(&dst, &file).expect("restore");
         assert_eq!(r.previous, None, "nothing to keep aside");
         let back = Store::open(&db_path(&dst)).expect("restored store");
-        assert!(back.user_by_name("alice").expect("query").is_some());
+        assert!(back.user_by_name("alice").await.expect("query").is_some());
         let _ = (std::fs::remove_dir_all(&src), std::fs::remove_dir_all(&dst));
     }
 

@@ -17,6 +17,7 @@ use meshdesk_relay::RelaySettings;
 use crate::error::{Error, Result};
 
 mod checks;
+mod database;
 mod downloads;
 mod events;
 mod metrics;
@@ -27,6 +28,7 @@ mod webhooks;
 
 use checks::positive;
 
+pub use database::{DatabaseFile, DatabaseSettings, DatabaseUrl};
 pub use downloads::{DownloadsFile, DownloadsSettings};
 pub use events::{EventsFile, EventsSettings};
 pub use metrics::{MetricsFile, MetricsPlace, MetricsSettings};
@@ -122,6 +124,10 @@ pub struct FileConfig {
     /// `[downloads]`: what `/downloads/` offers.
     #[serde(default)]
     pub downloads: DownloadsFile,
+    /// `[database]`: `url` keeps state in PostgreSQL. Default: SQLite in
+    /// the data dir.
+    #[serde(default)]
+    pub database: DatabaseFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -182,6 +188,8 @@ pub struct Config {
     pub metrics: MetricsSettings,
     /// The directory served at `/downloads/`.
     pub downloads: DownloadsSettings,
+    /// Where the state lives: SQLite in the data dir, or PostgreSQL.
+    pub database: DatabaseSettings,
 }
 
 impl Config {
@@ -208,6 +216,7 @@ impl Config {
         relay_settings::apply_env(&mut file.relay, env)?;
         turn_external::apply_env(&mut file.turn_external, env);
         metrics::apply_env(&mut file.metrics, env);
+        database::apply_env(&mut file.database, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -290,6 +299,7 @@ impl Config {
             events: EventsSettings::from_file(f.events)?,
             tls,
             metrics: MetricsSettings::from_file(f.metrics)?,
+            database: DatabaseSettings::from_file(f.database)?,
         })
     }
 

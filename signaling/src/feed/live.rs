@@ -68,7 +68,7 @@ impl Out {
 impl LiveFeed {
     /// Open a stream for `user_id`: from now on, or resuming after `since`
     /// (a gap event first when retention deleted events after it).
-    pub fn open(
+    pub async fn open(
         st: &AppState,
         user_id: i64,
         filter: EventFilter,
@@ -79,10 +79,10 @@ impl LiveFeed {
         let mut queue = VecDeque::new();
         let cursor = match since {
             Some(since) => {
-                queue.extend(gap(since, st.store.pruned()?).map(Out::Gap));
+                queue.extend(gap(since, st.store.pruned().await?).map(Out::Gap));
                 FeedCursor::resume(since)
             }
-            None => FeedCursor::live(st.store.event_high_water()?),
+            None => FeedCursor::live(st.store.event_high_water().await?),
         };
         Ok(LiveFeed {
             store: st.store.clone(),
@@ -108,7 +108,7 @@ impl LiveFeed {
             }
             match self.cursor.step() {
                 Step::Replay(since) => {
-                    if let Err(err) = self.replay(since) {
+                    if let Err(err) = self.replay(since).await {
                         tracing::error!(error = %err, "feed stream: could not read events");
                         return None;
                     }
@@ -119,14 +119,14 @@ impl LiveFeed {
     }
 
     /// Read one page of stored events after `since` into the queue.
-    fn replay(&mut self, since: Since) -> Result<()> {
+    async fn replay(&mut self, since: Since) -> Result<()> {
         let q = EventQuery {
             filter: &self.filter,
             since: Some(since),
             before: None,
             limit: REPLAY_PAGE,
         };
-        let read = self.store.read_events(self.user_id, &q)?;
+        let read = self.store.read_events(self.user_id, &q).await?;
         let full = read.events.len() == REPLAY_PAGE as usize;
         let last = read.events.last().map(|e| e.id);
         self.queue.extend(read.events.into_iter().map(Out::Event));
@@ -153,7 +153,7 @@ impl LiveFeed {
                     "feed stream lagged; catching up from the store"
                 );
                 let since = Since::Id(self.cursor.sent());
-                let pruned = self.store.pruned().ok().flatten();
+                let pruned = self.store.pruned().await.ok().flatten();
                 self.queue.extend(gap(since, pruned).map(Out::Gap));
                 self.cursor.lagged();
             }
@@ -173,13 +173,13 @@ mod tests {
 
     /// Events recorded for `user` while the stream is not read at all,
     /// more than the live broadcast holds.
-    fn flood(st: &AppState, user: i64, n: usize) {
+    async fn flood(st: &AppState, user: i64, n: usize) {
         for _ in 0..n {
             let e = NewEvent {
                 user_id: Some(user),
                 ..NewEvent::default()
             };
-            crate::feed::record(st, EventKind::LoginFailed, e);
+            crate::feed::record(st, EventKind::LoginFailed, e).await;
         }
     }
 
@@ -192,11 +192,14 @@ mod tests {
         let user = st
             .store
             .create_user("ann", "hash", 0, false)
+            .await
             .expect("user")
             .id;
-        let mut feed = LiveFeed::open(&st, user, EventFilter::default(), None).expect("open");
+        let mut feed = LiveFeed::open(&st, user, EventFilter::default(), None)
+            .await
+            .expect("open");
         let n = 5_000;
-        flood(&st, user, n);
+        flood(&st, user, n).await;
         let mut ids = Vec::with_capacity(n);
         while ids.len() < n {
             let next = tokio::time::timeout(Duration::from_secs(10), feed.next_out());
@@ -208,7 +211,7 @@ mod tests {
         let want: Vec<i64> = (1..=n as i64).collect();
         assert!(ids == want, "every event once, in order");
         // Then live again: the next event is the next one.
-        flood(&st, user, 1);
+        flood(&st, user, 1).await;
         match feed.next_out().await {
             Some(Out::Event(e)) => assert_eq!(e.id, n as i64 + 1),
             other => panic!("expected the next live event, got {other:?}"),

@@ -19,8 +19,8 @@ pub fn cutoff(now_ms: i64, retention: Duration) -> i64 {
 
 /// Delete the events that are too old at `now`. Failures are logged: the
 /// next pass tries again.
-pub fn prune_once(store: &Store, retention: Duration, now: i64) {
-    match store.prune_events(cutoff(now, retention)) {
+pub async fn prune_once(store: &Store, retention: Duration, now: i64) {
+    match store.prune_events(cutoff(now, retention)).await {
         Ok(0) => {}
         Ok(deleted) => tracing::info!(
             deleted,
@@ -40,7 +40,7 @@ pub async fn run(st: AppState) {
     every.tick().await;
     loop {
         every.tick().await;
-        prune_once(&st.store, st.config.events.retention, now_ms());
+        prune_once(&st.store, st.config.events.retention, now_ms()).await;
     }
 }
 
@@ -57,8 +57,8 @@ mod tests {
         assert_eq!(cutoff(0, Duration::MAX), -i64::MAX);
     }
 
-    #[test]
-    fn a_pass_deletes_only_what_is_older_than_retention() {
+    #[tokio::test]
+    async fn a_pass_deletes_only_what_is_older_than_retention() {
         let store = Store::open_in_memory().expect("db");
         let day_ms = 86_400_000;
         let now = 100 * day_ms;
@@ -68,10 +68,10 @@ mod tests {
                 kind: Some(EventKind::LoginFailed),
                 ..NewEvent::default()
             };
-            store.insert_event(&e).expect("insert");
+            store.insert_event(&e).await.expect("insert");
         }
-        prune_once(&store, Duration::from_secs(30 * 86_400), now);
-        let pruned = store.pruned().expect("read").expect("pruned one");
+        prune_once(&store, Duration::from_secs(30 * 86_400), now).await;
+        let pruned = store.pruned().await.expect("read").expect("pruned one");
         assert_eq!(pruned.through_id, 1);
         assert_eq!(pruned.newest_at, now - 31 * day_ms);
     }

@@ -162,7 +162,7 @@ pub struct Hub {
     signed_out: broadcast::Sender<[u8; 32]>,
     /// Held across storing and publishing a feed event, so events are
     /// published in id order (see [`Hub::publish_in_order`]).
-    publish_order: Arc<Mutex<()>>,
+    publish_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Default for Hub {
@@ -374,13 +374,13 @@ impl Hub {
     /// publish what it returns, with no other `publish_in_order` between:
     /// events stored this way are published in the order of their ids,
     /// which feed streams rely on to drop duplicates without losing any.
-    pub fn publish_in_order<T>(&self, make: impl FnOnce() -> (T, Option<Fanout>)) -> T {
-        // A panic while holding this lock poisons nothing we read.
-        let _order = self
-            .publish_order
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (out, fanout) = make();
+    pub async fn publish_in_order<T>(
+        &self,
+        make: impl std::future::Future<Output = (T, Option<Fanout>)>,
+    ) -> T {
+        // An async lock: storing the event awaits the database.
+        let _order = self.publish_order.lock().await;
+        let (out, fanout) = make.await;
         if let Some(f) = fanout {
             self.publish(f);
         }

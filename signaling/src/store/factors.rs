@@ -1,10 +1,9 @@
 //! Second factors: TOTP secrets (pending and on), recovery code hashes
-//! and passkeys. Spending a step or a code is one conditional UPDATE, so
-//! two sign-ins racing with the same code cannot both win.
+//! and passkeys. Spending a step or a code is one conditional UPDATE in
+//! every backend, so two sign-ins racing with the same code cannot both win.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use async_trait::async_trait;
 
-use super::Store;
 use crate::auth::second_factor::AccountFactors;
 use crate::error::Result;
 
@@ -19,229 +18,53 @@ pub struct PasskeyRow {
     pub last_used_at: Option<i64>,
 }
 
-impl Store {
+/// An account's second factors.
+#[async_trait]
+pub trait Factors: Send + Sync {
     /// The account's factors in force (a pending TOTP enrollment is not).
-    pub fn account_factors(&self, user_id: i64) -> Result<AccountFactors> {
-        let conn = self.lock()?;
-        let totp = conn
-            .query_row(
-                "SELECT secret, last_step FROM totp WHERE user_id = ?1 AND enabled = 1",
-                [user_id],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)),
-            )
-            .optional()?
-            .map(|(s, step)| (s, step.map(|v| v as u64)));
-        let mut stmt =
-            conn.prepare("SELECT hash FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL")?;
-        let hashes = stmt
-            .query_map([user_id], |r| r.get::<_, Vec<u8>>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        // Every stored hash is 32 bytes (SHA-256); anything else is skipped.
-        let recovery = hashes
-            .into_iter()
-            .filter_map(|h| <[u8; 32]>::try_from(h).ok())
-            .collect();
-        let passkeys: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM passkeys WHERE user_id = ?1",
-            [user_id],
-            |r| r.get(0),
-        )?;
-        Ok(AccountFactors {
-            totp,
-            recovery,
-            passkeys: passkeys as usize,
-        })
-    }
+    async fn account_factors(&self, user_id: i64) -> Result<AccountFactors>;
 
     /// Start (or restart) a TOTP enrollment; TOTP already on is kept.
     /// Returns false when TOTP is already on.
-    pub fn totp_start(&self, user_id: i64, secret: &str, now: i64) -> Result<bool> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "INSERT INTO totp (user_id, secret, enabled, created_at) VALUES (?1, ?2, 0, ?3)
-             ON CONFLICT (user_id) DO UPDATE SET secret = ?2, created_at = ?3 WHERE enabled = 0",
-            params![user_id, secret, now],
-        )?;
-        Ok(n == 1)
-    }
+    async fn totp_start(&self, user_id: i64, secret: &str, now: i64) -> Result<bool>;
 
     /// The secret of a pending enrollment.
-    pub fn totp_pending(&self, user_id: i64) -> Result<Option<String>> {
-        let conn = self.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT secret FROM totp WHERE user_id = ?1 AND enabled = 0",
-                [user_id],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
+    async fn totp_pending(&self, user_id: i64) -> Result<Option<String>>;
 
     /// Turn a pending enrollment on, with `step` used and fresh recovery
     /// codes (replacing any old ones). False if none was pending.
-    pub fn totp_enable(&self, user_id: i64, step: u64, codes: &[[u8; 32]]) -> Result<bool> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE totp SET enabled = 1, last_step = ?2 WHERE user_id = ?1 AND enabled = 0",
-            params![user_id, step as i64],
-        )?;
-        if n != 1 {
-            return Ok(false);
-        }
-        put_recovery_codes(&tx, user_id, codes)?;
-        tx.commit()?;
-        Ok(true)
-    }
+    async fn totp_enable(&self, user_id: i64, step: u64, codes: &[[u8; 32]]) -> Result<bool>;
 
     /// Record `step` as used if it is later than the last one; false if
     /// another sign-in used it (or a later one) first.
-    pub fn totp_use_step(&self, user_id: i64, step: u64) -> Result<bool> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "UPDATE totp SET last_step = ?2
-             WHERE user_id = ?1 AND enabled = 1 AND (last_step IS NULL OR last_step < ?2)",
-            params![user_id, step as i64],
-        )?;
-        Ok(n == 1)
-    }
+    async fn totp_use_step(&self, user_id: i64, step: u64) -> Result<bool>;
 
     /// Spend a recovery code; false if it was already spent.
-    pub fn use_recovery_code(&self, user_id: i64, hash: &[u8; 32], now: i64) -> Result<bool> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "UPDATE recovery_codes SET used_at = ?3
-             WHERE user_id = ?1 AND hash = ?2 AND used_at IS NULL",
-            params![user_id, &hash[..], now],
-        )?;
-        Ok(n == 1)
-    }
+    async fn use_recovery_code(&self, user_id: i64, hash: &[u8; 32], now: i64) -> Result<bool>;
 
     /// Replace all the account's recovery codes (used or not).
-    pub fn replace_recovery_codes(&self, user_id: i64, codes: &[[u8; 32]]) -> Result<()> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        put_recovery_codes(&tx, user_id, codes)?;
-        tx.commit()?;
-        Ok(())
-    }
+    async fn replace_recovery_codes(&self, user_id: i64, codes: &[[u8; 32]]) -> Result<()>;
 
     /// Turn TOTP off and forget the recovery codes.
-    pub fn totp_disable(&self, user_id: i64) -> Result<()> {
-        let conn = self.lock()?;
-        conn.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
-        conn.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
-        Ok(())
-    }
+    async fn totp_disable(&self, user_id: i64) -> Result<()>;
 
     /// The account's passkeys, oldest first.
-    pub fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT id, name, credential, created_at, last_used_at FROM passkeys
-             WHERE user_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([user_id], |r| {
-            Ok(PasskeyRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                credential: r.get(2)?,
-                created_at: r.get(3)?,
-                last_used_at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
+    async fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>>;
 
-    /// Store a new passkey; false if its credential id is already stored.
-    pub fn insert_passkey(
+    /// Store a new passkey and return its id; `None` if its credential id
+    /// is already stored.
+    async fn insert_passkey(
         &self,
         user_id: i64,
         name: &str,
         credential_id: &[u8],
         credential: &str,
         now: i64,
-    ) -> Result<Option<i64>> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "INSERT INTO passkeys (user_id, name, credential_id, credential, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (credential_id) DO NOTHING",
-            params![user_id, name, credential_id, credential, now],
-        )?;
-        Ok((n == 1).then(|| conn.last_insert_rowid()))
-    }
+    ) -> Result<Option<i64>>;
 
     /// After a sign-in with it: its new counter, and when.
-    pub fn passkey_used(&self, id: i64, credential: &str, now: i64) -> Result<()> {
-        let conn = self.lock()?;
-        conn.execute(
-            "UPDATE passkeys SET credential = ?2, last_used_at = ?3 WHERE id = ?1",
-            params![id, credential, now],
-        )?;
-        Ok(())
-    }
+    async fn passkey_used(&self, id: i64, credential: &str, now: i64) -> Result<()>;
 
     /// Remove one of the account's passkeys; false if it has none by that id.
-    pub fn delete_passkey(&self, user_id: i64, id: i64) -> Result<bool> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2",
-            params![id, user_id],
-        )?;
-        Ok(n == 1)
-    }
-}
-
-/// The account's recovery codes become `codes`, inside `tx`.
-fn put_recovery_codes(tx: &Transaction<'_>, user_id: i64, codes: &[[u8; 32]]) -> Result<()> {
-    tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
-    for h in codes {
-        tx.execute(
-            "INSERT INTO recovery_codes (user_id, hash) VALUES (?1, ?2)",
-            params![user_id, &h[..]],
-        )?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store_with_user() -> (Store, i64) {
-        let s = Store::open_in_memory().expect("db");
-        let u = s.create_user("alice", "h", 0, false).expect("user");
-        (s, u.id)
-    }
-
-    #[test]
-    fn enrollment_is_pending_until_enabled() {
-        let (s, id) = store_with_user();
-        assert!(s.totp_start(id, "SECRET", 1).expect("start"));
-        assert!(s.account_factors(id).expect("f").totp.is_none());
-        assert!(s.totp_enable(id, 7, &[[1; 32]]).expect("enable"));
-        assert!(
-            !s.totp_start(id, "OTHER", 2).expect("restart"),
-            "on stays on"
-        );
-        let f = s.account_factors(id).expect("f");
-        assert_eq!(f.totp, Some(("SECRET".into(), Some(7))));
-        assert_eq!(f.recovery, vec![[1; 32]]);
-    }
-
-    #[test]
-    fn steps_and_codes_are_spent_once() {
-        let (s, id) = store_with_user();
-        s.totp_start(id, "SECRET", 1).expect("start");
-        s.totp_enable(id, 7, &[[1; 32], [2; 32]]).expect("enable");
-        assert!(!s.totp_use_step(id, 7).expect("same step"));
-        assert!(s.totp_use_step(id, 8).expect("next step"));
-        assert!(s.use_recovery_code(id, &[2; 32], 5).expect("code"));
-        assert!(!s.use_recovery_code(id, &[2; 32], 6).expect("again"));
-        assert_eq!(s.account_factors(id).expect("f").recovery, vec![[1; 32]]);
-        s.replace_recovery_codes(id, &[[3; 32]]).expect("new codes");
-        assert_eq!(s.account_factors(id).expect("f").recovery, vec![[3; 32]]);
-        s.totp_disable(id).expect("off");
-        assert!(s.account_factors(id).expect("f").names().is_empty());
-    }
+    async fn delete_passkey(&self, user_id: i64, id: i64) -> Result<bool>;
 }

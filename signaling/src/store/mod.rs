@@ -1,82 +1,141 @@
-//! Durable state in one SQLite file: accounts, second factors, sign-in and API tokens,
+//! Durable state: accounts, second factors, sign-in and API tokens,
 //! enrollment codes, devices, shares, the activity feed, and webhooks with
 //! their delivery queue.
 //!
-//! rusqlite is synchronous; every call is a few hundred microseconds on a
-//! local file, so handlers call it directly while holding the connection's
-//! mutex briefly. Everything that must survive a restart lives here; live
-//! state (connections, sessions, presence) lives in the hub.
+//! One interface, [`Backend`] (the traits of this module's files, one per
+//! area), and implementations chosen at start (`[database] url`):
+//! [`sqlite`] (one file in the data dir, the default) and [`postgres`]
+//! (a server several nodes can share). Handlers hold a [`Store`] and call the
+//! interface's async methods on it. Everything that must survive a
+//! restart lives here; live state (connections, sessions, presence) lives
+//! in the hub.
 
 mod api_tokens;
 mod devices;
 mod events;
 mod factors;
-mod ping;
+pub mod postgres;
 mod retention;
-mod schema;
 mod shares;
+pub mod sqlite;
 mod users;
 mod webhook_queue;
 mod webhooks;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use rusqlite::Connection;
+use async_trait::async_trait;
 
-use crate::error::{Error, Result};
+use crate::auth::access::Access;
+use crate::error::Result;
 
-pub use api_tokens::NewApiToken;
-pub use devices::{DeviceRow, NewDevice};
-pub use events::{EventQuery, EventRead, NewEvent};
-pub use factors::PasskeyRow;
-pub use shares::EndedShare;
-pub use users::User;
-pub use webhook_queue::DisabledWebhook;
-pub use webhooks::{DeliveryJob, DueDelivery, NewWebhookRow, Settled};
+pub use api_tokens::{ApiTokens, NewApiToken};
+pub use devices::{DeviceRow, Devices, NewDevice};
+pub use events::{event_file, stored_size, EventQuery, EventRead, Events, NewEvent, Recorded};
+pub use factors::{Factors, PasskeyRow};
+pub use retention::Retention;
+pub use shares::{perm_parse, perm_str, EndedShare, Shares};
+pub use users::{User, UserWithHash, Users};
+pub use webhook_queue::{DisabledWebhook, WebhookQueue};
+pub use webhooks::{
+    json, status_parse, status_str, DeliveryJob, DueDelivery, NewWebhookRow, Settled, Webhooks,
+};
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "meshdesk.db";
 
-/// The newest schema version this build knows.
+/// The newest SQLite schema version this build knows (backups carry it).
 pub fn schema_version() -> i64 {
-    schema::version()
+    sqlite::schema_version()
 }
 
-/// Handle to the database; cheap to clone.
+/// Everything a storage backend answers: the traits of each area, plus
+/// a health check.
+#[async_trait]
+pub trait Backend:
+    Users
+    + Devices
+    + Events
+    + Shares
+    + Webhooks
+    + WebhookQueue
+    + ApiTokens
+    + Factors
+    + Retention
+    + std::fmt::Debug
+    + Send
+    + Sync
+{
+    /// Touch the database cheaply (no write), for `GET /healthz`.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Handle to the database, whichever backend keeps it; cheap to clone.
+/// Derefs to [`Backend`], so `store.device(id).await` calls the backend.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// One connection serialises writers, which SQLite does anyway.
-    conn: Arc<Mutex<Connection>>,
+    /// The backend chosen at start.
+    backend: Arc<dyn Backend>,
+}
+
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
 }
 
 impl Store {
-    /// Open (or create) the database file and bring its schema up to date.
+    /// Keep state in a backend.
+    pub fn new(backend: impl Backend + 'static) -> Store {
+        Store {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// Open (or create) the SQLite file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Store::init(conn)
+        Ok(Store::new(sqlite::Sqlite::open(path)?))
     }
 
-    /// A private in-memory database, for unit tests.
+    /// Open the backend `settings` name: SQLite in `data_dir`, or the
+    /// PostgreSQL database (migrated at start).
+    pub async fn open_configured(
+        settings: &crate::config::DatabaseSettings,
+        data_dir: &Path,
+    ) -> Result<Store> {
+        match settings {
+            crate::config::DatabaseSettings::Sqlite => Store::open(&data_dir.join(DB_FILE)),
+            crate::config::DatabaseSettings::Postgres(url) => {
+                tracing::info!(database = %url, "state in PostgreSQL");
+                Ok(Store::new(postgres::Postgres::connect(url).await?))
+            }
+        }
+    }
+
+    /// A private in-memory SQLite database, for unit tests.
     pub fn open_in_memory() -> Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        Ok(Store::new(sqlite::Sqlite::open_in_memory()?))
     }
 
-    fn init(conn: Connection) -> Result<Store> {
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut conn = conn;
-        schema::migrate(&mut conn)?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+    /// Whether a sign-in or API token still works (not expired, revoked
+    /// or signed out), without counting as a use of it: for open streams
+    /// checking their credentials now and then.
+    pub async fn token_valid(&self, hash: &[u8], now: i64) -> Result<bool> {
+        if self.session_user(hash, now).await?.is_some() {
+            return Ok(true);
+        }
+        self.api_token_valid(hash, now).await
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.conn
-            .lock()
-            .map_err(|_| Error::Internal("database mutex poisoned".into()))
+    /// Who a bearer token or cookie belongs to, and what it may do: a
+    /// sign-in first, then an API token (marked used).
+    pub async fn authenticate(&self, hash: &[u8], now: i64) -> Result<Option<(User, Access)>> {
+        if let Some(user) = self.session_user(hash, now).await? {
+            return Ok(Some((user, Access::Session)));
+        }
+        self.use_api_token(hash, now).await
     }
 }

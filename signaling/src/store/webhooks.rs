@@ -5,12 +5,10 @@
 //! for one webhook: written `pending` when the event is recorded, then
 //! settled by the delivery worker attempt by attempt.
 
+use async_trait::async_trait;
 use meshdesk_protocol::rest::{Delivery, DeliveryStatus, Event, EventKind, Webhook};
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::Store;
 use crate::error::{Error, Result};
-use crate::webhooks::filter;
 
 /// A webhook to create (URL and filters already validated).
 #[derive(Debug, Clone)]
@@ -55,26 +53,8 @@ pub struct Settled {
     pub next_attempt_at: Option<i64>,
 }
 
-const WEBHOOK_COLUMNS: &str =
-    "id, url, kinds, devices, enabled, consecutive_failures, created_at, user_id";
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, kind, status, attempts, last_status_code,
-     last_error, next_attempt_at, created_at, delivered_at";
-
-fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<Webhook> {
-    let kinds: String = r.get(2)?;
-    let devices: String = r.get(3)?;
-    Ok(Webhook {
-        id: r.get(0)?,
-        url: r.get(1)?,
-        kinds: serde_json::from_str(&kinds).unwrap_or_default(),
-        devices: serde_json::from_str(&devices).unwrap_or_default(),
-        enabled: r.get(4)?,
-        consecutive_failures: r.get(5)?,
-        created_at: r.get(6)?,
-    })
-}
-
-pub(super) fn status_str(s: DeliveryStatus) -> &'static str {
+/// A delivery's status as stored.
+pub fn status_str(s: DeliveryStatus) -> &'static str {
     match s {
         DeliveryStatus::Pending => "pending",
         DeliveryStatus::Delivered => "delivered",
@@ -82,196 +62,50 @@ pub(super) fn status_str(s: DeliveryStatus) -> &'static str {
     }
 }
 
-fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
-    let kind: String = r.get(3)?;
-    let status: String = r.get(4)?;
-    Ok(Delivery {
-        id: r.get(0)?,
-        webhook_id: r.get(1)?,
-        event_id: r.get(2)?,
-        kind: EventKind::parse(&kind).unwrap_or(EventKind::AccountCreated),
-        status: match status.as_str() {
-            "delivered" => DeliveryStatus::Delivered,
-            "failed" => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Pending,
-        },
-        attempts: r.get(5)?,
-        last_status_code: r.get(6)?,
-        last_error: r.get(7)?,
-        next_attempt_at: r.get(8)?,
-        created_at: r.get(9)?,
-        delivered_at: r.get(10)?,
-    })
+/// A stored status; the column's CHECK admits only the three names.
+pub fn status_parse(s: &str) -> DeliveryStatus {
+    match s {
+        "delivered" => DeliveryStatus::Delivered,
+        "failed" => DeliveryStatus::Failed,
+        _ => DeliveryStatus::Pending,
+    }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+/// A value as the JSON text a column keeps (filters, queued events).
+pub fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(format!("encode JSON: {e}")))
 }
 
-impl Store {
+/// Webhooks as their owners manage them.
+#[async_trait]
+pub trait Webhooks: Send + Sync {
     /// Create a webhook, unless the user already has `max` of them.
-    pub fn create_webhook(&self, new: &NewWebhookRow, now: i64, max: u32) -> Result<Webhook> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        let count: u32 = tx.query_row(
-            "SELECT COUNT(*) FROM webhooks WHERE user_id = ?1",
-            [new.user_id],
-            |r| r.get(0),
-        )?;
-        if count >= max {
-            return Err(Error::Conflict(format!(
-                "at most {max} webhooks per user; delete one first"
-            )));
-        }
-        tx.execute(
-            "INSERT INTO webhooks (user_id, url, secret, kinds, devices, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                new.user_id,
-                new.url,
-                new.secret.expose(),
-                json(&new.kinds)?,
-                json(&new.devices)?,
-                now
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(Webhook {
-            id,
-            url: new.url.clone(),
-            kinds: new.kinds.clone(),
-            devices: new.devices.clone(),
-            enabled: true,
-            consecutive_failures: 0,
-            created_at: now,
-        })
-    }
+    async fn create_webhook(&self, new: &NewWebhookRow, now: i64, max: u32) -> Result<Webhook>;
 
     /// A user's webhooks, oldest first.
-    pub fn webhooks_of(&self, user_id: i64) -> Result<Vec<Webhook>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([user_id], webhook_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
+    async fn webhooks_of(&self, user_id: i64) -> Result<Vec<Webhook>>;
 
     /// One of a user's webhooks.
-    pub fn webhook(&self, user_id: i64, id: i64) -> Result<Option<Webhook>> {
-        let conn = self.lock()?;
-        Ok(conn
-            .query_row(
-                &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1 AND user_id = ?2"),
-                params![id, user_id],
-                webhook_from_row,
-            )
-            .optional()?)
-    }
+    async fn webhook(&self, user_id: i64, id: i64) -> Result<Option<Webhook>>;
 
     /// Delete one of a user's webhooks and its deliveries; false if none.
-    pub fn delete_webhook(&self, user_id: i64, id: i64) -> Result<bool> {
-        let conn = self.lock()?;
-        let n = conn.execute(
-            "DELETE FROM webhooks WHERE id = ?1 AND user_id = ?2",
-            params![id, user_id],
-        )?;
-        Ok(n > 0)
-    }
+    async fn delete_webhook(&self, user_id: i64, id: i64) -> Result<bool>;
 
     /// Turn one of a user's webhooks on (its failure run starts afresh) or
     /// off. None if there is no such webhook.
-    pub fn set_webhook_enabled(&self, user_id: i64, id: i64, on: bool) -> Result<Option<Webhook>> {
-        {
-            let conn = self.lock()?;
-            conn.execute(
-                "UPDATE webhooks SET enabled = ?3,
-                     consecutive_failures = CASE WHEN ?3 THEN 0 ELSE consecutive_failures END
-                 WHERE id = ?1 AND user_id = ?2",
-                params![id, user_id, on],
-            )?;
-        }
-        self.webhook(user_id, id)
-    }
+    async fn set_webhook_enabled(&self, user_id: i64, id: i64, on: bool)
+        -> Result<Option<Webhook>>;
 
     /// A webhook's latest deliveries, newest first.
-    pub fn deliveries(&self, webhook_id: i64, limit: u32) -> Result<Vec<Delivery>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ?1
-             ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![webhook_id, limit], delivery_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
+    async fn deliveries(&self, webhook_id: i64, limit: u32) -> Result<Vec<Delivery>>;
 
     /// One delivery of a webhook.
-    pub fn delivery(&self, webhook_id: i64, id: i64) -> Result<Option<Delivery>> {
-        let conn = self.lock()?;
-        Ok(conn
-            .query_row(
-                &format!(
-                    "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2"
-                ),
-                params![id, webhook_id],
-                delivery_from_row,
-            )
-            .optional()?)
-    }
+    async fn delivery(&self, webhook_id: i64, id: i64) -> Result<Option<Delivery>>;
 
     /// Queue a settled delivery again, as a new run of attempts due now.
-    pub fn requeue_delivery(&self, id: i64, now: i64) -> Result<()> {
-        let conn = self.lock()?;
-        conn.execute(
-            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0,
-                 first_attempt_at = NULL, next_attempt_at = ?2, delivered_at = NULL
-             WHERE id = ?1",
-            params![id, now],
-        )?;
-        Ok(())
-    }
+    async fn requeue_delivery(&self, id: i64, now: i64) -> Result<()>;
 
     /// Queue `event` for every enabled webhook of a user in `audience`
     /// whose filters match it. Returns how many deliveries were queued.
-    pub fn enqueue_deliveries(&self, event: &Event, audience: &[i64], now: i64) -> Result<usize> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        let queued = enqueue_in(&tx, event, audience, now)?;
-        tx.commit()?;
-        Ok(queued)
-    }
-}
-
-/// Queue `event` for every enabled webhook of its `audience` that wants
-/// it, on a connection already held (the caller's transaction).
-pub(super) fn enqueue_in(
-    tx: &rusqlite::Connection,
-    event: &Event,
-    audience: &[i64],
-    now: i64,
-) -> Result<usize> {
-    if audience.is_empty() {
-        return Ok(0);
-    }
-    let marks = vec!["?"; audience.len()].join(", ");
-    let hooks: Vec<Webhook> = {
-        let mut stmt = tx.prepare(&format!(
-            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE enabled = 1 AND user_id IN ({marks})"
-        ))?;
-        let rows = stmt.query_map(params_from_iter(audience), webhook_from_row)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    let body = json(event)?;
-    let mut queued = 0;
-    for hook in hooks.iter().filter(|h| filter::matches(h, event)) {
-        tx.execute(
-            "INSERT INTO webhook_deliveries (webhook_id, event_id, kind, event, status,
-                 next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-            params![hook.id, event.id, event.kind.as_str(), body, now],
-        )?;
-        queued += 1;
-    }
-    Ok(queued)
+    async fn enqueue_deliveries(&self, event: &Event, audience: &[i64], now: i64) -> Result<usize>;
 }

@@ -79,7 +79,7 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     let came_online = st.hub.register_host(&device.id, conn, tx);
     if came_online {
         tracing::info!("device online");
-        feed::presence_changed(&st, &device.id, &device.name, true, device_event(&device));
+        feed::presence_changed(&st, &device.id, &device.name, true, device_event(&device)).await;
     }
     let welcome = ServerToHost::Welcome {
         device_id: device.id.clone(),
@@ -96,7 +96,7 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
         Err(e) => tracing::info!(error = %e, "host connection lost"),
     }
     let _ = futures_util::SinkExt::close(&mut socket).await;
-    went_offline(&st, conn, device);
+    went_offline(&st, conn, device).await;
 }
 
 /// The server is stopping: close with the reason and remember when the
@@ -106,31 +106,39 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
 async fn shut_down(st: &AppState, socket: &mut WebSocket, device: &DeviceRow) {
     close_for_shutdown(socket).await;
     tracing::info!("host connection closed: server shutting down");
-    if let Err(e) = st.store.set_last_seen(&device.id, now_ms()) {
+    if let Err(e) = st.store.set_last_seen(&device.id, now_ms()).await {
         tracing::warn!(error = %e, "could not store last_seen");
     }
 }
 
 /// The connection is gone: if it was the device's current one, the device
 /// is offline, and sessions it never accepted cannot start.
-fn went_offline(st: &AppState, conn: u64, device: DeviceRow) {
+async fn went_offline(st: &AppState, conn: u64, device: DeviceRow) {
     if st.hub.unregister_host(&device.id, conn) {
         tracing::info!("device offline");
-        if let Err(e) = st.store.set_last_seen(&device.id, now_ms()) {
+        if let Err(e) = st.store.set_last_seen(&device.id, now_ms()).await {
             tracing::warn!(error = %e, "could not store last_seen");
         }
         let id = device.id.clone();
         broker::end_where(st, EndReason::PeerGone, |s| {
             s.device_id == id && s.accepted_at.is_none()
-        });
-        let current = st.store.device(&device.id).ok().flatten().unwrap_or(device);
+        })
+        .await;
+        let current = st
+            .store
+            .device(&device.id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(device);
         feed::presence_changed(
             st,
             &current.id,
             &current.name,
             false,
             device_event(&current),
-        );
+        )
+        .await;
     }
 }
 
@@ -186,7 +194,7 @@ async fn authenticate(st: &AppState, socket: &mut WebSocket) -> Result<DeviceRow
         let _ = send(socket, &refuse(ErrorCode::UnsupportedVersion, &msg)).await;
         return Err(Error::ProtocolVersion(protocol));
     }
-    let device = st.store.device(&device_id).ok().flatten();
+    let device = st.store.device(&device_id).await.ok().flatten();
     let verified = device
         .as_ref()
         .is_some_and(|d| verify(&d.public_key, &nonce, &signature));
@@ -198,7 +206,7 @@ async fn authenticate(st: &AppState, socket: &mut WebSocket) -> Result<DeviceRow
         .await;
         return Err(Error::DeviceAuth(device_id));
     };
-    update_info(st, &device.id, &info);
+    update_info(st, &device.id, &info).await;
     Ok(device)
 }
 
@@ -221,7 +229,7 @@ fn verify(public_key: &[u8], nonce: &str, signature_b64: &str) -> bool {
 /// Most screens a host may report.
 const MAX_SCREENS: usize = 16;
 
-fn update_info(st: &AppState, device_id: &str, info: &DeviceInfo) {
+async fn update_info(st: &AppState, device_id: &str, info: &DeviceInfo) {
     let Ok(os) = crate::api::validate::text("os", &info.os, 128) else {
         return;
     };
@@ -246,7 +254,11 @@ fn update_info(st: &AppState, device_id: &str, info: &DeviceInfo) {
             "left out screens the host described badly"
         );
     }
-    if let Err(e) = st.store.touch_device(device_id, &os, &screens, now_ms()) {
+    if let Err(e) = st
+        .store
+        .touch_device(device_id, &os, &screens, now_ms())
+        .await
+    {
         tracing::warn!(error = %e, "could not store device info");
     }
 }
@@ -290,7 +302,7 @@ async fn serve(
                         st.metrics.ws_refused(e.code);
                         Some(ServerToHost::Error(e))
                     }
-                    Admit::Message(msg) => handle(st, device_id, &mut reports, msg),
+                    Admit::Message(msg) => handle(st, device_id, &mut reports, msg).await,
                 };
                 if let Some(reply) = reply {
                     send(socket, &reply).await?;
@@ -302,7 +314,7 @@ async fn serve(
 }
 
 /// One message from an authenticated host; returns the direct reply.
-fn handle(
+async fn handle(
     st: &AppState,
     device_id: &str,
     reports: &mut Reports,
@@ -312,10 +324,12 @@ fn handle(
         HostToServer::Ping => return Some(ServerToHost::Pong),
         HostToServer::Auth { .. } => Err(error(ErrorCode::Invalid, "already authenticated", None)),
         HostToServer::Info { info } => {
-            update_info(st, device_id, &info);
+            update_info(st, device_id, &info).await;
             Ok(())
         }
-        HostToServer::SessionAccept { session_id } => broker::accept(st, device_id, &session_id),
+        HostToServer::SessionAccept { session_id } => {
+            broker::accept(st, device_id, &session_id).await
+        }
         // The only end whose words reach the other side: a host's refusal.
         HostToServer::SessionReject { session_id, reason } => {
             tracing::info!(session = %session_id, %reason, "host refused session");
@@ -327,19 +341,24 @@ fn handle(
                 EndReason::Rejected,
                 Some(&reason),
             )
+            .await
         }
-        HostToServer::Consent(m) => crate::consent::from_host(st, device_id, m),
+        HostToServer::Consent(m) => crate::consent::from_host(st, device_id, m).await,
         HostToServer::Offer(m) => broker::from_host(st, device_id, Relay::Offer(m)),
         HostToServer::Answer(m) => broker::from_host(st, device_id, Relay::Answer(m)),
         HostToServer::Ice(m) => broker::from_host(st, device_id, Relay::Ice(m)),
         HostToServer::SessionEnd(m) => {
-            broker::end_by(st, &m.session_id, Some(device_id), None, m.reason, None)
+            broker::end_by(st, &m.session_id, Some(device_id), None, m.reason, None).await
         }
         HostToServer::FileTransfer(m) => {
-            reports.transfer(st, device_id, &m, std::time::Instant::now())
+            reports
+                .transfer(st, device_id, &m, std::time::Instant::now())
+                .await
         }
         HostToServer::SharedFileChanged { path, change } => {
-            reports.shared_changed(st, device_id, &path, change, std::time::Instant::now())
+            reports
+                .shared_changed(st, device_id, &path, change, std::time::Instant::now())
+                .await
         }
     };
     match result {

@@ -50,7 +50,7 @@ impl Reports {
     }
 
     /// A finished transfer of one of the device's sessions.
-    pub fn transfer(
+    pub async fn transfer(
         &mut self,
         st: &AppState,
         device_id: &str,
@@ -74,12 +74,12 @@ impl Reports {
         let entry = files::transfer(&s.viewer_username, &s.device_name, m)
             .map_err(|e| refused(e, Some(&m.session_id)))?;
         tracing::info!(session = %s.id, kind = ?entry.kind, size = m.size, "file transfer reported");
-        record(st, entry, session_event(&s));
+        record(st, entry, session_event(&s)).await;
         Ok(())
     }
 
     /// A change in one of the device's shared folders.
-    pub fn shared_changed(
+    pub async fn shared_changed(
         &mut self,
         st: &AppState,
         device_id: &str,
@@ -99,7 +99,7 @@ impl Reports {
             }
             return Ok(());
         }
-        let device = match st.store.device(device_id) {
+        let device = match st.store.device(device_id).await {
             Ok(Some(d)) => d,
             Ok(None) => return Ok(()),
             Err(e) => {
@@ -115,7 +115,7 @@ impl Reports {
             device_name: Some(device.name.clone()),
             ..NewEvent::default()
         };
-        record(st, entry, base);
+        record(st, entry, base).await;
         Ok(())
     }
 }
@@ -126,7 +126,7 @@ fn refused(e: BadReport, session_id: Option<&str>) -> ErrorMsg {
 
 /// Put the entry in the feed, on top of the fields of `base` (whose device,
 /// which session).
-fn record(st: &AppState, entry: FileEntry, base: NewEvent) {
+async fn record(st: &AppState, entry: FileEntry, base: NewEvent) {
     let kind = match entry.kind {
         FileEventKind::Sent => EventKind::FileSent,
         FileEventKind::Received => EventKind::FileReceived,
@@ -141,5 +141,5 @@ fn record(st: &AppState, entry: FileEntry, base: NewEvent) {
         change: entry.change,
         ..base
     };
-    feed::record(st, kind, e);
+    feed::record(st, kind, e).await;
 }

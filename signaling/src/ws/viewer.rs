@@ -52,12 +52,13 @@ pub async fn upgrade(
         return Err(Error::Forbidden("origin not allowed"));
     }
     let (token, _) = token_from_headers(&headers).ok_or(Error::Unauthorized("sign in first"))?;
-    let (user, access) =
-        st.store
-            .authenticate(&token.hash(), now_ms())?
-            .ok_or(Error::Unauthorized(
-                "session expired or invalid; sign in again",
-            ))?;
+    let (user, access) = st
+        .store
+        .authenticate(&token.hash(), now_ms())
+        .await?
+        .ok_or(Error::Unauthorized(
+            "session expired or invalid; sign in again",
+        ))?;
     access.require(Scope::SessionsConnect)?;
     // Presence comes with the connection; the feed only with its scope.
     let feed = access.allows(Scope::EventsRead);
@@ -111,12 +112,12 @@ async fn run(
     };
     // A dead peer's full send buffer must not hold up the clean-up.
     let _ = tokio::time::timeout(WRITE_TIMEOUT, futures_util::SinkExt::close(&mut socket)).await;
-    resume::viewer_closed(&st, conn, closed);
+    resume::viewer_closed(&st, conn, closed).await;
 }
 
 /// Presence of every device the user may see.
-fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
-    match st.store.devices_visible_to(user.id) {
+async fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
+    match st.store.devices_visible_to(user.id).await {
         Ok(rows) => rows
             .into_iter()
             .map(|(d, _)| ServerToViewer::Presence {
@@ -139,7 +140,7 @@ async fn greet(st: &AppState, socket: &mut WebSocket, user: &User) -> Result<()>
         username: user.username.clone(),
     };
     timed(send(socket, &welcome)).await?;
-    for m in snapshot(st, user) {
+    for m in snapshot(st, user).await {
         timed(send(socket, &m)).await?;
     }
     Ok(())
@@ -185,13 +186,13 @@ async fn serve(
                 Ok(f) => timed(send_fanout(socket, &f, user.id, feed)).await?,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "viewer fell behind; resending presence");
-                    for m in snapshot(st, user) {
+                    for m in snapshot(st, user).await {
                         timed(send(socket, &m)).await?;
                     }
                 }
                 Err(RecvError::Closed) => return Ok(End::Closed("hub closed", Closed::Lost)),
             },
-            _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS),
+            _ = sweep.tick() => broker::expire_pending(st, conn, now_ms() - PENDING_TIMEOUT_MS).await,
             _ = sleep_or_never(probe_due) => {
                 return Ok(End::Closed("no answer to a liveness probe", Closed::Lost));
             }
@@ -230,7 +231,7 @@ async fn on_frame(
             st.metrics.ws_refused(e.code);
             Some(ServerToViewer::Error(e))
         }
-        Admit::Message(msg) => handle(st, conn, user, msg),
+        Admit::Message(msg) => handle(st, conn, user, msg).await,
     };
     if let Some(reply) = reply {
         timed(send(socket, &reply)).await?;
@@ -274,7 +275,12 @@ async fn send_fanout(
 }
 
 /// One message from a viewer; returns the direct reply.
-fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<ServerToViewer> {
+async fn handle(
+    st: &AppState,
+    conn: u64,
+    user: &User,
+    msg: ViewerToServer,
+) -> Option<ServerToViewer> {
     let result = match msg {
         ViewerToServer::Ping => return Some(ServerToViewer::Pong),
         ViewerToServer::SessionRequest {
@@ -284,36 +290,38 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
             files_only,
         } => {
             let wanted = broker::Wanted { screen, files_only };
-            return Some(match broker::request(st, conn, user, &device_id, wanted) {
-                Ok(ServerToViewer::SessionCreated {
-                    session_id,
-                    device_id,
-                    permission,
-                    ice_servers,
-                    resume_secret,
-                    resume_grace_secs,
-                    device_name,
-                    device_public_key,
-                    ..
-                }) => ServerToViewer::SessionCreated {
-                    session_id,
-                    device_id,
-                    permission,
-                    ice_servers,
-                    request_id,
-                    resume_secret,
-                    resume_grace_secs,
-                    device_name,
-                    device_public_key,
+            return Some(
+                match broker::request(st, conn, user, &device_id, wanted).await {
+                    Ok(ServerToViewer::SessionCreated {
+                        session_id,
+                        device_id,
+                        permission,
+                        ice_servers,
+                        resume_secret,
+                        resume_grace_secs,
+                        device_name,
+                        device_public_key,
+                        ..
+                    }) => ServerToViewer::SessionCreated {
+                        session_id,
+                        device_id,
+                        permission,
+                        ice_servers,
+                        request_id,
+                        resume_secret,
+                        resume_grace_secs,
+                        device_name,
+                        device_public_key,
+                    },
+                    Ok(other) => other,
+                    Err(mut e) => {
+                        tracing::info!(code = ?e.code, device = %device_id, "session request refused");
+                        st.metrics.ws_refused(e.code);
+                        e.request_id = request_id;
+                        ServerToViewer::Error(e)
+                    }
                 },
-                Ok(other) => other,
-                Err(mut e) => {
-                    tracing::info!(code = ?e.code, device = %device_id, "session request refused");
-                    st.metrics.ws_refused(e.code);
-                    e.request_id = request_id;
-                    ServerToViewer::Error(e)
-                }
-            });
+            );
         }
         ViewerToServer::Offer(m) => broker::from_viewer(st, conn, Relay::Offer(m)),
         ViewerToServer::Answer(m) => broker::from_viewer(st, conn, Relay::Answer(m)),
@@ -322,7 +330,7 @@ fn handle(st: &AppState, conn: u64, user: &User, msg: ViewerToServer) -> Option<
             broker::restart_ice_from_viewer(st, conn, &session_id)
         }
         ViewerToServer::SessionEnd(m) => {
-            broker::end_by(st, &m.session_id, None, Some(conn), m.reason, None)
+            broker::end_by(st, &m.session_id, None, Some(conn), m.reason, None).await
         }
         ViewerToServer::SessionResume {
             session_id,

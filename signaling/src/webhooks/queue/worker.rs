@@ -32,7 +32,7 @@ pub async fn run(st: AppState) {
     let attempts = TaskSet::new();
     let busy: Busy = Arc::default();
     loop {
-        let wake = match st.store.due_deliveries() {
+        let wake = match st.store.due_deliveries().await {
             Ok(due) => start_due(&st, &attempts, &busy, &due),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the webhook queue");
@@ -98,7 +98,7 @@ fn lock(busy: &Busy) -> std::sync::MutexGuard<'_, HashSet<i64>> {
 
 /// One attempt at delivery `id`, written down when it ends.
 async fn deliver(st: &AppState, id: i64) {
-    let job = match st.store.delivery_job(id) {
+    let job = match st.store.delivery_job(id).await {
         Ok(Some(job)) => job,
         Ok(None) => return,
         Err(e) => {
@@ -126,7 +126,7 @@ async fn deliver(st: &AppState, id: i64) {
         attempt = job.attempts + 1,
         "webhook attempt"
     );
-    let run = match st.store.settle_delivery(&job, &how, now) {
+    let run = match st.store.settle_delivery(&job, &how, now).await {
         Ok(run) => run,
         Err(e) => {
             tracing::error!(error = %e, "cannot record a webhook attempt");
@@ -136,7 +136,7 @@ async fn deliver(st: &AppState, id: i64) {
     if how.status != DeliveryStatus::Delivered
         && settle::disables(run, st.config.webhooks.disable_after)
     {
-        disable(st, job.webhook_id, run);
+        disable(st, job.webhook_id, run).await;
     }
 }
 
@@ -176,9 +176,9 @@ async fn post(st: &AppState, job: &DeliveryJob) -> attempt::Outcome {
 }
 
 /// Turn a webhook off after `run` failures and tell its owner in the feed.
-fn disable(st: &AppState, webhook_id: i64, run: u32) {
+async fn disable(st: &AppState, webhook_id: i64, run: u32) {
     let why = format!("webhook disabled after {run} failed attempts in a row");
-    match st.store.disable_webhook(webhook_id, &why) {
+    match st.store.disable_webhook(webhook_id, &why).await {
         Ok(Some(hook)) => {
             tracing::warn!(failures = run, "webhook disabled");
             feed::record(
@@ -193,7 +193,8 @@ fn disable(st: &AppState, webhook_id: i64, run: u32) {
                     )),
                     ..Default::default()
                 },
-            );
+            )
+            .await;
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "cannot disable a webhook"),

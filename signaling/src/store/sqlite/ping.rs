@@ -1,11 +1,15 @@
 //! Whether the database answers, for `GET /healthz`.
 
-use super::Store;
-use crate::error::Result;
+use async_trait::async_trait;
 
-impl Store {
+use super::Sqlite;
+use crate::error::Result;
+use crate::store::Backend;
+
+#[async_trait]
+impl Backend for Sqlite {
     /// Read the schema version: touches the file, takes no write lock.
-    pub fn ping(&self) -> Result<()> {
+    async fn ping(&self) -> Result<()> {
         let conn = self.lock()?;
         conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?;
         Ok(())
@@ -16,9 +20,9 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_open_store_answers() {
-        let s = Store::open_in_memory().expect("store");
-        s.ping().expect("answers");
+    #[tokio::test]
+    async fn an_open_store_answers() {
+        let s = Sqlite::open_in_memory().expect("store");
+        s.ping().await.expect("answers");
     }
 }
