@@ -195,11 +195,6 @@ impl Controller {
         self
     }
 
-    /// The bitrate this session last asked for, to ask a new pipeline.
-    pub fn asked_bitrate(&self) -> Option<u32> {
-        self.quality.ask()
-    }
-
     /// A files-only session: it never subscribes to frames or sound,
     /// injects nothing and tells the viewer no screens.
     pub fn files_only(mut self) -> Self {
@@ -284,6 +279,18 @@ impl Controller {
             }
             Event::Tick => self.on_tick(now),
         };
+        let mut actions = actions;
+        // A pipeline subscribed afresh (the first, another screen, the
+        // primary once the shown one went away) hears this session's ask.
+        let new_pipeline = actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Subscribe | Action::SwitchScreen(_) | Action::SendScreens
+            )
+        });
+        if new_pipeline {
+            actions.extend(self.quality.ask().map(Action::AskBitrate));
+        }
         if actions.iter().any(|a| matches!(a, Action::End(_))) {
             self.ended = true;
         }

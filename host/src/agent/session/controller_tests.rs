@@ -480,7 +480,16 @@ fn the_estimate_drives_the_encoder_only_when_adaptive_and_the_viewer_hears_it() 
         Action::SendQuality(q) => assert_eq!((q.estimate_kbps, q.adaptive), (Some(1500), true)),
         other => panic!("expected a report, got {other:?}"),
     }
-    assert_eq!(c.asked_bitrate(), Some(1_500_000));
+    // Another screen's pipeline hears the same ask.
+    let select = r#"{"type":"select_screen","id":"B"}"#;
+    let switched = c.handle(t0, Event::Peer(HostEvent::ControlMessage(select.into())));
+    assert_eq!(
+        switched,
+        [
+            Action::SwitchScreen("B".into()),
+            Action::AskBitrate(1_500_000)
+        ]
+    );
 
     let mut fixed = running(Permission::View, t0).adaptive(false);
     send_frame(&mut fixed, t0, 0, true);
@@ -495,5 +504,6 @@ fn the_estimate_drives_the_encoder_only_when_adaptive_and_the_viewer_hears_it() 
         !actions.iter().any(|a| matches!(a, Action::AskBitrate(_))),
         "{actions:?}"
     );
-    assert_eq!(fixed.asked_bitrate(), None);
+    let switched = fixed.handle(t0, Event::Peer(HostEvent::ControlMessage(select.into())));
+    assert_eq!(switched, [Action::SwitchScreen("B".into())]);
 }

@@ -120,8 +120,6 @@ struct Io {
     frames: Option<Subscription>,
     /// The peer's bandwidth estimates (none in a files-only session).
     estimates: Option<watch::Receiver<Option<Estimate>>>,
-    /// The bitrate last asked of the pipeline, asked again of a new one.
-    asked: Option<u32>,
     /// The PC's sound: whether this session has it (why not), the shared
     /// pipeline, and once subscribed the task that writes its packets to
     /// the track (apart from this loop, so that writing a big frame never
@@ -218,7 +216,6 @@ async fn serve(
     let estimates = peer.estimates();
     let mut io = Io {
         estimates,
-        asked: None,
         peer,
         input,
         screens,
@@ -385,13 +382,12 @@ impl Io {
             Action::Subscribe => {
                 self.subscribe_sound().await;
                 match self.media.subscribe() {
-                    Ok(frames) => self.frames = Some(self.asking(frames)),
+                    Ok(frames) => self.frames = Some(frames),
                     Err(e) => return Applied::Then(Event::MediaStopped(e.to_string())),
                 }
             }
             Action::SendSound => self.send_sound().await,
             Action::AskBitrate(bps) => {
-                self.asked = Some(bps);
                 if let Some(frames) = &self.frames {
                     frames.ask_bitrate(bps);
                 }
@@ -451,7 +447,7 @@ impl Io {
         };
         if self.frames.is_some() {
             match media.subscribe() {
-                Ok(frames) => self.frames = Some(self.asking(frames)),
+                Ok(frames) => self.frames = Some(frames),
                 Err(e) => {
                     tracing::warn!(screen = %id, error = %e, "screen not switched");
                     return;
@@ -461,14 +457,6 @@ impl Io {
         tracing::info!(screen = %id, "showing another screen");
         self.current = id.to_string();
         self.media = media;
-    }
-
-    /// `frames`, asking its pipeline for what this session asked before.
-    fn asking(&self, frames: Subscription) -> Subscription {
-        if let Some(bps) = self.asked {
-            frames.ask_bitrate(bps);
-        }
-        frames
     }
 
     /// Start hearing the PC, when this session has sound. If the pipeline
