@@ -203,46 +203,23 @@ fn measure(profile: &Profile, samples: u32) -> Value {
     ] {
         // Each session starts on the profile's first rate.
         host_site.change_rate(profile.shape.rate_kbit);
-        let stepping = profile.step.map(|(after, kbit)| {
-            let link = host_site.link.name().to_string();
-            std::thread::spawn(move || {
-                std::thread::sleep(after);
-                netns::run(
-                    "ip",
-                    &[
-                        "netns",
-                        "exec",
-                        &link,
-                        "tc",
-                        "qdisc",
-                        "change",
-                        "dev",
-                        "inet",
-                        "root",
-                        "handle",
-                        "1:",
-                        "tbf",
-                        "rate",
-                        &format!("{kbit}kbit"),
-                        "burst",
-                        "6000",
-                        "latency",
-                        "2000ms",
-                    ],
-                );
-            })
-        });
         let samples_arg = samples.to_string();
-        // The measurement ends the session; the duration only bounds it
-        // (a lost sample costs 2 s).
-        let result = viewer.connect_with(
-            device,
-            f64::from(samples) * 2.5 + 10.0,
-            &["--measure-latency", &samples_arg, "--no-sound"],
-        );
-        if let Some(step) = stepping {
-            let _ = step.join();
-        }
+        let result = std::thread::scope(|scope| {
+            if let Some((after, kbit)) = profile.step {
+                let site = &host_site;
+                scope.spawn(move || {
+                    std::thread::sleep(after);
+                    site.change_rate(kbit);
+                });
+            }
+            // The measurement ends the session; the duration only bounds
+            // it (a lost sample costs 2 s).
+            viewer.connect_with(
+                device,
+                f64::from(samples) * 2.5 + 10.0,
+                &["--measure-latency", &samples_arg, "--no-sound"],
+            )
+        });
         let figures = match result {
             Ok(stats) => figures(profile, &stats),
             Err(e) => {
