@@ -32,11 +32,10 @@ pub struct Shape {
     pub loss_pct: f32,
 }
 
-impl Shape {
-    /// The bucket's burst: 10 ms at the rate, at least a few full packets.
-    fn burst_bytes(self) -> u32 {
-        (self.rate_kbit * 1000 / 8 / 100).max(6_000)
-    }
+/// The bucket's burst at `rate_kbit`: 10 ms at the rate, at least a few
+/// full packets.
+fn burst_bytes(rate_kbit: u32) -> u32 {
+    (rate_kbit * 1000 / 8 / 100).max(6_000)
 }
 
 /// A site behind a shaped link. Dropping it stops the delay stage (the
@@ -67,13 +66,8 @@ impl ShapedSite {
     }
 
     fn set_rate(&self, rate_kbit: u32, verb: &str) {
-        let shape = Shape {
-            rate_kbit,
-            rtt_ms: 0,
-            loss_pct: 0.0,
-        };
         let rate = format!("{rate_kbit}kbit");
-        let burst = shape.burst_bytes().to_string();
+        let burst = burst_bytes(rate_kbit).to_string();
         let queue = format!("{QUEUE_MS}ms");
         self.link.exec(
             "tc",
@@ -134,12 +128,7 @@ mod tests {
 
     #[test]
     fn the_burst_is_ten_milliseconds_or_a_few_packets() {
-        let shape = |rate_kbit| Shape {
-            rate_kbit,
-            rtt_ms: 20,
-            loss_pct: 0.0,
-        };
-        assert_eq!(shape(20_000).burst_bytes(), 25_000);
-        assert_eq!(shape(1_000).burst_bytes(), 6_000);
+        assert_eq!(burst_bytes(20_000), 25_000);
+        assert_eq!(burst_bytes(1_000), 6_000);
     }
 }
