@@ -111,6 +111,7 @@ async fn heard(state: &AppState, bytes: &[u8]) {
 /// unless this node holds the device itself (then nothing changed here).
 async fn tell_viewers(state: &AppState, changes: Vec<super::hosts::Change>) {
     for c in changes {
+        tracing::debug!(device = %c.device_id, online = c.online, "presence elsewhere changed");
         if state.hub.is_online(&c.device_id) {
             continue;
         }
