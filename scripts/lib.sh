@@ -42,6 +42,8 @@ CLIPBOARD_PACKAGES="xclip"
 # The store on PostgreSQL: the tests start private servers of their own
 # (initdb, postgres, pg_isready, psql from /usr/lib/postgresql/N/bin).
 DATABASE_PACKAGES="postgresql"
+# Several signaling nodes in one test: the bus between them (issue 23).
+CLUSTER_PACKAGES="nats-server"
 # The cargo-deb release scripts/package builds with (cargo install, pinned).
 CARGO_DEB_VERSION="3.8.0"
 # The static host binary (scripts/package): a musl build with zig as the C

@@ -52,6 +52,10 @@ pub enum Error {
     /// answering): 503, and the client may retry. The detail is logged.
     #[error("the database is unavailable: {0}")]
     DatabaseUnavailable(String),
+    /// The cluster's message bus (NATS) refused or failed; the message
+    /// names what was attempted, never the URL's credentials.
+    #[error("message bus: {0}")]
+    Bus(String),
     /// I/O failed (data dir, listener).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -122,6 +126,7 @@ impl Error {
             Error::Config(_)
             | Error::Database(_)
             | Error::Postgres(_)
+            | Error::Bus(_)
             | Error::Io(_)
             | Error::Internal(_)
             | Error::WebSocket(_)

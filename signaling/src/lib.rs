@@ -12,6 +12,7 @@ pub mod backup;
 pub mod broker;
 pub mod bundle;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod consent;
 pub mod downloads;
@@ -71,7 +72,9 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     let dummy_hash = auth::password::dummy_hash().await?;
     let (ice, relay) = start_relay(&config).await?;
     let tls = tls::load(&config)?;
+    let cluster = cluster::Cluster::start(&config.cluster).await?;
     Ok(AppState {
+        cluster,
         tls,
         throttle: Arc::new(Mutex::new(LoginThrottle::new(
             config.login_free_failures,
@@ -181,6 +184,8 @@ where
     let _prune = AbortOnDrop::spawn(feed::retention::run(state.clone()));
     // So does ending shares at their `expires_at`.
     let _expiry = AbortOnDrop::spawn(share_expiry::run(state.clone()));
+    // And hearing the other nodes of a cluster (at once done on one node).
+    let _cluster = AbortOnDrop::spawn(cluster::sync::run(state.clone()));
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())

@@ -22,6 +22,8 @@ pub struct AppState {
     pub store: Store,
     /// Live connections, sessions and fan-out.
     pub hub: Hub,
+    /// The other nodes, when `[cluster] nats_url` joins this one to them.
+    pub cluster: crate::cluster::Cluster,
     /// Sign-in failure records.
     pub throttle: Arc<Mutex<LoginThrottle>>,
     /// Argon2 hash verified against for unknown usernames (equal timing).
@@ -45,4 +47,11 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The files offered at `/downloads/`, with their hashes.
     pub downloads: Arc<crate::downloads::Catalog>,
+}
+
+impl AppState {
+    /// Whether a device's host is connected to this node or another one.
+    pub fn device_online(&self, device_id: &str) -> bool {
+        self.hub.is_online(device_id) || self.cluster.holds_elsewhere(device_id)
+    }
 }

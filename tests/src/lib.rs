@@ -12,6 +12,7 @@ pub mod forwarding_proxy;
 pub mod host;
 pub mod mesh;
 pub mod mitm;
+pub mod nats;
 pub mod netns;
 pub mod notify;
 pub mod package;

@@ -148,6 +148,16 @@ impl Server {
         Server::start_backend(None, "127.0.0.1:0", config, &[], Some(PgServer::start()))
     }
 
+    /// Start one node of a cluster: state in the PostgreSQL at `db_url`,
+    /// joined to the others through the NATS server at `nats_url`.
+    pub fn start_cluster_node(db_url: &str, nats_url: &str) -> Server {
+        let config = format!(
+            "signup = \"open\"\n[relay]\nenabled = false\n\
+             [database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n"
+        );
+        Server::start_backend(None, "127.0.0.1:0", config, &[], None)
+    }
+
     fn start_raw(netns: Option<String>, listen: &str, config: String, args: &[&str]) -> Server {
         let on_postgres = std::env::var(BACKEND_ENV).is_ok_and(|v| v == "postgres");
         let postgres = (on_postgres && netns.is_none()).then(PgServer::start);

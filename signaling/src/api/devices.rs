@@ -27,7 +27,7 @@ pub fn router() -> Routes {
 
 fn to_api(st: &AppState, d: DeviceRow, permission: Permission) -> Device {
     Device {
-        online: st.hub.is_online(&d.id),
+        online: st.device_online(&d.id),
         id: d.id,
         name: d.name,
         os: d.os,
@@ -153,7 +153,7 @@ async fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -
         },
     )
     .await;
-    let online = st.hub.is_online(id);
+    let online = st.device_online(id);
     feed::presence(st, id, &name, online).await;
     Ok(())
 }

@@ -92,7 +92,7 @@ pub async fn grant(
         },
     )
     .await;
-    let online = st.hub.is_online(&id);
+    let online = st.device_online(&id);
     feed::presence(&st, &id, &device.name, online).await;
     let share = Share {
         username: target.username,

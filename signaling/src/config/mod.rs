@@ -128,6 +128,10 @@ pub struct FileConfig {
     /// the data dir.
     #[serde(default)]
     pub database: DatabaseFile,
+    /// `[cluster]`: `nats_url` joins this node to others on one NATS
+    /// server. Default: a single node.
+    #[serde(default)]
+    pub cluster: crate::cluster::ClusterFile,
 }
 
 /// One `[[ice_servers]]` table.
@@ -190,6 +194,8 @@ pub struct Config {
     pub downloads: DownloadsSettings,
     /// Where the state lives: SQLite in the data dir, or PostgreSQL.
     pub database: DatabaseSettings,
+    /// A single node, or one of several on a NATS server.
+    pub cluster: crate::cluster::ClusterSettings,
 }
 
 impl Config {
@@ -217,6 +223,7 @@ impl Config {
         turn_external::apply_env(&mut file.turn_external, env);
         metrics::apply_env(&mut file.metrics, env);
         database::apply_env(&mut file.database, env);
+        crate::cluster::config::apply_env(&mut file.cluster, env);
         if let Some(v) = &cli.listen {
             file.listen = Some(v.clone());
         }
@@ -300,6 +307,7 @@ impl Config {
             tls,
             metrics: MetricsSettings::from_file(f.metrics)?,
             database: DatabaseSettings::from_file(f.database)?,
+            cluster: crate::cluster::ClusterSettings::from_file(f.cluster)?,
         })
     }
 

@@ -240,6 +240,13 @@ impl Hub {
         self.lock().hosts.contains_key(device_id)
     }
 
+    /// The devices whose host is connected here.
+    pub fn host_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.lock().hosts.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Number of connected hosts.
     pub fn online_count(&self) -> usize {
         self.lock().hosts.len()

@@ -79,6 +79,7 @@ async fn run(st: AppState, mut socket: WebSocket, conn: u64) {
     let came_online = st.hub.register_host(&device.id, conn, tx);
     if came_online {
         tracing::info!("device online");
+        st.cluster.announce_presence(&device.id, true);
         feed::presence_changed(&st, &device.id, &device.name, true, device_event(&device)).await;
     }
     let welcome = ServerToHost::Welcome {
@@ -115,15 +116,21 @@ async fn shut_down(st: &AppState, socket: &mut WebSocket, device: &DeviceRow) {
 /// is offline, and sessions it never accepted cannot start.
 async fn went_offline(st: &AppState, conn: u64, device: DeviceRow) {
     if st.hub.unregister_host(&device.id, conn) {
-        tracing::info!("device offline");
-        if let Err(e) = st.store.set_last_seen(&device.id, now_ms()).await {
-            tracing::warn!(error = %e, "could not store last_seen");
-        }
+        st.cluster.announce_presence(&device.id, false);
         let id = device.id.clone();
         broker::end_where(st, EndReason::PeerGone, |s| {
             s.device_id == id && s.accepted_at.is_none()
         })
         .await;
+        if st.cluster.holds_elsewhere(&device.id) {
+            // It moved to another node, which told the watchers.
+            tracing::info!("device now connected to another node");
+            return;
+        }
+        tracing::info!("device offline");
+        if let Err(e) = st.store.set_last_seen(&device.id, now_ms()).await {
+            tracing::warn!(error = %e, "could not store last_seen");
+        }
         let current = st
             .store
             .device(&device.id)

@@ -121,7 +121,7 @@ async fn snapshot(st: &AppState, user: &User) -> Vec<ServerToViewer> {
         Ok(rows) => rows
             .into_iter()
             .map(|(d, _)| ServerToViewer::Presence {
-                online: st.hub.is_online(&d.id),
+                online: st.device_online(&d.id),
                 device_id: d.id,
                 name: d.name,
             })

@@ -1,0 +1,153 @@
+//! What nodes tell each other, as JSON. Every message travels in an
+//! [`Envelope`] carrying the format's version and the sender's node id;
+//! a node drops (and logs) a message of another version instead of
+//! misreading it, and ignores its own.
+//!
+//! Messages carry ids only, never secrets or tokens: a node that needs a
+//! device's name or audience reads it from the shared store, which is
+//! where the truth is.
+
+use serde::{Deserialize, Serialize};
+
+/// The message format's version; also part of every subject name.
+pub const VERSION: u32 = 1;
+
+/// A node's id: random per process, so a restarted node is a new node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub String);
+
+impl NodeId {
+    /// A fresh random id (128 bits, hex).
+    pub fn random() -> NodeId {
+        NodeId(hex::encode(rand::random::<[u8; 16]>()))
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One message with its version and sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// [`VERSION`] of the sender.
+    pub v: u32,
+    /// The sending node.
+    pub from: NodeId,
+    #[serde(flatten)]
+    pub msg: Message,
+}
+
+/// The messages of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Message {
+    /// A host connected to the sender (`online`) or its connection there
+    /// ended.
+    Presence { device_id: String, online: bool },
+    /// Every host the sender holds now: its answer to [`Message::Hello`],
+    /// and its heartbeat (a node that stops sending these is taken to be
+    /// gone, and its hosts offline).
+    Hosts { devices: Vec<String> },
+    /// The sender joined or rejoined the bus: every node answers with
+    /// [`Message::Hosts`].
+    Hello,
+}
+
+/// Why a message was dropped.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("not a cluster message: {0}")]
+    Malformed(String),
+    #[error("cluster message version {0}, this node speaks {VERSION}")]
+    Version(u32),
+}
+
+impl Envelope {
+    /// `msg` from `from`, at this node's version.
+    pub fn new(from: NodeId, msg: Message) -> Envelope {
+        Envelope {
+            v: VERSION,
+            from,
+            msg,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        // Plain strings, numbers and lists: serialising cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Read a message; another version is an error, not a guess.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
+        }
+        let v: Version =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if v.v != VERSION {
+            return Err(DecodeError::Version(v.v));
+        }
+        serde_json::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_with_their_version_and_sender() {
+        for msg in [
+            Message::Presence {
+                device_id: "d1".into(),
+                online: true,
+            },
+            Message::Hosts {
+                devices: vec!["d1".into(), "d2".into()],
+            },
+            Message::Hello,
+        ] {
+            let e = Envelope::new(NodeId("n1".into()), msg);
+            assert_eq!(Envelope::decode(&e.encode()), Ok(e));
+        }
+    }
+
+    #[test]
+    fn the_wire_form_is_flat_json_tagged_by_type() {
+        let e = Envelope::new(
+            NodeId("n1".into()),
+            Message::Presence {
+                device_id: "d1".into(),
+                online: false,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_slice(&e.encode()).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"v": 1, "from": "n1", "type": "presence", "device_id": "d1", "online": false})
+        );
+    }
+
+    #[test]
+    fn another_version_or_garbage_is_refused_not_misread() {
+        let later = br#"{"v": 2, "from": "n1", "type": "hello"}"#;
+        assert_eq!(Envelope::decode(later), Err(DecodeError::Version(2)));
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            br#"{"v": 1, "from": "n1", "type": "nope"}"#,
+        ] {
+            assert!(matches!(
+                Envelope::decode(bad),
+                Err(DecodeError::Malformed(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The NATS subjects nodes talk on. Every name starts with
+//! `meshdesk.v{VERSION}.`, so nodes of an incompatible release on the same
+//! server never read each other's messages, and one NATS server can carry
+//! several products' subjects.
+
+use super::message::VERSION;
+
+/// Prefix of every subject.
+fn prefix() -> String {
+    format!("meshdesk.v{VERSION}")
+}
+
+/// Which hosts each node holds: changes, full lists and hellos
+/// ([`super::message::Message`]'s presence kinds). One subject, so a
+/// node's messages arrive in the order it sent them.
+pub fn presence() -> String {
+    format!("{}.presence", prefix())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_carry_the_message_version() {
+        assert_eq!(presence(), "meshdesk.v1.presence");
+    }
+}
