@@ -279,6 +279,25 @@ pub enum HostToServer {
     },
 }
 
+impl HostToServer {
+    /// The session the message is about, if it is about one.
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            HostToServer::SessionAccept { session_id }
+            | HostToServer::SessionReject { session_id, .. } => Some(session_id),
+            HostToServer::Consent(m) => Some(&m.session_id),
+            HostToServer::Offer(m) | HostToServer::Answer(m) => Some(&m.session_id),
+            HostToServer::Ice(m) => Some(&m.session_id),
+            HostToServer::SessionEnd(m) => Some(&m.session_id),
+            HostToServer::FileTransfer(m) => Some(&m.session_id),
+            HostToServer::Auth { .. }
+            | HostToServer::Info { .. }
+            | HostToServer::Ping
+            | HostToServer::SharedFileChanged { .. } => None,
+        }
+    }
+}
+
 /// How a transfer went, from the viewer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -404,6 +423,24 @@ pub enum ServerToHost {
         session_id: String,
     },
     Error(ErrorMsg),
+}
+
+impl ServerToHost {
+    /// The session the message is about, if it is about one.
+    pub fn session_id(&self) -> Option<&str> {
+        match self {
+            ServerToHost::SessionGrant { session_id, .. }
+            | ServerToHost::RestartIce { session_id } => Some(session_id),
+            ServerToHost::Offer(m) | ServerToHost::Answer(m) => Some(&m.session_id),
+            ServerToHost::Ice(m) => Some(&m.session_id),
+            ServerToHost::SessionEnd(m) => Some(&m.session_id),
+            ServerToHost::Error(e) => e.session_id.as_deref(),
+            ServerToHost::Challenge { .. }
+            | ServerToHost::Welcome { .. }
+            | ServerToHost::Pong
+            | ServerToHost::Renamed { .. } => None,
+        }
+    }
 }
 
 /// Messages a viewer sends to the server.

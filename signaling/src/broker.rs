@@ -13,7 +13,7 @@ use meshdesk_protocol::signal::{
 use crate::auth::secret::Secret;
 use crate::clock::{now_ms, random_id};
 use crate::feed;
-use crate::hub::{RouteError, Session, ToViewer};
+use crate::hub::{RouteError, Selector, Session, ToViewer};
 use crate::state::AppState;
 use crate::store::{NewEvent, User};
 
@@ -90,7 +90,7 @@ pub async fn request(
         .await
         .map_err(internal)?
         .ok_or_else(|| error(ErrorCode::NotFound, "no such device", None))?;
-    if !st.hub.is_online(device_id) {
+    if !st.device_online(device_id) {
         return Err(error(ErrorCode::Offline, "the device is offline", None));
     }
     let session = Session {
@@ -127,7 +127,7 @@ pub async fn request(
         files_only,
         view_may_copy: device.view_may_copy,
     };
-    if !st.hub.send_to_host(device_id, grant) {
+    if !to_host(st, device_id, grant) {
         st.hub.with_sessions(|t| t.remove(&sid));
         return Err(error(ErrorCode::Offline, "the device is offline", None));
     }
@@ -268,6 +268,24 @@ pub async fn expire_pending(st: &AppState, viewer_conn: u64, created_before: i64
     .await;
 }
 
+/// Queue a message for a device's host, on this node or, in a cluster,
+/// on the node that holds its connection; false if it is held nowhere (or
+/// its queue is full).
+pub fn to_host(st: &AppState, device_id: &str, msg: ServerToHost) -> bool {
+    if st.hub.is_online(device_id) {
+        st.hub.send_to_host(device_id, msg)
+    } else {
+        st.cluster.to_host(device_id, msg)
+    }
+}
+
+/// End the sessions `select` picks, here and on every other node of the
+/// cluster (revoked shares, removed devices: they end everywhere at once).
+pub async fn end_everywhere(st: &AppState, reason: EndReason, select: Selector) {
+    st.cluster.end_sessions(&select, reason);
+    end_where(st, reason, |s| select.matches(s)).await;
+}
+
 /// End every session matching `pred`, telling both sides.
 pub async fn end_where(st: &AppState, reason: EndReason, pred: impl Fn(&Session) -> bool) {
     let ended = st.hub.with_sessions(|t| t.remove_where(pred));
@@ -290,8 +308,7 @@ pub async fn finish(
         detail,
     };
     if matches!(notify, Notify::Host | Notify::Both) {
-        st.hub
-            .send_to_host(&s.device_id, ServerToHost::SessionEnd(msg.clone()));
+        to_host(st, &s.device_id, ServerToHost::SessionEnd(msg.clone()));
     }
     if matches!(notify, Notify::Viewer | Notify::Both) {
         st.hub
@@ -391,7 +408,7 @@ pub fn restart_ice_from_viewer(st: &AppState, viewer_conn: u64, sid: &str) -> Re
     let out = ServerToHost::RestartIce {
         session_id: sid.to_string(),
     };
-    if !st.hub.send_to_host(&device, out) {
+    if !to_host(st, &device, out) {
         return Err(error(
             ErrorCode::Offline,
             "the device is offline",
@@ -414,7 +431,7 @@ pub fn from_viewer(st: &AppState, viewer_conn: u64, msg: Relay) -> Result<(), Er
         Relay::Answer(m) => ServerToHost::Answer(m),
         Relay::Ice(m) => ServerToHost::Ice(m),
     };
-    if !st.hub.send_to_host(&device, out) {
+    if !to_host(st, &device, out) {
         return Err(error(
             ErrorCode::Offline,
             "the device is offline",

@@ -54,4 +54,17 @@ impl AppState {
     pub fn device_online(&self, device_id: &str) -> bool {
         self.hub.is_online(device_id) || self.cluster.holds_elsewhere(device_id)
     }
+
+    /// Close the host connection of a removed device, wherever it is.
+    pub fn close_host_everywhere(&self, device_id: &str) {
+        self.hub.close_host(device_id, crate::hub::DEVICE_REMOVED);
+        self.cluster.close_host(device_id);
+    }
+
+    /// Close every viewer connection and feed stream signed in with the
+    /// token whose hash this is (signed out, revoked), on every node.
+    pub fn signed_out_everywhere(&self, token_hash: &[u8; 32]) {
+        self.hub.close_viewers_with_token(token_hash);
+        self.cluster.signed_out(token_hash);
+    }
 }

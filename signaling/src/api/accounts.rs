@@ -73,7 +73,7 @@ pub async fn sign_up(
 pub async fn logout(State(st): State<AppState>, auth: AuthUser) -> Result<Response> {
     auth.require_session()?;
     st.store.delete_token(&auth.token.hash()).await?;
-    st.hub.close_viewers_with_token(&auth.token.hash());
+    st.signed_out_everywhere(&auth.token.hash());
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let clear = if st.config.cookie_secure {
         "meshdesk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"

@@ -16,6 +16,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::extract::AuthUser;
 use crate::feed;
+use crate::hub::Selector;
 use crate::state::AppState;
 use crate::store::{DeviceRow, NewEvent, User};
 
@@ -138,8 +139,7 @@ pub async fn rename(
 async fn apply_name(st: &AppState, user: &User, row: &DeviceRow, name: String) -> Result<()> {
     let id = &row.id;
     st.store.rename_device(id, &name).await?;
-    st.hub
-        .send_to_host(id, ServerToHost::Renamed { name: name.clone() });
+    broker::to_host(st, id, ServerToHost::Renamed { name: name.clone() });
     feed::record(
         st,
         EventKind::DeviceRenamed,
@@ -172,7 +172,7 @@ pub async fn remove(
     auth.require_session()?;
     let row = owned(&st, &auth.user, &id).await?;
     let audience = st.store.device_audience(&id).await?;
-    broker::end_where(&st, EndReason::DeviceRemoved, |s| s.device_id == id).await;
+    broker::end_everywhere(&st, EndReason::DeviceRemoved, Selector::device(&id)).await;
     feed::record(
         &st,
         EventKind::DeviceRemoved,
@@ -186,7 +186,7 @@ pub async fn remove(
     )
     .await;
     st.store.remove_device(&id, now_ms()).await?;
-    st.hub.close_host(&id, "device removed");
+    st.close_host_everywhere(&id);
     // Those who saw the device (shares are gone now) learn it is offline.
     feed::gone_for(&st, audience, &id, &row.name);
     tracing::info!(device = %id, "device removed");

@@ -15,6 +15,7 @@ use crate::clock::now_ms;
 use crate::error::{Error, Result};
 use crate::extract::AuthUser;
 use crate::feed;
+use crate::hub::Selector;
 use crate::state::AppState;
 use crate::store::{EndedShare, NewEvent};
 
@@ -72,10 +73,11 @@ pub async fn grant(
     }
     // A downgrade to view ends control sessions, so the new right holds now.
     if req.permission == SharePermission::View {
-        broker::end_where(&st, EndReason::Revoked, |s| {
-            s.device_id == id && s.viewer_user_id == target.id && s.permission.may_control()
-        })
-        .await;
+        let select = Selector {
+            control_only: true,
+            ..Selector::viewer(&id, target.id)
+        };
+        broker::end_everywhere(&st, EndReason::Revoked, select).await;
     }
     feed::record(
         &st,
@@ -148,10 +150,8 @@ pub async fn withdrawn(st: &AppState, share: &EndedShare, actor: Option<String>)
     } else {
         (EndReason::ShareExpired, EventKind::ShareExpired)
     };
-    broker::end_where(st, reason, |s| {
-        s.device_id == share.device_id && s.viewer_user_id == share.user_id
-    })
-    .await;
+    let select = Selector::viewer(&share.device_id, share.user_id);
+    broker::end_everywhere(st, reason, select).await;
     feed::record(
         st,
         kind,

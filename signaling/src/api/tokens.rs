@@ -119,7 +119,7 @@ pub async fn revoke(
         .delete_api_token(auth.user.id, id)
         .await?
         .ok_or(Error::NotFound("token"))?;
-    st.hub.close_viewers_with_token(&hash);
+    st.signed_out_everywhere(&hash);
     tracing::info!(user = %auth.user.username, token = id, "API token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,15 +10,16 @@
 //! that sends nothing for [`Remote::expire`]'s bound is taken to be gone
 //! (crashed, or cut off from the bus), and so are its hosts.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use super::message::{Message, NodeId};
 
 /// One other node.
 #[derive(Debug)]
 struct Node {
-    /// The devices whose host connection it holds.
-    devices: HashSet<String>,
+    /// The devices whose host connection it holds, each with when the
+    /// node first said so (ms).
+    devices: HashMap<String, i64>,
     /// When it was last heard from (ms).
     seen: i64,
 }
@@ -43,25 +44,29 @@ impl Remote {
         self.node_of(device_id).is_some()
     }
 
-    /// The node holding `device_id`'s connection, if another one does.
+    /// The node holding `device_id`'s connection, if another one does;
+    /// while a host moves and two claim it, the one that took it last.
     pub fn node_of(&self, device_id: &str) -> Option<&NodeId> {
         self.nodes
             .iter()
-            .find(|(_, n)| n.devices.contains(device_id))
-            .map(|(id, _)| id)
+            .filter_map(|(id, n)| n.devices.get(device_id).map(|since| (since, id)))
+            .max()
+            .map(|(_, id)| id)
     }
 
     /// Take in `msg` from node `from` at `now`; returns the devices whose
     /// presence elsewhere changed, in id order.
     pub fn apply(&mut self, from: &NodeId, msg: &Message, now: i64) -> Vec<Change> {
         let node = self.nodes.entry(from.clone()).or_insert_with(|| Node {
-            devices: HashSet::new(),
+            devices: HashMap::new(),
             seen: now,
         });
         node.seen = now;
         let touched: BTreeSet<String> = match msg {
             Message::Presence { device_id, .. } => [device_id.clone()].into(),
-            Message::Hosts { devices } => devices.iter().chain(&node.devices).cloned().collect(),
+            Message::Hosts { devices } => {
+                devices.iter().chain(node.devices.keys()).cloned().collect()
+            }
             _ => BTreeSet::new(),
         };
         let before: Vec<bool> = touched.iter().map(|d| self.holds(d)).collect();
@@ -71,12 +76,18 @@ impl Remote {
             match msg {
                 Message::Presence { device_id, online } => {
                     if *online {
-                        devices.insert(device_id.clone());
+                        devices.entry(device_id.clone()).or_insert(now);
                     } else {
                         devices.remove(device_id);
                     }
                 }
-                Message::Hosts { devices: all } => *devices = all.iter().cloned().collect(),
+                Message::Hosts { devices: all } => {
+                    let kept = std::mem::take(devices);
+                    *devices = all
+                        .iter()
+                        .map(|d| (d.clone(), kept.get(d).copied().unwrap_or(now)))
+                        .collect();
+                }
                 _ => {}
             }
         }
@@ -96,7 +107,7 @@ impl Remote {
         for id in gone {
             if let Some(n) = self.nodes.remove(&id) {
                 tracing::warn!(node = %id, hosts = n.devices.len(), "cluster node silent; its hosts are offline");
-                touched.extend(n.devices);
+                touched.extend(n.devices.into_keys());
             }
         }
         // Every touched device was held before (by the node just removed).
@@ -165,7 +176,14 @@ mod tests {
         r.apply(&node("a"), &presence("d1", true), 0);
         // B takes the host before A notices the old connection is dead.
         assert_eq!(r.apply(&node("b"), &presence("d1", true), 1), []);
-        assert_eq!(r.apply(&node("a"), &presence("d1", false), 2), []);
+        assert_eq!(r.node_of("d1"), Some(&node("b")), "the newer claim");
+        r.apply(&node("a"), &hosts(&["d1"]), 2);
+        assert_eq!(
+            r.node_of("d1"),
+            Some(&node("b")),
+            "a heartbeat is no new claim"
+        );
+        assert_eq!(r.apply(&node("a"), &presence("d1", false), 3), []);
         assert_eq!(r.node_of("d1"), Some(&node("b")));
     }
 

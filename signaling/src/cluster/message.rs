@@ -3,11 +3,17 @@
 //! a node drops (and logs) a message of another version instead of
 //! misreading it, and ignores its own.
 //!
-//! Messages carry ids only, never secrets or tokens: a node that needs a
+//! Messages carry ids, not accounts' secrets: a node that needs a
 //! device's name or audience reads it from the shared store, which is
-//! where the truth is.
+//! where the truth is. The exceptions are what a session needs on its way
+//! between the two nodes that broker it: the grant (with the session's
+//! TURN credentials) and the SDP and ICE the parties exchange, as the host
+//! would receive them anyway. Nothing here is ever logged.
 
+use meshdesk_protocol::signal::{EndReason, HostToServer, ServerToHost};
 use serde::{Deserialize, Serialize};
+
+use crate::hub::Selector;
 
 /// The message format's version; also part of every subject name.
 pub const VERSION: u32 = 1;
@@ -31,7 +37,7 @@ impl std::fmt::Display for NodeId {
 }
 
 /// One message with its version and sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     /// [`VERSION`] of the sender.
     pub v: u32,
@@ -42,7 +48,7 @@ pub struct Envelope {
 }
 
 /// The messages of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Message {
@@ -56,6 +62,29 @@ pub enum Message {
     /// The sender joined or rejoined the bus: every node answers with
     /// [`Message::Hosts`].
     Hello,
+    /// For the host connection of `device_id`, which the receiver holds:
+    /// the sender brokers the session `msg` is about (its viewer is
+    /// connected there). Sent to one node.
+    ToHost {
+        device_id: String,
+        msg: ServerToHost,
+    },
+    /// What the host of `device_id`, connected to the sender, said about a
+    /// session the receiver brokers. Sent to that node when the sender
+    /// knows it, else to all (only the node that brokers it acts).
+    FromHost {
+        device_id: String,
+        msg: HostToServer,
+    },
+    /// End the sessions `select` picks (a share revoked, a device
+    /// removed). Sent to all.
+    EndSessions { select: Selector, reason: EndReason },
+    /// Close the host connection of a removed device. Sent to all.
+    CloseHost { device_id: String },
+    /// Close the viewer connections and feed streams signed in with the
+    /// token of this SHA-256 hash (hex): it was signed out or revoked.
+    /// Sent to all.
+    SignedOut { token_hash: String },
 }
 
 /// Why a message was dropped.
@@ -113,6 +142,28 @@ mod tests {
                 devices: vec!["d1".into(), "d2".into()],
             },
             Message::Hello,
+            Message::ToHost {
+                device_id: "d1".into(),
+                msg: ServerToHost::RestartIce {
+                    session_id: "s1".into(),
+                },
+            },
+            Message::FromHost {
+                device_id: "d1".into(),
+                msg: HostToServer::SessionAccept {
+                    session_id: "s1".into(),
+                },
+            },
+            Message::EndSessions {
+                select: Selector::viewer("d1", 7),
+                reason: EndReason::Revoked,
+            },
+            Message::CloseHost {
+                device_id: "d1".into(),
+            },
+            Message::SignedOut {
+                token_hash: "ab".repeat(32),
+            },
         ] {
             let e = Envelope::new(NodeId("n1".into()), msg);
             assert_eq!(Envelope::decode(&e.encode()), Ok(e));

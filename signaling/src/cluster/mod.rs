@@ -7,7 +7,15 @@
 //! Files: [`config`] (the setting), [`bus`] (the bus trait and the
 //! single-node one), [`nats`] (the NATS one), [`message`] and [`subject`]
 //! (what goes over it, where), [`hosts`] (the pure table of the other
-//! nodes' hosts) and [`sync`] (the task that keeps it and tells viewers).
+//! nodes' hosts), [`proxied`] (the pure table of sessions brokered
+//! elsewhere for hosts held here), [`sync`] (the task that keeps both and
+//! publishes) and [`relay`] (what a node does with sessions' messages).
+//!
+//! A session is brokered by the node its viewer is connected to, which
+//! keeps it in its [`crate::hub::Sessions`] as a lone server would. When
+//! the host is connected to another node, that node only passes messages:
+//! what the broker sends the host goes to it as [`Message::ToHost`], what
+//! the host says about the session comes back as [`Message::FromHost`].
 //!
 //! Without a URL the bus is [`bus::Local`]: nothing is sent, nothing
 //! arrives, and a node behaves exactly as a lone server always has.
@@ -17,24 +25,37 @@ pub mod config;
 pub mod hosts;
 pub mod message;
 pub mod nats;
+pub mod proxied;
+pub mod relay;
 pub mod subject;
 pub mod sync;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use meshdesk_protocol::signal::{EndReason, HostToServer, ServerToHost};
 use tokio::sync::mpsc;
 
 pub use config::{ClusterFile, ClusterSettings, NatsUrl};
 
 use crate::error::Result;
+use crate::hub::Selector;
 use bus::Bus;
 use hosts::Remote;
 use message::{Message, NodeId};
+use proxied::Proxied;
 
 /// Messages waiting for [`sync::run`] to publish them. A burst beyond it
-/// drops announcements (logged); the next heartbeat's full list of hosts
-/// repairs what the other nodes missed.
-const OUTBOX: usize = 1024;
+/// drops messages (logged): the next heartbeat's full list of hosts
+/// repairs presence; a session's lost message is one its parties' own
+/// timeouts and ICE restarts recover from, as from a lost packet.
+const OUTBOX: usize = 4096;
+
+/// A message and the subject it goes to.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub subject: String,
+    pub msg: Message,
+}
 
 /// This node's part of the cluster; cheap to clone.
 #[derive(Clone, Debug)]
@@ -45,11 +66,22 @@ pub struct Cluster {
     bus: Arc<dyn Bus>,
     /// The other nodes' hosts, as heard.
     remote: Arc<Mutex<Remote>>,
-    /// Announcements for [`sync::run`] to publish, in order; `None` on a
+    /// The nodes brokering sessions of the hosts held here.
+    proxied: Arc<Mutex<Proxied>>,
+    /// Messages for [`sync::run`] to publish, in order; `None` on a
     /// single node (nobody to tell).
-    outbox: Option<mpsc::Sender<Message>>,
+    outbox: Option<mpsc::Sender<Outgoing>>,
     /// The other end, taken once by [`sync::run`].
-    outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Message>>>>,
+    outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Outgoing>>>>,
+}
+
+/// What became of a host's message about a session.
+#[derive(Debug, PartialEq)]
+pub enum FromHost {
+    /// The session is brokered here (or nowhere): handle it.
+    Here(HostToServer),
+    /// Passed on to the node that brokers it, or to all.
+    Passed,
 }
 
 impl Cluster {
@@ -59,6 +91,7 @@ impl Cluster {
             node: NodeId::random(),
             bus: Arc::new(bus::Local::new()),
             remote: Arc::default(),
+            proxied: Arc::default(),
             outbox: None,
             outbox_rx: Arc::default(),
         }
@@ -78,6 +111,7 @@ impl Cluster {
             node,
             bus: Arc::new(bus),
             remote: Arc::default(),
+            proxied: Arc::default(),
             outbox: Some(tx),
             outbox_rx: Arc::new(Mutex::new(Some(rx))),
         })
@@ -93,21 +127,133 @@ impl Cluster {
         self.remote().holds(device_id)
     }
 
+    /// Whether other nodes may exist (a bus is configured).
+    pub fn is_clustered(&self) -> bool {
+        self.outbox.is_some()
+    }
+
     /// Tell the other nodes that a host connected here (`online`) or its
     /// connection here ended. Never waits: see [`OUTBOX`].
     pub fn announce_presence(&self, device_id: &str, online: bool) {
-        let Some(tx) = &self.outbox else { return };
+        if !online {
+            self.proxied().forget_device(device_id);
+        }
         let msg = Message::Presence {
             device_id: device_id.to_string(),
             online,
         };
-        if tx.try_send(msg).is_err() {
-            tracing::warn!(device = %device_id, "cluster outbox full; the next heartbeat repairs it");
+        self.send(subject::presence(), msg);
+    }
+
+    /// Pass a message to `device_id`'s host on the node holding its
+    /// connection; false if no other node does.
+    pub fn to_host(&self, device_id: &str, msg: ServerToHost) -> bool {
+        let Some(node) = self.remote().node_of(device_id).cloned() else {
+            return false;
+        };
+        let msg = Message::ToHost {
+            device_id: device_id.to_string(),
+            msg,
+        };
+        self.send(subject::node(&node), msg)
+    }
+
+    /// A message of `device_id`'s host, connected here, about a session
+    /// `brokered_here` says this node does not broker: passed to the node
+    /// that does (or to all, when which is not known).
+    pub fn route_from_host(
+        &self,
+        device_id: &str,
+        msg: HostToServer,
+        brokered_here: bool,
+    ) -> FromHost {
+        let Some(sid) = msg.session_id().map(str::to_string) else {
+            return FromHost::Here(msg);
+        };
+        if brokered_here || !self.is_clustered() {
+            return FromHost::Here(msg);
+        }
+        let ends = matches!(
+            msg,
+            HostToServer::SessionEnd(_) | HostToServer::SessionReject { .. }
+        );
+        let node = {
+            let mut proxied = self.proxied();
+            let node = proxied.node_for(&sid, device_id).cloned();
+            if ends {
+                proxied.forget(&sid);
+            }
+            node
+        };
+        let subject = node.as_ref().map_or_else(subject::everyone, subject::node);
+        let msg = Message::FromHost {
+            device_id: device_id.to_string(),
+            msg,
+        };
+        self.send(subject, msg);
+        FromHost::Passed
+    }
+
+    /// A message for a host held here arrived from the node `from` that
+    /// brokers its session: remember that node for the host's answers.
+    pub fn noted_for_host(&self, from: &NodeId, device_id: &str, msg: &ServerToHost) {
+        let mut proxied = self.proxied();
+        match msg {
+            ServerToHost::SessionEnd(m) => proxied.forget(&m.session_id),
+            ServerToHost::Error(_) => {}
+            other => {
+                if let Some(sid) = other.session_id() {
+                    proxied.note(sid, device_id, from);
+                }
+            }
+        }
+    }
+
+    /// Tell every other node to end the sessions `select` picks.
+    pub fn end_sessions(&self, select: &Selector, reason: EndReason) {
+        let msg = Message::EndSessions {
+            select: select.clone(),
+            reason,
+        };
+        self.send(subject::everyone(), msg);
+    }
+
+    /// Tell every other node to close a removed device's connection.
+    pub fn close_host(&self, device_id: &str) {
+        let msg = Message::CloseHost {
+            device_id: device_id.to_string(),
+        };
+        self.send(subject::everyone(), msg);
+    }
+
+    /// Tell every other node that the token of this hash is no longer
+    /// good.
+    pub fn signed_out(&self, token_hash: &[u8; 32]) {
+        let msg = Message::SignedOut {
+            token_hash: hex::encode(token_hash),
+        };
+        self.send(subject::everyone(), msg);
+    }
+
+    /// Queue a message for [`sync::run`]; false on a single node or when
+    /// the outbox is full (logged). Never waits.
+    fn send(&self, subject: String, msg: Message) -> bool {
+        let Some(tx) = &self.outbox else { return false };
+        match tx.try_send(Outgoing { subject, msg }) {
+            Ok(()) => true,
+            Err(_) => {
+                tracing::warn!("cluster outbox full; a message to the other nodes is lost");
+                false
+            }
         }
     }
 
     fn remote(&self) -> MutexGuard<'_, Remote> {
         // Plain maps that stay consistent even if a holder panicked.
         self.remote.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn proxied(&self) -> MutexGuard<'_, Proxied> {
+        self.proxied.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -17,6 +17,18 @@ pub fn presence() -> String {
     format!("{}.presence", prefix())
 }
 
+/// Messages for one node ([`super::message::Message::ToHost`],
+/// [`super::message::Message::FromHost`]).
+pub fn node(node: &super::message::NodeId) -> String {
+    format!("{}.node.{}", prefix(), node.0)
+}
+
+/// Messages every node acts on: sessions to end, connections to close,
+/// host messages for a session whose node is not known.
+pub fn everyone() -> String {
+    format!("{}.all", prefix())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +36,8 @@ mod tests {
     #[test]
     fn subjects_carry_the_message_version() {
         assert_eq!(presence(), "meshdesk.v1.presence");
+        let n = super::super::message::NodeId("ab12".into());
+        assert_eq!(node(&n), "meshdesk.v1.node.ab12");
+        assert_eq!(everyone(), "meshdesk.v1.all");
     }
 }

@@ -2,7 +2,9 @@
 //! viewers when a host elsewhere comes or goes. It publishes this node's
 //! announcements, says hello when it (re)joins the bus (every node then
 //! sends its full list of hosts), sends its own list as a heartbeat, and
-//! forgets nodes that fell silent.
+//! forgets nodes that fell silent. It also hears this node's own subject
+//! and the one every node hears, and hands what arrives there to
+//! [`super::relay`].
 //!
 //! Owned by [`crate::run`]'s serving; on a single node it returns at once.
 
@@ -10,8 +12,13 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use meshdesk_protocol::signal::EndReason;
+
+use super::bus::Incoming;
 use super::message::{Envelope, Message};
-use super::{subject, Cluster};
+use super::relay::{Relay, Via};
+use super::{subject, Cluster, Outgoing};
+use crate::broker;
 use crate::clock::now_ms;
 use crate::feed;
 use crate::state::AppState;
@@ -30,13 +37,22 @@ pub async fn run(state: AppState) {
         .unwrap_or_else(|p| p.into_inner())
         .take();
     let Some(mut outbox) = taken else { return };
-    let mut incoming = match cluster.bus.subscribe(subject::presence()).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot hear the other nodes; presence stays local");
-            return;
-        }
+    let subscribed = async {
+        Ok::<_, crate::error::Error>((
+            cluster.bus.subscribe(subject::presence()).await?,
+            cluster.bus.subscribe(subject::node(&cluster.node)).await?,
+            cluster.bus.subscribe(subject::everyone()).await?,
+        ))
     };
+    let (mut incoming, mut to_me, mut to_all): (Incoming, Incoming, Incoming) =
+        match subscribed.await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot hear the other nodes; this node stays alone");
+                return;
+            }
+        };
+    let mut relay = Relay::default();
     let mut connections = cluster.bus.connections();
     // Subscribed first, so every answer to the hello is heard.
     join(&state).await;
@@ -45,7 +61,7 @@ pub async fn run(state: AppState) {
     loop {
         tokio::select! {
             biased;
-            Some(msg) = outbox.recv() => publish(&cluster, msg).await,
+            Some(out) = outbox.recv() => send(&cluster, out).await,
             changed = connections.changed() => {
                 if changed.is_err() {
                     return;
@@ -60,6 +76,8 @@ pub async fn run(state: AppState) {
                     return;
                 }
             },
+            Some(b) = to_me.next() => relayed(&state, &mut relay, &b, Via::Node).await,
+            Some(b) = to_all.next() => relayed(&state, &mut relay, &b, Via::Everyone).await,
             _ = beat.tick() => {
                 publish(&cluster, own_hosts(&state)).await;
                 let gone = cluster.remote().expire(now_ms(), SILENCE_BOUND_MS);
@@ -82,24 +100,42 @@ fn own_hosts(state: &AppState) -> Message {
 }
 
 async fn publish(cluster: &Cluster, msg: Message) {
-    let bytes = Envelope::new(cluster.node.clone(), msg).encode();
-    if let Err(e) = cluster.bus.publish(subject::presence(), bytes).await {
+    let subject = subject::presence();
+    send(cluster, Outgoing { subject, msg }).await;
+}
+
+async fn send(cluster: &Cluster, out: Outgoing) {
+    let bytes = Envelope::new(cluster.node.clone(), out.msg).encode();
+    if let Err(e) = cluster.bus.publish(out.subject, bytes).await {
         tracing::warn!(error = %e, "could not tell the other nodes");
     }
 }
 
-/// One message from the bus.
-async fn heard(state: &AppState, bytes: &[u8]) {
+/// A message from another node, or `None` (logged) for a malformed one,
+/// one of another version, or this node's own.
+fn decoded(state: &AppState, bytes: &[u8]) -> Option<Envelope> {
     let env = match Envelope::decode(bytes) {
         Ok(e) => e,
         Err(e) => {
             tracing::warn!(error = %e, "dropped a cluster message");
-            return;
+            return None;
         }
     };
-    if env.from == state.cluster.node {
-        return;
+    (env.from != state.cluster.node).then_some(env)
+}
+
+/// One message on this node's subject or everyone's.
+async fn relayed(state: &AppState, relay: &mut Relay, bytes: &[u8], via: Via) {
+    if let Some(env) = decoded(state, bytes) {
+        relay.heard(state, env, via).await;
     }
+}
+
+/// One message on the presence subject.
+async fn heard(state: &AppState, bytes: &[u8]) {
+    let Some(env) = decoded(state, bytes) else {
+        return;
+    };
     if env.msg == Message::Hello {
         publish(&state.cluster, own_hosts(state)).await;
     }
@@ -114,6 +150,14 @@ async fn tell_viewers(state: &AppState, changes: Vec<super::hosts::Change>) {
         tracing::debug!(device = %c.device_id, online = c.online, "presence elsewhere changed");
         if state.hub.is_online(&c.device_id) {
             continue;
+        }
+        if !c.online {
+            // The sessions waiting here for that host cannot start.
+            let id = c.device_id.clone();
+            broker::end_where(state, EndReason::PeerGone, |s| {
+                s.device_id == id && s.accepted_at.is_none()
+            })
+            .await;
         }
         match state.store.device(&c.device_id).await {
             Ok(Some(d)) => feed::presence(state, &d.id, &d.name, c.online).await,

@@ -18,7 +18,7 @@ use meshdesk_protocol::rest::Event;
 use meshdesk_protocol::signal::{ServerToHost, ServerToViewer};
 use tokio::sync::{broadcast, mpsc, Notify};
 
-pub use sessions::{Closing, RouteError, Session, Sessions, ToViewer};
+pub use sessions::{Closing, RouteError, Selector, Session, Sessions, ToViewer};
 
 /// Capacity of each connection's outgoing queue. A peer that lets it fill
 /// up is too slow to be useful and gets errors instead of unbounded memory.
@@ -27,6 +27,9 @@ pub const CONN_QUEUE: usize = 32;
 const FANOUT_QUEUE: usize = 4096;
 /// Capacity of the sign-out channel; a stream that lags checks its token.
 const SIGNED_OUT_QUEUE: usize = 256;
+
+/// Why a removed device's connection closes.
+pub const DEVICE_REMOVED: &str = "device removed";
 
 /// What the hub asks a host connection task to do.
 #[derive(Debug)]

@@ -45,6 +45,45 @@ pub struct Session {
     pub consent_asked_at: Option<i64>,
 }
 
+/// Which sessions to end, as data: it also travels to the other nodes of
+/// a cluster ([`crate::cluster`]), which end their matching sessions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Selector {
+    /// The device's sessions.
+    pub device_id: String,
+    /// Only this viewer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewer_user_id: Option<i64>,
+    /// Only the ones with control.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control_only: bool,
+}
+
+impl Selector {
+    /// Every session of a device.
+    pub fn device(device_id: &str) -> Selector {
+        Selector {
+            device_id: device_id.to_string(),
+            viewer_user_id: None,
+            control_only: false,
+        }
+    }
+
+    /// One viewer's sessions on a device.
+    pub fn viewer(device_id: &str, user_id: i64) -> Selector {
+        Selector {
+            viewer_user_id: Some(user_id),
+            ..Selector::device(device_id)
+        }
+    }
+
+    pub fn matches(&self, s: &Session) -> bool {
+        s.device_id == self.device_id
+            && self.viewer_user_id.is_none_or(|u| u == s.viewer_user_id)
+            && (!self.control_only || s.permission.may_control())
+    }
+}
+
 /// Why a message could not be routed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteError {
@@ -116,6 +155,14 @@ impl Sessions {
             Some(s) if s.device_id == device_id => Ok(s),
             _ => Err(RouteError::NotFound),
         }
+    }
+
+    /// Whether this table brokers (or recently ended) `device_id`'s
+    /// session `session_id`: a host's message about it is handled here,
+    /// not on another node.
+    pub fn knows(&self, session_id: &str, device_id: &str, now: i64) -> bool {
+        self.for_host(session_id, device_id).is_ok()
+            || self.ended.get(session_id, device_id, now).is_some()
     }
 
     /// The accepted session `session_id` of device `device_id`, live or

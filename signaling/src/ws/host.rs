@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use meshdesk_protocol::signal::{
-    check_screen_id, DeviceInfo, EndReason, ErrorCode, HostToServer, Screen, ServerToHost,
-    MAX_SCREEN_ID_LEN,
+    check_screen_id, DeviceInfo, EndReason, ErrorCode, ErrorMsg, HostToServer, Screen,
+    ServerToHost, MAX_SCREEN_ID_LEN,
 };
 use meshdesk_protocol::{decode, device_auth_payload, PROTOCOL_VERSION};
 use rand::RngCore;
@@ -27,6 +27,7 @@ use super::{Admit, Incoming};
 use crate::auth::origin::origin_allowed;
 use crate::broker::{self, error, Relay};
 use crate::clock::now_ms;
+use crate::cluster::FromHost;
 use crate::error::{Error, Result};
 use crate::extract::ClientIp;
 use crate::feed;
@@ -327,6 +328,15 @@ async fn handle(
     reports: &mut Reports,
     msg: HostToServer,
 ) -> Option<ServerToHost> {
+    let now = now_ms();
+    let here = msg
+        .session_id()
+        .is_none_or(|sid| st.hub.with_sessions(|t| t.knows(sid, device_id, now)));
+    let msg = match st.cluster.route_from_host(device_id, msg, here) {
+        FromHost::Here(msg) => msg,
+        // Its viewer's node answers, through the bus, if it must.
+        FromHost::Passed => return None,
+    };
     let result = match msg {
         HostToServer::Ping => return Some(ServerToHost::Pong),
         HostToServer::Auth { .. } => Err(error(ErrorCode::Invalid, "already authenticated", None)),
@@ -334,6 +344,33 @@ async fn handle(
             update_info(st, device_id, &info).await;
             Ok(())
         }
+        HostToServer::SharedFileChanged { path, change } => {
+            reports
+                .shared_changed(st, device_id, &path, change, std::time::Instant::now())
+                .await
+        }
+        session => session_message(st, device_id, reports, session).await,
+    };
+    match result {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::warn!(code = ?e.code, message = %e.message, "refused host message");
+            st.metrics.ws_refused(e.code);
+            Some(ServerToHost::Error(e))
+        }
+    }
+}
+
+/// A host's message about one of its sessions, brokered by this node:
+/// from its connection here, or passed on by the node that holds it
+/// ([`crate::cluster::relay`]).
+pub(crate) async fn session_message(
+    st: &AppState,
+    device_id: &str,
+    reports: &mut Reports,
+    msg: HostToServer,
+) -> Result<(), ErrorMsg> {
+    match msg {
         HostToServer::SessionAccept { session_id } => {
             broker::accept(st, device_id, &session_id).await
         }
@@ -362,18 +399,13 @@ async fn handle(
                 .transfer(st, device_id, &m, std::time::Instant::now())
                 .await
         }
-        HostToServer::SharedFileChanged { path, change } => {
-            reports
-                .shared_changed(st, device_id, &path, change, std::time::Instant::now())
-                .await
-        }
-    };
-    match result {
-        Ok(()) => None,
-        Err(e) => {
-            tracing::warn!(code = ?e.code, message = %e.message, "refused host message");
-            st.metrics.ws_refused(e.code);
-            Some(ServerToHost::Error(e))
-        }
+        HostToServer::Ping
+        | HostToServer::Auth { .. }
+        | HostToServer::Info { .. }
+        | HostToServer::SharedFileChanged { .. } => Err(error(
+            ErrorCode::Invalid,
+            "not a message about a session",
+            None,
+        )),
     }
 }

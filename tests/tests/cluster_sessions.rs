@@ -1,0 +1,302 @@
+//! Sessions across the nodes of a cluster (one PostgreSQL, one
+//! nats-server): a viewer connected to node B and a host connected to
+//! node A get every brokering step through the bus; the real
+//! `meshdesk-viewer` on B decodes frames of the real `meshdesk-host` on
+//! A; a share revoked and a device removed through A end the session held
+//! through B; signing out on A closes the viewer's connection to B.
+
+use std::process::Stdio;
+
+use meshdesk_protocol::rest::Permission;
+use meshdesk_protocol::signal::*;
+use meshdesk_tests::conn::ice;
+use meshdesk_tests::nats::NatsServer;
+use meshdesk_tests::postgres::PgServer;
+use meshdesk_tests::viewer::{wait_online, Running, ViewerHome};
+use meshdesk_tests::{Api, Host, HostConn, Server, TestDevice, ViewerConn, Xvfb, WAIT};
+use meshdesk_xtest::wait_for;
+use reqwest::StatusCode;
+
+/// The password `Api::user` signs up with.
+const PASSWORD: &str = "password-123";
+
+/// Two nodes on one store and one bus.
+struct Cluster {
+    _pg: PgServer,
+    _nats: NatsServer,
+    a: Server,
+    b: Server,
+}
+
+fn cluster() -> Cluster {
+    let pg = PgServer::start();
+    let nats = NatsServer::start();
+    let a = Server::start_cluster_node(&pg.url(), &nats.url());
+    let b = Server::start_cluster_node(&pg.url(), &nats.url());
+    Cluster {
+        _pg: pg,
+        _nats: nats,
+        a,
+        b,
+    }
+}
+
+fn online(m: &ServerToViewer, id: &str) -> bool {
+    matches!(m, ServerToViewer::Presence { device_id, online: true, .. } if device_id == id)
+}
+
+#[tokio::test]
+async fn every_step_of_a_session_crosses_between_the_nodes() {
+    let c = cluster();
+    let api = Api::new(&c.a);
+    let alice = api.user("alice").await;
+    let bob = api.user("bob").await;
+    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
+    api.share(&alice, &dev.id, "bob", "control").await;
+
+    let mut viewer = ViewerConn::connect(&c.b, &bob).await;
+    let mut host = HostConn::connect(&c.a, &dev).await;
+    viewer
+        .wait_for("the host online through the bus", |m| online(m, &dev.id))
+        .await;
+
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: dev.id.clone(),
+            request_id: Some("r1".into()),
+            screen: None,
+            files_only: false,
+        })
+        .await;
+    let created = viewer
+        .wait_for("session_created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await;
+    let ServerToViewer::SessionCreated { session_id, .. } = created else {
+        unreachable!()
+    };
+    let grant = host
+        .wait_for("the grant from node B", |m| {
+            matches!(m, ServerToHost::SessionGrant { .. })
+        })
+        .await;
+    let ServerToHost::SessionGrant {
+        session_id: granted,
+        permission,
+        user,
+        ..
+    } = grant
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (granted.as_str(), permission, user.as_str()),
+        (session_id.as_str(), Permission::Control, "bob")
+    );
+    host.send(&HostToServer::SessionAccept {
+        session_id: session_id.clone(),
+    })
+    .await;
+    viewer
+        .wait_for(
+            "accepted",
+            |m| matches!(m, ServerToViewer::SessionAccepted { session_id: s } if *s == session_id),
+        )
+        .await;
+
+    // SDP and ICE both ways, in order.
+    let sdp = |text: &str| SdpMsg {
+        session_id: session_id.clone(),
+        sdp: text.into(),
+    };
+    host.send(&HostToServer::Offer(sdp("v=0 offer"))).await;
+    host.send(&HostToServer::Ice(ice(&session_id, "candidate:1")))
+        .await;
+    host.send(&HostToServer::Ice(ice(&session_id, "candidate:2")))
+        .await;
+    assert_eq!(
+        viewer
+            .wait_for("offer", |m| matches!(m, ServerToViewer::Offer(_)))
+            .await,
+        ServerToViewer::Offer(sdp("v=0 offer"))
+    );
+    for want in ["candidate:1", "candidate:2"] {
+        let got = viewer
+            .wait_for("ice", |m| matches!(m, ServerToViewer::Ice(_)))
+            .await;
+        assert_eq!(got, ServerToViewer::Ice(ice(&session_id, want)));
+    }
+    viewer
+        .send(&ViewerToServer::Answer(sdp("v=0 answer")))
+        .await;
+    viewer
+        .send(&ViewerToServer::Ice(ice(&session_id, "candidate:3")))
+        .await;
+    viewer
+        .send(&ViewerToServer::RestartIce {
+            session_id: session_id.clone(),
+        })
+        .await;
+    assert_eq!(
+        host.wait_for("answer", |m| matches!(m, ServerToHost::Answer(_)))
+            .await,
+        ServerToHost::Answer(sdp("v=0 answer"))
+    );
+    assert_eq!(
+        host.wait_for("ice", |m| matches!(m, ServerToHost::Ice(_)))
+            .await,
+        ServerToHost::Ice(ice(&session_id, "candidate:3"))
+    );
+    host.wait_for("restart", |m| matches!(m, ServerToHost::RestartIce { .. }))
+        .await;
+
+    // A host's report the brokering node refuses is answered, through the
+    // bus, on the host's own connection; a good one reaches the feed.
+    let report = |name: &str| {
+        HostToServer::FileTransfer(FileTransferMsg {
+            session_id: session_id.clone(),
+            outcome: TransferOutcome::Sent,
+            name: name.into(),
+            size: 1000,
+            upload: true,
+            error: None,
+        })
+    };
+    host.send(&report("bad\u{7}name")).await;
+    let refused = host.expect_error(ErrorCode::Invalid).await;
+    assert_eq!(refused.session_id.as_deref(), Some(session_id.as_str()));
+    host.send(&report("notes.txt")).await;
+
+    // The viewer ends it; the host hears, and the feed (kept by node B in
+    // the shared store) has the session from start to end.
+    viewer
+        .send(&ViewerToServer::SessionEnd(SessionEndMsg::new(
+            &session_id,
+            EndReason::ViewerClosed,
+        )))
+        .await;
+    let end = host
+        .wait_for("the end", |m| matches!(m, ServerToHost::SessionEnd(_)))
+        .await;
+    assert_eq!(
+        end,
+        ServerToHost::SessionEnd(SessionEndMsg::new(&session_id, EndReason::ViewerClosed))
+    );
+    let (_, feed) = api
+        .call("GET", "/events?kind=session_ended", Some(&alice), None)
+        .await;
+    assert_eq!(
+        feed["events"][0]["session_id"],
+        session_id.as_str(),
+        "{feed}"
+    );
+    assert_eq!(feed["events"][0]["actor"], "bob", "{feed}");
+    let (_, sent) = api
+        .call("GET", "/events?kind=file_sent", Some(&alice), None)
+        .await;
+    assert_eq!(sent["events"][0]["file"]["path"], "notes.txt", "{sent}");
+
+    // After the end, a host's message about it is refused by node B, as
+    // a lone server refuses it, and reaches no viewer.
+    host.send(&HostToServer::Offer(sdp("v=0 late"))).await;
+    let late = host.expect_error(ErrorCode::NotFound).await;
+    assert_eq!(late.session_id.as_deref(), Some(session_id.as_str()));
+    viewer.send(&ViewerToServer::Ping).await;
+    loop {
+        match viewer.recv().await {
+            ServerToViewer::Pong => break,
+            ServerToViewer::Event { .. } => {}
+            other => panic!("the viewer got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn signing_out_on_one_node_closes_the_connections_to_another() {
+    let c = cluster();
+    let api = Api::new(&c.a);
+    let token = api.user("alice").await;
+    let mut viewer = ViewerConn::connect(&c.b, &token).await;
+    viewer.sync().await;
+    let (s, b) = api.call("POST", "/logout", Some(&token), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    tokio::time::timeout(WAIT, async {
+        while viewer.recv_or_closed().await.is_some() {}
+    })
+    .await
+    .expect("node B closes the signed-out connection");
+}
+
+/// `user`'s native viewer, signed in to node B, in a session on
+/// studio-pc until it ends; returns once the host has its viewer.
+fn connect_through(b: &Server, host: &Host, user: &str, home: &ViewerHome) -> Running {
+    home.login_ok(b, user, PASSWORD);
+    let before = host.log_text().matches("viewer connected").count();
+    let log = home.dir.0.join("viewer.log");
+    let child = home
+        .command(&["connect", "studio-pc", "--headless"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start viewer");
+    let running = Running {
+        child,
+        log,
+        name: "viewer",
+    };
+    wait_for("the host's session", WAIT, || {
+        (host.log_text().matches("viewer connected").count() > before).then_some(())
+    });
+    running
+}
+
+/// The viewer exits failing with `why` in its log, and the host logs one
+/// more session end than `ended_before`.
+fn ends_on_both(host: &Host, viewer: &mut Running, ended_before: usize, why: &str) {
+    wait_for("the host to end the session", WAIT, || {
+        (host.log_text().matches("session ended").count() > ended_before).then_some(())
+    });
+    let status = viewer.wait_exit();
+    assert!(!status.success(), "the viewer should fail: {status}");
+    let log = viewer.log_text();
+    assert!(log.contains(why), "viewer log lacks {why:?}:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_session_through_two_nodes_ends_when_node_a_revokes_it() {
+    let c = cluster();
+    let api_a = Api::new(&c.a);
+    let alice = api_a.user("alice").await;
+    api_a.user("bob").await;
+    let x = Xvfb::start(640, 360);
+    let host = Host::start(&c.a, &api_a, &alice, &x, "studio-pc").await;
+    wait_online(&api_a, &alice, &host.device_id).await;
+    let device = host.device_id.clone();
+    api_a.share(&alice, &device, "bob", "control").await;
+
+    // Frames decoded by bob's viewer signed in to node B.
+    let home = ViewerHome::new();
+    home.login_ok(&c.b, "bob", PASSWORD);
+    let stats = home.connect_stats("studio-pc", &["--duration", "2"]);
+    assert!(stats["frames_decoded"].as_u64().unwrap_or(0) > 0, "{stats}");
+
+    // Revoked through A: the session held through B ends on both sides.
+    let mut bob = connect_through(&c.b, &host, "bob", &home);
+    let ended = host.log_text().matches("session ended").count();
+    let path = format!("/devices/{device}/shares/bob");
+    let (s, b) = api_a.call("DELETE", &path, Some(&alice), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    ends_on_both(&host, &mut bob, ended, "revoked");
+
+    // Removed through A: alice's session through B ends, and the host's
+    // connection to A closes.
+    let alice_home = ViewerHome::new();
+    let mut viewer = connect_through(&c.b, &host, "alice", &alice_home);
+    let ended = host.log_text().matches("session ended").count();
+    let (s, b) = api_a
+        .call("DELETE", &format!("/devices/{device}"), Some(&alice), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    ends_on_both(&host, &mut viewer, ended, "removed");
+}
