@@ -52,22 +52,28 @@ pub async fn viewer_closed(st: &AppState, conn: u64, closed: Closed) {
     }
 }
 
-/// `session_resume` from viewer connection `conn` of `user`.
+/// `session_resume` from viewer connection `conn` of `user`: the reply,
+/// or `None` when another node of the cluster may broker the session and
+/// the reply follows from there ([`crate::cluster::relay::claim`]).
 pub fn resume(
     st: &AppState,
     conn: u64,
     user: &User,
     session_id: &str,
     secret: Option<&str>,
-) -> Result<ServerToViewer, ErrorMsg> {
+) -> Result<Option<ServerToViewer>, ErrorMsg> {
     match st.hub.resume(session_id, conn, user.id, now_ms(), secret) {
         Ok(s) => {
             tracing::info!(session = %s.id, device = %s.device_id, "session resumed");
-            Ok(ServerToViewer::SessionResumed {
+            Ok(Some(ServerToViewer::SessionResumed {
                 session_id: s.id,
                 device_id: s.device_id,
                 permission: s.permission,
-            })
+            }))
+        }
+        Err(RouteError::NotFound) if st.cluster.is_clustered() => {
+            crate::cluster::relay::claim(st, conn, user.id, session_id, secret);
+            Ok(None)
         }
         Err(e) => {
             let why = match e {

@@ -342,6 +342,19 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Wait until the log says `what` at least `n` times (at most
+    /// [`crate::WAIT`]).
+    pub async fn wait_for_log(&self, what: &str, n: usize) {
+        let deadline = std::time::Instant::now() + crate::WAIT;
+        while self.log_text().matches(what).count() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server never logged `{what}` {n} times"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// `ws://127.0.0.1:PORT/api/v1/ws/{kind}` (`wss://` under TLS)
     pub fn ws_url(&self, kind: &str) -> String {
         format!("{}/api/v1/ws/{kind}", self.base.replacen("http", "ws", 1))

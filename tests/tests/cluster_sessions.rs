@@ -45,6 +45,78 @@ fn online(m: &ServerToViewer, id: &str) -> bool {
     matches!(m, ServerToViewer::Presence { device_id, online: true, .. } if device_id == id)
 }
 
+/// Bob's session on `device_id`, asked for on `viewer` and accepted by
+/// `host`, wherever each is connected; returns its id and resume secret.
+async fn open_session(
+    viewer: &mut ViewerConn,
+    host: &mut HostConn,
+    device_id: &str,
+    want: Permission,
+) -> (String, String) {
+    viewer
+        .send(&ViewerToServer::SessionRequest {
+            device_id: device_id.into(),
+            request_id: Some("r1".into()),
+            screen: None,
+            files_only: false,
+        })
+        .await;
+    let created = viewer
+        .wait_for("session_created", |m| {
+            matches!(m, ServerToViewer::SessionCreated { .. })
+        })
+        .await;
+    let ServerToViewer::SessionCreated {
+        session_id,
+        resume_secret,
+        ..
+    } = created
+    else {
+        unreachable!()
+    };
+    let grant = host
+        .wait_for("the grant from the viewer's node", |m| {
+            matches!(m, ServerToHost::SessionGrant { .. })
+        })
+        .await;
+    let ServerToHost::SessionGrant {
+        session_id: granted,
+        permission,
+        user,
+        ..
+    } = grant
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (granted.as_str(), permission, user.as_str()),
+        (session_id.as_str(), want, "bob")
+    );
+    host.send(&HostToServer::SessionAccept {
+        session_id: session_id.clone(),
+    })
+    .await;
+    viewer
+        .wait_for(
+            "accepted",
+            |m| matches!(m, ServerToViewer::SessionAccepted { session_id: s } if *s == session_id),
+        )
+        .await;
+    (session_id, resume_secret.expect("a resume secret"))
+}
+
+/// The next message about a session (feed entries and presence skipped).
+async fn next_session_msg(viewer: &mut ViewerConn) -> ServerToViewer {
+    viewer
+        .wait_for("a session message", |m| {
+            !matches!(
+                m,
+                ServerToViewer::Presence { .. } | ServerToViewer::Event { .. }
+            )
+        })
+        .await
+}
+
 #[tokio::test]
 async fn every_step_of_a_session_crosses_between_the_nodes() {
     let c = cluster();
@@ -60,50 +132,7 @@ async fn every_step_of_a_session_crosses_between_the_nodes() {
         .wait_for("the host online through the bus", |m| online(m, &dev.id))
         .await;
 
-    viewer
-        .send(&ViewerToServer::SessionRequest {
-            device_id: dev.id.clone(),
-            request_id: Some("r1".into()),
-            screen: None,
-            files_only: false,
-        })
-        .await;
-    let created = viewer
-        .wait_for("session_created", |m| {
-            matches!(m, ServerToViewer::SessionCreated { .. })
-        })
-        .await;
-    let ServerToViewer::SessionCreated { session_id, .. } = created else {
-        unreachable!()
-    };
-    let grant = host
-        .wait_for("the grant from node B", |m| {
-            matches!(m, ServerToHost::SessionGrant { .. })
-        })
-        .await;
-    let ServerToHost::SessionGrant {
-        session_id: granted,
-        permission,
-        user,
-        ..
-    } = grant
-    else {
-        unreachable!()
-    };
-    assert_eq!(
-        (granted.as_str(), permission, user.as_str()),
-        (session_id.as_str(), Permission::Control, "bob")
-    );
-    host.send(&HostToServer::SessionAccept {
-        session_id: session_id.clone(),
-    })
-    .await;
-    viewer
-        .wait_for(
-            "accepted",
-            |m| matches!(m, ServerToViewer::SessionAccepted { session_id: s } if *s == session_id),
-        )
-        .await;
+    let (session_id, _) = open_session(&mut viewer, &mut host, &dev.id, Permission::Control).await;
 
     // SDP and ICE both ways, in order.
     let sdp = |text: &str| SdpMsg {
@@ -209,6 +238,116 @@ async fn every_step_of_a_session_crosses_between_the_nodes() {
             ServerToViewer::Event { .. } => {}
             other => panic!("the viewer got {other:?}"),
         }
+    }
+}
+
+/// A refused report, answered by the brokering node through the bus:
+/// once the host has the answer, that node has handled every message the
+/// host sent before it.
+async fn flush(host: &mut HostConn, session_id: &str) {
+    host.send(&HostToServer::FileTransfer(FileTransferMsg {
+        session_id: session_id.into(),
+        outcome: TransferOutcome::Sent,
+        name: String::new(),
+        size: 0,
+        upload: true,
+        error: None,
+    }))
+    .await;
+    host.expect_error(ErrorCode::Invalid).await;
+}
+
+#[tokio::test]
+async fn a_viewer_back_through_another_node_takes_its_session_along() {
+    let c = cluster();
+    let api = Api::new(&c.a);
+    let alice = api.user("alice").await;
+    let bob = api.user("bob").await;
+    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
+    api.share(&alice, &dev.id, "bob", "control").await;
+    let mut host = HostConn::connect(&c.a, &dev).await;
+    let mut first = ViewerConn::connect(&c.b, &bob).await;
+    first
+        .wait_for("the host online", |m| online(m, &dev.id))
+        .await;
+    let (sid, secret) = open_session(&mut first, &mut host, &dev.id, Permission::Control).await;
+    let sdp = |text: &str| SdpMsg {
+        session_id: sid.clone(),
+        sdp: text.into(),
+    };
+    let resumed = ServerToViewer::SessionResumed {
+        session_id: sid.clone(),
+        device_id: dev.id.clone(),
+        permission: Permission::Control,
+    };
+
+    // Bob's connection to B drops; the host's offer waits there for him.
+    drop(first);
+    c.b.wait_for_log("session detached", 1).await;
+    host.send(&HostToServer::Offer(sdp("restart-1"))).await;
+    flush(&mut host, &sid).await;
+
+    // He comes back through A, the host's node: the session moves there
+    // with what was held.
+    let mut second = ViewerConn::connect(&c.a, &bob).await;
+    second
+        .send(&ViewerToServer::SessionResume {
+            session_id: sid.clone(),
+            resume_secret: None,
+        })
+        .await;
+    assert_eq!(next_session_msg(&mut second).await, resumed);
+    assert_eq!(
+        next_session_msg(&mut second).await,
+        ServerToViewer::Offer(sdp("restart-1"))
+    );
+    host.send(&HostToServer::Ice(ice(&sid, "c1"))).await;
+    assert_eq!(
+        next_session_msg(&mut second).await,
+        ServerToViewer::Ice(ice(&sid, "c1"))
+    );
+
+    // Still connected to A, he resumes through B with the secret (his
+    // network changed): the session moves back, and the host's messages
+    // follow it there.
+    let mut third = ViewerConn::connect(&c.b, &bob).await;
+    third
+        .send(&ViewerToServer::SessionResume {
+            session_id: sid.clone(),
+            resume_secret: Some(secret),
+        })
+        .await;
+    assert_eq!(next_session_msg(&mut third).await, resumed);
+    host.send(&HostToServer::Ice(ice(&sid, "c2"))).await;
+    assert_eq!(
+        next_session_msg(&mut third).await,
+        ServerToViewer::Ice(ice(&sid, "c2"))
+    );
+    third.send(&ViewerToServer::Ice(ice(&sid, "v1"))).await;
+    assert_eq!(
+        host.wait_for("ice", |m| matches!(m, ServerToHost::Ice(_)))
+            .await,
+        ServerToHost::Ice(ice(&sid, "v1"))
+    );
+
+    // Without the secret the live connection keeps it; a session no node
+    // has is not found.
+    let mut fourth = ViewerConn::connect(&c.a, &bob).await;
+    for (id, code) in [
+        (sid.as_str(), ErrorCode::Forbidden),
+        ("ses_nowhere", ErrorCode::NotFound),
+    ] {
+        fourth
+            .send(&ViewerToServer::SessionResume {
+                session_id: id.into(),
+                resume_secret: None,
+            })
+            .await;
+        let reply = next_session_msg(&mut fourth).await;
+        assert!(
+            matches!(&reply, ServerToViewer::Error(e) if e.code == code && e.session_id.as_deref() == Some(id)),
+            "{reply:?}"
+        );
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::*;
 use meshdesk_tests::conn::ice;
-use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn, WAIT};
+use meshdesk_tests::{Api, HostConn, Server, TestDevice, ViewerConn};
 use serde_json::Value;
 
 struct Setup {
@@ -129,16 +129,6 @@ fn assert_error(m: &ServerToViewer, code: ErrorCode, session_id: &str) {
     );
 }
 
-/// Wait until the server has logged `what` at least `n` times (it logs
-/// each detached session), so the test does not race the server.
-async fn wait_for_log(server: &Server, what: &str, n: usize) {
-    let deadline = Instant::now() + WAIT;
-    while server.log_text().matches(what).count() < n {
-        assert!(Instant::now() < deadline, "server never logged `{what}`");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The feed entries about one session, newest first.
 async fn session_events(api: &Api, token: &str, session_id: &str) -> Vec<Value> {
     let (_, page) = api.call("GET", "/events", Some(token), None).await;
@@ -160,7 +150,7 @@ async fn a_dropped_viewer_resumes_and_gets_the_hosts_next_messages() {
 
     // The viewer's connection drops without a word (no close frame).
     drop(first);
-    wait_for_log(&s.server, "session detached", 1).await;
+    s.server.wait_for_log("session detached", 1).await;
     host.assert_quiet().await;
 
     // The host restarts ICE twice meanwhile: only the latest offer and
@@ -331,7 +321,7 @@ async fn only_the_same_user_resumes_and_never_from_a_live_connection() {
 
     // Detached, it is still nobody else's.
     drop(first);
-    wait_for_log(&s.server, "session detached", 1).await;
+    s.server.wait_for_log("session detached", 1).await;
     let mut bob_conn = ViewerConn::connect(&s.server, &bob).await;
     let m = resume(&mut bob_conn, &sid).await;
     assert_error(&m, ErrorCode::NotFound, &sid);
@@ -387,7 +377,7 @@ async fn a_silent_connection_loses_its_session_to_a_resume_after_the_probe() {
     assert_error(&m, ErrorCode::Forbidden, &sid);
     // It does not answer the probe: the server closes it and detaches the
     // session, and a retry succeeds.
-    wait_for_log(&s.server, "session detached", 1).await;
+    s.server.wait_for_log("session detached", 1).await;
     assert!(matches!(
         resume(&mut second, &sid).await,
         ServerToViewer::SessionResumed { .. }

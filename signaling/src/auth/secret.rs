@@ -62,6 +62,23 @@ impl Secret {
     }
 }
 
+/// A secret as a plain string on the wire between a cluster's nodes (a
+/// session handed to another node keeps its resume secret): for
+/// `#[serde(with = "crate::auth::secret::plain")]`.
+pub mod plain {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Secret;
+
+    pub fn serialize<S: Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(s.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Secret, D::Error> {
+        String::deserialize(de).map(Secret::new)
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")

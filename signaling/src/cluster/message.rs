@@ -8,12 +8,13 @@
 //! where the truth is. The exceptions are what a session needs on its way
 //! between the two nodes that broker it: the grant (with the session's
 //! TURN credentials) and the SDP and ICE the parties exchange, as the host
-//! would receive them anyway. Nothing here is ever logged.
+//! would receive them anyway, and a session's resume secret when another
+//! node takes the session over. Nothing here is ever logged.
 
-use meshdesk_protocol::signal::{EndReason, HostToServer, ServerToHost};
+use meshdesk_protocol::signal::{EndReason, ErrorMsg, HostToServer, ServerToHost, ServerToViewer};
 use serde::{Deserialize, Serialize};
 
-use crate::hub::Selector;
+use crate::hub::{Selector, Session};
 
 /// The message format's version; also part of every subject name.
 pub const VERSION: u32 = 1;
@@ -85,6 +86,31 @@ pub enum Message {
     /// token of this SHA-256 hash (hex): it was signed out or revoked.
     /// Sent to all.
     SignedOut { token_hash: String },
+    /// A new connection of `user_id` to the sender resumes `session_id`,
+    /// which the sender does not broker: the node that does hands it over
+    /// ([`Message::Handover`]) or says why not ([`Message::ClaimRefused`]).
+    /// Sent to all.
+    Claim {
+        session_id: String,
+        user_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+    },
+    /// The answer to a [`Message::Claim`]: the session, now the
+    /// receiver's to broker, and the host messages held for its viewer.
+    Handover {
+        session: Box<Session>,
+        held: Vec<ServerToViewer>,
+    },
+    /// The answer to a [`Message::Claim`] the brokering node refuses: the
+    /// error its viewer gets (it names the session).
+    ClaimRefused { error: ErrorMsg },
+    /// The sender now brokers `session_id` of `device_id`, whose host the
+    /// receiver holds: its messages about it go there.
+    Brokers {
+        session_id: String,
+        device_id: String,
+    },
 }
 
 /// Why a message was dropped.

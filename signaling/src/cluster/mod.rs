@@ -30,6 +30,7 @@ pub mod relay;
 pub mod subject;
 pub mod sync;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use meshdesk_protocol::signal::{EndReason, HostToServer, ServerToHost};
@@ -73,6 +74,9 @@ pub struct Cluster {
     outbox: Option<mpsc::Sender<Outgoing>>,
     /// The other end, taken once by [`sync::run`].
     outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Outgoing>>>>,
+    /// Resumes of sessions brokered elsewhere, waiting for the handover:
+    /// session id → the viewer connection here that asked.
+    claims: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 /// What became of a host's message about a session.
@@ -94,6 +98,7 @@ impl Cluster {
             proxied: Arc::default(),
             outbox: None,
             outbox_rx: Arc::default(),
+            claims: Arc::default(),
         }
     }
 
@@ -114,6 +119,7 @@ impl Cluster {
             proxied: Arc::default(),
             outbox: Some(tx),
             outbox_rx: Arc::new(Mutex::new(Some(rx))),
+            claims: Arc::default(),
         })
     }
 
@@ -209,6 +215,68 @@ impl Cluster {
         }
     }
 
+    /// `node` brokers `device_id`'s session `session_id` now (it took the
+    /// session over): the host's messages about it go there.
+    pub fn moved(&self, session_id: &str, device_id: &str, node: &NodeId) {
+        self.proxied().note(session_id, device_id, node);
+    }
+
+    /// The node a session of a host held here moved to, if it did.
+    pub fn moved_to(&self, session_id: &str, device_id: &str) -> Option<NodeId> {
+        self.proxied().node_for(session_id, device_id).cloned()
+    }
+
+    /// Forget where a session went: it came back here.
+    pub fn forget_moved(&self, session_id: &str) {
+        self.proxied().forget(session_id);
+    }
+
+    /// Send `msg` to one node.
+    pub fn tell(&self, node: &NodeId, msg: Message) -> bool {
+        self.send(subject::node(node), msg)
+    }
+
+    /// Tell the node holding `device_id`'s host that this node brokers
+    /// its session `session_id` now.
+    pub fn brokers(&self, session_id: &str, device_id: &str) {
+        let Some(node) = self.remote().node_of(device_id).cloned() else {
+            return;
+        };
+        let msg = Message::Brokers {
+            session_id: session_id.to_string(),
+            device_id: device_id.to_string(),
+        };
+        self.tell(&node, msg);
+    }
+
+    /// Ask every node for `session_id`, which viewer connection `conn` of
+    /// `user_id` here resumes; the answer arrives on the bus.
+    pub fn claim(&self, session_id: &str, conn: u64, user_id: i64, secret: Option<&str>) {
+        self.claims().insert(session_id.to_string(), conn);
+        let msg = Message::Claim {
+            session_id: session_id.to_string(),
+            user_id,
+            secret: secret.map(str::to_string),
+        };
+        self.send(subject::everyone(), msg);
+    }
+
+    /// The viewer connection waiting for `session_id`, no longer waiting.
+    pub fn take_claim(&self, session_id: &str) -> Option<u64> {
+        self.claims().remove(session_id)
+    }
+
+    /// Stop waiting for `session_id` on behalf of `conn`; false if the
+    /// answer came, or another connection asked since.
+    pub fn give_up_claim(&self, session_id: &str, conn: u64) -> bool {
+        let mut claims = self.claims();
+        let ours = claims.get(session_id) == Some(&conn);
+        if ours {
+            claims.remove(session_id);
+        }
+        ours
+    }
+
     /// Tell every other node to end the sessions `select` picks.
     pub fn end_sessions(&self, select: &Selector, reason: EndReason) {
         let msg = Message::EndSessions {
@@ -251,6 +319,10 @@ impl Cluster {
     fn remote(&self) -> MutexGuard<'_, Remote> {
         // Plain maps that stay consistent even if a holder panicked.
         self.remote.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn claims(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn proxied(&self) -> MutexGuard<'_, Proxied> {

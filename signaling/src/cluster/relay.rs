@@ -1,7 +1,15 @@
 //! What a node does with the session messages and cluster-wide orders
 //! other nodes send it ([`Message::ToHost`], [`Message::FromHost`],
 //! [`Message::EndSessions`], [`Message::CloseHost`],
-//! [`Message::SignedOut`]); driven by [`super::sync::run`].
+//! [`Message::SignedOut`]), and a session's move to the node its viewer
+//! reconnected to ([`claim`], [`Message::Handover`]); driven by
+//! [`super::sync::run`].
+//!
+//! A viewer whose connection dropped may come back through another node
+//! (a load balancer picks one). That node asks every node for the session
+//! ([`Message::Claim`]); the one brokering it applies the same rules as a
+//! resume there and hands the session over with what it held for the
+//! viewer, and the node holding the host is told where the session went.
 //!
 //! The bus is trusted as the nodes' own: a message passed on from a host
 //! names the device whose authenticated connection it came from, and the
@@ -9,14 +17,14 @@
 //! checks a host connected to it.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use meshdesk_protocol::signal::{HostToServer, ServerToHost};
+use meshdesk_protocol::signal::{EndReason, ErrorMsg, HostToServer, ServerToHost, ServerToViewer};
 
 use super::message::{Envelope, Message, NodeId};
-use crate::broker;
+use crate::broker::{self, Notify};
 use crate::clock::now_ms;
-use crate::hub::DEVICE_REMOVED;
+use crate::hub::{RouteError, Session, DEVICE_REMOVED};
 use crate::state::AppState;
 use crate::ws::host::session_message;
 use crate::ws::host_reports::Reports;
@@ -24,6 +32,11 @@ use crate::ws::host_reports::Reports;
 /// Most hosts elsewhere whose report limits are kept; beyond it they
 /// start afresh (a limit, not a record).
 const MAX_REPORTERS: usize = 4096;
+
+/// How long a resume waits for another node to hand its session over
+/// before the viewer hears that no node has it. Nodes answer in
+/// milliseconds; silence means none brokers it.
+pub const CLAIM_WAIT: Duration = Duration::from_secs(1);
 
 /// How a message reached this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +71,29 @@ impl Relay {
                 Some(hash) => st.hub.close_viewers_with_token(&hash),
                 None => tracing::warn!("dropped a sign-out with a malformed token hash"),
             },
+            Message::Claim {
+                session_id,
+                user_id,
+                secret,
+            } => claimed(st, &env.from, &session_id, user_id, secret.as_deref()),
+            Message::Handover { session, held } => handed_over(st, *session, held).await,
+            Message::ClaimRefused { error } => {
+                let conn = error
+                    .session_id
+                    .as_deref()
+                    .and_then(|s| st.cluster.take_claim(s));
+                if let Some(conn) = conn {
+                    st.hub.send_to_viewer(conn, ServerToViewer::Error(error));
+                }
+            }
+            Message::Brokers {
+                session_id,
+                device_id,
+            } => {
+                if st.hub.is_online(&device_id) {
+                    st.cluster.moved(&session_id, &device_id, &env.from);
+                }
+            }
             Message::Presence { .. } | Message::Hosts { .. } | Message::Hello => {}
         }
     }
@@ -72,6 +108,18 @@ impl Relay {
             .is_some_and(|sid| st.hub.with_sessions(|t| t.knows(sid, device_id, now)));
         if !ours && via == Via::Everyone {
             return;
+        }
+        if !ours {
+            // Sent here before the host's node heard that the session
+            // moved on: pass it once more, to where it went.
+            let went = msg
+                .session_id()
+                .and_then(|sid| st.cluster.moved_to(sid, device_id));
+            if let Some(node) = went {
+                let device_id = device_id.to_string();
+                st.cluster.tell(&node, Message::FromHost { device_id, msg });
+                return;
+            }
         }
         if self.reports.len() >= MAX_REPORTERS && !self.reports.contains_key(device_id) {
             self.reports.clear();
@@ -99,6 +147,78 @@ fn to_host(st: &AppState, from: &NodeId, device_id: &str, msg: ServerToHost) {
     st.cluster.noted_for_host(from, device_id, &msg);
     if !st.hub.send_to_host(device_id, msg) {
         tracing::info!(device = %device_id, "a host's queue is full; a message from another node is lost");
+    }
+}
+
+/// Viewer connection `conn` of `user_id` resumes `session_id`, which no
+/// session of this node is: ask the other nodes for it, and answer the
+/// viewer "not found" if none hands it over in time.
+pub fn claim(st: &AppState, conn: u64, user_id: i64, session_id: &str, secret: Option<&str>) {
+    st.cluster.claim(session_id, conn, user_id, secret);
+    let st = st.clone();
+    let sid = session_id.to_string();
+    tokio::spawn(async move {
+        tokio::time::sleep(CLAIM_WAIT).await;
+        if st.cluster.give_up_claim(&sid, conn) {
+            tracing::warn!(session = %sid, "session resume refused: no node has it");
+            let error = broker::route_error(RouteError::NotFound, &sid);
+            st.hub.send_to_viewer(conn, ServerToViewer::Error(error));
+        }
+    });
+}
+
+/// Another node asks for a session: hand it over if it is here and the
+/// rules of a resume allow it.
+fn claimed(st: &AppState, from: &NodeId, session_id: &str, user_id: i64, secret: Option<&str>) {
+    match st.hub.release(session_id, user_id, now_ms(), secret) {
+        Ok((session, held)) => {
+            tracing::info!(session = %session_id, node = %from, "session handed to another node");
+            st.cluster.moved(session_id, &session.device_id, from);
+            let session = Box::new(session);
+            st.cluster.tell(from, Message::Handover { session, held });
+        }
+        // Not here (or not this user's): another node may have it.
+        Err(RouteError::NotFound) => {}
+        Err(e) => {
+            let error: ErrorMsg = broker::route_error(e, session_id);
+            let error = ErrorMsg {
+                session_id: Some(session_id.to_string()),
+                ..error
+            };
+            st.cluster.tell(from, Message::ClaimRefused { error });
+        }
+    }
+}
+
+/// A session this node asked for arrived: attach it to the viewer
+/// connection that resumes it, or end it if that connection is gone.
+async fn handed_over(st: &AppState, session: Session, held: Vec<ServerToViewer>) {
+    let sid = session.id.clone();
+    let device = session.device_id.clone();
+    let resumed = ServerToViewer::SessionResumed {
+        session_id: sid.clone(),
+        device_id: device.clone(),
+        permission: session.permission,
+    };
+    let adopted = match st.cluster.take_claim(&sid) {
+        Some(conn) => st.hub.adopt(session.clone(), conn, resumed, held),
+        None => Err(RouteError::NotFound),
+    };
+    match adopted {
+        Ok(_) => {
+            tracing::info!(session = %sid, device = %device, "session resumed from another node");
+            // It lives here now: no way on from here (a session that
+            // moves back and forth must not leave a loop behind).
+            st.cluster.forget_moved(&sid);
+            if !st.hub.is_online(&device) {
+                st.cluster.brokers(&sid, &device);
+            }
+        }
+        Err(e) => {
+            // Its viewer gave up meanwhile; nobody else holds the session.
+            tracing::info!(session = %sid, error = ?e, "a session handed over came too late");
+            broker::finish(st, &session, EndReason::PeerGone, None, Notify::Host).await;
+        }
     }
 }
 

@@ -347,6 +347,49 @@ impl Hub {
         }
     }
 
+    /// Give up a session that a connection of `user_id` on another node
+    /// resumes at `now` ([`Sessions::release`]); probes the connection it
+    /// is attached to here, as [`Hub::resume`] does.
+    pub fn release(
+        &self,
+        session_id: &str,
+        user_id: i64,
+        now: i64,
+        secret: Option<&str>,
+    ) -> Result<(Session, Vec<ServerToViewer>), RouteError> {
+        let mut s = self.lock();
+        let released = s.sessions.release(session_id, user_id, now, secret);
+        if let Err(RouteError::Attached(other)) = &released {
+            if let Some(v) = s.viewers.get(other) {
+                let _ = v.tx.try_send(ViewerCmd::Probe);
+            }
+        }
+        released
+    }
+
+    /// Take in a session released by another node, attached to viewer
+    /// connection `conn`: it hears `resumed` first, then the host
+    /// messages held for it, in order, as after a resume here.
+    pub fn adopt(
+        &self,
+        session: Session,
+        conn: u64,
+        resumed: ServerToViewer,
+        held: Vec<ServerToViewer>,
+    ) -> Result<Session, RouteError> {
+        let mut s = self.lock();
+        let Some(tx) = s.viewers.get(&conn).map(|v| v.tx.clone()) else {
+            return Err(RouteError::NotFound);
+        };
+        let session = s.sessions.adopt(session, conn)?;
+        for m in std::iter::once(resumed).chain(held) {
+            if tx.try_send(ViewerCmd::Send(m)).is_err() {
+                tracing::warn!(session = %session.id, "held message dropped: queue full");
+            }
+        }
+        Ok(session)
+    }
+
     /// Remove and return the detached sessions whose grace period is over
     /// at `now`.
     pub fn expire_detached(&self, now: i64) -> Vec<Session> {

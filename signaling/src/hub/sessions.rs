@@ -19,8 +19,9 @@ use crate::auth::secret::Secret;
 /// Most sessions one viewer connection may hold at once.
 pub const MAX_SESSIONS_PER_VIEWER: usize = 16;
 
-/// One brokered session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One brokered session. It travels whole when another node of a cluster
+/// takes it over ([`Sessions::release`], [`Sessions::adopt`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub id: String,
     pub device_id: String,
@@ -39,6 +40,7 @@ pub struct Session {
     pub accepted_at: Option<i64>,
     /// Given only to the viewer that asked for the session: proof, on a
     /// resume, that it is that viewer. Never printed.
+    #[serde(with = "crate::auth::secret::plain")]
     pub resume_secret: Secret,
     /// Set when the host said it asks the person at the device for
     /// consent: the session may wait that long before it is accepted.
@@ -281,6 +283,47 @@ impl Sessions {
         if s.viewer_conn == conn {
             return Ok((s.clone(), Vec::new()));
         }
+        self.may_take(s, now, secret)?;
+        if self.held_by(conn) >= MAX_SESSIONS_PER_VIEWER {
+            return Err(RouteError::TooMany);
+        }
+        let held = self.detached.take(session_id).unwrap_or_default();
+        let s = self.by_id.get_mut(session_id).ok_or(RouteError::NotFound)?;
+        s.viewer_conn = conn;
+        Ok((s.clone(), held))
+    }
+
+    /// Remove a session that a new connection of `user_id` on another
+    /// node resumes at `now` (by the rules of [`Self::resume`]); returns
+    /// it and the host messages held for it, for that node to
+    /// [`Self::adopt`].
+    pub fn release(
+        &mut self,
+        session_id: &str,
+        user_id: i64,
+        now: i64,
+        secret: Option<&str>,
+    ) -> Result<(Session, Vec<ServerToViewer>), RouteError> {
+        match self.by_id.get(session_id) {
+            Some(s) if s.viewer_user_id == user_id => self.may_take(s, now, secret)?,
+            _ => return Err(RouteError::NotFound),
+        }
+        let held = self.detached.take(session_id).unwrap_or_default();
+        let s = self.remove(session_id).ok_or(RouteError::NotFound)?;
+        Ok((s, held))
+    }
+
+    /// Take in a session another node released, attached to `conn`.
+    pub fn adopt(&mut self, mut s: Session, conn: u64) -> Result<Session, RouteError> {
+        s.viewer_conn = conn;
+        self.insert(s.clone())?;
+        Ok(s)
+    }
+
+    /// Whether a resume may take `s` from where it is attached or
+    /// detached at `now`.
+    fn may_take(&self, s: &Session, now: i64, secret: Option<&str>) -> Result<(), RouteError> {
+        let session_id = s.id.as_str();
         if !self.detached.contains(session_id) {
             // Attached to another connection that still looks alive. The
             // viewer that asked for the session proves it is that viewer
@@ -299,13 +342,7 @@ impl Sessions {
             // Its grace period is over; the sweep ends it.
             return Err(RouteError::NotFound);
         }
-        if self.held_by(conn) >= MAX_SESSIONS_PER_VIEWER {
-            return Err(RouteError::TooMany);
-        }
-        let held = self.detached.take(session_id).unwrap_or_default();
-        let s = self.by_id.get_mut(session_id).ok_or(RouteError::NotFound)?;
-        s.viewer_conn = conn;
-        Ok((s.clone(), held))
+        Ok(())
     }
 
     /// Remove and return the detached sessions whose grace period is over
@@ -454,6 +491,48 @@ mod tests {
         let closing = t.detach_conn(8, 100, 0);
         assert_eq!((closing.ended.len(), closing.detached.len()), (1, 0));
         assert_eq!(t.detached_len(), 1);
+    }
+
+    #[test]
+    fn a_session_released_to_another_node_leaves_with_what_was_held() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        t.detach_conn(7, 0, 1_000);
+        t.detached.hold("s1", offer("o1"));
+        // Another user, or after the grace period: not released.
+        assert_eq!(t.release("s1", 3, 10, None), Err(RouteError::NotFound));
+        assert_eq!(t.release("s1", 2, 2_000, None), Err(RouteError::NotFound));
+        let (s, held) = t.release("s1", 2, 10, None).expect("released");
+        assert_eq!((s.id.as_str(), held), ("s1", vec![offer("o1")]));
+        assert!(t.is_empty() && t.detached_len() == 0);
+        assert!(!t.knows("s1", "d1", 10), "gone, not ended");
+
+        // The other node adopts it for its connection.
+        let mut there = Sessions::default();
+        let s = there.adopt(s, 42).expect("adopted");
+        assert_eq!(s.viewer_conn, 42);
+        assert!(there.for_viewer("s1", 42).is_ok());
+    }
+
+    #[test]
+    fn a_live_session_is_released_only_with_its_secret() {
+        let mut t = Sessions::default();
+        t.insert(accepted("s1", 7)).expect("insert");
+        assert_eq!(t.release("s1", 2, 10, None), Err(RouteError::Attached(7)));
+        assert_eq!(
+            t.release("s1", 2, 10, Some("guess")),
+            Err(RouteError::Attached(7))
+        );
+        assert!(t.release("s1", 2, 10, Some("secret")).is_ok());
+    }
+
+    #[test]
+    fn a_session_survives_the_trip_between_nodes_whole() {
+        let s = accepted("s1", 7);
+        let wire = serde_json::to_string(&s).expect("json");
+        let back: Session = serde_json::from_str(&wire).expect("decodes");
+        assert_eq!(back, s);
+        assert_eq!(back.resume_secret.expose(), "secret");
     }
 
     #[test]

@@ -337,13 +337,13 @@ async fn handle(
             resume_secret,
         } => {
             let secret = resume_secret.as_deref();
-            return Some(match resume::resume(st, conn, user, &session_id, secret) {
+            return match resume::resume(st, conn, user, &session_id, secret) {
                 Ok(reply) => reply,
                 Err(e) => {
                     st.metrics.ws_refused(e.code);
-                    ServerToViewer::Error(e)
+                    Some(ServerToViewer::Error(e))
                 }
-            });
+            };
         }
     };
     match result {
