@@ -32,7 +32,7 @@ PACKAGE_PACKAGES="dpkg-dev systemd shellcheck file"
 # tests/tests/reverse_proxy.rs runs in front of a server (the packages'
 # own services stay stopped: Debian's policy-rc.d in containers, and the
 # tests start their own on free ports).
-PROXY_PACKAGES="nginx caddy"
+PROXY_PACKAGES="nginx caddy haproxy"
 # The sound tests and scripts/bench sound: a PulseAudio server per side
 # (started by the test, with null sinks), and its pacat/parec/pactl.
 SOUND_PACKAGES="pulseaudio pulseaudio-utils"

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use meshdesk_protocol::signal::{EndReason, ServerToHost, SessionEndMsg};
 use meshdesk_relay::Relay;
 
 use crate::auth::throttle::LoginThrottle;
@@ -57,8 +58,24 @@ impl AppState {
 
     /// Close the host connection of a removed device, wherever it is.
     pub fn close_host_everywhere(&self, device_id: &str) {
-        self.hub.close_host(device_id, crate::hub::DEVICE_REMOVED);
+        self.close_removed_host(device_id);
         self.cluster.close_host(device_id);
+    }
+
+    /// Close a removed device's connection here, if it is here. Its
+    /// sessions brokered elsewhere end first: the host must hear why
+    /// before its connection goes, and the brokering node's word could
+    /// come after it.
+    pub fn close_removed_host(&self, device_id: &str) {
+        if !self.hub.is_online(device_id) {
+            return;
+        }
+        for sid in self.cluster.sessions_brokered_elsewhere(device_id) {
+            let end = SessionEndMsg::new(sid, EndReason::DeviceRemoved);
+            self.hub
+                .send_to_host(device_id, ServerToHost::SessionEnd(end));
+        }
+        self.hub.close_host(device_id, crate::hub::DEVICE_REMOVED);
     }
 
     /// Close every viewer connection and feed stream signed in with the

@@ -10,6 +10,7 @@ pub mod feed_world;
 pub mod floor;
 pub mod forwarding_proxy;
 pub mod host;
+pub mod load;
 pub mod mesh;
 pub mod mitm;
 pub mod nats;

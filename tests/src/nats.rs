@@ -30,18 +30,22 @@ impl NatsServer {
     pub fn start() -> NatsServer {
         let dir = TempDir::new("nats");
         let port = free_port();
-        let log = std::fs::File::create(dir.0.join("nats.log")).expect("nats log");
-        let child = Command::new(nats_bin())
-            .args(["-a", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .current_dir(&dir.0)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start nats-server (Debian package nats-server)");
+        let child = spawn(&dir, port);
         let mut nats = NatsServer { dir, port, child };
         nats.wait_ready();
         nats
+    }
+
+    /// Stop the server (SIGKILL): every client loses its connection.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same port, after [`Self::stop`].
+    pub fn start_again(&mut self) {
+        self.child = spawn(&self.dir, self.port);
+        self.wait_ready();
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -66,6 +70,23 @@ impl NatsServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// `nats-server` on `port`, logging (appending) into `dir`.
+fn spawn(dir: &TempDir, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.0.join("nats.log"))
+        .expect("nats log");
+    Command::new(nats_bin())
+        .args(["-a", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start nats-server (Debian package nats-server)")
 }
 
 /// Whether a server on `port` sends its `INFO` greeting.

@@ -1,8 +1,10 @@
-//! Real reverse proxies in front of a test server, configured by the
-//! README's examples (`docs/examples/nginx.conf`, `docs/examples/Caddyfile`)
-//! with only the names, ports and certificate paths swapped for the
-//! test's: nginx (Debian package `nginx`) and Caddy (Debian package
-//! `caddy`), each on a free loopback port, serving HTTPS.
+//! Real reverse proxies in front of test servers, configured by the
+//! README's examples (`docs/examples/nginx.conf`, `docs/examples/Caddyfile`,
+//! `docs/examples/haproxy.cfg`) with only the names, ports and certificate
+//! paths swapped for the test's: nginx (Debian package `nginx`), Caddy
+//! (Debian package `caddy`) and HAProxy (Debian package `haproxy`, in
+//! front of two cluster nodes), each on a free loopback port, serving
+//! HTTPS.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -118,6 +120,43 @@ impl Proxy {
             "nginx",
             dir,
         )
+    }
+
+    /// HAProxy on `port` with the README's cluster example
+    /// (`docs/examples/haproxy.cfg`), TLS from `cert` (issued for
+    /// localhost by `ca_file`), balancing over the two `upstreams`
+    /// (`HOST:PORT`) with its health check.
+    pub fn haproxy(port: u16, upstreams: [&str; 2], cert: &CertFiles, ca_file: &Path) -> Proxy {
+        let dir = TempDir::new("haproxy");
+        // HAProxy wants the certificate and its key in one file.
+        let pem = dir.0.join("localhost.pem");
+        let both = [&cert.cert, &cert.key]
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("read the test certificate"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&pem, both).expect("write the PEM");
+        let mut conf = example("haproxy.cfg");
+        conf = swap(
+            &conf,
+            "bind :443 ssl crt /etc/haproxy/certs/desk.example.com.pem",
+            &format!("bind 127.0.0.1:{port} ssl crt {}", pem.display()),
+        );
+        conf = swap(&conf, "127.0.0.1:8080", upstreams[0]);
+        conf = swap(&conf, "127.0.0.1:8081", upstreams[1]);
+        let path = dir.0.join("haproxy.cfg");
+        std::fs::write(&path, conf).expect("write haproxy.cfg");
+        let log = dir.0.join("haproxy.log");
+        // -db: in the foreground, one process, so killing it ends it.
+        let child = Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(std::fs::File::create(dir.0.join("stdout.log")).expect("log"))
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("start haproxy");
+        Proxy::listening(port, ca_file.to_path_buf(), child, log, "haproxy", dir)
     }
 
     /// Caddy on `port` with the README's site block, the site address

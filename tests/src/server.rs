@@ -151,8 +151,14 @@ impl Server {
     /// Start one node of a cluster: state in the PostgreSQL at `db_url`,
     /// joined to the others through the NATS server at `nats_url`.
     pub fn start_cluster_node(db_url: &str, nats_url: &str) -> Server {
+        Server::start_cluster_node_with(db_url, nats_url, "")
+    }
+
+    /// [`Self::start_cluster_node`] with more top-level config lines
+    /// (`public_url`, `trusted_proxies`).
+    pub fn start_cluster_node_with(db_url: &str, nats_url: &str, extra: &str) -> Server {
         let config = format!(
-            "signup = \"open\"\n[relay]\nenabled = false\n\
+            "signup = \"open\"\n{extra}\n[relay]\nenabled = false\n\
              [database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n"
         );
         Server::start_backend(None, "127.0.0.1:0", config, &[], None)

@@ -108,3 +108,44 @@ async fn a_host_moving_to_another_node_stays_online() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn after_the_bus_restarts_the_nodes_reconnect_and_repeat_what_was_missed() {
+    let pg = PgServer::start();
+    let mut nats = NatsServer::start();
+    let a = Server::start_cluster_node(&pg.url(), &nats.url());
+    let b = Server::start_cluster_node(&pg.url(), &nats.url());
+    let api_a = Api::new(&a);
+    let alice = api_a.user("alice").await;
+    let first = TestDevice::enroll(&api_a, &api_a.code(&alice).await, "desk").await;
+    let second = TestDevice::enroll(&api_a, &api_a.code(&alice).await, "laptop").await;
+    let mut watcher = ViewerConn::connect(&b, &alice).await;
+    let on_a = HostConn::connect(&a, &first).await;
+    watcher
+        .wait_for("online before the restart", |m| {
+            presence_of(m, &first.id, true)
+        })
+        .await;
+
+    // A host comes while the bus is down: A's announcement reaches
+    // nobody, so A repeats what it holds once it is back on the bus.
+    nats.stop();
+    a.wait_for_log("lost the message bus", 1).await;
+    let late = HostConn::connect(&a, &second).await;
+    nats.start_again();
+    watcher
+        .wait_for("the host that came meanwhile, online", |m| {
+            presence_of(m, &second.id, true)
+        })
+        .await;
+
+    // And the bus carries changes again.
+    drop(on_a);
+    watcher
+        .wait_for("offline after the restart", |m| {
+            presence_of(m, &first.id, false)
+        })
+        .await;
+    assert!(Api::new(&b).online(&alice, &second.id).await);
+    drop(late);
+}

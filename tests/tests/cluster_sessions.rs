@@ -105,6 +105,20 @@ async fn open_session(
     (session_id, resume_secret.expect("a resume secret"))
 }
 
+/// The feed page of `kind` once it has an event (at most [`WAIT`]).
+async fn events_of(api: &Api, token: &str, kind: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, page) = api
+            .call("GET", &format!("/events?kind={kind}"), Some(token), None)
+            .await;
+        if page["events"][0].is_object() || std::time::Instant::now() > deadline {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The next message about a session (feed entries and presence skipped).
 async fn next_session_msg(viewer: &mut ViewerConn) -> ServerToViewer {
     viewer
@@ -212,18 +226,15 @@ async fn every_step_of_a_session_crosses_between_the_nodes() {
         end,
         ServerToHost::SessionEnd(SessionEndMsg::new(&session_id, EndReason::ViewerClosed))
     );
-    let (_, feed) = api
-        .call("GET", "/events?kind=session_ended", Some(&alice), None)
-        .await;
+    // B tells the parties first and records the end just after.
+    let feed = events_of(&api, &alice, "session_ended").await;
     assert_eq!(
         feed["events"][0]["session_id"],
         session_id.as_str(),
         "{feed}"
     );
     assert_eq!(feed["events"][0]["actor"], "bob", "{feed}");
-    let (_, sent) = api
-        .call("GET", "/events?kind=file_sent", Some(&alice), None)
-        .await;
+    let sent = events_of(&api, &alice, "file_sent").await;
     assert_eq!(sent["events"][0]["file"]["path"], "notes.txt", "{sent}");
 
     // After the end, a host's message about it is refused by node B, as

@@ -102,7 +102,11 @@ fn the_readme_shows_the_examples_the_tests_run() {
     let readme =
         std::fs::read_to_string(meshdesk_tests::package::workspace_root().join("README.md"))
             .expect("README.md");
-    for (name, fence) in [("nginx.conf", "```nginx\n"), ("Caddyfile", "```\n")] {
+    for (name, fence) in [
+        ("nginx.conf", "```nginx\n"),
+        ("Caddyfile", "```\n"),
+        ("haproxy.cfg", "```haproxy\n"),
+    ] {
         let example = reverse_proxy::example(name);
         assert!(
             readme.contains(&format!("{fence}{example}```")),

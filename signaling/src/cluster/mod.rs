@@ -226,6 +226,11 @@ impl Cluster {
         self.proxied().node_for(session_id, device_id).cloned()
     }
 
+    /// The sessions of a host held here that other nodes broker.
+    pub fn sessions_brokered_elsewhere(&self, device_id: &str) -> Vec<String> {
+        self.proxied().sessions_of(device_id)
+    }
+
     /// Forget where a session went: it came back here.
     pub fn forget_moved(&self, session_id: &str) {
         self.proxied().forget(session_id);

@@ -75,6 +75,18 @@ impl Proxied {
         self.by_session.retain(|_, e| e.device_id != device_id);
     }
 
+    /// The sessions of `device_id` brokered elsewhere.
+    pub fn sessions_of(&self, device_id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .by_session
+            .iter()
+            .filter(|(_, e)| e.device_id == device_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub fn len(&self) -> usize {
         self.by_session.len()
     }
@@ -109,6 +121,7 @@ mod tests {
         p.note("s3", "d2", &node("b"));
         p.forget("s1");
         assert_eq!(p.node_for("s1", "d1"), None);
+        assert_eq!(p.sessions_of("d1"), ["s2"]);
         p.forget_device("d1");
         assert_eq!(p.node_for("s2", "d1"), None);
         assert_eq!(p.node_for("s3", "d2"), Some(&node("b")));

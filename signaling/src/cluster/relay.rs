@@ -24,7 +24,7 @@ use meshdesk_protocol::signal::{EndReason, ErrorMsg, HostToServer, ServerToHost,
 use super::message::{Envelope, Message, NodeId};
 use crate::broker::{self, Notify};
 use crate::clock::now_ms;
-use crate::hub::{RouteError, Session, DEVICE_REMOVED};
+use crate::hub::{RouteError, Session};
 use crate::state::AppState;
 use crate::ws::host::session_message;
 use crate::ws::host_reports::Reports;
@@ -66,7 +66,7 @@ impl Relay {
             Message::EndSessions { select, reason } => {
                 broker::end_where(st, reason, |s| select.matches(s)).await;
             }
-            Message::CloseHost { device_id } => st.hub.close_host(&device_id, DEVICE_REMOVED),
+            Message::CloseHost { device_id } => st.close_removed_host(&device_id),
             Message::SignedOut { token_hash } => match decode_hash(&token_hash) {
                 Some(hash) => st.hub.close_viewers_with_token(&hash),
                 None => tracing::warn!("dropped a sign-out with a malformed token hash"),
