@@ -56,6 +56,12 @@ impl ServerList {
         &self.urls[self.at]
     }
 
+    /// The place of the current URL in [`Self::urls`] (for a caller that
+    /// keeps something per URL, such as a connection pool).
+    pub fn index(&self) -> usize {
+        self.at
+    }
+
     /// Every URL, in order.
     pub fn urls(&self) -> &[String] {
         &self.urls
@@ -116,6 +122,7 @@ mod tests {
         assert_eq!(s.current(), "http://a");
         assert_eq!(s.failed(), Next::Another);
         assert_eq!(s.current(), "http://b");
+        assert_eq!(s.index(), 1);
         assert_eq!(s.failed(), Next::Another);
         assert_eq!(s.current(), "http://c");
         assert_eq!(s.failed(), Next::RoundOver);
