@@ -70,10 +70,12 @@ impl Servers {
             let client = &self.clients[self.list.index()];
             match call(client).await {
                 Err(e) if moves_on(&e) => {
-                    tracing::debug!(server = client.server(), error = %e, "no answer; trying the next server");
                     failures.push((client.server().to_string(), e));
                     if self.list.failed() == Next::RoundOver {
                         return Err(every_one_failed(failures));
+                    }
+                    if let Some((server, e)) = failures.last() {
+                        tracing::debug!(%server, error = %e, next = self.list.current(), "no answer; trying the next server");
                     }
                 }
                 answered => {

@@ -81,10 +81,12 @@ impl SignalTarget {
                     return Ok(signal);
                 }
                 Err(e) if worth_another(e.status()) => {
-                    tracing::debug!(server = self.servers.current(), error = %e, "no answer; trying the next server");
                     failures.push((self.url(), e));
                     if self.servers.failed() == Next::RoundOver {
                         return Err(none_answered(failures));
+                    }
+                    if let Some((url, e)) = failures.last() {
+                        tracing::debug!(%url, error = %e, next = self.servers.current(), "no answer; trying the next server");
                     }
                 }
                 Err(e) => return Err(websocket_error(e)),
