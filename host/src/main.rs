@@ -1,5 +1,5 @@
-//! `meshdesk-host enroll --server URL --code CODE [--name NAME] [--config PATH]
-//!   [--ca-file PEM | --server-fingerprint SHA256]`
+//! `meshdesk-host enroll --server URL [--server URL...] --code CODE [--name NAME]
+//!   [--config PATH] [--ca-file PEM | --server-fingerprint SHA256]`
 //! `meshdesk-host run [--config PATH]`
 //! `meshdesk-host status [--config PATH]`
 
@@ -23,9 +23,11 @@ struct Cli {
 enum Command {
     /// Enroll this PC in an account with a one-time code.
     Enroll {
-        /// Server URL, e.g. http://127.0.0.1:8080
-        #[arg(long)]
-        server: String,
+        /// Server URL, e.g. http://127.0.0.1:8080. Repeat it for the nodes
+        /// of a cluster: they are tried in order, here and by `run`, and
+        /// all are kept in host.toml as `server = [...]`
+        #[arg(long, required = true, value_name = "URL")]
+        server: Vec<String>,
         /// Enrollment code from the web UI or POST /api/v1/enrollment-codes
         #[arg(long)]
         code: String,
@@ -51,7 +53,7 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Print this PC's device id, name, server, online state and safety code.
+    /// Print this PC's device id, name, server(s), online state and safety code.
     ///
     /// The online state comes from the status file the running agent keeps
     /// beside the identity file; the safety code is the device key's, which

@@ -25,6 +25,11 @@ pub enum PeerError {
     /// The signaling WebSocket could not connect or failed.
     #[error("websocket: {0}")]
     WebSocket(String),
+    /// The server (or a proxy in front of it) answered the WebSocket
+    /// upgrade with an HTTP status instead of upgrading: `text` is e.g.
+    /// `HTTP error: 401 Unauthorized`.
+    #[error("websocket: {text}")]
+    UpgradeRefused { status: u16, text: String },
     /// The server closed the signaling WebSocket with a close frame saying
     /// why (1012 "server shutting down" when it stops or restarts).
     #[error("the server closed the connection: {reason} (code {code})")]
@@ -35,9 +40,22 @@ pub enum PeerError {
     /// A signaling message could not be decoded; the connection goes on.
     #[error("undecodable signaling message: {0}")]
     Decode(#[from] DecodeError),
+    /// A `server` setting is unusable; `field` names the entry (`server`,
+    /// `server[1]`).
+    #[error("{field}: {reason}")]
+    BadServer { field: String, reason: String },
 }
 
 impl PeerError {
+    /// The HTTP status a refused WebSocket upgrade was answered with;
+    /// `None` when no server answered (or the failure came later).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            PeerError::UpgradeRefused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// Wrap a webrtc error, truncating its text: errors from `write_sample`
     /// after close can embed whole payloads.
     pub(crate) fn webrtc(err: impl std::fmt::Display) -> Self {

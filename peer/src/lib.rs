@@ -13,6 +13,9 @@
 //! - [`netwatch`]: notice that this machine lost a local address.
 //! - [`server_url`]: the server URL as typed, its WebSocket URL, and the
 //!   per-user config path.
+//! - [`server_list`]: several server URLs tried in order, and when to
+//!   move to the next; [`server_setting`]: the `server` setting (one URL
+//!   or a list) as config files keep it.
 //!
 //! Every task this crate spawns is owned by a session or connection handle
 //! ([`meshdesk_tasks`]) and aborted when that handle is dropped.
@@ -22,12 +25,16 @@ pub mod framing;
 pub mod h264;
 pub mod netwatch;
 pub mod reorder;
+pub mod server_list;
+pub mod server_setting;
 pub mod server_url;
 pub mod signal;
 pub mod transport;
 
 pub use error::PeerError;
 pub use framing::{AccessUnit, VideoEvent};
+pub use server_list::ServerList;
+pub use server_setting::ServerSetting;
 pub use signal::{BearerToken, ConnectOptions, SignalClient, SignalReceiver, SignalSender};
 pub use transport::{
     AudioPacket, AudioSender, CandidatePairType, CandidateReceiver, Estimate, HostEvent,

@@ -151,10 +151,16 @@ where
         let (socket, _response) =
             tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
                 .await
-                .map_err(|e| match meshdesk_tls::refusal(&e) {
+                .map_err(|e| match (&e, meshdesk_tls::refusal(&e)) {
                     // The certificate refusal itself, not "IO error: ...".
-                    Some(refused) => PeerError::WebSocket(refused.to_string()),
-                    None => PeerError::WebSocket(e.to_string()),
+                    (_, Some(refused)) => PeerError::WebSocket(refused.to_string()),
+                    (tokio_tungstenite::tungstenite::Error::Http(answer), None) => {
+                        PeerError::UpgradeRefused {
+                            status: answer.status().as_u16(),
+                            text: e.to_string(),
+                        }
+                    }
+                    (_, None) => PeerError::WebSocket(e.to_string()),
                 })?;
 
         let (out_tx, out_rx) = mpsc::channel(OUTGOING_CAPACITY);

@@ -154,3 +154,39 @@ async fn a_refused_connection_is_an_error() {
     .await;
     assert!(matches!(bad, Err(PeerError::InvalidRequest(_))));
 }
+
+#[tokio::test]
+async fn a_refused_upgrade_says_its_status_and_no_answer_says_none() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accept");
+        let mut request = [0u8; 1024];
+        let _ = tcp.read(&mut request).await;
+        tcp.write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .expect("answer");
+    });
+    let url = format!("ws://{addr}/api/v1/ws/viewer");
+    let refused = within(
+        STEP,
+        "the refusal",
+        SignalClient::<ViewerToServer, ServerToViewer>::connect(&url, ConnectOptions::default()),
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(refused.status(), Some(401), "{refused}");
+    assert!(refused.to_string().contains("401"), "{refused}");
+    server.await.expect("server");
+
+    // Nobody listens there any more: no answer, no status.
+    let unreachable = within(
+        STEP,
+        "no answer",
+        SignalClient::<ViewerToServer, ServerToViewer>::connect(&url, ConnectOptions::default()),
+    )
+    .await
+    .expect_err("nobody there");
+    assert_eq!(unreachable.status(), None, "{unreachable}");
+}

@@ -49,11 +49,32 @@ impl Host {
         name: &str,
         extra: &[&str],
     ) -> Result<Host, String> {
+        Host::try_enroll_at(netns, server, &[&server.base], code, name, extra)
+    }
+
+    /// Enroll with `enroll --server URL` for each of `urls`, in order (the
+    /// nodes of a cluster, or a dead URL before a live one), without
+    /// starting it; `server` says how to verify an `https://` one.
+    pub fn enroll_at(server: &Server, urls: &[&str], code: &str, name: &str) -> Host {
+        Host::try_enroll_at(None, server, urls, code, name, &[])
+            .unwrap_or_else(|stderr| panic!("enroll failed: {stderr}"))
+    }
+
+    fn try_enroll_at(
+        netns: Option<&Netns>,
+        server: &Server,
+        urls: &[&str],
+        code: &str,
+        name: &str,
+        extra: &[&str],
+    ) -> Result<Host, String> {
         let dir = TempDir::new("host");
         let config = dir.0.join("conf").join("host.toml");
         let netns = netns.map(|n| n.name().to_string());
         let out = netns::command(netns.as_deref(), binary("meshdesk-host"))
-            .args(["enroll", "--server", &server.base, "--code", code, "--name"])
+            .arg("enroll")
+            .args(urls.iter().flat_map(|url| ["--server", url]))
+            .args(["--code", code, "--name"])
             .arg(name)
             .arg("--config")
             .arg(&config)
@@ -126,6 +147,22 @@ impl Host {
             .open(&self.config)
             .expect("host.toml");
         writeln!(file, "\n{toml}").expect("write host.toml");
+    }
+
+    /// `meshdesk-host status --config FILE`: what it prints (it must
+    /// succeed).
+    pub fn status(&self) -> String {
+        let out = netns::command(self.netns.as_deref(), binary("meshdesk-host"))
+            .args(["status", "--config"])
+            .arg(&self.config)
+            .output()
+            .expect("run status");
+        assert!(
+            out.status.success(),
+            "status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Its process id, while it runs.

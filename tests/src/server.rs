@@ -394,6 +394,13 @@ impl Drop for Server {
     }
 }
 
+/// `http://127.0.0.1:PORT` where nothing listens: a server that is down
+/// (connections to it are refused at once). The port was free a moment
+/// ago; another test could take it, but not answer as a Meshdesk server.
+pub fn dead_url() -> String {
+    format!("http://127.0.0.1:{}", crate::postgres::free_port())
+}
+
 /// Whether a path exists (for readability in tests).
 pub fn exists(p: &Path) -> bool {
     p.exists()

@@ -69,7 +69,16 @@ impl ViewerHome {
 
     /// `login` with the password in `MESHDESK_PASSWORD`.
     pub fn login(&self, server: &Server, user: &str, password: &str) -> Output {
-        self.command(&["login", "--server", &server.base, "--username", user])
+        self.login_at(&[&server.base], user, password)
+    }
+
+    /// `login --server URL...` (each of `urls`, in order) with the password
+    /// in `MESHDESK_PASSWORD`.
+    pub fn login_at(&self, urls: &[&str], user: &str, password: &str) -> Output {
+        let mut args = vec!["login"];
+        args.extend(urls.iter().flat_map(|url| ["--server", *url]));
+        args.extend(["--username", user]);
+        self.command(&args)
             .env("MESHDESK_PASSWORD", password)
             .stdin(Stdio::null())
             .output()

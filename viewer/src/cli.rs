@@ -27,9 +27,11 @@ pub enum Command {
     /// prompt; the authentication code, when the account has one, from
     /// MESHDESK_TOTP or a prompt).
     Login {
-        /// Server URL, e.g. http://127.0.0.1:8080
-        #[arg(long)]
-        server: String,
+        /// Server URL, e.g. http://127.0.0.1:8080. Repeat it for the nodes
+        /// of a cluster: every command tries them in order, moving to the
+        /// next when one cannot be reached.
+        #[arg(long, required = true, value_name = "URL")]
+        server: Vec<String>,
         #[arg(long)]
         username: String,
         /// How an https:// server's certificate is verified.

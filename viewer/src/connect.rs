@@ -18,7 +18,9 @@ use winit::event_loop::EventLoop;
 use crate::account::{find_device, signed_in};
 use crate::cli::ConnectArgs;
 use crate::measure::{self, LatencyReport, QualitySample, Report, Timeline};
-use crate::session::{drive, establish, Established, Notice, Outcome, SessionCommand};
+use crate::session::{
+    drive, establish, Established, Notice, Outcome, SessionCommand, SignalTarget,
+};
 use crate::sound::{self, SoundStats};
 use crate::trust::expected_key;
 use crate::video::{self, DecodeStats, DecoderNeeds, FrameSlot, Need, Output};
@@ -31,8 +33,8 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run `connect`.
 pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), ViewerError> {
-    let (api, login) = signed_in(path)?;
-    let device = rt.block_on(find_device(&api, &args.device))?;
+    let (mut api, login) = signed_in(path)?;
+    let device = rt.block_on(find_device(&mut api, &args.device))?;
     // A key that is not the pinned one stops here, before any media.
     let expected = expected_key(path, &device)?;
     // Open the display before the session, so a missing one fails cleanly.
@@ -64,8 +66,9 @@ pub fn connect(rt: &Runtime, path: &Path, args: &ConnectArgs) -> Result<(), View
         }
         false => (args.screen.as_deref(), Vec::new()),
     };
+    let target = SignalTarget::new(&login, api.list().clone())?;
     let session = rt.block_on(establish(
-        &login,
+        target,
         &device,
         &expected.key,
         args.relay_only,

@@ -75,8 +75,8 @@ fn pin_key(path: &Path, device: &Device) -> Result<(), ViewerError> {
 
 /// `trust DEVICE`: pin the key the server now gives for the device.
 pub async fn trust(login: &Path, device: &str) -> Result<(), ViewerError> {
-    let (api, _) = signed_in(login)?;
-    let device = find_device(&api, device).await?;
+    let (mut api, _) = signed_in(login)?;
+    let device = find_device(&mut api, device).await?;
     decode_key(&device.public_key).map_err(ViewerError::NotVerified)?;
     pin_key(&known_devices_path(login), &device)?;
     println!(

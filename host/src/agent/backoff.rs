@@ -1,6 +1,7 @@
-//! Reconnect delays: jittered exponential backoff capped at 30 s, reset
-//! after a connection stayed up long enough. Pure: time and randomness are
-//! inputs.
+//! Reconnect delays: jittered exponential backoff capped at 30 s between
+//! rounds of failed attempts, reset once a connection stayed online for
+//! 10 s; and the short random pause before moving to the next server of
+//! a list. Pure: time and randomness are inputs.
 
 use std::time::Duration;
 
@@ -15,11 +16,14 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
+    /// 0.5 s doubling to 30 s; stable after 10 s online, so that a host
+    /// whose server goes away after that is back within a second when
+    /// another server (or node behind the same name) is up.
     fn default() -> Self {
         Backoff::new(
             Duration::from_millis(500),
             Duration::from_secs(30),
-            Duration::from_secs(60),
+            Duration::from_secs(10),
         )
     }
 }
@@ -45,8 +49,16 @@ impl Backoff {
         window / 2 + window.mul_f64(jitter / 2.0)
     }
 
-    /// Report how long the last connection stayed up; a stable one resets
-    /// the backoff.
+    /// The pause before trying the next server of a list after one failed
+    /// or dropped: `jitter` in [0, 1) of the base delay, so that the hosts
+    /// of a node that died do not all reach the next node at the same
+    /// instant. The backoff itself does not grow.
+    pub fn spread(&self, jitter: f64) -> Duration {
+        self.base.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+
+    /// Report how long the last connection stayed online (authenticated;
+    /// zero when it never got there); a stable one resets the backoff.
     pub fn connection_lasted(&mut self, up: Duration) {
         if up >= self.stable_after {
             self.attempt = 0;
@@ -92,7 +104,16 @@ mod tests {
             b.next_delay(1.0) > Duration::from_secs(1),
             "short connection: no reset"
         );
-        b.connection_lasted(Duration::from_secs(120));
+        b.connection_lasted(Duration::from_secs(10));
         assert_eq!(b.next_delay(1.0), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn moving_to_the_next_server_waits_a_fraction_of_the_base_and_keeps_the_backoff() {
+        let mut b = Backoff::default();
+        assert_eq!(b.spread(0.0), Duration::ZERO);
+        assert_eq!(b.spread(0.5), Duration::from_millis(250));
+        assert!(b.spread(0.999) < Duration::from_millis(500));
+        assert_eq!(b.next_delay(1.0), Duration::from_millis(500), "not grown");
     }
 }

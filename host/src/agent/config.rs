@@ -1,5 +1,6 @@
-//! The host's identity file: server URL, device id, name and the Ed25519
-//! private key. Written once by `enroll` with mode 0600; read by `run`.
+//! The host's identity file: server URL (or several), device id, name and
+//! the Ed25519 private key. Written once by `enroll` with mode 0600; read
+//! by `run`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
+use meshdesk_peer::{ServerList, ServerSetting};
 use serde::{Deserialize, Serialize};
 
 use super::metrics_config::MetricsConfig;
@@ -21,8 +23,11 @@ const DEFAULT_MAX_FPS: u32 = 30;
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
-    pub server: String,
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`, or a list of
+    /// them (the nodes of a cluster), tried in order: the agent moves to
+    /// the next when a connection fails or drops. No default: `enroll`
+    /// writes it.
+    pub server: ServerSetting,
     /// PEM file with the CA that signed the server's certificate (or the
     /// self-signed certificate itself) for `https://` servers. Default
     /// none: the system's trusted CAs.
@@ -162,11 +167,19 @@ impl HostConfig {
             reason: where_in(&text, &e),
         })?;
         cfg.signing_key(path)?;
+        cfg.servers().map_err(|e| match e {
+            meshdesk_peer::PeerError::BadServer { field, reason } => AgentError::ConfigInvalid {
+                path: path.to_path_buf(),
+                field,
+                reason,
+            },
+            other => AgentError::BadUrl(other.to_string()),
+        })?;
         super::tls::trust(&cfg, path)?;
         if cfg.max_fps == 0 || cfg.max_fps > 120 {
             return Err(AgentError::ConfigInvalid {
                 path: path.to_path_buf(),
-                field: "max_fps",
+                field: "max_fps".into(),
                 reason: "must be 1 to 120".into(),
             });
         }
@@ -174,7 +187,7 @@ impl HostConfig {
         if secs == 0 || secs > MAX_PROMPT_TIMEOUT_SECS {
             return Err(AgentError::ConfigInvalid {
                 path: path.to_path_buf(),
-                field: "consent.prompt_timeout_secs",
+                field: "consent.prompt_timeout_secs".into(),
                 reason: format!("must be 1 to {MAX_PROMPT_TIMEOUT_SECS}"),
             });
         }
@@ -182,11 +195,17 @@ impl HostConfig {
         Ok(cfg)
     }
 
+    /// The server URLs, checked and normalised, in the order they are
+    /// tried; a bad one is named (`server[1]`).
+    pub fn servers(&self) -> Result<ServerList, meshdesk_peer::PeerError> {
+        self.server.list()
+    }
+
     /// The device key.
     pub fn signing_key(&self, path: &Path) -> Result<SigningKey, AgentError> {
         let invalid = |reason: &str| AgentError::ConfigInvalid {
             path: path.to_path_buf(),
-            field: "private_key",
+            field: "private_key".into(),
             reason: reason.into(),
         };
         let bytes = STANDARD
@@ -255,7 +274,7 @@ mod tests {
 
     fn sample() -> HostConfig {
         HostConfig {
-            server: "http://127.0.0.1:1".into(),
+            server: ServerSetting::One("http://127.0.0.1:1".into()),
             ca_file: None,
             server_fingerprint: None,
             device_id: "dev_x".into(),
@@ -391,6 +410,44 @@ mod tests {
             err.to_string().contains("consent.prompt_timeout_secs"),
             "{err}"
         );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn server_is_one_url_or_a_list_and_a_bad_entry_is_named() {
+        let dir = std::env::temp_dir().join(format!("mdh-cfg-servers-{}", std::process::id()));
+        let path = dir.join("host.toml");
+        sample().save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.starts_with("server = \"http://127.0.0.1:1\"\n"),
+            "one URL stays a string: {text}"
+        );
+        let rest: String = text
+            .lines()
+            .filter(|l| !l.starts_with("server ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let with = |server: &str| {
+            std::fs::write(&path, format!("server = {server}\n{rest}")).expect("write");
+            HostConfig::load(&path)
+        };
+        let cfg = with("[\"http://a:1/\", \"https://b\"]").expect("a list");
+        let servers = cfg.servers().expect("checked at load");
+        assert_eq!(servers.urls(), ["http://a:1", "https://b"]);
+        assert_eq!(cfg.server.to_string(), "http://a:1/, https://b");
+
+        let err = with("[\"http://a:1\", \"b:2\"]").expect_err("bad second entry");
+        assert!(err.to_string().contains(": server[1]: `b:2`"), "{err}");
+        let err = with("\"ftp://x\"").expect_err("bad URL");
+        assert!(err.to_string().contains(": server: `ftp://x`"), "{err}");
+        let err = with("[]").expect_err("empty list");
+        assert!(
+            err.to_string().contains("server: the list is empty"),
+            "{err}"
+        );
+        let err = with("5").expect_err("not a URL");
+        assert!(err.to_string().contains("server = 5"), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

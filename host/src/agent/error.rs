@@ -12,11 +12,12 @@ pub enum AgentError {
     /// The config file could not be written.
     #[error("cannot write config {path}: {reason}")]
     ConfigWrite { path: PathBuf, reason: String },
-    /// A config value is invalid; names the field.
+    /// A config value is invalid; names the field (`max_fps`,
+    /// `server[1]`).
     #[error("invalid config {path}: {field}: {reason}")]
     ConfigInvalid {
         path: PathBuf,
-        field: &'static str,
+        field: String,
         reason: String,
     },
     /// The server URL is not usable.

@@ -48,7 +48,7 @@ impl MetricsConfig {
     pub fn check(&self, path: &Path) -> Result<Option<MetricsServe>, AgentError> {
         let invalid = |field: &'static str, reason: String| AgentError::ConfigInvalid {
             path: path.to_path_buf(),
-            field,
+            field: field.into(),
             reason,
         };
         let token = self

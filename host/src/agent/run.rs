@@ -1,7 +1,10 @@
 //! `meshdesk-host run`: stay connected to the server (authenticating with
-//! the device key), heartbeat, reconnect with jittered backoff, and run the
-//! sessions the server grants. Sessions live in the [`Sessions`] registry,
-//! which outlives any one signaling connection: media is peer to peer, so a
+//! the device key), heartbeat, reconnect, and run the sessions the server
+//! grants. With several server URLs (host.toml `server = [...]`, the nodes
+//! of a cluster) a failed or dropped connection moves to the next one at
+//! once ([`ServerList`]); after a whole round failed the agent waits the
+//! jittered backoff. Sessions live in the [`Sessions`] registry, which
+//! outlives any one signaling connection: media is peer to peer, so a
 //! session keeps running while the server is away.
 
 use std::time::Duration;
@@ -10,7 +13,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use meshdesk_peer::netwatch::{self, AddressWatch};
-use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::server_list::Next;
+use meshdesk_peer::{
+    ConnectOptions, PeerError, ServerList, SignalClient, SignalReceiver, SignalSender,
+};
 use meshdesk_protocol::signal::{ErrorCode, HostToServer, ServerToHost};
 use meshdesk_protocol::{device_auth_payload, PROTOCOL_VERSION};
 use tokio::time::{timeout, Instant};
@@ -30,8 +36,8 @@ use super::AgentError;
 enum Exit {
     /// Shutdown was asked for.
     Shutdown,
-    /// The connection dropped; reconnect.
-    Lost(String),
+    /// The connection dropped after `online_for` online; reconnect.
+    Lost { why: String, online_for: Duration },
 }
 
 /// Run the agent until `shutdown` resolves. Returns an error only when the
@@ -58,29 +64,38 @@ pub async fn run(
     };
     let mut backoff = Backoff::default();
     let mut watch = netwatch::open_or_warn();
-    let url = ws_url(&cfg.server);
+    // Checked when host.toml was loaded.
+    let mut servers = cfg
+        .servers()
+        .map_err(|e| AgentError::BadUrl(e.to_string()))?;
     let options = super::tls::signal_options(&cfg)?;
     tokio::pin!(shutdown);
     loop {
-        let began = Instant::now();
+        let server = servers.current().to_string();
         let exit = tokio::select! {
-            r = connect_and_serve(&url, &options, &cfg, &key, &mut sessions, &mut watch, &announce) => r,
+            r = connect_and_serve(&server, &options, &cfg, &key, &mut sessions, &mut watch, &announce) => r,
             _ = &mut shutdown => Ok(Exit::Shutdown),
             never = systemd.beating() => match never {},
         };
         announce.offline();
-        match exit {
+        let online_for = match exit {
             Ok(Exit::Shutdown) => break,
-            Ok(Exit::Lost(why)) => tracing::warn!(%why, "disconnected from the server"),
+            Ok(Exit::Lost { why, online_for }) => {
+                tracing::warn!(%server, %why, "disconnected from the server");
+                servers.connected();
+                online_for
+            }
             Err(e @ AgentError::AuthRefused(_)) => {
                 sessions.end_all();
                 return Err(e);
             }
-            Err(e) => tracing::warn!(error = %e, "cannot connect"),
-        }
-        backoff.connection_lasted(began.elapsed());
-        let delay = backoff.next_delay(rand::random::<f64>());
-        tracing::info!(?delay, "reconnecting");
+            Err(e) => {
+                tracing::warn!(%server, error = %e, "cannot connect");
+                Duration::ZERO
+            }
+        };
+        let delay = next_delay(&mut servers, &mut backoff, online_for);
+        tracing::info!(?delay, server = servers.current(), "reconnecting");
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = &mut shutdown => break,
@@ -92,6 +107,17 @@ pub async fn run(
     Ok(())
 }
 
+/// How long to wait before the next attempt, and move `servers` on: a
+/// moment before the next server of the list, the backoff after a whole
+/// round failed (reset first if the connection had been stable).
+fn next_delay(servers: &mut ServerList, backoff: &mut Backoff, online_for: Duration) -> Duration {
+    backoff.connection_lasted(online_for);
+    match servers.failed() {
+        Next::Another => backoff.spread(rand::random::<f64>()),
+        Next::RoundOver => backoff.next_delay(rand::random::<f64>()),
+    }
+}
+
 /// Who hears that the agent came online or went offline: the status file
 /// `meshdesk-host status` reads, and systemd (READY=1 and its status line).
 struct Announce<'a> {
@@ -100,13 +126,13 @@ struct Announce<'a> {
 }
 
 impl Announce<'_> {
-    fn online(&self) {
-        self.status.set_online(true);
+    fn online(&self, server: &str) {
+        self.status.set_online(Some(server));
         self.systemd.online();
     }
 
     fn offline(&self) {
-        self.status.set_online(false);
+        self.status.set_online(None);
         self.systemd.offline();
     }
 }
@@ -115,8 +141,11 @@ fn ws_url(server: &str) -> String {
     meshdesk_peer::server_url::websocket_url(server, "/api/v1/ws/host")
 }
 
+/// Connect to `server` and authenticate (an error: it never got online),
+/// then serve until the connection ends (`Exit::Lost`, with how long it
+/// was online) or the server refuses this device for good.
 async fn connect_and_serve(
-    url: &str,
+    server: &str,
     options: &ConnectOptions,
     cfg: &HostConfig,
     key: &SigningKey,
@@ -125,18 +154,38 @@ async fn connect_and_serve(
     announce: &Announce<'_>,
 ) -> Result<Exit, AgentError> {
     let (tx, mut rx): (SignalSender<HostToServer>, SignalReceiver<ServerToHost>) =
-        SignalClient::connect(url, options.clone())
+        SignalClient::connect(&ws_url(server), options.clone())
             .await
             .map_err(|e| AgentError::Unreachable {
-                url: cfg.server.clone(),
+                url: server.to_string(),
                 reason: e.to_string(),
             })?;
     let heartbeat = authenticate(&tx, &mut rx, cfg, key, sessions).await?;
-    tracing::info!(device = %cfg.device_id, "connected to the server");
-    announce.online();
+    tracing::info!(device = %cfg.device_id, %server, "connected to the server");
+    announce.online(server);
+    let online = Instant::now();
     // Sessions that outlived the previous connection may owe their viewer
     // an ICE restart offer.
     sessions.tell_all(&SessionIn::SignalingRestored);
+    let why = match serve(&tx, &mut rx, heartbeat, sessions, watch).await {
+        Ok(why) => why,
+        Err(e @ AgentError::AuthRefused(_)) => return Err(e),
+        Err(e) => e.to_string(),
+    };
+    Ok(Exit::Lost {
+        why,
+        online_for: online.elapsed(),
+    })
+}
+
+/// Serve one authenticated connection; returns why it ended.
+async fn serve(
+    tx: &SignalSender<HostToServer>,
+    rx: &mut SignalReceiver<ServerToHost>,
+    heartbeat: Duration,
+    sessions: &mut Sessions,
+    watch: &mut Option<AddressWatch>,
+) -> Result<String, AgentError> {
     let mut liveness = Liveness::new(heartbeat, Instant::now());
     loop {
         let step = tokio::select! {
@@ -155,11 +204,11 @@ async fn connect_and_serve(
             () = tokio::time::sleep_until(liveness.deadline()) => Step::Judged(liveness.tick(Instant::now())),
         };
         match step {
-            Step::Send(Some(msg)) => send(&tx, msg).await?,
+            Step::Send(Some(msg)) => send(tx, msg).await?,
             Step::Send(None) | Step::Judged(Verdict::Wait) => {}
-            Step::Judged(Verdict::Ping) => send(&tx, HostToServer::Ping).await?,
-            Step::Judged(Verdict::Dead(why)) => return Ok(Exit::Lost(why.into())),
-            Step::Lost(why) => return Ok(Exit::Lost(why)),
+            Step::Judged(Verdict::Ping) => send(tx, HostToServer::Ping).await?,
+            Step::Judged(Verdict::Dead(why)) => return Ok(why.into()),
+            Step::Lost(why) => return Ok(why),
         }
     }
 }

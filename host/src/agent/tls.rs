@@ -18,9 +18,9 @@ pub fn trust(cfg: &HostConfig, path: &Path) -> Result<Trust, AgentError> {
         AgentError::ConfigInvalid {
             path: path.to_path_buf(),
             field: if cfg.server_fingerprint.is_some() && cfg.ca_file.is_none() {
-                "server_fingerprint"
+                "server_fingerprint".into()
             } else {
-                "ca_file"
+                "ca_file".into()
             },
             reason: e.to_string(),
         }

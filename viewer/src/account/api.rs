@@ -1,12 +1,11 @@
-//! The viewer's use of the REST API, through `meshdesk-client`: a client
-//! for the stored login, the mapping of failed calls to [`ViewerError`],
-//! and finding a device by name or id.
+//! The viewer's use of the REST API, through `meshdesk-client`: the
+//! mapping of failed calls to [`ViewerError`], and finding a device by name
+//! or id. The clients of the login's servers are in
+//! [`crate::account::servers`].
 
-use meshdesk_client::Client;
 use meshdesk_peer::server_url;
 use meshdesk_protocol::rest::Device;
 
-use crate::account::login_file::Login;
 use crate::ViewerError;
 
 /// Check and normalise a server base URL (`http(s)://host[:port]`, no
@@ -18,14 +17,6 @@ pub fn normalise_server(url: &str) -> Result<String, ViewerError> {
 /// The viewer WebSocket URL of a normalised server URL.
 pub fn viewer_ws_url(server: &str) -> String {
     server_url::websocket_url(server, "/api/v1/ws/viewer")
-}
-
-/// A REST client of the login's server, sending its token.
-pub fn client(login: &Login) -> Result<Client, ViewerError> {
-    let trust = crate::account::server_trust::of_login(login)?;
-    Ok(Client::with_trust(&login.server, &trust)
-        .map_err(|e| rest_error(e, Call::Authorized))?
-        .with_token(login.token.clone()))
 }
 
 /// Which kind of call failed: a 401 means different things.

@@ -1,11 +1,14 @@
-//! `login`, `logout` and `list`: the commands that only talk REST.
+//! `login`, `logout` and `list`: the commands that only talk REST, each
+//! call on the first of the login's servers that answers.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use meshdesk_client::Client;
+use meshdesk_peer::{ServerList, ServerSetting};
 use meshdesk_protocol::rest::Device;
 
+use super::servers::Servers;
 use super::{second_factor, table};
 use crate::account::api::{self, rest_error, Call};
 use crate::account::login_file::Login;
@@ -15,19 +18,29 @@ use crate::ViewerError;
 /// Environment variable that supplies the password without a prompt.
 pub const PASSWORD_ENV: &str = "MESHDESK_PASSWORD";
 
-/// Sign in and save the token.
+/// Sign in on the first of `servers` that answers and save the token
+/// with all of them, in order.
 pub async fn login(
     path: &Path,
-    server: &str,
+    servers: &[String],
     username: &str,
     trust_args: &TrustArgs,
 ) -> Result<(), ViewerError> {
     let trust = trust_args.trust()?;
-    let api = Client::with_trust(&api::normalise_server(server)?, &trust)
-        .map_err(|e| rest_error(e, Call::SignIn))?;
+    let urls = servers
+        .iter()
+        .map(|s| api::normalise_server(s))
+        .collect::<Result<Vec<String>, ViewerError>>()?;
+    let list =
+        ServerList::new(urls.clone()).ok_or_else(|| ViewerError::BadUrl("(none given)".into()))?;
+    let mut api = Servers::new(list, &trust, None)?;
     let password = read_password()?;
     let code = second_factor::code_from_env()?;
-    let reply = match api.sign_in(username, &password, code.as_deref()).await {
+    let sign_in = async |api: &mut Servers, code: Option<&str>| {
+        api.call(async |c: &Client| c.sign_in(username, &password, code).await)
+            .await
+    };
+    let reply = match sign_in(&mut api, code.as_deref()).await {
         Err(meshdesk_client::Error::SecondFactor { .. }) if code.is_some() => {
             return Err(ViewerError::SecondFactor(format!(
                 "wrong authentication code in {}",
@@ -36,13 +49,13 @@ pub async fn login(
         }
         Err(meshdesk_client::Error::SecondFactor { methods, .. }) => {
             let code = second_factor::prompt_code(&methods)?;
-            api.sign_in(username, &password, Some(&code)).await
+            sign_in(&mut api, Some(&code)).await
         }
         other => other,
     }
     .map_err(|e| rest_error(e, Call::SignIn))?;
     let login = Login {
-        server: api.server().to_string(),
+        server: ServerSetting::from_urls(urls),
         ca_file: trust.ca_file().cloned(),
         server_fingerprint: trust.fingerprint().map(|f| f.to_string()),
         username: reply.username.clone(),
@@ -53,7 +66,7 @@ pub async fn login(
     println!(
         "logged in as {} on {}; token saved to {}",
         login.username,
-        login.server,
+        api.list().current(),
         path.display()
     );
     Ok(())
@@ -69,7 +82,8 @@ pub async fn logout(path: &Path) -> Result<(), ViewerError> {
         }
         Err(e) => return Err(e),
     };
-    if let Err(e) = api::client(&login)?.sign_out().await {
+    let mut api = Servers::of_login(&login)?;
+    if let Err(e) = api.call(async |c: &Client| c.sign_out().await).await {
         tracing::debug!(error = %e, "server logout failed; deleting the token anyway");
     }
     Login::remove(path)?;
@@ -79,9 +93,9 @@ pub async fn logout(path: &Path) -> Result<(), ViewerError> {
 
 /// Print the devices as a table or JSON.
 pub async fn list(path: &Path, json: bool) -> Result<(), ViewerError> {
-    let (api, _login) = signed_in(path)?;
+    let (mut api, _login) = signed_in(path)?;
     let devices = api
-        .devices()
+        .call(async |c: &Client| c.devices().await)
         .await
         .map_err(|e| rest_error(e, Call::Authorized))?;
     if json {
@@ -92,19 +106,19 @@ pub async fn list(path: &Path, json: bool) -> Result<(), ViewerError> {
     Ok(())
 }
 
-/// The stored login, checked for expiry, and a client for its server.
-pub fn signed_in(path: &Path) -> Result<(Client, Login), ViewerError> {
+/// The stored login, checked for expiry, and clients of its servers.
+pub fn signed_in(path: &Path) -> Result<(Servers, Login), ViewerError> {
     let login = Login::load(path)?;
     if login.expired(now_ms()) {
         return Err(ViewerError::LoginExpired);
     }
-    Ok((api::client(&login)?, login))
+    Ok((Servers::of_login(&login)?, login))
 }
 
 /// Find the device to connect to and check that it can be reached.
-pub async fn find_device(api: &Client, wanted: &str) -> Result<Device, ViewerError> {
+pub async fn find_device(api: &mut Servers, wanted: &str) -> Result<Device, ViewerError> {
     let devices = api
-        .devices()
+        .call(async |c: &Client| c.devices().await)
         .await
         .map_err(|e| rest_error(e, Call::Authorized))?;
     let device = crate::account::api::resolve(&devices, wanted)?;

@@ -1,4 +1,5 @@
-//! The stored login: server URL, username and bearer token, in
+//! The stored login: server URL (or several, tried in order), username and
+//! bearer token, in
 //! `$XDG_CONFIG_HOME/meshdesk/viewer.toml` (or `~/.config/...`), written
 //! with mode 0600 in a 0700 directory because the token is a secret.
 
@@ -6,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use meshdesk_peer::BearerToken;
+use meshdesk_peer::{BearerToken, ServerSetting};
 use serde::{Deserialize, Serialize};
 
 use crate::ViewerError;
@@ -14,8 +15,10 @@ use crate::ViewerError;
 /// The login file as stored (TOML).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
-    pub server: String,
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`, or a list of
+    /// them (the nodes of a cluster) tried in order. One URL is kept as a
+    /// string, exactly as before there could be more.
+    pub server: ServerSetting,
     /// The CA file an `https://` server is verified with (`--ca-file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
@@ -63,10 +66,13 @@ impl Login {
             }
             Err(e) => return Err(file_error(path, e)),
         };
-        toml::from_str(&text).map_err(|e| ViewerError::LoginFile {
+        let invalid = |reason: String| ViewerError::LoginFile {
             path: path.to_path_buf(),
-            reason: e.message().to_string(),
-        })
+            reason,
+        };
+        let login: Login = toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
+        login.server.list().map_err(|e| invalid(e.to_string()))?;
+        Ok(login)
     }
 
     /// Write the file readable by its owner only (0600), creating parent
@@ -127,7 +133,7 @@ mod tests {
 
     fn sample() -> Login {
         Login {
-            server: "http://127.0.0.1:8080".into(),
+            server: ServerSetting::One("http://127.0.0.1:8080".into()),
             ca_file: None,
             server_fingerprint: None,
             username: "alice".into(),
@@ -161,5 +167,37 @@ mod tests {
         assert!(!format!("{login:?}").contains("mdt_secret"));
         assert!(!login.expired(1_999));
         assert!(login.expired(2_000));
+    }
+
+    #[test]
+    fn a_file_with_one_server_reads_and_writes_byte_for_byte() {
+        let dir = std::env::temp_dir().join(format!("mdv-login-one-{}", std::process::id()));
+        let path = dir.join("viewer.toml");
+        let before = "server = \"http://127.0.0.1:8080\"\nusername = \"alice\"\n\
+                      token = \"mdt_secret\"\nexpires_at = 2000\n";
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(&path, before).expect("write");
+        let login = Login::load(&path).expect("load");
+        assert_eq!(login, sample());
+        login.save(&path).expect("save");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn several_servers_read_back_and_a_bad_one_is_named() {
+        let dir = std::env::temp_dir().join(format!("mdv-login-many-{}", std::process::id()));
+        let path = dir.join("viewer.toml");
+        let mut login = sample();
+        login.server = ServerSetting::Several(vec!["http://a:1".into(), "http://b:2".into()]);
+        login.save(&path).expect("save");
+        assert_eq!(Login::load(&path).expect("load"), login);
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("http://b:2", "b:2")).expect("write");
+        let e = Login::load(&path)
+            .expect_err("bad second server")
+            .to_string();
+        assert!(e.contains("server[1]: `b:2`"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

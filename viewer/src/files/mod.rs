@@ -15,6 +15,7 @@ use meshdesk_protocol::files::{Entry, EntryKind};
 use tokio::runtime::Runtime;
 
 use crate::account::{find_device, signed_in};
+use crate::session::SignalTarget;
 use crate::trust::expected_key;
 use crate::ViewerError;
 
@@ -23,12 +24,13 @@ pub use session::FilesSession;
 
 /// Open a files-only session on `device`, verified.
 async fn open(path: &Path, device: &str) -> Result<(FilesSession, String), ViewerError> {
-    let (api, login) = signed_in(path)?;
-    let device = find_device(&api, device).await?;
+    let (mut api, login) = signed_in(path)?;
+    let device = find_device(&mut api, device).await?;
     let expected = expected_key(path, &device)?;
     let key = expected.key;
     let mut on_verified = expected.on_verified();
-    let session = FilesSession::open(&login, &device, &key, move |n| on_verified(n)).await?;
+    let target = SignalTarget::new(&login, api.list().clone())?;
+    let session = FilesSession::open(target, &device, &key, move |n| on_verified(n)).await?;
     Ok((session, device.name))
 }
 

@@ -7,8 +7,7 @@ use meshdesk_protocol::rest::Device;
 use tokio::sync::{mpsc, oneshot};
 
 use super::client::FilesClient;
-use crate::account::login_file::Login;
-use crate::session::{drive, establish_files, Notice, Outcome, SessionCommand};
+use crate::session::{drive, establish_files, Notice, Outcome, SessionCommand, SignalTarget};
 use crate::ViewerError;
 
 /// How long the host has to prove its key and open the channel.
@@ -30,12 +29,12 @@ impl std::fmt::Debug for FilesSession {
 impl FilesSession {
     /// Open it; `notice` sees the session's notices (the verification).
     pub async fn open(
-        login: &Login,
+        target: SignalTarget,
         device: &Device,
         key: &[u8; 32],
         mut notice: impl FnMut(&Notice) + Send + 'static,
     ) -> Result<Self, ViewerError> {
-        let mut session = establish_files(login, device, key).await?;
+        let mut session = establish_files(target, device, key).await?;
         let mut pipes = std::mem::replace(&mut session.streams.pipes, mpsc::unbounded_channel().1);
         let (verified_tx, verified) = oneshot::channel();
         let mut verified_tx = Some(verified_tx);

@@ -1,10 +1,14 @@
-//! Opening a session: the viewer WebSocket, `session_request`, the server's
+//! Opening a session: the viewer WebSocket (on the first of the login's
+//! servers that answers), `session_request`, the server's
 //! `session_created`, the host's `offer`, our `answer` (docs/protocol.md
 //! section 10.1). Connectivity (ICE) is finished by the session driver.
 
 use std::time::Duration;
 
-use meshdesk_peer::{ConnectOptions, PeerError, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::server_list::{worth_another, Next};
+use meshdesk_peer::{
+    ConnectOptions, PeerError, ServerList, SignalClient, SignalReceiver, SignalSender,
+};
 use meshdesk_peer::{ViewerPeer, ViewerStreams};
 use meshdesk_protocol::rest::{Device, IceServer, Permission};
 use meshdesk_protocol::signal::{
@@ -30,23 +34,78 @@ const REQUEST_ID: &str = "connect";
 /// to resume the session.
 #[derive(Debug, Clone)]
 pub struct SignalTarget {
-    /// `ws(s)://SERVER/api/v1/ws/viewer`
-    pub url: String,
+    /// The login's server URLs; the current one is where the WebSocket
+    /// goes first (the one that last answered, the session's once it has
+    /// one).
+    pub servers: ServerList,
     /// The bearer token (never logged) and the heartbeat.
     pub options: ConnectOptions,
 }
 
+/// An open signaling connection.
+pub type Signal = (SignalSender<ViewerToServer>, SignalReceiver<ServerToViewer>);
+
 impl SignalTarget {
-    pub fn new(login: &Login) -> Result<Self, ViewerError> {
+    /// The login's token and trust, for `servers` (from
+    /// [`crate::account::Servers::list`], so that the WebSocket goes first
+    /// where REST was answered).
+    pub fn new(login: &Login, servers: ServerList) -> Result<Self, ViewerError> {
         let tls = crate::account::server_trust::client_config(login)?;
         Ok(Self {
-            url: viewer_ws_url(&login.server),
+            servers,
             options: ConnectOptions::default()
                 .with_bearer(login.bearer())
                 .with_heartbeat(HEARTBEAT.0, HEARTBEAT.1)
                 .with_tls(tls),
         })
     }
+
+    /// `ws(s)://SERVER/api/v1/ws/viewer` of the current server.
+    pub fn url(&self) -> String {
+        viewer_ws_url(self.servers.current())
+    }
+
+    /// Connect to the current server.
+    pub async fn connect_current(&self) -> Result<Signal, PeerError> {
+        SignalClient::connect(&self.url(), self.options.clone()).await
+    }
+
+    /// Connect to the first server that answers, from the current one on;
+    /// one that refuses the upgrade (a 401: the login expired) stops it.
+    pub async fn connect(&mut self) -> Result<Signal, ViewerError> {
+        let mut failures = Vec::new();
+        loop {
+            match self.connect_current().await {
+                Ok(signal) => {
+                    self.servers.connected();
+                    return Ok(signal);
+                }
+                Err(e) if worth_another(e.status()) => {
+                    failures.push((self.url(), e));
+                    if self.servers.failed() == Next::RoundOver {
+                        return Err(none_answered(failures));
+                    }
+                    if let Some((url, e)) = failures.last() {
+                        tracing::debug!(%url, error = %e, next = self.servers.current(), "no answer; trying the next server");
+                    }
+                }
+                Err(e) => return Err(websocket_error(e)),
+            }
+        }
+    }
+}
+
+/// The error once no server answered: as before for one server, else each
+/// with its reason.
+fn none_answered(mut failures: Vec<(String, PeerError)>) -> ViewerError {
+    if failures.len() == 1 {
+        return websocket_error(failures.remove(0).1);
+    }
+    let each: Vec<String> = failures
+        .iter()
+        .map(|(url, e)| format!("{url}: {e}"))
+        .collect();
+    ViewerError::ConnectionFailed(format!("signaling: {}", each.join("; ")))
 }
 
 /// A session whose offer was answered; ICE may still be running.
@@ -74,26 +133,26 @@ pub struct Established {
 /// `key` is the device's pinned public key, which must sign the session's
 /// DTLS binding; `screen` the monitor to show first (`None`: the primary).
 pub async fn establish(
-    login: &Login,
+    target: SignalTarget,
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
     screen: Option<&str>,
 ) -> Result<Established, ViewerError> {
-    establish_kind(login, device, key, relay_only, screen, false).await
+    establish_kind(target, device, key, relay_only, screen, false).await
 }
 
 /// [`establish`] a files-only session: no screen, no video, no sound.
 pub async fn establish_files(
-    login: &Login,
+    target: SignalTarget,
     device: &Device,
     key: &[u8; 32],
 ) -> Result<Established, ViewerError> {
-    establish_kind(login, device, key, false, None, true).await
+    establish_kind(target, device, key, false, None, true).await
 }
 
 async fn establish_kind(
-    login: &Login,
+    target: SignalTarget,
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
@@ -102,7 +161,7 @@ async fn establish_kind(
 ) -> Result<Established, ViewerError> {
     let mut deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     let kind = (screen, files_only);
-    let result = establish_inner(login, device, key, relay_only, kind, &mut deadline).await;
+    let result = establish_inner(target, device, key, relay_only, kind, &mut deadline).await;
     result.map_err(|e| match e {
         None => ViewerError::ConnectionFailed(format!(
             "no answer from the remote PC within {} s",
@@ -126,20 +185,14 @@ async fn within<T>(
 /// The handshake; `Err(None)` when `deadline` passed (a consent prompt on
 /// the remote PC moves it).
 async fn establish_inner(
-    login: &Login,
+    mut target: SignalTarget,
     device: &Device,
     key: &[u8; 32],
     relay_only: bool,
     (screen, files_only): (Option<&str>, bool),
     deadline: &mut tokio::time::Instant,
 ) -> Result<Established, Option<ViewerError>> {
-    let target = SignalTarget::new(login).map_err(Some)?;
-    let (signal_tx, mut signal_rx) = within(*deadline, async {
-        SignalClient::<ViewerToServer, ServerToViewer>::connect(&target.url, target.options.clone())
-            .await
-            .map_err(websocket_error)
-    })
-    .await?;
+    let (signal_tx, mut signal_rx) = within(*deadline, target.connect()).await?;
     let created = within(*deadline, async {
         signal_tx
             .send(ViewerToServer::SessionRequest {
@@ -265,12 +318,10 @@ pub fn ended_early(end: SessionEndMsg) -> ViewerError {
 
 /// What a failed or refused WebSocket means for the person connecting.
 pub fn websocket_error(e: PeerError) -> ViewerError {
-    let text = e.to_string();
-    // tungstenite reports a refused upgrade as "HTTP error: 401 Unauthorized".
-    if text.contains("401") {
+    if e.status() == Some(401) {
         ViewerError::LoginExpired
     } else {
-        ViewerError::ConnectionFailed(format!("signaling: {text}"))
+        ViewerError::ConnectionFailed(format!("signaling: {e}"))
     }
 }
 
@@ -326,9 +377,45 @@ mod tests {
 
     #[test]
     fn refused_upgrades_mean_the_login_expired() {
-        let e = websocket_error(PeerError::WebSocket("HTTP error: 401 Unauthorized".into()));
-        assert!(matches!(e, ViewerError::LoginExpired));
+        let refused = |status| PeerError::UpgradeRefused {
+            status,
+            text: format!("HTTP error: {status}"),
+        };
+        assert!(matches!(
+            websocket_error(refused(401)),
+            ViewerError::LoginExpired
+        ));
+        let e = websocket_error(refused(403));
+        assert_eq!(
+            e.to_string(),
+            "connection failed: signaling: websocket: HTTP error: 403"
+        );
         let e = websocket_error(PeerError::WebSocket("Connection refused".into()));
         assert!(e.to_string().starts_with("connection failed: signaling:"));
+    }
+
+    #[tokio::test]
+    async fn the_websocket_goes_to_the_next_server_when_one_cannot_be_reached() {
+        // Two ports nobody listens on: each is tried once, and both named.
+        let dead = || {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            format!("http://{}", l.local_addr().expect("addr"))
+        };
+        let (a, b) = (dead(), dead());
+        let mut target = SignalTarget {
+            servers: ServerList::new(vec![a.clone(), b.clone()]).expect("two"),
+            options: ConnectOptions::default(),
+        };
+        let e = target.connect().await.expect_err("nobody there");
+        let text = e.to_string();
+        assert!(
+            text.contains(&viewer_ws_url(&a)) && text.contains(&viewer_ws_url(&b)),
+            "{text}"
+        );
+        assert_eq!(
+            target.servers.current(),
+            a,
+            "the next try starts again at the first"
+        );
     }
 }

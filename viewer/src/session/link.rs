@@ -165,8 +165,13 @@ impl Link {
                     }
                 }
                 State::Resuming(reconnect) => match reconnect.as_mut().await {
-                    Ok((tx, rx)) => {
-                        tracing::info!("signaling connection back; session resumed");
+                    Ok(Resumed { tx, rx, target }) => {
+                        tracing::info!(
+                            server = target.servers.current(),
+                            "signaling connection back; session resumed"
+                        );
+                        // The next loss starts where the session is now.
+                        self.target = target;
                         self.state = State::Up { tx, rx };
                         self.flush().await;
                         return LinkEvent::Resumed;

@@ -1,13 +1,17 @@
 //! Getting a session's signaling back after the WebSocket failed: connect
 //! again with backoff and send `session_resume` until the server answers
 //! `session_resumed`, refuses for good, or the server's grace for the
-//! session has passed (docs/protocol.md section 10.4). The peer connection is not touched.
+//! session has passed (docs/protocol.md section 10.4). The peer connection
+//! is not touched. With several server URLs, the one the session was on is
+//! tried first, and one that cannot be reached gives way to the next at
+//! once; the backoff is waited after a whole round.
 //!
 //! [`Backoff`] and [`judge`] are pure; [`reconnect`] is the driver.
 
 use std::time::Duration;
 
-use meshdesk_peer::{PeerError, SignalClient, SignalReceiver, SignalSender};
+use meshdesk_peer::server_list::{worth_another, Next};
+use meshdesk_peer::{PeerError, SignalReceiver, SignalSender};
 use meshdesk_protocol::signal::{ErrorCode, ServerToViewer, ViewerToServer};
 use tokio::time::Instant;
 
@@ -21,7 +25,13 @@ pub const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(30);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A signaling connection that carries the session again.
-pub type Resumed = (SignalSender<ViewerToServer>, SignalReceiver<ServerToViewer>);
+#[derive(Debug)]
+pub struct Resumed {
+    pub tx: SignalSender<ViewerToServer>,
+    pub rx: SignalReceiver<ServerToViewer>,
+    /// The target, its current server the one that resumed the session.
+    pub target: SignalTarget,
+}
 
 /// Delays before successive attempts: at once, then doubling from 250 ms
 /// up to 2 s.
@@ -64,6 +74,9 @@ pub enum Verdict {
 pub enum Setback {
     /// Not now: try again after the backoff.
     Retry(String),
+    /// That server could not be reached (or its connection dropped, or it
+    /// did not answer in time): try the next one.
+    Unreachable(String),
     /// Never: the session cannot come back.
     Refused(ViewerError),
 }
@@ -127,7 +140,7 @@ impl std::fmt::Debug for ResumeKey {
 
 /// Connect again and resume the session, with backoff, for as long as the
 /// server keeps it (`resume_grace_secs` in `session_created`).
-pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, ViewerError> {
+pub async fn reconnect(mut target: SignalTarget, key: ResumeKey) -> Result<Resumed, ViewerError> {
     if key.window.is_zero() {
         return Err(ViewerError::NotResumed(
             "the server keeps no session after its viewer's connection is lost".into(),
@@ -135,9 +148,10 @@ pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, 
     }
     let give_up = Instant::now() + key.window;
     let mut backoff = Backoff::default();
+    let mut delay = backoff.next_delay();
     let mut last = String::from("no attempt made");
     loop {
-        let start = Instant::now() + backoff.next_delay();
+        let start = Instant::now() + delay;
         if start >= give_up {
             return Err(ViewerError::NotResumed(format!(
                 "the server could not be reached again within {} s ({last})",
@@ -146,29 +160,51 @@ pub async fn reconnect(target: SignalTarget, key: ResumeKey) -> Result<Resumed, 
         }
         tokio::time::sleep_until(start).await;
         let attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt(&target, &key));
-        match attempt.await {
-            Ok(Ok(resumed)) => return Ok(resumed),
-            Ok(Err(Setback::Refused(e))) => return Err(e),
-            Ok(Err(Setback::Retry(why))) => last = why,
-            Err(_) => last = "the server did not answer in time".into(),
-        }
-        tracing::info!(attempt = backoff.attempts(), why = %last, "session not resumed yet");
+        let setback = match attempt.await {
+            Ok(Ok((tx, rx))) => {
+                target.servers.connected();
+                return Ok(Resumed { tx, rx, target });
+            }
+            Ok(Err(setback)) => setback,
+            Err(_) => Setback::Unreachable("the server did not answer in time".into()),
+        };
+        let server = target.servers.current().to_string();
+        delay = match setback {
+            Setback::Refused(e) => return Err(e),
+            Setback::Retry(why) => {
+                last = why;
+                backoff.next_delay()
+            }
+            Setback::Unreachable(why) => {
+                last = why;
+                match target.servers.failed() {
+                    Next::Another => Duration::ZERO,
+                    Next::RoundOver => backoff.next_delay(),
+                }
+            }
+        };
+        tracing::info!(attempt = backoff.attempts(), %server, why = %last, next = target.servers.current(), "session not resumed yet");
     }
 }
 
-/// One attempt: a new connection, `session_resume`, and its answer.
-async fn attempt(target: &SignalTarget, key: &ResumeKey) -> Result<Resumed, Setback> {
+/// One attempt: a new connection to the target's current server,
+/// `session_resume`, and its answer.
+async fn attempt(
+    target: &SignalTarget,
+    key: &ResumeKey,
+) -> Result<(SignalSender<ViewerToServer>, SignalReceiver<ServerToViewer>), Setback> {
     let session_id = key.session_id.as_str();
-    let (tx, mut rx) = SignalClient::<ViewerToServer, ServerToViewer>::connect(
-        &target.url,
-        target.options.clone(),
-    )
-    .await
-    .map_err(|e| match crate::session::handshake::websocket_error(e) {
-        ViewerError::LoginExpired => Setback::Refused(ViewerError::LoginExpired),
-        other => Setback::Retry(other.to_string()),
+    let (tx, mut rx) = target.connect_current().await.map_err(|e| {
+        let status = e.status();
+        match crate::session::handshake::websocket_error(e) {
+            ViewerError::LoginExpired => Setback::Refused(ViewerError::LoginExpired),
+            other if worth_another(status) => Setback::Unreachable(other.to_string()),
+            other => Setback::Retry(other.to_string()),
+        }
     })?;
-    let lost = |e: PeerError| Setback::Retry(e.to_string());
+    // The connection dropped before the server answered: as if it could
+    // not be reached.
+    let lost = |e: PeerError| Setback::Unreachable(e.to_string());
     tx.send(ViewerToServer::SessionResume {
         session_id: session_id.to_string(),
         resume_secret: key.secret.clone(),
@@ -184,7 +220,11 @@ async fn attempt(target: &SignalTarget, key: &ResumeKey) -> Result<Resumed, Setb
             },
             Some(Err(PeerError::Decode(e))) => tracing::debug!(error = %e, "undecodable message"),
             Some(Err(e)) => return Err(lost(e)),
-            None => return Err(Setback::Retry("the server closed the connection".into())),
+            None => {
+                return Err(Setback::Unreachable(
+                    "the server closed the connection".into(),
+                ))
+            }
         }
     }
 }
@@ -265,7 +305,7 @@ mod tests {
     async fn no_grace_means_no_resume_attempt() {
         // Nothing listens at this address; with no grace it is not tried.
         let target = SignalTarget {
-            url: "ws://127.0.0.1:9/api/v1/ws/viewer".into(),
+            servers: meshdesk_peer::ServerList::one("http://127.0.0.1:9"),
             options: meshdesk_peer::ConnectOptions::default(),
         };
         let started = std::time::Instant::now();
