@@ -51,6 +51,7 @@ on_each_backend!(
     steps_and_codes_are_spent_once,
     pruning_deletes_a_prefix_and_remembers_it,
     reads_filter_by_kind_and_since_and_order_by_direction,
+    events_after_an_id_come_with_who_may_see_them,
 );
 
 fn now_ms() -> i64 {
@@ -398,4 +399,55 @@ async fn reads_filter_by_kind_and_since_and_order_by_direction(store: Store) {
         Vec::<i64>::new()
     );
     assert_eq!(read(Some(Since::Time(9)), None).await[..1], [a]);
+}
+
+/// What a node reads to fill a gap in its live feed: the events after an
+/// id, oldest first, each with the audience `record_event` gives it.
+async fn events_after_an_id_come_with_who_may_see_them(store: Store) {
+    let (device, alice, bob) = device_with_owner(&store).await;
+    store
+        .upsert_share(&device, bob, SharePermission::View, 0, None)
+        .await
+        .expect("share");
+    let carol = user(&store, "carol").await;
+    let about_device = NewEvent {
+        at: 1,
+        kind: Some(EventKind::DeviceRenamed),
+        user_id: Some(alice),
+        device_id: Some(device.clone()),
+        ..NewEvent::default()
+    };
+    let to_carol = NewEvent {
+        kind: Some(EventKind::ShareGranted),
+        target_id: Some(carol),
+        ..about_device.clone()
+    };
+    let alone = NewEvent {
+        at: 1,
+        kind: Some(EventKind::LoginFailed),
+        user_id: Some(carol),
+        ..NewEvent::default()
+    };
+    let mut recorded = Vec::new();
+    for e in [&about_device, &to_carol, &alone, &about_device] {
+        recorded.push(store.record_event(e, 1).await.expect("record"));
+    }
+    let first = recorded[0].event.id;
+    let read = store.events_after(first, 2).await.expect("read");
+    let got: Vec<(i64, Vec<i64>)> = read
+        .iter()
+        .map(|a| (a.event.id, a.audience.clone()))
+        .collect();
+    let want: Vec<(i64, Vec<i64>)> = recorded[1..3]
+        .iter()
+        .map(|r| (r.event.id, r.audience.clone()))
+        .collect();
+    assert_eq!(got, want, "the page after the first, as recorded");
+    assert_eq!(read[0].event, recorded[1].event);
+    assert_eq!(read[0].audience, vec![alice, bob, carol]);
+    assert_eq!(read[1].audience, vec![carol]);
+    let rest = store.events_after(recorded[2].event.id, 10).await;
+    assert_eq!(rest.expect("read").len(), 1);
+    let last = recorded[3].event.id;
+    assert!(store.events_after(last, 10).await.expect("read").is_empty());
 }
