@@ -13,6 +13,7 @@ pub mod files;
 pub mod filter;
 pub mod live;
 pub mod retention;
+pub mod sequence;
 
 use meshdesk_protocol::rest::{Event, EventKind};
 
