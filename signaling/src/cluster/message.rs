@@ -5,8 +5,11 @@
 //!
 //! Messages carry ids only, never secrets or tokens: a node that needs a
 //! device's name or audience reads it from the shared store, which is
-//! where the truth is.
+//! where the truth is. The exception is a feed event, which travels as
+//! the feed shows it to its readers, with its audience as user ids, so
+//! that other nodes can publish it without a read per event.
 
+use meshdesk_protocol::rest::Event;
 use serde::{Deserialize, Serialize};
 
 /// The message format's version; also part of every subject name.
@@ -56,6 +59,12 @@ pub enum Message {
     /// The sender joined or rejoined the bus: every node answers with
     /// [`Message::Hosts`].
     Hello,
+    /// The sender stored a feed event; `audience` are the users who may
+    /// see it. On [`super::subject::events`].
+    Event {
+        event: Box<Event>,
+        audience: Vec<i64>,
+    },
 }
 
 /// Why a message was dropped.
@@ -113,6 +122,14 @@ mod tests {
                 devices: vec!["d1".into(), "d2".into()],
             },
             Message::Hello,
+            Message::Event {
+                event: Box::new(crate::feed::test_event(
+                    7,
+                    meshdesk_protocol::rest::EventKind::DeviceRenamed,
+                    Some("d1"),
+                )),
+                audience: vec![1, 2],
+            },
         ] {
             let e = Envelope::new(NodeId("n1".into()), msg);
             assert_eq!(Envelope::decode(&e.encode()), Ok(e));

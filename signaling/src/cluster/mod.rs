@@ -7,13 +7,15 @@
 //! Files: [`config`] (the setting), [`bus`] (the bus trait and the
 //! single-node one), [`nats`] (the NATS one), [`message`] and [`subject`]
 //! (what goes over it, where), [`hosts`] (the pure table of the other
-//! nodes' hosts) and [`sync`] (the task that keeps it and tells viewers).
+//! nodes' hosts) and [`sync`] (the task that keeps it and tells viewers),
+//! [`events`] (feed events between nodes).
 //!
 //! Without a URL the bus is [`bus::Local`]: nothing is sent, nothing
 //! arrives, and a node behaves exactly as a lone server always has.
 
 pub mod bus;
 pub mod config;
+pub mod events;
 pub mod hosts;
 pub mod message;
 pub mod nats;
@@ -50,6 +52,8 @@ pub struct Cluster {
     outbox: Option<mpsc::Sender<Message>>,
     /// The other end, taken once by [`sync::run`].
     outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Message>>>>,
+    /// Feed events for [`events::run`] to publish.
+    events: events::Outbox,
 }
 
 impl Cluster {
@@ -61,6 +65,7 @@ impl Cluster {
             remote: Arc::default(),
             outbox: None,
             outbox_rx: Arc::default(),
+            events: events::Outbox::none(),
         }
     }
 
@@ -80,6 +85,7 @@ impl Cluster {
             remote: Arc::default(),
             outbox: Some(tx),
             outbox_rx: Arc::new(Mutex::new(Some(rx))),
+            events: events::Outbox::new(),
         })
     }
 

@@ -17,6 +17,13 @@ pub fn presence() -> String {
     format!("{}.presence", prefix())
 }
 
+/// Feed events each node stores ([`super::message::Message::Event`]),
+/// apart from presence so that a burst of events never holds up a
+/// heartbeat. One subject, so a node's events arrive in id order.
+pub fn events() -> String {
+    format!("{}.events", prefix())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,5 +31,6 @@ mod tests {
     #[test]
     fn subjects_carry_the_message_version() {
         assert_eq!(presence(), "meshdesk.v1.presence");
+        assert_eq!(events(), "meshdesk.v1.events");
     }
 }
