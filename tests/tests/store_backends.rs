@@ -237,10 +237,18 @@ async fn events_queue_for_their_audience_and_a_disabled_hook_fails_its_queue(sto
     let due = store.due_deliveries().await.expect("due");
     assert_eq!(due.len(), 1, "one per webhook, bob's filter refused");
     assert_eq!((due[0].webhook_id, due[0].next_attempt_at), (a, 5));
+    assert!(
+        store
+            .claim_delivery(due[0].id, 4, 1_000)
+            .await
+            .expect("claim")
+            .is_none(),
+        "not due yet"
+    );
     let job = store
-        .delivery_job(due[0].id)
+        .claim_delivery(due[0].id, 5, 1_000)
         .await
-        .expect("job")
+        .expect("claim")
         .expect("pending");
     assert_eq!(job.event.id, 1);
     let failed = Settled {
@@ -450,4 +458,81 @@ async fn events_after_an_id_come_with_who_may_see_them(store: Store) {
     assert_eq!(rest.expect("read").len(), 1);
     let last = recorded[3].event.id;
     assert!(store.events_after(last, 10).await.expect("read").is_empty());
+}
+
+/// With several nodes on one PostgreSQL, an attempt claims its webhook:
+/// no other node gets that delivery, or the webhook's next one, until the
+/// attempt is settled or the claim runs out.
+#[tokio::test]
+async fn on_postgres_a_claimed_webhook_is_nobody_elses_until_settled() {
+    let pg = meshdesk_tests::postgres::PgServer::start();
+    let url = meshdesk_signaling::config::DatabaseUrl::parse(&pg.url()).expect("url");
+    let backend = meshdesk_signaling::store::postgres::Postgres::connect(&url)
+        .await
+        .expect("connect and migrate");
+    let store = Store::new(backend);
+    let alice = user(&store, "alice").await;
+    let a = hook(&store, alice, vec![]).await;
+    for id in [1, 2] {
+        store
+            .enqueue_deliveries(&event(id, EventKind::LoginFailed), &[alice], 5)
+            .await
+            .expect("queue");
+    }
+    let first = store.due_deliveries().await.expect("due")[0];
+    let job = store
+        .claim_delivery(first.id, 10, 500)
+        .await
+        .expect("claim");
+    let job = job.expect("the first claim wins");
+    assert!(
+        store
+            .claim_delivery(first.id, 11, 600)
+            .await
+            .expect("claim")
+            .is_none(),
+        "claimed"
+    );
+    let due = store.due_deliveries().await.expect("due");
+    assert_eq!(
+        (due[0].webhook_id, due[0].next_attempt_at),
+        (a, 500),
+        "the webhook is due again when the claim runs out"
+    );
+    let delivered = Settled {
+        status: DeliveryStatus::Delivered,
+        status_code: Some(204),
+        error: None,
+        next_attempt_at: None,
+    };
+    store
+        .settle_delivery(&job, &delivered, 12)
+        .await
+        .expect("settle");
+    assert!(
+        store
+            .claim_delivery(first.id, 13, 600)
+            .await
+            .expect("claim")
+            .is_none(),
+        "delivered: not sent again"
+    );
+    let second = store.due_deliveries().await.expect("due")[0];
+    assert_eq!(second.next_attempt_at, 5, "settling ended the claim");
+    let job = store
+        .claim_delivery(second.id, 14, 700)
+        .await
+        .expect("claim");
+    assert_eq!(job.expect("free again").event.id, 2);
+    // A node that died mid-attempt: its claim runs out, another takes it.
+    assert!(store
+        .claim_delivery(second.id, 699, 900)
+        .await
+        .expect("claim")
+        .is_none());
+    assert!(store
+        .claim_delivery(second.id, 700, 900)
+        .await
+        .expect("claim")
+        .is_some());
 }
