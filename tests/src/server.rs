@@ -151,9 +151,15 @@ impl Server {
     /// Start one node of a cluster: state in the PostgreSQL at `db_url`,
     /// joined to the others through the NATS server at `nats_url`.
     pub fn start_cluster_node(db_url: &str, nats_url: &str) -> Server {
+        Server::start_cluster_node_with(db_url, nats_url, "")
+    }
+
+    /// [`Server::start_cluster_node`] with more TOML tables after the
+    /// cluster's (`[webhooks]`, say).
+    pub fn start_cluster_node_with(db_url: &str, nats_url: &str, tables: &str) -> Server {
         let config = format!(
             "signup = \"open\"\n[relay]\nenabled = false\n\
-             [database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n"
+             [database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n{tables}"
         );
         Server::start_backend(None, "127.0.0.1:0", config, &[], None)
     }
