@@ -6,8 +6,8 @@
 //! its transaction: an id is taken only after every lower one committed
 //! or rolled back, and ids become visible in order cluster-wide, which
 //! the resumable stream and the live feed's gap filling
-//! ([`crate::feed::sequence`]) rely on. It serialises inserting events,
-//! a few milliseconds each, not reading them.
+//! ([`crate::feed::sequence`]) rely on. It serialises inserting events
+//! (one insert transaction at a time), not reading them.
 
 use std::collections::HashMap;
 
