@@ -1,40 +1,39 @@
 //! Recording activity: store the event, queue it for the webhooks that
-//! want it, then push it live to everyone allowed to see it. Storing and
-//! publishing happen under one lock
-//! ([`crate::hub::Hub::publish_in_order`]), so live events go out in id
-//! order, which the resumable stream ([`live`]) depends on.
+//! want it, then push it live to everyone allowed to see it, on this
+//! node and (through the cluster's bus) the others. Storing and
+//! publishing happen under one lock ([`order`]), and every node publishes
+//! its own and the others' events in id order ([`sequence`]), which the
+//! resumable stream ([`live`]) depends on.
 //!
 //! Submodules: [`filter`] (what a reader asks for), [`cursor`] (the
-//! resume bookkeeping), [`live`] (the stream's driver), [`retention`]
-//! (pruning old events) and [`files`] (what a host's file reports say).
+//! resume bookkeeping), [`live`] (the stream's driver), [`sequence`] and
+//! [`order`] (the live order and its driver), [`retention`] (pruning old
+//! events) and [`files`] (what a host's file reports say).
 
 pub mod cursor;
 pub mod files;
 pub mod filter;
 pub mod live;
+pub mod order;
 pub mod retention;
+pub mod sequence;
 
 use meshdesk_protocol::rest::{Event, EventKind};
 
 use crate::clock::now_ms;
 use crate::hub::{Fanout, FanoutKind, FanoutPart};
 use crate::state::AppState;
-use crate::store::NewEvent;
+use crate::store::{Addressed, NewEvent};
 use crate::webhooks;
 
 /// Store and publish an event. Failures are logged, never fatal: the feed
 /// must not take down the action it records.
 pub async fn record(state: &AppState, kind: EventKind, e: NewEvent) -> Option<Event> {
     let make = async {
-        match store(state, kind, e).await {
-            Some((event, audience)) => {
-                let fanout = Fanout::new(audience, FanoutKind::Event(event.clone()));
-                (Some(event), Some(fanout))
-            }
-            None => (None, None),
-        }
+        let stored = store(state, kind, e).await;
+        (stored.as_ref().map(|a| a.event.clone()), stored)
     };
-    state.hub.publish_in_order(make).await
+    order::record(state, Vec::new(), make).await
 }
 
 /// Tell everyone who may see a device that it went online or offline.
@@ -67,18 +66,12 @@ pub async fn presence_changed(
         EventKind::DeviceOffline
     };
     let presence = presence_part(state, device_id, name, online).await;
-    let make = async {
-        let event = store(state, kind, e)
-            .await
-            .map(|(event, audience)| FanoutPart::new(audience, FanoutKind::Event(event)));
-        let parts: Vec<FanoutPart> = [presence, event].into_iter().flatten().collect();
-        ((), (!parts.is_empty()).then_some(Fanout { parts }))
-    };
-    state.hub.publish_in_order(make).await;
+    let make = async { ((), store(state, kind, e).await) };
+    order::record(state, presence.into_iter().collect(), make).await;
 }
 
 /// Store an event; returns it and who may see it.
-async fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Event, Vec<i64>)> {
+async fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<Addressed> {
     e.kind = Some(kind);
     if e.at == 0 {
         e.at = now_ms();
@@ -86,7 +79,10 @@ async fn store(state: &AppState, kind: EventKind, mut e: NewEvent) -> Option<(Ev
     match state.store.record_event(&e, now_ms()).await {
         Ok(r) => {
             webhooks::queued(state, &r.event, r.deliveries);
-            Some((r.event, r.audience))
+            Some(Addressed {
+                event: r.event,
+                audience: r.audience,
+            })
         }
         Err(err) => {
             tracing::error!(error = %err, kind = kind.as_str(), "could not record event");

@@ -73,8 +73,11 @@ pub async fn build_state(config: Config) -> Result<AppState> {
     let (ice, relay) = start_relay(&config).await?;
     let tls = tls::load(&config)?;
     let cluster = cluster::Cluster::start(&config.cluster).await?;
+    let clustered = matches!(config.cluster, cluster::ClusterSettings::Nats(_));
+    let feed_order = feed::order::FeedOrder::new(store.event_high_water().await?, clustered);
     Ok(AppState {
         cluster,
+        feed_order: Arc::new(feed_order),
         tls,
         throttle: Arc::new(Mutex::new(LoginThrottle::new(
             config.login_free_failures,
@@ -186,6 +189,8 @@ where
     let _expiry = AbortOnDrop::spawn(share_expiry::run(state.clone()));
     // And hearing the other nodes of a cluster (at once done on one node).
     let _cluster = AbortOnDrop::spawn(cluster::sync::run(state.clone()));
+    // Their feed events too.
+    let _cluster_events = AbortOnDrop::spawn(cluster::events::run(state.clone()));
     let app = Admission::new(app(state));
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(conns.stopped())

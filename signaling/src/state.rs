@@ -23,6 +23,9 @@ pub struct AppState {
     pub store: Store,
     /// Live connections, sessions and fan-out.
     pub hub: Hub,
+    /// The order live feed events are published in, this node's and the
+    /// other nodes'.
+    pub feed_order: Arc<crate::feed::order::FeedOrder>,
     /// The other nodes, when `[cluster] nats_url` joins this one to them.
     pub cluster: crate::cluster::Cluster,
     /// Sign-in failure records.

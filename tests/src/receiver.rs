@@ -1,9 +1,10 @@
 //! A webhook receiver on 127.0.0.1: a real HTTP server (axum) that keeps
 //! every request it gets, answers 500 for as many requests as it is told
-//! to, and checks signatures on request of the test.
+//! to (and slowly, when told to), and checks signatures on request of the
+//! test.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +79,8 @@ struct Inner {
     got: Mutex<Vec<Received>>,
     /// Requests still to be answered 500.
     fail_next: AtomicU32,
+    /// How long each answer waits, in milliseconds (a slow receiver).
+    delay_ms: AtomicU64,
     arrived: Notify,
 }
 
@@ -114,6 +117,12 @@ impl Receiver {
     /// Answer the next `n` requests with 500.
     pub fn fail_next(&self, n: u32) {
         self.inner.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Answer every request only after `d` (each is recorded on arrival).
+    pub fn delay_each(&self, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.inner.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Every request so far.
@@ -169,5 +178,9 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         status: status.as_u16(),
     });
     inner.arrived.notify_waiters();
+    let delay = inner.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     status
 }

@@ -2,10 +2,9 @@
 //! --server A --server B`): one whose first server is down comes online
 //! through the next; and on a two-node cluster (one PostgreSQL, one
 //! nats-server), a host whose node is killed with SIGKILL is back online
-//! through the other node within 10 s. "Through the other node" is checked
-//! by asking that node for a session, which it brokers only for a host
-//! connected to it (sessions do not cross nodes yet), and by the host
-//! answering with an offer.
+//! through the other node within 10 s. "Through the other node" is what
+//! the agent's own status says (`online via URL`); that node then brokers
+//! a session and the host answers with an offer.
 
 use std::time::{Duration, Instant};
 
@@ -104,34 +103,21 @@ async fn a_host_whose_node_is_killed_is_online_through_the_other_node_within_10_
         host.status().contains(&via_a)
     });
 
-    // B sees the host online (through the bus) but cannot broker a session
-    // for it while it is connected to A: the check below tells them apart.
     let mut viewer = ViewerConn::connect(&b, &alice).await;
-    assert_eq!(
-        request_session(&mut viewer, &host.device_id).await,
-        Err(ErrorCode::Offline),
-        "B does not hold the host yet"
-    );
-
     a.kill();
     let killed = Instant::now();
-    let session_id = loop {
-        match request_session(&mut viewer, &host.device_id).await {
-            Ok(id) => break id,
-            Err(ErrorCode::Offline) => {}
-            Err(other) => panic!("B refused the session: {other:?}"),
-        }
-        assert!(
-            killed.elapsed() < FAILOVER_BOUND,
-            "the host did not reach B within {FAILOVER_BOUND:?}; host log:\n{}",
-            host.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // The agent's own word for where it is: its status names the node.
+    let via_b = format!("online via {} (agent pid", b.base);
+    wait_until("the host on node B", FAILOVER_BOUND, || {
+        host.status().contains(&via_b)
+    });
     let back_after = killed.elapsed();
     eprintln!("online through B {back_after:?} after A was killed");
-    assert!(back_after < FAILOVER_BOUND, "took {back_after:?}");
 
+    // B brokers a session for it, and the real agent offers through B.
+    let session_id = request_session(&mut viewer, &host.device_id)
+        .await
+        .expect("B grants a session");
     // The real agent got the grant through B and offers.
     viewer
         .wait_for(
@@ -140,6 +126,4 @@ async fn a_host_whose_node_is_killed_is_online_through_the_other_node_within_10_
         )
         .await;
     assert!(Api::new(&b).online(&alice, &host.device_id).await);
-    let via_b = format!("online via {} (agent pid", b.base);
-    assert!(host.status().contains(&via_b), "{}", host.status());
 }

@@ -51,6 +51,7 @@ on_each_backend!(
     steps_and_codes_are_spent_once,
     pruning_deletes_a_prefix_and_remembers_it,
     reads_filter_by_kind_and_since_and_order_by_direction,
+    events_after_an_id_come_with_who_may_see_them,
 );
 
 fn now_ms() -> i64 {
@@ -236,10 +237,18 @@ async fn events_queue_for_their_audience_and_a_disabled_hook_fails_its_queue(sto
     let due = store.due_deliveries().await.expect("due");
     assert_eq!(due.len(), 1, "one per webhook, bob's filter refused");
     assert_eq!((due[0].webhook_id, due[0].next_attempt_at), (a, 5));
+    assert!(
+        store
+            .claim_delivery(due[0].id, 4, 1_000)
+            .await
+            .expect("claim")
+            .is_none(),
+        "not due yet"
+    );
     let job = store
-        .delivery_job(due[0].id)
+        .claim_delivery(due[0].id, 5, 1_000)
         .await
-        .expect("job")
+        .expect("claim")
         .expect("pending");
     assert_eq!(job.event.id, 1);
     let failed = Settled {
@@ -398,4 +407,132 @@ async fn reads_filter_by_kind_and_since_and_order_by_direction(store: Store) {
         Vec::<i64>::new()
     );
     assert_eq!(read(Some(Since::Time(9)), None).await[..1], [a]);
+}
+
+/// What a node reads to fill a gap in its live feed: the events after an
+/// id, oldest first, each with the audience `record_event` gives it.
+async fn events_after_an_id_come_with_who_may_see_them(store: Store) {
+    let (device, alice, bob) = device_with_owner(&store).await;
+    store
+        .upsert_share(&device, bob, SharePermission::View, 0, None)
+        .await
+        .expect("share");
+    let carol = user(&store, "carol").await;
+    let about_device = NewEvent {
+        at: 1,
+        kind: Some(EventKind::DeviceRenamed),
+        user_id: Some(alice),
+        device_id: Some(device.clone()),
+        ..NewEvent::default()
+    };
+    let to_carol = NewEvent {
+        kind: Some(EventKind::ShareGranted),
+        target_id: Some(carol),
+        ..about_device.clone()
+    };
+    let alone = NewEvent {
+        at: 1,
+        kind: Some(EventKind::LoginFailed),
+        user_id: Some(carol),
+        ..NewEvent::default()
+    };
+    let mut recorded = Vec::new();
+    for e in [&about_device, &to_carol, &alone, &about_device] {
+        recorded.push(store.record_event(e, 1).await.expect("record"));
+    }
+    let first = recorded[0].event.id;
+    let read = store.events_after(first, 2).await.expect("read");
+    let got: Vec<(i64, Vec<i64>)> = read
+        .iter()
+        .map(|a| (a.event.id, a.audience.clone()))
+        .collect();
+    let want: Vec<(i64, Vec<i64>)> = recorded[1..3]
+        .iter()
+        .map(|r| (r.event.id, r.audience.clone()))
+        .collect();
+    assert_eq!(got, want, "the page after the first, as recorded");
+    assert_eq!(read[0].event, recorded[1].event);
+    assert_eq!(read[0].audience, vec![alice, bob, carol]);
+    assert_eq!(read[1].audience, vec![carol]);
+    let rest = store.events_after(recorded[2].event.id, 10).await;
+    assert_eq!(rest.expect("read").len(), 1);
+    let last = recorded[3].event.id;
+    assert!(store.events_after(last, 10).await.expect("read").is_empty());
+}
+
+/// With several nodes on one PostgreSQL, an attempt claims its webhook:
+/// no other node gets that delivery, or the webhook's next one, until the
+/// attempt is settled or the claim runs out.
+#[tokio::test]
+async fn on_postgres_a_claimed_webhook_is_nobody_elses_until_settled() {
+    let pg = meshdesk_tests::postgres::PgServer::start();
+    let url = meshdesk_signaling::config::DatabaseUrl::parse(&pg.url()).expect("url");
+    let backend = meshdesk_signaling::store::postgres::Postgres::connect(&url)
+        .await
+        .expect("connect and migrate");
+    let store = Store::new(backend);
+    let alice = user(&store, "alice").await;
+    let a = hook(&store, alice, vec![]).await;
+    for id in [1, 2] {
+        store
+            .enqueue_deliveries(&event(id, EventKind::LoginFailed), &[alice], 5)
+            .await
+            .expect("queue");
+    }
+    let first = store.due_deliveries().await.expect("due")[0];
+    let job = store
+        .claim_delivery(first.id, 10, 500)
+        .await
+        .expect("claim");
+    let job = job.expect("the first claim wins");
+    assert!(
+        store
+            .claim_delivery(first.id, 11, 600)
+            .await
+            .expect("claim")
+            .is_none(),
+        "claimed"
+    );
+    let due = store.due_deliveries().await.expect("due");
+    assert_eq!(
+        (due[0].webhook_id, due[0].next_attempt_at),
+        (a, 500),
+        "the webhook is due again when the claim runs out"
+    );
+    let delivered = Settled {
+        status: DeliveryStatus::Delivered,
+        status_code: Some(204),
+        error: None,
+        next_attempt_at: None,
+    };
+    store
+        .settle_delivery(&job, &delivered, 12)
+        .await
+        .expect("settle");
+    assert!(
+        store
+            .claim_delivery(first.id, 13, 600)
+            .await
+            .expect("claim")
+            .is_none(),
+        "delivered: not sent again"
+    );
+    let second = store.due_deliveries().await.expect("due")[0];
+    assert_eq!(second.next_attempt_at, 5, "settling ended the claim");
+    let job = store
+        .claim_delivery(second.id, 14, 700)
+        .await
+        .expect("claim");
+    assert_eq!(job.expect("free again").event.id, 2);
+    // A node that died mid-attempt: its claim runs out, another takes it.
+    assert!(store
+        .claim_delivery(second.id, 699, 900)
+        .await
+        .expect("claim")
+        .is_none());
+    assert!(store
+        .claim_delivery(second.id, 700, 900)
+        .await
+        .expect("claim")
+        .is_some());
 }

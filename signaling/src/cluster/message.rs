@@ -9,8 +9,12 @@
 //! between the two nodes that broker it: the grant (with the session's
 //! TURN credentials) and the SDP and ICE the parties exchange, as the host
 //! would receive them anyway, and a session's resume secret when another
-//! node takes the session over. Nothing here is ever logged.
+//! node takes the session over; and a feed event, which travels as the
+//! feed shows it to its readers, with its audience as user ids, so that
+//! other nodes can publish it without a read per event. Nothing here is
+//! ever logged.
 
+use meshdesk_protocol::rest::Event;
 use meshdesk_protocol::signal::{EndReason, ErrorMsg, HostToServer, ServerToHost, ServerToViewer};
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +115,12 @@ pub enum Message {
         session_id: String,
         device_id: String,
     },
+    /// The sender stored a feed event; `audience` are the users who may
+    /// see it. On [`super::subject::events`].
+    Event {
+        event: Box<Event>,
+        audience: Vec<i64>,
+    },
 }
 
 /// Why a message was dropped.
@@ -189,6 +199,14 @@ mod tests {
             },
             Message::SignedOut {
                 token_hash: "ab".repeat(32),
+            },
+            Message::Event {
+                event: Box::new(crate::feed::test_event(
+                    7,
+                    meshdesk_protocol::rest::EventKind::DeviceRenamed,
+                    Some("d1"),
+                )),
+                audience: vec![1, 2],
             },
         ] {
             let e = Envelope::new(NodeId("n1".into()), msg);

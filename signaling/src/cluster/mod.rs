@@ -9,7 +9,8 @@
 //! (what goes over it, where), [`hosts`] (the pure table of the other
 //! nodes' hosts), [`proxied`] (the pure table of sessions brokered
 //! elsewhere for hosts held here), [`sync`] (the task that keeps both and
-//! publishes) and [`relay`] (what a node does with sessions' messages).
+//! publishes), [`relay`] (what a node does with sessions' messages) and
+//! [`events`] (feed events between nodes).
 //!
 //! A session is brokered by the node its viewer is connected to, which
 //! keeps it in its [`crate::hub::Sessions`] as a lone server would. When
@@ -22,6 +23,7 @@
 
 pub mod bus;
 pub mod config;
+pub mod events;
 pub mod hosts;
 pub mod message;
 pub mod nats;
@@ -74,6 +76,8 @@ pub struct Cluster {
     outbox: Option<mpsc::Sender<Outgoing>>,
     /// The other end, taken once by [`sync::run`].
     outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Outgoing>>>>,
+    /// Feed events for [`events::run`] to publish.
+    events: events::Outbox,
     /// Resumes of sessions brokered elsewhere, waiting for the handover:
     /// session id → the viewer connection here that asked.
     claims: Arc<Mutex<HashMap<String, u64>>>,
@@ -99,6 +103,7 @@ impl Cluster {
             outbox: None,
             outbox_rx: Arc::default(),
             claims: Arc::default(),
+            events: events::Outbox::none(),
         }
     }
 
@@ -120,6 +125,7 @@ impl Cluster {
             outbox: Some(tx),
             outbox_rx: Arc::new(Mutex::new(Some(rx))),
             claims: Arc::default(),
+            events: events::Outbox::new(),
         })
     }
 

@@ -94,7 +94,11 @@ impl Relay {
                     st.cluster.moved(&session_id, &device_id, &env.from);
                 }
             }
-            Message::Presence { .. } | Message::Hosts { .. } | Message::Hello => {}
+            // Heard by [`super::sync`] and [`super::events`] on their subjects.
+            Message::Presence { .. }
+            | Message::Hosts { .. }
+            | Message::Hello
+            | Message::Event { .. } => {}
         }
     }
 

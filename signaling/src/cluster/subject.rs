@@ -29,6 +29,13 @@ pub fn everyone() -> String {
     format!("{}.all", prefix())
 }
 
+/// Feed events each node stores ([`super::message::Message::Event`]),
+/// apart from presence so that a burst of events never holds up a
+/// heartbeat. One subject, so a node's events arrive in id order.
+pub fn events() -> String {
+    format!("{}.events", prefix())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +46,6 @@ mod tests {
         let n = super::super::message::NodeId("ab12".into());
         assert_eq!(node(&n), "meshdesk.v1.node.ab12");
         assert_eq!(everyone(), "meshdesk.v1.all");
+        assert_eq!(events(), "meshdesk.v1.events");
     }
 }

@@ -163,9 +163,6 @@ pub struct Hub {
     /// Hashes of tokens just signed out, for the feed streams opened with
     /// them.
     signed_out: broadcast::Sender<[u8; 32]>,
-    /// Held across storing and publishing a feed event, so events are
-    /// published in id order (see [`Hub::publish_in_order`]).
-    publish_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Default for Hub {
@@ -183,7 +180,6 @@ impl Hub {
             fanout,
             detached: Arc::new(Notify::new()),
             signed_out,
-            publish_order: Arc::default(),
         }
     }
 
@@ -418,26 +414,12 @@ impl Hub {
     }
 
     /// Publish to every viewer and feed stream; each filters by audience.
+    /// Feed events come through [`crate::feed::order`], which publishes
+    /// them in id order, as feed streams need to drop duplicates without
+    /// losing any.
     pub fn publish(&self, fanout: Fanout) {
         // No receivers is fine: nobody is watching.
         let _ = self.fanout.send(Arc::new(fanout));
-    }
-
-    /// Run `make` (which stores an event and builds its fan-out) and
-    /// publish what it returns, with no other `publish_in_order` between:
-    /// events stored this way are published in the order of their ids,
-    /// which feed streams rely on to drop duplicates without losing any.
-    pub async fn publish_in_order<T>(
-        &self,
-        make: impl std::future::Future<Output = (T, Option<Fanout>)>,
-    ) -> T {
-        // An async lock: storing the event awaits the database.
-        let _order = self.publish_order.lock().await;
-        let (out, fanout) = make.await;
-        if let Some(f) = fanout {
-            self.publish(f);
-        }
-        out
     }
 
     /// Receive everything published from now on.

@@ -114,6 +114,25 @@ pub fn event_file(
     })
 }
 
+/// An event and who may see it: what the live feed publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addressed {
+    pub event: Event,
+    /// User ids allowed to see it, each once, in increasing order.
+    pub audience: Vec<i64>,
+}
+
+/// Who may see an event: the users who may see its device (`device`,
+/// empty without one) and the users it names (its account, its target),
+/// each once. [`Events::record_event`] and [`Events::events_after`] both
+/// work it out this way.
+pub fn audience(mut device: Vec<i64>, named: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    device.extend(named);
+    device.sort_unstable();
+    device.dedup();
+    device
+}
+
 /// What [`Events::record_event`] stored.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -133,6 +152,9 @@ pub trait Events: Send + Sync {
     /// Append an event, work out who may see it, and queue it for the
     /// webhooks that want it, in one transaction: a delivery is queued
     /// exactly when its event is stored (at-least-once across a crash).
+    /// Events become visible in id order, even with several nodes on one
+    /// database: once an event is seen, every lower id is either stored
+    /// and visible too or will never be used.
     async fn record_event(&self, e: &NewEvent, now: i64) -> Result<Recorded>;
 
     /// Events visible to `user_id` that match `q`: newest first, or
@@ -143,4 +165,10 @@ pub trait Events: Send + Sync {
 
     /// The newest event id stored (0 when there is none).
     async fn event_high_water(&self) -> Result<i64>;
+
+    /// Up to `limit` stored events with an id above `after`, oldest first,
+    /// each with who may see it now ([`audience`]). A node fills the gaps
+    /// of its live feed with these: events another node recorded that the
+    /// bus did not bring (yet).
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Addressed>>;
 }

@@ -32,7 +32,9 @@ use crate::error::Result;
 
 pub use api_tokens::{ApiTokens, NewApiToken};
 pub use devices::{DeviceRow, Devices, NewDevice};
-pub use events::{event_file, stored_size, EventQuery, EventRead, Events, NewEvent, Recorded};
+pub use events::{
+    audience, event_file, stored_size, Addressed, EventQuery, EventRead, Events, NewEvent, Recorded,
+};
 pub use factors::{Factors, PasskeyRow};
 pub use retention::Retention;
 pub use shares::{perm_parse, perm_str, EndedShare, Shares};

@@ -1,8 +1,15 @@
 //! The activity feed in PostgreSQL.
 //!
-//! Ids come from an identity column. On one node, events are recorded
-//! one at a time (under [`crate::hub::Hub::publish_in_order`]), so ids
-//! become visible in order, which the resumable stream relies on.
+//! Ids come from an identity column, which hands them out in order but
+//! lets transactions commit in any order. Several nodes record events at
+//! once, so each insert first takes [`EVENT_ORDER_LOCK`] for the rest of
+//! its transaction: an id is taken only after every lower one committed
+//! or rolled back, and ids become visible in order cluster-wide, which
+//! the resumable stream and the live feed's gap filling
+//! ([`crate::feed::sequence`]) rely on. It serialises inserting events
+//! (one insert transaction at a time), not reading them.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use meshdesk_protocol::rest::{Event, EventKind, Permission};
@@ -13,7 +20,13 @@ use tokio_postgres::{GenericClient, IsolationLevel, Row};
 use super::Postgres;
 use crate::error::Result;
 use crate::feed::filter::Since;
-use crate::store::{event_file, stored_size, EventQuery, EventRead, Events, NewEvent, Recorded};
+use crate::store::{
+    audience, event_file, stored_size, Addressed, EventQuery, EventRead, Events, NewEvent, Recorded,
+};
+
+/// The key of the transaction-scoped advisory lock every event insert
+/// takes before its id ("meshevnt").
+const EVENT_ORDER_LOCK: i64 = 0x6d65_7368_6576_6e74;
 
 /// The columns [`event_from`] reads, in its order.
 const EVENT_COLUMNS: &str =
@@ -84,14 +97,20 @@ async fn high_water(c: &impl GenericClient) -> Result<i64> {
 #[async_trait]
 impl Events for Postgres {
     async fn insert_event(&self, e: &NewEvent) -> Result<Event> {
-        insert_in(&**self.client().await?, e).await
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let event = insert_in(&*tx, e).await?;
+        tx.commit().await?;
+        Ok(event)
     }
 
     async fn record_event(&self, e: &NewEvent, now: i64) -> Result<Recorded> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let event = insert_in(&*tx, e).await?;
+        // Before the insert: the audience does not need the id, and the
+        // order lock is then held only for the insert and the queueing.
         let audience = audience_in(&*tx, e).await?;
+        let event = insert_in(&*tx, e).await?;
         let deliveries = super::webhooks::enqueue_in(&*tx, &event, &audience, now).await?;
         tx.commit().await?;
         Ok(Recorded {
@@ -136,21 +155,63 @@ impl Events for Postgres {
     async fn event_high_water(&self) -> Result<i64> {
         high_water(&**self.client().await?).await
     }
+
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Addressed>> {
+        let mut client = self.client().await?;
+        // One snapshot for the events and their devices' audiences.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS}, user_id, target_id FROM events
+                     WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&after, &i64::from(limit)],
+            )
+            .await?;
+        let mut devices: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let event = event_from(r)?;
+            let named: [Option<i64>; 2] = [r.try_get(15)?, r.try_get(16)?];
+            let device = match &event.device_id {
+                Some(d) => match devices.get(d) {
+                    Some(ids) => ids.clone(),
+                    None => {
+                        let ids = super::devices::audience_of(&*tx, d).await?;
+                        devices.insert(d.clone(), ids.clone());
+                        ids
+                    }
+                },
+                None => Vec::new(),
+            };
+            let audience = audience(device, named.into_iter().flatten());
+            out.push(Addressed { event, audience });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
 }
 
 /// Who may see `e` now: its device's audience and the users it names.
 async fn audience_in(c: &impl GenericClient, e: &NewEvent) -> Result<Vec<i64>> {
-    let mut ids = match &e.device_id {
+    let device = match &e.device_id {
         Some(d) => super::devices::audience_of(c, d).await?,
         None => Vec::new(),
     };
-    ids.extend(e.named_users());
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(audience(device, e.named_users()))
 }
 
+/// Insert `e` inside a transaction, which then holds [`EVENT_ORDER_LOCK`]
+/// until it ends.
 async fn insert_in(c: &impl GenericClient, e: &NewEvent) -> Result<Event> {
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENT_ORDER_LOCK])
+        .await?;
     let kind = e.kind_or_default();
     let row = c
         .query_one(

@@ -162,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX passkeys_user ON passkeys(user_id);
     "#,
+    // 2: a node's claim on a webhook's next attempt, so that with several
+    // nodes one attempt per webhook runs at a time and no delivery is
+    // sent twice. Until this time (ms), or until the attempt is settled.
+    r#"
+    ALTER TABLE webhooks ADD COLUMN claimed_until BIGINT;
+    "#,
 ];
 
 /// The newest schema version this build knows.

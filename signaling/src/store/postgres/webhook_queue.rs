@@ -12,15 +12,17 @@ use crate::store::{status_str, DeliveryJob, DisabledWebhook, DueDelivery, Settle
 impl WebhookQueue for Postgres {
     async fn due_deliveries(&self) -> Result<Vec<DueDelivery>> {
         let client = self.client().await?;
-        // DISTINCT ON keeps each webhook's earliest pending delivery.
+        // DISTINCT ON keeps each webhook's earliest pending delivery; a
+        // claim (GREATEST skips a NULL one) puts it off.
         let rows = client
             .query(
-                "SELECT id, webhook_id, next_attempt_at FROM (
-                     SELECT DISTINCT ON (d.webhook_id) d.id, d.webhook_id, d.next_attempt_at
+                "SELECT id, webhook_id, due FROM (
+                     SELECT DISTINCT ON (d.webhook_id) d.id, d.webhook_id,
+                            GREATEST(d.next_attempt_at, w.claimed_until) AS due
                      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                      WHERE d.status = 'pending' AND w.enabled AND d.next_attempt_at IS NOT NULL
                      ORDER BY d.webhook_id, d.next_attempt_at, d.id
-                 ) first ORDER BY next_attempt_at, webhook_id",
+                 ) first ORDER BY due, webhook_id",
                 &[],
             )
             .await?;
@@ -35,16 +37,35 @@ impl WebhookQueue for Postgres {
             .collect()
     }
 
-    async fn delivery_job(&self, id: i64) -> Result<Option<DeliveryJob>> {
-        let client = self.client().await?;
-        let row = client
+    async fn claim_delivery(&self, id: i64, now: i64, until: i64) -> Result<Option<DeliveryJob>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Hold the webhook's row: another node's claim or settle commits
+        // before this (and the next statement, with a snapshot of its own,
+        // sees it) or waits until this commits.
+        let hook = tx
             .query_opt(
-                "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.attempts, d.first_attempt_at
-                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                 WHERE d.id = $1 AND d.status = 'pending' AND w.enabled",
+                "SELECT w.id FROM webhooks w JOIN webhook_deliveries d ON d.webhook_id = w.id
+                 WHERE d.id = $1 FOR UPDATE OF w",
                 &[&id],
             )
             .await?;
+        if hook.is_none() {
+            return Ok(None);
+        }
+        let row = tx
+            .query_opt(
+                "UPDATE webhooks w SET claimed_until = $3
+                 FROM webhook_deliveries d
+                 WHERE d.id = $1 AND w.id = d.webhook_id AND w.enabled
+                   AND d.status = 'pending' AND d.next_attempt_at <= $2
+                   AND (w.claimed_until IS NULL OR w.claimed_until <= $2)
+                 RETURNING d.id, d.webhook_id, w.url, w.secret, d.event, d.attempts,
+                           d.first_attempt_at",
+                &[&id, &now, &until],
+            )
+            .await?;
+        tx.commit().await?;
         let Some(r) = row else {
             return Ok(None);
         };
@@ -87,7 +108,8 @@ impl WebhookQueue for Postgres {
         let run = tx
             .query_opt(
                 "UPDATE webhooks SET consecutive_failures =
-                     CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END
+                     CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
+                     claimed_until = NULL
                  WHERE id = $1 RETURNING consecutive_failures",
                 &[&job.webhook_id, &delivered],
             )

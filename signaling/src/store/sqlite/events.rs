@@ -6,6 +6,8 @@
 //! sees an event when it concerns their account, names them as target, or
 //! is about a device they may currently see.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use meshdesk_protocol::rest::{Event, EventKind, Permission};
 use meshdesk_protocol::signal::FileChange;
@@ -15,7 +17,9 @@ use rusqlite::{params, params_from_iter, Connection, Row};
 use super::Sqlite;
 use crate::error::Result;
 use crate::feed::filter::Since;
-use crate::store::{event_file, stored_size, EventQuery, EventRead, Events, NewEvent, Recorded};
+use crate::store::{
+    audience, event_file, stored_size, Addressed, EventQuery, EventRead, Events, NewEvent, Recorded,
+};
 
 fn high_water(conn: &rusqlite::Connection) -> Result<i64> {
     let max = "SELECT COALESCE(MAX(id), 0) FROM events";
@@ -137,18 +141,47 @@ impl Events for Sqlite {
     async fn event_high_water(&self) -> Result<i64> {
         high_water(&*self.lock()?)
     }
+
+    /// Up to `limit` stored events after `after`, oldest first, each with
+    /// who may see it now.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Addressed>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {EVENT_COLUMNS}, user_id, target_id FROM events
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after, i64::from(limit)], |r| {
+            let named: [Option<i64>; 2] = [r.get(15)?, r.get(16)?];
+            Ok((event_from_row(r)?, named))
+        })?;
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut devices: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for (event, named) in rows {
+            let device = match &event.device_id {
+                Some(d) => match devices.get(d) {
+                    Some(ids) => ids.clone(),
+                    None => {
+                        let ids = super::devices::audience_of(&conn, d)?;
+                        devices.insert(d.clone(), ids.clone());
+                        ids
+                    }
+                },
+                None => Vec::new(),
+            };
+            let audience = audience(device, named.into_iter().flatten());
+            out.push(Addressed { event, audience });
+        }
+        Ok(out)
+    }
 }
 
 fn audience_in(conn: &Connection, e: &NewEvent) -> Result<Vec<i64>> {
-    let mut ids = match &e.device_id {
+    let device = match &e.device_id {
         Some(d) => super::devices::audience_of(conn, d)?,
         None => Vec::new(),
     };
-    ids.extend(e.user_id);
-    ids.extend(e.target_id);
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(audience(device, e.named_users()))
 }
 
 fn insert_in(conn: &Connection, e: &NewEvent) -> Result<Event> {

@@ -32,16 +32,18 @@ impl WebhookQueue for Sqlite {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Everything an attempt at a pending delivery needs; None if it is no
-    /// longer pending or its webhook is off or gone.
-    async fn delivery_job(&self, id: i64) -> Result<Option<DeliveryJob>> {
+    /// Everything an attempt at a pending, due delivery needs; None if it
+    /// is no longer pending or due, or its webhook is off or gone. One
+    /// node per file: its worker's own bookkeeping is the claim.
+    async fn claim_delivery(&self, id: i64, now: i64, _until: i64) -> Result<Option<DeliveryJob>> {
         let conn = self.lock()?;
         let row = conn
             .query_row(
                 "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.attempts, d.first_attempt_at
                  FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                 WHERE d.id = ?1 AND d.status = 'pending' AND w.enabled = 1",
-                [id],
+                 WHERE d.id = ?1 AND d.status = 'pending' AND w.enabled = 1
+                   AND d.next_attempt_at <= ?2",
+                params![id, now],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

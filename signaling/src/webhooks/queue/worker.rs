@@ -3,6 +3,11 @@
 //! deliveries are queued. It reads everything from the database, so
 //! deliveries left pending by a crash or a restart are picked up at start.
 //! Attempts run as tasks owned by the worker: they end with it.
+//!
+//! Every node of a cluster runs one, on the same queue: an attempt first
+//! claims its webhook in the store ([`claim_until`]), so one node sends
+//! each delivery, and a node that dies mid-attempt leaves it to another
+//! once the claim runs out.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -22,6 +27,17 @@ use crate::webhooks::{attempt, settle, signature};
 /// How long to wait before reading the queue again after the database
 /// failed.
 const DATABASE_RETRY: Duration = Duration::from_secs(5);
+
+/// How long a claim on a webhook lasts beyond an attempt's own bound
+/// (settling it ends the claim sooner).
+const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+
+/// When a claim made at `now` for an attempt bounded by `timeout` runs
+/// out: well after the attempt has ended, however it ends.
+pub fn claim_until(now: i64, timeout: Duration) -> i64 {
+    let span = (timeout * 2 + CLAIM_MARGIN).as_millis();
+    now.saturating_add(i64::try_from(span).unwrap_or(i64::MAX))
+}
 
 /// Webhooks with an attempt running; an entry leaves (and wakes the
 /// worker) when its attempt ends, however it ends.
@@ -98,8 +114,12 @@ fn lock(busy: &Busy) -> std::sync::MutexGuard<'_, HashSet<i64>> {
 
 /// One attempt at delivery `id`, written down when it ends.
 async fn deliver(st: &AppState, id: i64) {
-    let job = match st.store.delivery_job(id).await {
+    let now = now_ms();
+    let until = claim_until(now, st.config.webhooks.timeout);
+    let job = match st.store.claim_delivery(id, now, until).await {
         Ok(Some(job)) => job,
+        // Settled meanwhile, or another node's attempt: the worker looks
+        // again when this one ends.
         Ok(None) => return,
         Err(e) => {
             tracing::error!(delivery = id, error = %e, "cannot load a webhook delivery");
