@@ -72,7 +72,7 @@ pub fn resume(
             }))
         }
         Err(RouteError::NotFound) if st.cluster.is_clustered() => {
-            crate::cluster::relay::claim(st, conn, user.id, session_id, secret);
+            crate::cluster::relay::claim(st, conn, user, session_id, secret);
             Ok(None)
         }
         Err(e) => {

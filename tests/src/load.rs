@@ -21,6 +21,28 @@ pub const PARALLEL: usize = 64;
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const GIB: f64 = (1u64 << 30) as f64;
 
+/// Read `--NAME N` pairs into the counts `slots` name (each above 0);
+/// `usage` is shown for an unknown flag.
+pub fn parse_counts(
+    mut it: impl Iterator<Item = String>,
+    slots: &mut [(&str, &mut usize)],
+    usage: &str,
+) -> Result<()> {
+    while let Some(flag) = it.next() {
+        let Some((_, slot)) = slots.iter_mut().find(|(name, _)| *name == flag) else {
+            bail!("unknown argument `{flag}`; usage: {usage}");
+        };
+        let v = it
+            .next()
+            .with_context(|| format!("{flag} needs a number"))?;
+        **slot = v
+            .parse()
+            .with_context(|| format!("{flag}: `{v}` is not a number"))?;
+        ensure!(**slot > 0, "{flag} must be greater than 0");
+    }
+    Ok(())
+}
+
 /// Create `n` devices for `owner`, one enrollment code each.
 pub async fn enroll(api: &Api, owner: &str, n: usize) -> Vec<TestDevice> {
     stream::iter(0..n)

@@ -157,9 +157,15 @@ impl Server {
     /// [`Self::start_cluster_node`] with more top-level config lines
     /// (`public_url`, `trusted_proxies`).
     pub fn start_cluster_node_with(db_url: &str, nats_url: &str, extra: &str) -> Server {
+        let config = format!("signup = \"open\"\n{extra}\n[relay]\nenabled = false\n");
+        Server::start_cluster_node_config(db_url, nats_url, &config)
+    }
+
+    /// A node whose whole configuration is `config` but for its
+    /// `[database]` and `[cluster]` tables (its own `[relay]`, say).
+    pub fn start_cluster_node_config(db_url: &str, nats_url: &str, config: &str) -> Server {
         let config = format!(
-            "signup = \"open\"\n{extra}\n[relay]\nenabled = false\n\
-             [database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n"
+            "{config}\n[database]\nurl = \"{db_url}\"\n[cluster]\nnats_url = \"{nats_url}\"\n"
         );
         Server::start_backend(None, "127.0.0.1:0", config, &[], None)
     }

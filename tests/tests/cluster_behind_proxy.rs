@@ -5,7 +5,10 @@
 //! node holding the host is killed with SIGKILL, the proxy's health check
 //! takes it out, the host is online again through the other node within
 //! 10 s, and the session, its media peer to peer and its broker alive,
-//! runs on to its end with pictures throughout (no pause over 2 s).
+//! runs on to its end with pictures throughout (no pause over 2 s); or
+//! the session's broker is killed, the viewer resumes through the proxy
+//! on the host's node, which takes the session over, and it runs on the
+//! same way.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -39,9 +42,25 @@ fn upstream(server: &Server) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_on() {
-    require!(reverse_proxy::unavailable("haproxy", "haproxy"));
+/// Two nodes behind HAProxy, a host and a running session through it.
+struct World {
+    _pg: PgServer,
+    _nats: NatsServer,
+    _proxy: Proxy,
+    _x: Xvfb,
+    _motion: Running,
+    _home: ViewerHome,
+    nodes: [Server; 2],
+    host: Host,
+    viewer: Running,
+    /// The node holding the host's connection; the other brokers the
+    /// session.
+    holder: usize,
+    api: Api,
+    alice: String,
+}
+
+async fn session_behind_haproxy() -> World {
     let pg = PgServer::start();
     let nats = NatsServer::start();
     let port = free_port();
@@ -73,7 +92,7 @@ async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_o
     let x = Xvfb::start(640, 360);
     let home = ViewerHome::new();
     // Pictures change all the time, so a stall would show as a freeze.
-    let _motion = motion(&x, &home.dir.0);
+    let motion = motion(&x, &home.dir.0);
     let host = Host::start(&nodes[0], &api, &alice, &x, "studio-pc").await;
     wait_online(&api, &alice, &host.device_id).await;
     let holder = wait_for("a node to hold the host", WAIT, || {
@@ -117,7 +136,7 @@ async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_o
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
         .expect("start viewer");
-    let mut viewer = Running {
+    let viewer = Running {
         child,
         log,
         name: "viewer",
@@ -125,30 +144,36 @@ async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_o
     wait_for("the host's session", WAIT, || {
         host.log_text().contains("viewer connected").then_some(())
     });
-    let broker = 1 - holder;
     assert!(
-        nodes[broker].log_text().contains("session requested"),
+        nodes[1 - holder].log_text().contains("session requested"),
         "the other node brokers the session"
     );
+    World {
+        _pg: pg,
+        _nats: nats,
+        _proxy: proxy,
+        _x: x,
+        _motion: motion,
+        _home: home,
+        nodes,
+        host,
+        viewer,
+        holder,
+        api,
+        alice,
+    }
+}
 
-    // Kill the host's node: the host is back, through the proxy, on the
-    // other node.
-    let killed = Instant::now();
-    nodes[holder].kill();
-    let back = wait_for("the host online again", BACK_ONLINE, || {
-        let log = nodes[broker].log_text();
-        log.contains("device online").then(|| killed.elapsed())
-    });
-    eprintln!("online again through the other node {back:?} after the kill");
-    let client = api.client(&alice);
-    let devices = client.devices().await.expect("devices through the proxy");
-    assert!(devices[0].online, "{devices:?}");
-
-    // The session never noticed: it runs to its end with pictures.
-    let status = viewer.wait_exit();
-    assert!(status.success(), "viewer: {status}\n{}", viewer.log_text());
+/// The session runs to its end with pictures throughout.
+fn runs_on(w: &mut World) {
+    let status = w.viewer.wait_exit();
+    assert!(
+        status.success(),
+        "viewer: {status}\n{}",
+        w.viewer.log_text()
+    );
     let mut out = String::new();
-    if let Some(mut stdout) = viewer.child.stdout.take() {
+    if let Some(mut stdout) = w.viewer.child.stdout.take() {
         use std::io::Read;
         stdout.read_to_string(&mut out).expect("stats");
     }
@@ -157,4 +182,44 @@ async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_o
     let freeze = stats["longest_freeze_ms"].as_f64().unwrap_or(f64::INFINITY);
     eprintln!("longest freeze {freeze} ms");
     assert!(freeze < MAX_FREEZE_MS, "the pictures stopped: {stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_host_comes_back_through_the_other_and_the_session_runs_on() {
+    require!(reverse_proxy::unavailable("haproxy", "haproxy"));
+    let mut w = session_behind_haproxy().await;
+    let (holder, broker) = (w.holder, 1 - w.holder);
+
+    // Kill the host's node: the host is back, through the proxy, on the
+    // other node.
+    let killed = Instant::now();
+    w.nodes[holder].kill();
+    let back = wait_for("the host online again", BACK_ONLINE, || {
+        let log = w.nodes[broker].log_text();
+        log.contains("device online").then(|| killed.elapsed())
+    });
+    eprintln!("online again through the other node {back:?} after the kill");
+    let client = w.api.client(&w.alice);
+    let devices = client.devices().await.expect("devices through the proxy");
+    assert!(devices[0].online, "{devices:?}");
+    runs_on(&mut w);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_broker_is_killed_is_taken_over_and_runs_on() {
+    require!(reverse_proxy::unavailable("haproxy", "haproxy"));
+    let mut w = session_behind_haproxy().await;
+    let (holder, broker) = (w.holder, 1 - w.holder);
+
+    // Kill the session's broker: the viewer resumes through the proxy on
+    // the host's node, which takes the session over.
+    w.nodes[broker].kill();
+    wait_for("the session taken over", WAIT, || {
+        w.nodes[holder]
+            .log_text()
+            .contains("session taken over")
+            .then_some(())
+    });
+    assert!(!w.host.log_text().contains("session ended"));
+    runs_on(&mut w);
 }

@@ -24,6 +24,8 @@ const PASSWORD: &str = "password-123";
 struct Cluster {
     _pg: PgServer,
     _nats: NatsServer,
+    pg_url: String,
+    nats_url: String,
     a: Server,
     b: Server,
 }
@@ -34,6 +36,8 @@ fn cluster() -> Cluster {
     let a = Server::start_cluster_node(&pg.url(), &nats.url());
     let b = Server::start_cluster_node(&pg.url(), &nats.url());
     Cluster {
+        pg_url: pg.url(),
+        nats_url: nats.url(),
         _pg: pg,
         _nats: nats,
         a,
@@ -360,6 +364,79 @@ async fn a_viewer_back_through_another_node_takes_its_session_along() {
             "{reply:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_session_outlives_the_node_that_brokered_it() {
+    let mut c = cluster();
+    let api = Api::new(&c.a);
+    let alice = api.user("alice").await;
+    let bob = api.user("bob").await;
+    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
+    api.share(&alice, &dev.id, "bob", "control").await;
+    let mut host = HostConn::connect(&c.a, &dev).await;
+    let mut first = ViewerConn::connect(&c.b, &bob).await;
+    first
+        .wait_for("the host online", |m| online(m, &dev.id))
+        .await;
+    let (sid, secret) = open_session(&mut first, &mut host, &dev.id, Permission::Control).await;
+    // A third node, for the viewer to come back through.
+    let third = Server::start_cluster_node(&c.pg_url, &c.nats_url);
+    let mut back = ViewerConn::connect(&third, &bob).await;
+    back.wait_for("the host online there too", |m| online(m, &dev.id))
+        .await;
+
+    // The broker dies with the session's state; the host's node (A)
+    // knows the grant, and the third node takes the session over.
+    c.b.kill();
+    back.send(&ViewerToServer::SessionResume {
+        session_id: sid.clone(),
+        resume_secret: Some(secret),
+    })
+    .await;
+    assert_eq!(
+        next_session_msg(&mut back).await,
+        ServerToViewer::SessionResumed {
+            session_id: sid.clone(),
+            device_id: dev.id.clone(),
+            permission: Permission::Control,
+        }
+    );
+    third.wait_for_log("session taken over", 1).await;
+    c.a.wait_for_log("session now brokered by another node", 1)
+        .await;
+
+    // Both ways through the new broker.
+    host.send(&HostToServer::Ice(ice(&sid, "after"))).await;
+    assert_eq!(
+        next_session_msg(&mut back).await,
+        ServerToViewer::Ice(ice(&sid, "after"))
+    );
+    back.send(&ViewerToServer::Ice(ice(&sid, "v-after"))).await;
+    assert_eq!(
+        host.wait_for("ice", |m| matches!(m, ServerToHost::Ice(_)))
+            .await,
+        ServerToHost::Ice(ice(&sid, "v-after"))
+    );
+
+    // And a share revoked through A still ends it, on the host too.
+    let (s, b) = api
+        .call(
+            "DELETE",
+            &format!("/devices/{}/shares/bob", dev.id),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let end = host
+        .wait_for("the end", |m| matches!(m, ServerToHost::SessionEnd(_)))
+        .await;
+    assert_eq!(
+        end,
+        ServerToHost::SessionEnd(SessionEndMsg::new(&sid, EndReason::Revoked))
+    );
+    drop(first);
 }
 
 #[tokio::test]

@@ -44,6 +44,8 @@ pub struct DamageWatcher {
     /// Only damage meeting this area counts (one monitor's pipeline), and
     /// the region that takes the damage to look at; `None`: any damage.
     area: Option<(GrabArea, xfixes::Region)>,
+    /// A new size read while rearming, for the next [`Self::take_changes`].
+    resized: Option<(u16, u16)>,
 }
 
 impl std::fmt::Debug for DamageWatcher {
@@ -96,6 +98,7 @@ impl DamageWatcher {
             size,
             damage,
             area: None,
+            resized: None,
         })
     }
 
@@ -152,7 +155,10 @@ impl DamageWatcher {
     /// Reads every event that has arrived: damage, and a new screen size.
     /// Never blocks. Call it before waiting on [`Self::fd`].
     pub fn take_changes(&mut self) -> Result<ScreenChanges, MediaError> {
-        let mut changes = ScreenChanges::default();
+        let mut changes = ScreenChanges {
+            resized: self.resized.take(),
+            ..ScreenChanges::default()
+        };
         let mut elsewhere = false;
         while let Some(event) = self.conn.poll_for_event()? {
             match event {
@@ -185,11 +191,17 @@ impl DamageWatcher {
 
     /// Empties the damaged region so the next change sends a new event.
     /// Call it right before grabbing: a change after this point shows up
-    /// either in the grab or as a new event, never in neither.
-    pub fn rearm(&self) -> Result<(), MediaError> {
+    /// either in the grab or as a new event, never in neither. The damage
+    /// events the server sent until it emptied the region are read and
+    /// dropped: what they describe was drawn before the grab, which shows
+    /// it, and reading them later would grab the same picture again (a
+    /// second frame of a static screen).
+    pub fn rearm(&mut self) -> Result<(), MediaError> {
         self.conn
             .damage_subtract(self.damage, x11rb::NONE, x11rb::NONE)?;
-        self.conn.flush()?;
+        self.round_trip()?;
+        let stale = self.take_changes()?;
+        self.resized = stale.resized;
         Ok(())
     }
 

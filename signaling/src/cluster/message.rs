@@ -109,6 +109,16 @@ pub enum Message {
     /// The answer to a [`Message::Claim`] the brokering node refuses: the
     /// error its viewer gets (it names the session).
     ClaimRefused { error: ErrorMsg },
+    /// The answer to a [`Message::Claim`] from the node holding the
+    /// session's host, whose broker is another node: what the session's
+    /// grant said. Sent to the claimer, which takes the session over from
+    /// it when the broker does not answer (it is gone).
+    Known {
+        session_id: String,
+        device_id: String,
+        username: String,
+        permission: meshdesk_protocol::rest::Permission,
+    },
     /// The sender now brokers `session_id` of `device_id`, whose host the
     /// receiver holds: its messages about it go there.
     Brokers {

@@ -22,6 +22,7 @@
 //! arrives, and a node behaves exactly as a lone server always has.
 
 pub mod bus;
+pub mod claims;
 pub mod config;
 pub mod events;
 pub mod hosts;
@@ -32,7 +33,6 @@ pub mod relay;
 pub mod subject;
 pub mod sync;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use meshdesk_protocol::signal::{EndReason, HostToServer, ServerToHost};
@@ -43,6 +43,7 @@ pub use config::{ClusterFile, ClusterSettings, NatsUrl};
 use crate::error::Result;
 use crate::hub::Selector;
 use bus::Bus;
+use claims::{Claims, Known};
 use hosts::Remote;
 use message::{Message, NodeId};
 use proxied::Proxied;
@@ -78,9 +79,8 @@ pub struct Cluster {
     outbox_rx: Arc<Mutex<Option<mpsc::Receiver<Outgoing>>>>,
     /// Feed events for [`events::run`] to publish.
     events: events::Outbox,
-    /// Resumes of sessions brokered elsewhere, waiting for the handover:
-    /// session id → the viewer connection here that asked.
-    claims: Arc<Mutex<HashMap<String, u64>>>,
+    /// Resumes of sessions brokered elsewhere, waiting for the handover.
+    claims: Arc<Mutex<Claims>>,
 }
 
 /// What became of a host's message about a session.
@@ -213,6 +213,15 @@ impl Cluster {
         match msg {
             ServerToHost::SessionEnd(m) => proxied.forget(&m.session_id),
             ServerToHost::Error(_) => {}
+            ServerToHost::SessionGrant {
+                session_id,
+                user,
+                permission,
+                ..
+            } => {
+                proxied.note(session_id, device_id, from);
+                proxied.note_grant(session_id, user, *permission);
+            }
             other => {
                 if let Some(sid) = other.session_id() {
                     proxied.note(sid, device_id, from);
@@ -263,7 +272,7 @@ impl Cluster {
     /// Ask every node for `session_id`, which viewer connection `conn` of
     /// `user_id` here resumes; the answer arrives on the bus.
     pub fn claim(&self, session_id: &str, conn: u64, user_id: i64, secret: Option<&str>) {
-        self.claims().insert(session_id.to_string(), conn);
+        self.claims().open(session_id, conn);
         let msg = Message::Claim {
             session_id: session_id.to_string(),
             user_id,
@@ -274,18 +283,25 @@ impl Cluster {
 
     /// The viewer connection waiting for `session_id`, no longer waiting.
     pub fn take_claim(&self, session_id: &str) -> Option<u64> {
-        self.claims().remove(session_id)
+        self.claims().answered(session_id)
     }
 
-    /// Stop waiting for `session_id` on behalf of `conn`; false if the
-    /// answer came, or another connection asked since.
-    pub fn give_up_claim(&self, session_id: &str, conn: u64) -> bool {
-        let mut claims = self.claims();
-        let ours = claims.get(session_id) == Some(&conn);
-        if ours {
-            claims.remove(session_id);
-        }
-        ours
+    /// The host's node said what it knows of a session claimed here.
+    pub fn heard_of_claimed(&self, session_id: &str, known: Known) {
+        self.claims().heard(session_id, known);
+    }
+
+    /// Stop waiting for `session_id` on behalf of `conn`: `None` if the
+    /// answer came, or another connection asked since; else what the
+    /// host's node knows of it, if it said.
+    pub fn give_up_claim(&self, session_id: &str, conn: u64) -> Option<Option<Known>> {
+        self.claims().give_up(session_id, conn)
+    }
+
+    /// What this node, holding the host, knows of a session another node
+    /// (not `asker`) brokers, from its grant.
+    pub fn known_here(&self, session_id: &str, asker: &NodeId) -> Option<Known> {
+        self.proxied().known(session_id, asker)
     }
 
     /// Tell every other node to end the sessions `select` picks.
@@ -332,7 +348,7 @@ impl Cluster {
         self.remote.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn claims(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+    fn claims(&self) -> MutexGuard<'_, Claims> {
         self.claims.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -10,6 +10,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use meshdesk_protocol::rest::Permission;
+
+use super::claims::Known;
 use super::message::NodeId;
 
 /// Most sessions remembered; far beyond what one node's hosts hold.
@@ -19,6 +22,8 @@ pub const MAX_ENTRIES: usize = 65_536;
 struct Entry {
     device_id: String,
     node: NodeId,
+    /// The viewer's account and right, from the grant passed on.
+    grant: Option<(String, Permission)>,
 }
 
 /// Session id → the node brokering it.
@@ -33,16 +38,22 @@ pub struct Proxied {
 impl Proxied {
     /// `node` brokers `device_id`'s session `session_id`.
     pub fn note(&mut self, session_id: &str, device_id: &str, node: &NodeId) {
-        let entry = Entry {
-            device_id: device_id.to_string(),
-            node: node.clone(),
-        };
-        if self
-            .by_session
-            .insert(session_id.to_string(), entry)
-            .is_none()
-        {
-            self.order.push_back(session_id.to_string());
+        match self.by_session.get_mut(session_id) {
+            Some(e) if e.device_id == device_id => e.node = node.clone(),
+            _ => {
+                let entry = Entry {
+                    device_id: device_id.to_string(),
+                    node: node.clone(),
+                    grant: None,
+                };
+                if self
+                    .by_session
+                    .insert(session_id.to_string(), entry)
+                    .is_none()
+                {
+                    self.order.push_back(session_id.to_string());
+                }
+            }
         }
         while self.by_session.len() > MAX_ENTRIES {
             let Some(oldest) = self.order.pop_front() else {
@@ -62,6 +73,27 @@ impl Proxied {
             .get(session_id)
             .filter(|e| e.device_id == device_id)
             .map(|e| &e.node)
+    }
+
+    /// The grant of a noted session named `username` with `permission`.
+    pub fn note_grant(&mut self, session_id: &str, username: &str, permission: Permission) {
+        if let Some(e) = self.by_session.get_mut(session_id) {
+            e.grant = Some((username.to_string(), permission));
+        }
+    }
+
+    /// What is known of a session brokered by another node than `asker`.
+    pub fn known(&self, session_id: &str, asker: &NodeId) -> Option<Known> {
+        let e = self
+            .by_session
+            .get(session_id)
+            .filter(|e| e.node != *asker)?;
+        let (username, permission) = e.grant.clone()?;
+        Some(Known {
+            device_id: e.device_id.clone(),
+            username,
+            permission,
+        })
     }
 
     /// The session ended.
@@ -135,6 +167,22 @@ mod tests {
         p.note("s1", "d1", &node("c"));
         assert_eq!(p.node_for("s1", "d1"), Some(&node("c")));
         assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn the_grant_is_told_to_other_nodes_than_its_broker() {
+        let mut p = Proxied::default();
+        p.note("s1", "d1", &node("b"));
+        assert_eq!(p.known("s1", &node("c")), None, "no grant seen");
+        p.note_grant("s1", "bob", Permission::Control);
+        let k = p.known("s1", &node("c")).expect("known");
+        assert_eq!((k.device_id.as_str(), k.username.as_str()), ("d1", "bob"));
+        assert_eq!(p.known("s1", &node("b")), None, "the broker itself asks");
+        p.note("s1", "d1", &node("c"));
+        assert!(
+            p.known("s1", &node("b")).is_some(),
+            "the grant stays with a move"
+        );
     }
 
     #[test]

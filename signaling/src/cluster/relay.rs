@@ -10,6 +10,9 @@
 //! ([`Message::Claim`]); the one brokering it applies the same rules as a
 //! resume there and hands the session over with what it held for the
 //! viewer, and the node holding the host is told where the session went.
+//! The node holding the host answers too, with what the session's grant
+//! said ([`Message::Known`]): when the broker is gone and says nothing,
+//! the new node takes the session over from that ([`super::claims`]).
 //!
 //! The bus is trusted as the nodes' own: a message passed on from a host
 //! names the device whose authenticated connection it came from, and the
@@ -21,11 +24,14 @@ use std::time::{Duration, Instant};
 
 use meshdesk_protocol::signal::{EndReason, ErrorMsg, HostToServer, ServerToHost, ServerToViewer};
 
+use super::claims::{lesser, Known};
 use super::message::{Envelope, Message, NodeId};
+use crate::auth::secret::Secret;
 use crate::broker::{self, Notify};
 use crate::clock::now_ms;
 use crate::hub::{RouteError, Session};
 use crate::state::AppState;
+use crate::store::User;
 use crate::ws::host::session_message;
 use crate::ws::host_reports::Reports;
 
@@ -77,6 +83,19 @@ impl Relay {
                 secret,
             } => claimed(st, &env.from, &session_id, user_id, secret.as_deref()),
             Message::Handover { session, held } => handed_over(st, *session, held).await,
+            Message::Known {
+                session_id,
+                device_id,
+                username,
+                permission,
+            } => {
+                let known = Known {
+                    device_id,
+                    username,
+                    permission,
+                };
+                st.cluster.heard_of_claimed(&session_id, known);
+            }
             Message::ClaimRefused { error } => {
                 let conn = error
                     .session_id
@@ -91,6 +110,7 @@ impl Relay {
                 device_id,
             } => {
                 if st.hub.is_online(&device_id) {
+                    tracing::info!(session = %session_id, node = %env.from, "session now brokered by another node");
                     st.cluster.moved(&session_id, &device_id, &env.from);
                 }
             }
@@ -157,18 +177,85 @@ fn to_host(st: &AppState, from: &NodeId, device_id: &str, msg: ServerToHost) {
 /// Viewer connection `conn` of `user_id` resumes `session_id`, which no
 /// session of this node is: ask the other nodes for it, and answer the
 /// viewer "not found" if none hands it over in time.
-pub fn claim(st: &AppState, conn: u64, user_id: i64, session_id: &str, secret: Option<&str>) {
-    st.cluster.claim(session_id, conn, user_id, secret);
+pub fn claim(st: &AppState, conn: u64, user: &User, session_id: &str, secret: Option<&str>) {
+    st.cluster.claim(session_id, conn, user.id, secret);
+    // This node may hold the host itself; it knows the grant then.
+    if let Some(k) = st.cluster.known_here(session_id, st.cluster.node()) {
+        if st.hub.is_online(&k.device_id) {
+            st.cluster.heard_of_claimed(session_id, k);
+        }
+    }
     let st = st.clone();
     let sid = session_id.to_string();
+    let user = user.clone();
     tokio::spawn(async move {
         tokio::time::sleep(CLAIM_WAIT).await;
-        if st.cluster.give_up_claim(&sid, conn) {
-            tracing::warn!(session = %sid, "session resume refused: no node has it");
-            let error = broker::route_error(RouteError::NotFound, &sid);
-            st.hub.send_to_viewer(conn, ServerToViewer::Error(error));
-        }
+        let refused = match st.cluster.give_up_claim(&sid, conn) {
+            // Answered meanwhile.
+            None => return,
+            Some(None) => {
+                tracing::warn!(session = %sid, "session resume refused: no node has it");
+                broker::route_error(RouteError::NotFound, &sid)
+            }
+            Some(Some(known)) => match take_over(&st, conn, &user, &sid, known).await {
+                Ok(()) => return,
+                Err(e) => e,
+            },
+        };
+        st.hub.send_to_viewer(conn, ServerToViewer::Error(refused));
     });
+}
+
+/// Take over a session whose broker did not answer its claim (it is
+/// gone) from what its host's node knows: the same user asks, and keeps
+/// at most the right the grant gave and the store gives now. The host,
+/// which keeps serving it peer to peer, is told where it is brokered now.
+async fn take_over(
+    st: &AppState,
+    conn: u64,
+    user: &User,
+    session_id: &str,
+    known: Known,
+) -> Result<(), ErrorMsg> {
+    let not_found = || broker::route_error(RouteError::NotFound, session_id);
+    if known.username != user.username {
+        return Err(not_found());
+    }
+    let right = st.store.permission(user.id, &known.device_id).await;
+    let device = st.store.device(&known.device_id).await;
+    let (Ok(Some(right)), Ok(Some(device))) = (right, device) else {
+        return Err(not_found());
+    };
+    let now = now_ms();
+    let session = Session {
+        id: session_id.to_string(),
+        device_id: device.id.clone(),
+        device_name: device.name,
+        owner_id: device.owner_id,
+        viewer_conn: conn,
+        viewer_user_id: user.id,
+        viewer_username: user.username.clone(),
+        permission: lesser(known.permission, right),
+        created_at: now,
+        accepted_at: Some(now),
+        resume_secret: Secret::generate("rs_"),
+        consent_asked_at: None,
+    };
+    let resumed = ServerToViewer::SessionResumed {
+        session_id: session_id.to_string(),
+        device_id: device.id.clone(),
+        permission: session.permission,
+    };
+    st.hub
+        .adopt(session, conn, resumed, Vec::new())
+        .map_err(|e| broker::route_error(e, session_id))?;
+    tracing::warn!(session = %session_id, device = %device.id, "session taken over: the node that brokered it is gone");
+    if st.hub.is_online(&device.id) {
+        st.cluster.forget_moved(session_id);
+    } else {
+        st.cluster.brokers(session_id, &device.id);
+    }
+    Ok(())
 }
 
 /// Another node asks for a session: hand it over if it is here and the
@@ -181,8 +268,23 @@ fn claimed(st: &AppState, from: &NodeId, session_id: &str, user_id: i64, secret:
             let session = Box::new(session);
             st.cluster.tell(from, Message::Handover { session, held });
         }
-        // Not here (or not this user's): another node may have it.
-        Err(RouteError::NotFound) => {}
+        // Not brokered here (or not this user's): another node may have
+        // it. If this node holds its host, say what the grant said, for
+        // the case that its broker is gone.
+        Err(RouteError::NotFound) => {
+            let Some(k) = st.cluster.known_here(session_id, from) else {
+                return;
+            };
+            if st.hub.is_online(&k.device_id) {
+                let msg = Message::Known {
+                    session_id: session_id.to_string(),
+                    device_id: k.device_id,
+                    username: k.username,
+                    permission: k.permission,
+                };
+                st.cluster.tell(from, msg);
+            }
+        }
         Err(e) => {
             let error: ErrorMsg = broker::route_error(e, session_id);
             let error = ErrorMsg {

@@ -32,8 +32,9 @@ use futures_util::{stream, StreamExt};
 use meshdesk_protocol::rest::Permission;
 use meshdesk_protocol::signal::{HostToServer, ServerToHost, ServerToViewer, ViewerToServer};
 use meshdesk_tests::load::{
-    collect, enroll, go_online, keep_alive, loadavg, machine, mib, ms, open_file_limit, round,
-    rss_bytes, stats, utc_date, wait_all_online, watch, Online, GIB, PARALLEL, STEP_TIMEOUT,
+    collect, enroll, go_online, keep_alive, loadavg, machine, mib, ms, open_file_limit,
+    parse_counts, round, rss_bytes, stats, utc_date, wait_all_online, watch, Online, GIB, PARALLEL,
+    STEP_TIMEOUT,
 };
 use meshdesk_tests::nats::NatsServer;
 use meshdesk_tests::postgres::PgServer;
@@ -57,31 +58,23 @@ struct Args {
 }
 
 impl Args {
-    fn parse(mut it: impl Iterator<Item = String>) -> Result<Args> {
+    fn parse(it: impl Iterator<Item = String>) -> Result<Args> {
         let mut a = Args {
             devices: 1_000,
             viewers: 1_000,
             reps: 20,
             sessions: 30,
         };
-        while let Some(flag) = it.next() {
-            let slot = match flag.as_str() {
-                "--devices" => &mut a.devices,
-                "--viewers" => &mut a.viewers,
-                "--reps" => &mut a.reps,
-                "--sessions" => &mut a.sessions,
-                _ => bail!(
-                    "unknown argument `{flag}`; usage: [--devices N] [--viewers M] [--reps R] [--sessions S]"
-                ),
-            };
-            let v = it
-                .next()
-                .with_context(|| format!("{flag} needs a number"))?;
-            *slot = v
-                .parse()
-                .with_context(|| format!("{flag}: `{v}` is not a number"))?;
-            ensure!(*slot > 0, "{flag} must be greater than 0");
-        }
+        parse_counts(
+            it,
+            &mut [
+                ("--devices", &mut a.devices),
+                ("--viewers", &mut a.viewers),
+                ("--reps", &mut a.reps),
+                ("--sessions", &mut a.sessions),
+            ],
+            "[--devices N] [--viewers M] [--reps R] [--sessions S]",
+        )?;
         Ok(a)
     }
 

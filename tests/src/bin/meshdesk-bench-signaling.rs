@@ -17,11 +17,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use futures_util::{stream, StreamExt};
 use meshdesk_tests::load::{
-    collect, enroll, go_online, keep_alive, loadavg, machine, mib, ms, open_file_limit, percentile,
-    round, rss_bytes, stats, utc_date, wait_all_online, watch, GIB, PARALLEL,
+    collect, enroll, go_online, keep_alive, loadavg, machine, mib, ms, open_file_limit,
+    parse_counts, percentile, round, rss_bytes, stats, utc_date, wait_all_online, watch, GIB,
+    PARALLEL,
 };
 use meshdesk_tests::{floor, Api, Server, TestDevice, ViewerConn};
 use serde_json::{json, Value};
@@ -44,29 +45,21 @@ struct Args {
 }
 
 impl Args {
-    fn parse(mut it: impl Iterator<Item = String>) -> Result<Args> {
+    fn parse(it: impl Iterator<Item = String>) -> Result<Args> {
         let mut a = Args {
             devices: 10_000,
             viewers: 1_000,
             reps: 50,
         };
-        while let Some(flag) = it.next() {
-            let slot = match flag.as_str() {
-                "--devices" => &mut a.devices,
-                "--viewers" => &mut a.viewers,
-                "--reps" => &mut a.reps,
-                _ => bail!(
-                    "unknown argument `{flag}`; usage: [--devices N] [--viewers M] [--reps R]"
-                ),
-            };
-            let v = it
-                .next()
-                .with_context(|| format!("{flag} needs a number"))?;
-            *slot = v
-                .parse()
-                .with_context(|| format!("{flag}: `{v}` is not a number"))?;
-            ensure!(*slot > 0, "{flag} must be greater than 0");
-        }
+        parse_counts(
+            it,
+            &mut [
+                ("--devices", &mut a.devices),
+                ("--viewers", &mut a.viewers),
+                ("--reps", &mut a.reps),
+            ],
+            "[--devices N] [--viewers M] [--reps R]",
+        )?;
         Ok(a)
     }
 }
