@@ -29,13 +29,17 @@ use crate::webhooks::{attempt, settle, signature};
 const DATABASE_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a claim on a webhook lasts beyond an attempt's own bound
-/// (settling it ends the claim sooner).
-const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+/// (settling it ends the claim sooner): the settling's own write. Short,
+/// because a claim left by a process killed mid-attempt holds the
+/// delivery back until it runs out (a restarted server, or another node,
+/// retries then).
+const CLAIM_MARGIN: Duration = Duration::from_secs(2);
 
-/// When a claim made at `now` for an attempt bounded by `timeout` runs
-/// out: well after the attempt has ended, however it ends.
+/// When a claim made at `now` for an attempt bounded by `timeout` (the
+/// HTTP client enforces it) runs out: after the attempt has ended,
+/// however it ends.
 pub fn claim_until(now: i64, timeout: Duration) -> i64 {
-    let span = (timeout * 2 + CLAIM_MARGIN).as_millis();
+    let span = (timeout + CLAIM_MARGIN).as_millis();
     now.saturating_add(i64::try_from(span).unwrap_or(i64::MAX))
 }
 
