@@ -82,12 +82,18 @@ pub fn resume(
                 _ => "unknown, not this user's, or over",
             };
             tracing::warn!(session = %session_id, why, "session resume refused");
-            let mut reply = broker::route_error(e, session_id);
-            // Every refusal names the session, so the viewer can tell it
-            // answers its resume.
-            reply.session_id = Some(session_id.to_string());
-            Err(reply)
+            Err(refusal(e, session_id))
         }
+    }
+}
+
+/// The error a refused resume answers, here or from the node that
+/// brokers the session: every refusal names the session, so the viewer
+/// can tell it answers its resume.
+pub fn refusal(e: RouteError, session_id: &str) -> ErrorMsg {
+    ErrorMsg {
+        session_id: Some(session_id.to_string()),
+        ..broker::route_error(e, session_id)
     }
 }
 

@@ -49,6 +49,50 @@ fn online(m: &ServerToViewer, id: &str) -> bool {
     matches!(m, ServerToViewer::Presence { device_id, online: true, .. } if device_id == id)
 }
 
+/// Alice's device, shared with bob for control; its host connected to
+/// node A and bob's viewer to node B, which has seen the host online.
+struct Parties {
+    api: Api,
+    alice: String,
+    bob: String,
+    dev: TestDevice,
+    host: HostConn,
+    viewer: ViewerConn,
+}
+
+async fn parties(c: &Cluster) -> Parties {
+    let api = Api::new(&c.a);
+    let alice = api.user("alice").await;
+    let bob = api.user("bob").await;
+    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
+    api.share(&alice, &dev.id, "bob", "control").await;
+    let mut viewer = ViewerConn::connect(&c.b, &bob).await;
+    let host = HostConn::connect(&c.a, &dev).await;
+    viewer
+        .wait_for("the host online through the bus", |m| online(m, &dev.id))
+        .await;
+    Parties {
+        api,
+        alice,
+        bob,
+        dev,
+        host,
+        viewer,
+    }
+}
+
+/// A host's report of a finished transfer of `name` in the session.
+fn report(session_id: &str, name: &str) -> HostToServer {
+    HostToServer::FileTransfer(FileTransferMsg {
+        session_id: session_id.into(),
+        outcome: TransferOutcome::Sent,
+        name: name.into(),
+        size: 1000,
+        upload: true,
+        error: None,
+    })
+}
+
 /// Bob's session on `device_id`, asked for on `viewer` and accepted by
 /// `host`, wherever each is connected; returns its id and resume secret.
 async fn open_session(
@@ -138,17 +182,14 @@ async fn next_session_msg(viewer: &mut ViewerConn) -> ServerToViewer {
 #[tokio::test]
 async fn every_step_of_a_session_crosses_between_the_nodes() {
     let c = cluster();
-    let api = Api::new(&c.a);
-    let alice = api.user("alice").await;
-    let bob = api.user("bob").await;
-    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
-    api.share(&alice, &dev.id, "bob", "control").await;
-
-    let mut viewer = ViewerConn::connect(&c.b, &bob).await;
-    let mut host = HostConn::connect(&c.a, &dev).await;
-    viewer
-        .wait_for("the host online through the bus", |m| online(m, &dev.id))
-        .await;
+    let Parties {
+        api,
+        alice,
+        dev,
+        mut host,
+        mut viewer,
+        ..
+    } = parties(&c).await;
 
     let (session_id, _) = open_session(&mut viewer, &mut host, &dev.id, Permission::Control).await;
 
@@ -200,20 +241,10 @@ async fn every_step_of_a_session_crosses_between_the_nodes() {
 
     // A host's report the brokering node refuses is answered, through the
     // bus, on the host's own connection; a good one reaches the feed.
-    let report = |name: &str| {
-        HostToServer::FileTransfer(FileTransferMsg {
-            session_id: session_id.clone(),
-            outcome: TransferOutcome::Sent,
-            name: name.into(),
-            size: 1000,
-            upload: true,
-            error: None,
-        })
-    };
-    host.send(&report("bad\u{7}name")).await;
+    host.send(&report(&session_id, "bad\u{7}name")).await;
     let refused = host.expect_error(ErrorCode::Invalid).await;
     assert_eq!(refused.session_id.as_deref(), Some(session_id.as_str()));
-    host.send(&report("notes.txt")).await;
+    host.send(&report(&session_id, "notes.txt")).await;
 
     // The viewer ends it; the host hears, and the feed (kept by node B in
     // the shared store) has the session from start to end.
@@ -260,31 +291,20 @@ async fn every_step_of_a_session_crosses_between_the_nodes() {
 /// once the host has the answer, that node has handled every message the
 /// host sent before it.
 async fn flush(host: &mut HostConn, session_id: &str) {
-    host.send(&HostToServer::FileTransfer(FileTransferMsg {
-        session_id: session_id.into(),
-        outcome: TransferOutcome::Sent,
-        name: String::new(),
-        size: 0,
-        upload: true,
-        error: None,
-    }))
-    .await;
+    host.send(&report(session_id, "")).await;
     host.expect_error(ErrorCode::Invalid).await;
 }
 
 #[tokio::test]
 async fn a_viewer_back_through_another_node_takes_its_session_along() {
     let c = cluster();
-    let api = Api::new(&c.a);
-    let alice = api.user("alice").await;
-    let bob = api.user("bob").await;
-    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
-    api.share(&alice, &dev.id, "bob", "control").await;
-    let mut host = HostConn::connect(&c.a, &dev).await;
-    let mut first = ViewerConn::connect(&c.b, &bob).await;
-    first
-        .wait_for("the host online", |m| online(m, &dev.id))
-        .await;
+    let Parties {
+        bob,
+        dev,
+        mut host,
+        viewer: mut first,
+        ..
+    } = parties(&c).await;
     let (sid, secret) = open_session(&mut first, &mut host, &dev.id, Permission::Control).await;
     let sdp = |text: &str| SdpMsg {
         session_id: sid.clone(),
@@ -369,16 +389,14 @@ async fn a_viewer_back_through_another_node_takes_its_session_along() {
 #[tokio::test]
 async fn a_session_outlives_the_node_that_brokered_it() {
     let mut c = cluster();
-    let api = Api::new(&c.a);
-    let alice = api.user("alice").await;
-    let bob = api.user("bob").await;
-    let dev = TestDevice::enroll(&api, &api.code(&alice).await, "office-pc").await;
-    api.share(&alice, &dev.id, "bob", "control").await;
-    let mut host = HostConn::connect(&c.a, &dev).await;
-    let mut first = ViewerConn::connect(&c.b, &bob).await;
-    first
-        .wait_for("the host online", |m| online(m, &dev.id))
-        .await;
+    let Parties {
+        api,
+        alice,
+        bob,
+        dev,
+        mut host,
+        viewer: mut first,
+    } = parties(&c).await;
     let (sid, secret) = open_session(&mut first, &mut host, &dev.id, Permission::Control).await;
     // A third node, for the viewer to come back through.
     let third = Server::start_cluster_node(&c.pg_url, &c.nats_url);

@@ -286,11 +286,7 @@ fn claimed(st: &AppState, from: &NodeId, session_id: &str, user_id: i64, secret:
             }
         }
         Err(e) => {
-            let error: ErrorMsg = broker::route_error(e, session_id);
-            let error = ErrorMsg {
-                session_id: Some(session_id.to_string()),
-                ..error
-            };
+            let error = crate::resume::refusal(e, session_id);
             st.cluster.tell(from, Message::ClaimRefused { error });
         }
     }
