@@ -328,10 +328,12 @@ async fn handle(
     reports: &mut Reports,
     msg: HostToServer,
 ) -> Option<ServerToHost> {
-    let now = now_ms();
-    let here = msg
-        .session_id()
-        .is_none_or(|sid| st.hub.with_sessions(|t| t.knows(sid, device_id, now)));
+    // A lone node brokers every session itself: no lookup.
+    let here = !st.cluster.is_clustered()
+        || msg.session_id().is_none_or(|sid| {
+            let now = now_ms();
+            st.hub.with_sessions(|t| t.knows(sid, device_id, now))
+        });
     let msg = match st.cluster.route_from_host(device_id, msg, here) {
         FromHost::Here(msg) => msg,
         // Its viewer's node answers, through the bus, if it must.
